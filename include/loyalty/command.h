@@ -1,0 +1,155 @@
+// Commands and Decide: what a caller asks for, and the pure function that
+// turns a command into journal entries (or an error) under a program, given
+// the current state of the members involved.
+//
+//   Credit credit{.idempotency_key = "pos-17/4711", .member = id,
+//                 .amount = Points(500), .source = "basket 4711"};
+//   auto decided = Decide(program, lookup, Command(credit), now);
+//   // decided->front() is a "credited" entry; nothing is stored yet.
+//
+// Decide reads no clock and does no I/O, so the engine and the audit's
+// re-rating run the same code. Errors (absl::Status, canonical codes):
+//   InvalidArgument     a malformed field, named ("amount: must be positive")
+//   NotFound            an unknown member, hold, credit or debit
+//   AlreadyExists       enrolling a member twice
+//   FailedPrecondition  insufficient points, a lapsed hold, a debit already reversed
+//   OutOfRange          an amount that would overflow a balance
+#ifndef LOYALTY_COMMAND_H_
+#define LOYALTY_COMMAND_H_
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "loyalty/ledger.h"
+#include "loyalty/program.h"
+
+namespace loyalty {
+
+// Every mutating command carries an idempotency key (1 to 128 bytes) chosen
+// by the caller; `at` is when it happened (the engine's clock if unset).
+struct Enroll {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+};
+
+// Credit raw points with their source; the lot expires as the program says
+// unless `expires_at` is given. `counters` go to qualifying counters only.
+struct Credit {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Points amount;
+  std::string source;
+  std::optional<Instant> expires_at;
+  std::vector<CounterDelta> counters;
+};
+
+// Spend raw points now, soonest-expiring lots first.
+struct Redeem {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Points amount;
+  std::string reason;
+};
+
+// Reserve points for `ttl`; the receipt's seq is the hold id.
+struct PlaceHold {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Points amount;
+  absl::Duration ttl;
+  std::string reason;
+};
+
+struct CaptureHold {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  uint64_t hold = 0;
+};
+
+struct ReleaseHold {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  uint64_t hold = 0;
+};
+
+// Take back `amount` of credit `credit` (the seq of a credited entry), and
+// subtract `counters` from the qualifying counters.
+struct ReverseEarn {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  uint64_t credit = 0;
+  Points amount;
+  std::vector<CounterDelta> counters;
+};
+
+// Undo debit `debit` (the seq of a debited or hold_captured entry).
+struct ReverseDebit {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  uint64_t debit = 0;
+};
+
+// A manual correction, positive or negative, with a reason and an actor.
+struct Adjust {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Points delta;
+  std::string reason;
+  std::string actor;
+};
+
+// Move points from `member` to `to`; the lots keep their dates.
+struct Transfer {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  MemberId to;
+  Points amount;
+};
+
+using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold,
+                             ReverseEarn, ReverseDebit, Adjust, Transfer>;
+
+// The member a command is for, and the other member a transfer touches.
+const MemberId& MemberOf(const Command& command);
+const std::string& IdempotencyKeyOf(const Command& command);
+std::optional<Instant> AtOf(const Command& command);
+
+// Identifies the command as given (an unset `at` stays unset), so that a
+// retry with the same key and the same payload is recognised as such.
+CommandDigest DigestOf(const Command& command);
+
+// The state of a member, or nullptr if the member is unknown.
+using MemberLookup = absl::FunctionRef<const MemberState*(const MemberId&)>;
+
+// Decides `command` under `program` against the members' current state.
+// `recorded_at` is the engine's clock and stands in for an unset `at`.
+// Returns the entries to append, in order (two for a transfer), with
+// seq and hash unset. Pure and thread-compatible.
+absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
+                                          const Command& command, Instant recorded_at);
+
+// Decides the expiry of `member` as of `as_of`: lots whose expiry is at or
+// before `as_of` lapse, and holds whose time-to-live ran out are released.
+// Returns no entries if nothing is due. `key` is stored in each entry.
+std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_id,
+                                const MemberState& member, Instant as_of, const std::string& key,
+                                const CommandDigest& digest, Instant recorded_at);
+
+}  // namespace loyalty
+
+#endif  // LOYALTY_COMMAND_H_

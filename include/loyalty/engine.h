@@ -1,0 +1,128 @@
+// The engine: the facade that applications call. It decides each command
+// under the program, appends the entries to the store and applies them to
+// the in-memory projection of every member.
+//
+//   FakeClock clock(*Instant::Parse("2011-01-03T09:00:00Z"));
+//   auto program = Program::Create("demo-1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter});
+//   auto engine = Engine::Open(*OpenSqliteStore("journal.db"), clock, *program);
+//   auto id = MemberId::FromValid("M-1");
+//   (*engine)->Execute(Enroll{.idempotency_key = "enroll-M-1", .member = id});
+//   (*engine)->Execute(Credit{.idempotency_key = "flight-LH400", .member = id,
+//                             .amount = Points(6000), .source = "LH400 FRA-JFK"});
+//   auto balance = (*engine)->BalanceOf(id);   // available 6000
+//
+// Idempotency: every mutating command carries a key. Executing a command
+// whose key was already applied returns the original receipt (with
+// `replayed` set) and changes nothing, also after a restart; the same key
+// with a different command is AlreadyExists.
+//
+// Thread safety: all methods are thread-safe. Commands for different
+// members run in parallel (their Decide and Apply); the same member's are
+// serialized; appends to the journal are serialized by the store.
+#ifndef LOYALTY_ENGINE_H_
+#define LOYALTY_ENGINE_H_
+
+#include <array>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "loyalty/command.h"
+#include "loyalty/ledger.h"
+#include "loyalty/program.h"
+#include "loyalty/store.h"
+#include "loyalty/time.h"
+
+namespace loyalty {
+
+// What a command wrote to the journal. The first entry's seq names what
+// the command created: the credit (for ReverseEarn), the hold (for
+// CaptureHold / ReleaseHold), the debit (for ReverseDebit).
+struct Receipt {
+  std::vector<Entry> entries;
+  bool replayed = false;  // true if the key had been applied before
+};
+
+struct Balance {
+  Points available;  // in open lots, spendable
+  Points held;       // reserved by open holds
+  Points debt;       // reversed earnings already spent, paid by later credits
+  friend bool operator==(const Balance&, const Balance&) = default;
+};
+
+class Engine {
+ public:
+  // Opens an engine over `store` (rebuilding every member's state from the
+  // journal), reading time from `clock`, which must outlive the engine.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(std::unique_ptr<Store> store, const Clock& clock,
+                                                      Program program);
+
+  // Decides, records and applies one command. Errors as in Decide, plus
+  // AlreadyExists for a reused key with a different command and the store's
+  // errors; on any error nothing changes.
+  absl::StatusOr<Receipt> Execute(const Command& command);
+
+  // Executes `commands` in order as one atomic append (group commit): each
+  // command sees the effect of those before it. Commands that fail get
+  // their error and write nothing; the others are appended together. If the
+  // append fails, every command that would have written gets that error and
+  // nothing changes.
+  std::vector<absl::StatusOr<Receipt>> ExecuteBatch(std::span<const Command> commands);
+
+  // Lapses lots whose expiry is at or before `as_of` and releases holds
+  // whose time-to-live ran out, for every member, in one append under `key`.
+  // Repeating it with the same key returns the same receipt.
+  absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
+
+  // NotFound for an unknown member.
+  absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
+  // The balance counting only entries whose business time is at or before
+  // `at`. Reads the member's entries from the store.
+  absl::StatusOr<Balance> BalanceAsOf(const MemberId& member, Instant at) const;
+  // Lots with points left, in spending order.
+  absl::StatusOr<std::vector<Lot>> OpenLots(const MemberId& member) const;
+  // Every entry of the member, in journal order. Reads the store.
+  absl::StatusOr<std::vector<Entry>> History(const MemberId& member) const;
+  // A copy of the member's whole state.
+  absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
+
+  // A SHA-256 over every member's state in a canonical order: two engines
+  // with equal digests hold equal projections (used to check that replay
+  // reproduces the live state).
+  Sha256 StateDigest() const;
+
+  const Store& store() const { return *store_; }
+  const Program& program() const { return program_; }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable absl::Mutex mutex;
+    absl::flat_hash_map<MemberId, MemberState> members ABSL_GUARDED_BY(mutex);
+  };
+
+  Engine(std::unique_ptr<Store> store, const Clock& clock, Program program)
+      : store_(std::move(store)), clock_(clock), program_(std::move(program)) {}
+
+  Shard& ShardOf(const MemberId& member) const;
+  // Locks the shards of `members` in a fixed order; unlocks on destruction.
+  class ShardLocks;
+  MemberState* FindLocked(const MemberId& member) const;
+  void ApplyLocked(const Entry& entry);
+  absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
+  // Assigns seqs and appends; caller holds journal_mutex_.
+  absl::Status AppendLocked(std::span<Entry> entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(journal_mutex_);
+
+  std::unique_ptr<Store> store_;
+  const Clock& clock_;
+  const Program program_;
+  mutable std::array<Shard, kShards> shards_;
+  absl::Mutex journal_mutex_;  // serializes seq assignment with appends
+};
+
+}  // namespace loyalty
+
+#endif  // LOYALTY_ENGINE_H_

@@ -1,0 +1,265 @@
+// The ledger: journal entries, lots, member state, and Apply.
+//
+// Every earn creates a lot (amount left, earned at, expires at, the program
+// version it was earned under). Every debit records exactly which lots it
+// consumed, so that a reversal restores those lots with their original
+// expiry. A member's redeemable balance is the sum of the lots' remaining
+// amounts; qualifying counters are kept apart and are never spendable. A
+// reversed earn whose points were already spent becomes an explicit debt,
+// which later credits pay off first.
+//
+// Apply(state, entry) is the only way state changes. It is deterministic and
+// total for entries that Decide produced against the same state; an entry
+// that does not fit the state is a broken invariant and crashes.
+//
+//   MemberState member;
+//   ApplyToMember(member, enrolled_entry);
+//   ApplyToMember(member, credited_entry);   // member.balance == 500
+//
+// Thread safety: plain values; the caller serializes access.
+#ifndef LOYALTY_LEDGER_H_
+#define LOYALTY_LEDGER_H_
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "loyalty/time.h"
+#include "loyalty/value.h"
+
+namespace loyalty {
+
+// A lot is named by the entry that created it and, for entries that create
+// several lots (a transfer in), its position in that entry.
+struct LotId {
+  uint64_t entry = 0;
+  uint32_t part = 0;
+  friend auto operator<=>(const LotId&, const LotId&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const LotId& id) {
+    return H::combine(std::move(h), id.entry, id.part);
+  }
+};
+
+// An amount taken from (or given back to) one lot.
+struct LotDraw {
+  LotId lot;
+  Points amount;
+  friend bool operator==(const LotDraw&, const LotDraw&) = default;
+};
+
+// A change of a qualifying counter (status miles, segments, qualifying spend).
+struct CounterDelta {
+  std::string counter;
+  Points amount;
+  friend bool operator==(const CounterDelta&, const CounterDelta&) = default;
+};
+
+// A lot that moves to another member with its earning and expiry dates.
+struct TransferredLot {
+  Points amount;
+  Instant earned_at;
+  Instant expires_at;
+  friend bool operator==(const TransferredLot&, const TransferredLot&) = default;
+};
+
+// The kinds of entry. Amounts are positive; draws list the lots touched.
+namespace entries {
+struct Enrolled {
+  friend bool operator==(const Enrolled&, const Enrolled&) = default;
+};
+// Points earned: `debt_paid` of them settle debt, the rest form lot
+// (seq, 0), which expires at `expires_at`.
+struct Credited {
+  Points amount;
+  Points debt_paid;
+  Instant expires_at;
+  std::string source;
+  std::vector<CounterDelta> counters;
+  friend bool operator==(const Credited&, const Credited&) = default;
+};
+// Points spent; reversible by DebitReversed.
+struct Debited {
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const Debited&, const Debited&) = default;
+};
+// Points reserved by hold `seq` until `expires_at`.
+struct HoldPlaced {
+  Points amount;
+  Instant expires_at;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const HoldPlaced&, const HoldPlaced&) = default;
+};
+// A hold turned into a debit (reversible by DebitReversed of this entry).
+struct HoldCaptured {
+  uint64_t hold = 0;
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const HoldCaptured&, const HoldCaptured&) = default;
+};
+// A hold's points returned to their lots, on request or because it lapsed.
+struct HoldReleased {
+  uint64_t hold = 0;
+  bool lapsed = false;
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const HoldReleased&, const HoldReleased&) = default;
+};
+// Part or all of credit `credit` taken back: `from_lot` from what is left
+// of its lot, `debt_added` as debt because it was already spent.
+struct EarnReversed {
+  uint64_t credit = 0;
+  Points amount;
+  Points from_lot;
+  Points debt_added;
+  std::vector<CounterDelta> counters;  // amounts to subtract
+  friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
+};
+// Debit `debit` (a Debited or HoldCaptured entry) undone: its draws given
+// back to the same lots, with their original expiry.
+struct DebitReversed {
+  uint64_t debit = 0;
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const DebitReversed&, const DebitReversed&) = default;
+};
+// Lots that reached their expiry.
+struct Expired {
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const Expired&, const Expired&) = default;
+};
+// A manual correction with its reason and the person or system that made
+// it. delta > 0 credits lot (seq, 0) after paying `debt_paid` of debt;
+// delta < 0 takes `draws`.
+struct Adjusted {
+  Points delta;
+  std::string reason;
+  std::string actor;
+  Instant expires_at;
+  Points debt_paid;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const Adjusted&, const Adjusted&) = default;
+};
+struct TransferredOut {
+  MemberId to;
+  Points amount;
+  std::vector<LotDraw> draws;
+  friend bool operator==(const TransferredOut&, const TransferredOut&) = default;
+};
+// The receiving side: `debt_paid` settles debt, `lots` become lots
+// (seq, 0), (seq, 1), ... with the dates they had.
+struct TransferredIn {
+  MemberId from;
+  Points amount;
+  Points debt_paid;
+  std::vector<TransferredLot> lots;
+  friend bool operator==(const TransferredIn&, const TransferredIn&) = default;
+};
+}  // namespace entries
+
+using EntryBody =
+    std::variant<entries::Enrolled, entries::Credited, entries::Debited, entries::HoldPlaced,
+                 entries::HoldCaptured, entries::HoldReleased, entries::EarnReversed,
+                 entries::DebitReversed, entries::Expired, entries::Adjusted,
+                 entries::TransferredOut, entries::TransferredIn>;
+
+// "enrolled", "credited", ... (stable; used in statements and encodings).
+absl::string_view EntryKindName(const EntryBody& body);
+
+using Sha256 = std::array<uint8_t, 32>;
+// Lowercase hex, 64 characters.
+std::string ToHex(const Sha256& hash);
+// The first 16 bytes of the SHA-256 of a command's canonical form, so that
+// a repeated idempotency key can be told apart from a conflicting one.
+using CommandDigest = std::array<uint8_t, 16>;
+
+// One immutable journal entry. `seq` and `hash` are set when it is
+// appended; everything else by Decide.
+struct Entry {
+  uint64_t seq = 0;
+  MemberId member;
+  Instant business_time;  // when it happened
+  Instant recorded_at;    // when the engine recorded it
+  std::string idempotency_key;
+  CommandDigest command_digest{};
+  std::string version;      // the program version that decided it
+  std::string explanation;  // why, in words
+  EntryBody body;
+  Sha256 hash{};  // SHA-256 chain over this entry and its predecessor
+
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// What an entry changes in a member's totals.
+struct BalanceDelta {
+  Points available;  // redeemable, in open lots
+  Points held;       // reserved by holds
+  Points debt;
+};
+BalanceDelta DeltaOf(const EntryBody& body);
+
+struct Lot {
+  enum class Origin : uint8_t { kCredit, kAdjustment, kTransfer };
+  LotId id;
+  Origin origin = Origin::kCredit;
+  Points earned;     // the amount credited (a credit's lot may start lower if it paid debt)
+  Points reversed;   // how much of `earned` has been reversed (credits only)
+  Points remaining;  // redeemable now
+  Instant earned_at;
+  Instant expires_at;
+  const std::string* version = nullptr;  // interned; see InternVersion
+};
+
+struct Hold {
+  Points amount;
+  Instant expires_at;
+  std::vector<LotDraw> draws;
+};
+
+struct DebitRecord {
+  Points amount;
+  std::vector<LotDraw> draws;
+  bool reversed = false;
+};
+
+struct MemberState {
+  bool enrolled = false;
+  Instant enrolled_at;
+  std::vector<Lot> lots;  // every lot ever created, ordered by LotId
+  Points balance;         // == sum of lots[i].remaining (invariant 1)
+  Points held;            // == sum of holds[i].amount
+  Points debt;
+  absl::flat_hash_map<uint64_t, Hold> holds;           // open holds by hold seq
+  absl::flat_hash_map<uint64_t, DebitRecord> debits;   // by debit seq
+  std::map<std::string, Points, std::less<>> counters;  // qualifying, never spendable
+  std::vector<uint64_t> history;                        // seqs of this member's entries
+
+  // The lot with this id, or nullptr.
+  const Lot* FindLot(LotId id) const;
+  Lot* FindLot(LotId id);
+};
+
+// Indexes into member.lots of the lots with points left that are still
+// valid at `at`, in spending order: soonest expiry first, then earliest
+// earned, then lowest id.
+std::vector<size_t> SpendableLots(const MemberState& member, Instant at);
+
+// Applies `entry` (already appended, seq set) to its member's state.
+// Crashes if the entry does not fit the state (a broken invariant).
+void ApplyToMember(MemberState& member, const Entry& entry);
+
+// A stable pointer to a copy of `version`, shared by every lot earned under
+// it. Thread-safe.
+const std::string* InternVersion(absl::string_view version);
+
+}  // namespace loyalty
+
+#endif  // LOYALTY_LEDGER_H_

@@ -1,0 +1,17 @@
+// The umbrella header: everything an application needs to embed the engine.
+//
+//   #include "loyalty/loyalty.h"
+//   auto store = loyalty::OpenSqliteStore("journal.db");
+//   auto engine = loyalty::Engine::Open(*std::move(store), clock, program);
+#ifndef LOYALTY_LOYALTY_H_
+#define LOYALTY_LOYALTY_H_
+
+#include "loyalty/command.h"
+#include "loyalty/engine.h"
+#include "loyalty/ledger.h"
+#include "loyalty/program.h"
+#include "loyalty/store.h"
+#include "loyalty/time.h"
+#include "loyalty/value.h"
+
+#endif  // LOYALTY_LOYALTY_H_

@@ -1,0 +1,100 @@
+// The journal store: append-only storage of entries behind one interface,
+// with a SHA-256 hash chain over the entries' canonical bytes.
+//
+//   auto store = OpenSqliteStore("journal.db");   // verifies the chain
+//   if (!store.ok()) ...                           // names the first bad entry
+//   auto engine = Engine::Open(*std::move(store), clock, program);
+//
+// Each entry's hash is SHA-256(previous hash || canonical bytes of the
+// entry), the first entry's previous hash being 32 zero bytes; so any edit,
+// deletion or reordering of stored entries is detected when the journal is
+// opened or verified.
+//
+// Idempotency keys are indexed in memory (rebuilt when a store is opened)
+// rather than by a unique index in the database, so that random keys do not
+// slow appends down; the index answers in one hash lookup.
+//
+// Thread safety: every method may be called from any thread; appends are
+// serialized inside the store.
+#ifndef LOYALTY_STORE_H_
+#define LOYALTY_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "loyalty/ledger.h"
+
+namespace loyalty {
+
+// The entries one command wrote: seqs first .. first + count - 1.
+struct KeyRecord {
+  uint64_t first = 0;
+  uint32_t count = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Appends `batch` atomically and durably (as durable as the store is).
+  // Preconditions (checked): the entries carry seqs LastSeq() + 1, + 2, ...
+  // Sets each entry's hash. AlreadyExists if an entry's idempotency key was
+  // used by an earlier command (the entries of one command, which share its
+  // key, must be adjacent). On any error nothing is appended.
+  virtual absl::Status Append(std::span<Entry> batch) = 0;
+
+  // Calls `visit` for each entry with seq >= `from`, in order; stops at and
+  // returns the first error `visit` returns.
+  virtual absl::Status Read(uint64_t from,
+                            absl::FunctionRef<absl::Status(const Entry&)> visit) const = 0;
+
+  // The entry with this seq; NotFound if there is none.
+  virtual absl::StatusOr<Entry> Get(uint64_t seq) const = 0;
+
+  // The entries recorded under `key`, if any.
+  virtual std::optional<KeyRecord> FindKey(absl::string_view key) const = 0;
+
+  virtual uint64_t LastSeq() const = 0;
+  // The hash of the last entry (32 zero bytes for an empty journal).
+  virtual Sha256 HeadHash() const = 0;
+};
+
+// A store that keeps the journal in memory; for tests, scenarios and
+// benchmarks.
+std::unique_ptr<Store> NewMemoryStore();
+
+struct SqliteOptions {
+  // FULL (the default) syncs the WAL on every commit: a committed append
+  // survives power loss. NORMAL syncs only at checkpoints: a committed
+  // append survives a crash of the process but may be lost on power loss;
+  // appends are faster.
+  enum class Synchronous { kFull, kNormal };
+  Synchronous synchronous = Synchronous::kFull;
+};
+
+// Opens (creating if absent) the journal in the SQLite file at `path`, in
+// WAL mode, reads it and verifies the chain. Errors:
+//   FailedPrecondition  the file is not a loyalty journal, or was written
+//                       by a newer schema version
+//   DataLoss            the chain does not verify; the message names the
+//                       first bad entry and what is wrong (modified,
+//                       missing, reordered)
+//   Unavailable         SQLite could not open or read the file
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       SqliteOptions options = {});
+
+// Reads every entry of `store` and checks the chain from the first entry:
+// contiguous seqs, each entry's stored hash equal to the recomputed one.
+// Returns the number of entries, or DataLoss naming the first bad entry.
+absl::StatusOr<uint64_t> VerifyChain(const Store& store);
+
+}  // namespace loyalty
+
+#endif  // LOYALTY_STORE_H_

@@ -1,0 +1,97 @@
+// The hash chain (OpenSSL SHA-256), the key index, and chain verification.
+#include "chain.h"
+
+#include <openssl/evp.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "entry_codec.h"
+#include "loyalty/check.h"
+
+namespace loyalty::internal {
+
+Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes) {
+  // One digest context per thread, reused: creating one costs more than
+  // hashing a small entry.
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  static const EVP_MD* const kSha256 = EVP_sha256();
+  Sha256 hash;
+  unsigned int size = 0;
+  bool ok = context.ctx != nullptr && EVP_DigestInit_ex(context.ctx, kSha256, nullptr) == 1 &&
+            EVP_DigestUpdate(context.ctx, previous.data(), previous.size()) == 1 &&
+            EVP_DigestUpdate(context.ctx, entry_bytes.data(), entry_bytes.size()) == 1 &&
+            EVP_DigestFinal_ex(context.ctx, hash.data(), &size) == 1 && size == hash.size();
+  LOYALTY_CHECK(ok);
+  return hash;
+}
+
+Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes) {
+  bytes->clear();
+  EncodeEntry(entry, bytes);
+  return ChainHash(previous, *bytes);
+}
+
+absl::Status KeyIndex::CheckNew(std::span<const Entry> batch) const {
+  absl::flat_hash_set<absl::string_view> in_batch;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const std::string& key = batch[i].idempotency_key;
+    if (i > 0 && key == batch[i - 1].idempotency_key) continue;
+    if (keys_.contains(key) || !in_batch.insert(key).second) {
+      return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key, "\" is already used"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void KeyIndex::Add(std::span<const Entry> batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i > 0 && batch[i].idempotency_key == batch[i - 1].idempotency_key) {
+      ++keys_[batch[i].idempotency_key].count;
+    } else {
+      bool inserted = keys_.emplace(batch[i].idempotency_key, KeyRecord{batch[i].seq, 1}).second;
+      LOYALTY_CHECK(inserted);
+    }
+  }
+}
+
+std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace loyalty::internal
+
+namespace loyalty {
+
+absl::StatusOr<uint64_t> VerifyChain(const Store& store) {
+  Sha256 previous{};
+  uint64_t expected = 1;
+  std::string bytes;
+  absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
+    if (entry.seq != expected) {
+      return absl::DataLossError(absl::StrCat("journal entry ", expected, ": missing or reordered (found ",
+                                              entry.seq, " in its place)"));
+    }
+    Sha256 hash = internal::EncodeAndHash(previous, entry, &bytes);
+    if (hash != entry.hash) {
+      return absl::DataLossError(absl::StrCat("journal entry ", entry.seq,
+                                              ": modified (its hash does not match its content and "
+                                              "predecessor)"));
+    }
+    previous = hash;
+    ++expected;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (previous != store.HeadHash()) {
+    return absl::DataLossError(absl::StrCat("journal truncated after entry ", expected - 1));
+  }
+  return expected - 1;
+}
+
+}  // namespace loyalty

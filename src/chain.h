@@ -1,0 +1,41 @@
+// Internal: the hash chain over canonical entry bytes, and the in-memory
+// index of idempotency keys that both stores keep.
+#ifndef LOYALTY_SRC_CHAIN_H_
+#define LOYALTY_SRC_CHAIN_H_
+
+#include <optional>
+#include <span>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "loyalty/ledger.h"
+#include "loyalty/store.h"
+
+namespace loyalty::internal {
+
+// SHA-256(previous || entry_bytes).
+Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes);
+
+// Encodes `entry` into `bytes` (replacing its content) and returns its chain
+// hash after `previous`.
+Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes);
+
+// Idempotency key -> the entries its command wrote.
+class KeyIndex {
+ public:
+  // OK if `batch` may be appended: each key unused so far, and the entries
+  // sharing a key adjacent. AlreadyExists otherwise.
+  absl::Status CheckNew(std::span<const Entry> batch) const;
+  // Records the keys of an appended batch. Precondition: CheckNew passed.
+  void Add(std::span<const Entry> batch);
+  std::optional<KeyRecord> Find(absl::string_view key) const;
+
+ private:
+  absl::flat_hash_map<std::string, KeyRecord> keys_;
+};
+
+}  // namespace loyalty::internal
+
+#endif  // LOYALTY_SRC_CHAIN_H_

@@ -1,0 +1,356 @@
+// The engine: locking, idempotency, the append, and the queries.
+#include "loyalty/engine.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/container/btree_map.h"
+#include "absl/strings/str_cat.h"
+#include "chain.h"
+#include "encoding.h"
+#include "loyalty/check.h"
+
+namespace loyalty {
+
+// Holds the shard mutexes of a set of members, taken in shard order so that
+// two commands never wait on each other in a cycle.
+class Engine::ShardLocks {
+ public:
+  ShardLocks(const Engine& engine, std::span<const MemberId* const> members) {
+    for (const MemberId* member : members) shards_.push_back(&engine.ShardOf(*member));
+    std::sort(shards_.begin(), shards_.end());
+    shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
+    for (Shard* shard : shards_) shard->mutex.Lock();
+  }
+  explicit ShardLocks(const Engine& engine) {
+    for (Shard& shard : engine.shards_) shards_.push_back(&shard);
+    for (Shard* shard : shards_) shard->mutex.Lock();
+  }
+  ~ShardLocks() {
+    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->mutex.Unlock();
+  }
+  ShardLocks(const ShardLocks&) = delete;
+  ShardLocks& operator=(const ShardLocks&) = delete;
+
+ private:
+  std::vector<Shard*> shards_;
+};
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> store, const Clock& clock,
+                                                     Program program) {
+  LOYALTY_CHECK(store != nullptr);
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(store), clock, std::move(program)));
+  ShardLocks all(*engine);
+  absl::Status status = engine->store_->Read(1, [&](const Entry& entry) {
+    engine->ApplyLocked(entry);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return engine;
+}
+
+Engine::Shard& Engine::ShardOf(const MemberId& member) const {
+  return shards_[absl::Hash<MemberId>{}(member) % kShards];
+}
+
+MemberState* Engine::FindLocked(const MemberId& member) const {
+  Shard& shard = ShardOf(member);
+  shard.mutex.AssertHeld();
+  auto it = shard.members.find(member);
+  return it == shard.members.end() ? nullptr : &it->second;
+}
+
+void Engine::ApplyLocked(const Entry& entry) {
+  Shard& shard = ShardOf(entry.member);
+  shard.mutex.AssertHeld();
+  ApplyToMember(shard.members[entry.member], entry);
+}
+
+absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDigest& digest) const {
+  std::optional<KeyRecord> record = store_->FindKey(key);
+  LOYALTY_CHECK(record.has_value());
+  Receipt receipt;
+  receipt.replayed = true;
+  for (uint64_t seq = record->first; seq < record->first + record->count; ++seq) {
+    auto entry = store_->Get(seq);
+    if (!entry.ok()) return entry.status();
+    receipt.entries.push_back(*std::move(entry));
+  }
+  if (receipt.entries.front().command_digest != digest) {
+    return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key,
+                                                 "\" was already used for a different command (entry ",
+                                                 record->first, ")"));
+  }
+  return receipt;
+}
+
+absl::Status Engine::AppendLocked(std::span<Entry> entries) {
+  uint64_t seq = store_->LastSeq();
+  for (Entry& entry : entries) entry.seq = ++seq;
+  return store_->Append(entries);
+}
+
+absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
+  const std::string& key = IdempotencyKeyOf(command);
+  const CommandDigest digest = DigestOf(command);
+  if (store_->FindKey(key)) return Replayed(key, digest);
+
+  const MemberId* involved[2] = {&MemberOf(command), &MemberOf(command)};
+  if (const auto* transfer = std::get_if<Transfer>(&command)) involved[1] = &transfer->to;
+  ShardLocks locks(*this, involved);
+  auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
+  auto decided = Decide(program_, lookup, command, clock_.Now());
+  if (!decided.ok()) return decided.status();
+  absl::Status appended;
+  {
+    absl::MutexLock journal(&journal_mutex_);
+    appended = AppendLocked(*decided);
+  }
+  // Another caller may have recorded the same key since the check above.
+  if (absl::IsAlreadyExists(appended) && store_->FindKey(key)) return Replayed(key, digest);
+  if (!appended.ok()) return appended;
+  for (const Entry& entry : *decided) ApplyLocked(entry);
+  return Receipt{*std::move(decided), false};
+}
+
+std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
+  std::vector<absl::StatusOr<Receipt>> results(commands.size(), absl::UnknownError("not executed"));
+  std::vector<const MemberId*> involved;
+  for (const Command& command : commands) {
+    involved.push_back(&MemberOf(command));
+    if (const auto* transfer = std::get_if<Transfer>(&command)) involved.push_back(&transfer->to);
+  }
+  ShardLocks locks(*this, involved);
+  absl::MutexLock journal(&journal_mutex_);
+
+  // Each command is applied as soon as it is decided, so that the next one
+  // sees it; `undo` keeps each touched member's state from before the batch.
+  absl::flat_hash_map<MemberId, std::optional<MemberState>> undo;
+  absl::flat_hash_map<std::string, size_t> batch_keys;  // key -> command index
+  std::vector<Entry> batch;
+  std::vector<std::pair<size_t, size_t>> spans(commands.size(), {0, 0});  // [begin, end) in batch
+  uint64_t next_seq = store_->LastSeq();
+  const Instant now = clock_.Now();
+  auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string& key = IdempotencyKeyOf(commands[i]);
+    CommandDigest digest = DigestOf(commands[i]);
+    if (store_->FindKey(key)) {
+      results[i] = Replayed(key, digest);
+      continue;
+    }
+    if (auto it = batch_keys.find(key); it != batch_keys.end()) {
+      if (DigestOf(commands[it->second]) != digest) {
+        results[i] = absl::AlreadyExistsError(
+            absl::StrCat("idempotency key \"", key, "\" is used by two different commands of the batch"));
+      } else {
+        results[i] = results[it->second];
+        if (results[i].ok()) results[i]->replayed = true;
+      }
+      continue;
+    }
+    auto decided = Decide(program_, lookup, commands[i], now);
+    if (!decided.ok()) {
+      results[i] = decided.status();
+      continue;
+    }
+    batch_keys.emplace(key, i);
+    spans[i] = {batch.size(), batch.size() + decided->size()};
+    for (Entry& entry : *decided) {
+      entry.seq = ++next_seq;
+      if (!undo.contains(entry.member)) {
+        MemberState* before = FindLocked(entry.member);
+        undo.emplace(entry.member, before ? std::optional<MemberState>(*before) : std::nullopt);
+      }
+      ApplyLocked(entry);
+      batch.push_back(std::move(entry));
+    }
+    results[i] = Receipt{};
+  }
+  absl::Status appended = batch.empty() ? absl::OkStatus() : store_->Append(batch);
+  if (!appended.ok()) {
+    for (auto& [member, state] : undo) {
+      Shard& shard = ShardOf(member);
+      if (state) shard.members[member] = *std::move(state);
+      else shard.members.erase(member);
+    }
+  }
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto [begin, end] = spans[i];
+    if (begin == end) continue;
+    if (!appended.ok()) {
+      results[i] = appended;
+    } else {
+      results[i]->entries.assign(batch.begin() + static_cast<ptrdiff_t>(begin),
+                                 batch.begin() + static_cast<ptrdiff_t>(end));
+    }
+  }
+  // Repeats within the batch copied their first command's receipt before
+  // its entries were known; give them the entries now.
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto it = batch_keys.find(IdempotencyKeyOf(commands[i]));
+    if (it != batch_keys.end() && it->second != i && results[i].ok()) {
+      results[i] = results[it->second];
+      if (results[i].ok()) results[i]->replayed = true;
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
+  if (key.empty() || key.size() > 128) {
+    return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
+  }
+  std::string canonical;
+  internal::Writer writer(&canonical);
+  writer.Bytes("run_expiry");
+  writer.Signed(as_of.unix_micros());
+  Sha256 full = internal::ChainHash(Sha256{}, canonical);
+  CommandDigest digest;
+  std::copy_n(full.begin(), digest.size(), digest.begin());
+  if (store_->FindKey(key)) return Replayed(key, digest);
+
+  ShardLocks all(*this);
+  // Members in id order, so that the same journal always yields the same run.
+  absl::btree_map<MemberId, const MemberState*> ordered;
+  for (Shard& shard : shards_) {
+    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
+  }
+  const Instant now = clock_.Now();
+  std::vector<Entry> batch;
+  for (const auto& [id, member] : ordered) {
+    std::vector<Entry> due = DecideExpiry(program_, id, *member, as_of, key, digest, now);
+    std::move(due.begin(), due.end(), std::back_inserter(batch));
+  }
+  if (!batch.empty()) {
+    absl::MutexLock journal(&journal_mutex_);
+    if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
+  }
+  for (const Entry& entry : batch) ApplyLocked(entry);
+  return Receipt{std::move(batch), false};
+}
+
+absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const {
+  const MemberId* involved[] = {&member};
+  ShardLocks lock(*this, involved);
+  const MemberState* state = FindLocked(member);
+  if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
+  return *state;
+}
+
+absl::StatusOr<Balance> Engine::BalanceOf(const MemberId& member) const {
+  const MemberId* involved[] = {&member};
+  ShardLocks lock(*this, involved);
+  const MemberState* state = FindLocked(member);
+  if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
+  return Balance{state->balance, state->held, state->debt};
+}
+
+absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const {
+  const MemberId* involved[] = {&member};
+  ShardLocks lock(*this, involved);
+  const MemberState* state = FindLocked(member);
+  if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
+  std::vector<Lot> lots;
+  for (size_t index : SpendableLots(*state, Instant::Min())) lots.push_back(state->lots[index]);
+  return lots;
+}
+
+absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const {
+  std::vector<uint64_t> seqs;
+  {
+    const MemberId* involved[] = {&member};
+    ShardLocks lock(*this, involved);
+    const MemberState* state = FindLocked(member);
+    if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
+    seqs = state->history;
+  }
+  std::vector<Entry> entries;
+  for (uint64_t seq : seqs) {
+    auto entry = store_->Get(seq);
+    if (!entry.ok()) return entry.status();
+    entries.push_back(*std::move(entry));
+  }
+  return entries;
+}
+
+absl::StatusOr<Balance> Engine::BalanceAsOf(const MemberId& member, Instant at) const {
+  auto history = History(member);
+  if (!history.ok()) return history.status();
+  Balance balance;
+  for (const Entry& entry : *history) {
+    if (entry.business_time > at) continue;
+    BalanceDelta delta = DeltaOf(entry.body);
+    // Each partial sum is bounded by totals the ledger already holds.
+    balance.available = Points(balance.available.value() + delta.available.value());
+    balance.held = Points(balance.held.value() + delta.held.value());
+    balance.debt = Points(balance.debt.value() + delta.debt.value());
+  }
+  return balance;
+}
+
+Sha256 Engine::StateDigest() const {
+  ShardLocks all(*this);
+  absl::btree_map<MemberId, const MemberState*> ordered;
+  for (const Shard& shard : shards_) {
+    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
+  }
+  std::string bytes;
+  internal::Writer w(&bytes);
+  auto draws = [&](const std::vector<LotDraw>& list) {
+    w.Unsigned(list.size());
+    for (const LotDraw& d : list) {
+      w.Unsigned(d.lot.entry);
+      w.Unsigned(d.lot.part);
+      w.Signed(d.amount.value());
+    }
+  };
+  for (const auto& [id, m] : ordered) {
+    w.Bytes(id.value());
+    w.Unsigned(m->enrolled);
+    w.Signed(m->enrolled_at.unix_micros());
+    w.Signed(m->balance.value());
+    w.Signed(m->held.value());
+    w.Signed(m->debt.value());
+    w.Unsigned(m->lots.size());
+    for (const Lot& lot : m->lots) {
+      w.Unsigned(lot.id.entry);
+      w.Unsigned(lot.id.part);
+      w.Unsigned(static_cast<uint64_t>(lot.origin));
+      w.Signed(lot.earned.value());
+      w.Signed(lot.reversed.value());
+      w.Signed(lot.remaining.value());
+      w.Signed(lot.earned_at.unix_micros());
+      w.Signed(lot.expires_at.unix_micros());
+      w.Bytes(*lot.version);
+    }
+    absl::btree_map<uint64_t, const Hold*> holds;
+    for (const auto& [seq, hold] : m->holds) holds.emplace(seq, &hold);
+    w.Unsigned(holds.size());
+    for (const auto& [seq, hold] : holds) {
+      w.Unsigned(seq);
+      w.Signed(hold->amount.value());
+      w.Signed(hold->expires_at.unix_micros());
+      draws(hold->draws);
+    }
+    absl::btree_map<uint64_t, const DebitRecord*> debits;
+    for (const auto& [seq, debit] : m->debits) debits.emplace(seq, &debit);
+    w.Unsigned(debits.size());
+    for (const auto& [seq, debit] : debits) {
+      w.Unsigned(seq);
+      w.Signed(debit->amount.value());
+      w.Unsigned(debit->reversed);
+      draws(debit->draws);
+    }
+    w.Unsigned(m->counters.size());
+    for (const auto& [name, value] : m->counters) {
+      w.Bytes(name);
+      w.Signed(value.value());
+    }
+    w.Unsigned(m->history.size());
+    for (uint64_t seq : m->history) w.Unsigned(seq);
+  }
+  return internal::ChainHash(Sha256{}, bytes);
+}
+
+}  // namespace loyalty

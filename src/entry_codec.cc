@@ -1,0 +1,181 @@
+// Encoding and decoding of journal entries, field by field in a fixed order.
+#include "entry_codec.h"
+
+#include <type_traits>
+
+#include "encoding.h"
+
+namespace loyalty::internal {
+namespace {
+
+constexpr uint8_t kFormat = 1;
+constexpr size_t kMaxText = 4096;
+constexpr size_t kMaxItems = 1 << 20;
+
+void Put(Writer& w, Points p) { w.Signed(p.value()); }
+void Put(Writer& w, Instant t) { w.Signed(t.unix_micros()); }
+void Put(Writer& w, const std::string& s) { w.Bytes(s); }
+void Put(Writer& w, const MemberId& id) { w.Bytes(id.value()); }
+void Put(Writer& w, uint64_t v) { w.Unsigned(v); }
+void Put(Writer& w, bool v) { w.Unsigned(v ? 1 : 0); }
+void Put(Writer& w, const LotDraw& d) {
+  w.Unsigned(d.lot.entry);
+  w.Unsigned(d.lot.part);
+  Put(w, d.amount);
+}
+void Put(Writer& w, const CounterDelta& c) {
+  Put(w, c.counter);
+  Put(w, c.amount);
+}
+void Put(Writer& w, const TransferredLot& l) {
+  Put(w, l.amount);
+  Put(w, l.earned_at);
+  Put(w, l.expires_at);
+}
+template <typename T>
+void Put(Writer& w, const std::vector<T>& items) {
+  w.Unsigned(items.size());
+  for (const T& item : items) Put(w, item);
+}
+
+bool Get(Reader& r, Points* p) {
+  int64_t v;
+  if (!r.Signed(&v)) return false;
+  *p = Points(v);
+  return true;
+}
+bool Get(Reader& r, Instant* t) {
+  int64_t v;
+  if (!r.Signed(&v)) return false;
+  *t = Instant::FromUnixMicros(v);
+  return true;
+}
+bool Get(Reader& r, std::string* s) { return r.Bytes(s, kMaxText); }
+bool Get(Reader& r, MemberId* id) {
+  std::string text;
+  if (!r.Bytes(&text, kMaxText)) return false;
+  auto parsed = MemberId::Parse(text);
+  if (!parsed.ok()) return r.Fail(parsed.status().message());
+  *id = *std::move(parsed);
+  return true;
+}
+bool Get(Reader& r, uint64_t* v) { return r.Unsigned(v); }
+bool Get(Reader& r, bool* v) {
+  uint64_t raw;
+  if (!r.Unsigned(&raw)) return false;
+  if (raw > 1) return r.Fail("flag is neither 0 nor 1");
+  *v = raw == 1;
+  return true;
+}
+bool Get(Reader& r, LotDraw* d) {
+  uint64_t part;
+  if (!r.Unsigned(&d->lot.entry) || !r.Unsigned(&part) || !Get(r, &d->amount)) return false;
+  if (part > UINT32_MAX) return r.Fail("lot part out of range");
+  d->lot.part = static_cast<uint32_t>(part);
+  return true;
+}
+bool Get(Reader& r, CounterDelta* c) { return Get(r, &c->counter) && Get(r, &c->amount); }
+bool Get(Reader& r, TransferredLot* l) {
+  return Get(r, &l->amount) && Get(r, &l->earned_at) && Get(r, &l->expires_at);
+}
+template <typename T>
+bool Get(Reader& r, std::vector<T>* items) {
+  uint64_t count;
+  if (!r.Unsigned(&count)) return false;
+  if (count > kMaxItems) return r.Fail("list too long");
+  items->clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    T item;
+    if (!Get(r, &item)) return false;
+    items->push_back(std::move(item));
+  }
+  return true;
+}
+
+// Applies `f(field)` to each field of a body (const or not) in its encoding
+// order; `f` returns false to stop. Writing and reading share this list, so
+// the two cannot drift apart.
+template <typename E, typename F>
+bool Fields(E& e, F&& f) {
+  using namespace entries;
+  using T = std::remove_const_t<E>;
+  if constexpr (std::is_same_v<T, Enrolled>) {
+    return true;
+  } else if constexpr (std::is_same_v<T, Credited>) {
+    return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters);
+  } else if constexpr (std::is_same_v<T, Debited> || std::is_same_v<T, Expired>) {
+    return f(e.amount) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, HoldPlaced>) {
+    return f(e.amount) && f(e.expires_at) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, HoldCaptured>) {
+    return f(e.hold) && f(e.amount) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, HoldReleased>) {
+    return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, EarnReversed>) {
+    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters);
+  } else if constexpr (std::is_same_v<T, DebitReversed>) {
+    return f(e.debit) && f(e.amount) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, Adjusted>) {
+    return f(e.delta) && f(e.reason) && f(e.actor) && f(e.expires_at) && f(e.debt_paid) && f(e.draws);
+  } else if constexpr (std::is_same_v<T, TransferredOut>) {
+    return f(e.to) && f(e.amount) && f(e.draws);
+  } else {
+    static_assert(std::is_same_v<T, TransferredIn>);
+    return f(e.from) && f(e.amount) && f(e.debt_paid) && f(e.lots);
+  }
+}
+
+template <size_t I = 0>
+bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
+  if constexpr (I < std::variant_size_v<EntryBody>) {
+    if (kind == I) {
+      std::variant_alternative_t<I, EntryBody> value;
+      if (!Fields(value, [&](auto& field) { return Get(r, &field); })) return false;
+      *body = std::move(value);
+      return true;
+    }
+    return DecodeBody<I + 1>(r, kind, body);
+  } else {
+    return r.Fail("unknown entry kind");
+  }
+}
+
+}  // namespace
+
+void EncodeEntry(const Entry& entry, std::string* out) {
+  Writer w(out);
+  w.Unsigned(kFormat);
+  Put(w, entry.seq);
+  Put(w, entry.member);
+  Put(w, entry.business_time);
+  Put(w, entry.recorded_at);
+  Put(w, entry.idempotency_key);
+  w.Raw(entry.command_digest.data(), entry.command_digest.size());
+  Put(w, entry.version);
+  Put(w, entry.explanation);
+  w.Unsigned(entry.body.index());
+  std::visit(
+      [&](const auto& body) {
+        Fields(body, [&](const auto& field) {
+          Put(w, field);
+          return true;
+        });
+      },
+      entry.body);
+}
+
+absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
+  Reader r(bytes);
+  Entry entry;
+  uint64_t format = 0, kind = 0;
+  bool ok = r.Unsigned(&format) && (format == kFormat || r.Fail("unknown entry format")) &&
+            Get(r, &entry.seq) && Get(r, &entry.member) && Get(r, &entry.business_time) &&
+            Get(r, &entry.recorded_at) && Get(r, &entry.idempotency_key) &&
+            r.Raw(entry.command_digest.data(), entry.command_digest.size()) &&
+            Get(r, &entry.version) && Get(r, &entry.explanation) && r.Unsigned(&kind) &&
+            DecodeBody(r, kind, &entry.body) && (r.AtEnd() || r.Fail("trailing bytes"));
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
+  return entry;
+}
+
+}  // namespace loyalty::internal

@@ -1,0 +1,306 @@
+// SqliteStore: the embedded default journal, one SQLite file in WAL mode.
+//
+// Schema (version 1):
+//   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
+//     schema_version, head_seq and head_hash (updated with every append, so
+//     that deleting the newest entries is detected too).
+//   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB): the canonical
+//     bytes of each entry and its chain hash.
+#include <sqlite3.h>
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "chain.h"
+#include "entry_codec.h"
+#include "loyalty/check.h"
+#include "loyalty/store.h"
+
+namespace loyalty {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr absl::string_view kFormat = "loyalty-journal";
+
+// A prepared statement, finalized on destruction.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(statement_); }
+  sqlite3_stmt** out() { return &statement_; }
+  sqlite3_stmt* get() const { return statement_; }
+
+ private:
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // close_v2 defers the close until the prepared statements (members,
+  // finalized after this body) are gone.
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, SqliteOptions options) {
+    auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
+    if (absl::Status status = store->Init(path, options); !status.ok()) return status;
+    return std::unique_ptr<Store>(std::move(store));
+  }
+
+  absl::Status Append(std::span<Entry> batch) override {
+    absl::MutexLock lock(&mutex_);
+    if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
+    if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) return begin;
+    Sha256 previous = head_;
+    absl::Status status = absl::OkStatus();
+    for (Entry& entry : batch) {
+      LOYALTY_CHECK(entry.seq == last_seq_ + 1 + static_cast<uint64_t>(&entry - batch.data()));
+      entry.hash = internal::EncodeAndHash(previous, entry, &scratch_);
+      previous = entry.hash;
+      sqlite3_stmt* insert = insert_.get();
+      sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
+      sqlite3_bind_blob(insert, 2, scratch_.data(), static_cast<int>(scratch_.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(insert, 3, entry.hash.data(), static_cast<int>(entry.hash.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(insert);
+      sqlite3_reset(insert);
+      if (rc != SQLITE_DONE) {
+        status = Error("append", rc);
+        break;
+      }
+    }
+    if (status.ok() && !batch.empty()) {
+      sqlite3_stmt* update = update_head_.get();
+      std::string head = absl::StrCat(batch.back().seq, ":", ToHex(previous));
+      sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(update);
+      sqlite3_reset(update);
+      if (rc != SQLITE_DONE) status = Error("append", rc);
+    }
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return status;
+    }
+    keys_.Add(batch);
+    head_ = previous;
+    last_seq_ += batch.size();
+    return absl::OkStatus();
+  }
+
+  absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
+    absl::MutexLock lock(&mutex_);
+    return ReadLocked(from, UINT64_MAX, visit);
+  }
+
+  absl::StatusOr<Entry> Get(uint64_t seq) const override {
+    absl::MutexLock lock(&mutex_);
+    std::optional<Entry> found;
+    absl::Status status = ReadLocked(seq, seq, [&](const Entry& entry) {
+      found = entry;
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    if (!found) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
+    return *std::move(found);
+  }
+
+  std::optional<KeyRecord> FindKey(absl::string_view key) const override {
+    absl::MutexLock lock(&mutex_);
+    return keys_.Find(key);
+  }
+
+  uint64_t LastSeq() const override {
+    absl::MutexLock lock(&mutex_);
+    return last_seq_;
+  }
+
+  Sha256 HeadHash() const override {
+    absl::MutexLock lock(&mutex_);
+    return head_;
+  }
+
+ private:
+  SqliteStore() = default;
+
+  absl::Status Error(absl::string_view doing, int rc) const {
+    return absl::UnavailableError(
+        absl::StrCat("sqlite journal ", path_, ": ", doing, ": ", sqlite3_errstr(rc),
+                     db_ != nullptr ? absl::StrCat(" (", sqlite3_errmsg(db_), ")") : ""));
+  }
+
+  absl::Status Exec(const char* sql) const {
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? absl::OkStatus() : Error(sql, rc);
+  }
+
+  absl::Status Prepare(const char* sql, Statement* statement) const {
+    int rc = sqlite3_prepare_v2(db_, sql, -1, statement->out(), nullptr);
+    return rc == SQLITE_OK ? absl::OkStatus() : Error(sql, rc);
+  }
+
+  // The value of a loyalty_meta key, or nullopt.
+  absl::StatusOr<std::optional<std::string>> Meta(const char* key) const {
+    Statement select;
+    if (absl::Status s = Prepare("SELECT value FROM loyalty_meta WHERE key = ?", &select); !s.ok()) return s;
+    sqlite3_bind_text(select.get(), 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(select.get());
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return Error("read loyalty_meta", rc);
+    const unsigned char* text = sqlite3_column_text(select.get(), 0);
+    return std::optional<std::string>(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+  }
+
+  absl::Status NotAJournal(absl::string_view why) const {
+    return absl::FailedPreconditionError(absl::StrCat(path_, " is not a loyalty journal: ", why));
+  }
+
+  absl::Status Init(const std::string& path, SqliteOptions options) {
+    path_ = path;
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc != SQLITE_OK) return Error("open", rc);
+    sqlite3_busy_timeout(db_, 5000);
+    // The first read tells a database from any other file.
+    Statement tables;
+    if (absl::Status s = Prepare("SELECT name FROM sqlite_master WHERE type = 'table'", &tables); !s.ok()) {
+      if (sqlite3_errcode(db_) == SQLITE_NOTADB) return NotAJournal("not an SQLite database");
+      return s;
+    }
+    bool has_meta = false;
+    std::vector<std::string> other;
+    while ((rc = sqlite3_step(tables.get())) == SQLITE_ROW) {
+      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(tables.get(), 0));
+      if (name == "loyalty_meta") has_meta = true;
+      else if (name != "journal") other.push_back(name);
+    }
+    if (rc != SQLITE_DONE) {
+      if (rc == SQLITE_NOTADB) return NotAJournal("not an SQLite database");
+      return Error("read schema", rc);
+    }
+    if (!has_meta && !other.empty()) return NotAJournal(absl::StrCat("it holds table ", other.front()));
+    if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+    if (absl::Status s = Exec(options.synchronous == SqliteOptions::Synchronous::kFull
+                                  ? "PRAGMA synchronous=FULL"
+                                  : "PRAGMA synchronous=NORMAL");
+        !s.ok()) {
+      return s;
+    }
+    if (!has_meta) {
+      std::string create = absl::StrCat(
+          "BEGIN IMMEDIATE;"
+          "CREATE TABLE loyalty_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL);"
+          "INSERT INTO loyalty_meta VALUES('format', '", kFormat, "'), ('schema_version', '",
+          kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "');COMMIT;");
+      if (absl::Status s = Exec(create.c_str()); !s.ok()) return s;
+    }
+    auto format = Meta("format");
+    if (!format.ok()) return format.status();
+    if (*format != std::string(kFormat)) return NotAJournal("its loyalty_meta has no loyalty-journal format");
+    auto version = Meta("schema_version");
+    if (!version.ok()) return version.status();
+    if (*version != std::to_string(kSchemaVersion)) {
+      return absl::FailedPreconditionError(absl::StrCat(path_, ": journal schema version ", version->value_or("?"),
+                                                        " is not the version ", kSchemaVersion,
+                                                        " this library reads (written by a newer version?)"));
+    }
+    if (absl::Status s = Prepare("INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_); !s.ok()) return s;
+    if (absl::Status s = Prepare("UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_); !s.ok()) return s;
+    return Load();
+  }
+
+  // Reads the whole journal, verifying the chain and building the key index.
+  absl::Status Load() {
+    absl::MutexLock lock(&mutex_);
+    Sha256 previous{};
+    uint64_t expected = 1;
+    std::string bytes;
+    std::vector<Entry> one(1);
+    absl::Status status = ReadLocked(1, UINT64_MAX, [&](const Entry& entry) -> absl::Status {
+      if (entry.seq != expected) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", expected,
+                                                ": missing or reordered (found ", entry.seq, " in its place)"));
+      }
+      if (internal::EncodeAndHash(previous, entry, &bytes) != entry.hash) {
+        return absl::DataLossError(absl::StrCat(
+            path_, ": journal entry ", entry.seq, ": modified (its hash does not match its content and predecessor)"));
+      }
+      one[0] = entry;
+      if (absl::Status keys = keys_.CheckNew(one); !keys.ok()) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", entry.seq, ": ", keys.message()));
+      }
+      keys_.Add(one);
+      previous = entry.hash;
+      ++expected;
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    auto head = Meta("head");
+    if (!head.ok()) return head.status();
+    std::string expected_head = absl::StrCat(expected - 1, ":", ToHex(previous));
+    if (*head != expected_head) {
+      return absl::DataLossError(absl::StrCat(path_, ": journal truncated or rewritten: it ends at entry ",
+                                              expected - 1, " but its recorded head is ", head->value_or("?")));
+    }
+    head_ = previous;
+    last_seq_ = expected - 1;
+    return absl::OkStatus();
+  }
+
+  // Visits entries with seq in [from, to]. Entries are decoded, and the row's
+  // seq must match the decoded one (else the rows were reordered).
+  absl::Status ReadLocked(uint64_t from, uint64_t to,
+                          absl::FunctionRef<absl::Status(const Entry&)> visit) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    Statement select;
+    if (absl::Status s = Prepare("SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
+                                 &select);
+        !s.ok()) {
+      return s;
+    }
+    sqlite3_bind_int64(select.get(), 1, static_cast<sqlite3_int64>(std::min<uint64_t>(from, INT64_MAX)));
+    sqlite3_bind_int64(select.get(), 2, static_cast<sqlite3_int64>(std::min<uint64_t>(to, INT64_MAX)));
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      int64_t seq = sqlite3_column_int64(select.get(), 0);
+      const char* blob = static_cast<const char*>(sqlite3_column_blob(select.get(), 1));
+      absl::string_view bytes(blob, static_cast<size_t>(sqlite3_column_bytes(select.get(), 1)));
+      auto entry = internal::DecodeEntry(bytes);
+      if (!entry.ok()) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": ", entry.status().message()));
+      }
+      if (entry->seq != static_cast<uint64_t>(seq)) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": reordered (it holds entry ",
+                                                entry->seq, ")"));
+      }
+      const void* hash = sqlite3_column_blob(select.get(), 2);
+      if (sqlite3_column_bytes(select.get(), 2) != static_cast<int>(entry->hash.size()) || hash == nullptr) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": hash is not 32 bytes"));
+      }
+      std::memcpy(entry->hash.data(), hash, entry->hash.size());
+      if (absl::Status status = visit(*entry); !status.ok()) return status;
+    }
+    return rc == SQLITE_DONE ? absl::OkStatus() : Error("read", rc);
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  mutable absl::Mutex mutex_;
+  Statement insert_;
+  Statement update_head_;
+  internal::KeyIndex keys_;
+  Sha256 head_{};
+  uint64_t last_seq_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, SqliteOptions options) {
+  return SqliteStore::Open(path, options);
+}
+
+}  // namespace loyalty
