@@ -1,0 +1,284 @@
+// Engine behaviour, command by command, with balances worked out by hand.
+#include "loyalty/engine.h"
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+
+namespace loyalty {
+namespace {
+
+Instant At(const char* text) { return *Instant::Parse(text); }
+MemberId Id(const char* text) { return MemberId::FromValid(text); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : clock_(At("2011-01-10T12:00:00Z")) { Reopen(NewMemoryStore()); }
+
+  void Reopen(std::unique_ptr<Store> store) {
+    // Lots last 36 months and lapse at the end of that quarter (Miles & More).
+    auto program = Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter});
+    auto engine = Engine::Open(std::move(store), clock_, *program);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+  }
+
+  Receipt Ok(const Command& command) {
+    auto receipt = engine_->Execute(command);
+    EXPECT_TRUE(receipt.ok()) << receipt.status();
+    return receipt.ok() ? *receipt : Receipt{};
+  }
+
+  void Enroll(const char* member) { Ok(loyalty::Enroll{.idempotency_key = std::string("enroll-") + member, .member = Id(member)}); }
+
+  uint64_t CreditPoints(const char* member, int64_t amount, const char* key, const char* at) {
+    return Ok(Credit{.idempotency_key = key, .member = Id(member), .at = At(at), .amount = Points(amount)})
+        .entries.front()
+        .seq;
+  }
+
+  Balance BalanceOf(const char* member) { return *engine_->BalanceOf(Id(member)); }
+
+  FakeClock clock_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, CreditCreatesLotWithProgramExpiry) {
+  Enroll("A");
+  uint64_t seq = CreditPoints("A", 6000, "c1", "2016-12-12T10:00:00Z");
+  auto lots = engine_->OpenLots(Id("A"));
+  ASSERT_EQ(lots->size(), 1u);
+  EXPECT_EQ((*lots)[0].id.entry, seq);
+  EXPECT_EQ((*lots)[0].remaining, Points(6000));
+  // 12 Dec 2016 + 36 months = 12 Dec 2019, end of quarter 31 Dec 2019; the
+  // lot lapses at the start of 1 Jan 2020 in Berlin (23:00 UTC).
+  EXPECT_EQ((*lots)[0].expires_at, At("2019-12-31T23:00:00Z"));
+  EXPECT_EQ(*(*lots)[0].version, "v1");
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(6000), Points(0), Points(0)}));
+}
+
+TEST_F(EngineTest, RedeemConsumesSoonestExpiringFirst) {
+  Enroll("A");
+  uint64_t late = CreditPoints("A", 500, "late", "2011-01-05T00:00:00Z");   // lapses 2014-03-31
+  uint64_t early = CreditPoints("A", 300, "early", "2010-02-01T00:00:00Z");  // lapses 2013-03-31
+  Receipt receipt = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(400)});
+  const auto& debit = std::get<entries::Debited>(receipt.entries[0].body);
+  ASSERT_EQ(debit.draws.size(), 2u);
+  EXPECT_EQ(debit.draws[0], (LotDraw{LotId{early, 0}, Points(300)}));
+  EXPECT_EQ(debit.draws[1], (LotDraw{LotId{late, 0}, Points(100)}));
+  EXPECT_EQ(BalanceOf("A").available, Points(400));
+}
+
+TEST_F(EngineTest, InsufficientPointsChangesNothing) {
+  Enroll("A");
+  CreditPoints("A", 100, "c", "2011-01-01T00:00:00Z");
+  uint64_t before = engine_->store().LastSeq();
+  auto receipt = engine_->Execute(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(101)});
+  EXPECT_EQ(receipt.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(receipt.status().message().find("100 available, 101 requested"), absl::string_view::npos);
+  EXPECT_EQ(engine_->store().LastSeq(), before);
+  EXPECT_EQ(BalanceOf("A").available, Points(100));
+}
+
+TEST_F(EngineTest, IdempotentRepeatReturnsOriginalAndConflictIsAlreadyExists) {
+  Enroll("A");
+  Receipt first = Ok(Credit{.idempotency_key = "k", .member = Id("A"), .amount = Points(70)});
+  clock_.Advance(absl::Hours(1));  // an unset `at` is not part of the payload
+  Receipt again = Ok(Credit{.idempotency_key = "k", .member = Id("A"), .amount = Points(70)});
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.entries, first.entries);
+  EXPECT_EQ(BalanceOf("A").available, Points(70));
+  auto conflict = engine_->Execute(Credit{.idempotency_key = "k", .member = Id("A"), .amount = Points(71)});
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(BalanceOf("A").available, Points(70));
+}
+
+TEST_F(EngineTest, ValidationNamesTheField) {
+  Enroll("A");
+  auto negative = engine_->Execute(Credit{.idempotency_key = "n", .member = Id("A"), .amount = Points(-5)});
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.status().message().find("amount"), absl::string_view::npos);
+  auto no_key = engine_->Execute(Credit{.idempotency_key = "", .member = Id("A"), .amount = Points(5)});
+  EXPECT_NE(no_key.status().message().find("idempotency_key"), absl::string_view::npos);
+  auto unknown = engine_->Execute(Credit{.idempotency_key = "u", .member = Id("B"), .amount = Points(5)});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  auto twice = engine_->Execute(loyalty::Enroll{.idempotency_key = "again", .member = Id("A")});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kAlreadyExists);
+  auto overflow = engine_->Execute(Credit{.idempotency_key = "big", .member = Id("A"), .amount = Points(INT64_MAX)});
+  ASSERT_TRUE(overflow.ok());
+  auto more = engine_->Execute(Credit{.idempotency_key = "more", .member = Id("A"), .amount = Points(1)});
+  EXPECT_EQ(more.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(engine_->store().LastSeq(), 2u);
+}
+
+TEST_F(EngineTest, HoldCaptureReleaseAndLapse) {
+  Enroll("A");
+  CreditPoints("A", 1000, "c", "2011-01-01T00:00:00Z");
+  uint64_t hold = Ok(PlaceHold{.idempotency_key = "h1", .member = Id("A"), .amount = Points(600), .ttl = absl::Hours(48)})
+                      .entries[0]
+                      .seq;
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(400), Points(600), Points(0)}));
+  // Only the 400 not held can be spent.
+  EXPECT_FALSE(engine_->Execute(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(401)}).ok());
+  Ok(ReleaseHold{.idempotency_key = "rel", .member = Id("A"), .hold = hold});
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(1000), Points(0), Points(0)}));
+  auto again = engine_->Execute(CaptureHold{.idempotency_key = "cap-after-release", .member = Id("A"), .hold = hold});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+
+  uint64_t hold2 = Ok(PlaceHold{.idempotency_key = "h2", .member = Id("A"), .amount = Points(250), .ttl = absl::Hours(1)})
+                       .entries[0]
+                       .seq;
+  uint64_t capture = Ok(CaptureHold{.idempotency_key = "cap", .member = Id("A"), .hold = hold2}).entries[0].seq;
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(750), Points(0), Points(0)}));
+  // A captured hold is a debit and can be reversed.
+  Ok(ReverseDebit{.idempotency_key = "undo", .member = Id("A"), .debit = capture});
+  EXPECT_EQ(BalanceOf("A").available, Points(1000));
+
+  uint64_t hold3 = Ok(PlaceHold{.idempotency_key = "h3", .member = Id("A"), .amount = Points(100), .ttl = absl::Hours(1)})
+                       .entries[0]
+                       .seq;
+  clock_.Advance(absl::Hours(2));
+  auto lapsed = engine_->Execute(CaptureHold{.idempotency_key = "late", .member = Id("A"), .hold = hold3});
+  EXPECT_EQ(lapsed.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto run = engine_->RunExpiry("expiry-1", clock_.Now());
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->entries.size(), 1u);
+  EXPECT_TRUE(std::get<entries::HoldReleased>(run->entries[0].body).lapsed);
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(1000), Points(0), Points(0)}));
+}
+
+TEST_F(EngineTest, ReverseEarnAfterSpendingCreatesDebtThatLaterCreditsPay) {
+  Enroll("A");
+  uint64_t credit = CreditPoints("A", 1000, "c", "2011-01-01T00:00:00Z");
+  Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(800)});
+  // 200 are left in the lot; reversing all 1000 takes those 200 and leaves
+  // 800 of debt.
+  Receipt reversal = Ok(ReverseEarn{.idempotency_key = "refund", .member = Id("A"), .credit = credit, .amount = Points(1000)});
+  const auto& body = std::get<entries::EarnReversed>(reversal.entries[0].body);
+  EXPECT_EQ(body.from_lot, Points(200));
+  EXPECT_EQ(body.debt_added, Points(800));
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(0), Points(0), Points(800)}));
+  // Nothing more of that credit can be reversed.
+  auto twice = engine_->Execute(ReverseEarn{.idempotency_key = "refund2", .member = Id("A"), .credit = credit, .amount = Points(1)});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
+  // The next credit pays the debt first: 500 -> debt 300, nothing left.
+  CreditPoints("A", 500, "c2", "2011-01-05T00:00:00Z");
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(0), Points(0), Points(300)}));
+  CreditPoints("A", 450, "c3", "2011-01-06T00:00:00Z");
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(150), Points(0), Points(0)}));
+}
+
+TEST_F(EngineTest, ReverseDebitRestoresTheSameLotsWithTheirExpiry) {
+  Enroll("A");
+  uint64_t a = CreditPoints("A", 300, "a", "2010-02-01T00:00:00Z");
+  uint64_t b = CreditPoints("A", 300, "b", "2011-01-01T00:00:00Z");
+  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(450)}).entries[0].seq;
+  CreditPoints("A", 50, "c", "2011-01-02T00:00:00Z");
+  Ok(ReverseDebit{.idempotency_key = "undo", .member = Id("A"), .debit = debit});
+  auto state = engine_->Snapshot(Id("A"));
+  EXPECT_EQ(state->FindLot(LotId{a, 0})->remaining, Points(300));
+  EXPECT_EQ(state->FindLot(LotId{b, 0})->remaining, Points(300));
+  EXPECT_EQ(state->FindLot(LotId{a, 0})->expires_at, At("2013-03-31T22:00:00Z"));
+  EXPECT_EQ(BalanceOf("A").available, Points(650));
+  auto twice = engine_->Execute(ReverseDebit{.idempotency_key = "undo2", .member = Id("A"), .debit = debit});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EngineTest, ExpiryLapsesLotsByTheirOwnDate) {
+  Enroll("A");
+  CreditPoints("A", 100, "old", "2010-02-01T00:00:00Z");  // valid through 2013-03-31
+  CreditPoints("A", 200, "new", "2010-05-01T00:00:00Z");  // valid through 2013-06-30
+  // Lapsed lots are not spendable even before the expiry run records it.
+  auto spend = engine_->Execute(Redeem{.idempotency_key = "r", .member = Id("A"), .at = At("2013-04-02T00:00:00Z"), .amount = Points(201)});
+  EXPECT_EQ(spend.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto run = engine_->RunExpiry("x", At("2013-04-01T00:00:00Z"));
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->entries.size(), 1u);
+  EXPECT_EQ(std::get<entries::Expired>(run->entries[0].body).amount, Points(100));
+  EXPECT_EQ(BalanceOf("A").available, Points(200));
+  auto repeat = engine_->RunExpiry("x", At("2013-04-01T00:00:00Z"));
+  EXPECT_TRUE(repeat->replayed);
+  EXPECT_EQ(repeat->entries, run->entries);
+  EXPECT_EQ(BalanceOf("A").available, Points(200));
+}
+
+TEST_F(EngineTest, TransferKeepsLotDatesAndPaysReceiverDebt) {
+  Enroll("A");
+  Enroll("B");
+  CreditPoints("A", 400, "a1", "2010-02-01T00:00:00Z");
+  uint64_t b_credit = CreditPoints("B", 100, "b1", "2011-01-01T00:00:00Z");
+  Ok(Redeem{.idempotency_key = "b-spend", .member = Id("B"), .amount = Points(100)});
+  Ok(ReverseEarn{.idempotency_key = "b-refund", .member = Id("B"), .credit = b_credit, .amount = Points(100)});
+  ASSERT_EQ(BalanceOf("B").debt, Points(100));
+  Receipt receipt = Ok(Transfer{.idempotency_key = "t", .member = Id("A"), .to = Id("B"), .amount = Points(250)});
+  ASSERT_EQ(receipt.entries.size(), 2u);
+  EXPECT_EQ(BalanceOf("A").available, Points(150));
+  EXPECT_EQ(BalanceOf("B"), (Balance{Points(150), Points(0), Points(0)}));
+  auto lots = engine_->OpenLots(Id("B"));
+  ASSERT_EQ(lots->size(), 1u);
+  EXPECT_EQ((*lots)[0].expires_at, At("2013-03-31T22:00:00Z"));
+  EXPECT_EQ((*lots)[0].earned_at, At("2010-02-01T00:00:00Z"));
+  auto self = engine_->Execute(Transfer{.idempotency_key = "self", .member = Id("A"), .to = Id("A"), .amount = Points(1)});
+  EXPECT_EQ(self.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, AdjustNeedsReasonAndActor) {
+  Enroll("A");
+  auto bare = engine_->Execute(Adjust{.idempotency_key = "adj", .member = Id("A"), .delta = Points(10)});
+  EXPECT_EQ(bare.status().code(), absl::StatusCode::kInvalidArgument);
+  Ok(Adjust{.idempotency_key = "adj", .member = Id("A"), .delta = Points(10), .reason = "goodwill", .actor = "agent-7"});
+  Ok(Adjust{.idempotency_key = "adj2", .member = Id("A"), .delta = Points(-4), .reason = "typo", .actor = "agent-7"});
+  EXPECT_EQ(BalanceOf("A").available, Points(6));
+}
+
+TEST_F(EngineTest, BalanceAsOfCountsOnlyEarlierEntries) {
+  Enroll("A");
+  CreditPoints("A", 100, "c1", "2010-06-01T00:00:00Z");
+  CreditPoints("A", 50, "c2", "2010-09-01T00:00:00Z");
+  Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .at = At("2010-10-01T00:00:00Z"), .amount = Points(120)});
+  EXPECT_EQ(engine_->BalanceAsOf(Id("A"), At("2010-07-01T00:00:00Z"))->available, Points(100));
+  EXPECT_EQ(engine_->BalanceAsOf(Id("A"), At("2010-09-15T00:00:00Z"))->available, Points(150));
+  EXPECT_EQ(engine_->BalanceAsOf(Id("A"), At("2010-12-01T00:00:00Z"))->available, Points(30));
+}
+
+TEST_F(EngineTest, BatchAppliesInOrderAndRepeatsWithinBatch) {
+  std::vector<Command> batch = {
+      loyalty::Enroll{.idempotency_key = "e", .member = Id("A")},
+      Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(100)},
+      Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(150)},  // fails: only 100
+      Redeem{.idempotency_key = "r2", .member = Id("A"), .amount = Points(60)},
+      Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(100)},  // repeat
+      Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(5)},    // conflict
+  };
+  auto results = engine_->ExecuteBatch(batch);
+  ASSERT_EQ(results.size(), 6u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[1].ok());
+  EXPECT_EQ(results[2].status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(results[3].ok());
+  ASSERT_TRUE(results[4].ok());
+  EXPECT_TRUE(results[4]->replayed);
+  EXPECT_EQ(results[4]->entries, results[1]->entries);
+  EXPECT_EQ(results[5].status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(engine_->store().LastSeq(), 3u);
+  EXPECT_EQ(BalanceOf("A").available, Points(40));
+}
+
+TEST_F(EngineTest, RestartRebuildsStateAndRemembersKeys) {
+  std::string path = ::testing::TempDir() + "/engine_restart.db";
+  std::filesystem::remove(path);
+  Reopen(*OpenSqliteStore(path));
+  Enroll("A");
+  CreditPoints("A", 900, "c", "2011-01-01T00:00:00Z");
+  Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(100)});
+  Sha256 digest = engine_->StateDigest();
+  engine_.reset();
+  Reopen(*OpenSqliteStore(path));
+  EXPECT_EQ(engine_->StateDigest(), digest);
+  Receipt repeat = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(100)});
+  EXPECT_TRUE(repeat.replayed);
+  EXPECT_EQ(BalanceOf("A").available, Points(800));
+}
+
+}  // namespace
+}  // namespace loyalty
