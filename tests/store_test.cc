@@ -1,0 +1,187 @@
+// Store conformance (memory and SQLite), SQLite schema checks, and
+// tampering with an SQLite journal: each kind is detected and named.
+#include "loyalty/store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace loyalty {
+namespace {
+
+Entry Credited(uint64_t seq, const std::string& key, int64_t amount) {
+  Entry entry;
+  entry.seq = seq;
+  entry.member = MemberId::FromValid("M-1");
+  entry.business_time = Instant::FromUnixMicros(1'000'000 * static_cast<int64_t>(seq));
+  entry.recorded_at = entry.business_time;
+  entry.idempotency_key = key;
+  entry.version = "v1";
+  entry.explanation = "test credit";
+  entry.body = entries::Credited{Points(amount), Points(0), Instant::Max(), "test", {}};
+  return entry;
+}
+
+std::string TempPath(const std::string& name) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return path;
+}
+
+void Sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_close(db);
+}
+
+// Runs the same checks against each store.
+class StoreConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<Store> Make() {
+    if (GetParam() == "memory") return NewMemoryStore();
+    auto store = OpenSqliteStore(TempPath("conformance.db"));
+    EXPECT_TRUE(store.ok()) << store.status();
+    return *std::move(store);
+  }
+};
+
+TEST_P(StoreConformance, AppendReadFindAndChain) {
+  auto store = Make();
+  EXPECT_EQ(store->LastSeq(), 0u);
+  EXPECT_EQ(store->HeadHash(), Sha256{});
+  std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "b", 30)};
+  ASSERT_TRUE(store->Append(batch).ok());
+  EXPECT_EQ(store->LastSeq(), 3u);
+  EXPECT_NE(batch[0].hash, Sha256{});
+  EXPECT_EQ(store->HeadHash(), batch[2].hash);
+  auto key = store->FindKey("b");
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->first, 2u);
+  EXPECT_EQ(key->count, 2u);
+  EXPECT_FALSE(store->FindKey("c").has_value());
+  EXPECT_EQ(*store->Get(2), batch[1]);
+  EXPECT_EQ(store->Get(4).status().code(), absl::StatusCode::kNotFound);
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE(store->Read(2, [&](const Entry& e) {
+                     seen.push_back(e.seq);
+                     return absl::OkStatus();
+                   }).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(*VerifyChain(*store), 3u);
+}
+
+TEST_P(StoreConformance, UsedKeyRejectsWholeBatch) {
+  auto store = Make();
+  std::vector<Entry> first = {Credited(1, "a", 10)};
+  ASSERT_TRUE(store->Append(first).ok());
+  std::vector<Entry> second = {Credited(2, "fresh", 1), Credited(3, "a", 2)};
+  EXPECT_EQ(store->Append(second).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store->LastSeq(), 1u);
+  EXPECT_FALSE(store->FindKey("fresh").has_value());
+  std::vector<Entry> split = {Credited(2, "x", 1), Credited(3, "y", 1), Credited(4, "x", 1)};
+  EXPECT_EQ(store->Append(split).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store->LastSeq(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite"));
+
+class SqliteJournal : public ::testing::Test {
+ protected:
+  // Writes five entries and closes the store.
+  std::string Write(const std::string& name) {
+    std::string path = TempPath(name);
+    auto store = OpenSqliteStore(path);
+    EXPECT_TRUE(store.ok()) << store.status();
+    for (uint64_t seq = 1; seq <= 5; ++seq) {
+      std::vector<Entry> one = {Credited(seq, "k" + std::to_string(seq), static_cast<int64_t>(seq) * 100)};
+      EXPECT_TRUE((*store)->Append(one).ok());
+    }
+    return path;
+  }
+
+  absl::Status Reopen(const std::string& path) { return OpenSqliteStore(path).status(); }
+};
+
+TEST_F(SqliteJournal, ReopensWithKeysAndHead) {
+  std::string path = Write("reopen.db");
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->LastSeq(), 5u);
+  EXPECT_EQ((*store)->FindKey("k3")->first, 3u);
+  std::vector<Entry> next = {Credited(6, "k6", 600)};
+  EXPECT_TRUE((*store)->Append(next).ok());
+}
+
+TEST_F(SqliteJournal, DetectsModifiedEntry) {
+  std::string path = Write("modified.db");
+  // Flip one byte inside entry 3's canonical bytes (its explanation text).
+  Sql(path, "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'test credit', 'test cradit') AS BLOB) "
+            "WHERE seq = 3");
+  absl::Status status = Reopen(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find("entry 3: modified"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, DetectsMissingEntry) {
+  std::string path = Write("missing.db");
+  Sql(path, "DELETE FROM journal WHERE seq = 2");
+  absl::Status status = Reopen(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find("entry 2: missing or reordered"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, DetectsSwappedEntries) {
+  std::string path = Write("swapped.db");
+  Sql(path,
+      "UPDATE journal SET seq = -1 WHERE seq = 2; UPDATE journal SET seq = 2 WHERE seq = 4;"
+      "UPDATE journal SET seq = 4 WHERE seq = -1;");
+  absl::Status status = Reopen(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find("entry 2: reordered"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, DetectsTruncatedJournal) {
+  std::string path = Write("truncated.db");
+  Sql(path, "DELETE FROM journal WHERE seq >= 4");
+  absl::Status status = Reopen(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find("truncated"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, RejectsFilesThatAreNotJournals) {
+  std::string text = TempPath("not-a-db.db");
+  std::ofstream(text) << "this is a text file, not a database, and long enough to have a header page";
+  absl::Status status = Reopen(text);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("not a loyalty journal"), absl::string_view::npos) << status;
+
+  std::string other = TempPath("other.db");
+  Sql(other, "CREATE TABLE customers(id INTEGER)");
+  status = Reopen(other);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("customers"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, RejectsNewerSchema) {
+  std::string path = Write("newer.db");
+  Sql(path, "UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
+  absl::Status status = Reopen(path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("schema version 2"), absl::string_view::npos) << status;
+}
+
+TEST_F(SqliteJournal, NormalSynchronousIsAccepted) {
+  std::string path = TempPath("normal.db");
+  auto store = OpenSqliteStore(path, {.synchronous = SqliteOptions::Synchronous::kNormal});
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<Entry> one = {Credited(1, "a", 1)};
+  EXPECT_TRUE((*store)->Append(one).ok());
+}
+
+}  // namespace
+}  // namespace loyalty
