@@ -58,6 +58,19 @@ void KeyIndex::Add(std::span<const Entry> batch) {
   }
 }
 
+absl::Status KeyIndex::AddNext(const Entry& entry) {
+  if (!keys_.empty() && entry.idempotency_key == last_key_) {
+    ++keys_[last_key_].count;
+    return absl::OkStatus();
+  }
+  if (!keys_.emplace(entry.idempotency_key, KeyRecord{entry.seq, 1}).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("idempotency key \"", entry.idempotency_key, "\" is already used"));
+  }
+  last_key_ = entry.idempotency_key;
+  return absl::OkStatus();
+}
+
 std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
   auto it = keys_.find(key);
   if (it == keys_.end()) return std::nullopt;

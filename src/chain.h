@@ -30,10 +30,15 @@ class KeyIndex {
   absl::Status CheckNew(std::span<const Entry> batch) const;
   // Records the keys of an appended batch. Precondition: CheckNew passed.
   void Add(std::span<const Entry> batch);
+  // Records one entry of a journal being read back in order: an entry
+  // with its predecessor's key belongs to the same command. AlreadyExists
+  // if the key belongs to an earlier command.
+  absl::Status AddNext(const Entry& entry);
   std::optional<KeyRecord> Find(absl::string_view key) const;
 
  private:
   absl::flat_hash_map<std::string, KeyRecord> keys_;
+  std::string last_key_;  // of the last entry added by AddNext
 };
 
 }  // namespace loyalty::internal

@@ -218,7 +218,6 @@ class SqliteStore final : public Store {
     Sha256 previous{};
     uint64_t expected = 1;
     std::string bytes;
-    std::vector<Entry> one(1);
     absl::Status status = ReadLocked(1, UINT64_MAX, [&](const Entry& entry) -> absl::Status {
       if (entry.seq != expected) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", expected,
@@ -228,11 +227,9 @@ class SqliteStore final : public Store {
         return absl::DataLossError(absl::StrCat(
             path_, ": journal entry ", entry.seq, ": modified (its hash does not match its content and predecessor)"));
       }
-      one[0] = entry;
-      if (absl::Status keys = keys_.CheckNew(one); !keys.ok()) {
+      if (absl::Status keys = keys_.AddNext(entry); !keys.ok()) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", entry.seq, ": ", keys.message()));
       }
-      keys_.Add(one);
       previous = entry.hash;
       ++expected;
       return absl::OkStatus();

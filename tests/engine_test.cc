@@ -271,13 +271,18 @@ TEST_F(EngineTest, RestartRebuildsStateAndRemembersKeys) {
   Enroll("A");
   CreditPoints("A", 900, "c", "2011-01-01T00:00:00Z");
   Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(100)});
+  Enroll("B");
+  // A transfer writes two entries under one key; reopening must accept that.
+  Ok(Transfer{.idempotency_key = "t", .member = Id("A"), .to = Id("B"), .amount = Points(300)});
+  ASSERT_TRUE(engine_->RunExpiry("x", At("2011-02-01T00:00:00Z")).ok());
   Sha256 digest = engine_->StateDigest();
   engine_.reset();
   Reopen(*OpenSqliteStore(path));
   EXPECT_EQ(engine_->StateDigest(), digest);
   Receipt repeat = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(100)});
   EXPECT_TRUE(repeat.replayed);
-  EXPECT_EQ(BalanceOf("A").available, Points(800));
+  EXPECT_EQ(BalanceOf("A").available, Points(500));
+  EXPECT_EQ(BalanceOf("B").available, Points(300));
 }
 
 }  // namespace
