@@ -10,23 +10,39 @@
 
 namespace loyalty::internal {
 
-Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes) {
-  // One digest context per thread, reused: creating one costs more than
-  // hashing a small entry.
+namespace {
+
+// SHA-256 over `parts`, with one digest context per thread, reused, and
+// the algorithm fetched once: both cost more than hashing a small entry.
+template <size_t N>
+Sha256 Digest(const absl::string_view (&parts)[N]) {
   struct Context {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     ~Context() { EVP_MD_CTX_free(ctx); }
   };
   thread_local Context context;
-  static const EVP_MD* const kSha256 = EVP_sha256();
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  LOYALTY_CHECK(context.ctx != nullptr && kSha256 != nullptr);
   Sha256 hash;
   unsigned int size = 0;
-  bool ok = context.ctx != nullptr && EVP_DigestInit_ex(context.ctx, kSha256, nullptr) == 1 &&
-            EVP_DigestUpdate(context.ctx, previous.data(), previous.size()) == 1 &&
-            EVP_DigestUpdate(context.ctx, entry_bytes.data(), entry_bytes.size()) == 1 &&
-            EVP_DigestFinal_ex(context.ctx, hash.data(), &size) == 1 && size == hash.size();
+  bool ok = EVP_DigestInit_ex(context.ctx, kSha256, nullptr) == 1;
+  for (absl::string_view part : parts) ok = ok && EVP_DigestUpdate(context.ctx, part.data(), part.size()) == 1;
+  ok = ok && EVP_DigestFinal_ex(context.ctx, hash.data(), &size) == 1 && size == hash.size();
   LOYALTY_CHECK(ok);
   return hash;
+}
+
+}  // namespace
+
+Sha256 Sha256Of(absl::string_view bytes) {
+  const absl::string_view parts[] = {bytes};
+  return Digest(parts);
+}
+
+Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes) {
+  const absl::string_view parts[] = {
+      absl::string_view(reinterpret_cast<const char*>(previous.data()), previous.size()), entry_bytes};
+  return Digest(parts);
 }
 
 Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes) {

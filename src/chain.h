@@ -15,6 +15,9 @@
 
 namespace loyalty::internal {
 
+// SHA-256(bytes).
+Sha256 Sha256Of(absl::string_view bytes);
+
 // SHA-256(previous || entry_bytes).
 Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes);
 

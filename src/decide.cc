@@ -2,10 +2,9 @@
 // entries it produces. Pure: no clock, no I/O, no mutation.
 #include <algorithm>
 
-#include <openssl/sha.h>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "chain.h"
 #include "encoding.h"
 #include "loyalty/check.h"
 #include "loyalty/command.h"
@@ -198,10 +197,9 @@ CommandDigest DigestOf(const Command& command) {
   std::string bytes;
   Writer w(&bytes);
   Encode(w, command);
-  unsigned char full[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), full);
+  Sha256 full = internal::Sha256Of(bytes);
   CommandDigest digest;
-  std::copy_n(full, digest.size(), digest.begin());
+  std::copy_n(full.begin(), digest.size(), digest.begin());
   return digest;
 }
 

@@ -20,14 +20,14 @@ class Engine::ShardLocks {
     for (const MemberId* member : members) shards_.push_back(&engine.ShardOf(*member));
     std::sort(shards_.begin(), shards_.end());
     shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
-    for (Shard* shard : shards_) shard->mutex.Lock();
+    for (Shard* shard : shards_) shard->mutex.lock();
   }
   explicit ShardLocks(const Engine& engine) {
     for (Shard& shard : engine.shards_) shards_.push_back(&shard);
-    for (Shard* shard : shards_) shard->mutex.Lock();
+    for (Shard* shard : shards_) shard->mutex.lock();
   }
   ~ShardLocks() {
-    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->mutex.Unlock();
+    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->mutex.unlock();
   }
   ShardLocks(const ShardLocks&) = delete;
   ShardLocks& operator=(const ShardLocks&) = delete;
@@ -55,14 +55,12 @@ Engine::Shard& Engine::ShardOf(const MemberId& member) const {
 
 MemberState* Engine::FindLocked(const MemberId& member) const {
   Shard& shard = ShardOf(member);
-  shard.mutex.AssertHeld();
   auto it = shard.members.find(member);
   return it == shard.members.end() ? nullptr : &it->second;
 }
 
 void Engine::ApplyLocked(const Entry& entry) {
   Shard& shard = ShardOf(entry.member);
-  shard.mutex.AssertHeld();
   ApplyToMember(shard.members[entry.member], entry);
 }
 
@@ -92,8 +90,7 @@ absl::Status Engine::AppendLocked(std::span<Entry> entries) {
 
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   const std::string& key = IdempotencyKeyOf(command);
-  const CommandDigest digest = DigestOf(command);
-  if (store_->FindKey(key)) return Replayed(key, digest);
+  if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
 
   const MemberId* involved[2] = {&MemberOf(command), &MemberOf(command)};
   if (const auto* transfer = std::get_if<Transfer>(&command)) involved[1] = &transfer->to;
@@ -103,11 +100,11 @@ absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   if (!decided.ok()) return decided.status();
   absl::Status appended;
   {
-    absl::MutexLock journal(&journal_mutex_);
+    std::lock_guard<std::mutex> journal(journal_mutex_);
     appended = AppendLocked(*decided);
   }
   // Another caller may have recorded the same key since the check above.
-  if (absl::IsAlreadyExists(appended) && store_->FindKey(key)) return Replayed(key, digest);
+  if (absl::IsAlreadyExists(appended) && store_->FindKey(key)) return Replayed(key, DigestOf(command));
   if (!appended.ok()) return appended;
   for (const Entry& entry : *decided) ApplyLocked(entry);
   return Receipt{*std::move(decided), false};
@@ -121,7 +118,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     if (const auto* transfer = std::get_if<Transfer>(&command)) involved.push_back(&transfer->to);
   }
   ShardLocks locks(*this, involved);
-  absl::MutexLock journal(&journal_mutex_);
+  std::lock_guard<std::mutex> journal(journal_mutex_);
 
   // Each command is applied as soon as it is decided, so that the next one
   // sees it; `undo` keeps each touched member's state from before the batch.
@@ -134,13 +131,12 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string& key = IdempotencyKeyOf(commands[i]);
-    CommandDigest digest = DigestOf(commands[i]);
     if (store_->FindKey(key)) {
-      results[i] = Replayed(key, digest);
+      results[i] = Replayed(key, DigestOf(commands[i]));
       continue;
     }
     if (auto it = batch_keys.find(key); it != batch_keys.end()) {
-      if (DigestOf(commands[it->second]) != digest) {
+      if (DigestOf(commands[it->second]) != DigestOf(commands[i])) {
         results[i] = absl::AlreadyExistsError(
             absl::StrCat("idempotency key \"", key, "\" is used by two different commands of the batch"));
       } else {
@@ -205,7 +201,7 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   internal::Writer writer(&canonical);
   writer.Bytes("run_expiry");
   writer.Signed(as_of.unix_micros());
-  Sha256 full = internal::ChainHash(Sha256{}, canonical);
+  Sha256 full = internal::Sha256Of(canonical);
   CommandDigest digest;
   std::copy_n(full.begin(), digest.size(), digest.begin());
   if (store_->FindKey(key)) return Replayed(key, digest);
@@ -223,7 +219,7 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
     std::move(due.begin(), due.end(), std::back_inserter(batch));
   }
   if (!batch.empty()) {
-    absl::MutexLock journal(&journal_mutex_);
+    std::lock_guard<std::mutex> journal(journal_mutex_);
     if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
   }
   for (const Entry& entry : batch) ApplyLocked(entry);

@@ -8,7 +8,7 @@
 
 #include "absl/container/node_hash_set.h"
 #include "absl/strings/escaping.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "loyalty/check.h"
 
 namespace loyalty {
@@ -251,9 +251,9 @@ const std::string* InternVersion(absl::string_view version) {
   // almost always the next one.
   thread_local const std::string* last = nullptr;
   if (last != nullptr && *last == version) return last;
-  static absl::Mutex mutex;
+  static std::mutex mutex;
   static auto* interned = new absl::node_hash_set<std::string>();
-  absl::MutexLock lock(&mutex);
+  std::lock_guard<std::mutex> lock(mutex);
   last = &*interned->emplace(version).first;
   return last;
 }

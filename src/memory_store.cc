@@ -1,9 +1,12 @@
-// MemoryStore: the journal in a vector, for tests, scenarios and benchmarks.
-#include <vector>
+// MemoryStore: the journal in memory, for tests, scenarios and benchmarks.
+// It keeps each entry's canonical bytes (computed anyway for the chain): one
+// allocation per entry instead of one per string field.
+#include <deque>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "chain.h"
+#include "entry_codec.h"
 #include "loyalty/check.h"
 #include "loyalty/store.h"
 
@@ -13,15 +16,16 @@ namespace {
 class MemoryStore final : public Store {
  public:
   absl::Status Append(std::span<Entry> batch) override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     Sha256 previous = head_;
     for (Entry& entry : batch) {
-      LOYALTY_CHECK(entry.seq == entries_.size() + 1 + (&entry - batch.data()));
-      entry.hash = internal::EncodeAndHash(previous, entry, &scratch_);
+      LOYALTY_CHECK(entry.seq == entries_.size() + 1);
+      std::string bytes;
+      entry.hash = internal::EncodeAndHash(previous, entry, &bytes);
       previous = entry.hash;
+      entries_.push_back({std::move(bytes), entry.hash});
     }
-    entries_.insert(entries_.end(), batch.begin(), batch.end());
     keys_.Add(batch);
     head_ = previous;
     return absl::OkStatus();
@@ -29,43 +33,47 @@ class MemoryStore final : public Store {
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     for (uint64_t seq = std::max<uint64_t>(from, 1);; ++seq) {
-      Entry entry;
-      {
-        absl::MutexLock lock(&mutex_);
-        if (seq > entries_.size()) return absl::OkStatus();
-        entry = entries_[seq - 1];
-      }
-      if (absl::Status status = visit(entry); !status.ok()) return status;
+      auto entry = Get(seq);
+      if (absl::IsNotFound(entry.status())) return absl::OkStatus();
+      if (!entry.ok()) return entry.status();
+      if (absl::Status status = visit(*entry); !status.ok()) return status;
     }
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (seq == 0 || seq > entries_.size()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
-    return entries_[seq - 1];
+    const Stored& stored = entries_[seq - 1];
+    auto entry = internal::DecodeEntry(stored.bytes);
+    LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
+    entry->hash = stored.hash;
+    return entry;
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return keys_.Find(key);
   }
 
   uint64_t LastSeq() const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return entries_.size();
   }
 
   Sha256 HeadHash() const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return head_;
   }
 
  private:
-  mutable absl::Mutex mutex_;
-  std::vector<Entry> entries_;
+  mutable std::mutex mutex_;
+  struct Stored {
+    std::string bytes;
+    Sha256 hash;
+  };
+  std::deque<Stored> entries_;  // a deque: growing never copies old entries
   internal::KeyIndex keys_;
   Sha256 head_{};
-  std::string scratch_;
 };
 
 }  // namespace

@@ -13,7 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "chain.h"
 #include "entry_codec.h"
 #include "loyalty/check.h"
@@ -52,7 +52,7 @@ class SqliteStore final : public Store {
   }
 
   absl::Status Append(std::span<Entry> batch) override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) return begin;
     Sha256 previous = head_;
@@ -92,12 +92,12 @@ class SqliteStore final : public Store {
   }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return ReadLocked(from, UINT64_MAX, visit);
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     std::optional<Entry> found;
     absl::Status status = ReadLocked(seq, seq, [&](const Entry& entry) {
       found = entry;
@@ -109,17 +109,17 @@ class SqliteStore final : public Store {
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return keys_.Find(key);
   }
 
   uint64_t LastSeq() const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return last_seq_;
   }
 
   Sha256 HeadHash() const override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return head_;
   }
 
@@ -214,7 +214,7 @@ class SqliteStore final : public Store {
 
   // Reads the whole journal, verifying the chain and building the key index.
   absl::Status Load() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     Sha256 previous{};
     uint64_t expected = 1;
     std::string bytes;
@@ -251,7 +251,7 @@ class SqliteStore final : public Store {
   // seq must match the decoded one (else the rows were reordered).
   absl::Status ReadLocked(uint64_t from, uint64_t to,
                           absl::FunctionRef<absl::Status(const Entry&)> visit) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+ {
     Statement select;
     if (absl::Status s = Prepare("SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
                                  &select);
@@ -285,7 +285,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   sqlite3* db_ = nullptr;
-  mutable absl::Mutex mutex_;
+  mutable std::mutex mutex_;
   Statement insert_;
   Statement update_head_;
   internal::KeyIndex keys_;

@@ -29,7 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "loyalty/command.h"
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
@@ -100,8 +100,8 @@ class Engine {
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
-    mutable absl::Mutex mutex;
-    absl::flat_hash_map<MemberId, MemberState> members ABSL_GUARDED_BY(mutex);
+    mutable std::mutex mutex;
+    absl::flat_hash_map<MemberId, MemberState> members;
   };
 
   Engine(std::unique_ptr<Store> store, const Clock& clock, Program program)
@@ -114,13 +114,13 @@ class Engine {
   void ApplyLocked(const Entry& entry);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Assigns seqs and appends; caller holds journal_mutex_.
-  absl::Status AppendLocked(std::span<Entry> entries) ABSL_EXCLUSIVE_LOCKS_REQUIRED(journal_mutex_);
+  absl::Status AppendLocked(std::span<Entry> entries);
 
   std::unique_ptr<Store> store_;
   const Clock& clock_;
   const Program program_;
   mutable std::array<Shard, kShards> shards_;
-  absl::Mutex journal_mutex_;  // serializes seq assignment with appends
+  std::mutex journal_mutex_;  // serializes seq assignment with appends
 };
 
 }  // namespace loyalty

@@ -1,0 +1,413 @@
+// Unit tests of the canonical journal-entry encoding: round trips of every
+// entry kind, the exact bytes of a small entry, and rejection (never a
+// crash) of truncated, extended and corrupted input.
+#include "entry_codec.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <ostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "encoding.h"
+#include "gtest/gtest.h"
+#include "loyalty/ledger.h"
+
+namespace loyalty {
+
+std::string Hex(absl::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (char c : bytes) {
+    hex.push_back(kDigits[static_cast<uint8_t>(c) >> 4]);
+    hex.push_back(kDigits[static_cast<uint8_t>(c) & 0xf]);
+  }
+  return hex;
+}
+
+// Readable entries in failure messages (found by argument-dependent lookup).
+void PrintTo(const Entry& entry, std::ostream* os) {
+  std::string bytes;
+  internal::EncodeEntry(entry, &bytes);
+  *os << EntryKindName(entry.body) << " seq " << entry.seq << " member \"" << entry.member.value()
+      << "\" hash " << ToHex(entry.hash) << " bytes " << Hex(bytes);
+}
+
+namespace internal {
+namespace {
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+
+MemberId Id(absl::string_view text) { return MemberId::FromValid(text); }
+Instant At(int64_t micros) { return Instant::FromUnixMicros(micros); }
+
+// An entry with every header field set to something other than its default,
+// including the hash, which the encoding leaves out.
+Entry MakeEntry(EntryBody body) {
+  Entry entry;
+  entry.seq = 1234567;
+  entry.member = Id("M-1");
+  entry.business_time = At(1294012800000000);  // 2011-01-03T00:00:00Z
+  entry.recorded_at = At(1294012800000001);
+  entry.idempotency_key = "order-42/earn";
+  for (size_t i = 0; i < entry.command_digest.size(); ++i) {
+    entry.command_digest[i] = static_cast<uint8_t>(0xF0 + i);
+  }
+  entry.version = "mm-2010";
+  static constexpr char kExplanation[] = "25.99 EUR x 0.5, \xE2\x82\xAC and a NUL \0 inside";
+  entry.explanation = std::string(kExplanation, sizeof(kExplanation) - 1);
+  entry.body = std::move(body);
+  for (size_t i = 0; i < entry.hash.size(); ++i) entry.hash[i] = static_cast<uint8_t>(i + 1);
+  return entry;
+}
+
+std::vector<LotDraw> Draws() {
+  return {LotDraw{LotId{7, 0}, Points(100)},
+          LotDraw{LotId{std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max()},
+                  Points(kMax)},
+          LotDraw{LotId{128, 3}, Points(-1)}};
+}
+
+std::vector<CounterDelta> Counters() {
+  return {CounterDelta{"status_miles", Points(500)}, CounterDelta{"segments", Points(1)},
+          CounterDelta{"", Points(kMin)}};
+}
+
+// One entry of every kind, in EntryBody's order, every field set.
+std::vector<Entry> OneOfEachKind() {
+  using namespace entries;
+  std::vector<Entry> all;
+  all.push_back(MakeEntry(Enrolled{}));
+  all.push_back(MakeEntry(Credited{Points(1300), Points(200), At(1577833200000000), "basket 991",
+                                   Counters()}));
+  all.push_back(MakeEntry(Debited{Points(kMax), Draws()}));
+  all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws()}));
+  all.push_back(MakeEntry(HoldCaptured{99, Points(250), Draws()}));
+  all.push_back(MakeEntry(HoldReleased{std::numeric_limits<uint64_t>::max(), true, Points(250),
+                                       Draws()}));
+  all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters()}));
+  all.push_back(MakeEntry(DebitReversed{18, Points(400), Draws()}));
+  all.push_back(MakeEntry(Expired{Points(1), Draws()}));
+  all.push_back(MakeEntry(Adjusted{Points(-75), "goodwill", "agent:jane", Instant::Min(),
+                                   Points(12), Draws()}));
+  all.push_back(MakeEntry(TransferredOut{Id("M-2"), Points(600), Draws()}));
+  all.push_back(MakeEntry(TransferredIn{
+      Id("M-3"), Points(600), Points(50),
+      {TransferredLot{Points(300), At(-1), At(1577833200000000)},
+       TransferredLot{Points(kMin), Instant::Min(), Instant::Max()}}}));
+  return all;
+}
+
+std::string Bytes(std::initializer_list<uint8_t> bytes) {
+  std::string out;
+  for (uint8_t byte : bytes) out.push_back(static_cast<char>(byte));
+  return out;
+}
+
+std::string Encode(const Entry& entry) {
+  std::string bytes;
+  EncodeEntry(entry, &bytes);
+  return bytes;
+}
+
+Entry WithoutHash(Entry entry) {
+  entry.hash = Sha256{};
+  return entry;
+}
+
+TEST(EntryCodecTest, OneEntryOfEveryKind) {
+  std::vector<Entry> all = OneOfEachKind();
+  ASSERT_EQ(all.size(), std::variant_size_v<EntryBody>);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].body.index(), i);
+}
+
+TEST(EntryCodecTest, RoundTripEveryKind) {
+  for (const Entry& entry : OneOfEachKind()) {
+    SCOPED_TRACE(EntryKindName(entry.body));
+    std::string bytes = Encode(entry);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->hash, Sha256{});  // the hash is not part of the bytes
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    EXPECT_EQ(Encode(*decoded), bytes);  // and encoding again gives the same bytes
+  }
+}
+
+TEST(EntryCodecTest, EmptyListsAndStringsRoundTrip) {
+  Entry entry = MakeEntry(entries::Credited{Points(0), Points(0), Instant(), "", {}});
+  entry.idempotency_key.clear();
+  entry.version.clear();
+  entry.explanation.clear();
+  auto decoded = DecodeEntry(Encode(entry));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, WithoutHash(entry));
+}
+
+TEST(EntryCodecTest, HashIsNotEncoded) {
+  Entry a = MakeEntry(entries::Enrolled{});
+  Entry b = a;
+  b.hash.fill(0xAB);
+  EXPECT_EQ(Encode(a), Encode(b));
+}
+
+TEST(EntryCodecTest, EncodeAppends) {
+  Entry entry = MakeEntry(entries::Expired{Points(5), Draws()});
+  std::string out = "prefix";
+  EncodeEntry(entry, &out);
+  EXPECT_EQ(out, "prefix" + Encode(entry));
+}
+
+TEST(EntryCodecTest, DistinctEntriesEncodeDistinctly) {
+  Entry a = MakeEntry(entries::Debited{Points(5), {}});
+  Entry b = MakeEntry(entries::Expired{Points(5), {}});  // same fields, other kind
+  Entry c = a;
+  c.seq += 1;
+  EXPECT_NE(Encode(a), Encode(b));
+  EXPECT_NE(Encode(a), Encode(c));
+}
+
+// The exact bytes, worked out from the format: varints, zigzag for signed
+// values, length-prefixed strings, 16 raw digest bytes.
+TEST(EntryCodecTest, GoldenBytes) {
+  Entry entry;
+  entry.seq = 1;
+  entry.member = Id("M-1");
+  entry.business_time = At(1);   // zigzag 2
+  entry.recorded_at = At(-1);    // zigzag 1
+  entry.idempotency_key = "k";
+  entry.version = "v";
+  // explanation empty; command digest all zero.
+  // amount 300: zigzag 600 = 0b100'1011000 -> 0xD8 0x04; debt_paid -1 -> 0x01.
+  entry.body = entries::Credited{Points(300), Points(-1), At(0), "s", {{"c", Points(1)}}};
+  std::string expected = Bytes({
+      0x01,                    // format
+      0x01,                    // seq
+      0x03, 'M', '-', '1',     // member
+      0x02,                    // business_time
+      0x01,                    // recorded_at
+      0x01, 'k',               // idempotency key
+      0, 0, 0, 0, 0, 0, 0, 0,  // command digest, 16 raw bytes
+      0, 0, 0, 0, 0, 0, 0, 0,  //
+      0x01, 'v',               // version
+      0x00,                    // explanation
+      0x01,                    // kind: credited
+      0xD8, 0x04,              // amount 300
+      0x01,                    // debt_paid -1
+      0x00,                    // expires_at 0
+      0x01, 's',               // source
+      0x01,                    // one counter
+      0x01, 'c',               // its name
+      0x02,                    // its amount 1
+  });
+  EXPECT_EQ(Hex(Encode(entry)), Hex(expected));
+  auto decoded = DecodeEntry(expected);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, entry);
+}
+
+TEST(EntryCodecTest, EveryStrictPrefixIsRejected) {
+  for (const Entry& entry : OneOfEachKind()) {
+    SCOPED_TRACE(EntryKindName(entry.body));
+    std::string bytes = Encode(entry);
+    for (size_t length = 0; length < bytes.size(); ++length) {
+      auto decoded = DecodeEntry(absl::string_view(bytes).substr(0, length));
+      ASSERT_FALSE(decoded.ok()) << "prefix of " << length << " of " << bytes.size() << " bytes";
+      ASSERT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << decoded.status();
+      ASSERT_TRUE(absl::StrContains(decoded.status().message(), "byte")) << decoded.status();
+    }
+  }
+}
+
+TEST(EntryCodecTest, TrailingBytesRejected) {
+  for (const Entry& entry : OneOfEachKind()) {
+    SCOPED_TRACE(EntryKindName(entry.body));
+    std::string bytes = Encode(entry);
+    for (absl::string_view extra : {absl::string_view("\0", 1), absl::string_view("xyz")}) {
+      auto decoded = DecodeEntry(bytes + std::string(extra));
+      ASSERT_FALSE(decoded.ok());
+      EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+      // The problem is found where the entry should have ended.
+      EXPECT_TRUE(absl::StrContains(decoded.status().message(), absl::StrCat(bytes.size())))
+          << decoded.status();
+    }
+  }
+}
+
+// The header of an entry written field by field, with any member text.
+std::string Header(absl::string_view member) {
+  std::string out;
+  Writer w(&out);
+  w.Unsigned(1);  // format
+  w.Unsigned(5);  // seq
+  w.Bytes(member);
+  w.Signed(1294012800000000);
+  w.Signed(1294012800000000);
+  w.Bytes("key");
+  const std::string digest(16, '\x11');
+  w.Raw(digest.data(), digest.size());
+  w.Bytes("mm-2010");
+  w.Bytes("why");
+  return out;
+}
+
+std::string WithKind(std::string header, uint64_t kind) {
+  Writer(&header).Unsigned(kind);
+  return header;
+}
+
+TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
+  // The control for the tests below: a well-formed hand-written entry.
+  auto decoded = DecodeEntry(WithKind(Header("M-1"), 0));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->seq, 5u);
+  EXPECT_EQ(decoded->member, Id("M-1"));
+  EXPECT_EQ(decoded->idempotency_key, "key");
+  EXPECT_TRUE(std::holds_alternative<entries::Enrolled>(decoded->body));
+}
+
+TEST(EntryCodecTest, UnknownKindRejected) {
+  for (uint64_t kind : {uint64_t{12}, uint64_t{13}, uint64_t{127}, uint64_t{128},
+                        std::numeric_limits<uint64_t>::max()}) {
+    SCOPED_TRACE(kind);
+    auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(decoded.status().message(), "kind")) << decoded.status();
+  }
+}
+
+TEST(EntryCodecTest, UnknownFormatRejected) {
+  std::string bytes = Encode(MakeEntry(entries::Enrolled{}));
+  ASSERT_EQ(bytes[0], '\x01');
+  for (char format : {'\x00', '\x02', '\x7f'}) {
+    bytes[0] = format;
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(decoded.status().message(), "format")) << decoded.status();
+  }
+}
+
+TEST(EntryCodecTest, InvalidMemberIdRejected) {
+  const std::string too_long(65, 'm');
+  for (absl::string_view bad :
+       {absl::string_view("bad id"), absl::string_view(""), absl::string_view(too_long),
+        absl::string_view("M\xC3\xA9"), absl::string_view("M\0", 2)}) {
+    SCOPED_TRACE(Hex(bad));
+    auto decoded = DecodeEntry(WithKind(Header(bad), 0));
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(decoded.status().message(), "member id")) << decoded.status();
+  }
+}
+
+TEST(EntryCodecTest, InvalidMemberIdInTransferRejected) {
+  auto transfer_to = [](absl::string_view to) {
+    std::string bytes = WithKind(Header("M-1"), 10);  // transferred_out
+    Writer w(&bytes);
+    w.Bytes(to);
+    w.Signed(600);
+    w.Unsigned(0);  // no draws
+    return bytes;
+  };
+  auto good = DecodeEntry(transfer_to("M-2"));
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(std::get<entries::TransferredOut>(good->body).to, Id("M-2"));
+  auto bad = DecodeEntry(transfer_to("M 2"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "M 2")) << bad.status();
+}
+
+TEST(EntryCodecTest, OutOfRangeFieldsRejected) {
+  // hold_released with a lapsed flag of 2.
+  {
+    std::string bytes = WithKind(Header("M-1"), 5);
+    Writer w(&bytes);
+    w.Unsigned(9);  // hold
+    w.Unsigned(2);  // lapsed: neither 0 nor 1
+    w.Signed(10);
+    w.Unsigned(0);
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // A draw whose lot part does not fit in 32 bits.
+  {
+    std::string bytes = WithKind(Header("M-1"), 2);  // debited
+    Writer w(&bytes);
+    w.Signed(10);
+    w.Unsigned(1);
+    w.Unsigned(7);
+    w.Unsigned(uint64_t{1} << 32);
+    w.Signed(10);
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // A string longer than any field allows (4096 bytes).
+  {
+    std::string bytes = WithKind(Header("M-1"), 1);  // credited
+    Writer w(&bytes);
+    w.Signed(10);
+    w.Signed(0);
+    w.Signed(0);
+    w.Bytes(std::string(4097, 's'));
+    w.Unsigned(0);
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // A list count far beyond the input, and an 11-byte varint.
+  {
+    std::string bytes = WithKind(Header("M-1"), 8);  // expired
+    Writer w(&bytes);
+    w.Signed(10);
+    w.Unsigned(std::numeric_limits<uint64_t>::max());
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  {
+    std::string bytes = Header("M-1") + std::string(10, '\x80') + std::string(1, '\x00');
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // A 10-byte varint whose last byte would set bits above bit 63.
+  {
+    std::string bytes = Header("M-1") + std::string(9, '\xFF') + std::string(1, '\x02');
+    EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(EntryCodecTest, EveryChangedByteIsRejectedOrDecodesDifferently) {
+  // Every single byte replaced by every other value: the decoder must either
+  // reject the bytes cleanly or see a different entry; it must never crash
+  // or ignore the change.
+  int rejected = 0, different = 0;
+  for (const Entry& entry : OneOfEachKind()) {
+    SCOPED_TRACE(EntryKindName(entry.body));
+    const Entry original = WithoutHash(entry);
+    const std::string bytes = Encode(entry);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      for (int delta = 1; delta < 256; ++delta) {
+        std::string changed = bytes;
+        changed[i] = static_cast<char>(static_cast<uint8_t>(changed[i]) ^ delta);
+        auto decoded = DecodeEntry(changed);
+        if (decoded.ok()) {
+          ++different;
+          ASSERT_FALSE(*decoded == original) << "byte " << i << " xor " << delta << " ignored";
+        } else {
+          ++rejected;
+          ASSERT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+              << "byte " << i << " xor " << delta << ": " << decoded.status();
+        }
+      }
+    }
+  }
+  // Both outcomes occur (digest and text bytes decode; length bytes do not).
+  EXPECT_GT(rejected, 0);
+  EXPECT_GT(different, 0);
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace loyalty
