@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
 #include "encoding.h"
@@ -64,6 +65,20 @@ void Engine::ApplyLocked(const Entry& entry) {
   ApplyToMember(shard.members[entry.member], entry);
 }
 
+void Engine::RebuildLocked(const MemberId& member, uint64_t up_to) {
+  Shard& shard = ShardOf(member);
+  auto it = shard.members.find(member);
+  if (it == shard.members.end()) return;
+  std::vector<uint64_t> seqs = std::move(it->second.history);
+  shard.members.erase(it);
+  for (uint64_t seq : seqs) {
+    if (seq > up_to) break;
+    auto entry = store_->Get(seq);
+    LOYALTY_CHECK(entry.ok());  // a committed entry must still be readable
+    ApplyLocked(*entry);
+  }
+}
+
 absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDigest& digest) const {
   std::optional<KeyRecord> record = store_->FindKey(key);
   LOYALTY_CHECK(record.has_value());
@@ -121,12 +136,15 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
   std::lock_guard<std::mutex> journal(journal_mutex_);
 
   // Each command is applied as soon as it is decided, so that the next one
-  // sees it; `undo` keeps each touched member's state from before the batch.
-  absl::flat_hash_map<MemberId, std::optional<MemberState>> undo;
+  // sees it. If the append then fails, the members touched are rebuilt from
+  // the journal (invariant 8), which is cheaper than copying them up front
+  // for a failure that should not happen.
+  absl::flat_hash_set<MemberId> touched;
   absl::flat_hash_map<std::string, size_t> batch_keys;  // key -> command index
   std::vector<Entry> batch;
   std::vector<std::pair<size_t, size_t>> spans(commands.size(), {0, 0});  // [begin, end) in batch
-  uint64_t next_seq = store_->LastSeq();
+  const uint64_t committed = store_->LastSeq();
+  uint64_t next_seq = committed;
   const Instant now = clock_.Now();
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -139,11 +157,8 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
       if (DigestOf(commands[it->second]) != DigestOf(commands[i])) {
         results[i] = absl::AlreadyExistsError(
             absl::StrCat("idempotency key \"", key, "\" is used by two different commands of the batch"));
-      } else {
-        results[i] = results[it->second];
-        if (results[i].ok()) results[i]->replayed = true;
       }
-      continue;
+      continue;  // a repeat gets its first command's receipt below
     }
     auto decided = Decide(program_, lookup, commands[i], now);
     if (!decided.ok()) {
@@ -154,22 +169,14 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     spans[i] = {batch.size(), batch.size() + decided->size()};
     for (Entry& entry : *decided) {
       entry.seq = ++next_seq;
-      if (!undo.contains(entry.member)) {
-        MemberState* before = FindLocked(entry.member);
-        undo.emplace(entry.member, before ? std::optional<MemberState>(*before) : std::nullopt);
-      }
+      touched.insert(entry.member);
       ApplyLocked(entry);
       batch.push_back(std::move(entry));
     }
-    results[i] = Receipt{};
   }
   absl::Status appended = batch.empty() ? absl::OkStatus() : store_->Append(batch);
   if (!appended.ok()) {
-    for (auto& [member, state] : undo) {
-      Shard& shard = ShardOf(member);
-      if (state) shard.members[member] = *std::move(state);
-      else shard.members.erase(member);
-    }
+    for (const MemberId& member : touched) RebuildLocked(member, committed);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [begin, end] = spans[i];
@@ -177,18 +184,16 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     if (!appended.ok()) {
       results[i] = appended;
     } else {
-      results[i]->entries.assign(batch.begin() + static_cast<ptrdiff_t>(begin),
-                                 batch.begin() + static_cast<ptrdiff_t>(end));
+      results[i] = Receipt{{batch.begin() + static_cast<ptrdiff_t>(begin), batch.begin() + static_cast<ptrdiff_t>(end)},
+                           false};
     }
   }
-  // Repeats within the batch copied their first command's receipt before
-  // its entries were known; give them the entries now.
+  // Repeats of a command of this batch get that command's receipt.
   for (size_t i = 0; i < commands.size(); ++i) {
     auto it = batch_keys.find(IdempotencyKeyOf(commands[i]));
-    if (it != batch_keys.end() && it->second != i && results[i].ok()) {
-      results[i] = results[it->second];
-      if (results[i].ok()) results[i]->replayed = true;
-    }
+    if (it == batch_keys.end() || it->second == i || absl::IsAlreadyExists(results[i].status())) continue;
+    results[i] = results[it->second];
+    if (results[i].ok()) results[i]->replayed = true;
   }
   return results;
 }

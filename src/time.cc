@@ -41,7 +41,7 @@ absl::StatusOr<Instant> Instant::Parse(absl::string_view text) {
         absl::StrCat("\"", text, "\" is not an RFC 3339 instant (2011-01-03T00:00:00Z): ", error));
   }
   if (time < absl::FromCivil(absl::CivilSecond(1400, 1, 1), absl::UTCTimeZone()) ||
-      time > absl::FromCivil(absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone())) {
+      time >= absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone())) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is outside the years 1400 to 9999"));
   }
   return Instant::FromAbsl(time);

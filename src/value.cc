@@ -157,7 +157,7 @@ absl::StatusOr<Points> Points::Parse(absl::string_view text) {
   auto scaled = ParseScaled(text, 0, /*allow_sign=*/true, "a whole number of points");
   if (!scaled.ok()) return scaled.status();
   auto narrow = Narrow(*scaled, absl::StrCat("points \"", text, "\""));
-  if (!narrow.ok()) return narrow.status();
+  if (!narrow.ok()) return absl::InvalidArgumentError(narrow.status().message());
   return Points(*narrow);
 }
 
@@ -173,7 +173,7 @@ absl::StatusOr<Money> Money::Parse(absl::string_view amount, Currency currency) 
                             absl::StrCat("an amount of ", currency.code()));
   if (!scaled.ok()) return scaled.status();
   auto narrow = Narrow(*scaled, absl::StrCat("amount \"", amount, "\""));
-  if (!narrow.ok()) return narrow.status();
+  if (!narrow.ok()) return absl::InvalidArgumentError(narrow.status().message());
   return Money(*narrow, currency);
 }
 
@@ -217,8 +217,9 @@ absl::StatusOr<Rate> Rate::Parse(absl::string_view text) {
     mantissa /= 10;
     --scale;
   }
-  if (mantissa > std::numeric_limits<int64_t>::max()) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a decimal: too many digits"));
+  if (mantissa >= Pow10(18)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not a decimal: more than 18 significant digits"));
   }
   return Rate(static_cast<int64_t>(mantissa), scale);
 }

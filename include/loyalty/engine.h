@@ -112,6 +112,9 @@ class Engine {
   class ShardLocks;
   MemberState* FindLocked(const MemberId& member) const;
   void ApplyLocked(const Entry& entry);
+  // Rebuilds a member from its journal entries up to seq `up_to`, dropping
+  // what was applied after (a batch whose append failed).
+  void RebuildLocked(const MemberId& member, uint64_t up_to);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Assigns seqs and appends; caller holds journal_mutex_.
   absl::Status AppendLocked(std::span<Entry> entries);
