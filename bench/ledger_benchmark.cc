@@ -79,6 +79,68 @@ void BM_MemoryRedeem(benchmark::State& state) {
 }
 BENCHMARK(BM_MemoryRedeem);
 
+// The parts of a credit, to see where its time goes: Decide alone (no
+// append), the canonical encoding with its chain hash, and Apply.
+void BM_DecideCredit(benchmark::State& state) {
+  Program program = BenchProgram();
+  MemberState member;
+  Entry enrolled;
+  enrolled.seq = 1;
+  enrolled.body = entries::Enrolled{};
+  ApplyToMember(member, enrolled);
+  MemberId id = Member(1);
+  auto lookup = [&](const MemberId&) -> const MemberState* { return &member; };
+  Instant now = *Instant::Parse("2011-01-03T00:00:00Z");
+  int64_t n = 0;
+  for (auto _ : state) {
+    auto decided = Decide(program, lookup, Credit{"c-" + std::to_string(n++), id, {}, Points(100), "bench", {}, {}}, now);
+    benchmark::DoNotOptimize(decided);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecideCredit);
+
+void BM_EncodeAndHashEntry(benchmark::State& state) {
+  Program program = BenchProgram();
+  MemberState member;
+  Entry enrolled;
+  enrolled.seq = 1;
+  enrolled.body = entries::Enrolled{};
+  ApplyToMember(member, enrolled);
+  auto lookup = [&](const MemberId&) -> const MemberState* { return &member; };
+  Entry entry = Decide(program, lookup, Credit{"c-1", Member(1), {}, Points(100), "bench", {}, {}},
+                       *Instant::Parse("2011-01-03T00:00:00Z"))
+                    ->front();
+  std::string bytes;
+  Sha256 previous{};
+  for (auto _ : state) {
+    previous = internal::EncodeAndHash(previous, entry, &bytes);
+    benchmark::DoNotOptimize(previous);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["entry_bytes"] = static_cast<double>(bytes.size());
+}
+BENCHMARK(BM_EncodeAndHashEntry);
+
+void BM_ApplyCredit(benchmark::State& state) {
+  std::vector<MemberState> members(kMembers);
+  Entry entry;
+  entry.version = "bench-1";
+  entry.body = entries::Enrolled{};
+  for (auto& member : members) {
+    entry.seq = 1;
+    ApplyToMember(member, entry);
+  }
+  entry.body = entries::Credited{Points(100), Points(0), Instant::Max(), "bench", {}};
+  uint64_t seq = 1;
+  for (auto _ : state) {
+    entry.seq = ++seq;
+    ApplyToMember(members[seq % kMembers], entry);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ApplyCredit);
+
 // Durable credits on SQLite (WAL, synchronous=FULL), `range(0)` commands per
 // ExecuteBatch, that is per transaction.
 void BM_SqliteCreditBatch(benchmark::State& state) {

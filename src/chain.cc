@@ -52,6 +52,11 @@ Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* by
 }
 
 absl::Status KeyIndex::CheckNew(std::span<const Entry> batch) const {
+  if (batch.size() == 1) {  // the common case needs no set
+    if (!keys_.contains(batch[0].idempotency_key)) return absl::OkStatus();
+    return absl::AlreadyExistsError(
+        absl::StrCat("idempotency key \"", batch[0].idempotency_key, "\" is already used"));
+  }
   absl::flat_hash_set<absl::string_view> in_batch;
   for (size_t i = 0; i < batch.size(); ++i) {
     const std::string& key = batch[i].idempotency_key;

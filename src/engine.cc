@@ -6,6 +6,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
 #include "encoding.h"
@@ -34,7 +35,7 @@ class Engine::ShardLocks {
   ShardLocks& operator=(const ShardLocks&) = delete;
 
  private:
-  std::vector<Shard*> shards_;
+  absl::InlinedVector<Shard*, 2> shards_;
 };
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> store, const Clock& clock,
@@ -184,7 +185,8 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     if (!appended.ok()) {
       results[i] = appended;
     } else {
-      results[i] = Receipt{{batch.begin() + static_cast<ptrdiff_t>(begin), batch.begin() + static_cast<ptrdiff_t>(end)},
+      results[i] = Receipt{{std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(begin)),
+                            std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(end))},
                            false};
     }
   }

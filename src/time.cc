@@ -88,7 +88,17 @@ int Date::month() const { return ToBoost(*this).month(); }
 int Date::day() const { return ToBoost(*this).day(); }
 int Date::day_of_week() const { return ToBoost(*this).day_of_week(); }
 
-std::string Date::ToString() const { return absl::StrFormat("%04d-%02d-%02d", year(), month(), day()); }
+std::string Date::ToString() const {
+  greg::date d = ToBoost(*this);
+  int fields[] = {d.year(), d.month(), d.day()};
+  std::string text = "0000-00-00";
+  for (int i = 3; i >= 0; --i, fields[0] /= 10) text[static_cast<size_t>(i)] = static_cast<char>('0' + fields[0] % 10);
+  text[5] = static_cast<char>('0' + fields[1] / 10);
+  text[6] = static_cast<char>('0' + fields[1] % 10);
+  text[8] = static_cast<char>('0' + fields[2] / 10);
+  text[9] = static_cast<char>('0' + fields[2] % 10);
+  return text;
+}
 
 Date AddMonths(Date date, int months) {
   greg::date d = ToBoost(date);

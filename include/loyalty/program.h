@@ -11,6 +11,7 @@
 #ifndef LOYALTY_PROGRAM_H_
 #define LOYALTY_PROGRAM_H_
 
+#include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -46,11 +47,13 @@ class Program {
   Instant LotExpiry(Instant earned_at) const;
 
  private:
-  Program(std::string version_id, TimeZone zone, ExpiryTerm expiry)
-      : version_id_(std::move(version_id)), zone_(std::move(zone)), expiry_(expiry) {}
+  Program(std::string version_id, TimeZone zone, ExpiryTerm expiry, uint64_t id)
+      : version_id_(std::move(version_id)), zone_(std::move(zone)), expiry_(expiry), id_(id) {}
+  Instant LotExpiryOf(Date earned_on) const;
   std::string version_id_;
   TimeZone zone_;
   ExpiryTerm expiry_;
+  uint64_t id_;  // distinct per Create, for LotExpiry's cache
 };
 
 }  // namespace loyalty
