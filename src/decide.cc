@@ -77,6 +77,26 @@ absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const Membe
   return draws;
 }
 
+// Points coming back from `returning` draws settle up to `debt` first, in
+// the draws' order (soonest-expiring lots first); returns what goes back to
+// the lots and sets `*paid`.
+std::vector<LotDraw> SettleDebt(const std::vector<LotDraw>& returning, Points debt, Points* paid) {
+  std::vector<LotDraw> restored;
+  int64_t owed = debt.value();
+  int64_t settled = 0;
+  for (const LotDraw& draw : returning) {
+    int64_t pay = std::min(owed - settled, draw.amount.value());
+    settled += pay;
+    if (draw.amount.value() > pay) restored.push_back({draw.lot, Points(draw.amount.value() - pay)});
+  }
+  *paid = Points(settled);
+  return restored;
+}
+
+std::string DebtText(Points paid) {
+  return paid.IsZero() ? "" : absl::StrCat("; ", paid.value(), " settle debt");
+}
+
 absl::Status CheckRoom(const MemberState& member, const MemberId& id, Points incoming) {
   // balance + held stays representable, so that every total can be shown.
   auto total = Add(member.balance, member.held);
@@ -254,9 +274,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             entry.explanation = absl::StrCat("credit of ", c.amount.value(), " points",
                                              c.source.empty() ? "" : " from " + c.source,
                                              ", valid through ", LastValidDay(program, expires_at));
-            if (!body.debt_paid.IsZero()) {
-              absl::StrAppend(&entry.explanation, "; ", body.debt_paid.value(), " settle debt");
-            }
+            absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
             entry.body = std::move(body);
             return std::vector<Entry>{std::move(entry)};
           },
@@ -304,9 +322,11 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (it == member->holds.end()) {
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open hold ", c.hold));
             }
+            entries::HoldReleased body{c.hold, false, it->second.amount, {}, Points(0)};
+            body.draws = SettleDebt(it->second.draws, member->debt, &body.debt_paid);
             entry.explanation = absl::StrCat("released hold ", c.hold, ": ", it->second.amount.value(),
-                                             " points back to their lots");
-            entry.body = entries::HoldReleased{c.hold, false, it->second.amount, it->second.draws};
+                                             " points back to their lots", DebtText(body.debt_paid));
+            entry.body = std::move(body);
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const ReverseEarn& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -349,9 +369,11 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
               return absl::FailedPreconditionError(
                   absl::StrCat("member ", id.value(), ": debit ", c.debit, " is already reversed"));
             }
-            entry.explanation = absl::StrCat("reversed debit ", c.debit, ": ", DrawText(it->second.draws),
-                                             " restored with their original expiry");
-            entry.body = entries::DebitReversed{c.debit, it->second.amount, it->second.draws};
+            entries::DebitReversed body{c.debit, it->second.amount, {}, Points(0)};
+            body.draws = SettleDebt(it->second.draws, member->debt, &body.debt_paid);
+            entry.explanation = absl::StrCat("reversed debit ", c.debit, ": ", DrawText(body.draws),
+                                             " restored with their original expiry", DebtText(body.debt_paid));
+            entry.body = std::move(body);
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const Adjust& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -383,15 +405,12 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (absl::Status s = CheckRoom(*receiver, c.to, c.amount); !s.ok()) return s;
             auto draws = Draw(*member, id, c.amount, at);
             if (!draws.ok()) return draws.status();
-            entries::TransferredIn in{id, c.amount, std::min(c.amount, receiver->debt), {}};
-            int64_t debt_left = in.debt_paid.value();
-            for (const LotDraw& draw : *draws) {
+            // The receiver's debt is settled first; the rest arrives as lots
+            // with the dates they had.
+            entries::TransferredIn in{id, c.amount, Points(0), {}};
+            for (const LotDraw& draw : SettleDebt(*draws, receiver->debt, &in.debt_paid)) {
               const Lot* lot = member->FindLot(draw.lot);
-              int64_t pay = std::min(debt_left, draw.amount.value());
-              debt_left -= pay;
-              if (draw.amount.value() > pay) {
-                in.lots.push_back({Points(draw.amount.value() - pay), lot->earned_at, lot->expires_at});
-              }
+              in.lots.push_back({draw.amount, lot->earned_at, lot->expires_at});
             }
             Entry in_entry = Header(program, c.to, at, recorded_at, key, digest);
             in_entry.explanation = absl::StrCat("received ", c.amount.value(), " points from ", id.value());
@@ -418,12 +437,16 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
     if (hold.expires_at <= as_of) lapsed.emplace_back(hold_id, &hold);
   }
   std::sort(lapsed.begin(), lapsed.end());
+  Points debt = member.debt;
   for (const auto& [hold_id, hold] : lapsed) {
     Entry entry = Header(program, member_id, as_of, recorded_at, key, digest);
+    entries::HoldReleased body{hold_id, true, hold->amount, {}, Points(0)};
+    body.draws = SettleDebt(hold->draws, debt, &body.debt_paid);
+    debt = Points(debt.value() - body.debt_paid.value());
     entry.explanation = absl::StrCat("hold ", hold_id, " lapsed at ", hold->expires_at.ToString(), ": ",
-                                     hold->amount.value(), " points back to their lots");
-    entry.body = entries::HoldReleased{hold_id, true, hold->amount, hold->draws};
-    for (const LotDraw& draw : hold->draws) returned[draw.lot] += draw.amount.value();
+                                     hold->amount.value(), " points back to their lots", DebtText(body.debt_paid));
+    for (const LotDraw& draw : body.draws) returned[draw.lot] += draw.amount.value();
+    entry.body = std::move(body);
     out.push_back(std::move(entry));
   }
   entries::Expired expired;

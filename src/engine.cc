@@ -111,6 +111,8 @@ absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   const MemberId* involved[2] = {&MemberOf(command), &MemberOf(command)};
   if (const auto* transfer = std::get_if<Transfer>(&command)) involved[1] = &transfer->to;
   ShardLocks locks(*this, involved);
+  // A retry may have arrived while the original held the member's lock.
+  if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
   auto decided = Decide(program_, lookup, command, clock_.Now());
   if (!decided.ok()) return decided.status();

@@ -110,11 +110,11 @@ bool Fields(E& e, F&& f) {
   } else if constexpr (std::is_same_v<T, HoldCaptured>) {
     return f(e.hold) && f(e.amount) && f(e.draws);
   } else if constexpr (std::is_same_v<T, HoldReleased>) {
-    return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws);
+    return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
     return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters);
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
-    return f(e.debit) && f(e.amount) && f(e.draws);
+    return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
     return f(e.delta) && f(e.reason) && f(e.actor) && f(e.expires_at) && f(e.debt_paid) && f(e.draws);
   } else if constexpr (std::is_same_v<T, TransferredOut>) {

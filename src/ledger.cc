@@ -110,9 +110,13 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [&](const Debited& e) { return BalanceDelta{negate(e.amount), Points(0), Points(0)}; },
           [&](const HoldPlaced& e) { return BalanceDelta{negate(e.amount), e.amount, Points(0)}; },
           [&](const HoldCaptured& e) { return BalanceDelta{Points(0), negate(e.amount), Points(0)}; },
-          [&](const HoldReleased& e) { return BalanceDelta{e.amount, negate(e.amount), Points(0)}; },
+          [&](const HoldReleased& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), negate(e.amount), negate(e.debt_paid)};
+          },
           [&](const EarnReversed& e) { return BalanceDelta{negate(e.from_lot), Points(0), e.debt_added}; },
-          [&](const DebitReversed& e) { return BalanceDelta{e.amount, Points(0), Points(0)}; },
+          [&](const DebitReversed& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
           [&](const Expired& e) { return BalanceDelta{negate(e.amount), Points(0), Points(0)}; },
           [&](const Adjusted& e) {
             if (e.delta.IsNegative()) return BalanceDelta{e.delta, Points(0), Points(0)};
@@ -188,11 +192,11 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const HoldReleased& e) {
             auto it = member.holds.find(e.hold);
-            LOYALTY_CHECK(it != member.holds.end() && it->second.amount == e.amount &&
-                          it->second.draws == e.draws);
+            LOYALTY_CHECK(it != member.holds.end() && it->second.amount == e.amount);
             member.held = Minus(member.held, e.amount);
             member.holds.erase(it);
-            GiveBackToLots(member, e.draws, e.amount);
+            PayDebt(member, e.debt_paid);
+            GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
           },
           [&](const EarnReversed& e) {
             Lot* lot = member.FindLot(LotId{e.credit, 0});
@@ -207,10 +211,10 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const DebitReversed& e) {
             auto it = member.debits.find(e.debit);
-            LOYALTY_CHECK(it != member.debits.end() && !it->second.reversed &&
-                          it->second.draws == e.draws && it->second.amount == e.amount);
+            LOYALTY_CHECK(it != member.debits.end() && !it->second.reversed && it->second.amount == e.amount);
             it->second.reversed = true;
-            GiveBackToLots(member, e.draws, e.amount);
+            PayDebt(member, e.debt_paid);
+            GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
           },
           [&](const Expired& e) { TakeFromLots(member, e.draws, e.amount); },
           [&](const Adjusted& e) {

@@ -184,6 +184,27 @@ TEST_F(EngineTest, ReverseDebitRestoresTheSameLotsWithTheirExpiry) {
   EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(EngineTest, PointsComingBackSettleDebtFirst) {
+  Enroll("A");
+  uint64_t credit = CreditPoints("A", 100, "c", "2011-01-01T00:00:00Z");
+  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(70)}).entries[0].seq;
+  uint64_t hold = Ok(PlaceHold{.idempotency_key = "h", .member = Id("A"), .amount = Points(30), .ttl = absl::Hours(5)})
+                      .entries[0]
+                      .seq;
+  // The purchase is returned: nothing is left in the lot (70 spent, 30
+  // held), so all 100 become debt.
+  Ok(ReverseEarn{.idempotency_key = "refund", .member = Id("A"), .credit = credit, .amount = Points(100)});
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(0), Points(30), Points(100)}));
+  // The award is cancelled: its 70 points pay 70 of the debt.
+  Receipt undo = Ok(ReverseDebit{.idempotency_key = "undo", .member = Id("A"), .debit = debit});
+  EXPECT_EQ(std::get<entries::DebitReversed>(undo.entries[0].body).debt_paid, Points(70));
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(0), Points(30), Points(30)}));
+  // The hold is released: its 30 pay the rest. Earned 100, reversed 100:
+  // the member ends with nothing and owes nothing.
+  Ok(ReleaseHold{.idempotency_key = "rel", .member = Id("A"), .hold = hold});
+  EXPECT_EQ(BalanceOf("A"), (Balance{Points(0), Points(0), Points(0)}));
+}
+
 TEST_F(EngineTest, ExpiryLapsesLotsByTheirOwnDate) {
   Enroll("A");
   CreditPoints("A", 100, "old", "2010-02-01T00:00:00Z");  // valid through 2013-03-31

@@ -91,9 +91,9 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws()}));
   all.push_back(MakeEntry(HoldCaptured{99, Points(250), Draws()}));
   all.push_back(MakeEntry(HoldReleased{std::numeric_limits<uint64_t>::max(), true, Points(250),
-                                       Draws()}));
+                                       Draws(), Points(5)}));
   all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters()}));
-  all.push_back(MakeEntry(DebitReversed{18, Points(400), Draws()}));
+  all.push_back(MakeEntry(DebitReversed{18, Points(400), Draws(), Points(7)}));
   all.push_back(MakeEntry(Expired{Points(1), Draws()}));
   all.push_back(MakeEntry(Adjusted{Points(-75), "goodwill", "agent:jane", Instant::Min(),
                                    Points(12), Draws()}));

@@ -146,9 +146,21 @@ class Worker {
       std::vector<Op> ops;
       std::vector<Command> commands;
       int n = size(rng_);
+      std::vector<int> dup_of;  // for a repeat of an earlier command of the batch, its index
       for (int i = 0; i < n; ++i) {
+        // Now and then the same command twice in one batch.
+        if (i > 0 && std::uniform_int_distribution<int>(0, 9)(rng_) == 0) {
+          int earlier = std::uniform_int_distribution<int>(0, i - 1)(rng_);
+          if (ops[earlier].kind != Kind::kRetry && ops[earlier].kind != Kind::kConflict) {
+            ops.push_back(ops[earlier]);
+            commands.push_back(ops.back().command);
+            dup_of.push_back(earlier);
+            continue;
+          }
+        }
         ops.push_back(MakeOp());
         commands.push_back(ops.back().command);
+        dup_of.push_back(-1);
       }
       std::vector<absl::StatusOr<Receipt>> results = engine_.ExecuteBatch(commands);
       if (results.size() != ops.size()) {
@@ -159,6 +171,19 @@ class Worker {
       // consecutive seqs, in the order of the commands.
       std::optional<uint64_t> next;
       for (size_t i = 0; i < ops.size(); ++i) {
+        if (dup_of[i] >= 0 && results[dup_of[i]].ok()) {
+          // The command was executed earlier in this batch: a replay of it.
+          const std::string what = absl::StrCat("repeat in batch of ", IdempotencyKeyOf(ops[i].command));
+          ++outcomes_["repeat_in_batch"];
+          if (!results[i].ok()) {
+            Error(absl::StrCat(what, ": ", results[i].status().ToString()));
+          } else {
+            if (!results[i]->replayed) Error(absl::StrCat(what, ": not marked replayed"));
+            if (results[i]->entries != results[dup_of[i]]->entries) Error(absl::StrCat(what, ": other entries"));
+          }
+          continue;
+        }
+        // A repeat of a command that failed is decided anew.
         Process(ops[i], results[i], &next);
       }
       ++batches_run_;

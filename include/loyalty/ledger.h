@@ -6,7 +6,8 @@
 // expiry. A member's redeemable balance is the sum of the lots' remaining
 // amounts; qualifying counters are kept apart and are never spendable. A
 // reversed earn whose points were already spent becomes an explicit debt,
-// which later credits pay off first.
+// which points coming in later (credits, adjustments, transfers, released
+// holds, reversed debits) pay off first.
 //
 // Apply(state, entry) is the only way state changes. It is deterministic and
 // total for entries that Decide produced against the same state; an entry
@@ -104,12 +105,14 @@ struct HoldCaptured {
   std::vector<LotDraw> draws;
   friend bool operator==(const HoldCaptured&, const HoldCaptured&) = default;
 };
-// A hold's points returned to their lots, on request or because it lapsed.
+// A hold's points returned, on request or because it lapsed: `debt_paid`
+// of them settle debt, `draws` go back to the lots they came from.
 struct HoldReleased {
   uint64_t hold = 0;
   bool lapsed = false;
   Points amount;
   std::vector<LotDraw> draws;
+  Points debt_paid;
   friend bool operator==(const HoldReleased&, const HoldReleased&) = default;
 };
 // Part or all of credit `credit` taken back: `from_lot` from what is left
@@ -122,12 +125,14 @@ struct EarnReversed {
   std::vector<CounterDelta> counters;  // amounts to subtract
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
-// Debit `debit` (a Debited or HoldCaptured entry) undone: its draws given
-// back to the same lots, with their original expiry.
+// Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
+// its points settle debt, `draws` go back to the same lots they came from,
+// with their original expiry.
 struct DebitReversed {
   uint64_t debit = 0;
   Points amount;
   std::vector<LotDraw> draws;
+  Points debt_paid;
   friend bool operator==(const DebitReversed&, const DebitReversed&) = default;
 };
 // Lots that reached their expiry.
