@@ -1,0 +1,136 @@
+// Apply, DeltaOf and the spending order, on hand-built entries.
+#include "loyalty/ledger.h"
+
+#include "gtest/gtest.h"
+
+namespace loyalty {
+namespace {
+
+Instant Day(int day) { return Instant::FromUnixMicros(int64_t{86'400'000'000} * day); }
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  LedgerTest() { Apply(entries::Enrolled{}, Day(0)); }
+
+  // Applies `body` as the next entry and returns its seq.
+  uint64_t Apply(EntryBody body, Instant at) {
+    Entry entry;
+    entry.seq = ++seq_;
+    entry.member = MemberId::FromValid("M-1");
+    entry.business_time = at;
+    entry.version = "v" + std::to_string(version_);
+    entry.body = std::move(body);
+    ApplyToMember(member_, entry);
+    return entry.seq;
+  }
+
+  uint64_t Credit(int64_t amount, Instant at, Instant expires) {
+    return Apply(entries::Credited{Points(amount), Points(0), expires, "test", {}}, at);
+  }
+
+  MemberState member_;
+  uint64_t seq_ = 0;
+  int version_ = 1;
+};
+
+TEST_F(LedgerTest, CreditAddsLotWithVersionAndCounters) {
+  uint64_t seq = Apply(entries::Credited{Points(500), Points(0), Day(100), "flight", {{"status_miles", Points(500)}, {"segments", Points(1)}}},
+                       Day(1));
+  ASSERT_EQ(member_.lots.size(), 1u);
+  const Lot& lot = member_.lots[0];
+  EXPECT_EQ(lot.id, (LotId{seq, 0}));
+  EXPECT_EQ(lot.remaining, Points(500));
+  EXPECT_EQ(lot.earned_at, Day(1));
+  EXPECT_EQ(lot.expires_at, Day(100));
+  EXPECT_EQ(*lot.version, "v1");
+  EXPECT_EQ(member_.balance, Points(500));
+  // Qualifying counters are apart from the redeemable balance.
+  EXPECT_EQ(member_.counters["status_miles"], Points(500));
+  EXPECT_EQ(member_.counters["segments"], Points(1));
+  EXPECT_EQ(member_.history, (std::vector<uint64_t>{1, seq}));
+}
+
+TEST_F(LedgerTest, SpendingOrderIsExpiryThenEarnedThenId) {
+  uint64_t a = Credit(10, Day(5), Day(50));
+  uint64_t b = Credit(10, Day(3), Day(40));
+  uint64_t c = Credit(10, Day(1), Day(50));
+  uint64_t d = Credit(10, Day(1), Day(50));
+  std::vector<size_t> order = SpendableLots(member_, Day(0));
+  std::vector<uint64_t> ids;
+  for (size_t index : order) ids.push_back(member_.lots[index].id.entry);
+  EXPECT_EQ(ids, (std::vector<uint64_t>{b, c, d, a}));
+  // A lot whose expiry has passed is not spendable.
+  EXPECT_EQ(SpendableLots(member_, Day(40)).size(), 3u);
+}
+
+TEST_F(LedgerTest, DebitAndReversalRestoreTheSameLots) {
+  uint64_t a = Credit(100, Day(1), Day(50));
+  uint64_t b = Credit(100, Day(2), Day(60));
+  std::vector<LotDraw> draws = {{LotId{a, 0}, Points(100)}, {LotId{b, 0}, Points(20)}};
+  uint64_t debit = Apply(entries::Debited{Points(120), draws}, Day(3));
+  EXPECT_EQ(member_.balance, Points(80));
+  EXPECT_EQ(member_.FindLot(LotId{a, 0})->remaining, Points(0));
+  Apply(entries::DebitReversed{debit, Points(120), draws, Points(0)}, Day(4));
+  EXPECT_EQ(member_.FindLot(LotId{a, 0})->remaining, Points(100));
+  EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(100));
+  EXPECT_TRUE(member_.debits[debit].reversed);
+}
+
+TEST_F(LedgerTest, EarnReversalBeyondTheLotIsDebt) {
+  uint64_t a = Credit(100, Day(1), Day(50));
+  Apply(entries::Debited{Points(60), {{LotId{a, 0}, Points(60)}}}, Day(2));
+  Apply(entries::EarnReversed{a, Points(100), Points(40), Points(60), {}}, Day(3));
+  EXPECT_EQ(member_.balance, Points(0));
+  EXPECT_EQ(member_.debt, Points(60));
+  EXPECT_EQ(member_.FindLot(LotId{a, 0})->reversed, Points(100));
+  // A later credit pays the debt before it forms a lot.
+  uint64_t b = Apply(entries::Credited{Points(80), Points(60), Day(90), "test", {}}, Day(4));
+  EXPECT_EQ(member_.debt, Points(0));
+  EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(20));
+  EXPECT_EQ(member_.balance, Points(20));
+}
+
+TEST_F(LedgerTest, TransferInCreatesOneLotPerPart) {
+  uint64_t seq = Apply(entries::TransferredIn{MemberId::FromValid("M-2"), Points(30), Points(0),
+                                              {{Points(10), Day(1), Day(10)}, {Points(20), Day(2), Day(20)}}},
+                       Day(5));
+  ASSERT_EQ(member_.lots.size(), 2u);
+  EXPECT_EQ(member_.lots[1].id, (LotId{seq, 1}));
+  EXPECT_EQ(member_.lots[1].expires_at, Day(20));
+  EXPECT_EQ(member_.balance, Points(30));
+}
+
+TEST_F(LedgerTest, DeltaOfMatchesApply) {
+  uint64_t a = Credit(100, Day(1), Day(50));
+  std::vector<LotDraw> draws = {{LotId{a, 0}, Points(40)}};
+  EntryBody hold = entries::HoldPlaced{Points(40), Day(9), draws};
+  BalanceDelta delta = DeltaOf(hold);
+  EXPECT_EQ(delta.available, Points(-40));
+  EXPECT_EQ(delta.held, Points(40));
+  Points before = member_.balance;
+  Apply(hold, Day(2));
+  EXPECT_EQ(member_.balance.value() - before.value(), delta.available.value());
+  EXPECT_EQ(member_.held, Points(40));
+  EXPECT_EQ(EntryKindName(hold), "hold_placed");
+}
+
+TEST_F(LedgerTest, InternVersionSharesOneCopy) {
+  const std::string* a = InternVersion("mm-2011");
+  const std::string* b = InternVersion(std::string("mm-") + "2011");
+  EXPECT_EQ(a, b);
+  EXPECT_NE(InternVersion("mm-2010"), a);
+  EXPECT_EQ(*a, "mm-2011");
+}
+
+using LedgerDeathTest = LedgerTest;
+
+TEST_F(LedgerDeathTest, EntryThatDoesNotFitTheStateCrashes) {
+  uint64_t a = Credit(10, Day(1), Day(50));
+  // Drawing more than a lot holds can only come from a broken invariant.
+  EXPECT_DEATH(Apply(entries::Debited{Points(11), {{LotId{a, 0}, Points(11)}}}, Day(2)), "check failed");
+  EXPECT_DEATH(Apply(entries::Debited{Points(5), {{LotId{a + 7, 0}, Points(5)}}}, Day(2)), "check failed");
+  EXPECT_DEATH(Apply(entries::Enrolled{}, Day(2)), "check failed");
+}
+
+}  // namespace
+}  // namespace loyalty
