@@ -142,8 +142,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
   // sees it. If the append then fails, the members touched are rebuilt from
   // the journal (invariant 8), which is cheaper than copying them up front
   // for a failure that should not happen.
-  absl::flat_hash_set<MemberId> touched;
-  absl::flat_hash_map<std::string, size_t> batch_keys;  // key -> command index
+  absl::flat_hash_map<absl::string_view, size_t> batch_keys;  // key -> command index
   std::vector<Entry> batch;
   std::vector<std::pair<size_t, size_t>> spans(commands.size(), {0, 0});  // [begin, end) in batch
   const uint64_t committed = store_->LastSeq();
@@ -172,13 +171,14 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     spans[i] = {batch.size(), batch.size() + decided->size()};
     for (Entry& entry : *decided) {
       entry.seq = ++next_seq;
-      touched.insert(entry.member);
       ApplyLocked(entry);
       batch.push_back(std::move(entry));
     }
   }
   absl::Status appended = batch.empty() ? absl::OkStatus() : store_->Append(batch);
   if (!appended.ok()) {
+    absl::flat_hash_set<MemberId> touched;
+    for (const Entry& entry : batch) touched.insert(entry.member);
     for (const MemberId& member : touched) RebuildLocked(member, committed);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
