@@ -81,13 +81,18 @@ BENCHMARK(BM_MemoryRedeem);
 
 // The parts of a credit, to see where its time goes: Decide alone (no
 // append), the canonical encoding with its chain hash, and Apply.
-void BM_DecideCredit(benchmark::State& state) {
-  Program program = BenchProgram();
+MemberState EnrolledMember() {
   MemberState member;
   Entry enrolled;
   enrolled.seq = 1;
   enrolled.body = entries::Enrolled{};
   ApplyToMember(member, enrolled);
+  return member;
+}
+
+void BM_DecideCredit(benchmark::State& state) {
+  Program program = BenchProgram();
+  MemberState member = EnrolledMember();
   MemberId id = Member(1);
   auto lookup = [&](const MemberId&) -> const MemberState* { return &member; };
   Instant now = *Instant::Parse("2011-01-03T00:00:00Z");
@@ -102,11 +107,7 @@ BENCHMARK(BM_DecideCredit);
 
 void BM_EncodeAndHashEntry(benchmark::State& state) {
   Program program = BenchProgram();
-  MemberState member;
-  Entry enrolled;
-  enrolled.seq = 1;
-  enrolled.body = entries::Enrolled{};
-  ApplyToMember(member, enrolled);
+  MemberState member = EnrolledMember();
   auto lookup = [&](const MemberId&) -> const MemberState* { return &member; };
   Entry entry = Decide(program, lookup, Credit{"c-1", Member(1), {}, Points(100), "bench", {}, {}},
                        *Instant::Parse("2011-01-03T00:00:00Z"))

@@ -235,43 +235,37 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   return Receipt{std::move(batch), false};
 }
 
-absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const {
+template <typename F>
+auto Engine::ReadMember(const MemberId& member, F read) const
+    -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>> {
   const MemberId* involved[] = {&member};
   ShardLocks lock(*this, involved);
   const MemberState* state = FindLocked(member);
   if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
-  return *state;
+  return read(*state);
+}
+
+absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const {
+  return ReadMember(member, [](const MemberState& state) { return state; });
 }
 
 absl::StatusOr<Balance> Engine::BalanceOf(const MemberId& member) const {
-  const MemberId* involved[] = {&member};
-  ShardLocks lock(*this, involved);
-  const MemberState* state = FindLocked(member);
-  if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
-  return Balance{state->balance, state->held, state->debt};
+  return ReadMember(member, [](const MemberState& state) { return Balance{state.balance, state.held, state.debt}; });
 }
 
 absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const {
-  const MemberId* involved[] = {&member};
-  ShardLocks lock(*this, involved);
-  const MemberState* state = FindLocked(member);
-  if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
-  std::vector<Lot> lots;
-  for (size_t index : SpendableLots(*state, Instant::Min())) lots.push_back(state->lots[index]);
-  return lots;
+  return ReadMember(member, [](const MemberState& state) {
+    std::vector<Lot> lots;
+    for (size_t index : SpendableLots(state, Instant::Min())) lots.push_back(state.lots[index]);
+    return lots;
+  });
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const {
-  std::vector<uint64_t> seqs;
-  {
-    const MemberId* involved[] = {&member};
-    ShardLocks lock(*this, involved);
-    const MemberState* state = FindLocked(member);
-    if (state == nullptr) return absl::NotFoundError(absl::StrCat("member ", member.value(), " is not enrolled"));
-    seqs = state->history;
-  }
+  auto seqs = ReadMember(member, [](const MemberState& state) { return state.history; });
+  if (!seqs.ok()) return seqs.status();
   std::vector<Entry> entries;
-  for (uint64_t seq : seqs) {
+  for (uint64_t seq : *seqs) {
     auto entry = store_->Get(seq);
     if (!entry.ok()) return entry.status();
     entries.push_back(*std::move(entry));

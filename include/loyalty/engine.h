@@ -25,6 +25,7 @@
 #include <array>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -111,6 +112,10 @@ class Engine {
   // Locks the shards of `members` in a fixed order; unlocks on destruction.
   class ShardLocks;
   MemberState* FindLocked(const MemberId& member) const;
+  // read(state) under the member's lock, or NotFound.
+  template <typename F>
+  auto ReadMember(const MemberId& member, F read) const
+      -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
   void ApplyLocked(const Entry& entry);
   // Rebuilds a member from its journal entries up to seq `up_to`, dropping
   // what was applied after (a batch whose append failed).
