@@ -126,7 +126,7 @@ Entry Header(const Program& program, const MemberId& member, Instant at, Instant
   entry.recorded_at = recorded_at;
   entry.idempotency_key = key;
   entry.command_digest = digest;
-  entry.version = program.version_id();
+  entry.version = program.InForceAt(at).id;
   return entry;
 }
 

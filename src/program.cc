@@ -1,56 +1,150 @@
-// The first-cut program: validation and the lot validity term.
+// Program versions: validation of a history, the version in force, lot
+// expiry and reward prices.
 #include "loyalty/program.h"
 
-#include <atomic>
+#include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "loyalty/check.h"
 
 namespace loyalty {
-namespace {
-std::atomic<uint64_t> next_program_id{1};
-}  // namespace
 
-absl::StatusOr<Program> Program::Create(absl::string_view version_id, absl::string_view time_zone,
-                                        ExpiryTerm expiry) {
-  if (version_id.empty() || version_id.size() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("program version id \"", version_id, "\" must have 1 to 64 characters"));
-  }
-  if (expiry.months < 0 || expiry.months > 1200) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expiry months ", expiry.months, " is not in 0..1200"));
-  }
-  auto zone = TimeZone::Load(time_zone);
-  if (!zone.ok()) return zone.status();
-  return Program(std::string(version_id), *std::move(zone), expiry, next_program_id.fetch_add(1));
+absl::string_view ActivityTypeName(const Activity& activity) {
+  static constexpr absl::string_view kNames[] = {"purchase", "flight", "custom"};
+  return kNames[activity.detail.index()];
 }
 
-Instant Program::LotExpiry(Instant earned_at) const {
-  if (expiry_.months == 0) return Instant::Max();
+std::string AwardRewardId(const AwardChartRow& row) {
+  return absl::StrCat("award:", row.from_region, "-", row.to_region, ":", row.cabin, ":",
+                      row.round_trip ? "round_trip" : "one_way");
+}
+
+Instant ProgramVersion::LotExpiry(Instant earned_at) const {
+  if (expiry.months == 0) return Instant::Max();
   // Credits come in runs on the same local day; remember the last day's
-  // answer per thread (keyed by this program's id, shared only by copies
-  // with the same content).
+  // answer per thread, keyed by everything the answer depends on.
   struct Cached {
-    uint64_t program = 0;
+    const ProgramVersion* version = nullptr;
+    ExpiryTerm term;
+    std::string zone;
     Instant day_start, day_end, lapses;
   };
   thread_local Cached cached;
-  if (cached.program == id_ && cached.day_start <= earned_at && earned_at < cached.day_end) return cached.lapses;
-  Date day = zone_.LocalDate(earned_at);
-  Instant lapses = LotExpiryOf(day);
-  cached = {id_, zone_.StartOfDay(day), zone_.StartOfDay(day.AddDays(1)), lapses};
-  return lapses;
-}
-
-Instant Program::LotExpiryOf(Date earned_on) const {
-  Date last_valid = AddMonths(earned_on, expiry_.months);
-  switch (expiry_.round) {
+  if (cached.version == this && cached.term.months == expiry.months && cached.term.round == expiry.round &&
+      cached.term.fixed_month == expiry.fixed_month && cached.term.fixed_day == expiry.fixed_day &&
+      cached.zone == zone.name() && cached.day_start <= earned_at && earned_at < cached.day_end) {
+    return cached.lapses;
+  }
+  Date day = zone.LocalDate(earned_at);
+  Date last_valid = AddMonths(day, expiry.months);
+  switch (expiry.round) {
     case ExpiryTerm::Round::kNone: last_valid = last_valid.AddDays(-1); break;
     case ExpiryTerm::Round::kEndOfMonth: last_valid = EndOfMonth(last_valid); break;
     case ExpiryTerm::Round::kEndOfQuarter: last_valid = EndOfQuarter(last_valid); break;
     case ExpiryTerm::Round::kEndOfYear: last_valid = EndOfYear(last_valid); break;
+    case ExpiryTerm::Round::kFixedDay:
+      last_valid = NextMonthDay(last_valid, expiry.fixed_month, expiry.fixed_day);
+      break;
   }
-  return zone_.StartOfDay(last_valid.AddDays(1));
+  Instant lapses = zone.StartOfDay(last_valid.AddDays(1));
+  cached = {this, expiry, zone.name(), zone.StartOfDay(day), zone.StartOfDay(day.AddDays(1)), lapses};
+  return lapses;
+}
+
+absl::StatusOr<Points> ProgramVersion::PriceOf(absl::string_view reward) const {
+  for (const CatalogItem& item : redemption.catalog) {
+    if (item.id == reward) return item.price;
+  }
+  for (const AwardChartRow& row : redemption.award_chart) {
+    if (AwardRewardId(row) == reward) return row.price;
+  }
+  return absl::NotFoundError(absl::StrCat("reward \"", reward, "\" is not offered by version ", id));
+}
+
+namespace {
+
+absl::Status CheckExpiry(const ExpiryTerm& expiry, absl::string_view where) {
+  if (expiry.months < 0 || expiry.months > 1200) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "expiry months ", expiry.months, " is not in 0..1200"));
+  }
+  if (expiry.round == ExpiryTerm::Round::kFixedDay &&
+      (expiry.fixed_month < 1 || expiry.fixed_month > 12 || expiry.fixed_day < 1 ||
+       !Date::FromYmd(2001, expiry.fixed_month, expiry.fixed_day).ok())) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "expiry fixed day ", expiry.fixed_month, "-",
+                                                   expiry.fixed_day, " does not exist in every year"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Program> Program::Create(absl::string_view version_id, absl::string_view time_zone,
+                                        ExpiryTerm expiry) {
+  auto zone = TimeZone::Load(time_zone);
+  if (!zone.ok()) return zone.status();
+  ProgramVersion version;
+  version.id = std::string(version_id);
+  version.name = version.id;
+  version.zone = *std::move(zone);
+  version.expiry = expiry;
+  std::vector<ProgramVersion> versions;
+  versions.push_back(std::move(version));
+  return FromVersions(std::move(versions));
+}
+
+absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versions) {
+  if (versions.empty()) return absl::InvalidArgumentError("versions: a program needs at least one version");
+  absl::flat_hash_set<std::string> ids;
+  std::vector<std::shared_ptr<const ProgramVersion>> history;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const ProgramVersion& v = versions[i];
+    std::string where = absl::StrCat("versions[", i, "] (", v.id, "): ");
+    if (v.id.empty() || v.id.size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "id must have 1 to 64 characters"));
+    }
+    if (!ids.insert(v.id).second) return absl::InvalidArgumentError(absl::StrCat(where, "id is used twice"));
+    if (v.announced_at > v.effective_from) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "effective_from ", v.effective_from.ToString(),
+                                                     " is before announced_at ", v.announced_at.ToString()));
+    }
+    if (i > 0) {
+      const ProgramVersion& before = versions[i - 1];
+      if (v.effective_from <= before.effective_from) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "effective_from must be after that of ", before.id));
+      }
+      if (v.zone.name() != before.zone.name()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "time zone differs from that of ", before.id));
+      }
+      if (v.currency != before.currency) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "currency differs from that of ", before.id));
+      }
+    }
+    if (absl::Status s = CheckExpiry(v.expiry, where); !s.ok()) return s;
+    history.push_back(std::make_shared<const ProgramVersion>(std::move(versions[i])));
+  }
+  return Program(std::move(history));
+}
+
+const ProgramVersion& Program::InForceAt(Instant at) const {
+  auto after = std::upper_bound(versions_.begin(), versions_.end(), at,
+                                [](Instant t, const auto& version) { return t < version->effective_from; });
+  return after == versions_.begin() ? *versions_.front() : **(after - 1);
+}
+
+const ProgramVersion* Program::Find(absl::string_view version_id) const {
+  for (const auto& version : versions_) {
+    if (version->id == version_id) return version.get();
+  }
+  return nullptr;
+}
+
+const ProgramVersion* Program::Previous(const ProgramVersion& version) const {
+  for (size_t i = 1; i < versions_.size(); ++i) {
+    if (versions_[i].get() == &version) return versions_[i - 1].get();
+  }
+  return nullptr;
 }
 
 }  // namespace loyalty

@@ -394,8 +394,8 @@ TEST(ProgramTest, Create) {
   Program program = MakeProgram(36, ExpiryTerm::Round::kEndOfQuarter);
   EXPECT_EQ(program.version_id(), "mm-2010");
   EXPECT_EQ(program.zone().name(), "Europe/Berlin");
-  EXPECT_EQ(program.expiry().months, 36);
-  EXPECT_EQ(program.expiry().round, ExpiryTerm::Round::kEndOfQuarter);
+  EXPECT_EQ(program.InForceAt(Instant::Min()).expiry.months, 36);
+  EXPECT_EQ(program.InForceAt(Instant::Min()).expiry.round, ExpiryTerm::Round::kEndOfQuarter);
 }
 
 TEST(ProgramTest, CreateRejectsBadArguments) {

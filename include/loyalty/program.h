@@ -1,59 +1,273 @@
-// The program: the rule set that decides commands. This first cut holds one
-// version with the parts the core ledger needs (its id, its time zone and
-// the validity term of the lots it credits); versioned rule sets with
-// accrual, redemption and grandfathering build on it.
+// The program: an ordered history of immutable rule-set versions, and the
+// activities that its accrual rules evaluate.
+//
+// Each version says how points are earned (accrual rules), what they buy
+// (rewards: award chart, catalog, pay-with-points), how long they last
+// (expiry), and what it promises members of the version before it
+// (grandfathering). Exactly one version is in force at any instant: the one
+// with the latest effective_from at or before it.
 //
 //   auto program = Program::Create("mm-2010", "Europe/Berlin",
 //                                  ExpiryTerm{36, ExpiryTerm::Round::kEndOfQuarter});
 //   Instant lapses = program->LotExpiry(earned_at);
 //
-// Thread safety: immutable after creation.
+//   auto history = Program::FromVersions({v2010, v2011});   // v2011 effective 2011-01-03
+//   const ProgramVersion& v = history->InForceAt(at);
+//
+// Full versions are usually loaded from JSON (loyalty/io.h), which also
+// computes their content hash. Thread safety: immutable after creation.
 #ifndef LOYALTY_PROGRAM_H_
 #define LOYALTY_PROGRAM_H_
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "loyalty/ledger.h"
 #include "loyalty/time.h"
+#include "loyalty/value.h"
 
 namespace loyalty {
 
+// ---------------------------------------------------------------- activities
+
+struct PurchaseLine {
+  std::string sku;
+  std::string category;
+  std::vector<std::string> tags;
+  int64_t quantity = 1;
+  Money unit_price{0, *Currency::FromCode("EUR")};
+};
+
+struct Purchase {
+  std::string partner;
+  std::string store;
+  std::string channel;  // "store", "online", ...
+  std::vector<PurchaseLine> lines;
+};
+
+struct FlightSegment {
+  std::string carrier;
+  std::string flight_number;
+  std::string origin;       // IATA airport code
+  std::string destination;  // IATA airport code
+  int64_t distance_miles = 0;
+  std::string cabin;          // "economy", "premium_economy", "business", "first"
+  std::string booking_class;  // fare letter, "J", "C", "Y", ...
+  std::optional<Money> ticket_price;
+};
+
+// Anything else the host application reports: credit-card spend, a survey,
+// a referral. `amount` is the money the rule's per-money effect reads.
+struct CustomActivity {
+  std::string type;
+  std::map<std::string, std::string> attributes;
+  std::optional<Money> amount;
+};
+
+struct Activity {
+  std::string id;  // the host's reference (basket id, ticket number)
+  std::variant<Purchase, FlightSegment, CustomActivity> detail;
+};
+
+// "purchase", "flight" or "custom".
+absl::string_view ActivityTypeName(const Activity& activity);
+
+// ---------------------------------------------------------------- accrual
+
+// When a rule applies. Empty lists mean "any"; every set condition must hold.
+struct AccrualCondition {
+  std::vector<std::string> activity_types;  // "purchase", "flight", "custom"
+  std::vector<std::string> custom_types;    // CustomActivity::type
+  std::vector<std::string> partners;
+  std::vector<std::string> channels;
+  std::vector<std::string> stores;
+  // Purchase lines: a line is eligible if it matches every include list that
+  // is set and no exclude list.
+  std::vector<std::string> include_categories, exclude_categories;
+  std::vector<std::string> include_skus, exclude_skus;
+  std::vector<std::string> include_tags, exclude_tags;
+  // Flights.
+  std::vector<std::string> cabins;
+  std::vector<std::string> booking_classes;
+  std::vector<std::string> origins;       // airport codes
+  std::vector<std::string> destinations;  // airport codes
+  std::vector<std::string> member_tiers;  // the member's tier at the activity
+  std::optional<Date> from_date;          // campaign window, local dates, inclusive
+  std::optional<Date> until_date;
+  std::vector<int> days_of_week;  // 0 = Sunday .. 6 = Saturday, local
+  std::optional<Money> min_eligible_amount;
+  bool first_activity_only = false;  // the member's first accrual (welcome bonus)
+};
+
+struct AccrualEffect {
+  enum class Kind {
+    kPerMoney,        // rate x eligible amount (in major units)
+    kPerDistance,     // distance x percentage for the booking class, at least `minimum`
+    kPerTicketPrice,  // rate (by member tier if listed) x ticket price
+    kFixed,           // `fixed` points
+    kMultiplier,      // rate x the points of the rules in `base_rules` (tier bonus 0.25, 10x = 9)
+  };
+  Kind kind = Kind::kFixed;
+  Rate rate = *Rate::Parse("0");
+  Rounding rounding = Rounding::kDown;
+  std::map<std::string, Rate> booking_class_rates;  // per distance: "J" -> 1.5 (150 %)
+  std::map<std::string, Rate> tier_rates;           // per ticket price: tier -> rate
+  Points minimum;                                   // per distance: minimum per segment
+  Points fixed;
+  std::vector<std::string> base_rules;  // multiplier: rule ids whose points it multiplies
+  std::string balance;                  // the redeemable balance or a qualifying counter
+};
+
+// Limits on what a rule grants. When a cap bites, the result records the
+// desired and the granted amounts.
+struct AccrualCap {
+  std::optional<Points> per_activity;
+  std::optional<Points> per_member_day;    // local day
+  std::optional<Points> per_member_month;  // local calendar month
+  std::optional<Points> per_campaign;      // per member, over the rule's window
+  std::optional<int64_t> max_uses;         // per member
+};
+
+struct AccrualRule {
+  std::string id;
+  std::string description;
+  int priority = 0;             // lower runs first
+  std::string exclusive_group;  // of the rules that apply in a group, only the best counts
+  AccrualCondition when;
+  AccrualEffect effect;
+  AccrualCap cap;
+};
+
+// ---------------------------------------------------------------- rewards
+
+// One row of an award chart: a flight reward between two regions.
+struct AwardChartRow {
+  std::string from_region;
+  std::string to_region;
+  std::string cabin;
+  bool round_trip = true;
+  Points price;
+};
+
+struct CatalogItem {
+  std::string id;
+  std::string name;
+  Points price;
+};
+
+// Paying at the till: each point is worth `value_per_point` (0.01 EUR),
+// in payments of at least `minimum_points`, in steps of `step_points`.
+struct PayWithPoints {
+  Rate value_per_point = *Rate::Parse("0");
+  Points minimum_points;
+  Points step_points{1};
+};
+
+struct Redemption {
+  std::map<std::string, std::string> airport_regions;  // "FRA" -> "EU"
+  std::vector<AwardChartRow> award_chart;
+  std::vector<CatalogItem> catalog;
+  std::optional<PayWithPoints> pay_with_points;
+};
+
+// The id of an award-chart reward: "award:EU-NA:business:round_trip".
+std::string AwardRewardId(const AwardChartRow& row);
+
+// ---------------------------------------------------------------- expiry
+
 // How long a credited lot stays redeemable: `months` after the civil date it
-// was earned, then moved to the end of that month, quarter or year. Points
-// lapse at the start of the next day in the program's zone. months == 0
-// means the points never expire.
+// was earned, then moved to the end of that month, quarter or year, or to
+// the next fixed day (30 September). Points lapse at the start of the next
+// day in the program's zone. months == 0 means the points never expire.
 struct ExpiryTerm {
-  enum class Round { kNone, kEndOfMonth, kEndOfQuarter, kEndOfYear };
+  enum class Round { kNone, kEndOfMonth, kEndOfQuarter, kEndOfYear, kFixedDay };
   int months = 0;
   Round round = Round::kNone;
+  int fixed_month = 0;  // kFixedDay: 1..12
+  int fixed_day = 0;    // kFixedDay: 1..28 or a day every year has
+};
+
+// ---------------------------------------------------------------- grandfathering
+
+// What a version promises members relative to the version before it.
+struct Grandfathering {
+  // Quotes and holds made before effective_from keep their price until
+  // captured or lapsed.
+  bool price_lock = false;
+  // Awards booked before this instant are priced on the previous version
+  // (American, 2016).
+  std::optional<Instant> book_by;
+  // Points from lots earned before `earned_before` may be spent at the
+  // previous version's prices until `spend_until` (what LG Koeln ordered for
+  // miles credited before the 2011 change): the share of an award paid with
+  // them is priced on the old chart, the rest on the new.
+  std::optional<Instant> earned_before;
+  std::optional<Instant> spend_until;
+};
+
+// ---------------------------------------------------------------- versions
+
+struct ProgramVersion {
+  std::string id;
+  std::string name;
+  Currency currency = *Currency::FromCode("EUR");
+  TimeZone zone = TimeZone::Utc();
+  Instant announced_at = Instant::Min();
+  Instant effective_from = Instant::Min();
+  std::string redeemable_balance = "points";
+  std::vector<std::string> counters;  // qualifying counters, never spendable
+  std::vector<AccrualRule> accrual;
+  Redemption redemption;
+  ExpiryTerm expiry;
+  Grandfathering grandfathering;
+  Sha256 content_hash{};  // of the canonical definition; set by the loader
+
+  // The instant at which points earned at `earned_at` under this version
+  // lapse, or Instant::Max() if they never do.
+  Instant LotExpiry(Instant earned_at) const;
+  // The price of a reward id (catalog item or award), or NotFound.
+  absl::StatusOr<Points> PriceOf(absl::string_view reward) const;
 };
 
 class Program {
  public:
-  // InvalidArgument if the version id is empty or longer than 64
-  // characters, the zone is unknown, or months is negative or above 1200.
+  // A one-version program in force since always. InvalidArgument if the
+  // version id is empty or longer than 64 characters, the zone is unknown,
+  // or months is outside 0..1200.
   static absl::StatusOr<Program> Create(absl::string_view version_id, absl::string_view time_zone,
                                         ExpiryTerm expiry);
 
-  const std::string& version_id() const { return version_id_; }
-  const TimeZone& zone() const { return zone_; }
-  const ExpiryTerm& expiry() const { return expiry_; }
+  // A history of versions. InvalidArgument, naming the version, unless:
+  // ids are unique and 1 to 64 characters; effective_from strictly
+  // increases; each announced_at <= effective_from; every version uses the
+  // same time zone and currency.
+  static absl::StatusOr<Program> FromVersions(std::vector<ProgramVersion> versions);
 
-  // The instant at which points earned at `earned_at` lapse, or Instant::Max()
-  // if they never do. Earned 12 Dec 2016, 36 months, end of quarter: last
-  // valid day 31 Dec 2019, lapse at 2020-01-01 00:00 local time.
-  Instant LotExpiry(Instant earned_at) const;
+  // The version in force at `at`; the first version for instants before it.
+  const ProgramVersion& InForceAt(Instant at) const;
+  // The version with this id, or nullptr.
+  const ProgramVersion* Find(absl::string_view version_id) const;
+  // The version before `version` in the history, or nullptr.
+  const ProgramVersion* Previous(const ProgramVersion& version) const;
+  const std::vector<std::shared_ptr<const ProgramVersion>>& versions() const { return versions_; }
+
+  // The id of the newest version.
+  const std::string& version_id() const { return versions_.back()->id; }
+  const TimeZone& zone() const { return versions_.front()->zone; }
+  // Lot expiry under the version in force at `earned_at`.
+  Instant LotExpiry(Instant earned_at) const { return InForceAt(earned_at).LotExpiry(earned_at); }
 
  private:
-  Program(std::string version_id, TimeZone zone, ExpiryTerm expiry, uint64_t id)
-      : version_id_(std::move(version_id)), zone_(std::move(zone)), expiry_(expiry), id_(id) {}
-  Instant LotExpiryOf(Date earned_on) const;
-  std::string version_id_;
-  TimeZone zone_;
-  ExpiryTerm expiry_;
-  uint64_t id_;  // distinct per Create, for LotExpiry's cache
+  explicit Program(std::vector<std::shared_ptr<const ProgramVersion>> versions)
+      : versions_(std::move(versions)) {}
+  std::vector<std::shared_ptr<const ProgramVersion>> versions_;
 };
 
 }  // namespace loyalty
