@@ -7,7 +7,9 @@
 #include "chain.h"
 #include "encoding.h"
 #include "loyalty/check.h"
+#include "loyalty/accrual.h"
 #include "loyalty/command.h"
+#include "loyalty/redemption.h"
 
 namespace loyalty {
 namespace {
@@ -58,13 +60,16 @@ Points Spendable(const MemberState& member, Instant at) {
 
 // The draws that take `amount` from the member's lots in spending order,
 // or FailedPrecondition if the valid lots do not hold enough.
-absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const MemberId& id,
-                                          Points amount, Instant at) {
+bool AnyLot(const Lot&) { return true; }
+
+absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const MemberId& id, Points amount, Instant at,
+                                          absl::FunctionRef<bool(const Lot&)> eligible = AnyLot) {
   std::vector<LotDraw> draws;
   int64_t needed = amount.value();
   for (size_t index : SpendableLots(member, at)) {
     if (needed == 0) break;
     const Lot& lot = member.lots[index];
+    if (!eligible(lot)) continue;
     int64_t take = std::min(needed, lot.remaining.value());
     draws.push_back({lot.id, Points(take)});
     needed -= take;
@@ -145,6 +150,46 @@ std::string DrawText(const std::vector<LotDraw>& draws) {
   return text;
 }
 
+void EncodeMoney(Writer& w, const Money& money) {
+  w.Bytes(money.currency().code());
+  w.Signed(money.minor_units());
+}
+
+void EncodeActivity(Writer& w, const Activity& activity) {
+  auto texts = [&](const std::vector<std::string>& list) {
+    w.Unsigned(list.size());
+    for (const std::string& item : list) w.Bytes(item);
+  };
+  w.Bytes(activity.id);
+  w.Unsigned(activity.detail.index());
+  std::visit(Overloaded{
+                 [&](const Purchase& p) {
+                   texts({p.partner, p.store, p.channel});
+                   w.Unsigned(p.lines.size());
+                   for (const PurchaseLine& line : p.lines) {
+                     texts({line.sku, line.category});
+                     texts(line.tags);
+                     w.Signed(line.quantity);
+                     EncodeMoney(w, line.unit_price);
+                   }
+                 },
+                 [&](const FlightSegment& f) {
+                   texts({f.carrier, f.flight_number, f.origin, f.destination, f.cabin, f.booking_class});
+                   w.Signed(f.distance_miles);
+                   w.Unsigned(f.ticket_price.has_value());
+                   if (f.ticket_price) EncodeMoney(w, *f.ticket_price);
+                 },
+                 [&](const CustomActivity& c) {
+                   w.Bytes(c.type);
+                   w.Unsigned(c.attributes.size());
+                   for (const auto& [name, value] : c.attributes) texts({name, value});
+                   w.Unsigned(c.amount.has_value());
+                   if (c.amount) EncodeMoney(w, *c.amount);
+                 },
+             },
+             activity.detail);
+}
+
 // Writes the canonical form of a command for its digest.
 void Encode(Writer& w, const Command& command) {
   auto text = [&](const std::string& s) { w.Bytes(s); };
@@ -197,8 +242,134 @@ void Encode(Writer& w, const Command& command) {
                    text(c.to.value());
                    points(c.amount);
                  },
+                 [&](const Accrue& c) { EncodeActivity(w, c.activity); },
+                 [&](const ReturnLines& c) {
+                   w.Unsigned(c.credit);
+                   w.Unsigned(c.lines.size());
+                   for (uint32_t line : c.lines) w.Unsigned(line);
+                 },
+                 [&](const QuoteReward& c) {
+                   text(c.reward);
+                   w.Signed(absl::ToInt64Microseconds(c.ttl));
+                 },
+                 [&](const RedeemReward& c) {
+                   text(c.reward);
+                   w.Unsigned(c.quote);
+                 },
+                 [&](const HoldReward& c) {
+                   text(c.reward);
+                   w.Unsigned(c.quote);
+                   w.Signed(absl::ToInt64Microseconds(c.ttl));
+                 },
+                 [&](const PayWithPointsAtTill& c) { points(c.points); },
              },
              command);
+}
+
+// Spendable points at `at` in lots earned before the version's
+// earned_before date (none if it declares none).
+Points ProtectedPoints(const ProgramVersion& version, const MemberState& member, Instant at) {
+  if (!version.grandfathering.earned_before) return Points(0);
+  int64_t total = 0;
+  for (const Lot& lot : member.lots) {
+    if (lot.expires_at > at && lot.earned_at < *version.grandfathering.earned_before) total += lot.remaining.value();
+  }
+  return Points(total);
+}
+
+// The price of `reward` now, or the price of quote `quote_id` if it still
+// stands: under the version that made it, or under a newer version that
+// locks the prices of quotes made before it took effect.
+absl::StatusOr<PriceQuote> ResolvePrice(const Program& program, const MemberState& member, const MemberId& id,
+                                        const std::string& reward, uint64_t quote_id, Instant at) {
+  if (reward.empty()) return Invalid("reward", "must not be empty");
+  const ProgramVersion& now = program.InForceAt(at);
+  if (quote_id == 0) return PriceReward(program, reward, at, ProtectedPoints(now, member, at));
+  auto it = member.quotes.find(quote_id);
+  if (it == member.quotes.end()) {
+    return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open quote ", quote_id));
+  }
+  const Quote& quote = it->second;
+  if (quote.price.reward != reward) {
+    return Invalid("reward", absl::StrCat("quote ", quote_id, " is for ", quote.price.reward, ", not ", reward));
+  }
+  if (at >= quote.expires_at) {
+    return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), ": quote ", quote_id, " lapsed at ",
+                                                      quote.expires_at.ToString()));
+  }
+  PriceQuote priced{quote.amount, quote.price, absl::StrCat("quote ", quote_id, ": ", quote.amount.value(), " points")};
+  if (&program.InForceAt(quote.quoted_at) == &now) return priced;
+  if (!now.grandfathering.price_lock || quote.quoted_at >= now.effective_from) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "member ", id.value(), ": quote ", quote_id, " was priced under ", quote.price.version, "; ", now.id,
+        " (in force since ", now.effective_from.ToString(), ") does not lock earlier prices: quote again"));
+  }
+  priced.price.grandfathering = "price_lock";
+  absl::StrAppend(&priced.explanation, ", price locked under ", now.id);
+  return priced;
+}
+
+// The lots that pay `quote`: for an earned_before split, the old share
+// from lots earned before the cut-off and the new share from the others.
+absl::StatusOr<std::vector<LotDraw>> DrawForPrice(const Program& program, const MemberState& member,
+                                                  const MemberId& id, const PriceQuote& quote, Instant at) {
+  if (quote.price.grandfathering != "earned_before") return Draw(member, id, quote.amount, at);
+  const ProgramVersion* version = program.Find(quote.price.version);
+  LOYALTY_CHECK(version != nullptr && version->grandfathering.earned_before.has_value());
+  const Instant cutoff = *version->grandfathering.earned_before;
+  auto old_draws = Draw(member, id, quote.price.old_points, at, [&](const Lot& lot) { return lot.earned_at < cutoff; });
+  if (!old_draws.ok()) return old_draws.status();
+  auto new_draws = Draw(member, id, quote.price.new_points, at, [&](const Lot& lot) { return lot.earned_at >= cutoff; });
+  if (!new_draws.ok()) return new_draws.status();
+  old_draws->insert(old_draws->end(), new_draws->begin(), new_draws->end());
+  return old_draws;
+}
+
+// Accrue: the accrual rules of the version in force at `at`, with the
+// member's rule usage on that local day and month for the caps.
+absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const MemberState& member,
+                                                 const MemberId& id, const Accrue& command, Instant at, Entry entry) {
+  const Activity& activity = command.activity;
+  if (absl::Status s = CheckText("activity.id", activity.id, true); !s.ok()) return s;
+  const ProgramVersion& version = program.InForceAt(at);
+  const Date day = version.zone.LocalDate(at);
+  const int32_t month = day.year() * 12 + day.month() - 1;
+  auto usage = [&](absl::string_view rule) {
+    auto it = member.rule_use.find(rule);
+    if (it == member.rule_use.end()) return RuleUsage{};
+    const RuleUse& use = it->second;
+    return RuleUsage{use.day == day.days_since_epoch() ? use.day_points : Points(0),
+                     use.month == month ? use.month_points : Points(0), use.total, use.uses};
+  };
+  AccrualContext context{at, "", !member.has_accrued, usage};
+  auto result = EvaluateAccrual(version, activity, context);
+  if (!result.ok()) return result.status();
+  if (absl::Status s = CheckRoom(member, id, result->redeemable); !s.ok()) return s;
+  for (const CounterDelta& delta : result->counters) {
+    auto it = member.counters.find(delta.counter);
+    if (it != member.counters.end() && !Add(it->second, delta.amount).ok()) {
+      return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
+    }
+  }
+  entries::Credited body;
+  body.amount = result->redeemable;
+  body.debt_paid = std::min(body.amount, member.debt);
+  body.expires_at = version.LotExpiry(at);
+  body.source = absl::StrCat(ActivityTypeName(activity), " ", activity.id);
+  body.counters = result->counters;
+  body.activity = activity.id;
+  body.line_points = result->per_line;
+  body.unattributed = result->unattributed;
+  for (const AccrualLine& line : result->lines) body.grants.push_back({line.rule_id, line.granted});
+  body.local_day = day.days_since_epoch();
+  entry.explanation = absl::StrCat("accrued ", body.amount.value(), " points on ", body.source, " under ", version.id);
+  if (body.amount > Points(0)) absl::StrAppend(&entry.explanation, ", valid through ", LastValidDay(program, body.expires_at));
+  for (const AccrualLine& line : result->lines) {
+    absl::StrAppend(&entry.explanation, "; ", line.rule_id, " -> ", line.balance, ": ", line.formula);
+  }
+  absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
+  entry.body = std::move(body);
+  return std::vector<Entry>{std::move(entry)};
 }
 
 }  // namespace
@@ -231,6 +402,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   }
   const MemberId& id = MemberOf(command);
   if (id.value().empty()) return Invalid("member", "must not be empty");
+  if (id.value().front() == '#') return Invalid("member", "ids starting with '#' are reserved");
   const Instant at = AtOf(command).value_or(recorded_at);
   if (absl::Status s = CheckTime("at", at); !s.ok()) return s;
   const CommandDigest digest = DigestOf(command);
@@ -313,8 +485,21 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
               return absl::FailedPreconditionError(absl::StrCat(
                   "member ", id.value(), ": hold ", c.hold, " lapsed at ", it->second.expires_at.ToString()));
             }
-            entry.explanation = absl::StrCat("captured hold ", c.hold, ": ", it->second.amount.value(), " points");
-            entry.body = entries::HoldCaptured{c.hold, it->second.amount, it->second.draws};
+            const Hold& hold = it->second;
+            RewardPrice price = hold.price;
+            const ProgramVersion& now = program.InForceAt(at);
+            if (!price.reward.empty() && &program.InForceAt(hold.placed_at) != &now) {
+              if (!now.grandfathering.price_lock || hold.placed_at >= now.effective_from) {
+                return absl::FailedPreconditionError(absl::StrCat(
+                    "member ", id.value(), ": hold ", c.hold, " was priced under ", price.version, "; ", now.id,
+                    " does not lock earlier prices: release it and hold again"));
+              }
+              price.grandfathering = "price_lock";
+            }
+            entry.explanation = absl::StrCat("captured hold ", c.hold, ": ", hold.amount.value(), " points",
+                                             price.reward.empty() ? "" : " for " + price.reward,
+                                             price.grandfathering == "price_lock" ? ", price locked under " + now.id : "");
+            entry.body = entries::HoldCaptured{c.hold, hold.amount, hold.draws, price};
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const ReleaseHold& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -419,6 +604,107 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                              DrawText(*draws));
             entry.body = entries::TransferredOut{c.to, c.amount, *std::move(draws)};
             return std::vector<Entry>{std::move(entry), std::move(in_entry)};
+          },
+          [&](const Accrue& c) -> absl::StatusOr<std::vector<Entry>> {
+            return DecideAccrual(program, *member, id, c, at, std::move(entry));
+          },
+          [&](const ReturnLines& c) -> absl::StatusOr<std::vector<Entry>> {
+            auto accrual = member->accruals.find(c.credit);
+            if (accrual == member->accruals.end()) {
+              return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no accrual ", c.credit));
+            }
+            const AccrualRecord& record = accrual->second;
+            if (c.lines.empty()) return Invalid("lines", "name at least one line to return");
+            std::vector<bool> returning = record.returned;
+            int64_t amount = 0;
+            for (size_t i = 0; i < c.lines.size(); ++i) {
+              uint32_t line = c.lines[i];
+              std::string field = absl::StrCat("lines[", i, "]");
+              if (line >= record.line_points.size()) {
+                return Invalid(field, absl::StrCat("accrual ", c.credit, " has ", record.line_points.size(), " lines"));
+              }
+              if (returning[line]) {
+                return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), ": line ", line,
+                                                                  " of accrual ", c.credit, " is already returned"));
+              }
+              returning[line] = true;
+              amount += record.line_points[line].value();
+            }
+            entries::EarnReversed body{c.credit, Points(0), Points(0), Points(0), {}, c.lines};
+            bool last = std::all_of(returning.begin(), returning.end(), [](bool b) { return b; });
+            if (last) {
+              amount += record.unattributed.value();
+              body.counters = record.counters;
+            }
+            body.amount = Points(amount);
+            const Lot* lot = member->FindLot(LotId{c.credit, 0});
+            body.from_lot = lot == nullptr ? Points(0) : std::min(body.amount, lot->remaining);
+            body.debt_added = Points(amount - body.from_lot.value());
+            entry.explanation = absl::StrCat("returned ", c.lines.size(), " line(s) of accrual ", c.credit, ": ", amount,
+                                             " points earned on them reversed", last ? " with the activity's bonuses" : "");
+            if (!body.debt_added.IsZero()) {
+              absl::StrAppend(&entry.explanation, "; ", body.debt_added.value(), " already spent become debt");
+            }
+            entry.body = std::move(body);
+            return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const QuoteReward& c) -> absl::StatusOr<std::vector<Entry>> {
+            if (c.ttl <= absl::ZeroDuration() || c.ttl > kMaxHoldTtl) {
+              return Invalid("ttl", "must be positive and at most 366 days");
+            }
+            auto priced = ResolvePrice(program, *member, id, c.reward, 0, at);
+            if (!priced.ok()) return priced.status();
+            Instant expires_at = Instant::FromAbsl(at.ToAbsl() + c.ttl);
+            entry.explanation = absl::StrCat("quoted ", priced->explanation, ", valid until ", expires_at.ToString());
+            entry.body = entries::Quoted{priced->amount, expires_at, priced->price};
+            return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const RedeemReward& c) -> absl::StatusOr<std::vector<Entry>> {
+            auto priced = ResolvePrice(program, *member, id, c.reward, c.quote, at);
+            if (!priced.ok()) return priced.status();
+            auto draws = DrawForPrice(program, *member, id, *priced, at);
+            if (!draws.ok()) return draws.status();
+            entry.explanation = absl::StrCat("redeemed ", priced->explanation, ": ", DrawText(*draws));
+            entry.body = entries::Debited{priced->amount, *std::move(draws), priced->price, c.quote};
+            return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const HoldReward& c) -> absl::StatusOr<std::vector<Entry>> {
+            if (c.ttl <= absl::ZeroDuration() || c.ttl > kMaxHoldTtl) {
+              return Invalid("ttl", "must be positive and at most 366 days");
+            }
+            auto priced = ResolvePrice(program, *member, id, c.reward, c.quote, at);
+            if (!priced.ok()) return priced.status();
+            auto draws = DrawForPrice(program, *member, id, *priced, at);
+            if (!draws.ok()) return draws.status();
+            Instant expires_at = Instant::FromAbsl(at.ToAbsl() + c.ttl);
+            entry.explanation = absl::StrCat("hold for ", priced->explanation, " until ", expires_at.ToString(), ": ",
+                                             DrawText(*draws));
+            entry.body = entries::HoldPlaced{priced->amount, expires_at, *std::move(draws), priced->price, c.quote};
+            return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const PayWithPointsAtTill& c) -> absl::StatusOr<std::vector<Entry>> {
+            const ProgramVersion& version = program.InForceAt(at);
+            if (!version.redemption.pay_with_points) {
+              return absl::FailedPreconditionError(absl::StrCat("version ", version.id, " offers no paying with points"));
+            }
+            const PayWithPoints& terms = *version.redemption.pay_with_points;
+            if (absl::Status s = CheckPositive("points", c.points); !s.ok()) return s;
+            if (c.points < terms.minimum_points) {
+              return Invalid("points", absl::StrCat(c.points.value(), " is below the minimum of ", terms.minimum_points.value()));
+            }
+            if (terms.step_points > Points(0) && c.points.value() % terms.step_points.value() != 0) {
+              return Invalid("points", absl::StrCat(c.points.value(), " is not a multiple of ", terms.step_points.value()));
+            }
+            auto value = ToMoney(c.points, terms.value_per_point, version.currency, Rounding::kDown);
+            if (!value.ok()) return value.status();
+            auto draws = Draw(*member, id, c.points, at);
+            if (!draws.ok()) return draws.status();
+            entry.explanation = absl::StrCat("paid ", value->ToString(), " with ", c.points.value(), " points at ",
+                                             terms.value_per_point.ToString(), " ", version.currency.code(),
+                                             " per point under ", version.id, ": ", DrawText(*draws));
+            entry.body = entries::Debited{c.points, *std::move(draws),
+                                          RewardPrice{"pay_with_points", version.id, "", Points(0), Points(0)}, 0, *value};
+            return std::vector<Entry>{std::move(entry)};
           },
       },
       command);

@@ -42,13 +42,51 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
                                                      Program program) {
   LOYALTY_CHECK(store != nullptr);
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(store), clock, std::move(program)));
-  ShardLocks all(*engine);
-  absl::Status status = engine->store_->Read(1, [&](const Entry& entry) {
-    engine->ApplyLocked(entry);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
+  {
+    ShardLocks all(*engine);
+    absl::Status status = engine->store_->Read(1, [&](const Entry& entry) {
+      engine->ApplyLocked(entry);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+  }
+  if (absl::Status published = engine->PublishVersions(); !published.ok()) return published;
   return engine;
+}
+
+absl::Status Engine::PublishVersions() {
+  std::vector<Entry> batch;
+  for (const auto& version : program_.versions()) {
+    if (version->content_hash == Sha256{}) continue;  // not loaded from a definition
+    {
+      std::lock_guard<std::mutex> lock(published_mutex_);
+      auto it = published_.find(version->id);
+      if (it != published_.end()) {
+        if (it->second == version->content_hash) continue;
+        return absl::FailedPreconditionError(absl::StrCat(
+            "program version ", version->id, " was published with content hash ", ToHex(it->second),
+            "; the program given now has ", ToHex(version->content_hash),
+            ": a published version never changes, publish the change as a new version"));
+      }
+    }
+    Entry entry;
+    entry.member = MemberId::FromValid(kProgramMember);
+    entry.business_time = version->announced_at;
+    entry.recorded_at = clock_.Now();
+    entry.idempotency_key = "publish:" + version->id;
+    entry.version = version->id;
+    entry.explanation = absl::StrCat("published version ", version->id, " (", version->name, "), announced ",
+                                     version->announced_at.ToString(), ", effective ",
+                                     version->effective_from.ToString());
+    entry.body = entries::VersionPublished{version->id, version->content_hash, version->announced_at,
+                                           version->effective_from};
+    batch.push_back(std::move(entry));
+  }
+  if (batch.empty()) return absl::OkStatus();
+  std::lock_guard<std::mutex> journal(journal_mutex_);
+  if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
+  for (const Entry& entry : batch) ApplyLocked(entry);
+  return absl::OkStatus();
 }
 
 Engine::Shard& Engine::ShardOf(const MemberId& member) const {
@@ -62,6 +100,11 @@ MemberState* Engine::FindLocked(const MemberId& member) const {
 }
 
 void Engine::ApplyLocked(const Entry& entry) {
+  if (const auto* published = std::get_if<entries::VersionPublished>(&entry.body)) {
+    std::lock_guard<std::mutex> lock(published_mutex_);
+    published_[published->version] = published->content_hash;
+    return;
+  }
   Shard& shard = ShardOf(entry.member);
   ApplyToMember(shard.members[entry.member], entry);
 }

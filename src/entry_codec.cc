@@ -27,6 +27,26 @@ void Put(Writer& w, const CounterDelta& c) {
   Put(w, c.counter);
   Put(w, c.amount);
 }
+void Put(Writer& w, uint32_t v) { w.Unsigned(v); }
+void Put(Writer& w, const Sha256& h) { w.Raw(h.data(), h.size()); }
+void Put(Writer& w, const std::optional<Money>& money) {
+  w.Unsigned(money.has_value());
+  if (!money) return;
+  w.Bytes(money->currency().code());
+  w.Signed(money->minor_units());
+}
+void Put(Writer& w, int32_t v) { w.Signed(v); }
+void Put(Writer& w, const RewardPrice& p) {
+  Put(w, p.reward);
+  Put(w, p.version);
+  Put(w, p.grandfathering);
+  Put(w, p.old_points);
+  Put(w, p.new_points);
+}
+void Put(Writer& w, const RuleGrant& g) {
+  Put(w, g.rule);
+  Put(w, g.granted);
+}
 void Put(Writer& w, const TransferredLot& l) {
   Put(w, l.amount);
   Put(w, l.earned_at);
@@ -74,6 +94,41 @@ bool Get(Reader& r, LotDraw* d) {
   d->lot.part = static_cast<uint32_t>(part);
   return true;
 }
+bool Get(Reader& r, Sha256* h) { return r.Raw(h->data(), h->size()); }
+bool Get(Reader& r, std::optional<Money>* money) {
+  bool present;
+  if (!Get(r, &present)) return false;
+  if (!present) {
+    money->reset();
+    return true;
+  }
+  std::string code;
+  int64_t minor;
+  if (!r.Bytes(&code, 3) || !r.Signed(&minor)) return false;
+  auto currency = Currency::FromCode(code);
+  if (!currency.ok()) return r.Fail(currency.status().message());
+  *money = Money(minor, *currency);
+  return true;
+}
+bool Get(Reader& r, uint32_t* v) {
+  uint64_t raw;
+  if (!r.Unsigned(&raw)) return false;
+  if (raw > UINT32_MAX) return r.Fail("32-bit field out of range");
+  *v = static_cast<uint32_t>(raw);
+  return true;
+}
+bool Get(Reader& r, int32_t* v) {
+  int64_t raw;
+  if (!r.Signed(&raw)) return false;
+  if (raw < INT32_MIN || raw > INT32_MAX) return r.Fail("32-bit field out of range");
+  *v = static_cast<int32_t>(raw);
+  return true;
+}
+bool Get(Reader& r, RewardPrice* p) {
+  return Get(r, &p->reward) && Get(r, &p->version) && Get(r, &p->grandfathering) && Get(r, &p->old_points) &&
+         Get(r, &p->new_points);
+}
+bool Get(Reader& r, RuleGrant* g) { return Get(r, &g->rule) && Get(r, &g->granted); }
 bool Get(Reader& r, CounterDelta* c) { return Get(r, &c->counter) && Get(r, &c->amount); }
 bool Get(Reader& r, TransferredLot* l) {
   return Get(r, &l->amount) && Get(r, &l->earned_at) && Get(r, &l->expires_at);
@@ -102,26 +157,33 @@ bool Fields(E& e, F&& f) {
   if constexpr (std::is_same_v<T, Enrolled>) {
     return true;
   } else if constexpr (std::is_same_v<T, Credited>) {
-    return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters);
-  } else if constexpr (std::is_same_v<T, Debited> || std::is_same_v<T, Expired>) {
+    return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters) && f(e.activity) &&
+           f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day);
+  } else if constexpr (std::is_same_v<T, Debited>) {
+    return f(e.amount) && f(e.draws) && f(e.price) && f(e.quote) && f(e.value);
+  } else if constexpr (std::is_same_v<T, Expired>) {
     return f(e.amount) && f(e.draws);
   } else if constexpr (std::is_same_v<T, HoldPlaced>) {
-    return f(e.amount) && f(e.expires_at) && f(e.draws);
+    return f(e.amount) && f(e.expires_at) && f(e.draws) && f(e.price) && f(e.quote);
   } else if constexpr (std::is_same_v<T, HoldCaptured>) {
-    return f(e.hold) && f(e.amount) && f(e.draws);
+    return f(e.hold) && f(e.amount) && f(e.draws) && f(e.price);
   } else if constexpr (std::is_same_v<T, HoldReleased>) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
-    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters);
+    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines);
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
     return f(e.delta) && f(e.reason) && f(e.actor) && f(e.expires_at) && f(e.debt_paid) && f(e.draws);
   } else if constexpr (std::is_same_v<T, TransferredOut>) {
     return f(e.to) && f(e.amount) && f(e.draws);
-  } else {
-    static_assert(std::is_same_v<T, TransferredIn>);
+  } else if constexpr (std::is_same_v<T, TransferredIn>) {
     return f(e.from) && f(e.amount) && f(e.debt_paid) && f(e.lots);
+  } else if constexpr (std::is_same_v<T, Quoted>) {
+    return f(e.amount) && f(e.expires_at) && f(e.price);
+  } else {
+    static_assert(std::is_same_v<T, VersionPublished>);
+    return f(e.version) && f(e.content_hash) && f(e.announced_at) && f(e.effective_from);
   }
 }
 

@@ -87,13 +87,33 @@ void AddCounters(MemberState& member, const std::vector<CounterDelta>& counters,
   }
 }
 
+void RecordGrants(MemberState& member, const std::vector<RuleGrant>& grants, int32_t local_day) {
+  Date day = Date::FromDaysSinceEpoch(local_day);
+  int32_t month = day.year() * 12 + day.month() - 1;
+  for (const RuleGrant& grant : grants) {
+    RuleUse& use = member.rule_use[grant.rule];
+    if (use.day != local_day) {
+      use.day = local_day;
+      use.day_points = Points(0);
+    }
+    if (use.month != month) {
+      use.month = month;
+      use.month_points = Points(0);
+    }
+    use.day_points = Plus(use.day_points, grant.granted);
+    use.month_points = Plus(use.month_points, grant.granted);
+    use.total = Plus(use.total, grant.granted);
+    ++use.uses;
+  }
+}
+
 }  // namespace
 
 absl::string_view EntryKindName(const EntryBody& body) {
   static constexpr absl::string_view kNames[] = {
       "enrolled",      "credited",     "debited",        "hold_placed",
       "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
-      "expired",       "adjusted",     "transferred_out", "transferred_in"};
+      "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published"};
   static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
   return kNames[body.index()];
 }
@@ -126,6 +146,8 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [&](const TransferredIn& e) {
             return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
           },
+          [](const Quoted&) { return BalanceDelta{}; },
+          [](const VersionPublished&) { return BalanceDelta{}; },
       },
       body);
 }
@@ -167,20 +189,31 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             member.enrolled_at = entry.business_time;
           },
           [&](const Credited& e) {
-            LOYALTY_CHECK(e.amount > Points(0) && e.debt_paid <= e.amount);
+            LOYALTY_CHECK(e.amount >= Points(0) && e.debt_paid <= e.amount);
+            LOYALTY_CHECK(e.amount > Points(0) || !e.activity.empty());
             PayDebt(member, e.debt_paid);
-            AddLot(member, entry, 0, Lot::Origin::kCredit, e.amount, Minus(e.amount, e.debt_paid),
-                   entry.business_time, e.expires_at);
+            if (e.amount > Points(0)) {
+              AddLot(member, entry, 0, Lot::Origin::kCredit, e.amount, Minus(e.amount, e.debt_paid),
+                     entry.business_time, e.expires_at);
+            }
             AddCounters(member, e.counters, /*subtract=*/false);
+            if (!e.activity.empty()) {
+              member.has_accrued = true;
+              member.accruals[entry.seq] =
+                  AccrualRecord{e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters};
+              RecordGrants(member, e.grants, e.local_day);
+            }
           },
           [&](const Debited& e) {
             TakeFromLots(member, e.draws, e.amount);
             member.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
+            if (e.quote != 0) LOYALTY_CHECK(member.quotes.erase(e.quote) == 1);
           },
           [&](const HoldPlaced& e) {
             TakeFromLots(member, e.draws, e.amount);
             member.held = Plus(member.held, e.amount);
-            member.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws};
+            member.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
+            if (e.quote != 0) LOYALTY_CHECK(member.quotes.erase(e.quote) == 1);
           },
           [&](const HoldCaptured& e) {
             auto it = member.holds.find(e.hold);
@@ -200,11 +233,23 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const EarnReversed& e) {
             Lot* lot = member.FindLot(LotId{e.credit, 0});
-            LOYALTY_CHECK(lot != nullptr && lot->origin == Lot::Origin::kCredit);
+            // An accrual that earned nothing has no lot; returning its lines
+            // reverses no points.
+            LOYALTY_CHECK(lot != nullptr ? lot->origin == Lot::Origin::kCredit : e.amount.IsZero());
+            if (!e.lines.empty()) {
+              auto accrual = member.accruals.find(e.credit);
+              LOYALTY_CHECK(accrual != member.accruals.end());
+              for (uint32_t line : e.lines) {
+                LOYALTY_CHECK(line < accrual->second.returned.size() && !accrual->second.returned[line]);
+                accrual->second.returned[line] = true;
+              }
+            }
             LOYALTY_CHECK(Plus(e.from_lot, e.debt_added) == e.amount);
-            lot->reversed = Plus(lot->reversed, e.amount);
-            LOYALTY_CHECK(lot->reversed <= lot->earned && e.from_lot <= lot->remaining);
-            lot->remaining = Minus(lot->remaining, e.from_lot);
+            if (lot != nullptr) {
+              lot->reversed = Plus(lot->reversed, e.amount);
+              LOYALTY_CHECK(lot->reversed <= lot->earned && e.from_lot <= lot->remaining);
+              lot->remaining = Minus(lot->remaining, e.from_lot);
+            }
             member.balance = Minus(member.balance, e.from_lot);
             member.debt = Plus(member.debt, e.debt_added);
             AddCounters(member, e.counters, /*subtract=*/true);
@@ -228,6 +273,10 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             }
           },
           [&](const TransferredOut& e) { TakeFromLots(member, e.draws, e.amount); },
+          [&](const VersionPublished&) { LOYALTY_CHECK(false); },  // not a member's entry
+          [&](const Quoted& e) {
+            member.quotes[entry.seq] = Quote{e.amount, e.expires_at, e.price, entry.business_time};
+          },
           [&](const TransferredIn& e) {
             Points total = e.debt_paid;
             PayDebt(member, e.debt_paid);

@@ -109,7 +109,7 @@ absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versio
                                                      " is before announced_at ", v.announced_at.ToString()));
     }
     if (i > 0) {
-      const ProgramVersion& before = versions[i - 1];
+      const ProgramVersion& before = *history.back();
       if (v.effective_from <= before.effective_from) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, "effective_from must be after that of ", before.id));

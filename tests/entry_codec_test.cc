@@ -86,13 +86,17 @@ std::vector<Entry> OneOfEachKind() {
   std::vector<Entry> all;
   all.push_back(MakeEntry(Enrolled{}));
   all.push_back(MakeEntry(Credited{Points(1300), Points(200), At(1577833200000000), "basket 991",
-                                   Counters()}));
-  all.push_back(MakeEntry(Debited{Points(kMax), Draws()}));
-  all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws()}));
+                                   Counters(), "basket-991", {Points(1000), Points(0), Points(250)}, Points(50),
+                                   {{"base", Points(1250)}, {"welcome", Points(50)}}, -3}));
+  all.push_back(MakeEntry(Debited{Points(kMax), Draws(), RewardPrice{"cat:kettle", "v1", "", Points(0), Points(0)}, 7}));
+  all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws(),
+                                     RewardPrice{"award:EU-NA:business:round_trip", "mm-2010", "price_lock", Points(0),
+                                                 Points(0)},
+                                     9}));
   all.push_back(MakeEntry(HoldCaptured{99, Points(250), Draws()}));
   all.push_back(MakeEntry(HoldReleased{std::numeric_limits<uint64_t>::max(), true, Points(250),
                                        Draws(), Points(5)}));
-  all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters()}));
+  all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters(), {0, 2}}));
   all.push_back(MakeEntry(DebitReversed{18, Points(400), Draws(), Points(7)}));
   all.push_back(MakeEntry(Expired{Points(1), Draws()}));
   all.push_back(MakeEntry(Adjusted{Points(-75), "goodwill", "agent:jane", Instant::Min(),
@@ -102,6 +106,13 @@ std::vector<Entry> OneOfEachKind() {
       Id("M-3"), Points(600), Points(50),
       {TransferredLot{Points(300), At(-1), At(1577833200000000)},
        TransferredLot{Points(kMin), Instant::Min(), Instant::Max()}}}));
+  all.push_back(MakeEntry(Quoted{Points(90000), At(1577833200000000),
+                                 RewardPrice{"award:EU-NA:business:round_trip", "mm-2011", "earned_before",
+                                             Points(60000), Points(35000)}}));
+  Sha256 hash{};
+  hash[0] = 0xab;
+  hash[31] = 0x01;
+  all.push_back(MakeEntry(VersionPublished{"mm-2011", hash, At(1291158000000000), At(1294009200000000)}));
   return all;
 }
 
@@ -205,6 +216,11 @@ TEST(EntryCodecTest, GoldenBytes) {
       0x01,                    // one counter
       0x01, 'c',               // its name
       0x02,                    // its amount 1
+      0x00,                    // activity id: none
+      0x00,                    // no line points
+      0x00,                    // unattributed 0
+      0x00,                    // no rule grants
+      0x00,                    // local day 0
   });
   EXPECT_EQ(Hex(Encode(entry)), Hex(expected));
   auto decoded = DecodeEntry(expected);
@@ -273,7 +289,7 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 }
 
 TEST(EntryCodecTest, UnknownKindRejected) {
-  for (uint64_t kind : {uint64_t{12}, uint64_t{13}, uint64_t{127}, uint64_t{128},
+  for (uint64_t kind : {uint64_t{14}, uint64_t{15}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));

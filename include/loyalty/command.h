@@ -12,7 +12,9 @@
 //   InvalidArgument     a malformed field, named ("amount: must be positive")
 //   NotFound            an unknown member, hold, credit or debit
 //   AlreadyExists       enrolling a member twice
-//   FailedPrecondition  insufficient points, a lapsed hold, a debit already reversed
+//   FailedPrecondition  insufficient points, a lapsed hold or quote, a debit
+//                       already reversed, a line already returned, a price
+//                       that changed without price_lock
 //   OutOfRange          an amount that would overflow a balance
 #ifndef LOYALTY_COMMAND_H_
 #define LOYALTY_COMMAND_H_
@@ -121,8 +123,70 @@ struct Transfer {
   Points amount;
 };
 
-using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold,
-                             ReverseEarn, ReverseDebit, Adjust, Transfer>;
+// Earn on an activity under the accrual rules of the version in force at
+// `at`. The receipt's credited entry explains every rule that applied.
+struct Accrue {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Activity activity;
+};
+
+// Return purchase lines of accrual `credit`: reverses exactly the points
+// those lines earned when accrued (never recomputed), the activity's
+// unattributed points and qualifying counters with its last line.
+struct ReturnLines {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  uint64_t credit = 0;
+  std::vector<uint32_t> lines;
+};
+
+// Price a reward for `ttl`; reserves nothing. The receipt's seq is the
+// quote id.
+struct QuoteReward {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string reward;
+  absl::Duration ttl;
+};
+
+// Redeem a reward now, at a quote's price if `quote` is set.
+struct RedeemReward {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string reward;
+  uint64_t quote = 0;
+};
+
+// Hold the points for a reward for `ttl` (an award booking awaiting
+// ticketing), at a quote's price if `quote` is set; capture or release it
+// with CaptureHold / ReleaseHold.
+struct HoldReward {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string reward;
+  uint64_t quote = 0;
+  absl::Duration ttl;
+};
+
+// Pay at the till with `points`, worth the version's value per point
+// (rounded down to the currency's minor unit); the receipt's debited entry
+// carries the money value. Reversible with ReverseDebit.
+struct PayWithPointsAtTill {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  Points points;
+};
+
+using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
+                             ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
+                             HoldReward, PayWithPointsAtTill>;
 
 // The member a command is for, and the other member a transfer touches.
 const MemberId& MemberOf(const Command& command);

@@ -58,6 +58,9 @@ class Engine {
  public:
   // Opens an engine over `store` (rebuilding every member's state from the
   // journal), reading time from `clock`, which must outlive the engine.
+  // Versions of `program` that carry a content hash (loaded from a
+  // definition) and are not yet in the journal are published there;
+  // FailedPrecondition if a version id was published with other content.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(std::unique_ptr<Store> store, const Clock& clock,
                                                       Program program);
 
@@ -121,6 +124,9 @@ class Engine {
   // what was applied after (a batch whose append failed).
   void RebuildLocked(const MemberId& member, uint64_t up_to);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
+  // Journals every version of the program (with a content hash) not yet
+  // published; FailedPrecondition if a published id now has other content.
+  absl::Status PublishVersions();
   // Assigns seqs and appends; caller holds journal_mutex_.
   absl::Status AppendLocked(std::span<Entry> entries);
 
@@ -129,6 +135,8 @@ class Engine {
   const Program program_;
   mutable std::array<Shard, kShards> shards_;
   std::mutex journal_mutex_;  // serializes seq assignment with appends
+  std::mutex published_mutex_;
+  absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
 };
 
 }  // namespace loyalty

@@ -25,6 +25,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <variant>
@@ -35,6 +36,10 @@
 #include "loyalty/value.h"
 
 namespace loyalty {
+
+using Sha256 = std::array<uint8_t, 32>;
+// Lowercase hex, 64 characters.
+std::string ToHex(const Sha256& hash);
 
 // A lot is named by the entry that created it and, for entries that create
 // several lots (a transfer in), its position in that entry.
@@ -70,25 +75,54 @@ struct TransferredLot {
   friend bool operator==(const TransferredLot&, const TransferredLot&) = default;
 };
 
+// How a reward was priced; stated on every quote, hold and redemption of a
+// reward (empty `reward` for raw points).
+struct RewardPrice {
+  std::string reward;
+  std::string version;         // the version whose price applied
+  std::string grandfathering;  // "", "price_lock", "book_by" or "earned_before"
+  Points old_points;           // earned_before: paid from protected lots, old price
+  Points new_points;           // earned_before: paid from the other lots, new price
+  friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
+};
+
+// What one accrual rule granted, for caps and usage limits.
+struct RuleGrant {
+  std::string rule;
+  Points granted;
+  friend bool operator==(const RuleGrant&, const RuleGrant&) = default;
+};
+
 // The kinds of entry. Amounts are positive; draws list the lots touched.
 namespace entries {
 struct Enrolled {
   friend bool operator==(const Enrolled&, const Enrolled&) = default;
 };
 // Points earned: `debt_paid` of them settle debt, the rest form lot
-// (seq, 0), which expires at `expires_at`.
+// (seq, 0), which expires at `expires_at`. An accrual of an activity also
+// records what each purchase line earned (`line_points`, plus
+// `unattributed` for the activity as a whole), so that a return reverses
+// exactly that, and the rules' grants on its local day (for caps).
 struct Credited {
   Points amount;
   Points debt_paid;
   Instant expires_at;
   std::string source;
   std::vector<CounterDelta> counters;
+  std::string activity;  // the host's activity id; empty for a raw credit
+  std::vector<Points> line_points;
+  Points unattributed;
+  std::vector<RuleGrant> grants;
+  int32_t local_day = 0;  // Date::days_since_epoch of the activity, program zone
   friend bool operator==(const Credited&, const Credited&) = default;
 };
 // Points spent; reversible by DebitReversed.
 struct Debited {
   Points amount;
   std::vector<LotDraw> draws;
+  RewardPrice price;
+  uint64_t quote = 0;          // the quote it redeemed, if any
+  std::optional<Money> value;  // paying at the till: the money the points paid
   friend bool operator==(const Debited&, const Debited&) = default;
 };
 // Points reserved by hold `seq` until `expires_at`.
@@ -96,6 +130,8 @@ struct HoldPlaced {
   Points amount;
   Instant expires_at;
   std::vector<LotDraw> draws;
+  RewardPrice price;
+  uint64_t quote = 0;  // the quote it holds, if any
   friend bool operator==(const HoldPlaced&, const HoldPlaced&) = default;
 };
 // A hold turned into a debit (reversible by DebitReversed of this entry).
@@ -103,6 +139,7 @@ struct HoldCaptured {
   uint64_t hold = 0;
   Points amount;
   std::vector<LotDraw> draws;
+  RewardPrice price;
   friend bool operator==(const HoldCaptured&, const HoldCaptured&) = default;
 };
 // A hold's points returned, on request or because it lapsed: `debt_paid`
@@ -123,6 +160,7 @@ struct EarnReversed {
   Points from_lot;
   Points debt_added;
   std::vector<CounterDelta> counters;  // amounts to subtract
+  std::vector<uint32_t> lines;         // purchase lines returned, if by lines
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -168,20 +206,39 @@ struct TransferredIn {
   std::vector<TransferredLot> lots;
   friend bool operator==(const TransferredIn&, const TransferredIn&) = default;
 };
+// A price offered for a reward until `expires_at`; reserves nothing.
+struct Quoted {
+  Points amount;
+  Instant expires_at;
+  RewardPrice price;
+  friend bool operator==(const Quoted&, const Quoted&) = default;
+};
+// A program version put in force: its id, dates and content hash. Written
+// under the reserved member id kProgramMember; a published version never
+// changes, so publishing other content under the same id is refused.
+struct VersionPublished {
+  std::string version;
+  Sha256 content_hash{};
+  Instant announced_at;
+  Instant effective_from;
+  friend bool operator==(const VersionPublished&, const VersionPublished&) = default;
+};
 }  // namespace entries
+
+// The member id under which program-level entries are journaled. Member ids
+// starting with '#' are reserved.
+inline constexpr char kProgramMember[] = "#program";
 
 using EntryBody =
     std::variant<entries::Enrolled, entries::Credited, entries::Debited, entries::HoldPlaced,
                  entries::HoldCaptured, entries::HoldReleased, entries::EarnReversed,
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
-                 entries::TransferredOut, entries::TransferredIn>;
+                 entries::TransferredOut, entries::TransferredIn, entries::Quoted,
+                 entries::VersionPublished>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);
 
-using Sha256 = std::array<uint8_t, 32>;
-// Lowercase hex, 64 characters.
-std::string ToHex(const Sha256& hash);
 // The first 16 bytes of the SHA-256 of a command's canonical form, so that
 // a repeated idempotency key can be told apart from a conflicting one.
 using CommandDigest = std::array<uint8_t, 16>;
@@ -227,6 +284,34 @@ struct Hold {
   Points amount;
   Instant expires_at;
   std::vector<LotDraw> draws;
+  RewardPrice price;
+  Instant placed_at;
+};
+
+struct Quote {
+  Points amount;
+  Instant expires_at;
+  RewardPrice price;
+  Instant quoted_at;
+};
+
+// What an accrual earned, kept for returns by line.
+struct AccrualRecord {
+  std::vector<Points> line_points;
+  Points unattributed;
+  std::vector<bool> returned;  // per line
+  std::vector<CounterDelta> counters;
+};
+
+// A member's use of one accrual rule: points granted on its last local day
+// and month with grants, in total, and how many times it applied.
+struct RuleUse {
+  int32_t day = INT32_MIN;  // Date::days_since_epoch
+  Points day_points;
+  int32_t month = INT32_MIN;  // year * 12 + month - 1
+  Points month_points;
+  Points total;
+  int64_t uses = 0;
 };
 
 struct DebitRecord {
@@ -244,6 +329,10 @@ struct MemberState {
   Points debt;
   absl::flat_hash_map<uint64_t, Hold> holds;           // open holds by hold seq
   absl::flat_hash_map<uint64_t, DebitRecord> debits;   // by debit seq
+  absl::flat_hash_map<uint64_t, Quote> quotes;          // open quotes by quote seq
+  absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
+  absl::flat_hash_map<std::string, RuleUse> rule_use;   // by rule id
+  bool has_accrued = false;                             // an activity was accrued
   std::map<std::string, Points, std::less<>> counters;  // qualifying, never spendable
   std::vector<uint64_t> history;                        // seqs of this member's entries
 

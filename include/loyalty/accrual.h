@@ -1,0 +1,152 @@
+// Accrual: what one activity earns under one program version, and why.
+//
+// EvaluateAccrual is a pure function of the version, the activity and what
+// the caller knows about the member (tier, first activity, how much each rule
+// already granted). It reads no clock and no store, so live processing, replay
+// and re-rating under another version all call the same code.
+//
+//   RuleUsage NoUsage(absl::string_view) { return {}; }
+//   AccrualContext context{at, "senator", /*first_activity=*/false, NoUsage};
+//   absl::StatusOr<AccrualResult> result = EvaluateAccrual(version, activity, context);
+//   // result->redeemable: into version.redeemable_balance
+//   // result->counters:   qualifying counters (status miles)
+//   // result->lines:      one explanation per rule that counted
+//
+// How rules are evaluated:
+//   * In priority order: lower `priority` first, then the order of the rules
+//     in the version. A multiplier sees only rules evaluated before it.
+//   * A rule applies when every set condition holds (AccrualCondition). For a
+//     purchase, a rule also needs at least one eligible line: a line is
+//     eligible if it matches every non-empty include list (include_tags: any
+//     of its tags) and no exclude list; the eligible amount is the sum of
+//     quantity x unit_price over eligible lines. For a flight the eligible
+//     amount is the ticket price, for a custom activity its `amount` (a rule
+//     with min_eligible_amount does not apply without one). Include lists
+//     never match a flight or custom activity; exclude lists are ignored
+//     there. Purchase-only conditions (partners, channels, stores) and
+//     flight-only ones (cabins, booking classes, airports) fail for other
+//     activities; custom_types fails for non-custom ones. Dates and days of
+//     the week are the local date of context.at in version.zone.
+//   * Effects: kPerMoney = eligible amount (major units) x rate;
+//     kPerDistance = distance x booking_class_rates[class], at least
+//     `minimum` (no class entry: the rule does not apply); kPerTicketPrice =
+//     ticket price x tier_rates[tier] (else `rate`); kFixed = `fixed`;
+//     kMultiplier = rate x the granted points of the base rules that counted
+//     before it (none counted: it does not apply). For a purchase, a
+//     multiplier with line filters multiplies only the part of its base
+//     attributed to its own eligible lines ("10x on coffee" = rate 9 over the
+//     base rule, include_categories {"coffee"}). Every product is exact and
+//     rounded once, as the rule says.
+//   * Caps, in this order: per_activity, per_member_day, per_member_month,
+//     per_campaign (each: granted = min(granted, cap - used), never negative);
+//     max_uses: a rule already used max_uses times does not apply.
+//   * Stacking: of the rules that apply with the same non-empty
+//     exclusive_group, only the one with the highest granted amount counts
+//     (ties: the earlier in priority order); the others leave no line and add
+//     nothing. A multiplier evaluated between two members of a group sees the
+//     best member evaluated so far.
+//
+// Thread safety: a pure function; call it concurrently on shared versions.
+#ifndef LOYALTY_ACCRUAL_H_
+#define LOYALTY_ACCRUAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "loyalty/ledger.h"
+#include "loyalty/program.h"
+#include "loyalty/time.h"
+#include "loyalty/value.h"
+
+namespace loyalty {
+
+// A member's use of one rule so far, for caps: points it granted on the
+// activity's local day, in its local calendar month, in the rule's campaign
+// window (all time if the rule has no window), and how many times it applied.
+struct RuleUsage {
+  Points day;
+  Points month;
+  Points campaign;
+  int64_t uses = 0;
+};
+
+// A usage callback for members who never used any rule (and for rules
+// without caps): every amount zero.
+inline RuleUsage NoRuleUsage(absl::string_view /*rule_id*/) { return {}; }
+
+// What the caller knows about the member at the activity.
+//
+// `usage` is called at most once per rule, only for rules whose conditions
+// hold and that have a day, month or campaign cap or max_uses. It is a
+// non-owning reference: the callable must outlive the context (bind a named
+// lambda or a function such as NoRuleUsage, never a temporary lambda).
+struct AccrualContext {
+  Instant at;                 // when the activity happened
+  std::string tier;           // the member's tier at `at`, "" if none
+  bool first_activity = false;
+  absl::FunctionRef<RuleUsage(absl::string_view rule_id)> usage;
+};
+
+// One explanation line per rule that applied and counted.
+struct AccrualLine {
+  std::string rule_id;
+  std::string balance;   // the version's redeemable balance or a counter
+  Points desired;        // before caps
+  Points granted;        // after caps
+  // How the amount came about, e.g. "floor(25.99 EUR x 0.5) = 12",
+  // "5,000 mi x 150 % (J) = 7,500", "floor(150 mi x 25 % (K)) = 37 < minimum
+  // 125", "fixed 500", "5 x 9 = 45", and for each cap that bit
+  // "; cap per_member_day 100 bites: 120 -> 100" (with "(70 used)" after the
+  // cap when the member already used some of it). The rounding function
+  // (floor, ceil, round_half_up, round_half_even) is shown only when the
+  // product was not a whole number.
+  std::string formula;
+};
+
+// What an activity earns.
+struct AccrualResult {
+  std::string version_id;
+  std::vector<AccrualLine> lines;        // in evaluation (priority) order
+  Points redeemable;                     // total into version.redeemable_balance
+  std::vector<CounterDelta> counters;    // totals per qualifying counter, sorted by name, zero totals omitted
+  // Purchases only: redeemable points attributed to each purchase line (same
+  // size as the lines), so that a return of some lines reverses exactly what
+  // they earned; `unattributed` is what belongs to no single line (fixed
+  // bonuses, distance and ticket-price effects). For other activities
+  // per_line is empty and unattributed == redeemable. Always:
+  // sum(per_line) + unattributed == redeemable.
+  //
+  // A per-money rule's points are split over its eligible lines in
+  // proportion to their eligible amounts by the largest-remainder method
+  // (shares sum exactly to the rule's granted points; equal remainders go
+  // to the lower line index); a multiplier's points are split the same way
+  // in proportion to its base's attribution (the base's unattributed part
+  // being one more share, after the lines).
+  std::vector<Points> per_line;
+  Points unattributed;
+};
+
+// Evaluates every accrual rule of `version` against `activity`.
+//
+// Errors:
+//   InvalidArgument naming the field, for bad input: a purchase with no lines
+//     ("lines: a purchase needs at least one line"), a quantity below 1
+//     ("lines[0].quantity"), a negative unit price, ticket price or custom
+//     amount, money in another currency than version.currency
+//     ("lines[2].unit_price: USD is not the program currency EUR"), a
+//     negative distance ("distance_miles");
+//   InvalidArgument naming the rule, for a version that cannot be evaluated:
+//     an effect balance that is neither the redeemable balance nor one of
+//     version.counters ("" means the redeemable balance), a min_eligible_amount
+//     in another currency, a negative fixed amount or minimum;
+//   OutOfRange when a line amount, a sum or a product does not fit in 64 bits.
+absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
+                                              const AccrualContext& context);
+
+}  // namespace loyalty
+
+#endif  // LOYALTY_ACCRUAL_H_

@@ -1,0 +1,923 @@
+// Accrual rule evaluation: conditions, effects, caps, exclusive groups, and
+// the attribution of a purchase's points to its lines (loyalty/accrual.h).
+//
+// This is a hot path (every basket at every till), so the evaluation keeps
+// its working state in inline vectors, does the rate arithmetic here (the
+// same exact products and roundings as ToPoints and Scale, without building
+// an error text unless one is needed), and builds the formula text only for
+// the rules that count, once the exclusive groups are settled.
+#include "loyalty/accrual.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+
+namespace loyalty {
+namespace {
+
+__extension__ typedef unsigned __int128 UInt128;
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+
+bool FitsInt64(Int128 value) { return value >= kInt64Min && value <= kInt64Max; }
+
+// 10^0 .. 10^37 (a rate has at most 18 fraction digits, a currency a few).
+struct Pow10Table {
+  static constexpr int kSize = 38;
+  Int128 value[kSize];
+  constexpr Pow10Table() : value() {
+    Int128 power = 1;
+    for (int i = 0; i < kSize; ++i) {
+      value[i] = power;
+      if (i + 1 < kSize) power *= 10;
+    }
+  }
+};
+constexpr Pow10Table kPow10;
+
+// value x rate / 10^exponent, rounded as asked: ToPoints (exponent = the
+// currency's minor digits) and Scale (exponent 0). nullopt if the result does
+// not fit in 64 bits. `exact` says whether no rounding was needed.
+struct Product {
+  int64_t value;
+  bool exact;
+};
+std::optional<Product> MultiplyRate(int64_t value, const Rate& rate, int exponent, Rounding rounding) {
+  int shift = rate.scale() + exponent;
+  int64_t small_product;
+  if (shift <= 18 && !__builtin_mul_overflow(value, rate.mantissa(), &small_product)) {
+    // The common case, in 64 bits: the same rounding as DivideRounded.
+    if (shift == 0) return Product{small_product, true};
+    int64_t divisor = static_cast<int64_t>(kPow10.value[shift]);
+    int64_t quotient = small_product / divisor;
+    int64_t remainder = small_product % divisor;
+    if (remainder == 0) return Product{quotient, true};
+    int64_t away = small_product < 0 ? -1 : 1;
+    uint64_t magnitude = remainder < 0 ? -static_cast<uint64_t>(remainder) : static_cast<uint64_t>(remainder);
+    uint64_t twice = magnitude * 2;  // < 2 x 10^18, no overflow
+    uint64_t unsigned_divisor = static_cast<uint64_t>(divisor);
+    switch (rounding) {
+      case Rounding::kDown: break;
+      case Rounding::kUp: quotient += away; break;
+      case Rounding::kHalfUp:
+        if (twice >= unsigned_divisor) quotient += away;
+        break;
+      case Rounding::kHalfEven:
+        if (twice > unsigned_divisor || (twice == unsigned_divisor && quotient % 2 != 0)) quotient += away;
+        break;
+    }
+    return Product{quotient, false};
+  }
+  // |value| < 2^63 and mantissa < 2^63: the product fits in 127 bits.
+  Int128 product = static_cast<Int128>(value) * rate.mantissa();
+  Int128 result = product;
+  bool exact = true;
+  if (shift > 0) {
+    Int128 divisor = kPow10.value[shift];
+    exact = product % divisor == 0;
+    result = exact ? product / divisor : DivideRounded(product, divisor, rounding);
+  }
+  if (!FitsInt64(result)) return std::nullopt;
+  return Product{static_cast<int64_t>(result), exact};
+}
+
+// ---------------------------------------------------------------- text
+
+absl::string_view RoundingFunction(Rounding rounding) {
+  switch (rounding) {
+    case Rounding::kDown: return "floor";  // the amounts here are never negative
+    case Rounding::kUp: return "ceil";
+    case Rounding::kHalfUp: return "round_half_up";
+    case Rounding::kHalfEven: return "round_half_even";
+  }
+  return "round";
+}
+
+// ---------------------------------------------------------------- conditions
+
+// Byte equality without a library call: the strings compared here (ids,
+// categories, tiers) are short.
+inline bool Equal(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+inline bool Contains(const std::vector<std::string>& list, absl::string_view value) {
+  for (const std::string& item : list) {
+    if (Equal(item, value)) return true;
+  }
+  return false;
+}
+
+bool ContainsAny(const std::vector<std::string>& list, const std::vector<std::string>& values) {
+  for (const std::string& value : values) {
+    if (Contains(list, value)) return true;
+  }
+  return false;
+}
+
+bool HasIncludeFilters(const AccrualCondition& when) {
+  return !when.include_categories.empty() || !when.include_skus.empty() || !when.include_tags.empty();
+}
+
+bool HasLineFilters(const AccrualCondition& when) {
+  return HasIncludeFilters(when) || !when.exclude_categories.empty() || !when.exclude_skus.empty() ||
+         !when.exclude_tags.empty();
+}
+
+bool LineEligible(const AccrualCondition& when, const PurchaseLine& line) {
+  if (!when.include_categories.empty() && !Contains(when.include_categories, line.category)) return false;
+  if (!when.include_skus.empty() && !Contains(when.include_skus, line.sku)) return false;
+  if (!when.include_tags.empty() && !ContainsAny(when.include_tags, line.tags)) return false;
+  if (Contains(when.exclude_categories, line.category)) return false;
+  if (Contains(when.exclude_skus, line.sku)) return false;
+  if (!when.exclude_tags.empty() && ContainsAny(when.exclude_tags, line.tags)) return false;
+  return true;
+}
+
+// The activity, its kind resolved once.
+struct ActivityView {
+  absl::string_view type;
+  const Purchase* purchase = nullptr;
+  const FlightSegment* flight = nullptr;
+  const CustomActivity* custom = nullptr;
+};
+
+// The local date of the activity, computed on first use. Activities come in
+// runs on the same local day (a till, a replay), so each thread remembers
+// the last day it converted: zone, first and last instant, date.
+class LocalDay {
+ public:
+  LocalDay(const TimeZone& zone, Instant at) : zone_(zone), at_(at) {}
+  Date date() {
+    if (!date_.has_value()) date_ = Lookup();
+    return *date_;
+  }
+  // 0 = Sunday .. 6 = Saturday; 1970-01-01 was a Thursday.
+  int day_of_week() {
+    int32_t days = date().days_since_epoch();
+    return static_cast<int>(((days % 7) + 7 + 4) % 7);
+  }
+
+ private:
+  struct Cached {
+    std::string zone;
+    Instant start = Instant::Max();  // empty until the first conversion
+    Instant end = Instant::Min();
+    Date date;
+  };
+  Date Lookup() const {
+    thread_local Cached cached;
+    if (cached.start <= at_ && at_ < cached.end && cached.zone == zone_.name()) return cached.date;
+    Date date = zone_.LocalDate(at_);
+    cached.zone = zone_.name();
+    cached.start = zone_.StartOfDay(date);
+    cached.end = zone_.StartOfDay(date.AddDays(1));
+    cached.date = date;
+    return date;
+  }
+
+  const TimeZone& zone_;
+  Instant at_;
+  std::optional<Date> date_;
+};
+
+// Every condition that does not depend on the purchase lines.
+bool ConditionsHold(const AccrualCondition& when, const ActivityView& activity, const AccrualContext& context,
+                    LocalDay& day) {
+  if (!when.activity_types.empty() && !Contains(when.activity_types, activity.type)) return false;
+  if (!when.custom_types.empty() && (activity.custom == nullptr || !Contains(when.custom_types, activity.custom->type))) {
+    return false;
+  }
+  if (!when.partners.empty() || !when.channels.empty() || !when.stores.empty()) {
+    const Purchase* purchase = activity.purchase;
+    if (purchase == nullptr) return false;
+    if (!when.partners.empty() && !Contains(when.partners, purchase->partner)) return false;
+    if (!when.channels.empty() && !Contains(when.channels, purchase->channel)) return false;
+    if (!when.stores.empty() && !Contains(when.stores, purchase->store)) return false;
+  }
+  if (activity.purchase == nullptr && HasIncludeFilters(when)) return false;  // no line to match
+  if (!when.cabins.empty() || !when.booking_classes.empty() || !when.origins.empty() ||
+      !when.destinations.empty()) {
+    const FlightSegment* flight = activity.flight;
+    if (flight == nullptr) return false;
+    if (!when.cabins.empty() && !Contains(when.cabins, flight->cabin)) return false;
+    if (!when.booking_classes.empty() && !Contains(when.booking_classes, flight->booking_class)) return false;
+    if (!when.origins.empty() && !Contains(when.origins, flight->origin)) return false;
+    if (!when.destinations.empty() && !Contains(when.destinations, flight->destination)) return false;
+  }
+  if (!when.member_tiers.empty() && !Contains(when.member_tiers, context.tier)) return false;
+  if (when.first_activity_only && !context.first_activity) return false;
+  if (when.from_date.has_value() && day.date() < *when.from_date) return false;
+  if (when.until_date.has_value() && day.date() > *when.until_date) return false;
+  if (!when.days_of_week.empty() &&
+      std::find(when.days_of_week.begin(), when.days_of_week.end(), day.day_of_week()) == when.days_of_week.end()) {
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- input
+
+absl::Status CurrencyError(absl::string_view field, const Money& money, const Currency& currency) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", money.currency().code(), " is not the program currency ", currency.code()));
+}
+
+// Checks a purchase and computes each line's amount (quantity x unit price).
+absl::Status LineAmounts(const Purchase& purchase, const Currency& currency,
+                         absl::InlinedVector<int64_t, 16>& amounts) {
+  if (purchase.lines.empty()) return absl::InvalidArgumentError("lines: a purchase needs at least one line");
+  amounts.resize(purchase.lines.size());
+  for (size_t i = 0; i < purchase.lines.size(); ++i) {
+    const PurchaseLine& line = purchase.lines[i];
+    if (line.quantity < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lines[", i, "].quantity: ", line.quantity, " is less than 1"));
+    }
+    if (!(line.unit_price.currency() == currency)) {
+      return CurrencyError(absl::StrCat("lines[", i, "].unit_price"), line.unit_price, currency);
+    }
+    if (line.unit_price.minor_units() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lines[", i, "].unit_price: ", line.unit_price.ToString(), " is negative"));
+    }
+    if (__builtin_mul_overflow(line.quantity, line.unit_price.minor_units(), &amounts[i])) {
+      return absl::OutOfRangeError(absl::StrCat("lines[", i, "]: ", line.quantity, " x ",
+                                                line.unit_price.ToString(), " does not fit in 64 bits"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMoney(absl::string_view field, const std::optional<Money>& money, const Currency& currency) {
+  if (!money.has_value()) return absl::OkStatus();
+  if (!(money->currency() == currency)) return CurrencyError(field, *money, currency);
+  if (money->minor_units() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", money->ToString(), " is negative"));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- evaluation state
+
+constexpr int kRedeemable = -1;
+
+// What one rule did, kept until the exclusive groups are settled; the
+// formula is built from these inputs only for the rules that count.
+struct RuleState {
+  bool counted = false;      // applied and not beaten in its exclusive group
+  int32_t balance = kRedeemable;  // or an index into version.counters
+  int64_t desired = 0;
+  int64_t granted = 0;
+  int64_t input = 0;         // money: minor units; distance: miles; multiplier: base points
+  int64_t before_minimum = 0;  // per distance
+  const Rate* rate = nullptr;
+  const std::string* label = nullptr;  // booking class or tier of the rate used
+  bool exact = true;
+  bool raised_to_minimum = false;
+  int64_t unattributed = 0;  // purchases: the part of `granted` that belongs to no line
+};
+
+enum class CapKind : uint8_t { kPerActivity, kPerMemberDay, kPerMemberMonth, kPerCampaign };
+
+absl::string_view CapName(CapKind kind) {
+  switch (kind) {
+    case CapKind::kPerActivity: return "per_activity";
+    case CapKind::kPerMemberDay: return "per_member_day";
+    case CapKind::kPerMemberMonth: return "per_member_month";
+    case CapKind::kPerCampaign: return "per_campaign";
+  }
+  return "cap";
+}
+
+// A cap that bit: it lowered rule `rule`'s points from `before` to `after`.
+struct CapBite {
+  int32_t rule;
+  CapKind kind;
+  int64_t cap;
+  int64_t used;
+  int64_t before;
+  int64_t after;
+};
+
+// Splits `total` over buckets in proportion to `weights` (the lines, then
+// one extra bucket) by the largest-remainder method: every bucket gets the
+// floor of its exact quota, and the points left over go one each to the
+// buckets with the largest remainders, equal remainders to the lower index.
+// Preconditions: total >= 0, weights >= 0, `sum` is the sum of the weights
+// and the extra weight.
+void Apportion(int64_t total, absl::Span<const int64_t> weights, int64_t extra_weight, int64_t sum,
+               int64_t* shares, int64_t* extra_share) {
+  const size_t n = weights.size();
+  if (sum == 0 || total == 0) {
+    for (size_t i = 0; i < n; ++i) shares[i] = 0;
+    *extra_share = total;  // nothing to split by: it belongs to no line
+    return;
+  }
+  constexpr size_t kInline = 32;
+  int64_t inline_remainders[kInline + 1];
+  std::vector<int64_t> heap_remainders;
+  int64_t* remainders = inline_remainders;
+  if (n > kInline) {
+    heap_remainders.resize(n + 1);
+    remainders = heap_remainders.data();
+  }
+  int64_t left = total;
+  for (size_t i = 0; i <= n; ++i) {
+    int64_t weight = i < n ? weights[i] : extra_weight;
+    int64_t share;
+    int64_t quota;
+    if (weight == 0 || weight == sum) {  // most lines of a filtered rule; a rule on one line
+      share = weight == 0 ? 0 : total;
+      remainders[i] = 0;
+    } else if (!__builtin_mul_overflow(total, weight, &quota)) {
+      share = quota / sum;
+      remainders[i] = quota % sum;
+    } else {
+      Int128 wide = static_cast<Int128>(total) * weight;
+      share = static_cast<int64_t>(wide / sum);
+      remainders[i] = static_cast<int64_t>(wide % sum);
+    }
+    (i < n ? shares[i] : *extra_share) = share;
+    left -= share;
+  }
+  // 0 <= left < the number of buckets with a remainder. Hand out one point
+  // at a time to the largest remainder, lowest index first; a handed-out
+  // bucket's remainder is cleared. Baskets are short; for long ones, sort.
+  if (left == 0) return;
+  auto give = [&](size_t i) {
+    ++(i < n ? shares[i] : *extra_share);
+    remainders[i] = 0;
+  };
+  if (n <= kInline) {
+    for (; left > 0; --left) {
+      size_t best = 0;
+      for (size_t i = 1; i <= n; ++i) {
+        if (remainders[i] > remainders[best]) best = i;
+      }
+      give(best);
+    }
+    return;
+  }
+  std::vector<int32_t> order;
+  for (size_t i = 0; i <= n; ++i) {
+    if (remainders[i] > 0) order.push_back(static_cast<int32_t>(i));
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return remainders[a] > remainders[b]; });
+  for (int64_t k = 0; k < left; ++k) give(static_cast<size_t>(order[static_cast<size_t>(k)]));
+}
+
+std::string RuleRef(size_t index, const AccrualRule& rule) {
+  return absl::StrCat("accrual[", index, "] (rule \"", rule.id, "\")");
+}
+
+absl::Status ProductOverflow(size_t index, const AccrualRule& rule, absl::string_view what) {
+  return absl::OutOfRangeError(
+      absl::StrCat(RuleRef(index, rule), ": ", what, " does not fit in 64 bits"));
+}
+
+// The rule's balance: kRedeemable, an index into version.counters, or
+// kUnknownBalance.
+constexpr int32_t kUnknownBalance = -2;
+int32_t ResolveBalance(const ProgramVersion& version, const AccrualRule& rule) {
+  const std::string& balance = rule.effect.balance;
+  if (balance.empty() || Equal(balance, version.redeemable_balance)) return kRedeemable;
+  for (size_t c = 0; c < version.counters.size(); ++c) {
+    if (Equal(version.counters[c], balance)) return static_cast<int32_t>(c);
+  }
+  return kUnknownBalance;
+}
+
+absl::Status UnknownBalance(const ProgramVersion& version, size_t index, const AccrualRule& rule) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      RuleRef(index, rule), ".effect.balance: \"", rule.effect.balance, "\" is neither the redeemable balance \"",
+      version.redeemable_balance, "\" nor a counter of version ", version.id));
+}
+
+// A formula's text, built in a stack buffer and copied once into its string
+// (which stays inline for short ones such as "fixed 50"). Text longer than
+// the buffer (long labels) continues in a heap string.
+class FormulaText {
+ public:
+  template <typename... Pieces>
+  void Put(const Pieces&... pieces) {
+    (PutOne(absl::string_view(pieces)), ...);
+  }
+
+  // "7,500", "-1,234,567".
+  void Grouped(int64_t value) {
+    Reserve(32);
+    uint64_t magnitude = value < 0 ? -static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+    char reversed[20];
+    int n = 0;
+    do {
+      reversed[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+      magnitude /= 10;
+    } while (magnitude != 0);
+    if (value < 0) buffer_[size_++] = '-';
+    for (int i = n - 1; i >= 0; --i) {
+      buffer_[size_++] = reversed[i];
+      if (i > 0 && i % 3 == 0) buffer_[size_++] = ',';
+    }
+  }
+
+  // value / 10^scale as plain decimal text: "25.99" (trim = false keeps
+  // every fraction digit, as money prints), "0.5" and "3" (trim = true, as
+  // rates print). Precondition: 0 <= scale <= 24.
+  void Decimal(Int128 value, int scale, bool trim) {
+    Reserve(64);
+    UInt128 magnitude = value < 0 ? -static_cast<UInt128>(value) : static_cast<UInt128>(value);
+    char reversed[48];
+    int n = 0;
+    while (magnitude > UINT64_MAX) {
+      reversed[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+      magnitude /= 10;
+    }
+    uint64_t rest = static_cast<uint64_t>(magnitude);
+    do {
+      reversed[n++] = static_cast<char>('0' + static_cast<int>(rest % 10));
+      rest /= 10;
+    } while (rest != 0);
+    while (n <= scale) reversed[n++] = '0';  // at least one digit before the point
+    int fraction_end = 0;                    // reversed[fraction_end, scale) are printed
+    if (trim) {
+      while (fraction_end < scale && reversed[fraction_end] == '0') ++fraction_end;
+    }
+    if (value < 0) buffer_[size_++] = '-';
+    for (int i = n - 1; i >= scale; --i) buffer_[size_++] = reversed[i];
+    if (fraction_end < scale) {
+      buffer_[size_++] = '.';
+      for (int i = scale - 1; i >= fraction_end; --i) buffer_[size_++] = reversed[i];
+    }
+  }
+
+  void Rate(const loyalty::Rate& rate) { Decimal(rate.mantissa(), rate.scale(), /*trim=*/true); }
+  // The rate as a percentage: 1.5 -> "150", 0.255 -> "25.5".
+  void Percent(const loyalty::Rate& rate) {
+    if (rate.scale() >= 2) {
+      Decimal(rate.mantissa(), rate.scale() - 2, /*trim=*/true);
+    } else {
+      Decimal(static_cast<Int128>(rate.mantissa()) * kPow10.value[2 - rate.scale()], 0, /*trim=*/true);
+    }
+  }
+  // "25.99 EUR".
+  void Money(int64_t minor_units, const Currency& currency) {
+    Decimal(minor_units, currency.exponent(), /*trim=*/false);
+    Put(" ", currency.code());
+  }
+
+  std::string Take() {
+    if (spill_.empty()) return std::string(buffer_, size_);
+    spill_.append(buffer_, size_);
+    return std::move(spill_);
+  }
+
+ private:
+  static constexpr size_t kCapacity = 192;
+
+  void Spill() {
+    spill_.append(buffer_, size_);
+    size_ = 0;
+  }
+  void Reserve(size_t n) {
+    if (kCapacity - size_ < n) Spill();
+  }
+  void PutOne(absl::string_view piece) {
+    if (piece.size() > kCapacity - size_) {
+      Spill();
+      if (piece.size() > kCapacity) {
+        spill_.append(piece.data(), piece.size());
+        return;
+      }
+    }
+    for (char c : piece) buffer_[size_++] = c;  // pieces are a few bytes: no library call
+  }
+
+  char buffer_[kCapacity];
+  size_t size_ = 0;
+  std::string spill_;
+};
+
+std::string Formula(const AccrualRule& rule, const RuleState& state, const Currency& currency,
+                    absl::Span<const CapBite> bites, int32_t index) {
+  FormulaText text;
+  const AccrualEffect& effect = rule.effect;
+  const bool rounded = !state.exact;  // "floor(...)" unless the product was exact
+  switch (effect.kind) {
+    case AccrualEffect::Kind::kPerMoney:
+    case AccrualEffect::Kind::kPerTicketPrice:
+      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
+      text.Money(state.input, currency);
+      text.Put(" x ");
+      text.Rate(*state.rate);
+      if (state.label != nullptr) text.Put(" (", *state.label, ")");
+      if (rounded) text.Put(")");
+      text.Put(" = ");
+      text.Grouped(state.desired);
+      break;
+    case AccrualEffect::Kind::kPerDistance:
+      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
+      text.Grouped(state.input);
+      text.Put(" mi x ");
+      text.Percent(*state.rate);
+      text.Put(" % (", *state.label, ")");
+      if (rounded) text.Put(")");
+      text.Put(" = ");
+      text.Grouped(state.before_minimum);
+      if (state.raised_to_minimum) {
+        text.Put(" < minimum ");
+        text.Grouped(state.desired);
+      }
+      break;
+    case AccrualEffect::Kind::kFixed:
+      text.Put("fixed ");
+      text.Grouped(state.desired);
+      break;
+    case AccrualEffect::Kind::kMultiplier:
+      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
+      text.Grouped(state.input);
+      text.Put(" x ");
+      text.Rate(*state.rate);
+      if (rounded) text.Put(")");
+      text.Put(" = ");
+      text.Grouped(state.desired);
+      break;
+  }
+  for (const CapBite& bite : bites) {
+    if (bite.rule != index) continue;
+    text.Put("; cap ", CapName(bite.kind), " ");
+    text.Grouped(bite.cap);
+    if (bite.used != 0) {
+      text.Put(" (");
+      text.Grouped(bite.used);
+      text.Put(" used)");
+    }
+    text.Put(" bites: ");
+    text.Grouped(bite.before);
+    text.Put(" -> ");
+    text.Grouped(bite.after);
+  }
+  return text.Take();
+}
+
+}  // namespace
+
+absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
+                                              const AccrualContext& context) {
+  const std::vector<AccrualRule>& rules = version.accrual;
+  const Currency& currency = version.currency;
+
+  // The activity, checked.
+  ActivityView view;
+  view.type = ActivityTypeName(activity);
+  view.purchase = std::get_if<Purchase>(&activity.detail);
+  view.flight = std::get_if<FlightSegment>(&activity.detail);
+  view.custom = std::get_if<CustomActivity>(&activity.detail);
+  absl::InlinedVector<int64_t, 16> line_amounts;
+  if (view.purchase != nullptr) {
+    if (absl::Status status = LineAmounts(*view.purchase, currency, line_amounts); !status.ok()) return status;
+  } else if (view.flight != nullptr) {
+    if (view.flight->distance_miles < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("distance_miles: ", view.flight->distance_miles, " is negative"));
+    }
+    if (absl::Status status = CheckMoney("ticket_price", view.flight->ticket_price, currency); !status.ok()) {
+      return status;
+    }
+  } else if (absl::Status status = CheckMoney("amount", view.custom->amount, currency); !status.ok()) {
+    return status;
+  }
+  const size_t n = line_amounts.size();  // 0 unless a purchase
+
+  // Priority order: lower priority first, then version order.
+  absl::InlinedVector<int32_t, 32> order(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) order[i] = static_cast<int32_t>(i);
+  auto by_priority = [&](int32_t a, int32_t b) { return rules[a].priority < rules[b].priority; };
+  if (!std::is_sorted(order.begin(), order.end(), by_priority)) {
+    if (order.size() <= 64) {
+      // Insertion sort: stable, and no buffer to allocate for a few dozen rules.
+      for (size_t i = 1; i < order.size(); ++i) {
+        int32_t moving = order[i];
+        size_t j = i;
+        for (; j > 0 && by_priority(moving, order[j - 1]); --j) order[j] = order[j - 1];
+        order[j] = moving;
+      }
+    } else {
+      std::stable_sort(order.begin(), order.end(), by_priority);
+    }
+  }
+
+  // Working state, inline for up to 32 rules and 16 lines; used through raw
+  // pointers (an inline vector's operator[] tests where its data lives).
+  absl::InlinedVector<RuleState, 32> states_storage(rules.size());
+  absl::InlinedVector<int64_t, 128> shares_storage(view.purchase != nullptr ? rules.size() * n : 0);
+  absl::InlinedVector<char, 16> eligible_storage(n);
+  absl::InlinedVector<int64_t, 16> weights_storage(n);
+  RuleState* const states = states_storage.data();
+  int64_t* const shares = shares_storage.data();  // [rule * n + line]: points attributed to each line
+  char* const eligible = eligible_storage.data();
+  int64_t* const weights = weights_storage.data();
+  const int64_t* const line_amount = line_amounts.data();
+  absl::InlinedVector<CapBite, 8> bites;
+  absl::InlinedVector<std::pair<absl::string_view, int32_t>, 8> group_leaders;
+  std::optional<int64_t> basket_total;  // every line, for rules without line filters
+  LocalDay day(version.zone, context.at);
+
+  for (int32_t index : order) {
+    const size_t idx = static_cast<size_t>(index);
+    const AccrualRule& rule = rules[idx];
+    const AccrualCondition& when = rule.when;
+    const AccrualEffect& effect = rule.effect;
+    RuleState& state = states[idx];
+
+    // The version itself must make sense, whether or not the rule applies.
+    state.balance = ResolveBalance(version, rule);
+    if (state.balance == kUnknownBalance) return UnknownBalance(version, idx, rule);
+    if (when.min_eligible_amount.has_value() && !(when.min_eligible_amount->currency() == currency)) {
+      return CurrencyError(absl::StrCat(RuleRef(idx, rule), ".when.min_eligible_amount"),
+                           *when.min_eligible_amount, currency);
+    }
+    if (effect.kind == AccrualEffect::Kind::kFixed && effect.fixed.IsNegative()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(RuleRef(idx, rule), ".effect.fixed: ", effect.fixed.value(), " is negative"));
+    }
+    if (effect.kind == AccrualEffect::Kind::kPerDistance && effect.minimum.IsNegative()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(RuleRef(idx, rule), ".effect.minimum: ", effect.minimum.value(), " is negative"));
+    }
+
+    if (!ConditionsHold(when, view, context, day)) continue;
+
+    // The eligible lines and amount.
+    bool all_lines = true;
+    bool has_amount = false;
+    int64_t amount = 0;
+    if (view.purchase != nullptr) {
+      if (HasLineFilters(when)) {
+        all_lines = false;
+        bool any = false;
+        for (size_t i = 0; i < n; ++i) {
+          eligible[i] = LineEligible(when, view.purchase->lines[i]);
+          if (!eligible[i]) continue;
+          any = true;
+          if (__builtin_add_overflow(amount, line_amount[i], &amount)) {
+            return ProductOverflow(idx, rule, "the eligible amount");
+          }
+        }
+        if (!any) continue;
+      } else {
+        if (!basket_total.has_value()) {
+          int64_t total = 0;
+          for (int64_t line : line_amounts) {
+            if (__builtin_add_overflow(total, line, &total)) {
+              return absl::OutOfRangeError("lines: the basket total does not fit in 64 bits");
+            }
+          }
+          basket_total = total;
+        }
+        amount = *basket_total;
+      }
+      has_amount = true;
+    } else if (view.flight != nullptr && view.flight->ticket_price.has_value()) {
+      has_amount = true;
+      amount = view.flight->ticket_price->minor_units();
+    } else if (view.custom != nullptr && view.custom->amount.has_value()) {
+      has_amount = true;
+      amount = view.custom->amount->minor_units();
+    }
+    if (when.min_eligible_amount.has_value() &&
+        (!has_amount || amount < when.min_eligible_amount->minor_units())) {
+      continue;
+    }
+
+    const AccrualCap& cap = rule.cap;
+    RuleUsage usage;
+    if (cap.per_member_day.has_value() || cap.per_member_month.has_value() || cap.per_campaign.has_value() ||
+        cap.max_uses.has_value()) {
+      usage = context.usage(rule.id);
+    }
+    if (cap.max_uses.has_value() && usage.uses >= *cap.max_uses) continue;
+
+    // The effect.
+    int64_t base_extra = 0;  // multiplier on a purchase: its base's unattributed part
+    switch (effect.kind) {
+      case AccrualEffect::Kind::kPerMoney: {
+        if (!has_amount) continue;
+        std::optional<Product> product = MultiplyRate(amount, effect.rate, currency.exponent(), effect.rounding);
+        if (!product.has_value()) {
+          return ProductOverflow(idx, rule, absl::StrCat("points for ", loyalty::Money(amount, currency).ToString(),
+                                                         " x ", effect.rate.ToString()));
+        }
+        state.input = amount;
+        state.rate = &effect.rate;
+        state.exact = product->exact;
+        state.desired = product->value;
+        break;
+      }
+      case AccrualEffect::Kind::kPerDistance: {
+        if (view.flight == nullptr) continue;
+        auto rate = effect.booking_class_rates.find(view.flight->booking_class);
+        if (rate == effect.booking_class_rates.end()) continue;
+        std::optional<Product> product =
+            MultiplyRate(view.flight->distance_miles, rate->second, 0, effect.rounding);
+        if (!product.has_value()) {
+          return ProductOverflow(idx, rule, absl::StrCat("miles for ", view.flight->distance_miles, " mi x ",
+                                                         rate->second.ToString()));
+        }
+        state.input = view.flight->distance_miles;
+        state.rate = &rate->second;
+        state.label = &rate->first;
+        state.exact = product->exact;
+        state.before_minimum = product->value;
+        state.raised_to_minimum = product->value < effect.minimum.value();
+        state.desired = std::max(product->value, effect.minimum.value());
+        break;
+      }
+      case AccrualEffect::Kind::kPerTicketPrice: {
+        if (view.flight == nullptr || !view.flight->ticket_price.has_value()) continue;
+        const Rate* rate = &effect.rate;
+        if (auto tier = effect.tier_rates.find(context.tier); tier != effect.tier_rates.end()) {
+          rate = &tier->second;
+          state.label = &tier->first;
+        }
+        std::optional<Product> product = MultiplyRate(amount, *rate, currency.exponent(), effect.rounding);
+        if (!product.has_value()) {
+          return ProductOverflow(idx, rule, absl::StrCat("points for ", view.flight->ticket_price->ToString(),
+                                                         " x ", rate->ToString()));
+        }
+        state.input = amount;
+        state.rate = rate;
+        state.exact = product->exact;
+        state.desired = product->value;
+        break;
+      }
+      case AccrualEffect::Kind::kFixed:
+        state.desired = effect.fixed.value();
+        break;
+      case AccrualEffect::Kind::kMultiplier: {
+        // The base: the granted points of the listed rules that counted so
+        // far; on a purchase with line filters, only their eligible lines'.
+        bool any = false;
+        Int128 base = 0;
+        Int128 extra = 0;
+        std::fill(weights, weights + n, 0);
+        for (size_t b = 0; b < effect.base_rules.size(); ++b) {
+          const std::string& id = effect.base_rules[b];
+          if (std::find(effect.base_rules.begin(), effect.base_rules.begin() + static_cast<ptrdiff_t>(b), id) !=
+              effect.base_rules.begin() + static_cast<ptrdiff_t>(b)) {
+            continue;  // listed twice
+          }
+          for (size_t j = 0; j < rules.size(); ++j) {
+            if (!states[j].counted || !Equal(rules[j].id, id)) continue;
+            any = true;
+            if (view.purchase == nullptr) {
+              base += states[j].granted;
+              continue;
+            }
+            const int64_t* base_shares = &shares[j * n];
+            for (size_t i = 0; i < n; ++i) {
+              if (all_lines || eligible[i]) {
+                if (__builtin_add_overflow(weights[i], base_shares[i], &weights[i])) {
+                  return ProductOverflow(idx, rule, "the multiplier's base");
+                }
+                base += base_shares[i];
+              }
+            }
+            if (all_lines) {
+              extra += states[j].unattributed;
+              base += states[j].unattributed;
+            }
+          }
+        }
+        if (!any) continue;
+        if (!FitsInt64(base)) return ProductOverflow(idx, rule, "the multiplier's base");
+        base_extra = static_cast<int64_t>(extra);
+        std::optional<Product> product =
+            MultiplyRate(static_cast<int64_t>(base), effect.rate, 0, effect.rounding);
+        if (!product.has_value()) {
+          return ProductOverflow(idx, rule,
+                                 absl::StrCat("points ", static_cast<int64_t>(base), " x ", effect.rate.ToString()));
+        }
+        state.input = static_cast<int64_t>(base);
+        state.rate = &effect.rate;
+        state.exact = product->exact;
+        state.desired = product->value;
+        break;
+      }
+    }
+
+    // Caps, each against what is left of it.
+    int64_t granted = state.desired;
+    auto apply_cap = [&](CapKind kind, const std::optional<Points>& limit, int64_t used) {
+      if (!limit.has_value()) return;
+      Int128 left = static_cast<Int128>(limit->value()) - used;
+      if (left < 0) left = 0;
+      if (granted <= left) return;
+      bites.push_back(CapBite{index, kind, limit->value(), used, granted, static_cast<int64_t>(left)});
+      granted = static_cast<int64_t>(left);
+    };
+    apply_cap(CapKind::kPerActivity, cap.per_activity, 0);
+    apply_cap(CapKind::kPerMemberDay, cap.per_member_day, usage.day.value());
+    apply_cap(CapKind::kPerMemberMonth, cap.per_member_month, usage.month.value());
+    apply_cap(CapKind::kPerCampaign, cap.per_campaign, usage.campaign.value());
+    state.granted = granted;
+    state.counted = true;
+
+    // Attribution to purchase lines.
+    if (view.purchase != nullptr) {
+      int64_t* rule_shares = &shares[idx * n];
+      if (effect.kind == AccrualEffect::Kind::kPerMoney) {
+        for (size_t i = 0; i < n; ++i) weights[i] = all_lines || eligible[i] ? line_amount[i] : 0;
+        Apportion(granted, absl::MakeConstSpan(weights, n), 0, amount, rule_shares, &state.unattributed);
+      } else if (effect.kind == AccrualEffect::Kind::kMultiplier) {
+        Apportion(granted, absl::MakeConstSpan(weights, n), base_extra, state.input, rule_shares, &state.unattributed);
+      } else {
+        state.unattributed = granted;
+      }
+    } else {
+      state.unattributed = granted;
+    }
+
+    // Stacking: the best of an exclusive group counts, the earlier on a tie.
+    if (!rule.exclusive_group.empty()) {
+      auto leader = std::find_if(group_leaders.begin(), group_leaders.end(),
+                                 [&](const auto& entry) { return Equal(entry.first, rule.exclusive_group); });
+      if (leader == group_leaders.end()) {
+        group_leaders.emplace_back(rule.exclusive_group, index);
+      } else if (granted > states[static_cast<size_t>(leader->second)].granted) {
+        states[static_cast<size_t>(leader->second)].counted = false;
+        leader->second = index;
+      } else {
+        state.counted = false;
+      }
+    }
+  }
+
+  // The result: lines, totals, attribution.
+  AccrualResult result;
+  result.version_id = version.id;
+  size_t counted = 0;
+  for (const RuleState& state : states_storage) counted += state.counted ? 1 : 0;
+  result.lines.reserve(counted);
+  int64_t redeemable = 0;
+  absl::InlinedVector<int64_t, 8> counter_totals(version.counters.size());
+  if (view.purchase != nullptr) result.per_line.resize(n);
+  int64_t unattributed = 0;
+  for (int32_t index : order) {
+    const size_t idx = static_cast<size_t>(index);
+    const RuleState& state = states[idx];
+    if (!state.counted) continue;
+    const AccrualRule& rule = rules[idx];
+    const std::string& balance =
+        state.balance == kRedeemable ? version.redeemable_balance : version.counters[static_cast<size_t>(state.balance)];
+    result.lines.push_back(AccrualLine{rule.id, balance, Points(state.desired), Points(state.granted),
+                                       Formula(rule, state, currency, bites, index)});
+    if (state.balance != kRedeemable) {
+      int64_t& total = counter_totals[static_cast<size_t>(state.balance)];
+      if (__builtin_add_overflow(total, state.granted, &total)) {
+        return absl::OutOfRangeError(absl::StrCat("counter ", balance, ": the total does not fit in 64 bits"));
+      }
+      continue;
+    }
+    if (__builtin_add_overflow(redeemable, state.granted, &redeemable)) {
+      return absl::OutOfRangeError(
+          absl::StrCat(version.redeemable_balance, ": the total does not fit in 64 bits"));
+    }
+    // Each rule's shares sum to its granted points, all non-negative, so no
+    // partial sum exceeds the redeemable total checked above.
+    unattributed += state.unattributed;
+    if (view.purchase != nullptr) {
+      const int64_t* rule_shares = &shares[idx * n];
+      for (size_t i = 0; i < n; ++i) {
+        result.per_line[i] = Points(result.per_line[i].value() + rule_shares[i]);
+      }
+    }
+  }
+  result.redeemable = Points(redeemable);
+  result.unattributed = Points(unattributed);
+  for (size_t c = 0; c < counter_totals.size(); ++c) {
+    if (counter_totals[c] != 0) result.counters.push_back(CounterDelta{version.counters[c], Points(counter_totals[c])});
+  }
+  std::sort(result.counters.begin(), result.counters.end(),
+            [](const CounterDelta& a, const CounterDelta& b) { return a.counter < b.counter; });
+  return result;
+}
+
+}  // namespace loyalty
