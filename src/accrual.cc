@@ -431,11 +431,14 @@ class FormulaText {
       reversed[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
       magnitude /= 10;
     } while (magnitude != 0);
-    if (value < 0) buffer_[size_++] = '-';
+    // A local cursor: stores through a char pointer could alias size_.
+    char* out = buffer_ + size_;
+    if (value < 0) *out++ = '-';
     for (int i = n - 1; i >= 0; --i) {
-      buffer_[size_++] = reversed[i];
-      if (i > 0 && i % 3 == 0) buffer_[size_++] = ',';
+      *out++ = reversed[i];
+      if (i > 0 && i % 3 == 0) *out++ = ',';
     }
+    size_ = static_cast<size_t>(out - buffer_);
   }
 
   // value / 10^scale as plain decimal text: "25.99" (trim = false keeps
@@ -460,12 +463,14 @@ class FormulaText {
     if (trim) {
       while (fraction_end < scale && reversed[fraction_end] == '0') ++fraction_end;
     }
-    if (value < 0) buffer_[size_++] = '-';
-    for (int i = n - 1; i >= scale; --i) buffer_[size_++] = reversed[i];
+    char* out = buffer_ + size_;
+    if (value < 0) *out++ = '-';
+    for (int i = n - 1; i >= scale; --i) *out++ = reversed[i];
     if (fraction_end < scale) {
-      buffer_[size_++] = '.';
-      for (int i = scale - 1; i >= fraction_end; --i) buffer_[size_++] = reversed[i];
+      *out++ = '.';
+      for (int i = scale - 1; i >= fraction_end; --i) *out++ = reversed[i];
     }
+    size_ = static_cast<size_t>(out - buffer_);
   }
 
   void Rate(const loyalty::Rate& rate) { Decimal(rate.mantissa(), rate.scale(), /*trim=*/true); }
@@ -507,7 +512,9 @@ class FormulaText {
         return;
       }
     }
-    for (char c : piece) buffer_[size_++] = c;  // pieces are a few bytes: no library call
+    char* out = buffer_ + size_;  // pieces are a few bytes: a loop, no library call
+    for (char c : piece) *out++ = c;
+    size_ = static_cast<size_t>(out - buffer_);
   }
 
   char buffer_[kCapacity];
