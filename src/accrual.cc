@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <string>
@@ -422,7 +421,7 @@ class FormulaText {
   }
 
   // "7,500", "-1,234,567".
-  void Grouped(int64_t value) {
+  void PutGrouped(int64_t value) {
     Reserve(32);
     uint64_t magnitude = value < 0 ? -static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
     char reversed[20];
@@ -444,7 +443,7 @@ class FormulaText {
   // value / 10^scale as plain decimal text: "25.99" (trim = false keeps
   // every fraction digit, as money prints), "0.5" and "3" (trim = true, as
   // rates print). Precondition: 0 <= scale <= 24.
-  void Decimal(Int128 value, int scale, bool trim) {
+  void PutDecimal(Int128 value, int scale, bool trim) {
     Reserve(64);
     UInt128 magnitude = value < 0 ? -static_cast<UInt128>(value) : static_cast<UInt128>(value);
     char reversed[48];
@@ -473,18 +472,18 @@ class FormulaText {
     size_ = static_cast<size_t>(out - buffer_);
   }
 
-  void Rate(const loyalty::Rate& rate) { Decimal(rate.mantissa(), rate.scale(), /*trim=*/true); }
+  void PutRate(const Rate& rate) { PutDecimal(rate.mantissa(), rate.scale(), /*trim=*/true); }
   // The rate as a percentage: 1.5 -> "150", 0.255 -> "25.5".
-  void Percent(const loyalty::Rate& rate) {
+  void PutPercent(const Rate& rate) {
     if (rate.scale() >= 2) {
-      Decimal(rate.mantissa(), rate.scale() - 2, /*trim=*/true);
+      PutDecimal(rate.mantissa(), rate.scale() - 2, /*trim=*/true);
     } else {
-      Decimal(static_cast<Int128>(rate.mantissa()) * kPow10.value[2 - rate.scale()], 0, /*trim=*/true);
+      PutDecimal(static_cast<Int128>(rate.mantissa()) * kPow10.value[2 - rate.scale()], 0, /*trim=*/true);
     }
   }
   // "25.99 EUR".
-  void Money(int64_t minor_units, const Currency& currency) {
-    Decimal(minor_units, currency.exponent(), /*trim=*/false);
+  void PutMoney(int64_t minor_units, const Currency& currency) {
+    PutDecimal(minor_units, currency.exponent(), /*trim=*/false);
     Put(" ", currency.code());
   }
 
@@ -531,55 +530,55 @@ std::string Formula(const AccrualRule& rule, const RuleState& state, const Curre
     case AccrualEffect::Kind::kPerMoney:
     case AccrualEffect::Kind::kPerTicketPrice:
       if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.Money(state.input, currency);
+      text.PutMoney(state.input, currency);
       text.Put(" x ");
-      text.Rate(*state.rate);
+      text.PutRate(*state.rate);
       if (state.label != nullptr) text.Put(" (", *state.label, ")");
       if (rounded) text.Put(")");
       text.Put(" = ");
-      text.Grouped(state.desired);
+      text.PutGrouped(state.desired);
       break;
     case AccrualEffect::Kind::kPerDistance:
       if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.Grouped(state.input);
+      text.PutGrouped(state.input);
       text.Put(" mi x ");
-      text.Percent(*state.rate);
+      text.PutPercent(*state.rate);
       text.Put(" % (", *state.label, ")");
       if (rounded) text.Put(")");
       text.Put(" = ");
-      text.Grouped(state.before_minimum);
+      text.PutGrouped(state.before_minimum);
       if (state.raised_to_minimum) {
         text.Put(" < minimum ");
-        text.Grouped(state.desired);
+        text.PutGrouped(state.desired);
       }
       break;
     case AccrualEffect::Kind::kFixed:
       text.Put("fixed ");
-      text.Grouped(state.desired);
+      text.PutGrouped(state.desired);
       break;
     case AccrualEffect::Kind::kMultiplier:
       if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.Grouped(state.input);
+      text.PutGrouped(state.input);
       text.Put(" x ");
-      text.Rate(*state.rate);
+      text.PutRate(*state.rate);
       if (rounded) text.Put(")");
       text.Put(" = ");
-      text.Grouped(state.desired);
+      text.PutGrouped(state.desired);
       break;
   }
   for (const CapBite& bite : bites) {
     if (bite.rule != index) continue;
     text.Put("; cap ", CapName(bite.kind), " ");
-    text.Grouped(bite.cap);
+    text.PutGrouped(bite.cap);
     if (bite.used != 0) {
       text.Put(" (");
-      text.Grouped(bite.used);
+      text.PutGrouped(bite.used);
       text.Put(" used)");
     }
     text.Put(" bites: ");
-    text.Grouped(bite.before);
+    text.PutGrouped(bite.before);
     text.Put(" -> ");
-    text.Grouped(bite.after);
+    text.PutGrouped(bite.after);
   }
   return text.Take();
 }
@@ -729,7 +728,7 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
         if (!has_amount) continue;
         std::optional<Product> product = MultiplyRate(amount, effect.rate, currency.exponent(), effect.rounding);
         if (!product.has_value()) {
-          return ProductOverflow(idx, rule, absl::StrCat("points for ", loyalty::Money(amount, currency).ToString(),
+          return ProductOverflow(idx, rule, absl::StrCat("points for ", Money(amount, currency).ToString(),
                                                          " x ", effect.rate.ToString()));
         }
         state.input = amount;
@@ -894,8 +893,12 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
     const AccrualRule& rule = rules[idx];
     const std::string& balance =
         state.balance == kRedeemable ? version.redeemable_balance : version.counters[static_cast<size_t>(state.balance)];
-    result.lines.push_back(AccrualLine{rule.id, balance, Points(state.desired), Points(state.granted),
-                                       Formula(rule, state, currency, bites, index)});
+    AccrualLine& line = result.lines.emplace_back();
+    line.rule_id = rule.id;
+    line.balance = balance;
+    line.desired = Points(state.desired);
+    line.granted = Points(state.granted);
+    line.formula = Formula(rule, state, currency, bites, index);
     if (state.balance != kRedeemable) {
       int64_t& total = counter_totals[static_cast<size_t>(state.balance)];
       if (__builtin_add_overflow(total, state.granted, &total)) {

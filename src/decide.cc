@@ -262,8 +262,26 @@ void Encode(Writer& w, const Command& command) {
                    w.Signed(absl::ToInt64Microseconds(c.ttl));
                  },
                  [&](const PayWithPointsAtTill& c) { points(c.points); },
+                 [&](const SetMemberFlag& c) {
+                   text(c.flag);
+                   w.Unsigned(c.on);
+                 },
+                 [&](const CloseMembership&) {},
              },
              command);
+}
+
+// Whether a flag of the member protects its points from lapsing.
+bool Protected(const ProgramVersion& version, const MemberState& member) {
+  for (const std::string& flag : version.expiry.protected_by_flags) {
+    if (member.HasFlag(flag)) return true;
+  }
+  return false;
+}
+
+// The expiry of a lot earned at `at`: never while the member is protected.
+Instant NewLotExpiry(const ProgramVersion& version, const MemberState& member, Instant at) {
+  return Protected(version, member) ? Instant::Max() : version.LotExpiry(at);
 }
 
 // Spendable points at `at` in lots earned before the version's
@@ -354,7 +372,7 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   entries::Credited body;
   body.amount = result->redeemable;
   body.debt_paid = std::min(body.amount, member.debt);
-  body.expires_at = version.LotExpiry(at);
+  body.expires_at = NewLotExpiry(version, member, at);
   body.source = absl::StrCat(ActivityTypeName(activity), " ", activity.id);
   body.counters = result->counters;
   body.activity = activity.id;
@@ -370,6 +388,24 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
   entry.body = std::move(body);
   return std::vector<Entry>{std::move(entry)};
+}
+
+// A closed membership earns nothing, and spends only within its grace.
+absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Command& command, Instant at) {
+  if (!member.closed) return absl::OkStatus();
+  bool earns = std::holds_alternative<Credit>(command) || std::holds_alternative<Accrue>(command) ||
+               (std::holds_alternative<Adjust>(command) && std::get<Adjust>(command).delta > Points(0));
+  bool spends = std::holds_alternative<Redeem>(command) || std::holds_alternative<PlaceHold>(command) ||
+                std::holds_alternative<RedeemReward>(command) || std::holds_alternative<HoldReward>(command) ||
+                std::holds_alternative<PayWithPointsAtTill>(command) || std::holds_alternative<Transfer>(command);
+  if (earns || std::holds_alternative<CloseMembership>(command)) {
+    return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " is closed"));
+  }
+  if (spends && at >= member.redeemable_until) {
+    return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " is closed; its points were redeemable until ",
+                                                      member.redeemable_until.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -420,6 +456,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   if (member == nullptr || !member->enrolled) {
     return absl::NotFoundError(absl::StrCat("member ", id.value(), " is not enrolled"));
   }
+  if (absl::Status open = CheckOpen(*member, id, command, at); !open.ok()) return open;
   Entry entry = Header(program, id, at, recorded_at, key, digest);
 
   auto decided = std::visit(
@@ -439,7 +476,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                 return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
               }
             }
-            Instant expires_at = c.expires_at.value_or(program.LotExpiry(at));
+            Instant expires_at = c.expires_at.value_or(NewLotExpiry(program.InForceAt(at), *member, at));
             if (expires_at <= at) return Invalid("expires_at", "must be after the credit's time");
             entries::Credited body{c.amount, std::min(c.amount, member->debt), expires_at, c.source,
                                    c.counters};
@@ -573,7 +610,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
               body.draws = *std::move(draws);
             } else {
               if (absl::Status s = CheckRoom(*member, id, c.delta); !s.ok()) return s;
-              body.expires_at = program.LotExpiry(at);
+              body.expires_at = NewLotExpiry(program.InForceAt(at), *member, at);
               body.debt_paid = std::min(c.delta, member->debt);
             }
             entry.explanation = absl::StrCat("adjusted by ", c.delta.value(), " points by ", c.actor, ": ", c.reason);
@@ -586,6 +623,9 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             const MemberState* receiver = members(c.to);
             if (receiver == nullptr || !receiver->enrolled) {
               return absl::NotFoundError(absl::StrCat("member ", c.to.value(), " is not enrolled"));
+            }
+            if (receiver->closed) {
+              return absl::FailedPreconditionError(absl::StrCat("member ", c.to.value(), " is closed"));
             }
             if (absl::Status s = CheckRoom(*receiver, c.to, c.amount); !s.ok()) return s;
             auto draws = Draw(*member, id, c.amount, at);
@@ -682,6 +722,46 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             entry.body = entries::HoldPlaced{priced->amount, expires_at, *std::move(draws), priced->price, c.quote};
             return std::vector<Entry>{std::move(entry)};
           },
+          [&](const SetMemberFlag& c) -> absl::StatusOr<std::vector<Entry>> {
+            if (absl::Status s = CheckText("flag", c.flag, true); !s.ok()) return s;
+            if (member->HasFlag(c.flag) == c.on) {
+              return absl::FailedPreconditionError(
+                  absl::StrCat("member ", id.value(), ": flag ", c.flag, c.on ? " is already set" : " is not set"));
+            }
+            const ProgramVersion& version = program.InForceAt(at);
+            entries::FlagChanged body{c.flag, c.on, {}};
+            bool was_protected = Protected(version, *member);
+            bool now_protected = false;
+            for (const std::string& flag : version.expiry.protected_by_flags) {
+              now_protected = now_protected || (flag == c.flag ? c.on : member->HasFlag(flag));
+            }
+            for (const Lot& lot : member->lots) {
+              if (lot.remaining <= Points(0)) continue;
+              if (!was_protected && now_protected && lot.expires_at > at && lot.expires_at != Instant::Max()) {
+                body.renewals.push_back({lot.id, Instant::Max()});
+              } else if (was_protected && !now_protected && lot.expires_at == Instant::Max()) {
+                body.renewals.push_back({lot.id, version.LotExpiry(at)});
+              }
+            }
+            entry.explanation = absl::StrCat(c.on ? "set flag " : "cleared flag ", c.flag);
+            if (!body.renewals.empty()) {
+              absl::StrAppend(&entry.explanation, now_protected ? ": points no longer lapse (" : ": fresh term for (",
+                              body.renewals.size(), " lots)");
+            }
+            entry.body = std::move(body);
+            return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const CloseMembership&) -> absl::StatusOr<std::vector<Entry>> {
+            const ProgramVersion& version = program.InForceAt(at);
+            Instant until = at;
+            if (version.expiry.closure_grace_months > 0) {
+              until = version.zone.StartOfDay(AddMonths(version.zone.LocalDate(at), version.expiry.closure_grace_months));
+            }
+            entry.explanation = absl::StrCat("membership closed; ", member->balance.value(),
+                                             " points redeemable until ", until.ToString());
+            entry.body = entries::MembershipClosed{until};
+            return std::vector<Entry>{std::move(entry)};
+          },
           [&](const PayWithPointsAtTill& c) -> absl::StatusOr<std::vector<Entry>> {
             const ProgramVersion& version = program.InForceAt(at);
             if (!version.redemption.pay_with_points) {
@@ -735,10 +815,22 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
     entry.body = std::move(body);
     out.push_back(std::move(entry));
   }
+  // Every lot lapses when a closed membership's grace has ended, or after
+  // too long without activity, unless a flag protects the member.
+  const ProgramVersion& version = program.InForceAt(as_of);
+  std::string whole;
+  if (member.closed && as_of >= member.redeemable_until) {
+    whole = absl::StrCat("membership closed, redeemable until ", member.redeemable_until.ToString());
+  } else if (version.expiry.inactivity_months > 0 && !Protected(version, member) &&
+             AddMonths(version.zone.LocalDate(member.last_activity), version.expiry.inactivity_months) <=
+                 version.zone.LocalDate(as_of)) {
+    whole = absl::StrCat("no activity since ", version.zone.LocalDate(member.last_activity).ToString(), " (",
+                         version.expiry.inactivity_months, " months allowed)");
+  }
   entries::Expired expired;
   int64_t total = 0;
   for (const Lot& lot : member.lots) {
-    if (lot.expires_at > as_of) continue;
+    if (whole.empty() && lot.expires_at > as_of) continue;
     auto it = returned.find(lot.id);
     int64_t amount = lot.remaining.value() + (it == returned.end() ? 0 : it->second);
     if (amount == 0) continue;
@@ -748,8 +840,8 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
   if (total > 0) {
     expired.amount = Points(total);
     Entry entry = Header(program, member_id, as_of, recorded_at, key, digest);
-    entry.explanation = absl::StrCat("expired ", total, " points as of ", as_of.ToString(), ": ",
-                                     DrawText(expired.draws));
+    entry.explanation = absl::StrCat("expired ", total, " points as of ", as_of.ToString(),
+                                     whole.empty() ? "" : " (" + whole + ")", ": ", DrawText(expired.draws));
     entry.body = std::move(expired);
     out.push_back(std::move(entry));
   }

@@ -47,6 +47,11 @@ void Put(Writer& w, const RuleGrant& g) {
   Put(w, g.rule);
   Put(w, g.granted);
 }
+void Put(Writer& w, const LotRenewal& r) {
+  w.Unsigned(r.lot.entry);
+  w.Unsigned(r.lot.part);
+  Put(w, r.expires_at);
+}
 void Put(Writer& w, const TransferredLot& l) {
   Put(w, l.amount);
   Put(w, l.earned_at);
@@ -129,6 +134,9 @@ bool Get(Reader& r, RewardPrice* p) {
          Get(r, &p->new_points);
 }
 bool Get(Reader& r, RuleGrant* g) { return Get(r, &g->rule) && Get(r, &g->granted); }
+bool Get(Reader& r, LotRenewal* renewal) {
+  return r.Unsigned(&renewal->lot.entry) && Get(r, &renewal->lot.part) && Get(r, &renewal->expires_at);
+}
 bool Get(Reader& r, CounterDelta* c) { return Get(r, &c->counter) && Get(r, &c->amount); }
 bool Get(Reader& r, TransferredLot* l) {
   return Get(r, &l->amount) && Get(r, &l->earned_at) && Get(r, &l->expires_at);
@@ -181,9 +189,13 @@ bool Fields(E& e, F&& f) {
     return f(e.from) && f(e.amount) && f(e.debt_paid) && f(e.lots);
   } else if constexpr (std::is_same_v<T, Quoted>) {
     return f(e.amount) && f(e.expires_at) && f(e.price);
-  } else {
-    static_assert(std::is_same_v<T, VersionPublished>);
+  } else if constexpr (std::is_same_v<T, VersionPublished>) {
     return f(e.version) && f(e.content_hash) && f(e.announced_at) && f(e.effective_from);
+  } else if constexpr (std::is_same_v<T, FlagChanged>) {
+    return f(e.flag) && f(e.on) && f(e.renewals);
+  } else {
+    static_assert(std::is_same_v<T, MembershipClosed>);
+    return f(e.redeemable_until);
   }
 }
 

@@ -113,7 +113,8 @@ absl::string_view EntryKindName(const EntryBody& body) {
   static constexpr absl::string_view kNames[] = {
       "enrolled",      "credited",     "debited",        "hold_placed",
       "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
-      "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published"};
+      "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published", "flag_changed",
+      "membership_closed"};
   static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
   return kNames[body.index()];
 }
@@ -148,8 +149,14 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           },
           [](const Quoted&) { return BalanceDelta{}; },
           [](const VersionPublished&) { return BalanceDelta{}; },
+          [](const FlagChanged&) { return BalanceDelta{}; },
+          [](const MembershipClosed&) { return BalanceDelta{}; },
       },
       body);
+}
+
+bool MemberState::HasFlag(absl::string_view flag) const {
+  return std::binary_search(flags.begin(), flags.end(), flag);
 }
 
 const Lot* MemberState::FindLot(LotId id) const {
@@ -187,6 +194,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           [&](const Enrolled&) {
             member.enrolled = true;
             member.enrolled_at = entry.business_time;
+            member.last_activity = entry.business_time;
           },
           [&](const Credited& e) {
             LOYALTY_CHECK(e.amount >= Points(0) && e.debt_paid <= e.amount);
@@ -199,6 +207,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             AddCounters(member, e.counters, /*subtract=*/false);
             if (!e.activity.empty()) {
               member.has_accrued = true;
+              member.last_activity = std::max(member.last_activity, entry.business_time);
               member.accruals[entry.seq] =
                   AccrualRecord{e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters};
               RecordGrants(member, e.grants, e.local_day);
@@ -274,6 +283,23 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const TransferredOut& e) { TakeFromLots(member, e.draws, e.amount); },
           [&](const VersionPublished&) { LOYALTY_CHECK(false); },  // not a member's entry
+          [&](const FlagChanged& e) {
+            auto it = std::lower_bound(member.flags.begin(), member.flags.end(), e.flag);
+            bool present = it != member.flags.end() && *it == e.flag;
+            LOYALTY_CHECK(present != e.on);
+            if (e.on) member.flags.insert(it, e.flag);
+            else member.flags.erase(it);
+            for (const LotRenewal& renewal : e.renewals) {
+              Lot* lot = member.FindLot(renewal.lot);
+              LOYALTY_CHECK(lot != nullptr);
+              lot->expires_at = renewal.expires_at;
+            }
+          },
+          [&](const MembershipClosed& e) {
+            LOYALTY_CHECK(!member.closed);
+            member.closed = true;
+            member.redeemable_until = e.redeemable_until;
+          },
           [&](const Quoted& e) {
             member.quotes[entry.seq] = Quote{e.amount, e.expires_at, e.price, entry.business_time};
           },

@@ -762,9 +762,14 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
 
 ExpiryTerm ReadExpiry(const Json& value, const std::string& path, Problems& problems) {
   ExpiryTerm expiry;
-  Fields f(value, path, problems, {"months", "round", "fixed_month", "fixed_day"});
+  Fields f(value, path, problems,
+           {"months", "round", "fixed_month", "fixed_day", "inactivity_months", "protected_by_flags",
+            "closure_grace_months"});
   auto months = f.Integer("months", 0, 1200);
   if (months) expiry.months = static_cast<int>(*months);
+  if (auto inactivity = f.Integer("inactivity_months", 0, 1200)) expiry.inactivity_months = static_cast<int>(*inactivity);
+  if (auto grace = f.Integer("closure_grace_months", 0, 1200)) expiry.closure_grace_months = static_cast<int>(*grace);
+  if (auto flags = f.Strings("protected_by_flags", nullptr, /*unique=*/true)) expiry.protected_by_flags = *std::move(flags);
   static constexpr absl::string_view kNames[] = {"none", "end_of_month", "end_of_quarter", "end_of_year",
                                                  "fixed_day"};
   static constexpr ExpiryTerm::Round kRounds[] = {ExpiryTerm::Round::kNone, ExpiryTerm::Round::kEndOfMonth,

@@ -184,9 +184,28 @@ struct PayWithPointsAtTill {
   Points points;
 };
 
+// Set or clear a member flag (a co-brand card). Setting a flag that the
+// version lists in protected_by_flags makes the member's lots never lapse;
+// clearing the last such flag gives them a fresh term from `at`.
+struct SetMemberFlag {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string flag;
+  bool on = true;
+};
+
+// End a membership: nothing more is earned, and the points stay
+// redeemable for the version's closure grace period.
+struct CloseMembership {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+};
+
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
                              ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
-                             HoldReward, PayWithPointsAtTill>;
+                             HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership>;
 
 // The member a command is for, and the other member a transfer touches.
 const MemberId& MemberOf(const Command& command);
@@ -208,7 +227,9 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                           const Command& command, Instant recorded_at);
 
 // Decides the expiry of `member` as of `as_of`: lots whose expiry is at or
-// before `as_of` lapse, and holds whose time-to-live ran out are released.
+// before `as_of` lapse (every lot, if the member was inactive longer than
+// the version allows or a closed membership's grace ended, unless a flag
+// protects them), and holds whose time-to-live ran out are released.
 // Returns no entries if nothing is due. `key` is stored in each entry.
 std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_id,
                                 const MemberState& member, Instant as_of, const std::string& key,

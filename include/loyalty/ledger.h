@@ -75,6 +75,13 @@ struct TransferredLot {
   friend bool operator==(const TransferredLot&, const TransferredLot&) = default;
 };
 
+// A new validity for a lot: protection began (never) or ended (a fresh term).
+struct LotRenewal {
+  LotId lot;
+  Instant expires_at;
+  friend bool operator==(const LotRenewal&, const LotRenewal&) = default;
+};
+
 // How a reward was priced; stated on every quote, hold and redemption of a
 // reward (empty `reward` for raw points).
 struct RewardPrice {
@@ -213,6 +220,22 @@ struct Quoted {
   RewardPrice price;
   friend bool operator==(const Quoted&, const Quoted&) = default;
 };
+// A member flag (co-brand card holder, ...) set or cleared; the lots whose
+// validity that changes are listed with their new expiry.
+struct FlagChanged {
+  std::string flag;
+  bool on = false;
+  std::vector<LotRenewal> renewals;
+  friend bool operator==(const FlagChanged&, const FlagChanged&) = default;
+};
+
+// The membership ends: nothing more is earned; the points stay redeemable
+// until `redeemable_until`, then lapse at the next expiry run.
+struct MembershipClosed {
+  Instant redeemable_until;
+  friend bool operator==(const MembershipClosed&, const MembershipClosed&) = default;
+};
+
 // A program version put in force: its id, dates and content hash. Written
 // under the reserved member id kProgramMember; a published version never
 // changes, so publishing other content under the same id is refused.
@@ -234,7 +257,7 @@ using EntryBody =
                  entries::HoldCaptured, entries::HoldReleased, entries::EarnReversed,
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
                  entries::TransferredOut, entries::TransferredIn, entries::Quoted,
-                 entries::VersionPublished>;
+                 entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);
@@ -333,6 +356,12 @@ struct MemberState {
   absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
   absl::flat_hash_map<std::string, RuleUse> rule_use;   // by rule id
   bool has_accrued = false;                             // an activity was accrued
+  Instant last_activity;                                // enrolment or the last accrual
+  std::vector<std::string> flags;                       // sorted
+  bool closed = false;
+  Instant redeemable_until = Instant::Max();            // when closed
+
+  bool HasFlag(absl::string_view flag) const;
   std::map<std::string, Points, std::less<>> counters;  // qualifying, never spendable
   std::vector<uint64_t> history;                        // seqs of this member's entries
 

@@ -192,6 +192,16 @@ struct ExpiryTerm {
   Round round = Round::kNone;
   int fixed_month = 0;  // kFixedDay: 1..12
   int fixed_day = 0;    // kFixedDay: 1..28 or a day every year has
+  // Every point lapses after this many months without an accrual (counted
+  // from enrolment before the first); 0 = no inactivity rule.
+  int inactivity_months = 0;
+  // Member flags (a co-brand card) under which points do not lapse: lots
+  // held or earned while one is set never expire, and get a fresh term from
+  // the day the last such flag is cleared.
+  std::vector<std::string> protected_by_flags;
+  // After a membership is closed, its points stay redeemable for this many
+  // months, then lapse (German courts voided immediate forfeiture).
+  int closure_grace_months = 0;
 };
 
 // ---------------------------------------------------------------- grandfathering
