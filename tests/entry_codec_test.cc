@@ -113,6 +113,9 @@ std::vector<Entry> OneOfEachKind() {
   hash[0] = 0xab;
   hash[31] = 0x01;
   all.push_back(MakeEntry(VersionPublished{"mm-2011", hash, At(1291158000000000), At(1294009200000000)}));
+  all.push_back(MakeEntry(FlagChanged{"cobrand_card", true,
+                                      {LotRenewal{LotId{4, 0}, Instant::Max()}, LotRenewal{LotId{9, 2}, At(77)}}}));
+  all.push_back(MakeEntry(MembershipClosed{At(1316037600000000)}));
   return all;
 }
 
@@ -289,7 +292,7 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 }
 
 TEST(EntryCodecTest, UnknownKindRejected) {
-  for (uint64_t kind : {uint64_t{14}, uint64_t{15}, uint64_t{127}, uint64_t{128},
+  for (uint64_t kind : {uint64_t{16}, uint64_t{17}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
