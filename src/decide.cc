@@ -150,127 +150,6 @@ std::string DrawText(const std::vector<LotDraw>& draws) {
   return text;
 }
 
-void EncodeMoney(Writer& w, const Money& money) {
-  w.Bytes(money.currency().code());
-  w.Signed(money.minor_units());
-}
-
-void EncodeActivity(Writer& w, const Activity& activity) {
-  auto texts = [&](const std::vector<std::string>& list) {
-    w.Unsigned(list.size());
-    for (const std::string& item : list) w.Bytes(item);
-  };
-  w.Bytes(activity.id);
-  w.Unsigned(activity.detail.index());
-  std::visit(Overloaded{
-                 [&](const Purchase& p) {
-                   texts({p.partner, p.store, p.channel});
-                   w.Unsigned(p.lines.size());
-                   for (const PurchaseLine& line : p.lines) {
-                     texts({line.sku, line.category});
-                     texts(line.tags);
-                     w.Signed(line.quantity);
-                     EncodeMoney(w, line.unit_price);
-                   }
-                 },
-                 [&](const FlightSegment& f) {
-                   texts({f.carrier, f.flight_number, f.origin, f.destination, f.cabin, f.booking_class});
-                   w.Signed(f.distance_miles);
-                   w.Unsigned(f.ticket_price.has_value());
-                   if (f.ticket_price) EncodeMoney(w, *f.ticket_price);
-                 },
-                 [&](const CustomActivity& c) {
-                   w.Bytes(c.type);
-                   w.Unsigned(c.attributes.size());
-                   for (const auto& [name, value] : c.attributes) texts({name, value});
-                   w.Unsigned(c.amount.has_value());
-                   if (c.amount) EncodeMoney(w, *c.amount);
-                 },
-             },
-             activity.detail);
-}
-
-// Writes the canonical form of a command for its digest.
-void Encode(Writer& w, const Command& command) {
-  auto text = [&](const std::string& s) { w.Bytes(s); };
-  auto points = [&](Points p) { w.Signed(p.value()); };
-  auto counters = [&](const std::vector<CounterDelta>& list) {
-    w.Unsigned(list.size());
-    for (const CounterDelta& c : list) {
-      text(c.counter);
-      points(c.amount);
-    }
-  };
-  auto instant = [&](const std::optional<Instant>& at) {
-    w.Unsigned(at.has_value());
-    if (at) w.Signed(at->unix_micros());
-  };
-  w.Unsigned(command.index());
-  text(MemberOf(command).value());
-  instant(AtOf(command));
-  std::visit(Overloaded{
-                 [&](const Enroll&) {},
-                 [&](const Credit& c) {
-                   points(c.amount);
-                   text(c.source);
-                   instant(c.expires_at);
-                   counters(c.counters);
-                 },
-                 [&](const Redeem& c) {
-                   points(c.amount);
-                   text(c.reason);
-                 },
-                 [&](const PlaceHold& c) {
-                   points(c.amount);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
-                   text(c.reason);
-                 },
-                 [&](const CaptureHold& c) { w.Unsigned(c.hold); },
-                 [&](const ReleaseHold& c) { w.Unsigned(c.hold); },
-                 [&](const ReverseEarn& c) {
-                   w.Unsigned(c.credit);
-                   points(c.amount);
-                   counters(c.counters);
-                 },
-                 [&](const ReverseDebit& c) { w.Unsigned(c.debit); },
-                 [&](const Adjust& c) {
-                   points(c.delta);
-                   text(c.reason);
-                   text(c.actor);
-                 },
-                 [&](const Transfer& c) {
-                   text(c.to.value());
-                   points(c.amount);
-                 },
-                 [&](const Accrue& c) { EncodeActivity(w, c.activity); },
-                 [&](const ReturnLines& c) {
-                   w.Unsigned(c.credit);
-                   w.Unsigned(c.lines.size());
-                   for (uint32_t line : c.lines) w.Unsigned(line);
-                 },
-                 [&](const QuoteReward& c) {
-                   text(c.reward);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
-                 },
-                 [&](const RedeemReward& c) {
-                   text(c.reward);
-                   w.Unsigned(c.quote);
-                 },
-                 [&](const HoldReward& c) {
-                   text(c.reward);
-                   w.Unsigned(c.quote);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
-                 },
-                 [&](const PayWithPointsAtTill& c) { points(c.points); },
-                 [&](const SetMemberFlag& c) {
-                   text(c.flag);
-                   w.Unsigned(c.on);
-                 },
-                 [&](const CloseMembership&) {},
-             },
-             command);
-}
-
 // Whether a flag of the member protects its points from lapsing.
 bool Protected(const ProgramVersion& version, const MemberState& member) {
   for (const std::string& flag : version.expiry.protected_by_flags) {
@@ -410,26 +289,6 @@ absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Comm
 
 }  // namespace
 
-const MemberId& MemberOf(const Command& command) {
-  return std::visit([](const auto& c) -> const MemberId& { return c.member; }, command);
-}
-const std::string& IdempotencyKeyOf(const Command& command) {
-  return std::visit([](const auto& c) -> const std::string& { return c.idempotency_key; }, command);
-}
-std::optional<Instant> AtOf(const Command& command) {
-  return std::visit([](const auto& c) { return c.at; }, command);
-}
-
-CommandDigest DigestOf(const Command& command) {
-  std::string bytes;
-  Writer w(&bytes);
-  Encode(w, command);
-  Sha256 full = internal::Sha256Of(bytes);
-  CommandDigest digest;
-  std::copy_n(full.begin(), digest.size(), digest.begin());
-  return digest;
-}
-
 absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
                                           const Command& command, Instant recorded_at) {
   const std::string& key = IdempotencyKeyOf(command);
@@ -478,8 +337,12 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             }
             Instant expires_at = c.expires_at.value_or(NewLotExpiry(program.InForceAt(at), *member, at));
             if (expires_at <= at) return Invalid("expires_at", "must be after the credit's time");
-            entries::Credited body{c.amount, std::min(c.amount, member->debt), expires_at, c.source,
-                                   c.counters};
+            entries::Credited body;
+            body.amount = c.amount;
+            body.debt_paid = std::min(c.amount, member->debt);
+            body.expires_at = expires_at;
+            body.source = c.source;
+            body.counters = c.counters;
             entry.explanation = absl::StrCat("credit of ", c.amount.value(), " points",
                                              c.source.empty() ? "" : " from " + c.source,
                                              ", valid through ", LastValidDay(program, expires_at));
@@ -495,7 +358,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             entry.explanation = absl::StrCat("redeemed ", c.amount.value(), " points",
                                              c.reason.empty() ? "" : " for " + c.reason, ": ",
                                              DrawText(*draws));
-            entry.body = entries::Debited{c.amount, *std::move(draws)};
+            entry.body = entries::Debited{c.amount, *std::move(draws), RewardPrice{}, 0, std::nullopt};
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const PlaceHold& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -510,7 +373,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             entry.explanation = absl::StrCat("hold of ", c.amount.value(), " points until ",
                                              expires_at.ToString(), c.reason.empty() ? "" : " for " + c.reason,
                                              ": ", DrawText(*draws));
-            entry.body = entries::HoldPlaced{c.amount, expires_at, *std::move(draws)};
+            entry.body = entries::HoldPlaced{c.amount, expires_at, *std::move(draws), RewardPrice{}, 0};
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const CaptureHold& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -579,7 +442,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (!debt.IsZero()) {
               absl::StrAppend(&entry.explanation, ", ", debt.value(), " already spent become debt");
             }
-            entry.body = entries::EarnReversed{c.credit, c.amount, from_lot, debt, c.counters};
+            entry.body = entries::EarnReversed{c.credit, c.amount, from_lot, debt, c.counters, {}};
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const ReverseDebit& c) -> absl::StatusOr<std::vector<Entry>> {
@@ -705,7 +568,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             auto draws = DrawForPrice(program, *member, id, *priced, at);
             if (!draws.ok()) return draws.status();
             entry.explanation = absl::StrCat("redeemed ", priced->explanation, ": ", DrawText(*draws));
-            entry.body = entries::Debited{priced->amount, *std::move(draws), priced->price, c.quote};
+            entry.body = entries::Debited{priced->amount, *std::move(draws), priced->price, c.quote, std::nullopt};
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const HoldReward& c) -> absl::StatusOr<std::vector<Entry>> {
