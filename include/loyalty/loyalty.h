@@ -6,10 +6,13 @@
 #ifndef LOYALTY_LOYALTY_H_
 #define LOYALTY_LOYALTY_H_
 
+#include "loyalty/accrual.h"
 #include "loyalty/command.h"
 #include "loyalty/engine.h"
+#include "loyalty/io.h"
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
+#include "loyalty/redemption.h"
 #include "loyalty/store.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
