@@ -347,6 +347,13 @@ Sha256 Engine::StateDigest() const {
       w.Signed(d.amount.value());
     }
   };
+  auto price = [&](const RewardPrice& p) {
+    for (const std::string* text : {&p.reward, &p.version, &p.grandfathering}) w.Bytes(*text);
+    w.Signed(p.old_points.value());
+    w.Signed(p.new_points.value());
+    w.Unsigned(p.cash.has_value());
+    if (p.cash) w.Signed(p.cash->minor_units());
+  };
   for (const auto& [id, m] : ordered) {
     w.Bytes(id.value());
     w.Unsigned(m->enrolled);
@@ -373,6 +380,8 @@ Sha256 Engine::StateDigest() const {
       w.Unsigned(seq);
       w.Signed(hold->amount.value());
       w.Signed(hold->expires_at.unix_micros());
+      w.Signed(hold->placed_at.unix_micros());
+      price(hold->price);
       draws(hold->draws);
     }
     absl::btree_map<uint64_t, const DebitRecord*> debits;
@@ -391,6 +400,46 @@ Sha256 Engine::StateDigest() const {
     }
     w.Unsigned(m->history.size());
     for (uint64_t seq : m->history) w.Unsigned(seq);
+    absl::btree_map<uint64_t, const Quote*> quotes;
+    for (const auto& [seq, quote] : m->quotes) quotes.emplace(seq, &quote);
+    w.Unsigned(quotes.size());
+    for (const auto& [seq, quote] : quotes) {
+      w.Unsigned(seq);
+      w.Signed(quote->amount.value());
+      w.Signed(quote->expires_at.unix_micros());
+      w.Signed(quote->quoted_at.unix_micros());
+      price(quote->price);
+    }
+    absl::btree_map<uint64_t, const AccrualRecord*> accruals;
+    for (const auto& [seq, accrual] : m->accruals) accruals.emplace(seq, &accrual);
+    w.Unsigned(accruals.size());
+    for (const auto& [seq, accrual] : accruals) {
+      w.Unsigned(seq);
+      for (Points points : accrual->line_points) w.Signed(points.value());
+      for (bool returned : accrual->returned) w.Unsigned(returned);
+      w.Signed(accrual->unattributed.value());
+      w.Unsigned(accrual->counters.size());
+    }
+    absl::btree_map<std::string, const RuleUse*> uses;
+    for (const auto& [rule, use] : m->rule_use) uses.emplace(rule, &use);
+    for (const auto& [rule, use] : uses) {
+      w.Bytes(rule);
+      for (int64_t value : {int64_t{use->day}, use->day_points.value(), int64_t{use->month}, use->month_points.value(),
+                            use->total.value(), use->uses}) {
+        w.Signed(value);
+      }
+    }
+    for (const std::string& flag : m->flags) w.Bytes(flag);
+    w.Unsigned(m->has_accrued);
+    w.Unsigned(m->closed);
+    w.Signed(m->last_activity.unix_micros());
+    w.Signed(m->redeemable_until.unix_micros());
+  }
+  std::lock_guard<std::mutex> lock(published_mutex_);
+  absl::btree_map<std::string, Sha256> published(published_.begin(), published_.end());
+  for (const auto& [version, hash] : published) {
+    w.Bytes(version);
+    w.Raw(hash.data(), hash.size());
   }
   return internal::ChainHash(Sha256{}, bytes);
 }

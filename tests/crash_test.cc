@@ -462,6 +462,14 @@ CrashRun RunCrashLoop(SqliteOptions options, int kills, int max_sleep_ms, uint64
     acks.ready = false;
     if (iteration % 2 == 1) {
       Drain(fds[0], std::chrono::steady_clock::now() + std::chrono::seconds(10), &buffer, &acks, /*until_ready=*/true);
+      // Wait for one more acknowledged batch before the random sleep, so
+      // that runs progress even where a batch takes longer than the sleep
+      // (sanitized builds on a busy machine).
+      const int64_t before = acks.last;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (acks.last == before && acks.errors.empty() && std::chrono::steady_clock::now() < deadline) {
+        Drain(fds[0], std::chrono::steady_clock::now() + std::chrono::milliseconds(5), &buffer, &acks);
+      }
     }
     Drain(fds[0], std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep), &buffer, &acks);
     kill(pid, SIGKILL);
@@ -511,8 +519,8 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithNormalSync) {
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   SqliteOptions options;
   options.synchronous = SqliteOptions::Synchronous::kNormal;
-  CrashRun run = RunCrashLoop(options, /*kills=*/25, /*max_sleep_ms=*/30, seed);
-  EXPECT_EQ(run.kills, 25);
+  CrashRun run = RunCrashLoop(options, /*kills=*/40, /*max_sleep_ms=*/30, seed);
+  EXPECT_EQ(run.kills, 40);
   EXPECT_GE(run.batches, 20) << "too few batches acknowledged to exercise recovery";
   std::printf("synchronous=NORMAL: %d kills, %lld batches acknowledged, %d committed but unacknowledged, %.1f s\n",
               run.kills, static_cast<long long>(run.batches), run.unacknowledged, run.seconds);

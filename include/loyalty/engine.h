@@ -93,9 +93,9 @@ class Engine {
   // A copy of the member's whole state.
   absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
 
-  // A SHA-256 over every member's state in a canonical order: two engines
-  // with equal digests hold equal projections (used to check that replay
-  // reproduces the live state).
+  // A SHA-256 over every member's state and the published versions, in a
+  // canonical order: two engines with equal digests hold equal projections
+  // (used to check that replay reproduces the live state).
   Sha256 StateDigest() const;
 
   const Store& store() const { return *store_; }
@@ -135,7 +135,7 @@ class Engine {
   const Program program_;
   mutable std::array<Shard, kShards> shards_;
   std::mutex journal_mutex_;  // serializes seq assignment with appends
-  std::mutex published_mutex_;
+  mutable std::mutex published_mutex_;
   absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
 };
 
