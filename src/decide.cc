@@ -646,7 +646,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                              terms.value_per_point.ToString(), " ", version.currency.code(),
                                              " per point under ", version.id, ": ", DrawText(*draws));
             entry.body = entries::Debited{c.points, *std::move(draws),
-                                          RewardPrice{"pay_with_points", version.id, "", Points(0), Points(0)}, 0, *value};
+                                          RewardPrice{"pay_with_points", version.id, "", Points(0), Points(0), std::nullopt}, 0,
+                                          *value};
             return std::vector<Entry>{std::move(entry)};
           },
       },

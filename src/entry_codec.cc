@@ -42,6 +42,7 @@ void Put(Writer& w, const RewardPrice& p) {
   Put(w, p.grandfathering);
   Put(w, p.old_points);
   Put(w, p.new_points);
+  Put(w, p.cash);
 }
 void Put(Writer& w, const RuleGrant& g) {
   Put(w, g.rule);
@@ -131,7 +132,7 @@ bool Get(Reader& r, int32_t* v) {
 }
 bool Get(Reader& r, RewardPrice* p) {
   return Get(r, &p->reward) && Get(r, &p->version) && Get(r, &p->grandfathering) && Get(r, &p->old_points) &&
-         Get(r, &p->new_points);
+         Get(r, &p->new_points) && Get(r, &p->cash);
 }
 bool Get(Reader& r, RuleGrant* g) { return Get(r, &g->rule) && Get(r, &g->granted); }
 bool Get(Reader& r, LotRenewal* renewal) {

@@ -62,6 +62,13 @@ absl::StatusOr<Points> ProgramVersion::PriceOf(absl::string_view reward) const {
   return absl::NotFoundError(absl::StrCat("reward \"", reward, "\" is not offered by version ", id));
 }
 
+std::optional<Money> ProgramVersion::CashOf(absl::string_view reward) const {
+  for (const CatalogItem& item : redemption.catalog) {
+    if (item.id == reward) return item.cash;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 absl::Status CheckExpiry(const ExpiryTerm& expiry, absl::string_view where) {

@@ -653,7 +653,8 @@ void CheckMultiplierCycles(const std::vector<AccrualRule>& rules, const std::vec
 
 // ------------------------------------------------------------ rewards, expiry, grandfathering
 
-Redemption ReadRedemption(const Json& value, const std::string& path, Problems& problems) {
+Redemption ReadRedemption(const Json& value, const std::string& path, Problems& problems,
+                          const std::optional<Currency>& currency) {
   Redemption redemption;
   Fields f(value, path, problems, {"airport_regions", "award_chart", "catalog", "pay_with_points"});
 
@@ -724,7 +725,7 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
   if (const Json* catalog = f.Array("catalog")) {
     for (size_t i = 0; i < catalog->size(); ++i) {
       std::string item_path = Element(f.PathOf("catalog"), i);
-      Fields c((*catalog)[i], item_path, problems, {"id", "name", "price"});
+      Fields c((*catalog)[i], item_path, problems, {"id", "name", "price", "cash"});
       CatalogItem item;
       bool ok = c.ok();
       if (auto id = c.String("id", kRequired)) {
@@ -741,6 +742,15 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
         item.price = *price;
       } else {
         ok = false;
+      }
+      if (const Json* cash = c.Get("cash"); cash != nullptr && currency.has_value()) {
+        item.cash = ReadMoney(*cash, c.PathOf("cash"), problems, *currency);
+        if (!item.cash) {
+          ok = false;
+        } else if (item.cash->minor_units() <= 0) {
+          problems.Add(c.PathOf("cash"), "must be greater than 0");
+          ok = false;
+        }
       }
       if (ok) redemption.catalog.push_back(std::move(item));
     }
@@ -912,7 +922,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   CheckMultiplierCycles(v.accrual, refs, rule_index, problems);
 
   if (const Json* redemption = f.Get("redemption")) {
-    v.redemption = ReadRedemption(*redemption, f.PathOf("redemption"), problems);
+    v.redemption = ReadRedemption(*redemption, f.PathOf("redemption"), problems, currency);
   }
   if (const Json* expiry = f.Get("expiry")) v.expiry = ReadExpiry(*expiry, f.PathOf("expiry"), problems);
   if (const Json* promise = f.Get("grandfathering")) {

@@ -88,7 +88,7 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(Credited{Points(1300), Points(200), At(1577833200000000), "basket 991",
                                    Counters(), "basket-991", {Points(1000), Points(0), Points(250)}, Points(50),
                                    {{"base", Points(1250)}, {"welcome", Points(50)}}, -3}));
-  all.push_back(MakeEntry(Debited{Points(kMax), Draws(), RewardPrice{"cat:kettle", "v1", "", Points(0), Points(0)}, 7}));
+  all.push_back(MakeEntry(Debited{Points(kMax), Draws(), RewardPrice{"cat:kettle", "v1", "", Points(0), Points(0), Money(4900, *Currency::FromCode("EUR"))}, 7, std::nullopt}));
   all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws(),
                                      RewardPrice{"award:EU-NA:business:round_trip", "mm-2010", "price_lock", Points(0),
                                                  Points(0)},

@@ -698,3 +698,32 @@ TEST(ProgramJsonTest, GrandfatheringWindowNeedsBothEnds) {
 
 }  // namespace
 }  // namespace loyalty
+
+namespace loyalty {
+namespace {
+
+TEST(ProgramJsonCashAndPoints, CatalogCashIsParsedInTheVersionCurrency) {
+  auto version = ParseProgramVersion(
+      Version(R"("redemption": {"catalog": [{"id": "voucher", "price": 10000, "cash": "49.00"}]})"));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->CashOf("voucher"), Money::Parse("49.00", *Currency::FromCode("EUR")).value());
+  EXPECT_EQ(version->PriceOf("voucher").value(), Points(10000));
+  EXPECT_TRUE(HasProblem(VersionStatus(R"("redemption": {"catalog": [{"id": "v", "price": 1, "cash": "1,5"}]})"),
+                         "redemption.catalog[0].cash:"));
+  EXPECT_TRUE(HasProblem(VersionStatus(R"("redemption": {"catalog": [{"id": "v", "price": 1, "cash": "0.00"}]})"),
+                         "redemption.catalog[0].cash: must be greater than 0"));
+}
+
+TEST(ProgramJsonExpiryPolicies, InactivityProtectionAndClosureAreRead) {
+  auto version = ParseProgramVersion(Version(
+      R"("expiry": {"months": 36, "round": "end_of_quarter", "inactivity_months": 18,)"
+      R"( "protected_by_flags": ["cobrand_card"], "closure_grace_months": 6})"));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->expiry.inactivity_months, 18);
+  EXPECT_EQ(version->expiry.protected_by_flags, std::vector<std::string>{"cobrand_card"});
+  EXPECT_EQ(version->expiry.closure_grace_months, 6);
+  EXPECT_TRUE(HasProblem(VersionStatus(R"("expiry": {"inactivity_months": -1})"), "expiry.inactivity_months:"));
+}
+
+}  // namespace
+}  // namespace loyalty

@@ -25,6 +25,9 @@ ProgramVersion Chart(const char* id, int64_t business_price) {
   version.redemption.airport_regions = {{"FRA", "EU"}, {"JFK", "NA"}};
   version.redemption.award_chart = {{"EU", "NA", "business", true, Points(business_price)},
                                     {"EU", "NA", "economy", true, Points(60'000)}};
+  // Cash + points: 10,000 miles and EUR 49.00.
+  version.redemption.catalog = {{"upgrade-voucher", "Upgrade voucher", Points(10'000),
+                                 Money::Parse("49.00", *Currency::FromCode("EUR")).value()}};
   return version;
 }
 
@@ -221,6 +224,19 @@ TEST_F(AwardChartChange, BookByKeepsOldPricesForEarlyBookings) {
                                             .reward = kBusinessAward});
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(std::get<entries::Debited>(late->entries[0].body).amount, Points(105'000));
+}
+
+TEST_F(AwardChartChange, CashAndPointsStatesTheMoneyDue) {
+  Open({});
+  Member("A", 20'000, "2010-06-01T10:00:00Z");
+  auto redeemed = engine_->Execute(RedeemReward{.idempotency_key = "v", .member = Id("A"), .at = At("2010-07-01T10:00:00Z"),
+                                                .reward = "upgrade-voucher"});
+  ASSERT_TRUE(redeemed.ok()) << redeemed.status();
+  const auto& debit = std::get<entries::Debited>(redeemed->entries[0].body);
+  EXPECT_EQ(debit.amount, Points(10'000));
+  EXPECT_EQ(debit.price.cash, Money::Parse("49.00", *Currency::FromCode("EUR")).value());
+  EXPECT_NE(redeemed->entries[0].explanation.find("plus 49.00 EUR"), std::string::npos);
+  EXPECT_EQ(Available("A"), Points(10'000));
 }
 
 TEST(PriceReward, NeverWorseThanTheNewPrice) {

@@ -90,6 +90,7 @@ struct RewardPrice {
   std::string grandfathering;  // "", "price_lock", "book_by" or "earned_before"
   Points old_points;           // earned_before: paid from protected lots, old price
   Points new_points;           // earned_before: paid from the other lots, new price
+  std::optional<Money> cash;   // cash + points: the money due besides the points
   friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
 };
 

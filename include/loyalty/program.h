@@ -156,10 +156,13 @@ struct AwardChartRow {
   Points price;
 };
 
+// A catalog reward: `price` points, plus `cash` to pay in money for a cash
+// + points reward.
 struct CatalogItem {
   std::string id;
   std::string name;
   Points price;
+  std::optional<Money> cash;
 };
 
 // Paying at the till: each point is worth `value_per_point` (0.01 EUR),
@@ -244,6 +247,8 @@ struct ProgramVersion {
   Instant LotExpiry(Instant earned_at) const;
   // The price of a reward id (catalog item or award), or NotFound.
   absl::StatusOr<Points> PriceOf(absl::string_view reward) const;
+  // The money a cash + points reward also costs; nullopt for points only.
+  std::optional<Money> CashOf(absl::string_view reward) const;
 };
 
 class Program {

@@ -17,6 +17,7 @@
 //   price_lock     applies to quotes and holds made before the change; the
 //                  engine checks it when a quote or hold is used.
 // A grandfathered price is used only where it is lower than the new one.
+// A cash + points catalog reward also states the money due (price.cash).
 //
 // Pure: no clock, no state. Thread-compatible.
 #ifndef LOYALTY_REDEMPTION_H_
@@ -48,8 +49,9 @@ inline absl::StatusOr<PriceQuote> PriceReward(const Program& program, absl::stri
   const ProgramVersion& version = program.InForceAt(at);
   auto current = version.PriceOf(reward);
   if (!current.ok()) return current.status();
-  PriceQuote quote{*current, RewardPrice{std::string(reward), version.id, "", Points(0), Points(0)},
+  PriceQuote quote{*current, RewardPrice{std::string(reward), version.id, "", Points(0), Points(0), version.CashOf(reward)},
                    absl::StrCat(reward, ": ", current->value(), " points under ", version.id)};
+  if (quote.price.cash) absl::StrAppend(&quote.explanation, " plus ", quote.price.cash->ToString());
   const ProgramVersion* previous = program.Previous(version);
   if (previous == nullptr) return quote;
   auto old = previous->PriceOf(reward);
@@ -59,6 +61,7 @@ inline absl::StatusOr<PriceQuote> PriceReward(const Program& program, absl::stri
     quote.amount = *old;
     quote.price.version = previous->id;
     quote.price.grandfathering = "book_by";
+    quote.price.cash = previous->CashOf(reward);
     quote.explanation = absl::StrCat(reward, ": ", old->value(), " points under ", previous->id, " (booked before ",
                                      promise.book_by->ToString(), "; ", current->value(), " under ", version.id, ")");
     return quote;
