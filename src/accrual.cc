@@ -4,8 +4,9 @@
 // This is a hot path (every basket at every till), so the evaluation keeps
 // its working state in inline vectors, does the rate arithmetic here (the
 // same exact products and roundings as ToPoints and Scale, without building
-// an error text unless one is needed), and builds the formula text only for
-// the rules that count, once the exclusive groups are settled.
+// an error text unless one is needed), and records each counted line's
+// explanation as numbers (AccrualExplanation); FormulaText renders the text
+// only when a caller asks for it.
 #include "loyalty/accrual.h"
 
 #include <algorithm>
@@ -293,26 +294,10 @@ struct RuleState {
   int64_t unattributed = 0;  // purchases: the part of `granted` that belongs to no line
 };
 
-enum class CapKind : uint8_t { kPerActivity, kPerMemberDay, kPerMemberMonth, kPerCampaign };
-
-absl::string_view CapName(CapKind kind) {
-  switch (kind) {
-    case CapKind::kPerActivity: return "per_activity";
-    case CapKind::kPerMemberDay: return "per_member_day";
-    case CapKind::kPerMemberMonth: return "per_member_month";
-    case CapKind::kPerCampaign: return "per_campaign";
-  }
-  return "cap";
-}
-
-// A cap that bit: it lowered rule `rule`'s points from `before` to `after`.
+// A cap that bit rule `rule` (an index into version.accrual).
 struct CapBite {
   int32_t rule;
-  CapKind kind;
-  int64_t cap;
-  int64_t used;
-  int64_t before;
-  int64_t after;
+  AccrualCapBite bite;
 };
 
 // Splits `total` over buckets in proportion to `weights` (the lines, then
@@ -410,10 +395,10 @@ absl::Status UnknownBalance(const ProgramVersion& version, size_t index, const A
       version.redeemable_balance, "\" nor a counter of version ", version.id));
 }
 
-// A formula's text, built in a stack buffer and copied once into its string
-// (which stays inline for short ones such as "fixed 50"). Text longer than
-// the buffer (long labels) continues in a heap string.
-class FormulaText {
+// Text built in a stack buffer and copied once into its string (which stays
+// inline for short ones such as "fixed 50"). Text longer than the buffer
+// (long labels) continues in a heap string.
+class TextBuilder {
  public:
   template <typename... Pieces>
   void Put(const Pieces&... pieces) {
@@ -521,66 +506,36 @@ class FormulaText {
   std::string spill_;
 };
 
-std::string Formula(const AccrualRule& rule, const RuleState& state, const Currency& currency,
-                    absl::Span<const CapBite> bites, int32_t index) {
-  FormulaText text;
-  const AccrualEffect& effect = rule.effect;
-  const bool rounded = !state.exact;  // "floor(...)" unless the product was exact
+// The numbers behind a counted rule's line, from its evaluation state and
+// the caps that bit it.
+void Explain(const AccrualEffect& effect, const RuleState& state, const Currency& currency,
+             absl::Span<const CapBite> bites, int32_t index, AccrualExplanation& why) {
+  why.kind = effect.kind;
+  why.rounding = effect.rounding;
+  why.exact = state.exact;
+  why.product = Points(state.desired);
+  if (state.rate != nullptr) why.rate = *state.rate;
+  if (state.label != nullptr) why.rate_key = *state.label;
   switch (effect.kind) {
     case AccrualEffect::Kind::kPerMoney:
     case AccrualEffect::Kind::kPerTicketPrice:
-      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.PutMoney(state.input, currency);
-      text.Put(" x ");
-      text.PutRate(*state.rate);
-      if (state.label != nullptr) text.Put(" (", *state.label, ")");
-      if (rounded) text.Put(")");
-      text.Put(" = ");
-      text.PutGrouped(state.desired);
+      why.money = Money(state.input, currency);
       break;
     case AccrualEffect::Kind::kPerDistance:
-      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.PutGrouped(state.input);
-      text.Put(" mi x ");
-      text.PutPercent(*state.rate);
-      text.Put(" % (", *state.label, ")");
-      if (rounded) text.Put(")");
-      text.Put(" = ");
-      text.PutGrouped(state.before_minimum);
-      if (state.raised_to_minimum) {
-        text.Put(" < minimum ");
-        text.PutGrouped(state.desired);
-      }
+      why.distance_miles = state.input;
+      why.product = Points(state.before_minimum);
+      if (state.raised_to_minimum) why.minimum = Points(state.desired);
       break;
     case AccrualEffect::Kind::kFixed:
-      text.Put("fixed ");
-      text.PutGrouped(state.desired);
       break;
     case AccrualEffect::Kind::kMultiplier:
-      if (rounded) text.Put(RoundingFunction(effect.rounding), "(");
-      text.PutGrouped(state.input);
-      text.Put(" x ");
-      text.PutRate(*state.rate);
-      if (rounded) text.Put(")");
-      text.Put(" = ");
-      text.PutGrouped(state.desired);
+      why.base_points = Points(state.input);
       break;
   }
   for (const CapBite& bite : bites) {
-    if (bite.rule != index) continue;
-    text.Put("; cap ", CapName(bite.kind), " ");
-    text.PutGrouped(bite.cap);
-    if (bite.used != 0) {
-      text.Put(" (");
-      text.PutGrouped(bite.used);
-      text.Put(" used)");
-    }
-    text.Put(" bites: ");
-    text.PutGrouped(bite.before);
-    text.Put(" -> ");
-    text.PutGrouped(bite.after);
+    if (bite.rule != index || why.cap_count == static_cast<int>(why.caps.size())) continue;
+    why.caps[static_cast<size_t>(why.cap_count++)] = bite.bite;
   }
-  return text.Take();
 }
 
 }  // namespace
@@ -831,18 +786,19 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
 
     // Caps, each against what is left of it.
     int64_t granted = state.desired;
-    auto apply_cap = [&](CapKind kind, const std::optional<Points>& limit, int64_t used) {
+    auto apply_cap = [&](AccrualCapKind kind, const std::optional<Points>& limit, Points used) {
       if (!limit.has_value()) return;
-      Int128 left = static_cast<Int128>(limit->value()) - used;
+      Int128 left = static_cast<Int128>(limit->value()) - used.value();
       if (left < 0) left = 0;
       if (granted <= left) return;
-      bites.push_back(CapBite{index, kind, limit->value(), used, granted, static_cast<int64_t>(left)});
+      bites.push_back(
+          CapBite{index, AccrualCapBite{kind, *limit, used, Points(granted), Points(static_cast<int64_t>(left))}});
       granted = static_cast<int64_t>(left);
     };
-    apply_cap(CapKind::kPerActivity, cap.per_activity, 0);
-    apply_cap(CapKind::kPerMemberDay, cap.per_member_day, usage.day.value());
-    apply_cap(CapKind::kPerMemberMonth, cap.per_member_month, usage.month.value());
-    apply_cap(CapKind::kPerCampaign, cap.per_campaign, usage.campaign.value());
+    apply_cap(AccrualCapKind::kPerActivity, cap.per_activity, Points(0));
+    apply_cap(AccrualCapKind::kPerMemberDay, cap.per_member_day, usage.day);
+    apply_cap(AccrualCapKind::kPerMemberMonth, cap.per_member_month, usage.month);
+    apply_cap(AccrualCapKind::kPerCampaign, cap.per_campaign, usage.campaign);
     state.granted = granted;
     state.counted = true;
 
@@ -893,12 +849,8 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
     const AccrualRule& rule = rules[idx];
     const std::string& balance =
         state.balance == kRedeemable ? version.redeemable_balance : version.counters[static_cast<size_t>(state.balance)];
-    AccrualLine& line = result.lines.emplace_back();
-    line.rule_id = rule.id;
-    line.balance = balance;
-    line.desired = Points(state.desired);
-    line.granted = Points(state.granted);
-    line.formula = Formula(rule, state, currency, bites, index);
+    AccrualLine& line = result.lines.emplace_back(rule.id, balance, Points(state.desired), Points(state.granted));
+    Explain(rule.effect, state, currency, bites, index, line.explanation);
     if (state.balance != kRedeemable) {
       int64_t& total = counter_totals[static_cast<size_t>(state.balance)];
       if (__builtin_add_overflow(total, state.granted, &total)) {
@@ -928,6 +880,70 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
   std::sort(result.counters.begin(), result.counters.end(),
             [](const CounterDelta& a, const CounterDelta& b) { return a.counter < b.counter; });
   return result;
+}
+
+absl::string_view AccrualCapName(AccrualCapKind kind) {
+  switch (kind) {
+    case AccrualCapKind::kNone: return "none";
+    case AccrualCapKind::kPerActivity: return "per_activity";
+    case AccrualCapKind::kPerMemberDay: return "per_member_day";
+    case AccrualCapKind::kPerMemberMonth: return "per_member_month";
+    case AccrualCapKind::kPerCampaign: return "per_campaign";
+  }
+  return "cap";
+}
+
+std::string FormulaText(const AccrualLine& line) {
+  const AccrualExplanation& why = line.explanation;
+  TextBuilder text;
+  // "floor(...)" around the product unless it was exact; kFixed never rounds.
+  const bool rounded = !why.exact && why.kind != AccrualEffect::Kind::kFixed;
+  if (rounded) text.Put(RoundingFunction(why.rounding), "(");
+  switch (why.kind) {
+    case AccrualEffect::Kind::kPerMoney:
+    case AccrualEffect::Kind::kPerTicketPrice:
+      if (why.money.has_value()) text.PutMoney(why.money->minor_units(), why.money->currency());
+      text.Put(" x ");
+      if (why.rate.has_value()) text.PutRate(*why.rate);
+      if (why.rate_key.has_value()) text.Put(" (", *why.rate_key, ")");
+      break;
+    case AccrualEffect::Kind::kPerDistance:
+      text.PutGrouped(why.distance_miles);
+      text.Put(" mi x ");
+      if (why.rate.has_value()) text.PutPercent(*why.rate);
+      text.Put(" % (", why.rate_key.has_value() ? absl::string_view(*why.rate_key) : absl::string_view(), ")");
+      break;
+    case AccrualEffect::Kind::kFixed:
+      text.Put("fixed ");
+      break;
+    case AccrualEffect::Kind::kMultiplier:
+      text.PutGrouped(why.base_points.value());
+      text.Put(" x ");
+      if (why.rate.has_value()) text.PutRate(*why.rate);
+      break;
+  }
+  if (rounded) text.Put(")");
+  if (why.kind != AccrualEffect::Kind::kFixed) text.Put(" = ");
+  text.PutGrouped(why.product.value());
+  if (why.minimum.has_value()) {
+    text.Put(" < minimum ");
+    text.PutGrouped(why.minimum->value());
+  }
+  for (int i = 0; i < why.cap_count && i < static_cast<int>(why.caps.size()); ++i) {
+    const AccrualCapBite& bite = why.caps[static_cast<size_t>(i)];
+    text.Put("; cap ", AccrualCapName(bite.kind), " ");
+    text.PutGrouped(bite.limit.value());
+    if (!bite.used.IsZero()) {
+      text.Put(" (");
+      text.PutGrouped(bite.used.value());
+      text.Put(" used)");
+    }
+    text.Put(" bites: ");
+    text.PutGrouped(bite.before.value());
+    text.Put(" -> ");
+    text.PutGrouped(bite.after.value());
+  }
+  return text.Take();
 }
 
 }  // namespace loyalty

@@ -4,6 +4,7 @@
 
 #include "chain.h"
 #include "encoding.h"
+#include "overloaded.h"
 #include "loyalty/command.h"
 
 namespace loyalty {
@@ -11,10 +12,7 @@ namespace {
 
 using internal::Writer;
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+using internal::Overloaded;
 
 void EncodeMoney(Writer& w, const Money& money) {
   w.Bytes(money.currency().code());

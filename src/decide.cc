@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "chain.h"
 #include "encoding.h"
+#include "overloaded.h"
 #include "loyalty/check.h"
 #include "loyalty/accrual.h"
 #include "loyalty/command.h"
@@ -16,10 +17,7 @@ namespace {
 
 using internal::Writer;
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+using internal::Overloaded;
 
 constexpr size_t kMaxKey = 128;
 constexpr size_t kMaxText = 256;
@@ -262,7 +260,7 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   entry.explanation = absl::StrCat("accrued ", body.amount.value(), " points on ", body.source, " under ", version.id);
   if (body.amount > Points(0)) absl::StrAppend(&entry.explanation, ", valid through ", LastValidDay(program, body.expires_at));
   for (const AccrualLine& line : result->lines) {
-    absl::StrAppend(&entry.explanation, "; ", line.rule_id, " -> ", line.balance, ": ", line.formula);
+    absl::StrAppend(&entry.explanation, "; ", line.rule_id, " -> ", line.balance, ": ", FormulaText(line));
   }
   absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
   entry.body = std::move(body);

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include <mutex>
 #include "loyalty/check.h"
+#include "overloaded.h"
 
 namespace loyalty {
 namespace {
@@ -26,10 +27,7 @@ Points Minus(Points a, Points b) {
   return *difference;
 }
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+using internal::Overloaded;
 
 Points SumOf(const std::vector<LotDraw>& draws) {
   Points total;

@@ -50,9 +50,13 @@ constexpr Int128 Pow10(int n) {
   return result;
 }
 
-absl::StatusOr<int64_t> Narrow(Int128 value, absl::string_view what) {
+// `value` as 64 bits, or OutOfRange "<what()> does not fit in 64 bits".
+// `what` is called only on that failure path, so that a successful
+// conversion builds no text.
+template <typename What>
+absl::StatusOr<int64_t> Narrow(Int128 value, What what) {
   if (value > std::numeric_limits<int64_t>::max() || value < std::numeric_limits<int64_t>::min()) {
-    return absl::OutOfRangeError(absl::StrCat(what, " does not fit in 64 bits"));
+    return absl::OutOfRangeError(absl::StrCat(what(), " does not fit in 64 bits"));
   }
   return static_cast<int64_t>(value);
 }
@@ -156,7 +160,7 @@ Int128 DivideRounded(Int128 numerator, Int128 denominator, Rounding rounding) {
 absl::StatusOr<Points> Points::Parse(absl::string_view text) {
   auto scaled = ParseScaled(text, 0, /*allow_sign=*/true, "a whole number of points");
   if (!scaled.ok()) return scaled.status();
-  auto narrow = Narrow(*scaled, absl::StrCat("points \"", text, "\""));
+  auto narrow = Narrow(*scaled, [&] { return absl::StrCat("points \"", text, "\""); });
   if (!narrow.ok()) return absl::InvalidArgumentError(narrow.status().message());
   return Points(*narrow);
 }
@@ -172,7 +176,7 @@ absl::StatusOr<Money> Money::Parse(absl::string_view amount, Currency currency) 
   auto scaled = ParseScaled(amount, currency.exponent(), /*allow_sign=*/true,
                             absl::StrCat("an amount of ", currency.code()));
   if (!scaled.ok()) return scaled.status();
-  auto narrow = Narrow(*scaled, absl::StrCat("amount \"", amount, "\""));
+  auto narrow = Narrow(*scaled, [&] { return absl::StrCat("amount \"", amount, "\""); });
   if (!narrow.ok()) return absl::InvalidArgumentError(narrow.status().message());
   return Money(*narrow, currency);
 }
@@ -251,7 +255,7 @@ absl::StatusOr<Points> ToPoints(const Money& money, const Rate& rate, Rounding r
   // |minor| < 2^63 and mantissa < 2^63, so the product fits in 127 bits.
   Int128 product = static_cast<Int128>(money.minor_units()) * rate.mantissa();
   Int128 result = DivideRounded(product, Pow10(money.currency().exponent() + rate.scale()), rounding);
-  auto narrow = Narrow(result, absl::StrCat("points for ", money.ToString(), " x ", rate.ToString()));
+  auto narrow = Narrow(result, [&] { return absl::StrCat("points for ", money.ToString(), " x ", rate.ToString()); });
   if (!narrow.ok()) return narrow.status();
   return Points(*narrow);
 }
@@ -259,7 +263,7 @@ absl::StatusOr<Points> ToPoints(const Money& money, const Rate& rate, Rounding r
 absl::StatusOr<Points> Scale(Points points, const Rate& rate, Rounding rounding) {
   Int128 product = static_cast<Int128>(points.value()) * rate.mantissa();
   Int128 result = DivideRounded(product, Pow10(rate.scale()), rounding);
-  auto narrow = Narrow(result, absl::StrCat("points ", points.ToString(), " x ", rate.ToString()));
+  auto narrow = Narrow(result, [&] { return absl::StrCat("points ", points.ToString(), " x ", rate.ToString()); });
   if (!narrow.ok()) return narrow.status();
   return Points(*narrow);
 }
@@ -274,8 +278,9 @@ absl::StatusOr<Money> ToMoney(Points points, const Rate& rate_per_point, Currenc
   } else if (__builtin_mul_overflow(product, Pow10(shift), &result)) {
     return absl::OutOfRangeError(absl::StrCat("money for ", points.ToString(), " points overflows"));
   }
-  auto narrow = Narrow(result, absl::StrCat("money for ", points.ToString(), " points x ",
-                                            rate_per_point.ToString()));
+  auto narrow = Narrow(result, [&] {
+    return absl::StrCat("money for ", points.ToString(), " points x ", rate_per_point.ToString());
+  });
   if (!narrow.ok()) return narrow.status();
   return Money(*narrow, currency);
 }

@@ -4,6 +4,7 @@
 // overflow. Every expected figure is worked out by hand in the comments.
 #include "loyalty/accrual.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -178,7 +179,7 @@ TEST(AccrualRetail, OnePointPerTwoEuroRoundedDown) {
   EXPECT_EQ(result->lines[0].balance, "points");
   EXPECT_EQ(result->lines[0].desired, Points(12));
   EXPECT_EQ(result->lines[0].granted, Points(12));
-  EXPECT_EQ(result->lines[0].formula, "floor(25.99 EUR x 0.5) = 12");
+  EXPECT_EQ(FormulaText(result->lines[0]), "floor(25.99 EUR x 0.5) = 12");
   EXPECT_EQ(result->redeemable, Points(12));
   EXPECT_TRUE(result->counters.empty());
   EXPECT_THAT(PerLine(*result), ElementsAre(12));
@@ -190,7 +191,7 @@ TEST(AccrualRetail, ExactProductShowsNoRounding) {
   auto result = EvaluateAccrual(Retail(), Basket({Line("G1", "groceries", 2, "13.00")}),
                                 Context("2024-04-02T09:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->lines[0].formula, "26.00 EUR x 0.5 = 13");
+  EXPECT_EQ(FormulaText(result->lines[0]), "26.00 EUR x 0.5 = 13");
 }
 
 TEST(AccrualRetail, FullBasketOnASaturdayInTheCampaign) {
@@ -219,13 +220,13 @@ TEST(AccrualRetail, FullBasketOnASaturdayInTheCampaign) {
                                 Context("2024-03-16T10:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(RuleIds(*result), ElementsAre("base", "coffee-10x", "big-basket", "electronics"));
-  EXPECT_EQ(result->lines[0].formula, "floor(82.33 EUR x 0.5) = 41");
-  EXPECT_EQ(result->lines[1].formula, "5 x 9 = 45");
+  EXPECT_EQ(FormulaText(result->lines[0]), "floor(82.33 EUR x 0.5) = 41");
+  EXPECT_EQ(FormulaText(result->lines[1]), "5 x 9 = 45");
   EXPECT_EQ(result->lines[1].granted, Points(45));
-  EXPECT_EQ(result->lines[2].formula, "fixed 50");
+  EXPECT_EQ(FormulaText(result->lines[2]), "fixed 50");
   EXPECT_EQ(result->lines[3].desired, Points(120));
   EXPECT_EQ(result->lines[3].granted, Points(100));
-  EXPECT_EQ(result->lines[3].formula, "60.00 EUR x 2 = 120; cap per_member_day 100 bites: 120 -> 100");
+  EXPECT_EQ(FormulaText(result->lines[3]), "60.00 EUR x 2 = 120; cap per_member_day 100 bites: 120 -> 100");
   EXPECT_EQ(result->redeemable, Points(236));
   EXPECT_THAT(PerLine(*result), ElementsAre(50, 6, 0, 0, 130));
   EXPECT_EQ(result->unattributed, Points(50));
@@ -245,7 +246,7 @@ TEST(AccrualRetail, DayCapCountsWhatWasAlreadyGranted) {
   ASSERT_NE(line, nullptr);
   EXPECT_EQ(line->desired, Points(120));
   EXPECT_EQ(line->granted, Points(30));
-  EXPECT_EQ(line->formula, "60.00 EUR x 2 = 120; cap per_member_day 100 (70 used) bites: 120 -> 30");
+  EXPECT_EQ(FormulaText(*line), "60.00 EUR x 2 = 120; cap per_member_day 100 (70 used) bites: 120 -> 30");
   EXPECT_EQ(result->redeemable, Points(30 + 50 + 30));
 
   // Already 150 today (the cap was lowered since): nothing, never negative.
@@ -256,7 +257,7 @@ TEST(AccrualRetail, DayCapCountsWhatWasAlreadyGranted) {
   line = FindLine(*result, "electronics");
   ASSERT_NE(line, nullptr);
   EXPECT_EQ(line->granted, Points(0));
-  EXPECT_EQ(line->formula, "60.00 EUR x 2 = 120; cap per_member_day 100 (150 used) bites: 120 -> 0");
+  EXPECT_EQ(FormulaText(*line), "60.00 EUR x 2 = 120; cap per_member_day 100 (150 used) bites: 120 -> 0");
   EXPECT_EQ(result->redeemable, Points(80));
   ExpectAttributionAddsUp(*result);
 }
@@ -267,7 +268,7 @@ TEST(AccrualRetail, WelcomeBonusOnTheFirstActivityOnly) {
                                 Context("2024-04-02T09:00:00Z", "", /*first_activity=*/true));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(RuleIds(*result), ElementsAre("base", "welcome"));
-  EXPECT_EQ(result->lines[1].formula, "fixed 500");
+  EXPECT_EQ(FormulaText(result->lines[1]), "fixed 500");
   EXPECT_EQ(result->redeemable, Points(512));
   EXPECT_THAT(PerLine(*result), ElementsAre(12));
   EXPECT_EQ(result->unattributed, Points(500));
@@ -379,7 +380,7 @@ TEST(AccrualRetail, LoserOfAnExclusiveGroupFeedsNoMultiplier) {
                                 Context("2024-04-02T09:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(RuleIds(*result), ElementsAre("b", "twice"));
-  EXPECT_EQ(result->lines[1].formula, "20 x 2 = 40");
+  EXPECT_EQ(FormulaText(result->lines[1]), "20 x 2 = 40");
   EXPECT_EQ(result->redeemable, Points(60));
   EXPECT_EQ(result->unattributed, Points(60));
 }
@@ -455,9 +456,9 @@ TEST(AccrualRetail, Caps) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(calls, 3);  // "activity" has no usage-based cap
   ASSERT_EQ(result->lines.size(), 3u);
-  EXPECT_EQ(result->lines[0].formula, "fixed 300; cap per_activity 100 bites: 300 -> 100");
-  EXPECT_EQ(result->lines[1].formula, "fixed 300; cap per_member_month 1,000 (950 used) bites: 300 -> 50");
-  EXPECT_EQ(result->lines[2].formula,
+  EXPECT_EQ(FormulaText(result->lines[0]), "fixed 300; cap per_activity 100 bites: 300 -> 100");
+  EXPECT_EQ(FormulaText(result->lines[1]), "fixed 300; cap per_member_month 1,000 (950 used) bites: 300 -> 50");
+  EXPECT_EQ(FormulaText(result->lines[2]),
             "fixed 300; cap per_activity 200 bites: 300 -> 200; cap per_campaign 5,000 (4,990 used) bites: 200 -> 10");
   EXPECT_EQ(result->lines[2].desired, Points(300));
   EXPECT_EQ(result->lines[2].granted, Points(10));
@@ -491,7 +492,7 @@ TEST(AccrualFlight, DistanceTimesBookingClass) {
   auto result = EvaluateAccrual(MilesAndMore(), Flight(5000, "J"), Context("2010-11-02T10:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->lines.size(), 2u);
-  EXPECT_EQ(result->lines[0].formula, "5,000 mi x 150 % (J) = 7,500");
+  EXPECT_EQ(FormulaText(result->lines[0]), "5,000 mi x 150 % (J) = 7,500");
   EXPECT_EQ(result->lines[0].balance, "award_miles");
   EXPECT_EQ(result->lines[1].balance, "status_miles");
   EXPECT_EQ(result->redeemable, Points(7500));
@@ -503,7 +504,7 @@ TEST(AccrualFlight, DistanceTimesBookingClass) {
   // The same in Y: 5,000 x 1 = 5,000.
   result = EvaluateAccrual(MilesAndMore(), Flight(5000, "Y"), Context("2010-11-02T10:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->lines[0].formula, "5,000 mi x 100 % (Y) = 5,000");
+  EXPECT_EQ(FormulaText(result->lines[0]), "5,000 mi x 100 % (Y) = 5,000");
   EXPECT_EQ(result->redeemable, Points(5000));
 }
 
@@ -512,7 +513,7 @@ TEST(AccrualFlight, SenatorBonusOnAwardMilesOnly) {
   auto result = EvaluateAccrual(MilesAndMore(), Flight(5000, "J"), Context("2010-11-02T10:00:00Z", "senator"));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(RuleIds(*result), ElementsAre("award-miles", "status-miles", "senator-bonus"));
-  EXPECT_EQ(result->lines[2].formula, "7,500 x 0.25 = 1,875");
+  EXPECT_EQ(FormulaText(result->lines[2]), "7,500 x 0.25 = 1,875");
   EXPECT_EQ(result->redeemable, Points(9375));
   EXPECT_THAT(result->counters, ElementsAre(CounterDelta{"status_miles", Points(7500)}));
 }
@@ -521,14 +522,14 @@ TEST(AccrualFlight, MinimumPerSegment) {
   // 150 mi in K: 150 x 0.25 = 37.5 -> 37, raised to the minimum 125.
   auto k = EvaluateAccrual(MilesAndMore(), Flight(150, "K"), Context("2010-11-02T10:00:00Z"));
   ASSERT_TRUE(k.ok()) << k.status();
-  EXPECT_EQ(k->lines[0].formula, "floor(150 mi x 25 % (K)) = 37 < minimum 125");
+  EXPECT_EQ(FormulaText(k->lines[0]), "floor(150 mi x 25 % (K)) = 37 < minimum 125");
   EXPECT_EQ(k->lines[0].desired, Points(125));
   EXPECT_EQ(k->redeemable, Points(125));
   EXPECT_THAT(k->counters, ElementsAre(CounterDelta{"status_miles", Points(125)}));
   // 100 mi in Y: 100 < 125 -> 125.
   auto short_y = EvaluateAccrual(MilesAndMore(), Flight(100, "Y"), Context("2010-11-02T10:00:00Z"));
   ASSERT_TRUE(short_y.ok()) << short_y.status();
-  EXPECT_EQ(short_y->lines[0].formula, "100 mi x 100 % (Y) = 100 < minimum 125");
+  EXPECT_EQ(FormulaText(short_y->lines[0]), "100 mi x 100 % (Y) = 100 < minimum 125");
   EXPECT_EQ(short_y->redeemable, Points(125));
   // 150 mi in Y earns 150 at 100 %, above the minimum.
   auto y = EvaluateAccrual(MilesAndMore(), Flight(150, "Y"), Context("2010-11-02T10:00:00Z"));
@@ -576,12 +577,12 @@ TEST(AccrualFlight, TicketPriceByTier) {
   // 1,234.56 x 4 = 4,938.24 -> 4,938.
   auto none = EvaluateAccrual(version, ticket, Context("2015-06-01T10:00:00Z"));
   ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_EQ(none->lines[0].formula, "floor(1234.56 EUR x 4) = 4,938");
+  EXPECT_EQ(FormulaText(none->lines[0]), "floor(1234.56 EUR x 4) = 4,938");
   EXPECT_EQ(none->redeemable, Points(4938));
   // Senator: x 6 = 7,407.36 -> 7,407.
   auto senator = EvaluateAccrual(version, ticket, Context("2015-06-01T10:00:00Z", "senator"));
   ASSERT_TRUE(senator.ok()) << senator.status();
-  EXPECT_EQ(senator->lines[0].formula, "floor(1234.56 EUR x 6 (senator)) = 7,407");
+  EXPECT_EQ(FormulaText(senator->lines[0]), "floor(1234.56 EUR x 6 (senator)) = 7,407");
   EXPECT_EQ(senator->redeemable, Points(7407));
   // HON: x 7 = 8,641.92 -> 8,641.
   auto hon = EvaluateAccrual(version, ticket, Context("2015-06-01T10:00:00Z", "hon"));
@@ -598,7 +599,7 @@ TEST(AccrualFlight, PerMoneyReadsTheTicketPrice) {
   AccrualRule rule = PerMoney("per-euro", "0.1", Rounding::kHalfEven);
   auto result = EvaluateAccrual(Version("v", {rule}), Flight(5000, "J", Eur("1234.56")), Context("2015-06-01T10:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->lines[0].formula, "round_half_even(1234.56 EUR x 0.1) = 123");
+  EXPECT_EQ(FormulaText(result->lines[0]), "round_half_even(1234.56 EUR x 0.1) = 123");
   EXPECT_EQ(result->redeemable, Points(123));
 }
 
@@ -610,7 +611,7 @@ TEST(AccrualCustom, CardSpendReadsTheAmount) {
   // 100.01 x 0.5 = 50.005 -> up 51.
   auto result = EvaluateAccrual(version, Activity{"stmt-1", spend}, Context("2015-06-01T10:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->lines[0].formula, "ceil(100.01 EUR x 0.5) = 51");
+  EXPECT_EQ(FormulaText(result->lines[0]), "ceil(100.01 EUR x 0.5) = 51");
   EXPECT_EQ(result->unattributed, Points(51));
   // Another custom type, or no amount: nothing.
   CustomActivity survey{"survey", {}, Eur("100.00")};
@@ -650,7 +651,7 @@ TEST(AccrualAttribution, MultiplierFollowsItsBase) {
                                 Context("2024-04-02T09:00:00Z"));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(RuleIds(*result), ElementsAre("base", "bonus", "triple"));
-  EXPECT_EQ(result->lines[2].formula, "3 x 3 = 9");
+  EXPECT_EQ(FormulaText(result->lines[2]), "3 x 3 = 9");
   EXPECT_EQ(result->redeemable, Points(12));
   EXPECT_THAT(PerLine(*result), ElementsAre(4, 4, 0, 0));
   EXPECT_EQ(result->unattributed, Points(4));
@@ -820,6 +821,135 @@ TEST(AccrualErrors, Overflow) {
   auto max_y = EvaluateAccrual(MilesAndMore(), Flight(kMax, "Y"), context);
   ASSERT_TRUE(max_y.ok()) << max_y.status();
   EXPECT_EQ(max_y->redeemable, Points(kMax));
+}
+
+
+// ---------------------------------------------------------------- explanations
+
+// A line as EvaluateAccrual would explain it, built by hand.
+AccrualLine Explained(Kind kind, int64_t product) {
+  AccrualLine line;
+  line.rule_id = "r";
+  line.explanation.kind = kind;
+  line.explanation.product = Points(product);
+  line.desired = Points(product);
+  line.granted = Points(product);
+  return line;
+}
+
+TEST(AccrualFormulaText, EachEffectKind) {
+  AccrualLine money = Explained(Kind::kPerMoney, 12);
+  money.explanation.money = Eur("25.99");
+  money.explanation.rate = R("0.5");
+  money.explanation.exact = false;
+  EXPECT_EQ(FormulaText(money), "floor(25.99 EUR x 0.5) = 12");
+  money.explanation.rounding = Rounding::kHalfUp;
+  money.explanation.product = Points(13);
+  EXPECT_EQ(FormulaText(money), "round_half_up(25.99 EUR x 0.5) = 13");
+
+  AccrualLine distance = Explained(Kind::kPerDistance, 5776);
+  distance.explanation.distance_miles = 3851;
+  distance.explanation.rate = R("1.5");
+  distance.explanation.rate_key = "C";
+  distance.explanation.exact = false;
+  EXPECT_EQ(FormulaText(distance), "floor(3,851 mi x 150 % (C)) = 5,776");
+  distance.explanation.rounding = Rounding::kHalfEven;
+  distance.explanation.rate = R("0.255");  // 25.5 %
+  distance.explanation.distance_miles = 100;
+  distance.explanation.product = Points(26);
+  distance.explanation.minimum = Points(125);
+  distance.desired = Points(125);
+  EXPECT_EQ(FormulaText(distance), "round_half_even(100 mi x 25.5 % (C)) = 26 < minimum 125");
+
+  AccrualLine ticket = Explained(Kind::kPerTicketPrice, 7407);
+  ticket.explanation.money = Eur("1234.56");
+  ticket.explanation.rate = R("6");
+  ticket.explanation.rate_key = "senator";
+  ticket.explanation.exact = false;
+  EXPECT_EQ(FormulaText(ticket), "floor(1234.56 EUR x 6 (senator)) = 7,407");
+  ticket.explanation.rate_key.reset();  // the rule's own rate
+  ticket.explanation.rounding = Rounding::kUp;
+  ticket.explanation.product = Points(7408);
+  EXPECT_EQ(FormulaText(ticket), "ceil(1234.56 EUR x 6) = 7,408");
+
+  AccrualLine fixed = Explained(Kind::kFixed, 1500);
+  EXPECT_EQ(FormulaText(fixed), "fixed 1,500");
+
+  AccrualLine multiplier = Explained(Kind::kMultiplier, 1875);
+  multiplier.explanation.base_points = Points(7500);
+  multiplier.explanation.rate = R("0.25");
+  EXPECT_EQ(FormulaText(multiplier), "7,500 x 0.25 = 1,875");
+}
+
+TEST(AccrualFormulaText, EachCapKind) {
+  struct Case {
+    AccrualCapKind kind;
+    int64_t used;
+    const char* text;
+  };
+  const Case cases[] = {
+      {AccrualCapKind::kPerActivity, 0, "fixed 300; cap per_activity 100 bites: 300 -> 100"},
+      {AccrualCapKind::kPerMemberDay, 70, "fixed 300; cap per_member_day 100 (70 used) bites: 300 -> 30"},
+      {AccrualCapKind::kPerMemberMonth, 0, "fixed 300; cap per_member_month 100 bites: 300 -> 100"},
+      {AccrualCapKind::kPerCampaign, 1500, "fixed 300; cap per_campaign 100 (1,500 used) bites: 300 -> 0"},
+  };
+  for (const Case& c : cases) {
+    AccrualLine line = Explained(Kind::kFixed, 300);
+    int64_t after = std::max<int64_t>(0, 100 - c.used);
+    line.explanation.caps[0] = AccrualCapBite{c.kind, Points(100), Points(c.used), Points(300), Points(after)};
+    line.explanation.cap_count = 1;
+    line.granted = Points(after);
+    EXPECT_EQ(FormulaText(line), c.text) << AccrualCapName(c.kind);
+  }
+  EXPECT_EQ(AccrualCapName(AccrualCapKind::kNone), "none");
+
+  // No cap bit: no cap text.
+  EXPECT_EQ(FormulaText(Explained(Kind::kFixed, 300)), "fixed 300");
+}
+
+TEST(AccrualFormulaText, EvaluatedLinesCarryTheirNumbers) {
+  // 60.00 EUR x 2 = 120, per_activity 110 then per_member_day 100 with 70
+  // used: 120 -> 110 -> 30.
+  AccrualRule electronics = PerMoney("electronics", "2");
+  electronics.cap.per_activity = Points(110);
+  electronics.cap.per_member_day = Points(100);
+  auto usage = [](absl::string_view) { return RuleUsage{Points(70), Points(70), Points(70), 1}; };
+  AccrualContext context{At("2024-04-02T09:00:00Z"), "", false, usage};
+  auto result = EvaluateAccrual(Version("v", {electronics}), Basket({Line("TV", "electronics", 1, "60.00")}), context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->lines.size(), 1u);
+  const AccrualExplanation& why = result->lines[0].explanation;
+  EXPECT_EQ(why.kind, Kind::kPerMoney);
+  EXPECT_EQ(why.money, Eur("60.00"));
+  EXPECT_EQ(why.rate, R("2"));
+  EXPECT_FALSE(why.rate_key.has_value());
+  EXPECT_TRUE(why.exact);
+  EXPECT_EQ(why.product, Points(120));
+  EXPECT_FALSE(why.minimum.has_value());
+  ASSERT_EQ(why.cap_count, 2);
+  EXPECT_EQ(why.caps[0].kind, AccrualCapKind::kPerActivity);
+  EXPECT_EQ(why.caps[0].after, Points(110));
+  EXPECT_EQ(why.caps[1].kind, AccrualCapKind::kPerMemberDay);
+  EXPECT_EQ(why.caps[1].used, Points(70));
+  EXPECT_EQ(why.caps[1].before, Points(110));
+  EXPECT_EQ(why.caps[1].after, Points(30));
+  EXPECT_EQ(why.caps[2].kind, AccrualCapKind::kNone);
+  EXPECT_EQ(FormulaText(result->lines[0]),
+            "60.00 EUR x 2 = 120; cap per_activity 110 bites: 120 -> 110; cap per_member_day 100 (70 used) bites: "
+            "110 -> 30");
+
+  // A distance line raised to its minimum: class K, 150 mi x 25 % = 37.5.
+  auto k = EvaluateAccrual(MilesAndMore(), Flight(150, "K"), AccrualContext{At("2010-11-02T10:00:00Z"), "", false,
+                                                                              NoRuleUsage});
+  ASSERT_TRUE(k.ok()) << k.status();
+  const AccrualExplanation& miles = k->lines[0].explanation;
+  EXPECT_EQ(miles.kind, Kind::kPerDistance);
+  EXPECT_EQ(miles.distance_miles, 150);
+  EXPECT_EQ(miles.rate_key, "K");
+  EXPECT_FALSE(miles.exact);
+  EXPECT_EQ(miles.product, Points(37));
+  EXPECT_EQ(miles.minimum, Points(125));
+  EXPECT_EQ(k->lines[0].desired, Points(125));
 }
 
 }  // namespace

@@ -50,7 +50,9 @@
 #ifndef LOYALTY_ACCRUAL_H_
 #define LOYALTY_ACCRUAL_H_
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,21 +93,65 @@ struct AccrualContext {
   absl::FunctionRef<RuleUsage(absl::string_view rule_id)> usage;
 };
 
+// A cap that lowered a line's points (AccrualCap, checked in this order).
+enum class AccrualCapKind : uint8_t { kNone, kPerActivity, kPerMemberDay, kPerMemberMonth, kPerCampaign };
+
+// "per_activity", "per_member_day", "per_member_month", "per_campaign"; "none".
+absl::string_view AccrualCapName(AccrualCapKind kind);
+
+// One cap that bit: it lowered the points from `before` to `after`, the room
+// left in it (limit - used, never negative).
+struct AccrualCapBite {
+  AccrualCapKind kind = AccrualCapKind::kNone;
+  Points limit;   // the cap
+  Points used;    // what the member already used of it (0 for per_activity)
+  Points before;  // the points before this cap: desired, or the previous cap's after
+  Points after;
+};
+
+// The numbers that explain one line; FormulaText renders them. No heap
+// allocation unless a booking class or tier name is longer than the
+// string's inline buffer.
+struct AccrualExplanation {
+  AccrualEffect::Kind kind = AccrualEffect::Kind::kFixed;
+  // The base as given, by kind: kPerMoney the eligible amount, kPerTicketPrice
+  // the ticket price (both in the version's currency); kPerDistance the
+  // distance; kMultiplier the granted points of its base rules (on a
+  // purchase with line filters, of its eligible lines only). Unused: empty or 0.
+  std::optional<Money> money;
+  int64_t distance_miles = 0;
+  Points base_points;
+  std::optional<Rate> rate;  // the rate used; nullopt for kFixed
+  // The booking class (kPerDistance) or member tier (kPerTicketPrice) whose
+  // rate applied; nullopt when the rule's own `rate` applied.
+  std::optional<std::string> rate_key;
+  Rounding rounding = Rounding::kDown;  // the rule's rounding
+  bool exact = true;                    // the product was whole: no rounding was needed
+  Points product;                       // the (rounded) product; kFixed: the fixed points
+  std::optional<Points> minimum;        // kPerDistance: the minimum, when it raised the product
+  // The caps that bit, in the order they were applied: caps[0, cap_count)
+  // (at most one of each kind); the rest are kNone.
+  std::array<AccrualCapBite, 4> caps;
+  int cap_count = 0;
+};
+
 // One explanation line per rule that applied and counted.
 struct AccrualLine {
   std::string rule_id;
   std::string balance;   // the version's redeemable balance or a counter
-  Points desired;        // before caps
+  Points desired;        // before caps: explanation.minimum if set, else explanation.product
   Points granted;        // after caps
-  // How the amount came about, e.g. "floor(25.99 EUR x 0.5) = 12",
-  // "5,000 mi x 150 % (J) = 7,500", "floor(150 mi x 25 % (K)) = 37 < minimum
-  // 125", "fixed 500", "5 x 9 = 45", and for each cap that bit
-  // "; cap per_member_day 100 bites: 120 -> 100" (with "(70 used)" after the
-  // cap when the member already used some of it). The rounding function
-  // (floor, ceil, round_half_up, round_half_even) is shown only when the
-  // product was not a whole number.
-  std::string formula;
+  AccrualExplanation explanation;
 };
+
+// The line's formula as text, e.g. "floor(25.99 EUR x 0.5) = 12",
+// "5,000 mi x 150 % (J) = 7,500", "floor(150 mi x 25 % (K)) = 37 < minimum
+// 125", "fixed 500", "5 x 9 = 45", "floor(1234.56 EUR x 6 (senator)) = 7,407",
+// and for each cap that bit "; cap per_member_day 100 bites: 120 -> 100"
+// (with "(70 used)" after the cap when the member already used some of it).
+// The rounding function (floor, ceil, round_half_up, round_half_even) is
+// shown only when the product was not a whole number. Thread-safe.
+std::string FormulaText(const AccrualLine& line);
 
 // What an activity earns.
 struct AccrualResult {
