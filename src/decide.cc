@@ -4,18 +4,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "chain.h"
-#include "encoding.h"
-#include "overloaded.h"
-#include "loyalty/check.h"
 #include "loyalty/accrual.h"
+#include "loyalty/check.h"
 #include "loyalty/command.h"
 #include "loyalty/redemption.h"
+#include "overloaded.h"
 
 namespace loyalty {
 namespace {
-
-using internal::Writer;
 
 using internal::Overloaded;
 
@@ -56,10 +52,10 @@ Points Spendable(const MemberState& member, Instant at) {
   return total;
 }
 
-// The draws that take `amount` from the member's lots in spending order,
-// or FailedPrecondition if the valid lots do not hold enough.
 bool AnyLot(const Lot&) { return true; }
 
+// The draws that take `amount` from the member's `eligible` lots in
+// spending order, or FailedPrecondition if the valid lots do not hold enough.
 absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const MemberId& id, Points amount, Instant at,
                                           absl::FunctionRef<bool(const Lot&)> eligible = AnyLot) {
   std::vector<LotDraw> draws;
