@@ -535,6 +535,11 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             }
             body.amount = Points(amount);
             const Lot* lot = member->FindLot(LotId{c.credit, 0});
+            if (lot != nullptr && amount > lot->earned.value() - lot->reversed.value()) {
+              return absl::FailedPreconditionError(absl::StrCat(
+                  "member ", id.value(), ": returning these lines reverses ", amount, " points, but only ",
+                  lot->earned.value() - lot->reversed.value(), " of accrual ", c.credit, " are not yet reversed"));
+            }
             body.from_lot = lot == nullptr ? Points(0) : std::min(body.amount, lot->remaining);
             body.debt_added = Points(amount - body.from_lot.value());
             entry.explanation = absl::StrCat("returned ", c.lines.size(), " line(s) of accrual ", c.credit, ": ", amount,

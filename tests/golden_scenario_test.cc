@@ -114,6 +114,17 @@ TEST(GoldenRetail, DrugstoreDay) {
                                            .credit = first->entries[0].seq, .lines = {0}});
   EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
 
+  // After a manual reversal of the rest of basket 1's points, returning its
+  // shampoo line would reverse more than the accrual has left: refused.
+  // 626 earned, 124 reversed; reversing 500 leaves 2 (the shampoo's).
+  ASSERT_TRUE(engine->Execute(ReverseEarn{.idempotency_key = "manual", .member = Id("anna"),
+                                          .credit = first->entries[0].seq, .amount = Points(500)})
+                  .ok());
+  auto over = engine->Execute(ReturnLines{.idempotency_key = "ret3", .member = Id("anna"),
+                                          .credit = first->entries[0].seq, .lines = {1, 2, 3}});
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kFailedPrecondition) << over.status();
+  EXPECT_EQ(engine->BalanceOf(Id("anna"))->debt, Points(98 + 500));
+
   // Paying below the minimum or without points is refused, changing nothing.
   auto small = engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay2", .member = Id("anna"), .points = Points(99)});
   EXPECT_EQ(small.status().code(), absl::StatusCode::kInvalidArgument);

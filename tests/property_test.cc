@@ -9,10 +9,13 @@
 //      silent loss;
 //   8  replaying the journal into a fresh engine reproduces the state.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
 #include "loyalty/engine.h"
+#include "loyalty/io.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
 
@@ -37,7 +40,7 @@ template <>
 struct Arbitrary<loyalty::Op> {
   static Gen<loyalty::Op> arbitrary() {
     return gen::build<loyalty::Op>(
-        gen::set(&loyalty::Op::kind, gen::inRange(0, 13)), gen::set(&loyalty::Op::member, gen::inRange(0, 4)),
+        gen::set(&loyalty::Op::kind, gen::inRange(0, 22)), gen::set(&loyalty::Op::member, gen::inRange(0, 4)),
         gen::set(&loyalty::Op::other, gen::inRange(0, 4)),
         gen::set(&loyalty::Op::amount, gen::inRange<int64_t>(1, 2000)),
         gen::set(&loyalty::Op::ref, gen::inRange(0, 1000)), gen::set(&loyalty::Op::hours, gen::inRange(0, 72)));
@@ -67,11 +70,61 @@ void CheckLotsAndHolds(const Engine& engine, int members) {
   }
 }
 
-// Builds the command for `op` from what earlier receipts created.
-// `credits`, `holds` and `debits` are those of the op's member, so that most
-// references are valid and the commands mostly succeed.
-Command MakeCommand(const Op& op, int step, const std::vector<uint64_t>& credits,
-                    const std::vector<uint64_t>& holds, const std::vector<uint64_t>& debits) {
+// What a member's earlier receipts created, for commands to refer to.
+struct Refs {
+  std::vector<uint64_t> credits, holds, debits, accruals, quotes;
+};
+
+// Two versions: p2 (in force from 1 Mar 2010) raises the mug from 300 to
+// 400 points and grandfathers points earned before the change and earlier
+// quotes and holds. Purchases earn by category with a capped multiplier and
+// a welcome bonus; a co-brand flag protects points from lapsing.
+std::string VersionJson(const char* id, const char* announced, const char* effective, int mug,
+                        const char* grandfathering) {
+  return absl::StrCat(R"({"id": ")", id, R"(", "currency": "EUR", "time_zone": "Europe/Berlin", "announced_at": ")",
+                      announced, R"(", "effective_from": ")", effective, R"(",
+    "redeemable_balance": "points", "counters": ["status"],
+    "accrual": [
+      {"id": "base", "when": {"activity_types": ["purchase"], "exclude_categories": ["gift_cards"]},
+       "effect": {"kind": "per_money", "rate": "0.5", "rounding": "down", "balance": "points"}},
+      {"id": "baby", "priority": 5, "when": {"activity_types": ["purchase"], "include_categories": ["baby"]},
+       "effect": {"kind": "multiplier", "rate": "2", "base_rules": ["base"], "rounding": "down"},
+       "cap": {"per_member_day": 300}},
+      {"id": "welcome", "when": {"activity_types": ["purchase"], "first_activity_only": true},
+       "effect": {"kind": "fixed", "fixed": 50, "balance": "points"}},
+      {"id": "status", "when": {"activity_types": ["purchase"]},
+       "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "status"}}],
+    "redemption": {"catalog": [{"id": "mug", "name": "Mug", "price": )", mug, R"(},
+                               {"id": "bag", "name": "Bag", "price": 150, "cash": "5.00"}],
+                   "pay_with_points": {"value_per_point": "0.01", "minimum_points": 100, "step_points": 1}},
+    "expiry": {"months": 12, "round": "end_of_month", "protected_by_flags": ["cobrand"], "closure_grace_months": 3})",
+                      grandfathering, "}");
+}
+
+Program TwoVersions() {
+  auto program = ParseProgram(absl::StrCat(
+      R"({"versions": [)", VersionJson("p1", "2009-12-01T00:00:00Z", "2010-01-01T00:00:00Z", 300, ""), ", ",
+      VersionJson("p2", "2010-02-01T00:00:00Z", "2010-03-01T00:00:00Z", 400,
+                  R"(, "grandfathering": {"price_lock": true, "earned_before": "2010-03-01T00:00:00Z",)"
+                  R"( "spend_until": "2010-09-01T00:00:00Z"})"),
+      "]}"));
+  if (!program.ok()) std::fprintf(stderr, "%s\n", program.status().ToString().c_str());
+  return *program;
+}
+
+Activity Basket(const Op& op, int step) {
+  static const char* kCategories[] = {"baby", "food", "gift_cards"};
+  Purchase purchase{"shop", "s1", "store", {}};
+  for (int line = 0; line <= op.ref % 3; ++line) {
+    purchase.lines.push_back(PurchaseLine{"sku" + std::to_string(line), kCategories[(op.ref + line) % 3], {},
+                                          1 + line, Money(op.amount * 37 + line, *Currency::FromCode("EUR"))});
+  }
+  return {"basket-" + std::to_string(step), purchase};
+}
+
+// Builds the command for `op` from what the member's earlier receipts
+// created, so that most references are valid and most commands succeed.
+Command MakeCommand(const Op& op, int step, const Refs& refs) {
   std::string key = "k" + std::to_string(step);
   MemberId member = Member(op.member);
   auto pick = [&](const std::vector<uint64_t>& list) -> uint64_t {
@@ -84,12 +137,23 @@ Command MakeCommand(const Op& op, int step, const std::vector<uint64_t>& credits
     case 12: return Credit{key, member, {}, Points(op.amount), "work", {}, {{"status", Points(op.amount)}}};
     case 3: return Redeem{key, member, {}, Points(op.amount), "award"};
     case 4: return PlaceHold{key, member, {}, Points(op.amount), absl::Hours(1 + op.ref % 100), "quote"};
-    case 5: return CaptureHold{key, member, {}, pick(holds)};
-    case 6: return ReleaseHold{key, member, {}, pick(holds)};
-    case 7: return ReverseEarn{key, member, {}, pick(credits), Points(op.amount), {}};
-    case 8: return ReverseDebit{key, member, {}, pick(debits)};
+    case 5: return CaptureHold{key, member, {}, pick(refs.holds)};
+    case 6: return ReleaseHold{key, member, {}, pick(refs.holds)};
+    case 7: return ReverseEarn{key, member, {}, pick(refs.credits), Points(op.amount), {}};
+    case 8: return ReverseDebit{key, member, {}, pick(refs.debits)};
     case 9: return Adjust{key, member, {}, Points(op.ref % 2 == 0 ? op.amount : -op.amount), "fix", "agent"};
     case 10: return Transfer{key, member, {}, Member(op.other), Points(op.amount)};
+    case 14:
+    case 15: return Accrue{key, member, {}, Basket(op, step)};
+    case 16: return ReturnLines{key, member, {}, pick(refs.accruals), {static_cast<uint32_t>(op.ref % 3)}};
+    case 17: return RedeemReward{key, member, {}, op.ref % 2 ? "mug" : "bag", op.ref % 3 ? 0 : pick(refs.quotes)};
+    case 18: return PayWithPointsAtTill{key, member, {}, Points(50 + op.amount)};
+    case 19: return SetMemberFlag{key, member, {}, "cobrand", op.ref % 2 == 0};
+    case 20: return QuoteReward{key, member, {}, "mug", absl::Hours(1 + op.ref % 200)};
+    case 21: return HoldReward{key, member, {}, "mug", op.ref % 2 ? 0 : pick(refs.quotes), absl::Hours(1 + op.ref % 200)};
+    case 22:
+      if (op.ref % 40 == 0) return CloseMembership{key, member, {}};
+      return Accrue{key, member, {}, Basket(op, step)};
     default: return Transfer{key, member, {}, Member(op.other), Points(op.amount)};
   }
 }
@@ -97,12 +161,12 @@ Command MakeCommand(const Op& op, int step, const std::vector<uint64_t>& credits
 RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::vector<Op>& ops)) {
   constexpr int kMembers = 5;
   FakeClock clock(*Instant::Parse("2010-01-01T00:00:00Z"));
-  auto program = Program::Create("v1", "Europe/Berlin", {12, ExpiryTerm::Round::kEndOfMonth});
-  auto engine = *Engine::Open(NewMemoryStore(), clock, *program);
+  const Program program = TwoVersions();
+  auto engine = *Engine::Open(NewMemoryStore(), clock, program);
   for (int i = 0; i < kMembers; ++i) {
     RC_ASSERT(engine->Execute(Enroll{"enroll-" + std::to_string(i), Member(i), {}}).ok());
   }
-  std::map<int, std::vector<uint64_t>> credits, holds, debits;  // by member
+  std::map<int, Refs> refs;  // by member
   std::vector<std::pair<Command, Receipt>> done;
   int step = 0;
   for (const Op& op : ops) {
@@ -114,7 +178,7 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
       CheckLotsAndHolds(*engine, kMembers);
       continue;
     }
-    Command command = MakeCommand(op, step, credits[op.member], holds[op.member], debits[op.member]);
+    Command command = MakeCommand(op, step, refs[op.member]);
     std::optional<MemberState> before;
     if (auto* reverse = std::get_if<ReverseDebit>(&command)) {
       if (auto state = engine->Snapshot(reverse->member); state.ok()) before = *state;
@@ -129,11 +193,16 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     }
     RC_ASSERT(!receipt->replayed);
     const Entry& first = receipt->entries.front();
-    if (std::holds_alternative<entries::Credited>(first.body)) credits[op.member].push_back(first.seq);
-    if (std::holds_alternative<entries::HoldPlaced>(first.body)) holds[op.member].push_back(first.seq);
+    Refs& mine = refs[op.member];
+    if (const auto* credited = std::get_if<entries::Credited>(&first.body)) {
+      mine.credits.push_back(first.seq);
+      if (!credited->activity.empty()) mine.accruals.push_back(first.seq);
+    }
+    if (std::holds_alternative<entries::HoldPlaced>(first.body)) mine.holds.push_back(first.seq);
+    if (std::holds_alternative<entries::Quoted>(first.body)) mine.quotes.push_back(first.seq);
     if (std::holds_alternative<entries::Debited>(first.body) ||
         std::holds_alternative<entries::HoldCaptured>(first.body)) {
-      debits[op.member].push_back(first.seq);
+      mine.debits.push_back(first.seq);
     }
     if (const auto* reversed = std::get_if<entries::EarnReversed>(&first.body)) {
       // Invariant 5: what the lot no longer had is debt, not a loss.
@@ -163,6 +232,15 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     const auto* r = std::get_if<entries::EarnReversed>(&d.second.entries.front().body);
     return r != nullptr && r->debt_added > Points(0);
   }), "debt created");
+
+  RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
+    const auto* r = std::get_if<entries::EarnReversed>(&d.second.entries.front().body);
+    return r != nullptr && !r->lines.empty();
+  }), "a purchase line returned");
+  RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
+    const auto* debit = std::get_if<entries::Debited>(&d.second.entries.front().body);
+    return debit != nullptr && !debit->price.grandfathering.empty();
+  }), "a grandfathered redemption");
 
   // Invariant 3: repeating every successful command changes nothing.
   Sha256 digest = engine->StateDigest();
@@ -211,7 +289,7 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
 
   // Invariant 8: replay reproduces the live state and the same chain.
   RC_ASSERT(copy->HeadHash() == engine->store().HeadHash());
-  auto replayed = Engine::Open(std::move(copy), clock, *program);
+  auto replayed = Engine::Open(std::move(copy), clock, program);
   RC_ASSERT(replayed.ok());
   RC_ASSERT((*replayed)->StateDigest() == digest);
 }
