@@ -122,7 +122,7 @@ struct AccrualEffect {
   Points minimum;                                   // per distance: minimum per segment
   Points fixed;
   std::vector<std::string> base_rules;  // multiplier: rule ids whose points it multiplies
-  std::string balance;                  // the redeemable balance or a qualifying counter
+  std::string balance;  // the redeemable balance or a qualifying counter; empty: the redeemable one
 };
 
 // Limits on what a rule grants. When a cap bites, the result records the
