@@ -106,17 +106,6 @@ absl::Status CheckRoom(const MemberState& member, const MemberId& id, Points inc
   return absl::OkStatus();
 }
 
-// Business times must lie where calendar arithmetic is defined with room
-// for long validity terms.
-absl::Status CheckTime(absl::string_view field, Instant at) {
-  static const Instant kFirst = Instant::FromUnixMicros(-2208988800LL * 1000000);  // 1900-01-01
-  static const Instant kLast = Instant::FromUnixMicros(221845392000LL * 1000000);  // 9000-01-01
-  if (at < kFirst || at >= kLast) {
-    return Invalid(field, absl::StrCat(at.ToString(), " is outside 1900-01-01 to 9000-01-01"));
-  }
-  return absl::OkStatus();
-}
-
 Entry Header(const Program& program, const MemberId& member, Instant at, Instant recorded_at,
              const std::string& key, const CommandDigest& digest) {
   Entry entry;
@@ -283,6 +272,15 @@ absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Comm
 
 }  // namespace
 
+absl::Status CheckBusinessTime(absl::string_view field, Instant at) {
+  static const Instant kFirst = Instant::FromUnixMicros(-2208988800LL * 1000000);  // 1900-01-01
+  static const Instant kLast = Instant::FromUnixMicros(221845392000LL * 1000000);  // 9000-01-01
+  if (at < kFirst || at >= kLast) {
+    return Invalid(field, absl::StrCat(at.ToString(), " is outside 1900-01-01 to 9000-01-01"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
                                           const Command& command, Instant recorded_at) {
   const std::string& key = IdempotencyKeyOf(command);
@@ -293,7 +291,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   if (id.value().empty()) return Invalid("member", "must not be empty");
   if (id.value().front() == '#') return Invalid("member", "ids starting with '#' are reserved");
   const Instant at = AtOf(command).value_or(recorded_at);
-  if (absl::Status s = CheckTime("at", at); !s.ok()) return s;
+  if (absl::Status s = CheckBusinessTime("at", at); !s.ok()) return s;
   const CommandDigest digest = DigestOf(command);
   const MemberState* member = members(id);
 

@@ -249,6 +249,7 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   if (key.empty() || key.size() > 128) {
     return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
   }
+  if (absl::Status in_range = CheckBusinessTime("as_of", as_of); !in_range.ok()) return in_range;
   std::string canonical;
   internal::Writer writer(&canonical);
   writer.Bytes("run_expiry");

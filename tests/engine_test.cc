@@ -223,6 +223,16 @@ TEST_F(EngineTest, ExpiryLapsesLotsByTheirOwnDate) {
   EXPECT_EQ(BalanceOf("A").available, Points(200));
 }
 
+TEST_F(EngineTest, TimesOutOfRangeAreRefused) {
+  Enroll("A");
+  auto never = engine_->RunExpiry("x", Instant::Max());
+  EXPECT_EQ(never.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(never.status().message().find("as_of"), absl::string_view::npos);
+  auto ancient = engine_->Execute(Credit{.idempotency_key = "c", .member = Id("A"), .at = Instant::Min(), .amount = Points(1)});
+  EXPECT_EQ(ancient.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ancient.status().message().find("at:"), absl::string_view::npos);
+}
+
 TEST_F(EngineTest, TransferKeepsLotDatesAndPaysReceiverDebt) {
   Enroll("A");
   Enroll("B");
