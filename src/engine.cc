@@ -14,6 +14,18 @@
 
 namespace loyalty {
 
+namespace {
+
+// The entries of a hash map in key order, as pointers to the values.
+template <typename Map>
+absl::btree_map<typename Map::key_type, const typename Map::mapped_type*> InKeyOrder(const Map& map) {
+  absl::btree_map<typename Map::key_type, const typename Map::mapped_type*> ordered;
+  for (const auto& [key, value] : map) ordered.emplace(key, &value);
+  return ordered;
+}
+
+}  // namespace
+
 // Holds the shard mutexes of a set of members, taken in shard order so that
 // two commands never wait on each other in a cycle.
 class Engine::ShardLocks {
@@ -245,6 +257,14 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
   return results;
 }
 
+absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() const {
+  absl::btree_map<MemberId, const MemberState*> ordered;
+  for (const Shard& shard : shards_) {
+    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
+  }
+  return ordered;
+}
+
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
   if (key.empty() || key.size() > 128) {
     return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
@@ -261,10 +281,7 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
 
   ShardLocks all(*this);
   // Members in id order, so that the same journal always yields the same run.
-  absl::btree_map<MemberId, const MemberState*> ordered;
-  for (Shard& shard : shards_) {
-    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
-  }
+  absl::btree_map<MemberId, const MemberState*> ordered = MembersInIdOrderLocked();
   const Instant now = clock_.Now();
   std::vector<Entry> batch;
   for (const auto& [id, member] : ordered) {
@@ -334,10 +351,7 @@ absl::StatusOr<Balance> Engine::BalanceAsOf(const MemberId& member, Instant at) 
 
 Sha256 Engine::StateDigest() const {
   ShardLocks all(*this);
-  absl::btree_map<MemberId, const MemberState*> ordered;
-  for (const Shard& shard : shards_) {
-    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
-  }
+  absl::btree_map<MemberId, const MemberState*> ordered = MembersInIdOrderLocked();
   std::string bytes;
   internal::Writer w(&bytes);
   auto draws = [&](const std::vector<LotDraw>& list) {
@@ -374,8 +388,7 @@ Sha256 Engine::StateDigest() const {
       w.Signed(lot.expires_at.unix_micros());
       w.Bytes(*lot.version);
     }
-    absl::btree_map<uint64_t, const Hold*> holds;
-    for (const auto& [seq, hold] : m->holds) holds.emplace(seq, &hold);
+    auto holds = InKeyOrder(m->holds);
     w.Unsigned(holds.size());
     for (const auto& [seq, hold] : holds) {
       w.Unsigned(seq);
@@ -385,8 +398,7 @@ Sha256 Engine::StateDigest() const {
       price(hold->price);
       draws(hold->draws);
     }
-    absl::btree_map<uint64_t, const DebitRecord*> debits;
-    for (const auto& [seq, debit] : m->debits) debits.emplace(seq, &debit);
+    auto debits = InKeyOrder(m->debits);
     w.Unsigned(debits.size());
     for (const auto& [seq, debit] : debits) {
       w.Unsigned(seq);
@@ -401,8 +413,7 @@ Sha256 Engine::StateDigest() const {
     }
     w.Unsigned(m->history.size());
     for (uint64_t seq : m->history) w.Unsigned(seq);
-    absl::btree_map<uint64_t, const Quote*> quotes;
-    for (const auto& [seq, quote] : m->quotes) quotes.emplace(seq, &quote);
+    auto quotes = InKeyOrder(m->quotes);
     w.Unsigned(quotes.size());
     for (const auto& [seq, quote] : quotes) {
       w.Unsigned(seq);
@@ -411,8 +422,7 @@ Sha256 Engine::StateDigest() const {
       w.Signed(quote->quoted_at.unix_micros());
       price(quote->price);
     }
-    absl::btree_map<uint64_t, const AccrualRecord*> accruals;
-    for (const auto& [seq, accrual] : m->accruals) accruals.emplace(seq, &accrual);
+    auto accruals = InKeyOrder(m->accruals);
     w.Unsigned(accruals.size());
     for (const auto& [seq, accrual] : accruals) {
       w.Unsigned(seq);
@@ -421,8 +431,8 @@ Sha256 Engine::StateDigest() const {
       w.Signed(accrual->unattributed.value());
       w.Unsigned(accrual->counters.size());
     }
-    absl::btree_map<std::string, const RuleUse*> uses;
-    for (const auto& [rule, use] : m->rule_use) uses.emplace(rule, &use);
+    auto uses = InKeyOrder(m->rule_use);
+    w.Unsigned(uses.size());
     for (const auto& [rule, use] : uses) {
       w.Bytes(rule);
       for (int64_t value : {int64_t{use->day}, use->day_points.value(), int64_t{use->month}, use->month_points.value(),
@@ -430,6 +440,7 @@ Sha256 Engine::StateDigest() const {
         w.Signed(value);
       }
     }
+    w.Unsigned(m->flags.size());
     for (const std::string& flag : m->flags) w.Bytes(flag);
     w.Unsigned(m->has_accrued);
     w.Unsigned(m->closed);

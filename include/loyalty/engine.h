@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include <mutex>
@@ -115,6 +116,8 @@ class Engine {
   // Locks the shards of `members` in a fixed order; unlocks on destruction.
   class ShardLocks;
   MemberState* FindLocked(const MemberId& member) const;
+  // Every member, in id order; caller holds every shard lock.
+  absl::btree_map<MemberId, const MemberState*> MembersInIdOrderLocked() const;
   // read(state) under the member's lock, or NotFound.
   template <typename F>
   auto ReadMember(const MemberId& member, F read) const
