@@ -768,16 +768,22 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
           }
         }
         if (!any) continue;
+        const Rate* rate = &effect.rate;
+        if (effect.tier_bonus) {
+          if (!context.tier_bonus.has_value()) continue;
+          rate = &*context.tier_bonus;
+          state.label = &context.tier;
+        }
         if (!FitsInt64(base)) return ProductOverflow(idx, rule, "the multiplier's base");
         base_extra = static_cast<int64_t>(extra);
         std::optional<Product> product =
-            MultiplyRate(static_cast<int64_t>(base), effect.rate, 0, effect.rounding);
+            MultiplyRate(static_cast<int64_t>(base), *rate, 0, effect.rounding);
         if (!product.has_value()) {
           return ProductOverflow(idx, rule,
-                                 absl::StrCat("points ", static_cast<int64_t>(base), " x ", effect.rate.ToString()));
+                                 absl::StrCat("points ", static_cast<int64_t>(base), " x ", rate->ToString()));
         }
         state.input = static_cast<int64_t>(base);
-        state.rate = &effect.rate;
+        state.rate = rate;
         state.exact = product->exact;
         state.desired = product->value;
         break;

@@ -131,6 +131,17 @@ void Encode(Writer& w, const Command& command) {
                    w.Unsigned(c.on);
                  },
                  [&](const CloseMembership&) {},
+                 [&](const GrantTier& c) {
+                   text(c.tier);
+                   instant(c.valid_until);
+                   text(c.reason);
+                   text(c.actor);
+                 },
+                 [&](const SubscribeTier& c) {
+                   text(c.tier);
+                   w.Signed(c.paid_until.unix_micros());
+                 },
+                 [&](const CancelTierSubscription&) {},
              },
              command);
 }

@@ -8,6 +8,7 @@
 #include "loyalty/check.h"
 #include "loyalty/command.h"
 #include "loyalty/redemption.h"
+#include "loyalty/tiers.h"
 #include "overloaded.h"
 
 namespace loyalty {
@@ -118,6 +119,18 @@ Entry Header(const Program& program, const MemberId& member, Instant at, Instant
   return entry;
 }
 
+// A fresh entry with the header of `entry`.
+Entry SameHeader(const Entry& entry) {
+  Entry header;
+  header.member = entry.member;
+  header.business_time = entry.business_time;
+  header.recorded_at = entry.recorded_at;
+  header.idempotency_key = entry.idempotency_key;
+  header.command_digest = entry.command_digest;
+  header.version = entry.version;
+  return header;
+}
+
 // The last local day on which points lapsing at `lapses` are still valid.
 std::string LastValidDay(const Program& program, Instant lapses) {
   if (lapses == Instant::Max()) return "no expiry";
@@ -133,12 +146,100 @@ std::string DrawText(const std::vector<LotDraw>& draws) {
   return text;
 }
 
-// Whether a flag of the member protects its points from lapsing.
-bool Protected(const ProgramVersion& version, const MemberState& member) {
+// Whether a flag of the member, or the tier `status` gives it, protects
+// its points from lapsing.
+bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status) {
   for (const std::string& flag : version.expiry.protected_by_flags) {
     if (member.HasFlag(flag)) return true;
   }
-  return false;
+  const Tier* tier = version.tiers.Find(CurrentTier(version.tiers, status));
+  return tier != nullptr && tier->benefits.protects_from_expiry;
+}
+bool Protected(const ProgramVersion& version, const MemberState& member) {
+  return Protected(version, member, member.status);
+}
+
+// The lots whose validity changes when protection from expiry begins (they
+// stop lapsing) or ends (a fresh term from `at`).
+std::vector<LotRenewal> ProtectionRenewals(const ProgramVersion& version, const MemberState& member, bool was_protected,
+                                           bool now_protected, Instant at) {
+  std::vector<LotRenewal> renewals;
+  if (was_protected == now_protected) return renewals;
+  for (const Lot& lot : member.lots) {
+    if (lot.remaining <= Points(0)) continue;
+    if (now_protected && lot.expires_at > at && lot.expires_at != Instant::Max()) {
+      renewals.push_back({lot.id, Instant::Max()});
+    } else if (!now_protected && lot.expires_at == Instant::Max()) {
+      renewals.push_back({lot.id, version.LotExpiry(at)});
+    }
+  }
+  return renewals;
+}
+
+// The status `member` has after `decision`.
+TierStatus StatusAfter(const TierStatus& status, const TierDecision& decision) {
+  TierStatus after = status;
+  after.tier = decision.tier;
+  after.valid_until = decision.valid_until;
+  after.lifetime_tier = decision.lifetime_tier;
+  return after;
+}
+
+// A tier_changed entry for `decision` (or for a subscription change when
+// `paid`), with the lots whose protection from expiry it begins or ends.
+Entry TierEntry(const Program& program, const MemberState& member, const TierStatus& before,
+                const TierDecision& decision, bool paid, Instant at, Entry entry) {
+  const ProgramVersion& version = program.InForceAt(at);
+  TierStatus after = before;
+  if (paid) {
+    after.paid_tier = decision.tier;
+    after.paid_until = decision.valid_until;
+  } else {
+    after = StatusAfter(before, decision);
+  }
+  entries::TierChanged body;
+  body.tier = decision.tier;
+  body.valid_until = decision.valid_until;
+  body.reason = decision.reason;
+  body.paid = paid;
+  body.lifetime_tier = paid ? before.lifetime_tier : decision.lifetime_tier;
+  if (decision.on_counters) {
+    body.period_first = decision.span.first.days_since_epoch();
+    body.period_last = decision.span.last.days_since_epoch();
+  }
+  body.renewals =
+      ProtectionRenewals(version, member, Protected(version, member, before), Protected(version, member, after), at);
+  entry.explanation = absl::StrCat(paid ? "paid tier " : "status ", decision.tier.empty() ? "none" : decision.tier, " (",
+                                   decision.reason, ")");
+  if (!decision.tier.empty()) {
+    absl::StrAppend(&entry.explanation, decision.valid_until == Instant::Max()
+                                            ? ", no end date"
+                                            : ", valid through " + LastValidDay(program, decision.valid_until));
+  }
+  if (!decision.explanation.empty()) absl::StrAppend(&entry.explanation, ": ", decision.explanation);
+  if (!body.renewals.empty()) {
+    absl::StrAppend(&entry.explanation, Protected(version, member, after) ? "; points no longer lapse (" : "; fresh term for (",
+                    body.renewals.size(), " lots)");
+  }
+  entry.body = std::move(body);
+  return entry;
+}
+
+// Counter changes as Decide is about to record them.
+std::vector<PendingCounter> Pending(const std::vector<CounterDelta>& counters, int32_t day, bool subtract) {
+  std::vector<PendingCounter> pending;
+  for (const CounterDelta& delta : counters) {
+    pending.push_back({delta.counter, day, subtract ? -delta.amount.value() : delta.amount.value()});
+  }
+  return pending;
+}
+
+// The local day credit `credit` counted its qualifying counters on.
+int32_t CreditDay(const Program& program, const MemberState& member, uint64_t credit) {
+  if (auto it = member.accruals.find(credit); it != member.accruals.end()) return it->second.local_day;
+  const Lot* lot = member.FindLot(LotId{credit, 0});
+  LOYALTY_CHECK(lot != nullptr);
+  return program.zone().LocalDate(lot->earned_at).days_since_epoch();
 }
 
 // The expiry of a lot earned at `at`: never while the member is protected.
@@ -157,6 +258,40 @@ Points ProtectedPoints(const ProgramVersion& version, const MemberState& member,
   return Points(total);
 }
 
+// Takes the redemption discount of the member's tier off a fresh price
+// (off each share of an earned_before split), rounded down.
+absl::Status ApplyTierDiscount(const ProgramVersion& version, const MemberState& member, PriceQuote& quote) {
+  const std::string tier = CurrentTier(version.tiers, member.status);
+  const Tier* rules = version.tiers.Find(tier);
+  if (rules == nullptr || rules->benefits.redemption_discount.mantissa() == 0) return absl::OkStatus();
+  const Rate& share = rules->benefits.redemption_discount;
+  auto off = [&](Points& part) -> absl::StatusOr<Points> {
+    auto waived = Scale(part, share, Rounding::kDown);
+    if (!waived.ok()) return waived.status();
+    part = Points(part.value() - waived->value());
+    return *waived;
+  };
+  Points waived;
+  if (quote.price.grandfathering == "earned_before") {
+    auto a = off(quote.price.old_points);
+    if (!a.ok()) return a.status();
+    auto b = off(quote.price.new_points);
+    if (!b.ok()) return b.status();
+    waived = Points(a->value() + b->value());
+  } else {
+    auto a = off(quote.amount);
+    if (!a.ok()) return a.status();
+    waived = *a;
+  }
+  if (quote.price.grandfathering == "earned_before") {
+    quote.amount = Points(quote.price.old_points.value() + quote.price.new_points.value());
+  }
+  quote.price.tier = tier;
+  quote.price.discount = waived;
+  absl::StrAppend(&quote.explanation, ", ", waived.value(), " off for ", tier, " (", share.ToString(), ")");
+  return absl::OkStatus();
+}
+
 // The price of `reward` now, or the price of quote `quote_id` if it still
 // stands: under the version that made it, or under a newer version that
 // locks the prices of quotes made before it took effect.
@@ -164,7 +299,12 @@ absl::StatusOr<PriceQuote> ResolvePrice(const Program& program, const MemberStat
                                         const std::string& reward, uint64_t quote_id, Instant at) {
   if (reward.empty()) return Invalid("reward", "must not be empty");
   const ProgramVersion& now = program.InForceAt(at);
-  if (quote_id == 0) return PriceReward(program, reward, at, ProtectedPoints(now, member, at));
+  if (quote_id == 0) {
+    auto priced = PriceReward(program, reward, at, ProtectedPoints(now, member, at));
+    if (!priced.ok()) return priced;
+    if (absl::Status s = ApplyTierDiscount(now, member, *priced); !s.ok()) return s;
+    return priced;
+  }
   auto it = member.quotes.find(quote_id);
   if (it == member.quotes.end()) {
     return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open quote ", quote_id));
@@ -205,6 +345,30 @@ absl::StatusOr<std::vector<LotDraw>> DrawForPrice(const Program& program, const 
   return old_draws;
 }
 
+absl::Status CheckCounterRoom(const MemberState& member, const std::vector<CounterDelta>& counters) {
+  for (const CounterDelta& delta : counters) {
+    auto it = member.counters.find(delta.counter);
+    if (it != member.counters.end() && !Add(it->second, delta.amount).ok()) {
+      return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// `entry`, followed by the status change `decision` if there is one.
+std::vector<Entry> WithTierChange(const Program& program, const MemberState& member,
+                                  const std::optional<TierDecision>& decision, Instant at, Entry entry) {
+  std::vector<Entry> out;
+  if (decision) {
+    Entry header = SameHeader(entry);
+    out.push_back(std::move(entry));
+    out.push_back(TierEntry(program, member, member.status, *decision, false, at, std::move(header)));
+  } else {
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 // Accrue: the accrual rules of the version in force at `at`, with the
 // member's rule usage on that local day and month for the caps.
 absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const MemberState& member,
@@ -221,20 +385,22 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
     return RuleUsage{use.day == day.days_since_epoch() ? use.day_points : Points(0),
                      use.month == month ? use.month_points : Points(0), use.total, use.uses};
   };
-  AccrualContext context{at, "", !member.has_accrued, usage};
+  const std::string tier = CurrentTier(version.tiers, member.status);
+  const Tier* tier_rules = version.tiers.Find(tier);
+  AccrualContext context{at, tier, !member.has_accrued, usage,
+                         tier_rules == nullptr ? std::nullopt : tier_rules->benefits.earn_bonus};
   auto result = EvaluateAccrual(version, activity, context);
   if (!result.ok()) return result.status();
   if (absl::Status s = CheckRoom(member, id, result->redeemable); !s.ok()) return s;
-  for (const CounterDelta& delta : result->counters) {
-    auto it = member.counters.find(delta.counter);
-    if (it != member.counters.end() && !Add(it->second, delta.amount).ok()) {
-      return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
-    }
-  }
+  if (absl::Status s = CheckCounterRoom(member, result->counters); !s.ok()) return s;
+  auto upgrade = UpgradeOnCounters(program, member, at, Pending(result->counters, day.days_since_epoch(), false));
   entries::Credited body;
   body.amount = result->redeemable;
   body.debt_paid = std::min(body.amount, member.debt);
-  body.expires_at = NewLotExpiry(version, member, at);
+  // A status reached by this very accrual protects its points too.
+  body.expires_at = upgrade && Protected(version, member, StatusAfter(member.status, *upgrade))
+                        ? Instant::Max()
+                        : NewLotExpiry(version, member, at);
   body.source = absl::StrCat(ActivityTypeName(activity), " ", activity.id);
   body.counters = result->counters;
   body.activity = activity.id;
@@ -249,13 +415,14 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   }
   absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
   entry.body = std::move(body);
-  return std::vector<Entry>{std::move(entry)};
+  return WithTierChange(program, member, upgrade, at, std::move(entry));
 }
 
 // A closed membership earns nothing, and spends only within its grace.
 absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Command& command, Instant at) {
   if (!member.closed) return absl::OkStatus();
   bool earns = std::holds_alternative<Credit>(command) || std::holds_alternative<Accrue>(command) ||
+               std::holds_alternative<GrantTier>(command) || std::holds_alternative<SubscribeTier>(command) ||
                (std::holds_alternative<Adjust>(command) && std::get<Adjust>(command).delta > Points(0));
   bool spends = std::holds_alternative<Redeem>(command) || std::holds_alternative<PlaceHold>(command) ||
                 std::holds_alternative<RedeemReward>(command) || std::holds_alternative<HoldReward>(command) ||
@@ -321,13 +488,14 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (absl::Status s = CheckText("source", c.source, false); !s.ok()) return s;
             if (absl::Status s = CheckCounters(c.counters); !s.ok()) return s;
             if (absl::Status s = CheckRoom(*member, id, c.amount); !s.ok()) return s;
-            for (const CounterDelta& delta : c.counters) {
-              auto it = member->counters.find(delta.counter);
-              if (it != member->counters.end() && !Add(it->second, delta.amount).ok()) {
-                return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
-              }
-            }
-            Instant expires_at = c.expires_at.value_or(NewLotExpiry(program.InForceAt(at), *member, at));
+            if (absl::Status s = CheckCounterRoom(*member, c.counters); !s.ok()) return s;
+            const ProgramVersion& version = program.InForceAt(at);
+            const int32_t day = version.zone.LocalDate(at).days_since_epoch();
+            auto upgrade = UpgradeOnCounters(program, *member, at, Pending(c.counters, day, false));
+            Instant protected_expiry = upgrade && Protected(version, *member, StatusAfter(member->status, *upgrade))
+                                           ? Instant::Max()
+                                           : NewLotExpiry(version, *member, at);
+            Instant expires_at = c.expires_at.value_or(protected_expiry);
             if (expires_at <= at) return Invalid("expires_at", "must be after the credit's time");
             entries::Credited body;
             body.amount = c.amount;
@@ -335,12 +503,13 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             body.expires_at = expires_at;
             body.source = c.source;
             body.counters = c.counters;
+            body.local_day = day;
             entry.explanation = absl::StrCat("credit of ", c.amount.value(), " points",
                                              c.source.empty() ? "" : " from " + c.source,
                                              ", valid through ", LastValidDay(program, expires_at));
             absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
             entry.body = std::move(body);
-            return std::vector<Entry>{std::move(entry)};
+            return WithTierChange(program, *member, upgrade, at, std::move(entry));
           },
           [&](const Redeem& c) -> absl::StatusOr<std::vector<Entry>> {
             if (absl::Status s = CheckPositive("amount", c.amount); !s.ok()) return s;
@@ -419,11 +588,13 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                   absl::StrCat("member ", id.value(), ": reversing ", c.amount.value(), " of credit ", c.credit,
                                " exceeds the ", reversible.value(), " points not yet reversed"));
             }
+            const int32_t day = CreditDay(program, *member, c.credit);
             for (const CounterDelta& delta : c.counters) {
-              auto it = member->counters.find(delta.counter);
-              if (it == member->counters.end() || it->second < delta.amount) {
-                return absl::FailedPreconditionError(absl::StrCat(
-                    "member ", id.value(), ": counter ", delta.counter, " is below ", delta.amount.value()));
+              if (CounterTotal(*member, delta.counter, {Date::FromDaysSinceEpoch(day), Date::FromDaysSinceEpoch(day)},
+                               {}) < delta.amount.value()) {
+                return absl::FailedPreconditionError(
+                    absl::StrCat("member ", id.value(), ": counter ", delta.counter, " of credit ", c.credit,
+                                 "'s day is below ", delta.amount.value()));
               }
             }
             Points from_lot = std::min(c.amount, lot->remaining);
@@ -434,8 +605,10 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (!debt.IsZero()) {
               absl::StrAppend(&entry.explanation, ", ", debt.value(), " already spent become debt");
             }
-            entry.body = entries::EarnReversed{c.credit, c.amount, from_lot, debt, c.counters, {}};
-            return std::vector<Entry>{std::move(entry)};
+            entry.body = entries::EarnReversed{c.credit, c.amount, from_lot, debt, c.counters, {}, day};
+            return WithTierChange(program, *member,
+                                  ReviewAfterReversal(program, *member, at, Pending(c.counters, day, true)), at,
+                                  std::move(entry));
           },
           [&](const ReverseDebit& c) -> absl::StatusOr<std::vector<Entry>> {
             auto it = member->debits.find(c.debit);
@@ -525,7 +698,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
               returning[line] = true;
               amount += record.line_points[line].value();
             }
-            entries::EarnReversed body{c.credit, Points(0), Points(0), Points(0), {}, c.lines};
+            entries::EarnReversed body{c.credit, Points(0), Points(0), Points(0), {}, c.lines, record.local_day};
             bool last = std::all_of(returning.begin(), returning.end(), [](bool b) { return b; });
             if (last) {
               amount += record.unattributed.value();
@@ -545,8 +718,9 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (!body.debt_added.IsZero()) {
               absl::StrAppend(&entry.explanation, "; ", body.debt_added.value(), " already spent become debt");
             }
+            auto review = ReviewAfterReversal(program, *member, at, Pending(body.counters, record.local_day, true));
             entry.body = std::move(body);
-            return std::vector<Entry>{std::move(entry)};
+            return WithTierChange(program, *member, review, at, std::move(entry));
           },
           [&](const QuoteReward& c) -> absl::StatusOr<std::vector<Entry>> {
             if (c.ttl <= absl::ZeroDuration() || c.ttl > kMaxHoldTtl) {
@@ -591,18 +765,15 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             const ProgramVersion& version = program.InForceAt(at);
             entries::FlagChanged body{c.flag, c.on, {}};
             bool was_protected = Protected(version, *member);
-            bool now_protected = false;
-            for (const std::string& flag : version.expiry.protected_by_flags) {
-              now_protected = now_protected || (flag == c.flag ? c.on : member->HasFlag(flag));
+            MemberState flags_after;
+            flags_after.flags = member->flags;
+            if (c.on) {
+              flags_after.flags.insert(std::lower_bound(flags_after.flags.begin(), flags_after.flags.end(), c.flag), c.flag);
+            } else {
+              std::erase(flags_after.flags, c.flag);
             }
-            for (const Lot& lot : member->lots) {
-              if (lot.remaining <= Points(0)) continue;
-              if (!was_protected && now_protected && lot.expires_at > at && lot.expires_at != Instant::Max()) {
-                body.renewals.push_back({lot.id, Instant::Max()});
-              } else if (was_protected && !now_protected && lot.expires_at == Instant::Max()) {
-                body.renewals.push_back({lot.id, version.LotExpiry(at)});
-              }
-            }
+            bool now_protected = Protected(version, flags_after, member->status);
+            body.renewals = ProtectionRenewals(version, *member, was_protected, now_protected, at);
             entry.explanation = absl::StrCat(c.on ? "set flag " : "cleared flag ", c.flag);
             if (!body.renewals.empty()) {
               absl::StrAppend(&entry.explanation, now_protected ? ": points no longer lapse (" : ": fresh term for (",
@@ -621,6 +792,50 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                              " points redeemable until ", until.ToString());
             entry.body = entries::MembershipClosed{until};
             return std::vector<Entry>{std::move(entry)};
+          },
+          [&](const GrantTier& c) -> absl::StatusOr<std::vector<Entry>> {
+            const ProgramVersion& version = program.InForceAt(at);
+            const Tier* tier = version.tiers.Find(c.tier);
+            if (tier == nullptr) {
+              return absl::NotFoundError(absl::StrCat("tier: ", c.tier.empty() ? "(empty)" : c.tier,
+                                                      " is not on the ladder of version ", version.id));
+            }
+            if (tier->paid) return Invalid("tier", absl::StrCat(c.tier, " is a paid tier: subscribe to it"));
+            if (absl::Status s = CheckText("reason", c.reason, true); !s.ok()) return s;
+            if (absl::Status s = CheckText("actor", c.actor, true); !s.ok()) return s;
+            const Date today = version.zone.LocalDate(at);
+            Instant until = c.valid_until.value_or(StatusValidUntil(
+                version.tiers, version.zone,
+                QualificationPeriodOf(version.tiers, version.zone.LocalDate(member->enrolled_at), today), today));
+            if (until <= at) return Invalid("valid_until", "must be after the grant's time");
+            if (version.tiers.RankOf(member->status.lifetime_tier) > version.tiers.RankOf(c.tier)) {
+              return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " holds ",
+                                                                member->status.lifetime_tier, " for life, above ", c.tier));
+            }
+            TierDecision decision{c.tier, until, "manual", member->status.lifetime_tier, Period{}, false,
+                                  absl::StrCat("granted by ", c.actor, ": ", c.reason)};
+            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, false, at, std::move(entry))};
+          },
+          [&](const SubscribeTier& c) -> absl::StatusOr<std::vector<Entry>> {
+            const ProgramVersion& version = program.InForceAt(at);
+            const Tier* tier = version.tiers.Find(c.tier);
+            if (tier == nullptr || !tier->paid) {
+              return Invalid("tier", absl::StrCat(c.tier.empty() ? "(empty)" : c.tier, " is not a paid tier of version ",
+                                                  version.id));
+            }
+            if (c.paid_until <= at) return Invalid("paid_until", "must be after the subscription's time");
+            if (absl::Status s = CheckBusinessTime("paid_until", c.paid_until); !s.ok()) return s;
+            TierDecision decision{c.tier, c.paid_until, "paid", "", Period{}, false,
+                                  absl::StrCat("subscribed until ", c.paid_until.ToString())};
+            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, true, at, std::move(entry))};
+          },
+          [&](const CancelTierSubscription&) -> absl::StatusOr<std::vector<Entry>> {
+            if (member->status.paid_tier.empty()) {
+              return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " has no paid tier"));
+            }
+            TierDecision decision{"", at, "cancelled", "", Period{}, false,
+                                  absl::StrCat(member->status.paid_tier, " cancelled")};
+            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, true, at, std::move(entry))};
           },
           [&](const PayWithPointsAtTill& c) -> absl::StatusOr<std::vector<Entry>> {
             const ProgramVersion& version = program.InForceAt(at);
@@ -643,13 +858,33 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                              terms.value_per_point.ToString(), " ", version.currency.code(),
                                              " per point under ", version.id, ": ", DrawText(*draws));
             entry.body = entries::Debited{c.points, *std::move(draws),
-                                          RewardPrice{"pay_with_points", version.id, "", Points(0), Points(0), std::nullopt}, 0,
+                                          RewardPrice{"pay_with_points", version.id, "", Points(0), Points(0), std::nullopt, "", Points(0)}, 0,
                                           *value};
             return std::vector<Entry>{std::move(entry)};
           },
       },
       command);
   return decided;
+}
+
+std::vector<Entry> DecideTierReview(const Program& program, const MemberId& member_id, const MemberState& member,
+                                    Instant as_of, const std::string& key, const CommandDigest& digest,
+                                    Instant recorded_at) {
+  std::vector<Entry> out;
+  if (!member.enrolled || member.closed || member.enrolled_at > as_of) return out;
+  TierStatus status = member.status;
+  if (auto decision = ReviewStatus(program, member, as_of)) {
+    out.push_back(TierEntry(program, member, status, *decision, false, as_of,
+                            Header(program, member_id, as_of, recorded_at, key, digest)));
+    status = StatusAfter(status, *decision);
+  }
+  if (!status.paid_tier.empty() && status.paid_until <= as_of) {
+    TierDecision lapse{"", status.paid_until, "expired", "", Period{}, false,
+                       absl::StrCat(status.paid_tier, " not renewed; paid until ", status.paid_until.ToString())};
+    out.push_back(
+        TierEntry(program, member, status, lapse, true, as_of, Header(program, member_id, as_of, recorded_at, key, digest)));
+  }
+  return out;
 }
 
 std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_id,

@@ -266,13 +266,22 @@ absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() c
 }
 
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
+  return RunOverMembers("run_expiry", key, as_of, DecideExpiry);
+}
+
+absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_of) {
+  return RunOverMembers("close_period", key, as_of, DecideTierReview);
+}
+
+absl::StatusOr<Receipt> Engine::RunOverMembers(absl::string_view name, const std::string& key, Instant as_of,
+                                               MemberDecision decide) {
   if (key.empty() || key.size() > 128) {
     return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
   }
   if (absl::Status in_range = CheckBusinessTime("as_of", as_of); !in_range.ok()) return in_range;
   std::string canonical;
   internal::Writer writer(&canonical);
-  writer.Bytes("run_expiry");
+  writer.Bytes(name);
   writer.Signed(as_of.unix_micros());
   Sha256 full = internal::Sha256Of(canonical);
   CommandDigest digest;
@@ -285,7 +294,7 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   const Instant now = clock_.Now();
   std::vector<Entry> batch;
   for (const auto& [id, member] : ordered) {
-    std::vector<Entry> due = DecideExpiry(program_, id, *member, as_of, key, digest, now);
+    std::vector<Entry> due = decide(program_, id, *member, as_of, key, digest, now);
     std::move(due.begin(), due.end(), std::back_inserter(batch));
   }
   if (!batch.empty()) {
@@ -294,6 +303,10 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   }
   for (const Entry& entry : batch) ApplyLocked(entry);
   return Receipt{std::move(batch), false};
+}
+
+absl::StatusOr<TierStanding> Engine::TierOf(const MemberId& member, Instant at) const {
+  return ReadMember(member, [&](const MemberState& state) { return StandingOf(program_, state, at); });
 }
 
 template <typename F>
@@ -368,6 +381,8 @@ Sha256 Engine::StateDigest() const {
     w.Signed(p.new_points.value());
     w.Unsigned(p.cash.has_value());
     if (p.cash) w.Signed(p.cash->minor_units());
+    w.Bytes(p.tier);
+    w.Signed(p.discount.value());
   };
   for (const auto& [id, m] : ordered) {
     w.Bytes(id.value());
@@ -430,6 +445,7 @@ Sha256 Engine::StateDigest() const {
       for (bool returned : accrual->returned) w.Unsigned(returned);
       w.Signed(accrual->unattributed.value());
       w.Unsigned(accrual->counters.size());
+      w.Signed(accrual->local_day);
     }
     auto uses = InKeyOrder(m->rule_use);
     w.Unsigned(uses.size());
@@ -446,6 +462,21 @@ Sha256 Engine::StateDigest() const {
     w.Unsigned(m->closed);
     w.Signed(m->last_activity.unix_micros());
     w.Signed(m->redeemable_until.unix_micros());
+    w.Unsigned(m->counter_days.size());
+    for (const auto& [name, days] : m->counter_days) {
+      w.Bytes(name);
+      w.Unsigned(days.size());
+      for (const auto& [day, value] : days) {
+        w.Signed(day);
+        w.Signed(value.value());
+      }
+    }
+    const TierStatus& t = m->status;
+    for (const std::string* text : {&t.tier, &t.reason, &t.lifetime_tier, &t.paid_tier}) w.Bytes(*text);
+    for (int64_t value : {t.valid_until.unix_micros(), int64_t{t.period_first}, int64_t{t.period_last},
+                          int64_t{t.in_grace}, t.paid_until.unix_micros()}) {
+      w.Signed(value);
+    }
   }
   std::lock_guard<std::mutex> lock(published_mutex_);
   absl::btree_map<std::string, Sha256> published(published_.begin(), published_.end());

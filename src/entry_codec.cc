@@ -8,7 +8,7 @@
 namespace loyalty::internal {
 namespace {
 
-constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormat = 2;
 constexpr size_t kMaxText = 4096;
 constexpr size_t kMaxItems = 1 << 20;
 
@@ -43,6 +43,8 @@ void Put(Writer& w, const RewardPrice& p) {
   Put(w, p.old_points);
   Put(w, p.new_points);
   Put(w, p.cash);
+  Put(w, p.tier);
+  Put(w, p.discount);
 }
 void Put(Writer& w, const RuleGrant& g) {
   Put(w, g.rule);
@@ -132,7 +134,7 @@ bool Get(Reader& r, int32_t* v) {
 }
 bool Get(Reader& r, RewardPrice* p) {
   return Get(r, &p->reward) && Get(r, &p->version) && Get(r, &p->grandfathering) && Get(r, &p->old_points) &&
-         Get(r, &p->new_points) && Get(r, &p->cash);
+         Get(r, &p->new_points) && Get(r, &p->cash) && Get(r, &p->tier) && Get(r, &p->discount);
 }
 bool Get(Reader& r, RuleGrant* g) { return Get(r, &g->rule) && Get(r, &g->granted); }
 bool Get(Reader& r, LotRenewal* renewal) {
@@ -179,7 +181,7 @@ bool Fields(E& e, F&& f) {
   } else if constexpr (std::is_same_v<T, HoldReleased>) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
-    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines);
+    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) && f(e.counter_day);
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
@@ -194,6 +196,9 @@ bool Fields(E& e, F&& f) {
     return f(e.version) && f(e.content_hash) && f(e.announced_at) && f(e.effective_from);
   } else if constexpr (std::is_same_v<T, FlagChanged>) {
     return f(e.flag) && f(e.on) && f(e.renewals);
+  } else if constexpr (std::is_same_v<T, TierChanged>) {
+    return f(e.tier) && f(e.valid_until) && f(e.reason) && f(e.paid) && f(e.lifetime_tier) && f(e.period_first) &&
+           f(e.period_last) && f(e.renewals);
   } else {
     static_assert(std::is_same_v<T, MembershipClosed>);
     return f(e.redeemable_until);

@@ -77,11 +77,18 @@ void PayDebt(MemberState& member, Points paid) {
   member.debt = Minus(member.debt, paid);
 }
 
-void AddCounters(MemberState& member, const std::vector<CounterDelta>& counters, bool subtract) {
-  for (const CounterDelta& delta : counters) {
-    Points& value = member.counters[delta.counter];
-    value = subtract ? Minus(value, delta.amount) : Plus(value, delta.amount);
+// Adds (or subtracts) `counters` to the all-time totals and to `local_day`.
+void AddCounters(MemberState& member, const std::vector<CounterDelta>& counters, int32_t local_day, bool subtract) {
+  auto add = [&](Points& value, Points amount) {
+    value = subtract ? Minus(value, amount) : Plus(value, amount);
     LOYALTY_CHECK(value >= Points(0));
+  };
+  for (const CounterDelta& delta : counters) {
+    add(member.counters[delta.counter], delta.amount);
+    auto& days = member.counter_days[delta.counter];
+    Points& day = days[local_day];
+    add(day, delta.amount);
+    if (day.IsZero()) days.erase(local_day);
   }
 }
 
@@ -112,7 +119,7 @@ absl::string_view EntryKindName(const EntryBody& body) {
       "enrolled",      "credited",     "debited",        "hold_placed",
       "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
       "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published", "flag_changed",
-      "membership_closed"};
+      "membership_closed", "tier_changed"};
   static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
   return kNames[body.index()];
 }
@@ -149,6 +156,7 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [](const VersionPublished&) { return BalanceDelta{}; },
           [](const FlagChanged&) { return BalanceDelta{}; },
           [](const MembershipClosed&) { return BalanceDelta{}; },
+          [](const TierChanged&) { return BalanceDelta{}; },
       },
       body);
 }
@@ -202,12 +210,12 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
               AddLot(member, entry, 0, Lot::Origin::kCredit, e.amount, Minus(e.amount, e.debt_paid),
                      entry.business_time, e.expires_at);
             }
-            AddCounters(member, e.counters, /*subtract=*/false);
+            AddCounters(member, e.counters, e.local_day, /*subtract=*/false);
             if (!e.activity.empty()) {
               member.has_accrued = true;
               member.last_activity = std::max(member.last_activity, entry.business_time);
-              member.accruals[entry.seq] =
-                  AccrualRecord{e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters};
+              member.accruals[entry.seq] = AccrualRecord{
+                  e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
               RecordGrants(member, e.grants, e.local_day);
             }
           },
@@ -259,7 +267,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             }
             member.balance = Minus(member.balance, e.from_lot);
             member.debt = Plus(member.debt, e.debt_added);
-            AddCounters(member, e.counters, /*subtract=*/true);
+            AddCounters(member, e.counters, e.counter_day, /*subtract=*/true);
           },
           [&](const DebitReversed& e) {
             auto it = member.debits.find(e.debit);
@@ -297,6 +305,26 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             LOYALTY_CHECK(!member.closed);
             member.closed = true;
             member.redeemable_until = e.redeemable_until;
+          },
+          [&](const TierChanged& e) {
+            TierStatus& status = member.status;
+            if (e.paid) {
+              status.paid_tier = e.tier;
+              status.paid_until = e.valid_until;
+            } else {
+              status.tier = e.tier;
+              status.valid_until = e.valid_until;
+              status.reason = e.reason;
+              status.period_first = e.period_first;
+              status.period_last = e.period_last;
+              status.in_grace = e.reason == "grace";
+              status.lifetime_tier = e.lifetime_tier;
+            }
+            for (const LotRenewal& renewal : e.renewals) {
+              Lot* lot = member.FindLot(renewal.lot);
+              LOYALTY_CHECK(lot != nullptr);
+              lot->expires_at = renewal.expires_at;
+            }
           },
           [&](const Quoted& e) {
             member.quotes[entry.seq] = Quote{e.amount, e.expires_at, e.price, entry.business_time};

@@ -62,6 +62,19 @@ absl::StatusOr<Points> ProgramVersion::PriceOf(absl::string_view reward) const {
   return absl::NotFoundError(absl::StrCat("reward \"", reward, "\" is not offered by version ", id));
 }
 
+int TierLadder::RankOf(absl::string_view tier) const {
+  if (tier.empty()) return -1;
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].id == tier) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const Tier* TierLadder::Find(absl::string_view tier) const {
+  int rank = RankOf(tier);
+  return rank < 0 ? nullptr : &tiers[static_cast<size_t>(rank)];
+}
+
 std::optional<Money> ProgramVersion::CashOf(absl::string_view reward) const {
   for (const CatalogItem& item : redemption.catalog) {
     if (item.id == reward) return item.cash;

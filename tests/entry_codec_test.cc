@@ -88,7 +88,7 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(Credited{Points(1300), Points(200), At(1577833200000000), "basket 991",
                                    Counters(), "basket-991", {Points(1000), Points(0), Points(250)}, Points(50),
                                    {{"base", Points(1250)}, {"welcome", Points(50)}}, -3}));
-  all.push_back(MakeEntry(Debited{Points(kMax), Draws(), RewardPrice{"cat:kettle", "v1", "", Points(0), Points(0), Money(4900, *Currency::FromCode("EUR"))}, 7, std::nullopt}));
+  all.push_back(MakeEntry(Debited{Points(kMax), Draws(), RewardPrice{"cat:kettle", "v1", "", Points(0), Points(0), Money(4900, *Currency::FromCode("EUR")), "senator", Points(490)}, 7, std::nullopt}));
   all.push_back(MakeEntry(HoldPlaced{Points(250), Instant::Max(), Draws(),
                                      RewardPrice{"award:EU-NA:business:round_trip", "mm-2010", "price_lock", Points(0),
                                                  Points(0)},
@@ -96,7 +96,7 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(HoldCaptured{99, Points(250), Draws()}));
   all.push_back(MakeEntry(HoldReleased{std::numeric_limits<uint64_t>::max(), true, Points(250),
                                        Draws(), Points(5)}));
-  all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters(), {0, 2}}));
+  all.push_back(MakeEntry(EarnReversed{17, Points(1300), Points(1000), Points(300), Counters(), {0, 2}, -40}));
   all.push_back(MakeEntry(DebitReversed{18, Points(400), Draws(), Points(7)}));
   all.push_back(MakeEntry(Expired{Points(1), Draws()}));
   all.push_back(MakeEntry(Adjusted{Points(-75), "goodwill", "agent:jane", Instant::Min(),
@@ -116,6 +116,8 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(FlagChanged{"cobrand_card", true,
                                       {LotRenewal{LotId{4, 0}, Instant::Max()}, LotRenewal{LotId{9, 2}, At(77)}}}));
   all.push_back(MakeEntry(MembershipClosed{At(1316037600000000)}));
+  all.push_back(MakeEntry(TierChanged{"senator", At(1330556400000000), "qualified", false, "ftl", 14610, 14974,
+                                      {LotRenewal{LotId{4, 0}, Instant::Max()}}}));
   return all;
 }
 
@@ -201,7 +203,7 @@ TEST(EntryCodecTest, GoldenBytes) {
   // amount 300: zigzag 600 = 0b100'1011000 -> 0xD8 0x04; debt_paid -1 -> 0x01.
   entry.body = entries::Credited{Points(300), Points(-1), At(0), "s", {{"c", Points(1)}}};
   std::string expected = Bytes({
-      0x01,                    // format
+      0x02,                    // format
       0x01,                    // seq
       0x03, 'M', '-', '1',     // member
       0x02,                    // business_time
@@ -263,7 +265,7 @@ TEST(EntryCodecTest, TrailingBytesRejected) {
 std::string Header(absl::string_view member) {
   std::string out;
   Writer w(&out);
-  w.Unsigned(1);  // format
+  w.Unsigned(2);  // format
   w.Unsigned(5);  // seq
   w.Bytes(member);
   w.Signed(1294012800000000);
@@ -292,7 +294,7 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 }
 
 TEST(EntryCodecTest, UnknownKindRejected) {
-  for (uint64_t kind : {uint64_t{16}, uint64_t{17}, uint64_t{127}, uint64_t{128},
+  for (uint64_t kind : {uint64_t{17}, uint64_t{18}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
@@ -304,8 +306,8 @@ TEST(EntryCodecTest, UnknownKindRejected) {
 
 TEST(EntryCodecTest, UnknownFormatRejected) {
   std::string bytes = Encode(MakeEntry(entries::Enrolled{}));
-  ASSERT_EQ(bytes[0], '\x01');
-  for (char format : {'\x00', '\x02', '\x7f'}) {
+  ASSERT_EQ(bytes[0], '\x02');
+  for (char format : {'\x00', '\x01', '\x03', '\x7f'}) {
     bytes[0] = format;
     auto decoded = DecodeEntry(bytes);
     ASSERT_FALSE(decoded.ok());

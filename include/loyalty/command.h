@@ -203,9 +203,41 @@ struct CloseMembership {
   std::optional<Instant> at;
 };
 
+// Grant a status tier by hand (an invitation-only tier, a goodwill
+// upgrade) with a reason and the person who granted it, until
+// `valid_until`, or for the validity a qualification today would give.
+struct GrantTier {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string tier;
+  std::optional<Instant> valid_until;
+  std::string reason;
+  std::string actor;
+};
+
+// Subscribe to a paid tier until `paid_until`; renewing is subscribing
+// again with a later date. The member holds the higher of this and the
+// status earned. The tier must be one the ladder marks as paid.
+struct SubscribeTier {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+  std::string tier;
+  Instant paid_until;
+};
+
+// End a paid tier now (cancellation); its benefits end with it.
+struct CancelTierSubscription {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at;
+};
+
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
                              ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
-                             HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership>;
+                             HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership, GrantTier,
+                             SubscribeTier, CancelTierSubscription>;
 
 // The member a command is for, and the other member a transfer touches.
 const MemberId& MemberOf(const Command& command);
@@ -239,6 +271,15 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
 std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_id,
                                 const MemberState& member, Instant as_of, const std::string& key,
                                 const CommandDigest& digest, Instant recorded_at);
+
+// Decides the status review of `member` as of `as_of` (ClosePeriod):
+// re-qualification on the periods closed by then, the downgrade policy for
+// a status whose validity ended, the lifetime floor, and the end of a paid
+// tier not renewed. Returns no entries if nothing changes, so a second
+// review as of the same instant is a no-op. `key` is stored in each entry.
+std::vector<Entry> DecideTierReview(const Program& program, const MemberId& member_id, const MemberState& member,
+                                    Instant as_of, const std::string& key, const CommandDigest& digest,
+                                    Instant recorded_at);
 
 }  // namespace loyalty
 

@@ -36,6 +36,7 @@
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
 #include "loyalty/store.h"
+#include "loyalty/tiers.h"
 #include "loyalty/time.h"
 
 namespace loyalty {
@@ -82,6 +83,17 @@ class Engine {
   // Repeating it with the same key returns the same receipt.
   absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
 
+  // Reviews every member's status as of `as_of` (the close of a
+  // qualification period, or any later day): re-qualification, downgrades
+  // of lapsed status, lifetime floors, paid tiers not renewed; one append
+  // under `key`. Deterministic; running it again as of the same instant
+  // (under another key) writes nothing.
+  absl::StatusOr<Receipt> ClosePeriod(const std::string& key, Instant as_of);
+
+  // The member's tier, its validity and what it still needs to keep it or
+  // reach the next, at `at`. NotFound for an unknown member.
+  absl::StatusOr<TierStanding> TierOf(const MemberId& member, Instant at) const;
+
   // NotFound for an unknown member.
   absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
   // The balance counting only entries whose business time is at or before
@@ -126,6 +138,12 @@ class Engine {
   // Rebuilds a member from its journal entries up to seq `up_to`, dropping
   // what was applied after (a batch whose append failed).
   void RebuildLocked(const MemberId& member, uint64_t up_to);
+  using MemberDecision = std::vector<Entry> (*)(const Program&, const MemberId&, const MemberState&, Instant,
+                                                const std::string&, const CommandDigest&, Instant);
+  // Decides `decide` for every member as of `as_of` in one append (the
+  // batch commands RunExpiry and ClosePeriod, named `name` in the digest).
+  absl::StatusOr<Receipt> RunOverMembers(absl::string_view name, const std::string& key, Instant as_of,
+                                         MemberDecision decide);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.

@@ -91,6 +91,8 @@ struct RewardPrice {
   Points old_points;           // earned_before: paid from protected lots, old price
   Points new_points;           // earned_before: paid from the other lots, new price
   std::optional<Money> cash;   // cash + points: the money due besides the points
+  std::string tier;            // the member's tier, when its redemption discount applied
+  Points discount;             // points waived by that discount (already taken off)
   friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
 };
 
@@ -107,10 +109,11 @@ struct Enrolled {
   friend bool operator==(const Enrolled&, const Enrolled&) = default;
 };
 // Points earned: `debt_paid` of them settle debt, the rest form lot
-// (seq, 0), which expires at `expires_at`. An accrual of an activity also
-// records what each purchase line earned (`line_points`, plus
-// `unattributed` for the activity as a whole), so that a return reverses
-// exactly that, and the rules' grants on its local day (for caps).
+// (seq, 0), which expires at `expires_at`; `counters` go to the qualifying
+// counters of `local_day`. An accrual of an activity also records what
+// each purchase line earned (`line_points`, plus `unattributed` for the
+// activity as a whole), so that a return reverses exactly that, and the
+// rules' grants on its local day (for caps).
 struct Credited {
   Points amount;
   Points debt_paid;
@@ -167,8 +170,9 @@ struct EarnReversed {
   Points amount;
   Points from_lot;
   Points debt_added;
-  std::vector<CounterDelta> counters;  // amounts to subtract
+  std::vector<CounterDelta> counters;  // amounts to subtract, from the credit's local day
   std::vector<uint32_t> lines;         // purchase lines returned, if by lines
+  int32_t counter_day = 0;             // the credit's local day (Date::days_since_epoch)
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -230,6 +234,26 @@ struct FlagChanged {
   friend bool operator==(const FlagChanged&, const FlagChanged&) = default;
 };
 
+// The member's status changed, or its validity did. `paid` entries change
+// the subscribed tier, the others the status earned on counters or granted.
+// `reason` is one of: qualified, retained, soft_landing, grace, downgraded,
+// expired, lifetime, manual, revoked, kept (a reversal lowered the counters
+// but the program keeps status), paid, cancelled. A status earned on
+// counters names the local days [period_first, period_last] they were
+// summed over (both 0 otherwise). Lots whose validity changes because
+// expiry protection began or ended are listed with their new expiry.
+struct TierChanged {
+  std::string tier;  // the new tier; "" for none
+  Instant valid_until;
+  std::string reason;
+  bool paid = false;
+  std::string lifetime_tier;  // the floor the member can never fall below after this entry
+  int32_t period_first = 0;
+  int32_t period_last = 0;
+  std::vector<LotRenewal> renewals;
+  friend bool operator==(const TierChanged&, const TierChanged&) = default;
+};
+
 // The membership ends: nothing more is earned; the points stay redeemable
 // until `redeemable_until`, then lapse at the next expiry run.
 struct MembershipClosed {
@@ -258,7 +282,8 @@ using EntryBody =
                  entries::HoldCaptured, entries::HoldReleased, entries::EarnReversed,
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
                  entries::TransferredOut, entries::TransferredIn, entries::Quoted,
-                 entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed>;
+                 entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed,
+                 entries::TierChanged>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);
@@ -325,6 +350,23 @@ struct AccrualRecord {
   Points unattributed;
   std::vector<bool> returned;  // per line
   std::vector<CounterDelta> counters;
+  int32_t local_day = 0;  // of the activity, for the qualifying counters
+};
+
+// A member's status: the tier earned on counters or granted (with its
+// validity, the reason of its last change and the local days it was earned
+// over), the lifetime floor, and a subscribed tier. The member's tier is
+// the higher of `tier` and `paid_tier`; both change only by entries.
+struct TierStatus {
+  std::string tier;  // "" for none
+  Instant valid_until = Instant::Max();
+  std::string reason;
+  int32_t period_first = 0;
+  int32_t period_last = 0;
+  bool in_grace = false;
+  std::string lifetime_tier;
+  std::string paid_tier;
+  Instant paid_until = Instant::Max();
 };
 
 // A member's use of one accrual rule: points granted on its last local day
@@ -363,7 +405,11 @@ struct MemberState {
   Instant redeemable_until = Instant::Max();            // when closed
 
   bool HasFlag(absl::string_view flag) const;
-  std::map<std::string, Points, std::less<>> counters;  // qualifying, never spendable
+  std::map<std::string, Points, std::less<>> counters;  // qualifying, all time; never spendable
+  // The same counters by the local day they were earned on: counter -> day
+  // (Date::days_since_epoch) -> amount. Qualification periods sum these.
+  std::map<std::string, std::map<int32_t, Points>, std::less<>> counter_days;
+  TierStatus status;
   std::vector<uint64_t> history;                        // seqs of this member's entries
 
   // The lot with this id, or nullptr.

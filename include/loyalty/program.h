@@ -122,6 +122,9 @@ struct AccrualEffect {
   Points minimum;                                   // per distance: minimum per segment
   Points fixed;
   std::vector<std::string> base_rules;  // multiplier: rule ids whose points it multiplies
+  // multiplier: the rate is the earn bonus of the member's tier (the rule
+  // does not apply to members whose tier has none) instead of `rate`.
+  bool tier_bonus = false;
   std::string balance;  // the redeemable balance or a qualifying counter; empty: the redeemable one
 };
 
@@ -225,6 +228,81 @@ struct Grandfathering {
   std::optional<Instant> spend_until;
 };
 
+// ---------------------------------------------------------------- tiers
+
+// One way to qualify for a tier: every listed qualifying counter at or
+// above its minimum ("status_miles >= 100,000" or "points >= 2,000 and
+// qualifying_points >= 1,000").
+struct TierRequirement {
+  std::map<std::string, Points> minimums;  // counter -> at least
+};
+
+// A tier's qualification: any one of the requirements, over the sum of
+// `periods` consecutive qualification periods ending with the one evaluated
+// (HON Circle: 600,000 status miles over two calendar years). No
+// requirements: the tier is not earned on counters.
+struct TierQualification {
+  std::vector<TierRequirement> any_of;
+  int periods = 1;
+};
+
+// What a tier gives its members.
+struct TierBenefits {
+  // The rate of accrual rules of kind kMultiplier whose rate is the tier
+  // bonus (0.25 = 25 % more on the base rules' points); none if unset.
+  std::optional<Rate> earn_bonus;
+  bool protects_from_expiry = false;  // lots do not lapse while the member holds the tier
+  // The share of a reward's points price waived (0.10), rounded down in
+  // the member's favour; 0 = none.
+  Rate redemption_discount = *Rate::Parse("0");
+  std::vector<std::string> named;  // "lounge", "priority_line": queried by the host
+};
+
+struct Tier {
+  std::string id;
+  std::string name;
+  TierQualification qualification;
+  // Cumulative counters over the whole membership that make the tier the
+  // member's for life: never downgraded below it.
+  std::optional<TierQualification> lifetime;
+  bool invitation_only = false;  // granted only by a manual command, with a reason
+  bool paid = false;             // a subscription: granted for the period paid for
+  TierBenefits benefits;
+};
+
+// A status ladder and its rules.
+struct TierLadder {
+  enum class Period { kCalendarYear, kMembershipYear, kRolling12Months };
+  // What happens when a status's validity ends and the member has not
+  // earned it again: one tier down with another year of validity (soft
+  // landing), straight to the tier earned in the last closed period, or
+  // `grace_months` more of the same tier once, then to the tier earned.
+  enum class Downgrade { kOneTier, kToEarned, kGrace };
+  // When a reversal lowers the counters a status was earned on below its
+  // threshold: keep the status (recorded as "kept") or revoke it.
+  enum class OnReversal { kKeep, kRevoke };
+
+  std::vector<Tier> tiers;  // lowest first; empty: the version has no status ladder
+  Period period = Period::kCalendarYear;
+  // Validity of a status earned in a period: through the end of the month
+  // `months_after_period` months after the period's last day (Miles & More:
+  // 14, through the end of February of the year after next), or, if that is
+  // 0, `validity_months` months from the day it was earned.
+  int months_after_period = 0;
+  int validity_months = 0;
+  Downgrade downgrade = Downgrade::kToEarned;
+  int grace_months = 0;
+  OnReversal on_reversal = OnReversal::kKeep;
+  // A version that changes thresholds applies them from the next
+  // qualification period that starts after it takes effect, unless this is set.
+  bool thresholds_apply_immediately = false;
+
+  // The position of `tier` in the ladder, or -1 for "" and unknown ids.
+  int RankOf(absl::string_view tier) const;
+  // The tier with this id, or nullptr.
+  const Tier* Find(absl::string_view tier) const;
+};
+
 // ---------------------------------------------------------------- versions
 
 struct ProgramVersion {
@@ -240,6 +318,7 @@ struct ProgramVersion {
   Redemption redemption;
   ExpiryTerm expiry;
   Grandfathering grandfathering;
+  TierLadder tiers;
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version

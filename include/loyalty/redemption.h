@@ -49,7 +49,7 @@ inline absl::StatusOr<PriceQuote> PriceReward(const Program& program, absl::stri
   const ProgramVersion& version = program.InForceAt(at);
   auto current = version.PriceOf(reward);
   if (!current.ok()) return current.status();
-  PriceQuote quote{*current, RewardPrice{std::string(reward), version.id, "", Points(0), Points(0), version.CashOf(reward)},
+  PriceQuote quote{*current, RewardPrice{std::string(reward), version.id, "", Points(0), Points(0), version.CashOf(reward), "", Points(0)},
                    absl::StrCat(reward, ": ", current->value(), " points under ", version.id)};
   if (quote.price.cash) absl::StrAppend(&quote.explanation, " plus ", quote.price.cash->ToString());
   const ProgramVersion* previous = program.Previous(version);
