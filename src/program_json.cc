@@ -497,7 +497,8 @@ bool KindUses(AccrualEffect::Kind kind, absl::string_view key) {
       return key == "booking_class_rates" || key == "minimum" || key == "rounding";
     case AccrualEffect::Kind::kPerTicketPrice: return key == "rate" || key == "tier_rates" || key == "rounding";
     case AccrualEffect::Kind::kFixed: return key == "fixed";
-    case AccrualEffect::Kind::kMultiplier: return key == "rate" || key == "base_rules" || key == "rounding";
+    case AccrualEffect::Kind::kMultiplier:
+      return key == "rate" || key == "base_rules" || key == "rounding" || key == "tier_bonus";
   }
   return false;
 }
@@ -514,13 +515,14 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   AccrualEffect effect;
   Fields f(value, path, problems,
            {"kind", "rate", "rounding", "booking_class_rates", "tier_rates", "minimum", "fixed", "base_rules",
-            "balance"});
+            "balance", "tier_bonus"});
   std::optional<AccrualEffect::Kind> kind;
   if (const Json* text = f.Get("kind", kRequired)) {
     kind = ReadChoice(*text, f.PathOf("kind"), problems, "an effect kind", kEffectKindNames, kEffectKinds);
     if (kind) effect.kind = *kind;
   }
   if (auto rate = f.RateField("rate")) effect.rate = *rate;
+  if (auto bonus = f.Bool("tier_bonus")) effect.tier_bonus = *bonus;
   if (auto rounding = f.String("rounding", kOptional, /*non_empty=*/false)) {
     auto parsed = ParseRounding(*rounding);
     if (parsed.ok()) {
@@ -546,7 +548,7 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   refs.multiplier = *kind == AccrualEffect::Kind::kMultiplier;
   absl::string_view name = EffectKindName(*kind);
   for (absl::string_view key : {"rate", "rounding", "booking_class_rates", "tier_rates", "minimum", "fixed",
-                                "base_rules"}) {
+                                "base_rules", "tier_bonus"}) {
     if (f.Has(key) && !KindUses(*kind, key)) {
       problems.Add(f.PathOf(key), absl::StrCat("not used by kind ", Quote(name)));
     }
@@ -573,7 +575,9 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
       break;
     case AccrualEffect::Kind::kFixed: require("fixed"); break;
     case AccrualEffect::Kind::kMultiplier:
-      require("rate");
+      if (f.Has("rate") == effect.tier_bonus) {
+        problems.Add(f.PathOf("rate"), "kind \"multiplier\" needs either rate or \"tier_bonus\": true");
+      }
       require("base_rules");
       require_nonempty("base_rules");
       break;
@@ -826,6 +830,140 @@ Grandfathering ReadGrandfathering(const Json& value, const std::string& path, Pr
   return promise;
 }
 
+// ------------------------------------------------------------ tiers
+
+// A qualification: an array of requirements, any one of which suffices,
+// each an object of counter -> minimum ({"status_miles": 100000}).
+TierQualification ReadQualification(const Json& value, const std::string& path, Problems& problems,
+                                    const std::vector<std::string>& counters) {
+  TierQualification qualification;
+  if (!value.is_array() || value.empty()) {
+    problems.Add(path, absl::StrCat("expected a non-empty array of requirements, got ", Kind(value)));
+    return qualification;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    const std::string at = Element(path, i);
+    const Json& requirement = value[i];
+    if (!requirement.is_object() || requirement.empty()) {
+      problems.Add(at, absl::StrCat("expected an object of counter minimums, got ", Kind(requirement)));
+      continue;
+    }
+    TierRequirement read;
+    for (auto it = requirement.begin(); it != requirement.end(); ++it) {
+      if (!Contains(counters, it.key())) {
+        problems.Add(Member(at, it.key()), absl::StrCat(Quote(it.key()), " is not one of the version's counters"));
+        continue;
+      }
+      if (auto minimum = ReadPoints(*it, Member(at, it.key()), problems)) read.minimums[it.key()] = *minimum;
+    }
+    qualification.any_of.push_back(std::move(read));
+  }
+  return qualification;
+}
+
+Tier ReadTier(const Json& value, const std::string& path, Problems& problems, const std::vector<std::string>& counters) {
+  Tier tier;
+  Fields f(value, path, problems,
+           {"id", "name", "qualify", "periods", "lifetime", "invitation_only", "paid", "benefits"});
+  if (auto id = f.String("id", kRequired)) tier.id = *id;
+  if (auto name = f.String("name", kOptional, /*non_empty=*/false)) tier.name = *name;
+  if (const Json* qualify = f.Get("qualify")) {
+    tier.qualification = ReadQualification(*qualify, f.PathOf("qualify"), problems, counters);
+  }
+  if (auto periods = f.Integer("periods", 1, 10)) tier.qualification.periods = static_cast<int>(*periods);
+  if (const Json* lifetime = f.Get("lifetime")) {
+    tier.lifetime = ReadQualification(*lifetime, f.PathOf("lifetime"), problems, counters);
+  }
+  if (auto invitation = f.Bool("invitation_only")) tier.invitation_only = *invitation;
+  if (auto paid = f.Bool("paid")) tier.paid = *paid;
+  if ((tier.invitation_only || tier.paid) && f.Has("qualify")) {
+    problems.Add(f.PathOf("qualify"), "an invitation-only or paid tier is not earned on counters");
+  }
+  if (tier.invitation_only && tier.paid) problems.Add(f.PathOf("paid"), "a tier is invitation-only or paid, not both");
+  if (!tier.invitation_only && !tier.paid && !f.Has("qualify")) {
+    problems.Add(f.PathOf("qualify"), "required unless the tier is invitation_only or paid");
+  }
+  if (const Json* benefits = f.Get("benefits")) {
+    Fields b(*benefits, f.PathOf("benefits"), problems,
+             {"earn_bonus", "protects_from_expiry", "redemption_discount", "named"});
+    tier.benefits.earn_bonus = b.RateField("earn_bonus");
+    if (auto protects = b.Bool("protects_from_expiry")) tier.benefits.protects_from_expiry = *protects;
+    if (auto discount = b.RateField("redemption_discount")) {
+      int64_t one = 1;  // 10^scale: the mantissa of 1 at this scale
+      for (int i = 0; i < discount->scale(); ++i) one *= 10;
+      if (discount->mantissa() >= one) {
+        problems.Add(b.PathOf("redemption_discount"), "must be below 1 (a share of the price)");
+      }
+      tier.benefits.redemption_discount = *discount;
+    }
+    if (auto named = b.Strings("named", nullptr, /*unique=*/true)) tier.benefits.named = *std::move(named);
+  }
+  return tier;
+}
+
+TierLadder ReadTiers(const Json& value, const std::string& path, Problems& problems,
+                     const std::vector<std::string>& counters) {
+  TierLadder ladder;
+  Fields f(value, path, problems,
+           {"period", "months_after_period", "validity_months", "downgrade", "grace_months", "on_reversal",
+            "thresholds_apply_immediately", "ladder"});
+  static constexpr absl::string_view kPeriodNames[] = {"calendar_year", "membership_year", "rolling_12_months"};
+  static constexpr TierLadder::Period kPeriods[] = {TierLadder::Period::kCalendarYear,
+                                                    TierLadder::Period::kMembershipYear,
+                                                    TierLadder::Period::kRolling12Months};
+  if (const Json* period = f.Get("period", kRequired)) {
+    if (auto read = ReadChoice(*period, f.PathOf("period"), problems, "a qualification period", kPeriodNames, kPeriods)) {
+      ladder.period = *read;
+    }
+  }
+  static constexpr absl::string_view kDowngradeNames[] = {"one_tier", "to_earned", "grace"};
+  static constexpr TierLadder::Downgrade kDowngrades[] = {
+      TierLadder::Downgrade::kOneTier, TierLadder::Downgrade::kToEarned, TierLadder::Downgrade::kGrace};
+  if (const Json* downgrade = f.Get("downgrade")) {
+    if (auto read = ReadChoice(*downgrade, f.PathOf("downgrade"), problems, "a downgrade policy", kDowngradeNames,
+                               kDowngrades)) {
+      ladder.downgrade = *read;
+    }
+  }
+  static constexpr absl::string_view kReversalNames[] = {"keep", "revoke"};
+  static constexpr TierLadder::OnReversal kReversals[] = {TierLadder::OnReversal::kKeep,
+                                                          TierLadder::OnReversal::kRevoke};
+  if (const Json* reversal = f.Get("on_reversal")) {
+    if (auto read = ReadChoice(*reversal, f.PathOf("on_reversal"), problems, "a reversal policy", kReversalNames,
+                               kReversals)) {
+      ladder.on_reversal = *read;
+    }
+  }
+  if (auto months = f.Integer("months_after_period", 1, 120)) ladder.months_after_period = static_cast<int>(*months);
+  if (auto months = f.Integer("validity_months", 1, 120)) ladder.validity_months = static_cast<int>(*months);
+  if (f.Has("months_after_period") == f.Has("validity_months")) {
+    problems.Add(f.PathOf("validity_months"), "give exactly one of months_after_period and validity_months");
+  }
+  if (ladder.period == TierLadder::Period::kRolling12Months && f.Has("months_after_period")) {
+    problems.Add(f.PathOf("months_after_period"), "a rolling period has no end: use validity_months");
+  }
+  if (auto grace = f.Integer("grace_months", 1, 120)) ladder.grace_months = static_cast<int>(*grace);
+  if ((ladder.downgrade == TierLadder::Downgrade::kGrace) != f.Has("grace_months")) {
+    problems.Add(f.PathOf("grace_months"), "required with downgrade \"grace\", and only with it");
+  }
+  if (auto immediately = f.Bool("thresholds_apply_immediately")) ladder.thresholds_apply_immediately = *immediately;
+  if (const Json* tiers = f.Array("ladder")) {
+    absl::flat_hash_set<std::string> ids;
+    for (size_t i = 0; i < tiers->size(); ++i) {
+      std::string at = Element(f.PathOf("ladder"), i);
+      Tier tier = ReadTier((*tiers)[i], at, problems, counters);
+      if (!tier.id.empty() && !ids.insert(tier.id).second) {
+        problems.Add(Member(at, "id"), absl::StrCat(Quote(tier.id), " is the id of an earlier tier"));
+      }
+      ladder.tiers.push_back(std::move(tier));
+    }
+    if (tiers->empty()) problems.Add(f.PathOf("ladder"), "must list at least one tier");
+  } else if (!f.Has("ladder")) {
+    problems.Add(f.PathOf("ladder"), "required field is missing");
+  }
+  return ladder;
+}
+
 // ------------------------------------------------------------ versions
 
 struct ReadResult {
@@ -840,7 +978,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   ProgramVersion& v = result.version;
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
-            "counters", "accrual", "redemption", "expiry", "grandfathering"});
+            "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));
@@ -928,6 +1066,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   if (const Json* promise = f.Get("grandfathering")) {
     v.grandfathering = ReadGrandfathering(*promise, f.PathOf("grandfathering"), problems);
   }
+  if (const Json* tiers = f.Get("tiers")) v.tiers = ReadTiers(*tiers, f.PathOf("tiers"), problems, v.counters);
   return result;
 }
 

@@ -222,8 +222,11 @@ std::optional<TierDecision> ReviewStatus(const Program& program, const MemberSta
   const TierStatus& status = member.status;
   const Date enrolled = EnrolledOn(program, member);
   const Date today = version.zone.LocalDate(as_of);
-  // The last period closed by as_of: the one before the period of today.
-  const Period closed = PreviousPeriod(ladder, enrolled, QualificationPeriodOf(ladder, enrolled, today));
+  // The last period closed by as_of: the one before the period of today
+  // (for a rolling period, the one that ended yesterday).
+  const Period closed = ladder.period == TierLadder::Period::kRolling12Months
+                            ? QualificationPeriodOf(ladder, enrolled, today.AddDays(-1))
+                            : PreviousPeriod(ladder, enrolled, QualificationPeriodOf(ladder, enrolled, today));
   TierQualifying earned = QualifyingTier(program, member, enrolled, closed, as_of, {});
   const Instant earned_until = StatusValidUntil(ladder, version.zone, closed, today);
   const int earned_rank = earned_until > as_of ? ladder.RankOf(earned.tier) : -1;
