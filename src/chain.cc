@@ -98,34 +98,81 @@ std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
   return it->second;
 }
 
+ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> verified) {
+  ChainCheck check;
+  uint64_t expected = 1;
+  std::string bytes;
+  bool stopped = false;     // our visitor ended the read
+  bool out_of_place = false;  // classifying a seq found out of its place
+  uint64_t found = 0;
+  absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
+    if (out_of_place) {
+      // Reading on only to see whether the expected entry turns up later.
+      if (entry.seq == check.bad_seq) {
+        check.fault = ChainFault::kReordered;
+        stopped = true;
+        return absl::CancelledError();
+      }
+      return absl::OkStatus();
+    }
+    if (entry.seq != expected) {
+      out_of_place = true;
+      found = entry.seq;
+      check.bad_seq = expected;
+      check.fault = entry.seq < expected ? ChainFault::kReordered : ChainFault::kMissing;
+      if (check.fault == ChainFault::kReordered) {
+        stopped = true;
+        return absl::CancelledError();
+      }
+      return absl::OkStatus();
+    }
+    Sha256 hash = EncodeAndHash(check.head, entry, &bytes);
+    if (hash != entry.hash) {
+      check.fault = ChainFault::kModified;
+      check.bad_seq = entry.seq;
+      check.detail = absl::StrCat("journal entry ", entry.seq,
+                                  ": modified (its hash does not match its content and predecessor)");
+      stopped = true;
+      return absl::CancelledError();
+    }
+    check.head = hash;
+    check.entries = expected;
+    verified(entry);
+    ++expected;
+    return absl::OkStatus();
+  });
+  if (!status.ok() && !stopped) {
+    check.fault = ChainFault::kUnreadable;
+    check.bad_seq = expected;
+    check.detail = absl::StrCat("journal entry ", expected, ": unreadable: ", status.message());
+    return check;
+  }
+  if (out_of_place) {
+    check.detail = absl::StrCat("journal entry ", check.bad_seq, ": ",
+                                check.fault == ChainFault::kMissing ? "missing" : "reordered", " (found entry ",
+                                found, " in its place)");
+    return check;
+  }
+  if (check.fault != ChainFault::kNone) return check;
+  uint64_t last = store.LastSeq();
+  if (last != check.entries || store.HeadHash() != check.head) {
+    check.fault = ChainFault::kTruncated;
+    check.bad_seq = check.entries + 1;
+    check.detail = absl::StrCat("journal truncated after entry ", check.entries, ": its recorded head is entry ",
+                                last, " with hash ", ToHex(store.HeadHash()));
+  }
+  return check;
+}
+
 }  // namespace loyalty::internal
 
 namespace loyalty {
 
 absl::StatusOr<uint64_t> VerifyChain(const Store& store) {
-  Sha256 previous{};
-  uint64_t expected = 1;
-  std::string bytes;
-  absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
-    if (entry.seq != expected) {
-      return absl::DataLossError(absl::StrCat("journal entry ", expected, ": missing or reordered (found ",
-                                              entry.seq, " in its place)"));
-    }
-    Sha256 hash = internal::EncodeAndHash(previous, entry, &bytes);
-    if (hash != entry.hash) {
-      return absl::DataLossError(absl::StrCat("journal entry ", entry.seq,
-                                              ": modified (its hash does not match its content and "
-                                              "predecessor)"));
-    }
-    previous = hash;
-    ++expected;
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  if (previous != store.HeadHash()) {
-    return absl::DataLossError(absl::StrCat("journal truncated after entry ", expected - 1));
-  }
-  return expected - 1;
+  internal::ChainCheck check = internal::CheckChain(store);
+  if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+  return check.entries;
 }
 
 }  // namespace loyalty
+

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "loyalty/ledger.h"
 #include "loyalty/store.h"
@@ -24,6 +25,37 @@ Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes);
 // Encodes `entry` into `bytes` (replacing its content) and returns its chain
 // hash after `previous`.
 Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes);
+
+// What is wrong with a journal, as CheckChain finds it.
+enum class ChainFault {
+  kNone,
+  kModified,    // an entry's stored hash does not match its bytes and predecessor
+  kMissing,     // an entry is absent and does not appear later
+  kReordered,   // an entry appears out of its place
+  kTruncated,   // the journal ends before its recorded head
+  kUnreadable,  // the store could not read or decode an entry
+};
+
+// The outcome of CheckChain. When `fault` is kNone, `entries` entries
+// verified and `head` is the last one's hash; otherwise `bad_seq` is the
+// first bad entry (for kTruncated: the first entry missing at the end),
+// `detail` says what is wrong in words, and `entries` / `head` describe the
+// verified prefix before it.
+struct ChainCheck {
+  ChainFault fault = ChainFault::kNone;
+  uint64_t entries = 0;
+  Sha256 head{};
+  uint64_t bad_seq = 0;
+  std::string detail;
+};
+
+// Reads every entry of `store` from seq 1 and checks the chain: contiguous
+// seqs, each stored hash equal to the recomputed one, the last one equal to
+// the store's head (LastSeq, HeadHash). After a seq out of place it reads on
+// to tell a missing entry from a reordered one. Backs VerifyChain and the
+// audit's VerifyJournal. `verified` is called with each entry that verified,
+// in order, as it is read (so that a replay reads the journal once).
+ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> verified = [](const Entry&) {});
 
 // Idempotency key -> the entries its command wrote.
 class KeyIndex {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include <mutex>
 #include "chain.h"
@@ -53,6 +54,10 @@ class SqliteStore final : public Store {
 
   absl::Status Append(std::span<Entry> batch) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!verified_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("sqlite journal ", path_, " was opened for inspection without verification; appends are refused"));
+    }
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) return begin;
     Sha256 previous = head_;
@@ -209,7 +214,8 @@ class SqliteStore final : public Store {
     }
     if (absl::Status s = Prepare("INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_); !s.ok()) return s;
     if (absl::Status s = Prepare("UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_); !s.ok()) return s;
-    return Load();
+    verified_ = options.verify_on_open;
+    return verified_ ? Load() : LoadRecordedHead();
   }
 
   // Reads the whole journal, verifying the chain and building the key index.
@@ -247,8 +253,28 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
+  // For an unverified open: takes LastSeq and HeadHash from the head the
+  // file records ("<seq>:<hex hash>").
+  absl::Status LoadRecordedHead() {
+    auto head = Meta("head");
+    if (!head.ok()) return head.status();
+    std::string text = head->value_or("");
+    size_t colon = text.find(':');
+    uint64_t seq = 0;
+    std::string hash;
+    if (colon == std::string::npos || !absl::SimpleAtoi(absl::string_view(text).substr(0, colon), &seq) ||
+        (hash = absl::HexStringToBytes(text.substr(colon + 1))).size() != head_.size()) {
+      return NotAJournal(absl::StrCat("its recorded head \"", text, "\" is not <seq>:<sha-256 hex>"));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::memcpy(head_.data(), hash.data(), head_.size());
+    last_seq_ = seq;
+    return absl::OkStatus();
+  }
+
   // Visits entries with seq in [from, to]. Entries are decoded, and the row's
-  // seq must match the decoded one (else the rows were reordered).
+  // seq must match the decoded one (else the rows were reordered), except in
+  // a journal opened for inspection, whose damage CheckChain reports.
   absl::Status ReadLocked(uint64_t from, uint64_t to,
                           absl::FunctionRef<absl::Status(const Entry&)> visit) const
  {
@@ -269,7 +295,7 @@ class SqliteStore final : public Store {
       if (!entry.ok()) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": ", entry.status().message()));
       }
-      if (entry->seq != static_cast<uint64_t>(seq)) {
+      if (verified_ && entry->seq != static_cast<uint64_t>(seq)) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": reordered (it holds entry ",
                                                 entry->seq, ")"));
       }
@@ -289,6 +315,7 @@ class SqliteStore final : public Store {
   Statement insert_;
   Statement update_head_;
   internal::KeyIndex keys_;
+  bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
   Sha256 head_{};
   uint64_t last_seq_ = 0;
   std::string scratch_;

@@ -7,6 +7,7 @@
 #define LOYALTY_LOYALTY_H_
 
 #include "loyalty/accrual.h"
+#include "loyalty/audit.h"
 #include "loyalty/command.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"

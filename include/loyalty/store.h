@@ -77,6 +77,13 @@ struct SqliteOptions {
   // appends are faster.
   enum class Synchronous { kFull, kNormal };
   Synchronous synchronous = Synchronous::kFull;
+  // true (the default): the journal is read and its chain verified on
+  // open, as below. false opens a possibly damaged journal for inspection
+  // only (the audit's VerifyJournal names what is wrong with it): nothing
+  // is verified, LastSeq and HeadHash are the head the file records, rows
+  // are returned as stored even where a row holds another entry's seq,
+  // FindKey finds nothing, and Append returns FailedPrecondition.
+  bool verify_on_open = true;
 };
 
 // Opens (creating if absent) the journal in the SQLite file at `path`, in

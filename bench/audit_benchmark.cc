@@ -1,0 +1,149 @@
+// Audit benchmarks: the devaluation impact over the airline-scale synthetic
+// population (20 million members, 198 billion miles), against the baseline
+// of a plain loop summing the same 20 million int64 balances, in one binary;
+// the synthetic population itself; and replay in entries per second.
+//
+//   cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release
+//   cmake --build build-release --target audit_benchmark
+//   ./build-release/bench/audit_benchmark
+//
+// Targets (issue 5): impact <= 2 s and <= 5x the summing loop. The counter
+// `x_sum` of BM_DevaluationImpact is that ratio, timed in the same
+// iterations. LOYALTY_AUDIT_BENCH_MEMBERS overrides the population size
+// (the smoke test uses a small one).
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "loyalty/audit.h"
+#include "loyalty/engine.h"
+
+namespace loyalty {
+namespace {
+
+int64_t Members() {
+  const char* text = std::getenv("LOYALTY_AUDIT_BENCH_MEMBERS");
+  return text != nullptr ? std::atoll(text) : 20'000'000;
+}
+
+// Total at the airline's mean balance (9,900).
+SyntheticPopulation Airline() {
+  int64_t members = Members();
+  return {.members = members, .median = Points(2000), .sigma = *Rate::Parse("1.8"), .total = Points(members * 9'900)};
+}
+
+const std::vector<int64_t>& Population() {
+  static const auto* balances = new std::vector<int64_t>(*SyntheticBalances(Airline()));
+  return *balances;
+}
+
+Transition Change2011() {
+  return Transition{.reward = "award:EU-NA:business:round_trip",
+                    .version_before = "mm-2010",
+                    .version_after = "mm-2011",
+                    .price_before = Points(90'000),
+                    .price_after = Points(105'000),
+                    .announced_at = *Instant::Parse("2010-12-01T00:00:00+01:00"),
+                    .effective_from = *Instant::Parse("2011-01-03T00:00:00+01:00"),
+                    .declared = {.price_lock = true}};
+}
+
+ImpactOptions Options() {
+  return {.value_per_award = Money(300'000, *Currency::FromCode("EUR")),
+          .as_of = *Instant::Parse("2011-01-03T00:00:00+01:00")};
+}
+
+int64_t SumOf(const std::vector<int64_t>& balances) {
+  int64_t sum = 0;
+  for (int64_t balance : balances) sum += balance;
+  return sum;
+}
+
+// The baseline: one plain pass summing the balances.
+void BM_SumBalances(benchmark::State& state) {
+  const auto& balances = Population();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(SumOf(balances));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(balances.size()));
+}
+BENCHMARK(BM_SumBalances)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Whole-award and pool metrics, loss distribution and the grandfathering
+// options; `x_sum` = its time / the summing loop's, both timed here.
+void BM_DevaluationImpact(benchmark::State& state) {
+  const auto& balances = Population();
+  const Transition change = Change2011();
+  const ImpactOptions options = Options();
+  double impact_seconds = 0, sum_seconds = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto impact = ImpactOfBalances(change, balances, options);
+    auto t1 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(impact);
+    if (!impact.ok()) state.SkipWithError(std::string(impact.status().message()).c_str());
+    state.PauseTiming();
+    auto t2 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(SumOf(balances));
+    auto t3 = std::chrono::steady_clock::now();
+    state.ResumeTiming();
+    impact_seconds += std::chrono::duration<double>(t1 - t0).count();
+    sum_seconds += std::chrono::duration<double>(t3 - t2).count();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(balances.size()));
+  state.counters["x_sum"] = impact_seconds / sum_seconds;
+  state.counters["members"] = static_cast<double>(balances.size());
+}
+BENCHMARK(BM_DevaluationImpact)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Generating the population (quantiles, scaling, remainder).
+void BM_SyntheticPopulation(benchmark::State& state) {
+  for (auto _ : state) {
+    auto balances = SyntheticBalances(Airline());
+    benchmark::DoNotOptimize(balances);
+  }
+  state.SetItemsProcessed(state.iterations() * Members());
+}
+BENCHMARK(BM_SyntheticPopulation)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Replay of a journal of credits and redemptions over 1,000 members:
+// read, decode, verify the chain, Apply, digest. Items are entries.
+void BM_Replay(benchmark::State& state) {
+  FakeClock clock(*Instant::Parse("2011-01-03T00:00:00Z"));
+  auto engine = *Engine::Open(NewMemoryStore(), clock,
+                              *Program::Create("bench-1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter}));
+  constexpr int kMembers = 1000;
+  std::vector<Command> batch;
+  for (int i = 0; i < kMembers; ++i) {
+    batch.push_back(Enroll{"enroll-" + std::to_string(i), MemberId::FromValid("M-" + std::to_string(i)), {}});
+  }
+  for (int64_t n = 0; n < state.range(0); ++n) {
+    MemberId member = MemberId::FromValid("M-" + std::to_string(n % kMembers));
+    if (n % 4 == 3) {
+      batch.push_back(Redeem{"r-" + std::to_string(n), member, {}, Points(10), "bench"});
+    } else {
+      batch.push_back(Credit{"c-" + std::to_string(n), member, {}, Points(100), "bench", {}, {}});
+    }
+    if (batch.size() >= 4096) {
+      engine->ExecuteBatch(batch);
+      batch.clear();
+    }
+  }
+  engine->ExecuteBatch(batch);
+  const uint64_t entries = engine->store().LastSeq();
+  for (auto _ : state) {
+    auto replayed = Replay(engine->store());
+    if (!replayed.ok() || replayed->state_digest != engine->StateDigest()) state.SkipWithError("replay differs");
+    benchmark::DoNotOptimize(replayed);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(entries));
+}
+BENCHMARK(BM_Replay)->Arg(100'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace loyalty
+
+BENCHMARK_MAIN();

@@ -1,0 +1,53 @@
+// Journal verification: the chain check of store.h, reported as a result.
+#include "absl/strings/str_cat.h"
+#include "chain.h"
+#include "loyalty/audit.h"
+
+namespace loyalty {
+
+namespace {
+
+JournalFault FaultOf(internal::ChainFault fault) {
+  switch (fault) {
+    case internal::ChainFault::kNone: return JournalFault::kNone;
+    case internal::ChainFault::kModified: return JournalFault::kModified;
+    case internal::ChainFault::kMissing: return JournalFault::kMissing;
+    case internal::ChainFault::kReordered: return JournalFault::kReordered;
+    case internal::ChainFault::kTruncated: return JournalFault::kTruncated;
+    case internal::ChainFault::kUnreadable: return JournalFault::kUnreadable;
+  }
+  return JournalFault::kUnreadable;
+}
+
+}  // namespace
+
+absl::string_view JournalFaultName(JournalFault fault) {
+  switch (fault) {
+    case JournalFault::kNone: return "ok";
+    case JournalFault::kModified: return "modified";
+    case JournalFault::kMissing: return "missing";
+    case JournalFault::kReordered: return "reordered";
+    case JournalFault::kTruncated: return "truncated";
+    case JournalFault::kUnreadable: return "unreadable";
+  }
+  return "unreadable";
+}
+
+std::string JournalVerification::Summary() const {
+  if (ok()) return absl::StrCat("ok, ", entries, " entries, head ", ToHex(head));
+  return absl::StrCat("entry ", bad_seq, ": ", JournalFaultName(fault), " (", detail, "); ", entries,
+                      " entries verify before it");
+}
+
+JournalVerification VerifyJournal(const Store& store) {
+  internal::ChainCheck check = internal::CheckChain(store);
+  return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
+}
+
+absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path) {
+  auto store = OpenSqliteStore(path, {.verify_on_open = false});
+  if (!store.ok()) return store.status();
+  return VerifyJournal(**store);
+}
+
+}  // namespace loyalty

@@ -1,0 +1,552 @@
+// The audit: the 2011 figures (pool and whole-award metrics, notice), the
+// synthetic population against a naive recount, journal verification of a
+// tampered SQLite file, statements, the liability roll-forward against the
+// engine's balances, and replay against the live digest.
+#include "loyalty/audit.h"
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "divider.h"
+#include "gtest/gtest.h"
+#include "loyalty/check.h"
+#include "loyalty/engine.h"
+#include "loyalty/io.h"
+
+namespace loyalty {
+namespace {
+
+constexpr char kAward[] = "award:EU-NA:business:round_trip";
+
+Instant At(const char* text) { return *Instant::Parse(text); }
+MemberId Id(const std::string& text) { return MemberId::FromValid(text); }
+Currency Eur() { return *Currency::FromCode("EUR"); }
+
+Program MilesAndMore() {
+  auto program = LoadProgramFile(std::string(LOYALTY_SOURCE_DIR) + "/examples/programs/miles-and-more-2011.json");
+  LOYALTY_CHECK(program.ok());
+  return *std::move(program);
+}
+
+Transition Change2011() {
+  auto change = TransitionOf(MilesAndMore(), "mm-2010", "mm-2011", kAward);
+  LOYALTY_CHECK(change.ok());
+  return *change;
+}
+
+ImpactOptions ThreeThousandEuro() {
+  return ImpactOptions{.value_per_award = Money(300'000, Eur()), .as_of = At("2011-01-03T00:00:00+01:00")};
+}
+
+// ------------------------------------------------------------ exact helpers
+
+TEST(Divider, AgreesWithHardwareDivision) {
+  std::mt19937_64 random(7);
+  std::vector<uint64_t> divisors = {1, 2, 3, 7, 90'000, 105'000, 4000, (uint64_t{1} << 32) + 1, UINT64_MAX,
+                                    UINT64_MAX - 1, uint64_t{1} << 63};
+  for (int i = 0; i < 200; ++i) divisors.push_back(random() >> (random() % 64));
+  for (uint64_t d : divisors) {
+    if (d == 0) continue;
+    internal::Divider divider(d);
+    for (uint64_t n : {uint64_t{0}, uint64_t{1}, d - 1, d, d + 1, 2 * d, UINT64_MAX, UINT64_MAX - 1}) {
+      ASSERT_EQ(divider.Divide(n), n / d) << n << " / " << d;
+    }
+    for (int j = 0; j < 2000; ++j) {
+      uint64_t n = random() >> (random() % 64);
+      ASSERT_EQ(divider.Divide(n), n / d) << n << " / " << d;
+    }
+  }
+}
+
+TEST(Fraction, Decimal) {
+  EXPECT_EQ((Fraction{198'000'000'000, 105'000}).ToDecimal(2), "1885714.29");
+  EXPECT_EQ((Fraction{198'000'000'000, 90'000}).ToDecimal(0), "2200000");
+  EXPECT_EQ((Fraction{1, 8}).ToDecimal(2), "0.12");  // half-even
+  EXPECT_EQ((Fraction{-3, 2}).ToDecimal(0, Rounding::kHalfUp), "-2");
+}
+
+TEST(InverseNormalCdf, KnownValuesAndRoundTrip) {
+  EXPECT_NEAR(InverseNormalCdf(0.975), 1.959963984540054, 1e-13);
+  EXPECT_NEAR(InverseNormalCdf(0.5), 0.0, 1e-15);
+  EXPECT_NEAR(InverseNormalCdf(0.001), -3.090232306167813, 1e-12);
+  EXPECT_NEAR(InverseNormalCdf(1e-10), -6.361340902404056, 1e-9);
+  for (double p : {1e-8, 0.01, 0.02425, 0.1, 0.3, 0.7, 0.9, 0.99, 1 - 1e-8}) {
+    EXPECT_NEAR(0.5 * std::erfc(-InverseNormalCdf(p) / std::sqrt(2.0)), p, p * 1e-12) << p;
+  }
+}
+
+// ------------------------------------------------------------ the 2011 figures
+
+TEST(Devaluation, TransitionFromTheProgram) {
+  Transition change = Change2011();
+  EXPECT_EQ(change.price_before, Points(90'000));
+  EXPECT_EQ(change.price_after, Points(105'000));
+  EXPECT_EQ(change.effective_from, At("2011-01-03T00:00:00+01:00"));
+  EXPECT_TRUE(change.declared.price_lock);
+  EXPECT_EQ(TransitionOf(MilesAndMore(), "mm-2010", "mm-2099", kAward).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(TransitionOf(MilesAndMore(), "mm-2010", "mm-2011", "award:nowhere").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(TransitionOf(MilesAndMore(), "mm-2011", "mm-2010", kAward).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Devaluation, PoolMetricOn198BillionMiles) {
+  // The pool as one balance: the press's method.
+  std::vector<int64_t> pool = {198'000'000'000};
+  auto impact = ImpactOfBalances(Change2011(), pool, ThreeThousandEuro());
+  ASSERT_TRUE(impact.ok()) << impact.status();
+  EXPECT_EQ(impact->outstanding, Points(198'000'000'000));
+  EXPECT_EQ(impact->pool_awards_before.Rounded(Rounding::kDown), 2'200'000);
+  EXPECT_EQ(impact->pool_awards_before.ToDecimal(2), "2200000.00");
+  EXPECT_EQ(impact->pool_awards_after.Rounded(Rounding::kDown), 1'885'714);
+  EXPECT_EQ(impact->pool_awards_after.ToDecimal(2), "1885714.29");
+  // EUR 942,857,142.857... : 942,857,142.86 to the cent, 942,857,143 to the euro.
+  EXPECT_EQ(impact->pool_value_lost, Money(94'285'714'286, Eur()));
+  EXPECT_EQ(DivideRounded(impact->pool_value_lost_minor.numerator, impact->pool_value_lost_minor.denominator * 100,
+                          Rounding::kHalfEven),
+            942'857'143);
+}
+
+TEST(Devaluation, MemberWith887000Miles) {
+  std::vector<int64_t> one = {887'000};
+  auto impact = ImpactOfBalances(Change2011(), one, ThreeThousandEuro());
+  ASSERT_TRUE(impact.ok());
+  EXPECT_EQ(impact->whole_awards_before, 9);
+  EXPECT_EQ(impact->whole_awards_after, 8);
+  EXPECT_EQ(impact->whole_awards_lost, 1);
+  EXPECT_EQ(impact->whole_value_lost, Money(300'000, Eur()));
+  EXPECT_EQ(impact->members_affected, 1);
+  // 9 x 105,000 - 887,000 miles short of the nine awards.
+  EXPECT_EQ(impact->shortfall.max, 58'000);
+  EXPECT_EQ(impact->awards_lost.p50, 1);
+  EXPECT_EQ(impact->money_lost_minor.p99, 300'000);
+  EXPECT_EQ(impact->histogram[0], 1);
+}
+
+TEST(Devaluation, DistributionAndOptionsOverSmallPopulation) {
+  // 0 .. 9 awards' worth and one large balance.
+  std::vector<int64_t> balances = {0, 50'000, 90'000, 100'000, 105'000, 180'000, 200'000, 887'000, 9'000'000};
+  auto impact = ImpactOfBalances(Change2011(), balances, ThreeThousandEuro());
+  ASSERT_TRUE(impact.ok());
+  // Lost: 90,000 and 100,000 (1 -> 0), 180,000 and 200,000 (2 -> 1),
+  // 887,000 (9 -> 8), 9,000,000 (100 -> 85).
+  EXPECT_EQ(impact->members_affected, 6);
+  EXPECT_EQ(impact->members_with_award_before, 7);
+  EXPECT_EQ(impact->awards_lost.p50, 1);
+  EXPECT_EQ(impact->awards_lost.max, 15);
+  EXPECT_EQ(impact->histogram[0], 5);
+  EXPECT_EQ(impact->histogram[DevaluationImpact::kHistogramBuckets - 1], 1);
+  ASSERT_EQ(impact->options.size(), 5u);
+  EXPECT_EQ(impact->options[0].option, "none");
+  EXPECT_EQ(impact->options[0].whole_awards, impact->whole_awards_after);
+  EXPECT_EQ(impact->options[1].option, "as_declared");  // price_lock only
+  EXPECT_EQ(impact->options[1].awards_protected, 0);
+  EXPECT_EQ(impact->options[2].option, "earned_before");
+  EXPECT_EQ(impact->options[2].whole_awards, impact->whole_awards_before);
+  EXPECT_EQ(impact->options[3].option, "book_by");
+  EXPECT_EQ(impact->options[3].awards_protected, impact->whole_awards_lost);
+  EXPECT_EQ(impact->options[4].option, "notice_90_days");
+  EXPECT_EQ(impact->options[4].members_protected, 6);
+  EXPECT_EQ(impact->options[4].value_protected, impact->whole_value_lost);
+}
+
+TEST(Devaluation, RejectsBadInput) {
+  std::vector<int64_t> negative = {5, -1};
+  EXPECT_EQ(ImpactOfBalances(Change2011(), negative, ThreeThousandEuro()).status().message(),
+            "balances[1]: -1 is negative");
+  Transition free = Change2011();
+  free.price_before = Points(0);
+  std::vector<int64_t> one = {1};
+  EXPECT_EQ(ImpactOfBalances(free, one, ThreeThousandEuro()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// ------------------------------------------------------------ synthetic population
+
+// Whole awards counted the slow way: take the price away while it fits.
+int64_t NaiveWholeAwards(const std::vector<int64_t>& balances, int64_t price) {
+  int64_t awards = 0;
+  for (int64_t balance : balances) {
+    for (int64_t left = balance; left >= price; left -= price) ++awards;
+  }
+  return awards;
+}
+
+void CheckPopulation(int64_t members, int64_t total) {
+  auto balances = SyntheticBalances(
+      {.members = members, .median = Points(2000), .sigma = *Rate::Parse("1.8"), .total = Points(total)});
+  ASSERT_TRUE(balances.ok()) << balances.status();
+  ASSERT_EQ(balances->size(), static_cast<size_t>(members));
+  Int128 sum = 0;
+  for (size_t i = 0; i < balances->size(); ++i) {
+    sum += (*balances)[i];
+    if (i > 0) ASSERT_LE((*balances)[i - 1], (*balances)[i]) << i;
+  }
+  EXPECT_EQ(sum, static_cast<Int128>(total));
+  auto impact = ImpactOfBalances(Change2011(), *balances, ThreeThousandEuro());
+  ASSERT_TRUE(impact.ok());
+  EXPECT_EQ(impact->whole_awards_before, NaiveWholeAwards(*balances, 90'000));
+  EXPECT_EQ(impact->whole_awards_after, NaiveWholeAwards(*balances, 105'000));
+  // Whole awards are fewer than the pool: small balances buy nothing.
+  EXPECT_LT(impact->whole_awards_before, impact->pool_awards_before.Rounded(Rounding::kDown));
+  std::cout << members << " members: whole awards " << impact->whole_awards_before << " -> "
+            << impact->whole_awards_after << " (pool " << impact->pool_awards_before.ToDecimal(0) << " -> "
+            << impact->pool_awards_after.ToDecimal(0) << "), affected " << impact->members_affected << "\n";
+}
+
+TEST(SyntheticPopulation, ScaledToTheTotalAndCountedTwice) {
+  // The airline's mean balance (9,900) on fewer members.
+  CheckPopulation(200'000, 1'980'000'000);
+}
+
+TEST(SyntheticPopulation, Deterministic) {
+  SyntheticPopulation spec{.members = 1001, .median = Points(2000), .sigma = *Rate::Parse("1.8"),
+                           .total = Points(9'909'900)};
+  auto a = SyntheticBalances(spec);
+  auto b = SyntheticBalances(spec);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, *b);
+  // Member 500 of 1001 sits on the median (before scaling).
+  auto unscaled = SyntheticBalances({.members = 1001, .median = Points(2000), .sigma = *Rate::Parse("0"),
+                                     .total = Points(2000 * 1001)});
+  ASSERT_TRUE(unscaled.ok());
+  EXPECT_EQ((*unscaled)[500], 2000);
+}
+
+TEST(SyntheticPopulation, RejectsBadInput) {
+  EXPECT_EQ(SyntheticBalances({.members = 0, .median = Points(1), .total = Points(1)}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(SyntheticBalances({.members = 1, .median = Points(0), .total = Points(1)}).status().message().find("median"),
+            std::string::npos);
+  EXPECT_NE(SyntheticBalances({.members = 1, .median = Points(1), .total = Points(-1)}).status().message().find("total"),
+            std::string::npos);
+  EXPECT_NE(SyntheticBalances({.members = 1, .median = Points(1), .sigma = *Rate::Parse("10.5"), .total = Points(1)})
+                .status()
+                .message()
+                .find("sigma"),
+            std::string::npos);
+}
+
+#ifdef NDEBUG
+// The airline's scale: 20 million members, 198 billion miles (optimised
+// builds only; a few seconds).
+TEST(SyntheticPopulation, TwentyMillionMembers) { CheckPopulation(20'000'000, 198'000'000'000); }
+#endif
+
+// ------------------------------------------------------------ notice
+
+TEST(Notice, MilesAndMore2011) {
+  auto report = CheckNotice(MilesAndMore(), {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->transitions.size(), 1u);
+  EXPECT_EQ(report->transitions[0].announced.ToString(), "2010-12-01");
+  EXPECT_EQ(report->transitions[0].effective.ToString(), "2011-01-03");
+  EXPECT_EQ(report->transitions[0].days, 33);
+  ASSERT_EQ(report->findings.size(), 2u);
+  EXPECT_EQ(report->findings[0].code, "short_notice");
+  EXPECT_EQ(report->findings[0].severity, Severity::kViolation);
+  EXPECT_NE(report->findings[0].facts.find("33 days of notice, below the minimum of 90"), std::string::npos)
+      << report->findings[0].facts;
+  EXPECT_EQ(report->findings[1].code, "devaluation_without_grandfathering");
+  EXPECT_EQ(report->findings[1].subject, kAward);
+  EXPECT_NE(report->findings[1].facts.find("90000 -> 105000 points (+16.67 %)"), std::string::npos)
+      << report->findings[1].facts;
+  // A month of notice is enough for a 30-day minimum.
+  auto lenient = CheckNotice(MilesAndMore(), {.minimum_days = 30});
+  EXPECT_EQ(lenient->findings.size(), 1u);
+  EXPECT_EQ(CheckNotice(MilesAndMore(), {.minimum_days = -1}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Notice, ValidityAndGrandfathering) {
+  ProgramVersion a;
+  a.id = "a";
+  a.effective_from = At("2020-01-01T00:00:00Z");
+  a.announced_at = At("2019-06-01T00:00:00Z");
+  a.expiry = ExpiryTerm{36, ExpiryTerm::Round::kEndOfQuarter};
+  a.expiry.protected_by_flags = {"cobrand"};
+  a.redemption.catalog = {{"mug", "Mug", Points(1000), std::nullopt}, {"bag", "Bag", Points(5000), std::nullopt}};
+  ProgramVersion b = a;
+  b.id = "b";
+  b.announced_at = At("2020-02-01T00:00:00Z");
+  b.effective_from = At("2020-06-01T00:00:00Z");  // 121 days
+  b.expiry.months = 24;
+  b.expiry.inactivity_months = 18;
+  b.expiry.protected_by_flags = {};
+  b.redemption.catalog = {{"mug", "Mug", Points(1200), std::nullopt}};
+  b.grandfathering.earned_before = b.effective_from;
+  auto program = Program::FromVersions({a, b});
+  ASSERT_TRUE(program.ok()) << program.status();
+  auto report = CheckNotice(*program, {});
+  ASSERT_TRUE(report.ok());
+  std::vector<std::string> codes;
+  for (const Finding& f : report->findings) codes.push_back(f.code);
+  // The dearer mug is grandfathered (earned_before); the rest are findings.
+  EXPECT_EQ(codes, (std::vector<std::string>{"reward_withdrawn", "validity_shortened", "inactivity_rule_tightened",
+                                             "expiry_protection_removed"}));
+  EXPECT_EQ(report->transitions[0].days, 121);
+}
+
+// ------------------------------------------------------------ a journal with a varied workload
+
+// An engine over the 2010/2011 program with members who earn, spend, hold,
+// quote, transfer, return, adjust and lapse, across the change.
+class Workload : public ::testing::Test {
+ protected:
+  void Run(std::unique_ptr<Store> store) {
+    clock_ = std::make_unique<FakeClock>(At("2009-01-01T00:00:00Z"));
+    auto engine = Engine::Open(std::move(store), *clock_, MilesAndMore());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+    for (int m = 0; m < 6; ++m) Ok(Enroll{.idempotency_key = "enroll-" + Name(m), .member = Id(Name(m)),
+                                          .at = At("2009-01-01T00:00:00Z")});
+    Ok(Credit{.idempotency_key = "c0", .member = Id(Name(0)), .at = At("2009-03-01T00:00:00Z"),
+              .amount = Points(887'000), .source = "history"});
+    Ok(Credit{.idempotency_key = "c1", .member = Id(Name(1)), .at = At("2009-05-01T00:00:00Z"),
+              .amount = Points(95'000), .source = "history"});
+    Ok(Credit{.idempotency_key = "c2", .member = Id(Name(2)), .at = At("2008-01-15T00:00:00Z"),
+              .amount = Points(4'000), .source = "old"});
+    uint64_t credit3 = Ok(Credit{.idempotency_key = "c3", .member = Id(Name(3)), .at = At("2010-02-01T00:00:00Z"),
+                                 .amount = Points(200'000), .source = "history"})
+                           .entries[0]
+                           .seq;
+    FlightSegment jfk{"LH", "LH400", "FRA", "JFK", 3851, "business", "J", std::nullopt};
+    Ok(Accrue{.idempotency_key = "f4", .member = Id(Name(4)), .at = At("2010-06-01T16:40:00Z"),
+              .activity = {"LH400-0601", jfk}});
+    Ok(Credit{.idempotency_key = "c5", .member = Id(Name(5)), .at = At("2010-03-01T00:00:00Z"),
+              .amount = Points(120'000), .source = "history"});
+    // Before the change: a hold and a quote at the 2010 price, a redemption.
+    clock_->Set(At("2010-12-20T10:00:00Z"));
+    hold_ = Ok(HoldReward{.idempotency_key = "h3", .member = Id(Name(3)), .reward = kAward, .ttl = absl::Hours(24 * 30)})
+                .entries[0]
+                .seq;
+    Ok(QuoteReward{.idempotency_key = "q5", .member = Id(Name(5)), .reward = kAward, .ttl = absl::Hours(24 * 30)});
+    uint64_t debit = Ok(RedeemReward{.idempotency_key = "r0", .member = Id(Name(0)), .reward = kAward}).entries[0].seq;
+    Ok(Transfer{.idempotency_key = "t1", .member = Id(Name(1)), .to = Id(Name(4)), .amount = Points(5'000)});
+    Ok(Adjust{.idempotency_key = "a4", .member = Id(Name(4)), .delta = Points(-100), .reason = "typo", .actor = "ops"});
+    // After the change.
+    clock_->Set(At("2011-01-05T10:00:00Z"));
+    Ok(CaptureHold{.idempotency_key = "cap3", .member = Id(Name(3)), .hold = hold_});
+    Ok(ReverseDebit{.idempotency_key = "rev0", .member = Id(Name(0)), .debit = debit});
+    Ok(RedeemReward{.idempotency_key = "r0b", .member = Id(Name(0)), .reward = kAward});
+    Ok(ReverseEarn{.idempotency_key = "re3", .member = Id(Name(3)), .credit = credit3, .amount = Points(50'000)});
+    Ok(Adjust{.idempotency_key = "a1", .member = Id(Name(1)), .delta = Points(1'234), .reason = "goodwill", .actor = "ops"});
+    // 2008-01-15 + 36 months, end of quarter: lapses 2011-04-01 in Berlin.
+    clock_->Set(At("2011-05-01T00:00:00Z"));
+    auto expiry = engine_->RunExpiry("expiry-2011-05", clock_->Now());
+    ASSERT_TRUE(expiry.ok()) << expiry.status();
+    Ok(Redeem{.idempotency_key = "r5", .member = Id(Name(5)), .amount = Points(1'000), .reason = "lounge"});
+  }
+
+  static std::string Name(int m) { return "M-" + std::to_string(m); }
+
+  Receipt Ok(const Command& command) {
+    auto receipt = engine_->Execute(command);
+    EXPECT_TRUE(receipt.ok()) << IdempotencyKeyOf(command) << ": " << receipt.status();
+    return receipt.ok() ? *receipt : Receipt{};
+  }
+
+  std::unique_ptr<FakeClock> clock_;
+  std::unique_ptr<Engine> engine_;
+  uint64_t hold_ = 0;
+};
+
+TEST_F(Workload, ReplayDigestEqualsLiveDigest) {
+  Run(NewMemoryStore());
+  auto replayed = Replay(engine_->store());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->entries, engine_->store().LastSeq());
+  EXPECT_EQ(replayed->applied, replayed->entries);
+  EXPECT_EQ(replayed->head, engine_->store().HeadHash());
+  EXPECT_EQ(replayed->state_digest, engine_->StateDigest());
+  EXPECT_EQ(replayed->members.size(), 6u);
+  EXPECT_EQ(replayed->published.size(), 2u);
+  for (const auto& [id, state] : replayed->members) {
+    EXPECT_EQ(state.balance, engine_->BalanceOf(id)->available) << id.value();
+  }
+}
+
+TEST_F(Workload, ImpactOnMembersAtTheChange) {
+  Run(NewMemoryStore());
+  Transition change = Change2011();
+  // The journal up to the change: the hold and the quote are open.
+  auto at_change = Replay(engine_->store(), change.effective_from);
+  ASSERT_TRUE(at_change.ok());
+  EXPECT_LT(at_change->applied, at_change->entries);
+  std::vector<const MemberState*> states = at_change->States();
+  auto impact = ImpactOnMembers(change, states, ThreeThousandEuro());
+  ASSERT_TRUE(impact.ok()) << impact.status();
+  // M-0 887,000 - 90,000 = 797,000 (8 -> 7); M-1 90,000 (1 -> 0); M-3
+  // 200,000 - 90,000 held = 110,000 (1 -> 1); M-5 120,000 (1 -> 1).
+  EXPECT_EQ(impact->members, 6);
+  EXPECT_EQ(impact->whole_awards_before, 8 + 1 + 1 + 1);
+  EXPECT_EQ(impact->whole_awards_after, 7 + 0 + 1 + 1);
+  EXPECT_EQ(impact->members_affected, 2);
+  ASSERT_TRUE(impact->open_at_change.has_value());
+  EXPECT_EQ(impact->open_at_change->holds, 1);
+  EXPECT_EQ(impact->open_at_change->quotes, 1);
+  EXPECT_EQ(impact->open_at_change->held, Points(90'000));
+  EXPECT_EQ(impact->open_at_change->priced_before, 2);
+  EXPECT_TRUE(impact->open_at_change->price_lock);
+  EXPECT_EQ(impact->open_at_change->repricing, Points(30'000));
+  // Every lot was earned before the change: earned_before keeps everything.
+  EXPECT_EQ(impact->options[2].option, "earned_before");
+  EXPECT_EQ(impact->options[2].whole_awards, impact->whole_awards_before);
+  EXPECT_EQ(impact->options[2].members_protected, 2);
+}
+
+TEST_F(Workload, RollForwardClosesOnTheBalances) {
+  Run(NewMemoryStore());
+  LiabilityOptions options{.from = At("2010-01-01T00:00:00Z"), .to = At("2030-01-01T00:00:00Z"),
+                           .value_per_point = *Rate::Parse("0.01")};
+  auto liability = RollForward(engine_->store(), TimeZone::Utc(), options);
+  ASSERT_TRUE(liability.ok()) << liability.status();
+  int64_t sum = 0;
+  for (int m = 0; m < 6; ++m) {
+    auto balance = engine_->BalanceOf(Id(Name(m)));
+    sum += balance->available.value() + balance->held.value() - balance->debt.value();
+  }
+  EXPECT_EQ(liability->closing.points, Points(sum));
+  EXPECT_EQ(liability->closing.value, Money(sum, Eur()));  // one cent a mile
+  // Opening: the three credits of 2008 and 2009.
+  EXPECT_EQ(liability->opening.points, Points(887'000 + 95'000 + 4'000));
+  EXPECT_EQ(liability->expired.points, Points(4'000));
+  EXPECT_EQ(liability->redeemed.points, Points(90'000 + 90'000 + 105'000 + 1'000));
+  EXPECT_EQ(liability->redemption_reversed.points, Points(90'000));
+  EXPECT_EQ(liability->earn_reversed.points, Points(50'000));
+  EXPECT_EQ(liability->adjusted.points, Points(1'234 - 100));
+  EXPECT_EQ(liability->transferred.points, Points(0));
+  // Breakage by earning year: the 2008 cohort lapsed entirely.
+  ASSERT_FALSE(liability->breakage.empty());
+  EXPECT_EQ(liability->breakage.front().year, 2008);
+  EXPECT_EQ(liability->breakage.front().breakage.ToDecimal(2), "1.00");
+  // Ending before the period starts: the opening is the closing.
+  auto early = RollForward(engine_->store(), TimeZone::Utc(),
+                           {.from = At("2010-01-01T00:00:00Z"), .to = At("2010-01-01T00:00:00Z")});
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->closing.points, early->opening.points);
+  EXPECT_EQ(RollForward(engine_->store(), TimeZone::Utc(), {.from = options.to, .to = options.from}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(Workload, StatementWithRunningBalance) {
+  Run(NewMemoryStore());
+  auto statement = StatementOf(engine_->store(), Id("M-0"), At("2010-01-01T00:00:00Z"), At("2012-01-01T00:00:00Z"));
+  ASSERT_TRUE(statement.ok()) << statement.status();
+  EXPECT_EQ(statement->opening.available, Points(887'000));
+  std::vector<std::string> kinds;
+  for (const StatementLine& line : statement->lines) kinds.push_back(line.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"debited", "debit_reversed", "debited"}));
+  EXPECT_EQ(statement->lines[0].balance.available, Points(797'000));
+  EXPECT_EQ(statement->lines[1].balance.available, Points(887'000));
+  EXPECT_EQ(statement->lines[2].balance.available, Points(782'000));
+  EXPECT_EQ(statement->lines[2].version, "mm-2011");
+  EXPECT_FALSE(statement->lines[0].explanation.empty());
+  EXPECT_EQ(statement->closing.available, engine_->BalanceOf(Id("M-0"))->available);
+  EXPECT_EQ(StatementOf(engine_->store(), Id("M-nobody"), At("2010-01-01T00:00:00Z"), At("2012-01-01T00:00:00Z"))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+// ------------------------------------------------------------ tampering with an SQLite journal
+
+std::string TempPath(const std::string& name) {
+  std::string path = ::testing::TempDir() + "/audit-" + name;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return path;
+}
+
+void Sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_close(db);
+}
+
+class TamperedJournal : public Workload {
+ protected:
+  // Runs the workload into an SQLite file and closes it.
+  std::string Write(const std::string& name) {
+    std::string path = TempPath(name);
+    auto store = OpenSqliteStore(path);
+    EXPECT_TRUE(store.ok());
+    Run(*std::move(store));
+    entries_ = engine_->store().LastSeq();
+    engine_.reset();
+    return path;
+  }
+  uint64_t entries_ = 0;
+};
+
+TEST_F(TamperedJournal, IntactJournalIsOk) {
+  std::string path = Write("intact.db");
+  auto verified = VerifyJournalFile(path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->ok());
+  EXPECT_EQ(verified->entries, entries_);
+  EXPECT_EQ(verified->Summary().rfind("ok, " + std::to_string(entries_) + " entries, head ", 0), 0u)
+      << verified->Summary();
+  EXPECT_EQ(verified->Summary(), "ok, " + std::to_string(entries_) + " entries, head " + ToHex(verified->head));
+}
+
+TEST_F(TamperedJournal, Modified) {
+  std::string path = Write("modified.db");
+  // Entry 9 (M-0's credit from "history"), one letter changed.
+  Sql(path, "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'history', 'hystory') AS BLOB) WHERE seq = 9");
+  auto verified = VerifyJournalFile(path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->fault, JournalFault::kModified) << verified->Summary();
+  EXPECT_EQ(verified->bad_seq, 9u);
+  EXPECT_EQ(verified->entries, 8u);
+}
+
+TEST_F(TamperedJournal, Missing) {
+  std::string path = Write("missing.db");
+  Sql(path, "DELETE FROM journal WHERE seq = 5");
+  auto verified = VerifyJournalFile(path);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->fault, JournalFault::kMissing) << verified->Summary();
+  EXPECT_EQ(verified->bad_seq, 5u);
+  EXPECT_NE(verified->Summary().find("entry 5: missing"), std::string::npos) << verified->Summary();
+}
+
+TEST_F(TamperedJournal, Reordered) {
+  std::string path = Write("reordered.db");
+  Sql(path,
+      "UPDATE journal SET seq = -1 WHERE seq = 4; UPDATE journal SET seq = 4 WHERE seq = 7;"
+      "UPDATE journal SET seq = 7 WHERE seq = -1;");
+  auto verified = VerifyJournalFile(path);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->fault, JournalFault::kReordered) << verified->Summary();
+  EXPECT_EQ(verified->bad_seq, 4u);
+  EXPECT_EQ(verified->entries, 3u);
+}
+
+TEST_F(TamperedJournal, Truncated) {
+  std::string path = Write("truncated.db");
+  Sql(path, "DELETE FROM journal WHERE seq > " + std::to_string(entries_ - 3));
+  auto verified = VerifyJournalFile(path);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->fault, JournalFault::kTruncated) << verified->Summary();
+  EXPECT_EQ(verified->entries, entries_ - 3);
+  EXPECT_EQ(verified->bad_seq, entries_ - 2);
+  // The engine refuses to open it; replay names the damage too.
+  EXPECT_EQ(OpenSqliteStore(path).status().code(), absl::StatusCode::kDataLoss);
+  auto inspected = OpenSqliteStore(path, {.verify_on_open = false});
+  ASSERT_TRUE(inspected.ok());
+  EXPECT_EQ(Replay(**inspected).status().code(), absl::StatusCode::kDataLoss);
+  std::vector<Entry> more(1);
+  EXPECT_EQ((*inspected)->Append(more).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(VerifyJournalFile, NotAJournal) {
+  std::string path = TempPath("other.db");
+  Sql(path, "CREATE TABLE customers(id INTEGER)");
+  EXPECT_EQ(VerifyJournalFile(path).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace loyalty
