@@ -55,10 +55,17 @@ std::string Instant::ToString() const {
 }
 
 absl::StatusOr<Date> Date::FromYmd(int year, int month, int day) {
-  if (year < 1400 || year > 9999 || month < 1 || month > 12 || day < 1 ||
-      day > LastDayOfMonth(year, month)) {
+  if (year < 1400 || year > 9999) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%04d-%02d-%02d is not a date between the years 1400 and 9999", year, month, day));
+  }
+  if (month < 1 || month > 12) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%04d-%02d-%02d is not a date: month %d is not in 1..12", year, month, day, month));
+  }
+  if (day < 1 || day > LastDayOfMonth(year, month)) {
+    return absl::InvalidArgumentError(absl::StrFormat("%04d-%02d-%02d is not a date: %04d-%02d has days 1..%d", year,
+                                                      month, day, year, month, LastDayOfMonth(year, month)));
   }
   return Ymd(year, month, day);
 }
