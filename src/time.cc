@@ -112,6 +112,7 @@ Date AddMonths(Date date, int months) {
   int index = d.year() * 12 + (d.month() - 1) + months;  // months since year 0
   int year = index / 12;
   int month = index % 12 + 1;
+  LOYALTY_CHECK(year >= 1400 && year <= 9999);  // the calendar's range (precondition)
   int day = std::min<int>(d.day(), LastDayOfMonth(year, month));
   return Ymd(year, month, day);
 }
@@ -132,7 +133,9 @@ Date EndOfYear(Date date) { return Ymd(date.year(), 12, 31); }
 Date NextMonthDay(Date date, int month, int day) {
   LOYALTY_CHECK(month >= 1 && month <= 12 && day >= 1 && day <= LastDayOfMonth(2001, month));
   Date candidate = Ymd(date.year(), month, day);
-  return candidate >= date ? candidate : Ymd(date.year() + 1, month, day);
+  if (candidate >= date) return candidate;
+  LOYALTY_CHECK(date.year() < 9999);  // the calendar's range (precondition)
+  return Ymd(date.year() + 1, month, day);
 }
 
 Period CalendarYearOf(Date date) { return {Ymd(date.year(), 1, 1), Ymd(date.year(), 12, 31)}; }
