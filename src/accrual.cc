@@ -855,7 +855,10 @@ absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, con
     const AccrualRule& rule = rules[idx];
     const std::string& balance =
         state.balance == kRedeemable ? version.redeemable_balance : version.counters[static_cast<size_t>(state.balance)];
-    AccrualLine& line = result.lines.emplace_back(rule.id, balance, Points(state.desired), Points(state.granted));
+    // Braces, not emplace_back's parentheses: clang before 16 cannot
+    // construct an aggregate from a parenthesized list.
+    AccrualLine& line =
+        result.lines.emplace_back(AccrualLine{rule.id, balance, Points(state.desired), Points(state.granted), {}});
     Explain(rule.effect, state, currency, bites, index, line.explanation);
     if (state.balance != kRedeemable) {
       int64_t& total = counter_totals[static_cast<size_t>(state.balance)];

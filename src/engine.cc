@@ -15,6 +15,37 @@
 
 namespace loyalty {
 
+namespace {
+
+// OK if `entry`, read back from the journal, can be applied to `member` (its
+// state so far, nullptr if none) and the versions published so far;
+// DataLoss naming the entry otherwise.
+absl::Status CheckJournaled(const Entry& entry, const MemberState* member,
+                            const absl::flat_hash_map<std::string, Sha256>& published) {
+  absl::Status fits;
+  const bool program_entry = std::holds_alternative<entries::VersionPublished>(entry.body);
+  if (program_entry != (entry.member.value() == kProgramMember)) {
+    fits = absl::FailedPreconditionError(program_entry ? "a program version under a member's id"
+                                                       : "a member's entry under a reserved id");
+  } else if (!program_entry && (entry.member.value().empty() || entry.member.value().front() == '#')) {
+    fits = absl::FailedPreconditionError("a member's entry under a reserved id");
+  } else if (program_entry) {
+    if (published.contains(std::get<entries::VersionPublished>(entry.body).version)) {
+      fits = absl::FailedPreconditionError("the version is already published");
+    }
+  } else if (absl::Status in_range = CheckBusinessTime("business_time", entry.business_time); !in_range.ok()) {
+    fits = absl::FailedPreconditionError(in_range.message());
+  } else {
+    fits = CheckApplicable(member != nullptr ? *member : MemberState{}, entry);
+  }
+  if (fits.ok()) return fits;
+  return absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
+                                          entry.member.value(), ") does not fit the journal before it: ",
+                                          fits.message()));
+}
+
+}  // namespace
+
 // Holds the shard mutexes of a set of members, taken in shard order so that
 // two commands never wait on each other in a cycle.
 class Engine::ShardLocks {
@@ -45,7 +76,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(store), clock, std::move(program)));
   {
     ShardLocks all(*engine);
-    absl::Status status = engine->store_->Read(1, [&](const Entry& entry) {
+    absl::Status status = engine->store_->Read(1, [&](const Entry& entry) -> absl::Status {
+      // A validly chained journal can still hold an entry no Decide could
+      // have written (forged by someone with write access): report it
+      // rather than crash on a broken invariant in ApplyToMember.
+      if (absl::Status fits = CheckJournaled(entry, engine->FindLocked(entry.member), engine->published_);
+          !fits.ok()) {
+        return fits;
+      }
       engine->ApplyLocked(entry);
       return absl::OkStatus();
     });

@@ -8,6 +8,7 @@
 
 #include "absl/container/node_hash_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include <mutex>
 #include "loyalty/check.h"
 #include "overloaded.h"
@@ -361,6 +362,316 @@ const std::string* InternVersion(absl::string_view version) {
   std::lock_guard<std::mutex> lock(mutex);
   last = &*interned->emplace(version).first;
   return last;
+}
+
+}  // namespace loyalty
+
+// ---------------------------------------------------------------- CheckApplicable
+//
+// Mirrors the checks of ApplyToMember, in the same order, on the state
+// before the entry, accumulating what the entry changes without changing
+// anything. Kept apart from ApplyToMember so that the hot path stays as it is.
+
+namespace loyalty {
+namespace {
+
+class Fit {
+ public:
+  explicit Fit(const MemberState& member)
+      : member_(member), balance_(member.balance.value()), held_(member.held.value()), debt_(member.debt.value()) {}
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  bool Fail(std::string reason) {
+    if (error_.empty()) error_ = std::move(reason);
+    return false;
+  }
+  bool Require(bool condition, absl::string_view reason) { return condition || Fail(std::string(reason)); }
+
+  // *total += delta (or -=), without overflow.
+  bool AddTo(int64_t& total, int64_t delta, absl::string_view what) {
+    return Require(!__builtin_add_overflow(total, delta, &total), absl::StrCat(what, " overflows"));
+  }
+  bool SubtractFrom(int64_t& total, int64_t delta, absl::string_view what) {
+    return Require(!__builtin_sub_overflow(total, delta, &total), absl::StrCat(what, " overflows"));
+  }
+
+  bool Sum(const std::vector<LotDraw>& draws, Points expected) {
+    int64_t sum = 0;
+    for (const LotDraw& draw : draws) {
+      if (!AddTo(sum, draw.amount.value(), "the sum of the draws")) return false;
+    }
+    return Require(sum == expected.value(),
+                   absl::StrCat("draws sum to ", sum, ", not to the entry's ", expected.value()));
+  }
+
+  // TakeFromLots: each lot exists and holds what is drawn from it.
+  bool Take(const std::vector<LotDraw>& draws, Points expected) {
+    if (!Sum(draws, expected)) return false;
+    for (const LotDraw& draw : draws) {
+      const Lot* lot = member_.FindLot(draw.lot);
+      if (!Require(lot != nullptr, absl::StrCat("no lot ", LotText(draw.lot)))) return false;
+      int64_t& remaining = Remaining(*lot);
+      if (!Require(draw.amount > Points(0) && draw.amount.value() <= remaining,
+                   absl::StrCat("draws ", draw.amount.value(), " from lot ", LotText(draw.lot), ", which has ",
+                                remaining))) {
+        return false;
+      }
+      remaining -= draw.amount.value();
+    }
+    return SubtractFrom(balance_, expected.value(), "the balance");
+  }
+
+  // GiveBackToLots: each lot exists and gets back no more than it earned.
+  bool GiveBack(const std::vector<LotDraw>& draws, Points expected) {
+    if (!Sum(draws, expected)) return false;
+    for (const LotDraw& draw : draws) {
+      const Lot* lot = member_.FindLot(draw.lot);
+      if (!Require(lot != nullptr, absl::StrCat("no lot ", LotText(draw.lot)))) return false;
+      int64_t& remaining = Remaining(*lot);
+      if (!Require(draw.amount > Points(0) && !__builtin_add_overflow(remaining, draw.amount.value(), &remaining) &&
+                       remaining <= lot->earned.value(),
+                   absl::StrCat("gives ", draw.amount.value(), " back to lot ", LotText(draw.lot),
+                                " beyond the ", lot->earned.value(), " it earned"))) {
+        return false;
+      }
+    }
+    return AddTo(balance_, expected.value(), "the balance");
+  }
+
+  bool PayDebt(Points paid) {
+    return Require(paid >= Points(0) && paid.value() <= debt_,
+                   absl::StrCat("pays ", paid.value(), " of a debt of ", debt_)) &&
+           SubtractFrom(debt_, paid.value(), "the debt");
+  }
+
+  bool AddLot(const Entry& entry, uint32_t part, Points remaining) {
+    LotId id{entry.seq, part};
+    return Require(member_.lots.empty() || member_.lots.back().id < id,
+                   absl::StrCat("lot ", LotText(id), " is not newer than the member's last lot")) &&
+           AddTo(balance_, remaining.value(), "the balance");
+  }
+
+  // AddCounters: totals and the day's bucket stay non-negative.
+  bool Counters(const std::vector<CounterDelta>& counters, int32_t day, bool subtract) {
+    for (const CounterDelta& delta : counters) {
+      auto [bucket, new_bucket] = days_.try_emplace({delta.counter, day}, 0);
+      if (new_bucket) {
+        auto days = member_.counter_days.find(delta.counter);
+        if (days != member_.counter_days.end()) {
+          auto found = days->second.find(day);
+          if (found != days->second.end()) bucket->second = found->second.value();
+        }
+      }
+      bool day_fits = subtract ? SubtractFrom(bucket->second, delta.amount.value(), "counter " + delta.counter)
+                               : AddTo(bucket->second, delta.amount.value(), "counter " + delta.counter);
+      if (!day_fits || !Require(bucket->second >= 0, absl::StrCat("counter ", delta.counter, " of day ", day,
+                                                                  " would be negative"))) {
+        return false;
+      }
+      auto [it, fresh] = counters_.try_emplace(delta.counter, 0);
+      if (fresh) {
+        auto found = member_.counters.find(delta.counter);
+        if (found != member_.counters.end()) it->second = found->second.value();
+      }
+      bool fits = subtract ? SubtractFrom(it->second, delta.amount.value(), "counter " + delta.counter)
+                           : AddTo(it->second, delta.amount.value(), "counter " + delta.counter);
+      if (!fits || !Require(it->second >= 0, absl::StrCat("counter ", delta.counter, " would be negative"))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool Grants(const std::vector<RuleGrant>& grants, int32_t local_day) {
+    static const int32_t kFirst = Date::FromYmd(1400, 1, 1)->days_since_epoch();
+    static const int32_t kLast = Date::FromYmd(9999, 12, 31)->days_since_epoch();
+    if (!Require(local_day >= kFirst && local_day <= kLast, absl::StrCat("local day ", local_day, " is out of range"))) {
+      return false;
+    }
+    for (const RuleGrant& grant : grants) {
+      auto [it, fresh] = rule_use_.try_emplace(grant.rule);
+      if (fresh) {
+        auto found = member_.rule_use.find(grant.rule);
+        if (found != member_.rule_use.end()) it->second = found->second;
+      }
+      RuleUse& use = it->second;
+      int64_t day = use.day == local_day ? use.day_points.value() : 0;
+      int64_t month = use.month == Date::FromDaysSinceEpoch(local_day).year() * 12 +
+                                           Date::FromDaysSinceEpoch(local_day).month() - 1
+                          ? use.month_points.value()
+                          : 0;
+      int64_t total = use.total.value();
+      if (!AddTo(day, grant.granted.value(), "rule use") || !AddTo(month, grant.granted.value(), "rule use") ||
+          !AddTo(total, grant.granted.value(), "rule use")) {
+        return false;
+      }
+      use.day = local_day;
+      use.day_points = Points(day);
+      use.month = Date::FromDaysSinceEpoch(local_day).year() * 12 + Date::FromDaysSinceEpoch(local_day).month() - 1;
+      use.month_points = Points(month);
+      use.total = Points(total);
+    }
+    return true;
+  }
+
+  int64_t& held() { return held_; }
+  int64_t& balance() { return balance_; }
+  int64_t& debt() { return debt_; }
+
+ private:
+  static std::string LotText(LotId id) { return absl::StrCat(id.entry, "/", id.part); }
+  int64_t& Remaining(const Lot& lot) { return remaining_.try_emplace(lot.id, lot.remaining.value()).first->second; }
+
+  const MemberState& member_;
+  int64_t balance_, held_, debt_;
+  absl::flat_hash_map<LotId, int64_t> remaining_;        // lots touched so far
+  absl::flat_hash_map<std::string, int64_t> counters_;   // counters touched so far
+  absl::flat_hash_map<std::pair<std::string, int32_t>, int64_t> days_;  // and their days
+  absl::flat_hash_map<std::string, RuleUse> rule_use_;   // rules granted so far
+  std::string error_;
+};
+
+}  // namespace
+
+absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
+  using namespace entries;
+  Fit fit(member);
+  const bool enrolling = std::holds_alternative<Enrolled>(entry.body);
+  fit.Require(entry.seq != 0, "seq is 0") &&
+      fit.Require(member.enrolled != enrolling, enrolling ? "the member is already enrolled" : "the member is not enrolled");
+  if (fit.ok()) {
+    std::visit(
+        Overloaded{
+            [&](const Enrolled&) {},
+            [&](const Credited& e) {
+              fit.Require(e.amount >= Points(0) && e.debt_paid >= Points(0) && e.debt_paid <= e.amount,
+                          "amount or debt_paid out of range") &&
+                  fit.Require(e.amount > Points(0) || !e.activity.empty(), "a raw credit of nothing") &&
+                  fit.PayDebt(e.debt_paid) &&
+                  (e.amount.IsZero() || fit.AddLot(entry, 0, Points(e.amount.value() - e.debt_paid.value()))) &&
+                  fit.Counters(e.counters, e.local_day, /*subtract=*/false) && (e.activity.empty() || fit.Grants(e.grants, e.local_day));
+            },
+            [&](const Debited& e) {
+              fit.Take(e.draws, e.amount) &&
+                  fit.Require(!member.debits.contains(entry.seq), "debit recorded twice") &&
+                  fit.Require(e.quote == 0 || member.quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
+            },
+            [&](const HoldPlaced& e) {
+              fit.Take(e.draws, e.amount) && fit.AddTo(fit.held(), e.amount.value(), "held") &&
+                  fit.Require(e.quote == 0 || member.quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
+            },
+            [&](const HoldCaptured& e) {
+              auto it = member.holds.find(e.hold);
+              fit.Require(it != member.holds.end(), absl::StrCat("no open hold ", e.hold)) &&
+                  fit.Require(it->second.amount == e.amount && it->second.draws == e.draws,
+                              absl::StrCat("hold ", e.hold, " holds other points")) &&
+                  fit.SubtractFrom(fit.held(), e.amount.value(), "held");
+            },
+            [&](const HoldReleased& e) {
+              auto it = member.holds.find(e.hold);
+              fit.Require(it != member.holds.end(), absl::StrCat("no open hold ", e.hold)) &&
+                  fit.Require(it->second.amount == e.amount, absl::StrCat("hold ", e.hold, " holds other points")) &&
+                  fit.SubtractFrom(fit.held(), e.amount.value(), "held") && fit.PayDebt(e.debt_paid) &&
+                  fit.GiveBack(e.draws, Points(e.amount.value() - e.debt_paid.value()));
+            },
+            [&](const EarnReversed& e) {
+              const Lot* lot = member.FindLot(LotId{e.credit, 0});
+              if (!fit.Require(lot != nullptr ? lot->origin == Lot::Origin::kCredit : e.amount.IsZero(),
+                               absl::StrCat("no credit ", e.credit)) ||
+                  !fit.Require(e.amount >= Points(0) && e.from_lot >= Points(0) && e.debt_added >= Points(0),
+                               "negative amounts")) {
+                return;
+              }
+              if (!e.lines.empty()) {
+                auto accrual = member.accruals.find(e.credit);
+                if (!fit.Require(accrual != member.accruals.end(), absl::StrCat("no accrual ", e.credit))) return;
+                std::vector<bool> returned = accrual->second.returned;
+                for (uint32_t line : e.lines) {
+                  if (!fit.Require(line < returned.size() && !returned[line],
+                                   absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable"))) {
+                    return;
+                  }
+                  returned[line] = true;
+                }
+              }
+              int64_t total = e.from_lot.value();
+              if (!fit.AddTo(total, e.debt_added.value(), "the reversal") ||
+                  !fit.Require(total == e.amount.value(), "from_lot + debt_added is not the amount")) {
+                return;
+              }
+              if (lot != nullptr) {
+                int64_t reversed = lot->reversed.value();
+                if (!fit.AddTo(reversed, e.amount.value(), "the reversed amount") ||
+                    !fit.Require(reversed <= lot->earned.value() && e.from_lot <= lot->remaining,
+                                 absl::StrCat("reverses more of credit ", e.credit, " than it has"))) {
+                  return;
+                }
+              }
+              fit.SubtractFrom(fit.balance(), e.from_lot.value(), "the balance") &&
+                  fit.AddTo(fit.debt(), e.debt_added.value(), "the debt") && fit.Counters(e.counters, e.counter_day, /*subtract=*/true);
+            },
+            [&](const DebitReversed& e) {
+              auto it = member.debits.find(e.debit);
+              fit.Require(it != member.debits.end() && !it->second.reversed && it->second.amount == e.amount,
+                          absl::StrCat("no unreversed debit ", e.debit, " of ", e.amount.value())) &&
+                  fit.PayDebt(e.debt_paid) && fit.GiveBack(e.draws, Points(e.amount.value() - e.debt_paid.value()));
+            },
+            [&](const Expired& e) { fit.Take(e.draws, e.amount); },
+            [&](const Adjusted& e) {
+              if (!fit.Require(!e.delta.IsZero() && e.delta != Points(INT64_MIN), "delta out of range")) return;
+              if (e.delta.IsNegative()) {
+                fit.Take(e.draws, Points(-e.delta.value()));
+              } else {
+                fit.Require(e.debt_paid <= e.delta, "debt_paid exceeds delta") && fit.PayDebt(e.debt_paid) &&
+                    fit.AddLot(entry, 0, Points(e.delta.value() - e.debt_paid.value()));
+              }
+            },
+            [&](const TransferredOut& e) { fit.Take(e.draws, e.amount); },
+            [&](const VersionPublished&) { fit.Fail("a program version is not a member's entry"); },
+            [&](const FlagChanged& e) {
+              if (!fit.Require(member.HasFlag(e.flag) != e.on,
+                               absl::StrCat("flag ", e.flag, e.on ? " is already set" : " is not set"))) {
+                return;
+              }
+              for (const LotRenewal& renewal : e.renewals) {
+                if (!fit.Require(member.FindLot(renewal.lot) != nullptr,
+                                 absl::StrCat("no lot ", renewal.lot.entry, "/", renewal.lot.part))) {
+                  return;
+                }
+              }
+            },
+            [&](const MembershipClosed&) { fit.Require(!member.closed, "the membership is already closed"); },
+            [&](const TierChanged& e) {
+              for (const LotRenewal& renewal : e.renewals) {
+                if (!fit.Require(member.FindLot(renewal.lot) != nullptr,
+                                 absl::StrCat("no lot ", renewal.lot.entry, "/", renewal.lot.part))) {
+                  return;
+                }
+              }
+            },
+            [&](const Quoted&) {},
+            [&](const TransferredIn& e) {
+              int64_t total = e.debt_paid.value();
+              if (!fit.PayDebt(e.debt_paid)) return;
+              for (uint32_t part = 0; part < e.lots.size(); ++part) {
+                const TransferredLot& lot = e.lots[part];
+                if (!fit.Require(lot.amount > Points(0), "a transferred lot of nothing") ||
+                    !fit.AddLot(entry, part, lot.amount) || !fit.AddTo(total, lot.amount.value(), "the transfer")) {
+                  return;
+                }
+              }
+              fit.Require(total == e.amount.value(), "the transferred lots do not sum to the amount");
+            },
+        },
+        entry.body);
+  }
+  if (fit.ok()) {
+    fit.Require(fit.balance() >= 0 && fit.held() >= 0 && fit.debt() >= 0,
+                "it leaves a negative balance, hold total or debt");
+  }
+  if (fit.ok()) return absl::OkStatus();
+  return absl::FailedPreconditionError(fit.error());
 }
 
 }  // namespace loyalty

@@ -131,7 +131,13 @@ class SqliteStore final : public Store {
  private:
   SqliteStore() = default;
 
+  // DataLoss for a damaged file (SQLite finds its pages malformed or
+  // missing), Unavailable for everything else.
   absl::Status Error(absl::string_view doing, int rc) const {
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+      return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": damaged file: ", doing, ": ",
+                                              sqlite3_errstr(rc)));
+    }
     return absl::UnavailableError(
         absl::StrCat("sqlite journal ", path_, ": ", doing, ": ", sqlite3_errstr(rc),
                      db_ != nullptr ? absl::StrCat(" (", sqlite3_errmsg(db_), ")") : ""));
@@ -287,8 +293,10 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(select.get(), 1, static_cast<sqlite3_int64>(std::min<uint64_t>(from, INT64_MAX)));
     sqlite3_bind_int64(select.get(), 2, static_cast<sqlite3_int64>(std::min<uint64_t>(to, INT64_MAX)));
     int rc;
+    uint64_t next = from;  // the entry a damaged page would have held
     while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
       int64_t seq = sqlite3_column_int64(select.get(), 0);
+      next = static_cast<uint64_t>(seq) + 1;
       const char* blob = static_cast<const char*>(sqlite3_column_blob(select.get(), 1));
       absl::string_view bytes(blob, static_cast<size_t>(sqlite3_column_bytes(select.get(), 1)));
       auto entry = internal::DecodeEntry(bytes);
@@ -306,7 +314,7 @@ class SqliteStore final : public Store {
       std::memcpy(entry->hash.data(), hash, entry->hash.size());
       if (absl::Status status = visit(*entry); !status.ok()) return status;
     }
-    return rc == SQLITE_DONE ? absl::OkStatus() : Error("read", rc);
+    return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
   }
 
   std::string path_;

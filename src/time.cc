@@ -55,10 +55,17 @@ std::string Instant::ToString() const {
 }
 
 absl::StatusOr<Date> Date::FromYmd(int year, int month, int day) {
-  if (year < 1400 || year > 9999 || month < 1 || month > 12 || day < 1 ||
-      day > LastDayOfMonth(year, month)) {
+  if (year < 1400 || year > 9999) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%04d-%02d-%02d is not a date between the years 1400 and 9999", year, month, day));
+  }
+  if (month < 1 || month > 12) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%04d-%02d-%02d is not a date: month %d is not in 1..12", year, month, day, month));
+  }
+  if (day < 1 || day > LastDayOfMonth(year, month)) {
+    return absl::InvalidArgumentError(absl::StrFormat("%04d-%02d-%02d is not a date: %04d-%02d has days 1..%d", year,
+                                                      month, day, year, month, LastDayOfMonth(year, month)));
   }
   return Ymd(year, month, day);
 }
@@ -105,6 +112,7 @@ Date AddMonths(Date date, int months) {
   int index = d.year() * 12 + (d.month() - 1) + months;  // months since year 0
   int year = index / 12;
   int month = index % 12 + 1;
+  LOYALTY_CHECK(year >= 1400 && year <= 9999);  // the calendar's range (precondition)
   int day = std::min<int>(d.day(), LastDayOfMonth(year, month));
   return Ymd(year, month, day);
 }
@@ -125,7 +133,9 @@ Date EndOfYear(Date date) { return Ymd(date.year(), 12, 31); }
 Date NextMonthDay(Date date, int month, int day) {
   LOYALTY_CHECK(month >= 1 && month <= 12 && day >= 1 && day <= LastDayOfMonth(2001, month));
   Date candidate = Ymd(date.year(), month, day);
-  return candidate >= date ? candidate : Ymd(date.year() + 1, month, day);
+  if (candidate >= date) return candidate;
+  LOYALTY_CHECK(date.year() < 9999);  // the calendar's range (precondition)
+  return Ymd(date.year() + 1, month, day);
 }
 
 Period CalendarYearOf(Date date) { return {Ymd(date.year(), 1, 1), Ymd(date.year(), 12, 31)}; }

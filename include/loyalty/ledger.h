@@ -426,6 +426,14 @@ std::vector<size_t> SpendableLots(const MemberState& member, Instant at);
 // Crashes if the entry does not fit the state (a broken invariant).
 void ApplyToMember(MemberState& member, const Entry& entry);
 
+// OK if ApplyToMember(member, entry) would succeed and leave the totals
+// non-negative: every precondition ApplyToMember checks, without crashing.
+// For entries read back from a journal, which a forger with write access
+// could have made validly chained but impossible; FailedPrecondition
+// saying what does not fit otherwise (the caller names the entry).
+// VersionPublished is not a member's entry and never fits.
+absl::Status CheckApplicable(const MemberState& member, const Entry& entry);
+
 // A stable pointer to a copy of `version`, shared by every lot earned under
 // it. Thread-safe.
 const std::string* InternVersion(absl::string_view version);

@@ -15,6 +15,7 @@
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
 #include "loyalty/store.h"
+#include "loyalty/tiers.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
 

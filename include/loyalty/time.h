@@ -80,6 +80,10 @@ class Date {
   int32_t days_ = 0;  // days since 1970-01-01
 };
 
+// Calendar arithmetic. Precondition (checked: a crash, never a wrapped or
+// thrown result): every date given and returned lies in the years 1400 to
+// 9999. Decide keeps to it by refusing business times outside 1900..9000.
+//
 // The date `months` months after (or before, if negative) `date`, the day
 // clamped to the end of a shorter month: 31 Jan + 1 month = 28 or 29 Feb.
 Date AddMonths(Date date, int months);
