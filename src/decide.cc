@@ -119,18 +119,6 @@ Entry Header(const Program& program, const MemberId& member, Instant at, Instant
   return entry;
 }
 
-// A fresh entry with the header of `entry`.
-Entry SameHeader(const Entry& entry) {
-  Entry header;
-  header.member = entry.member;
-  header.business_time = entry.business_time;
-  header.recorded_at = entry.recorded_at;
-  header.idempotency_key = entry.idempotency_key;
-  header.command_digest = entry.command_digest;
-  header.version = entry.version;
-  return header;
-}
-
 // The last local day on which points lapsing at `lapses` are still valid.
 std::string LastValidDay(const Program& program, Instant lapses) {
   if (lapses == Instant::Max()) return "no expiry";
@@ -148,15 +136,18 @@ std::string DrawText(const std::vector<LotDraw>& draws) {
 
 // Whether a flag of the member, or the tier `status` gives it, protects
 // its points from lapsing.
-bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status) {
+bool Protected(const ProgramVersion& version, const std::vector<std::string>& sorted_flags, const TierStatus& status) {
   for (const std::string& flag : version.expiry.protected_by_flags) {
-    if (member.HasFlag(flag)) return true;
+    if (std::binary_search(sorted_flags.begin(), sorted_flags.end(), flag)) return true;
   }
   const Tier* tier = version.tiers.Find(CurrentTier(version.tiers, status));
   return tier != nullptr && tier->benefits.protects_from_expiry;
 }
+bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status) {
+  return Protected(version, member.flags, status);
+}
 bool Protected(const ProgramVersion& version, const MemberState& member) {
-  return Protected(version, member, member.status);
+  return Protected(version, member.flags, member.status);
 }
 
 // The lots whose validity changes when protection from expiry begins (they
@@ -278,13 +269,11 @@ absl::Status ApplyTierDiscount(const ProgramVersion& version, const MemberState&
     auto b = off(quote.price.new_points);
     if (!b.ok()) return b.status();
     waived = Points(a->value() + b->value());
+    quote.amount = Points(quote.price.old_points.value() + quote.price.new_points.value());
   } else {
     auto a = off(quote.amount);
     if (!a.ok()) return a.status();
     waived = *a;
-  }
-  if (quote.price.grandfathering == "earned_before") {
-    quote.amount = Points(quote.price.old_points.value() + quote.price.new_points.value());
   }
   quote.price.tier = tier;
   quote.price.discount = waived;
@@ -360,7 +349,8 @@ std::vector<Entry> WithTierChange(const Program& program, const MemberState& mem
                                   const std::optional<TierDecision>& decision, Instant at, Entry entry) {
   std::vector<Entry> out;
   if (decision) {
-    Entry header = SameHeader(entry);
+    Entry header = Header(program, entry.member, entry.business_time, entry.recorded_at, entry.idempotency_key,
+                          entry.command_digest);
     out.push_back(std::move(entry));
     out.push_back(TierEntry(program, member, member.status, *decision, false, at, std::move(header)));
   } else {
@@ -765,12 +755,11 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             const ProgramVersion& version = program.InForceAt(at);
             entries::FlagChanged body{c.flag, c.on, {}};
             bool was_protected = Protected(version, *member);
-            MemberState flags_after;
-            flags_after.flags = member->flags;
+            std::vector<std::string> flags_after = member->flags;
             if (c.on) {
-              flags_after.flags.insert(std::lower_bound(flags_after.flags.begin(), flags_after.flags.end(), c.flag), c.flag);
+              flags_after.insert(std::lower_bound(flags_after.begin(), flags_after.end(), c.flag), c.flag);
             } else {
-              std::erase(flags_after.flags, c.flag);
+              std::erase(flags_after, c.flag);
             }
             bool now_protected = Protected(version, flags_after, member->status);
             body.renewals = ProtectionRenewals(version, *member, was_protected, now_protected, at);
