@@ -1,9 +1,9 @@
-// The command accessors and the canonical form of a command behind its
-// digest: every field as given, in a fixed order, an unset `at` as unset.
+// The command accessors and the canonical form of a command (see
+// command_codec.h): the bytes behind its digest and its journal record.
 #include <algorithm>
 
 #include "chain.h"
-#include "encoding.h"
+#include "command_codec.h"
 #include "overloaded.h"
 #include "loyalty/command.h"
 
@@ -54,8 +54,11 @@ void EncodeActivity(Writer& w, const Activity& activity) {
              activity.detail);
 }
 
-// Writes the canonical form of a command for its digest.
-void Encode(Writer& w, const Command& command) {
+}  // namespace
+
+namespace internal {
+
+void EncodeCommand(Writer& w, const Command& command) {
   auto text = [&](const std::string& s) { w.Bytes(s); };
   auto points = [&](Points p) { w.Signed(p.value()); };
   auto counters = [&](const std::vector<CounterDelta>& list) {
@@ -146,7 +149,19 @@ void Encode(Writer& w, const Command& command) {
              command);
 }
 
-}  // namespace
+void EncodePeriodRun(Writer& w, const PeriodRun& run) {
+  w.Unsigned(kRunTag + static_cast<uint64_t>(run.kind));
+  w.Signed(run.as_of.unix_micros());
+}
+
+CommandDigest DigestOfRecord(absl::string_view record) {
+  Sha256 full = Sha256Of(record);
+  CommandDigest digest;
+  std::copy_n(full.begin(), digest.size(), digest.begin());
+  return digest;
+}
+
+}  // namespace internal
 
 const MemberId& MemberOf(const Command& command) {
   return std::visit([](const auto& c) -> const MemberId& { return c.member; }, command);
@@ -158,14 +173,20 @@ std::optional<Instant> AtOf(const Command& command) {
   return std::visit([](const auto& c) { return c.at; }, command);
 }
 
-CommandDigest DigestOf(const Command& command) {
-  std::string bytes;
-  Writer w(&bytes);
-  Encode(w, command);
-  Sha256 full = internal::Sha256Of(bytes);
-  CommandDigest digest;
-  std::copy_n(full.begin(), digest.size(), digest.begin());
-  return digest;
+std::string RecordOf(const Command& command) {
+  std::string record;
+  Writer w(&record);
+  internal::EncodeCommand(w, command);
+  return record;
 }
+
+std::string RecordOf(const PeriodRun& run) {
+  std::string record;
+  Writer w(&record);
+  internal::EncodePeriodRun(w, run);
+  return record;
+}
+
+CommandDigest DigestOf(const Command& command) { return internal::DigestOfRecord(RecordOf(command)); }
 
 }  // namespace loyalty

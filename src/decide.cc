@@ -9,6 +9,7 @@
 #include "loyalty/command.h"
 #include "loyalty/redemption.h"
 #include "loyalty/tiers.h"
+#include "command_codec.h"
 #include "overloaded.h"
 
 namespace loyalty {
@@ -449,7 +450,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   if (id.value().front() == '#') return Invalid("member", "ids starting with '#' are reserved");
   const Instant at = AtOf(command).value_or(recorded_at);
   if (absl::Status s = CheckBusinessTime("at", at); !s.ok()) return s;
-  const CommandDigest digest = DigestOf(command);
+  std::string record = RecordOf(command);
+  const CommandDigest digest = internal::DigestOfRecord(record);
   const MemberState* member = members(id);
 
   if (std::holds_alternative<Enroll>(command)) {
@@ -459,6 +461,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
     Entry entry = Header(program, id, at, recorded_at, key, digest);
     entry.body = entries::Enrolled{};
     entry.explanation = "enrolled";
+    entry.command = std::move(record);
     return std::vector<Entry>{std::move(entry)};
   }
   if (member == nullptr || !member->enrolled) {
@@ -853,6 +856,10 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
           },
       },
       command);
+  if (decided.ok()) {
+    LOYALTY_CHECK(!decided->empty());
+    decided->front().command = std::move(record);
+  }
   return decided;
 }
 

@@ -9,7 +9,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
-#include "encoding.h"
+#include "command_codec.h"
 #include "state_digest.h"
 #include "loyalty/check.h"
 
@@ -293,27 +293,24 @@ absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() c
 }
 
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
-  return RunOverMembers("run_expiry", key, as_of, DecideExpiry);
+  return RunOverMembers(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
 }
 
 absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_of) {
-  return RunOverMembers("close_period", key, as_of, DecideTierReview);
+  return RunOverMembers(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
 }
 
-absl::StatusOr<Receipt> Engine::RunOverMembers(absl::string_view name, const std::string& key, Instant as_of,
-                                               MemberDecision decide) {
+absl::StatusOr<Receipt> Engine::RunOverMembers(const PeriodRun& run) {
+  const std::string& key = run.idempotency_key;
+  const Instant as_of = run.as_of;
   if (key.empty() || key.size() > 128) {
     return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
   }
   if (absl::Status in_range = CheckBusinessTime("as_of", as_of); !in_range.ok()) return in_range;
-  std::string canonical;
-  internal::Writer writer(&canonical);
-  writer.Bytes(name);
-  writer.Signed(as_of.unix_micros());
-  Sha256 full = internal::Sha256Of(canonical);
-  CommandDigest digest;
-  std::copy_n(full.begin(), digest.size(), digest.begin());
+  std::string record = RecordOf(run);
+  const CommandDigest digest = internal::DigestOfRecord(record);
   if (store_->FindKey(key)) return Replayed(key, digest);
+  const MemberDecision decide = run.kind == PeriodRun::Kind::kExpiry ? DecideExpiry : DecideTierReview;
 
   ShardLocks all(*this);
   // Members in id order, so that the same journal always yields the same run.
@@ -325,6 +322,7 @@ absl::StatusOr<Receipt> Engine::RunOverMembers(absl::string_view name, const std
     std::move(due.begin(), due.end(), std::back_inserter(batch));
   }
   if (!batch.empty()) {
+    batch.front().command = std::move(record);
     std::lock_guard<std::mutex> journal(journal_mutex_);
     if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
   }

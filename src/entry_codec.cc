@@ -8,9 +8,12 @@
 namespace loyalty::internal {
 namespace {
 
-constexpr uint8_t kFormat = 2;
+// Format 3 added the recorded command. The chain is checked over the bytes
+// re-encoded from the decoded entry, so only the current format is read.
+constexpr uint8_t kFormat = 3;
 constexpr size_t kMaxText = 4096;
 constexpr size_t kMaxItems = 1 << 20;
+constexpr size_t kMaxCommand = 1 << 24;
 
 void Put(Writer& w, Points p) { w.Signed(p.value()); }
 void Put(Writer& w, Instant t) { w.Signed(t.unix_micros()); }
@@ -224,7 +227,7 @@ bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
 
 void EncodeEntry(const Entry& entry, std::string* out) {
   // Most entries fit; growing byte by byte would reallocate several times.
-  out->reserve(out->size() + 192 + entry.explanation.size());
+  out->reserve(out->size() + 192 + entry.explanation.size() + entry.command.size());
   Writer w(out);
   w.Unsigned(kFormat);
   Put(w, entry.seq);
@@ -235,6 +238,7 @@ void EncodeEntry(const Entry& entry, std::string* out) {
   w.Raw(entry.command_digest.data(), entry.command_digest.size());
   Put(w, entry.version);
   Put(w, entry.explanation);
+  Put(w, entry.command);
   w.Unsigned(entry.body.index());
   std::visit(
       [&](const auto& body) {
@@ -250,11 +254,13 @@ absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
   Reader r(bytes);
   Entry entry;
   uint64_t format = 0, kind = 0;
-  bool ok = r.Unsigned(&format) && (format == kFormat || r.Fail("unknown entry format")) &&
+  bool ok = r.Unsigned(&format) &&
+            (format == kFormat || r.Fail("unknown entry format")) &&
             Get(r, &entry.seq) && Get(r, &entry.member) && Get(r, &entry.business_time) &&
             Get(r, &entry.recorded_at) && Get(r, &entry.idempotency_key) &&
             r.Raw(entry.command_digest.data(), entry.command_digest.size()) &&
-            Get(r, &entry.version) && Get(r, &entry.explanation) && r.Unsigned(&kind) &&
+            Get(r, &entry.version) && Get(r, &entry.explanation) &&
+            r.Bytes(&entry.command, kMaxCommand) && r.Unsigned(&kind) &&
             DecodeBody(r, kind, &entry.body) && (r.AtEnd() || r.Fail("trailing bytes"));
   if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
   return entry;

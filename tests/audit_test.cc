@@ -8,8 +8,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
+#include <set>
 
+#include "command_codec.h"
 #include "divider.h"
 #include "gtest/gtest.h"
 #include "loyalty/check.h"
@@ -448,6 +451,187 @@ TEST_F(Workload, StatementWithRunningBalance) {
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
+}
+
+// ------------------------------------------------------------ re-rating
+
+// Every command kind's record decodes to a command with the same record.
+TEST(RecordedCommand, RoundTripsEveryKind) {
+  const MemberId m = Id("M-1");
+  const Instant at = At("2011-01-05T10:00:00Z");
+  Purchase basket{"dm", "store-7", "store",
+                  {{"sku-1", "care", {"organic", "promo"}, 2, Money(199, Eur())},
+                   {"sku-2", "baby", {}, 1, Money(5, Eur())}}};
+  CustomActivity survey{"survey", {{"channel", "app"}, {"topic", "care"}}, Money(1000, Eur())};
+  FlightSegment flight{"LH", "LH400", "FRA", "JFK", 3851, "business", "J", Money(250000, Eur())};
+  std::vector<Command> commands = {
+      Enroll{"k", m, at},
+      Credit{"k", m, std::nullopt, Points(500), "src", at, {{"status_miles", Points(500)}}},
+      Redeem{"k", m, at, Points(7), "why"},
+      PlaceHold{"k", m, at, Points(8), absl::Hours(3), "why"},
+      CaptureHold{"k", m, at, 12},
+      ReleaseHold{"k", m, at, 13},
+      ReverseEarn{"k", m, at, 14, Points(9), {{"segments", Points(1)}}},
+      ReverseDebit{"k", m, at, 15},
+      Adjust{"k", m, at, Points(-3), "typo", "ops"},
+      Transfer{"k", m, at, Id("M-2"), Points(10)},
+      Accrue{"k", m, at, {"LH400", flight}},
+      Accrue{"k", m, at, {"basket-1", basket}},
+      Accrue{"k", m, at, {"survey-1", survey}},
+      ReturnLines{"k", m, at, 16, {0, 1}},
+      QuoteReward{"k", m, at, kAward, absl::Hours(24)},
+      RedeemReward{"k", m, at, kAward, 17},
+      HoldReward{"k", m, at, kAward, 0, absl::Hours(48)},
+      PayWithPointsAtTill{"k", m, at, Points(100)},
+      SetMemberFlag{"k", m, at, "co-brand", false},
+      CloseMembership{"k", m, at},
+      GrantTier{"k", m, at, "senator", at, "goodwill", "ops"},
+      SubscribeTier{"k", m, at, "club", At("2012-01-01T00:00:00Z")},
+      CancelTierSubscription{"k", m, at},
+  };
+  std::set<size_t> kinds;
+  for (const Command& command : commands) {
+    kinds.insert(command.index());
+    Entry entry;
+    entry.idempotency_key = "k";
+    entry.command = RecordOf(command);
+    entry.command_digest = DigestOf(command);
+    auto decoded = RecordedCommandOf(entry);
+    ASSERT_TRUE(decoded.ok()) << command.index() << ": " << decoded.status();
+    const Command& back = std::get<Command>(*decoded);
+    EXPECT_EQ(back.index(), command.index());
+    EXPECT_EQ(RecordOf(back), entry.command) << command.index();
+    EXPECT_EQ(IdempotencyKeyOf(back), "k");
+  }
+  EXPECT_EQ(kinds.size(), std::variant_size_v<Command>);
+
+  Entry run_entry;
+  run_entry.idempotency_key = "close-2010";
+  run_entry.command = RecordOf(PeriodRun{PeriodRun::Kind::kClosePeriod, "ignored", At("2011-01-01T00:00:00Z")});
+  run_entry.command_digest = internal::DigestOfRecord(run_entry.command);
+  auto run = RecordedCommandOf(run_entry);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(std::get<PeriodRun>(*run).kind, PeriodRun::Kind::kClosePeriod);
+  EXPECT_EQ(std::get<PeriodRun>(*run).idempotency_key, "close-2010");
+  EXPECT_EQ(std::get<PeriodRun>(*run).as_of, At("2011-01-01T00:00:00Z"));
+}
+
+TEST(RecordedCommand, MalformedRecordsAreDataLoss) {
+  Entry entry;
+  entry.seq = 41;
+  EXPECT_TRUE(absl::IsNotFound(RecordedCommandOf(entry).status()));
+  entry.command = RecordOf(Redeem{"k", Id("M-1"), std::nullopt, Points(7), "why"});
+  entry.command_digest = DigestOf(Redeem{"k", Id("M-1"), std::nullopt, Points(8), "why"});
+  auto mismatch = RecordedCommandOf(entry);
+  EXPECT_TRUE(absl::IsDataLoss(mismatch.status()));
+  EXPECT_NE(mismatch.status().message().find("journal entry 41"), std::string::npos) << mismatch.status();
+  // Truncated, trailing bytes, an unknown tag: each with a digest that fits.
+  const std::string good = entry.command;
+  for (std::string bad : {good.substr(0, good.size() - 1), good + "x", std::string("\x30", 1)}) {
+    entry.command = bad;
+    entry.command_digest = internal::DigestOfRecord(bad);
+    EXPECT_TRUE(absl::IsDataLoss(RecordedCommandOf(entry).status())) << bad.size();
+  }
+}
+
+// Re-rated under the program that wrote it, the journal decides the same
+// entries: nothing differs and the digest is the engine's.
+TEST_F(Workload, RerateUnderTheSameProgramChangesNothing) {
+  Run(NewMemoryStore());
+  auto rerated = Rerate(engine_->store(), MilesAndMore());
+  ASSERT_TRUE(rerated.ok()) << rerated.status();
+  EXPECT_EQ(rerated->entries, engine_->store().LastSeq());
+  // 6 enrolments, 6 credits and accruals, 5 commands before the change,
+  // 5 after, the expiry run and the last redemption.
+  EXPECT_EQ(rerated->commands, 24u);
+  EXPECT_EQ(rerated->entries_decided, engine_->store().LastSeq() - 2);  // less the two publications
+  EXPECT_EQ(rerated->failed, 0u);
+  EXPECT_TRUE(rerated->members_changed.empty());
+  EXPECT_TRUE(rerated->commands_changed.empty());
+  EXPECT_EQ(rerated->members, 6);
+  EXPECT_EQ(rerated->recorded_available, rerated->rerated_available);
+  EXPECT_EQ(rerated->state_digest, engine_->StateDigest());
+}
+
+// As if the 2011 chart had never been published: M-0's second award
+// (r0b, 5 Jan 2011) costs 90,000 instead of 105,000; nothing else changes
+// (the hold captured on 5 Jan kept its 2010 price under price_lock anyway).
+TEST_F(Workload, RerateAsIfTheChangeNeverHappened) {
+  Run(NewMemoryStore());
+  auto without = ProgramWithout(MilesAndMore(), "mm-2011");
+  ASSERT_TRUE(without.ok()) << without.status();
+  auto rerated = Rerate(engine_->store(), *without);
+  ASSERT_TRUE(rerated.ok()) << rerated.status();
+  EXPECT_EQ(rerated->failed, 0u);
+  ASSERT_EQ(rerated->commands_changed.size(), 1u);
+  const CommandRerated& award = rerated->commands_changed[0];
+  EXPECT_EQ(award.idempotency_key, "r0b");
+  EXPECT_EQ(award.reward, kAward);
+  EXPECT_EQ(award.recorded_kind, "debited");
+  EXPECT_EQ(award.recorded_points, Points(105'000));
+  EXPECT_EQ(award.rerated_kind, "debited");
+  EXPECT_EQ(award.rerated_points, Points(90'000));
+  ASSERT_EQ(rerated->members_changed.size(), 1u);
+  const MemberRerated& m0 = rerated->members_changed[0];
+  EXPECT_EQ(m0.member, Id("M-0"));
+  EXPECT_EQ(m0.recorded.available, Points(887'000 - 105'000));
+  EXPECT_EQ(m0.rerated.available, Points(887'000 - 90'000));
+  EXPECT_EQ(rerated->rerated_available.value() - rerated->recorded_available.value(), 15'000);
+  EXPECT_NE(rerated->state_digest, engine_->StateDigest());
+  // The re-rated states are there to inspect.
+  EXPECT_EQ(rerated->states.at(Id("M-0")).balance, Points(797'000));
+}
+
+// A what-if chart of 900,000 miles for 2010: the award and the hold of
+// December 2010 fail, and so do the commands that refer to them (the
+// capture of the hold, the reversal of the redemption); the quote, which
+// reserves nothing, states the dearer price.
+TEST_F(Workload, RerateFailuresPropagateToReferences) {
+  Run(NewMemoryStore());
+  std::vector<ProgramVersion> versions;
+  const Program recorded = MilesAndMore();
+  for (const auto& version : recorded.versions()) versions.push_back(*version);
+  for (AwardChartRow& row : versions[0].redemption.award_chart) {
+    if (row.cabin == "business") row.price = Points(900'000);
+  }
+  auto dear = Program::FromVersions(std::move(versions));
+  ASSERT_TRUE(dear.ok()) << dear.status();
+  auto rerated = Rerate(engine_->store(), *dear);
+  ASSERT_TRUE(rerated.ok()) << rerated.status();
+  std::map<std::string, const CommandRerated*> changed;
+  for (const CommandRerated& command : rerated->commands_changed) changed[command.idempotency_key] = &command;
+  ASSERT_TRUE(changed.contains("q5"));
+  EXPECT_EQ(changed["q5"]->recorded_points, Points(90'000));
+  EXPECT_EQ(changed["q5"]->rerated_kind, "quoted");
+  EXPECT_EQ(changed["q5"]->rerated_points, Points(900'000));
+  changed.erase("q5");
+  for (const char* key : {"h3", "r0", "cap3", "rev0"}) {
+    ASSERT_TRUE(changed.contains(key)) << key;
+    EXPECT_FALSE(changed[key]->rerated_error.ok()) << key;
+    EXPECT_EQ(changed[key]->rerated_kind, "") << key;
+  }
+  EXPECT_EQ(rerated->failed, changed.size());
+  EXPECT_TRUE(absl::IsFailedPrecondition(changed["h3"]->rerated_error)) << changed["h3"]->rerated_error;
+  EXPECT_NE(changed["cap3"]->rerated_error.message().find("hold: entry"), std::string::npos)
+      << changed["cap3"]->rerated_error;
+  EXPECT_NE(changed["rev0"]->rerated_error.message().find("debit: entry"), std::string::npos)
+      << changed["rev0"]->rerated_error;
+  // M-0 still buys the 2011 award (887,000 - 105,000); M-3 keeps the
+  // 90,000 it never spent (200,000 - 50,000 reversed).
+  std::map<std::string, const MemberRerated*> members;
+  for (const MemberRerated& member : rerated->members_changed) members[member.member.value()] = &member;
+  EXPECT_FALSE(members.contains("M-0"));
+  ASSERT_TRUE(members.contains("M-3"));
+  EXPECT_EQ(members["M-3"]->recorded.available, Points(60'000));
+  EXPECT_EQ(members["M-3"]->rerated.available, Points(150'000));
+}
+
+TEST(Rerate, ProgramWithoutChecksItsVersion) {
+  auto program = MilesAndMore();
+  EXPECT_TRUE(absl::IsNotFound(ProgramWithout(program, "mm-2012").status()));
+  auto only = ProgramWithout(program, "mm-2011");
+  ASSERT_TRUE(only.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(ProgramWithout(*only, "mm-2010").status()));
 }
 
 // ------------------------------------------------------------ tampering with an SQLite journal

@@ -6,6 +6,8 @@
 //
 //   * Replay          rebuild every member's state from a journal, verifying
 //                     its hash chain; the digest equals Engine::StateDigest.
+//   * Rerate          decide the recorded commands again under another
+//                     program history; per-member and per-command differences.
 //   * VerifyJournal   "ok, N entries, head <hash>" or the first bad entry and
 //                     what is wrong with it (modified, missing, reordered,
 //                     truncated).
@@ -104,6 +106,87 @@ struct ReplayedJournal {
 // does not verify. An entry that verifies but does not fit the state built so
 // far is a broken invariant and crashes, as in the engine.
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max());
+
+// ---------------------------------------------------------------- re-rating
+
+// Where a member ends up: its totals, its lots with points left, its tier
+// earned (or granted) and its paid tier ("" for none).
+struct MemberOutcome {
+  Points available;
+  Points held;
+  Points debt;
+  int64_t open_lots = 0;
+  std::string tier;
+  std::string paid_tier;
+  friend bool operator==(const MemberOutcome&, const MemberOutcome&) = default;
+};
+
+// A member whose outcome differs between the journal and its re-rating.
+struct MemberRerated {
+  MemberId member;
+  MemberOutcome recorded;
+  MemberOutcome rerated;
+};
+
+// A recorded command whose first entry differs when decided again: another
+// kind of entry, another amount (a redemption that costs more, an accrual
+// that earns less), or a failure.
+struct CommandRerated {
+  uint64_t seq = 0;  // the command's first entry in the journal
+  MemberId member;
+  std::string idempotency_key;
+  std::string reward;          // the reward it priced, if any
+  std::string recorded_kind;   // EntryKindName of its first entry
+  Points recorded_points;      // that entry's amount (spent, held, quoted, credited, ...)
+  std::string rerated_kind;    // "" if it failed
+  Points rerated_points;
+  absl::Status rerated_error;  // why it failed; OK if it did not
+};
+
+// A journal decided again under another program history.
+struct Rerating {
+  uint64_t entries = 0;          // journal entries read and verified
+  uint64_t commands = 0;         // recorded commands and runs decided again
+  uint64_t entries_decided = 0;  // entries the re-rating wrote
+  uint64_t failed = 0;           // commands that failed when decided again
+  int64_t members = 0;
+  Points recorded_available;     // summed over members
+  Points rerated_available;
+  std::vector<MemberRerated> members_changed;    // in member id order
+  std::vector<CommandRerated> commands_changed;  // in journal order
+  // The re-rated states, and their digest as Engine::StateDigest computes
+  // it, with `program`'s versions (those with a content hash) as the
+  // published ones: re-rating under the program that wrote the journal
+  // reproduces the engine's digest.
+  absl::flat_hash_map<MemberId, MemberState> states;
+  Sha256 state_digest{};
+};
+
+// Decides every command recorded in `journal` again, in journal order,
+// under `program` (a what-if history, or ProgramWithout(...) for "as if the
+// change never happened") with the same pure Decide code as the engine and
+// each command's recorded business and recording times; period runs
+// (RunExpiry, ClosePeriod) are run again over every member. Then compares
+// every member's outcome, and each command's first entry, with the journal.
+//
+// References between commands (a hold captured, a credit reversed, a quote
+// used) follow the entries the re-rating wrote in their place; a command
+// whose referenced entry was not written fails with FailedPrecondition.
+// Entries are numbered as in the journal while the re-rating writes the
+// same number of entries per command, so that lot ids match.
+//
+// Limits: a run that wrote nothing was not journaled and is not repeated.
+// Errors: OutOfRange if the members' points add up past int64; DataLoss if the chain does not verify or a recorded command is
+// malformed; FailedPrecondition naming the entry if a command was not
+// recorded (a journal of an entry format before 3 cannot be re-rated).
+// The recorded entries are applied as in Replay (a verified entry that does
+// not fit crashes).
+absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program);
+
+// `program` without version `version_id`: the history as if that change had
+// never been published. NotFound for an unknown id; InvalidArgument if it
+// is the only version.
+absl::StatusOr<Program> ProgramWithout(const Program& program, absl::string_view version_id);
 
 // ---------------------------------------------------------------- journal verification
 

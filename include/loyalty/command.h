@@ -244,9 +244,34 @@ const MemberId& MemberOf(const Command& command);
 const std::string& IdempotencyKeyOf(const Command& command);
 std::optional<Instant> AtOf(const Command& command);
 
-// Identifies the command as given (an unset `at` stays unset), so that a
-// retry with the same key and the same payload is recognised as such.
+// A run over every member that the engine journals: Engine::RunExpiry
+// (kExpiry) and Engine::ClosePeriod (kClosePeriod) as of `as_of`.
+struct PeriodRun {
+  enum class Kind : uint8_t { kExpiry = 0, kClosePeriod = 1 };
+  Kind kind = Kind::kExpiry;
+  std::string idempotency_key;
+  Instant as_of;
+};
+
+// What the journal records of the command that wrote an entry.
+using RecordedCommand = std::variant<Command, PeriodRun>;
+
+// The canonical bytes of the command as given (an unset `at` stays unset),
+// without its idempotency key: what the first entry a command writes
+// records in Entry::command, so that re-rating can run it again.
+std::string RecordOf(const Command& command);
+std::string RecordOf(const PeriodRun& run);
+
+// A digest of RecordOf(command), so that a retry with the same key and the
+// same payload is recognised as such.
 CommandDigest DigestOf(const Command& command);
+
+// The command recorded in `entry` (the first entry its command wrote), with
+// the entry's idempotency key. NotFound if the entry records none (not the
+// first of its command, or written before commands were recorded);
+// DataLoss naming the entry if the record is malformed or its digest is not
+// the entry's command_digest.
+absl::StatusOr<RecordedCommand> RecordedCommandOf(const Entry& entry);
 
 // InvalidArgument naming `field` unless `at` lies in 1900-01-01 ..
 // 9000-01-01 (UTC), where calendar arithmetic has room for long validity

@@ -140,10 +140,9 @@ class Engine {
   void RebuildLocked(const MemberId& member, uint64_t up_to);
   using MemberDecision = std::vector<Entry> (*)(const Program&, const MemberId&, const MemberState&, Instant,
                                                 const std::string&, const CommandDigest&, Instant);
-  // Decides `decide` for every member as of `as_of` in one append (the
-  // batch commands RunExpiry and ClosePeriod, named `name` in the digest).
-  absl::StatusOr<Receipt> RunOverMembers(absl::string_view name, const std::string& key, Instant as_of,
-                                         MemberDecision decide);
+  // Decides `run` for every member in one append (RunExpiry, ClosePeriod);
+  // the first entry records the run.
+  absl::StatusOr<Receipt> RunOverMembers(const PeriodRun& run);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.

@@ -303,6 +303,10 @@ struct Entry {
   CommandDigest command_digest{};
   std::string version;      // the program version that decided it
   std::string explanation;  // why, in words
+  // The first entry a command writes records the command (RecordOf in
+  // command.h; command_digest is a digest of it), so that re-rating can
+  // decide it again; the command's other entries record nothing.
+  std::string command;
   EntryBody body;
   Sha256 hash{};  // SHA-256 chain over this entry and its predecessor
 
