@@ -203,7 +203,7 @@ TEST(EntryCodecTest, GoldenBytes) {
   // amount 300: zigzag 600 = 0b100'1011000 -> 0xD8 0x04; debt_paid -1 -> 0x01.
   entry.body = entries::Credited{Points(300), Points(-1), At(0), "s", {{"c", Points(1)}}};
   std::string expected = Bytes({
-      0x02,                    // format
+      0x03,                    // format
       0x01,                    // seq
       0x03, 'M', '-', '1',     // member
       0x02,                    // business_time
@@ -213,6 +213,7 @@ TEST(EntryCodecTest, GoldenBytes) {
       0, 0, 0, 0, 0, 0, 0, 0,  //
       0x01, 'v',               // version
       0x00,                    // explanation
+      0x00,                    // recorded command: none
       0x01,                    // kind: credited
       0xD8, 0x04,              // amount 300
       0x01,                    // debt_paid -1
@@ -265,7 +266,7 @@ TEST(EntryCodecTest, TrailingBytesRejected) {
 std::string Header(absl::string_view member) {
   std::string out;
   Writer w(&out);
-  w.Unsigned(2);  // format
+  w.Unsigned(3);  // format
   w.Unsigned(5);  // seq
   w.Bytes(member);
   w.Signed(1294012800000000);
@@ -275,6 +276,7 @@ std::string Header(absl::string_view member) {
   w.Raw(digest.data(), digest.size());
   w.Bytes("mm-2010");
   w.Bytes("why");
+  w.Bytes("");  // no recorded command
   return out;
 }
 
@@ -306,8 +308,8 @@ TEST(EntryCodecTest, UnknownKindRejected) {
 
 TEST(EntryCodecTest, UnknownFormatRejected) {
   std::string bytes = Encode(MakeEntry(entries::Enrolled{}));
-  ASSERT_EQ(bytes[0], '\x02');
-  for (char format : {'\x00', '\x01', '\x03', '\x7f'}) {
+  ASSERT_EQ(bytes[0], '\x03');
+  for (char format : {'\x00', '\x01', '\x02', '\x7f'}) {
     bytes[0] = format;
     auto decoded = DecodeEntry(bytes);
     ASSERT_FALSE(decoded.ok());
