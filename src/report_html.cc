@@ -33,8 +33,8 @@ caption { text-align: left; font-weight: bold; padding: .3em 0; }
 .severity-violation { background: #f6d5d8; color: #8a1c2b; }
 .severity-warning { background: #fbecc7; color: #7a5200; }
 .severity-info { background: #dde9f6; color: #1f4d7a; }
-figure { margin: 1em 0 2em; }
-figcaption { font-weight: bold; margin-bottom: .3em; }
+figure.chart-figure { margin: 1em 0 2em; display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+figure.chart-figure figcaption { flex-basis: 100%; font-weight: bold; }
 svg.chart { display: block; background: #fbfcfd; border: 1px solid #dde3ea; }
 svg .bar.s0, svg .legend.s0 { fill: #2f5d8a; }
 svg .bar.s1, svg .legend.s1 { fill: #d1495b; }

@@ -19,7 +19,7 @@ constexpr int kTop = 48;          // room for the title and the legend
 constexpr int kBottom = 112;      // room for slanted category labels and the x axis title
 constexpr int kRight = 24;
 constexpr int kGap = 10;          // between category groups
-constexpr int kMinPlotWidth = 420;
+constexpr int kMinPlotWidth = 560;
 
 // Hundredths of a pixel as SVG text: 12345 -> "123.45".
 std::string Px(int64_t centi) {
