@@ -22,10 +22,7 @@ constexpr int kGap = 10;          // between category groups
 constexpr int kMinPlotWidth = 560;
 
 // Hundredths of a pixel as SVG text: 12345 -> "123.45".
-std::string Px(int64_t centi) {
-  std::string digits = Fraction{centi, 100}.ToDecimal(2);
-  return digits;
-}
+std::string Px(int64_t centi) { return Fraction{centi, 100}.ToDecimal(2); }
 
 // The y of value v in hundredths of a pixel (0 at the axis top).
 int64_t HeightCenti(int64_t value, int64_t top) {
