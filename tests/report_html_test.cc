@@ -199,6 +199,31 @@ TEST(HtmlReport, BarHeightsFollowTheCounts) {
   }
 }
 
+TEST(HtmlReport, OpenHoldsAndQuotes) {
+  ImpactOptions options{.value_per_award = Money(300'000, Eur()), .as_of = Change().effective_from};
+  auto impact = ImpactOfBalances(Change(), kBalances, options);
+  ASSERT_TRUE(impact.ok());
+  HtmlReportInput input{.title = "t"};
+  input.impacts.push_back({"balances", *impact});
+  // Plain balances have no holds: no table.
+  EXPECT_EQ(RenderHtmlReport(input).find("Holds and quotes open at the change"), std::string::npos);
+  // Two holds of 90,000 and one quote at the old price: 3 x 15,000 more at
+  // the new one.
+  input.impacts[0].impact.open_at_change = OpenAtChange{.holds = 2, .quotes = 1, .held = Points(180'000),
+                                                        .quoted = Points(90'000), .priced_before = 3,
+                                                        .price_lock = true, .repricing = Points(45'000)};
+  std::string page = RenderHtmlReport(input);
+  size_t table = page.find("Holds and quotes open at the change");
+  ASSERT_NE(table, std::string::npos);
+  std::string open = page.substr(table, page.find("</table>", table) - table);
+  for (const char* figure : {"holds</th><td class=\"num\">2<", "points held</th><td class=\"num\">180,000<",
+                             "quotes</th><td class=\"num\">1<", "points quoted</th><td class=\"num\">90,000<",
+                             "old version</th><td class=\"num\">3<", "<td>yes</td>",
+                             "new price</th><td class=\"num\">45,000<"}) {
+    EXPECT_NE(open.find(figure), std::string::npos) << figure;
+  }
+}
+
 TEST(HtmlReport, EmptyInputStillRenders) {
   std::string page = RenderHtmlReport({});
   EXPECT_NE(page.find("No impact results."), std::string::npos);

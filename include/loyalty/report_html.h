@@ -10,7 +10,7 @@
 // input (titles, reward ids, version ids, facts) is HTML-escaped. Numbers are
 // written with thousands separators ("2,200,000"), money with its currency
 // ("EUR 942,857,142.86"). Each chart carries its numbers as text too: a
-// table under it and a <title> per bar, so the figures can be read by a
+// table beside it and a <title> per bar, so the figures can be read by a
 // screen reader and checked in the DOM.
 //
 //   HtmlReportInput input{.title = "Miles & More 2010 -> 2011"};
