@@ -428,7 +428,7 @@ struct CrashRun {
 // Kills per journal file: each verification reads the whole journal, so a
 // fresh journal every so many kills keeps the cost per kill flat (the
 // journal would otherwise grow by some batches with every kill).
-constexpr int kKillsPerJournal = 20;
+constexpr int kKillsPerJournal = 10;
 
 // Forks a writer `kills` times, kills it after 0..max_sleep_ms ms, and
 // verifies the journal after each kill; a new journal every
