@@ -123,6 +123,25 @@ void BM_EncodeAndHashEntry(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeAndHashEntry);
 
+// The same with the keyed chain (HMAC-SHA-256 under a 32-byte key).
+void BM_EncodeAndHashEntryKeyed(benchmark::State& state) {
+  Program program = BenchProgram();
+  MemberState member = EnrolledMember();
+  auto lookup = [&](const MemberId&) -> const MemberState* { return &member; };
+  Entry entry = Decide(program, lookup, Credit{"c-1", Member(1), {}, Points(100), "bench", {}, {}},
+                       *Instant::Parse("2011-01-03T00:00:00Z"))
+                    ->front();
+  internal::Chain chain = *internal::Chain::For(std::string(32, 'k'));
+  std::string bytes;
+  Sha256 previous{};
+  for (auto _ : state) {
+    previous = chain.EncodeAndHash(previous, entry, &bytes);
+    benchmark::DoNotOptimize(previous);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EncodeAndHashEntryKeyed);
+
 void BM_ApplyCredit(benchmark::State& state) {
   std::vector<MemberState> members(kMembers);
   Entry entry;

@@ -20,10 +20,13 @@ std::vector<const MemberState*> ReplayedJournal::States() const {
   return states;
 }
 
-absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until) {
+absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
+                                       const std::optional<std::string>& journal_key) {
+  auto chain = internal::Chain::For(journal_key);
+  if (!chain.ok()) return chain.status();
   ReplayedJournal replayed;
   bool applying = true;
-  internal::ChainCheck check = internal::CheckChain(store, [&](const Entry& entry) {
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
     if (!applying || entry.business_time > until) {
       applying = false;
       return;
@@ -35,7 +38,7 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until) {
     }
     ApplyToMember(replayed.members[entry.member], entry);
   });
-  if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+  if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   replayed.entries = check.entries;
   replayed.head = check.head;
   absl::btree_map<MemberId, const MemberState*> ordered;

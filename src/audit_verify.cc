@@ -15,6 +15,7 @@ JournalFault FaultOf(internal::ChainFault fault) {
     case internal::ChainFault::kReordered: return JournalFault::kReordered;
     case internal::ChainFault::kTruncated: return JournalFault::kTruncated;
     case internal::ChainFault::kUnreadable: return JournalFault::kUnreadable;
+    case internal::ChainFault::kKeyMismatch: return JournalFault::kKeyMismatch;
   }
   return JournalFault::kUnreadable;
 }
@@ -29,6 +30,7 @@ absl::string_view JournalFaultName(JournalFault fault) {
     case JournalFault::kReordered: return "reordered";
     case JournalFault::kTruncated: return "truncated";
     case JournalFault::kUnreadable: return "unreadable";
+    case JournalFault::kKeyMismatch: return "key mismatch";
   }
   return "unreadable";
 }
@@ -39,15 +41,18 @@ std::string JournalVerification::Summary() const {
                       " entries verify before it");
 }
 
-JournalVerification VerifyJournal(const Store& store) {
-  internal::ChainCheck check = internal::CheckChain(store);
+JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key) {
+  auto chain = internal::Chain::For(journal_key);
+  if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
+  internal::ChainCheck check = internal::CheckChain(store, *chain);
   return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
 }
 
-absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path) {
-  auto store = OpenSqliteStore(path, {.verify_on_open = false});
+absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
+                                                      const std::optional<std::string>& journal_key) {
+  auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key});
   if (!store.ok()) return store.status();
-  return VerifyJournal(**store);
+  return VerifyJournal(**store, journal_key);
 }
 
 }  // namespace loyalty

@@ -1,7 +1,10 @@
-// The hash chain (OpenSSL SHA-256), the key index, and chain verification.
+// The hash chain (OpenSSL SHA-256, or HMAC-SHA-256 for a keyed journal),
+// the key index, and chain verification.
 #include "chain.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -32,7 +35,80 @@ Sha256 Digest(const absl::string_view (&parts)[N]) {
   return hash;
 }
 
+// HMAC-SHA-256 under `key` over `parts`, with one MAC context per thread.
+template <size_t N>
+Sha256 Mac(absl::string_view key, const absl::string_view (&parts)[N]) {
+  static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  LOYALTY_CHECK(kHmac != nullptr);
+  struct Context {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(kHmac);
+    ~Context() { EVP_MAC_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  LOYALTY_CHECK(context.ctx != nullptr);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  Sha256 hash;
+  size_t size = 0;
+  bool ok = EVP_MAC_init(context.ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) == 1;
+  for (absl::string_view part : parts) {
+    ok = ok && EVP_MAC_update(context.ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) == 1;
+  }
+  ok = ok && EVP_MAC_final(context.ctx, hash.data(), &size, hash.size()) == 1 && size == hash.size();
+  LOYALTY_CHECK(ok);
+  return hash;
+}
+
+constexpr absl::string_view kKeyCheckText = "loyalty journal key check";
+
 }  // namespace
+
+absl::StatusOr<Chain> Chain::For(const std::optional<std::string>& key) {
+  Chain chain;
+  if (!key) return chain;
+  if (key->size() < kMinKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("journal_key: has ", key->size(), " bytes; a key needs at least ",
+                                                   kMinKeyBytes, " (32 random bytes recommended)"));
+  }
+  chain.key_ = *key;
+  return chain;
+}
+
+Sha256 Chain::Hash(const Sha256& previous, absl::string_view entry_bytes) const {
+  if (!key_) return ChainHash(previous, entry_bytes);
+  const absl::string_view parts[] = {
+      absl::string_view(reinterpret_cast<const char*>(previous.data()), previous.size()), entry_bytes};
+  return Mac(*key_, parts);
+}
+
+Sha256 Chain::EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes) const {
+  bytes->clear();
+  EncodeEntry(entry, bytes);
+  return Hash(previous, *bytes);
+}
+
+std::optional<Sha256> Chain::KeyCheck() const {
+  if (!key_) return std::nullopt;
+  const absl::string_view parts[] = {kKeyCheckText};
+  return Mac(*key_, parts);
+}
+
+absl::Status CheckKey(const Chain& chain, const std::optional<Sha256>& recorded, absl::string_view journal) {
+  std::optional<Sha256> given = chain.KeyCheck();
+  if (given == recorded) return absl::OkStatus();
+  if (!given) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        journal, " is a keyed journal (HMAC-SHA-256 chain): it can only be opened or verified with its journal_key"));
+  }
+  if (!recorded) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        journal, " is not a keyed journal (plain SHA-256 chain) but a journal_key was given; if it was created "
+        "keyed, its key record was removed"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      journal, ": the journal_key given is not the journal's key (its key check value differs)"));
+}
 
 Sha256 Sha256Of(absl::string_view bytes) {
   const absl::string_view parts[] = {bytes};
@@ -99,7 +175,22 @@ std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
 }
 
 ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> verified) {
+  return CheckChain(store, Chain(), verified);
+}
+
+absl::Status ChainCheckStatus(const ChainCheck& check) {
+  LOYALTY_CHECK(check.fault != ChainFault::kNone);
+  if (check.fault == ChainFault::kKeyMismatch) return absl::FailedPreconditionError(check.detail);
+  return absl::DataLossError(check.detail);
+}
+
+ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<void(const Entry&)> verified) {
   ChainCheck check;
+  if (absl::Status key = CheckKey(chain, store.KeyCheck(), "the journal"); !key.ok()) {
+    check.fault = ChainFault::kKeyMismatch;
+    check.detail = std::string(key.message());
+    return check;
+  }
   uint64_t expected = 1;
   std::string bytes;
   bool stopped = false;     // our visitor ended the read
@@ -126,7 +217,7 @@ ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> 
       }
       return absl::OkStatus();
     }
-    Sha256 hash = EncodeAndHash(check.head, entry, &bytes);
+    Sha256 hash = chain.EncodeAndHash(check.head, entry, &bytes);
     if (hash != entry.hash) {
       check.fault = ChainFault::kModified;
       check.bad_seq = entry.seq;
@@ -168,9 +259,11 @@ ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> 
 
 namespace loyalty {
 
-absl::StatusOr<uint64_t> VerifyChain(const Store& store) {
-  internal::ChainCheck check = internal::CheckChain(store);
-  if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key) {
+  auto chain = internal::Chain::For(journal_key);
+  if (!chain.ok()) return chain.status();
+  internal::ChainCheck check = internal::CheckChain(store, *chain);
+  if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   return check.entries;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "loyalty/ledger.h"
 #include "loyalty/store.h"
 
@@ -26,6 +27,40 @@ Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes);
 // hash after `previous`.
 Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes);
 
+// How a journal chains its entries: plain SHA-256 (the default), or
+// HMAC-SHA-256 under a secret key (a keyed journal), so that whoever can
+// write the journal but does not hold the key cannot compute valid hashes.
+// Copyable; thread-safe (the OpenSSL contexts are per thread).
+class Chain {
+ public:
+  // Plain SHA-256.
+  Chain() = default;
+  // Plain SHA-256 for nullopt, else HMAC-SHA-256 under `key`.
+  // InvalidArgument if the key has fewer than kMinKeyBytes bytes.
+  static absl::StatusOr<Chain> For(const std::optional<std::string>& key);
+  static constexpr size_t kMinKeyBytes = 16;
+
+  bool keyed() const { return key_.has_value(); }
+  // The chain hash of `entry_bytes` after `previous`:
+  // SHA-256(previous || bytes) or HMAC-SHA-256(key, previous || bytes).
+  Sha256 Hash(const Sha256& previous, absl::string_view entry_bytes) const;
+  // Encodes `entry` into `bytes` and returns Hash(previous, bytes).
+  Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* bytes) const;
+  // For a keyed chain, the key check value a journal records to tell its
+  // key from another: HMAC-SHA-256(key, "loyalty journal key check").
+  // nullopt for the plain chain.
+  std::optional<Sha256> KeyCheck() const;
+
+ private:
+  std::optional<std::string> key_;
+};
+
+// OK if a journal recording `recorded` (its Store::KeyCheck) may be read
+// with `chain`; FailedPrecondition saying which of the three mismatches it
+// is (keyed journal without key, wrong key, unkeyed journal with a key)
+// otherwise. `journal` names the journal in the message.
+absl::Status CheckKey(const Chain& chain, const std::optional<Sha256>& recorded, absl::string_view journal);
+
 // What is wrong with a journal, as CheckChain finds it.
 enum class ChainFault {
   kNone,
@@ -34,6 +69,7 @@ enum class ChainFault {
   kReordered,   // an entry appears out of its place
   kTruncated,   // the journal ends before its recorded head
   kUnreadable,  // the store could not read or decode an entry
+  kKeyMismatch, // keyed journal without its key, wrong key, or a key for an unkeyed journal
 };
 
 // The outcome of CheckChain. When `fault` is kNone, `entries` entries
@@ -55,7 +91,16 @@ struct ChainCheck {
 // to tell a missing entry from a reordered one. Backs VerifyChain and the
 // audit's VerifyJournal. `verified` is called with each entry that verified,
 // in order, as it is read (so that a replay reads the journal once).
+// `chain` says how to recompute the hashes; its key must match the store's
+// (kKeyMismatch otherwise, with bad_seq 0 and nothing read).
 ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> verified = [](const Entry&) {});
+ChainCheck CheckChain(const Store& store, const Chain& chain,
+                      absl::FunctionRef<void(const Entry&)> verified = [](const Entry&) {});
+
+// The status for a failed ChainCheck: FailedPrecondition for kKeyMismatch,
+// DataLoss naming the entry for the others. Precondition: check.fault is
+// not kNone.
+absl::Status ChainCheckStatus(const ChainCheck& check);
 
 // Idempotency key -> the entries its command wrote.
 class KeyIndex {

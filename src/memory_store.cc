@@ -15,6 +15,9 @@ namespace {
 
 class MemoryStore final : public Store {
  public:
+  MemoryStore() = default;
+  explicit MemoryStore(internal::Chain chain) : chain_(std::move(chain)) {}
+
   absl::Status Append(std::span<Entry> batch) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
@@ -22,7 +25,7 @@ class MemoryStore final : public Store {
     for (Entry& entry : batch) {
       LOYALTY_CHECK(entry.seq == entries_.size() + 1);
       std::string bytes;
-      entry.hash = internal::EncodeAndHash(previous, entry, &bytes);
+      entry.hash = chain_.EncodeAndHash(previous, entry, &bytes);
       previous = entry.hash;
       entries_.push_back({std::move(bytes), entry.hash});
     }
@@ -65,6 +68,8 @@ class MemoryStore final : public Store {
     return head_;
   }
 
+  std::optional<Sha256> KeyCheck() const override { return chain_.KeyCheck(); }
+
  private:
   mutable std::mutex mutex_;
   struct Stored {
@@ -74,10 +79,17 @@ class MemoryStore final : public Store {
   std::deque<Stored> entries_;  // a deque: growing never copies old entries
   internal::KeyIndex keys_;
   Sha256 head_{};
+  internal::Chain chain_;  // plain SHA-256 unless keyed
 };
 
 }  // namespace
 
 std::unique_ptr<Store> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+absl::StatusOr<std::unique_ptr<Store>> NewKeyedMemoryStore(const std::string& journal_key) {
+  auto chain = internal::Chain::For(journal_key);
+  if (!chain.ok()) return chain.status();
+  return std::unique_ptr<Store>(std::make_unique<MemoryStore>(*std::move(chain)));
+}
 
 }  // namespace loyalty

@@ -1,11 +1,15 @@
 // SqliteStore: the embedded default journal, one SQLite file in WAL mode.
 //
-// Schema (version 1):
+// Schema (version 1, plain SHA-256 chain):
 //   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
 //     schema_version, head_seq and head_hash (updated with every append, so
 //     that deleting the newest entries is detected too).
 //   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB): the canonical
 //     bytes of each entry and its chain hash.
+// Schema version 2 (a keyed journal) is version 1 plus two loyalty_meta
+// rows: chain = "hmac-sha256" and key_check = the hex key check value; the
+// version number makes older readers refuse it rather than report every
+// entry as modified.
 #include <sqlite3.h>
 
 #include <cstring>
@@ -24,6 +28,8 @@ namespace loyalty {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int kKeyedSchemaVersion = 2;
+constexpr absl::string_view kKeyedChain = "hmac-sha256";
 constexpr absl::string_view kFormat = "loyalty-journal";
 
 // A prepared statement, finalized on destruction.
@@ -64,7 +70,7 @@ class SqliteStore final : public Store {
     absl::Status status = absl::OkStatus();
     for (Entry& entry : batch) {
       LOYALTY_CHECK(entry.seq == last_seq_ + 1 + static_cast<uint64_t>(&entry - batch.data()));
-      entry.hash = internal::EncodeAndHash(previous, entry, &scratch_);
+      entry.hash = chain_.EncodeAndHash(previous, entry, &scratch_);
       previous = entry.hash;
       sqlite3_stmt* insert = insert_.get();
       sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
@@ -117,6 +123,8 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mutex_);
     return keys_.Find(key);
   }
+
+  std::optional<Sha256> KeyCheck() const override { return key_check_; }
 
   uint64_t LastSeq() const override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -171,6 +179,9 @@ class SqliteStore final : public Store {
 
   absl::Status Init(const std::string& path, SqliteOptions options) {
     path_ = path;
+    auto chain = internal::Chain::For(options.journal_key);
+    if (!chain.ok()) return chain.status();
+    chain_ = *std::move(chain);
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     if (rc != SQLITE_OK) return Error("open", rc);
     sqlite3_busy_timeout(db_, 5000);
@@ -205,7 +216,11 @@ class SqliteStore final : public Store {
           "CREATE TABLE loyalty_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
           "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL);"
           "INSERT INTO loyalty_meta VALUES('format', '", kFormat, "'), ('schema_version', '",
-          kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "');COMMIT;");
+          chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "')",
+          chain_.keyed() ? absl::StrCat(", ('chain', '", kKeyedChain, "'), ('key_check', '",
+                                        ToHex(*chain_.KeyCheck()), "')")
+                         : "",
+          ";COMMIT;");
       if (absl::Status s = Exec(create.c_str()); !s.ok()) return s;
     }
     auto format = Meta("format");
@@ -213,15 +228,42 @@ class SqliteStore final : public Store {
     if (*format != std::string(kFormat)) return NotAJournal("its loyalty_meta has no loyalty-journal format");
     auto version = Meta("schema_version");
     if (!version.ok()) return version.status();
-    if (*version != std::to_string(kSchemaVersion)) {
+    if (*version == std::to_string(kKeyedSchemaVersion)) {
+      if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
+    } else if (*version != std::to_string(kSchemaVersion)) {
       return absl::FailedPreconditionError(absl::StrCat(path_, ": journal schema version ", version->value_or("?"),
-                                                        " is not the version ", kSchemaVersion,
-                                                        " this library reads (written by a newer version?)"));
+                                                        " is not a version (", kSchemaVersion, " or ",
+                                                        kKeyedSchemaVersion,
+                                                        ") this library reads (written by a newer version?)"));
+    }
+    if (absl::Status s = internal::CheckKey(chain_, key_check_, absl::StrCat("sqlite journal ", path_)); !s.ok()) {
+      return s;
     }
     if (absl::Status s = Prepare("INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_); !s.ok()) return s;
     if (absl::Status s = Prepare("UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_); !s.ok()) return s;
     verified_ = options.verify_on_open;
     return verified_ ? Load() : LoadRecordedHead();
+  }
+
+  // Reads the chain kind and key check value of a keyed journal into
+  // key_check_.
+  absl::Status ReadKeyCheck() {
+    auto kind = Meta("chain");
+    if (!kind.ok()) return kind.status();
+    if (*kind != std::string(kKeyedChain)) {
+      return NotAJournal(absl::StrCat("schema version ", kKeyedSchemaVersion, " needs chain = ", kKeyedChain,
+                                      " in its loyalty_meta, found \"", kind->value_or("(none)"), "\""));
+    }
+    auto check = Meta("key_check");
+    if (!check.ok()) return check.status();
+    std::string bytes = absl::HexStringToBytes(check->value_or(""));
+    Sha256 value{};
+    if (bytes.size() == value.size()) std::memcpy(value.data(), bytes.data(), value.size());
+    if (bytes.size() != value.size() || ToHex(value) != check->value_or("")) {
+      return NotAJournal(absl::StrCat("its key_check \"", check->value_or("(none)"), "\" is not 64 hex digits"));
+    }
+    key_check_ = value;
+    return absl::OkStatus();
   }
 
   // Reads the whole journal, verifying the chain and building the key index.
@@ -235,7 +277,7 @@ class SqliteStore final : public Store {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", expected,
                                                 ": missing or reordered (found ", entry.seq, " in its place)"));
       }
-      if (internal::EncodeAndHash(previous, entry, &bytes) != entry.hash) {
+      if (chain_.EncodeAndHash(previous, entry, &bytes) != entry.hash) {
         return absl::DataLossError(absl::StrCat(
             path_, ": journal entry ", entry.seq, ": modified (its hash does not match its content and predecessor)"));
       }
@@ -323,6 +365,8 @@ class SqliteStore final : public Store {
   Statement insert_;
   Statement update_head_;
   internal::KeyIndex keys_;
+  internal::Chain chain_;             // how entries are hashed (keyed or not)
+  std::optional<Sha256> key_check_;  // recorded by a keyed journal
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
   Sha256 head_{};
   uint64_t last_seq_ = 0;

@@ -425,20 +425,31 @@ struct CrashRun {
   double seconds = 0;
 };
 
+// Kills per journal file: each verification reads the whole journal, so a
+// fresh journal every so many kills keeps the cost per kill flat (the
+// journal would otherwise grow by some batches with every kill).
+constexpr int kKillsPerJournal = 10;
+
 // Forks a writer `kills` times, kills it after 0..max_sleep_ms ms, and
-// verifies the journal after each kill.
+// verifies the journal after each kill; a new journal every
+// kKillsPerJournal kills.
 CrashRun RunCrashLoop(SqliteOptions options, int kills, int max_sleep_ms, uint64_t seed) {
   CrashRun run;
   auto started = std::chrono::steady_clock::now();
   TempDir dir;
   EXPECT_FALSE(dir.path().empty()) << "mkdtemp failed";
   if (dir.path().empty()) return run;
-  const std::string path = dir.path() + "/journal.db";
+  std::string path;
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> sleep_ms(0, max_sleep_ms);
   Acks acks;
   for (int iteration = 0; iteration < kills; ++iteration) {
     SCOPED_TRACE(absl::StrCat("iteration ", iteration, " (seed ", seed, ")"));
+    if (iteration % kKillsPerJournal == 0) {
+      run.batches += acks.last + 1;
+      acks = Acks{};
+      path = absl::StrCat(dir.path(), "/journal-", iteration / kKillsPerJournal, ".db");
+    }
     int fds[2];
     EXPECT_EQ(pipe(fds), 0);
     // The first child enrolls; later ones continue after the last
@@ -494,7 +505,7 @@ CrashRun RunCrashLoop(SqliteOptions options, int kills, int max_sleep_ms, uint64
       return run;
     }
   }
-  run.batches = acks.last + 1;
+  run.batches += acks.last + 1;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return run;
 }
@@ -503,8 +514,8 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithFullSync) {
   const uint64_t seed = SeedFromEnvOrClock(0);
   std::printf("crash test seed %llu (set LOYALTY_CRASH_SEED to repeat)\n", static_cast<unsigned long long>(seed));
   SCOPED_TRACE(absl::StrCat("seed ", seed));
-  CrashRun run = RunCrashLoop(SqliteOptions{}, /*kills=*/80, /*max_sleep_ms=*/30, seed);
-  EXPECT_EQ(run.kills, 80);
+  CrashRun run = RunCrashLoop(SqliteOptions{}, /*kills=*/140, /*max_sleep_ms=*/30, seed);
+  EXPECT_EQ(run.kills, 140);
   // The test means something only if the writer got work done between kills.
   EXPECT_GE(run.batches, 20) << "too few batches acknowledged to exercise recovery";
   std::printf("synchronous=FULL: %d kills, %lld batches acknowledged, %d committed but unacknowledged, %.1f s\n",
@@ -519,8 +530,8 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithNormalSync) {
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   SqliteOptions options;
   options.synchronous = SqliteOptions::Synchronous::kNormal;
-  CrashRun run = RunCrashLoop(options, /*kills=*/40, /*max_sleep_ms=*/30, seed);
-  EXPECT_EQ(run.kills, 40);
+  CrashRun run = RunCrashLoop(options, /*kills=*/80, /*max_sleep_ms=*/30, seed);
+  EXPECT_EQ(run.kills, 80);
   EXPECT_GE(run.batches, 20) << "too few batches acknowledged to exercise recovery";
   std::printf("synchronous=NORMAL: %d kills, %lld batches acknowledged, %d committed but unacknowledged, %.1f s\n",
               run.kills, static_cast<long long>(run.batches), run.unacknowledged, run.seconds);

@@ -104,8 +104,11 @@ struct ReplayedJournal {
 // including, the first whose business time is after `until` (Instant::Max():
 // all). DataLoss naming the first bad entry and what is wrong if the chain
 // does not verify. An entry that verifies but does not fit the state built so
-// far is a broken invariant and crashes, as in the engine.
-absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max());
+// far is a broken invariant and crashes, as in the engine. A keyed journal
+// (store.h) is verified with `journal_key`; FailedPrecondition if the key
+// does not fit the journal, InvalidArgument if it is shorter than 16 bytes.
+absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max(),
+                                       const std::optional<std::string>& journal_key = std::nullopt);
 
 // ---------------------------------------------------------------- re-rating
 
@@ -190,8 +193,12 @@ absl::StatusOr<Program> ProgramWithout(const Program& program, absl::string_view
 
 // ---------------------------------------------------------------- journal verification
 
-enum class JournalFault { kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable };
-// "ok", "modified", "missing", "reordered", "truncated", "unreadable".
+// kKeyMismatch: the key given does not fit the journal (a keyed journal
+// verified without its key or with another, an unkeyed one with a key);
+// nothing was read, bad_seq is 0.
+enum class JournalFault { kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch };
+// "ok", "modified", "missing", "reordered", "truncated", "unreadable",
+// "key mismatch".
 absl::string_view JournalFaultName(JournalFault fault);
 
 struct JournalVerification {
@@ -209,14 +216,19 @@ struct JournalVerification {
 // Verifies the chain of `store`: each entry's seq in its place and its
 // stored hash equal to SHA-256(previous hash || canonical bytes), the last
 // one equal to the store's head. Builds on VerifyChain's check (store.h);
-// never fails as a call: problems are the result.
-JournalVerification VerifyJournal(const Store& store);
+// never fails as a call: problems are the result. A keyed journal is
+// verified with `journal_key` (HMAC-SHA-256 in place of SHA-256): an entry
+// whose hash was recomputed without the key is kModified; a key that does
+// not fit is kKeyMismatch, and so is a key shorter than 16 bytes.
+JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key = std::nullopt);
 
 // Opens the SQLite journal at `path` for inspection (without the
 // verification that OpenSqliteStore does, which refuses a damaged file) and
-// verifies it. Errors: those of OpenSqliteStore for a file that is not a
-// loyalty journal or cannot be read.
-absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path);
+// verifies it, with `journal_key` for a keyed journal. Errors: those of
+// OpenSqliteStore for a file that is not a loyalty journal or cannot be
+// read, and for a key that does not fit (FailedPrecondition).
+absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
+                                                      const std::optional<std::string>& journal_key = std::nullopt);
 
 // ---------------------------------------------------------------- statement
 

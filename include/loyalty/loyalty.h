@@ -13,6 +13,7 @@
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
 #include "loyalty/ledger.h"
+#include "loyalty/profiles.h"
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
 #include "loyalty/report_html.h"

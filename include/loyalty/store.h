@@ -10,6 +10,23 @@
 // deletion or reordering of stored entries is detected when the journal is
 // opened or verified.
 //
+// Keyed journal: with a journal_key (a secret of at least 16 bytes that the
+// host keeps outside the database, e.g. in a key store), each entry's hash
+// is HMAC-SHA-256(key, previous hash || canonical bytes) instead, so that
+// someone who can write the database file but does not hold the key cannot
+// forge a consistent history: an entry rewritten with recomputed plain
+// SHA-256 (or HMAC under another key) hashes is reported as DataLoss naming
+// it. A keyed journal records that it is keyed and a key check value
+// (HMAC-SHA-256(key, "loyalty journal key check"), which reveals nothing of
+// the key), so that opening or verifying it without its key, with another
+// key, or an unkeyed journal with a key, is FailedPrecondition, never taken
+// for corruption. Without a key everything is as it always was, and
+// journals written before keyed journals existed open unchanged.
+//
+//   SqliteOptions options{.journal_key = host_secret};   // 32 random bytes
+//   auto store = OpenSqliteStore("journal.db", options);
+//   auto verified = VerifyChain(**store, host_secret);
+//
 // Idempotency keys are indexed in memory (rebuilt when a store is opened)
 // rather than by a unique index in the database, so that random keys do not
 // slow appends down; the index answers in one hash lookup.
@@ -64,11 +81,18 @@ class Store {
   virtual uint64_t LastSeq() const = 0;
   // The hash of the last entry (32 zero bytes for an empty journal).
   virtual Sha256 HeadHash() const = 0;
+
+  // For a keyed journal, its key check value (see above); nullopt for a
+  // journal chained with plain SHA-256 (the default implementation).
+  virtual std::optional<Sha256> KeyCheck() const { return std::nullopt; }
 };
 
 // A store that keeps the journal in memory; for tests, scenarios and
 // benchmarks.
 std::unique_ptr<Store> NewMemoryStore();
+// A keyed journal in memory, chained with HMAC-SHA-256 under `journal_key`.
+// InvalidArgument if the key has fewer than 16 bytes.
+absl::StatusOr<std::unique_ptr<Store>> NewKeyedMemoryStore(const std::string& journal_key);
 
 struct SqliteOptions {
   // FULL (the default) syncs the WAL on every commit: a committed append
@@ -84,12 +108,21 @@ struct SqliteOptions {
   // are returned as stored even where a row holds another entry's seq,
   // FindKey finds nothing, and Append returns FailedPrecondition.
   bool verify_on_open = true;
+  // The secret of a keyed journal (at least 16 bytes; see above). A new
+  // journal created with a key is keyed for good (schema version 2, which
+  // older versions of this library refuse to open); nullopt (the default)
+  // creates and opens journals chained with plain SHA-256 (schema
+  // version 1). Checked on every open, also with verify_on_open = false.
+  std::optional<std::string> journal_key;
 };
 
 // Opens (creating if absent) the journal in the SQLite file at `path`, in
 // WAL mode, reads it and verifies the chain. Errors:
+//   InvalidArgument     journal_key is shorter than 16 bytes
 //   FailedPrecondition  the file is not a loyalty journal, or was written
-//                       by a newer schema version
+//                       by a newer schema version; or the key does not fit:
+//                       a keyed journal opened without journal_key or with
+//                       another key, or an unkeyed one with a key
 //   DataLoss            the chain does not verify; the message names the
 //                       first bad entry and what is wrong (modified,
 //                       missing, reordered)
@@ -99,8 +132,12 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
 
 // Reads every entry of `store` and checks the chain from the first entry:
 // contiguous seqs, each entry's stored hash equal to the recomputed one.
-// Returns the number of entries, or DataLoss naming the first bad entry.
-absl::StatusOr<uint64_t> VerifyChain(const Store& store);
+// Hashes are recomputed with `journal_key` (HMAC-SHA-256) if given, else
+// with plain SHA-256. Returns the number of entries, or DataLoss naming the
+// first bad entry; FailedPrecondition if the key does not fit the store's
+// key check value (as for OpenSqliteStore); InvalidArgument for a key
+// shorter than 16 bytes.
+absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key = std::nullopt);
 
 }  // namespace loyalty
 
