@@ -89,7 +89,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
     });
     if (!status.ok()) return status;
   }
-  if (absl::Status published = engine->PublishVersions(); !published.ok()) return published;
+  for (int attempt = 1;; ++attempt) {
+    absl::Status published = engine->PublishVersions();
+    if (published.ok()) break;
+    if (!absl::IsAborted(published) || attempt == kAttempts) return published;
+    if (absl::Status caught = engine->CatchUp(); !caught.ok()) return caught;
+  }
   return engine;
 }
 
@@ -186,7 +191,35 @@ absl::Status Engine::AppendLocked(std::span<Entry> entries) {
   return store_->Append(entries);
 }
 
+absl::Status Engine::CatchUp() {
+  ShardLocks all(*this);
+  std::lock_guard<std::mutex> journal(journal_mutex_);
+  return store_->CatchUp([&](const Entry& entry) -> absl::Status {
+    if (absl::Status fits = CheckJournaled(entry, FindLocked(entry.member), published_); !fits.ok()) return fits;
+    ApplyLocked(entry);
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = ExecuteOnce(command);
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+  }
+}
+
+std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
+  for (int attempt = 1;; ++attempt) {
+    std::vector<absl::StatusOr<Receipt>> results = ExecuteBatchOnce(commands);
+    bool overtaken = std::any_of(results.begin(), results.end(),
+                                 [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
+    if (!overtaken || attempt == kAttempts) return results;
+    if (absl::Status caught = CatchUp(); !caught.ok()) return std::vector<absl::StatusOr<Receipt>>(commands.size(), caught);
+  }
+}
+
+absl::StatusOr<Receipt> Engine::ExecuteOnce(const Command& command) {
   const std::string& key = IdempotencyKeyOf(command);
   if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
 
@@ -210,7 +243,7 @@ absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   return Receipt{*std::move(decided), false};
 }
 
-std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
+std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Command> commands) {
   std::vector<absl::StatusOr<Receipt>> results(commands.size(), absl::UnknownError("not executed"));
   std::vector<const MemberId*> involved;
   for (const Command& command : commands) {
@@ -293,11 +326,19 @@ absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() c
 }
 
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
-  return RunOverMembers("run_expiry", key, as_of, DecideExpiry);
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = RunOverMembers("run_expiry", key, as_of, DecideExpiry);
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+  }
 }
 
 absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_of) {
-  return RunOverMembers("close_period", key, as_of, DecideTierReview);
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = RunOverMembers("close_period", key, as_of, DecideTierReview);
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+  }
 }
 
 absl::StatusOr<Receipt> Engine::RunOverMembers(absl::string_view name, const std::string& key, Instant as_of,

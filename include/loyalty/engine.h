@@ -71,6 +71,10 @@ class Engine {
   // errors; on any error nothing changes.
   absl::StatusOr<Receipt> Execute(const Command& command);
 
+  // With a journal shared by several engines (PostgreSQL), an append that
+  // another engine overtook is retried after reading its entries, so the
+  // caller sees Aborted only if that happened kAttempts times in a row.
+
   // Executes `commands` in order as one atomic append (group commit): each
   // command sees the effect of those before it. Commands that fail get
   // their error and write nothing; the others are appended together. If the
@@ -150,6 +154,14 @@ class Engine {
   absl::Status PublishVersions();
   // Assigns seqs and appends; caller holds journal_mutex_.
   absl::Status AppendLocked(std::span<Entry> entries);
+  // A journal shared with other engines (PostgreSQL): applies the entries
+  // they appended since this engine's last (Store::CatchUp), under every
+  // shard lock. Each mutating call whose append is refused as Aborted
+  // catches up and decides again, at most kAttempts times.
+  static constexpr int kAttempts = 64;
+  absl::Status CatchUp();
+  absl::StatusOr<Receipt> ExecuteOnce(const Command& command);
+  std::vector<absl::StatusOr<Receipt>> ExecuteBatchOnce(std::span<const Command> commands);
 
   std::unique_ptr<Store> store_;
   const Clock& clock_;
