@@ -2,6 +2,9 @@
 #include "loyalty/engine.h"
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <optional>
 
 #include "absl/container/btree_map.h"
@@ -93,7 +96,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
     absl::Status published = engine->PublishVersions();
     if (published.ok()) break;
     if (!absl::IsAborted(published) || attempt == kAttempts) return published;
-    if (absl::Status caught = engine->CatchUp(); !caught.ok()) return caught;
+    if (absl::StatusOr<uint64_t> read = engine->CatchUp(); !read.ok()) return read.status();
   }
   return engine;
 }
@@ -191,21 +194,42 @@ absl::Status Engine::AppendLocked(std::span<Entry> entries) {
   return store_->Append(entries);
 }
 
-absl::Status Engine::CatchUp() {
+absl::StatusOr<uint64_t> Engine::CatchUp() {
   ShardLocks all(*this);
   std::lock_guard<std::mutex> journal(journal_mutex_);
-  return store_->CatchUp([&](const Entry& entry) -> absl::Status {
+  uint64_t read = 0;
+  absl::Status status = store_->CatchUp([&](const Entry& entry) -> absl::Status {
     if (absl::Status fits = CheckJournaled(entry, FindLocked(entry.member), published_); !fits.ok()) return fits;
     ApplyLocked(entry);
+    ++read;
     return absl::OkStatus();
   });
+  if (!status.ok()) return status;
+  return read;
 }
+
+namespace {
+
+// Waits up to 100 us times `attempt`, at random, so that engines overtaken
+// together do not retry in lockstep.
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(static_cast<unsigned>(
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+      static_cast<size_t>(std::chrono::steady_clock::now().time_since_epoch().count())));
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % (100 * static_cast<unsigned>(attempt))));
+}
+
+}  // namespace
 
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<Receipt> result = ExecuteOnce(command);
-    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+    if (result.ok() || !store_->Shared() || attempt == kAttempts) return result;
+    const bool aborted = absl::IsAborted(result.status());
+    if (aborted) BackOff(attempt);
+    absl::StatusOr<uint64_t> read = CatchUp();
+    if (!read.ok()) return read.status();
+    if (!aborted && *read == 0) return result;  // decided on the latest state
   }
 }
 
@@ -215,7 +239,10 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
     bool overtaken = std::any_of(results.begin(), results.end(),
                                  [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
     if (!overtaken || attempt == kAttempts) return results;
-    if (absl::Status caught = CatchUp(); !caught.ok()) return std::vector<absl::StatusOr<Receipt>>(commands.size(), caught);
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) {
+      return std::vector<absl::StatusOr<Receipt>>(commands.size(), read.status());
+    }
   }
 }
 
@@ -329,7 +356,8 @@ absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of)
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<Receipt> result = RunOverMembers("run_expiry", key, as_of, DecideExpiry);
     if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
   }
 }
 
@@ -337,7 +365,8 @@ absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_o
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<Receipt> result = RunOverMembers("close_period", key, as_of, DecideTierReview);
     if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-    if (absl::Status caught = CatchUp(); !caught.ok()) return caught;
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
   }
 }
 

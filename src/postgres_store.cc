@@ -106,6 +106,8 @@ class PostgresStore final : public Store {
     return ReadNewLocked(visit);
   }
 
+  bool Shared() const override { return true; }
+
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     uint64_t next = std::max<uint64_t>(from, 1);
     for (;;) {

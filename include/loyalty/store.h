@@ -64,6 +64,8 @@ class Store {
     (void)visit;
     return absl::OkStatus();
   }
+  // True if other writers may append to this journal (CatchUp may read).
+  virtual bool Shared() const { return false; }
 
   // Calls `visit` for each entry with seq >= `from`, in order; stops at and
   // returns the first error `visit` returns.
