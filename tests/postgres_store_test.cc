@@ -43,7 +43,7 @@ void Sql(const std::string& sql) {
   PQfinish(conn);
 }
 
-void DropJournal() { Sql("DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys"); }
+void DropJournal() { Sql("SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys"); }
 
 Entry Credited(uint64_t seq, const std::string& key, int64_t amount) {
   Entry entry;

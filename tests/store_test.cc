@@ -48,7 +48,7 @@ std::string FreshPostgres() {
   if (conninfo == nullptr) return "postgresql:///nonexistent?host=/nonexistent";
   PGconn* conn = PQconnectdb(conninfo);
   EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* result = PQexec(conn, "DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
+  PGresult* result = PQexec(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
   EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(result);
   PQfinish(conn);
