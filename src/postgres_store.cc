@@ -86,6 +86,7 @@ class PostgresStore final : public Store {
     if (batch.empty()) return absl::OkStatus();
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     for (size_t i = 0; i < batch.size(); ++i) LOYALTY_CHECK(batch[i].seq == last_seq_ + 1 + i);
+    ReconnectIfLost();
     if (absl::Status begin = Exec("BEGIN"); !begin.ok()) return begin;
     absl::Status status = AppendInTransaction(batch);
     if (status.ok()) status = Exec("COMMIT");
@@ -116,6 +117,7 @@ class PostgresStore final : public Store {
         std::lock_guard<std::mutex> lock(mutex_);
         if (next > last_seq_) return absl::OkStatus();
         uint64_t to = std::min<uint64_t>(last_seq_, next + kReadChunk - 1);
+        ReconnectIfLost();
         if (absl::Status read = SelectLocked(next, to, [&](const Entry& entry) {
               chunk.push_back(entry);
               return absl::OkStatus();
@@ -146,6 +148,7 @@ class PostgresStore final : public Store {
       return entry;
     }
     std::optional<Entry> found;
+    ReconnectIfLost();
     absl::Status status = SelectLocked(seq, seq, [&](const Entry& entry) {
       found = entry;
       return absl::OkStatus();
@@ -177,6 +180,14 @@ class PostgresStore final : public Store {
   };
 
   PostgresStore() = default;
+
+  // After a lost connection (server restart, network), connects again
+  // before the next transaction; never inside one. If a COMMIT was lost
+  // with the connection, the append may have landed: the next append then
+  // finds the head advanced (Aborted) and CatchUp reads the entries back.
+  void ReconnectIfLost() const {
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+  }
 
   // Unavailable with the server's message, or DataLoss / AlreadyExists for
   // the SQLSTATEs that mean them.
@@ -399,6 +410,7 @@ class PostgresStore final : public Store {
   // it; verifies that they continue the chain and end at the head; records
   // them and calls `visit` with each. Caller holds mutex_.
   absl::Status ReadNewLocked(absl::FunctionRef<absl::Status(const Entry&)> visit) {
+    ReconnectIfLost();
     if (absl::Status s = Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s.ok()) return s;
     absl::Status status = [&]() -> absl::Status {
       absl::Status error;

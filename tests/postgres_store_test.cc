@@ -1,6 +1,6 @@
 // The PostgreSQL store against a real server (started by ctest through
 // scripts/postgres-test-server, named by LOYALTY_POSTGRES): schema creation
-// and version check, damage detection, two instances sharing one journal
+// and version check, damage detection, reconnection, two instances sharing one journal
 // (Aborted, catch-up, keys unique across them), OpenStore's schemes, and
 // several processes with their own engines over one database.
 #include <libpq-fe.h>
@@ -133,6 +133,24 @@ TEST_F(PostgresStoreTest, DetectsModifiedAndTruncatedJournal) {
   auto truncated = OpenPostgresStore(Conninfo());
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(truncated.status().message().find("entry 5: missing"), std::string::npos) << truncated.status();
+}
+
+TEST_F(PostgresStoreTest, ReconnectsAfterLosingItsConnection) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendOne(*store, 1, "a", 10).ok());
+  Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+      " AND pid <> pg_backend_pid()");
+  // The first use finds the connection dead (Unavailable, nothing written);
+  // the next connects again.
+  absl::Status status = AppendOne(*store, 2, "b", 20);
+  if (!status.ok()) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    EXPECT_EQ(store->LastSeq(), 1u);
+    status = AppendOne(*store, 2, "b", 20);
+  }
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Open()->LastSeq(), 2u);
 }
 
 TEST_F(PostgresStoreTest, OvertakenWriterIsAbortedUntilItCatchesUp) {
