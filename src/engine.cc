@@ -2,6 +2,9 @@
 #include "loyalty/engine.h"
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <optional>
 
 #include "absl/container/btree_map.h"
@@ -89,7 +92,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
     });
     if (!status.ok()) return status;
   }
-  if (absl::Status published = engine->PublishVersions(); !published.ok()) return published;
+  for (int attempt = 1;; ++attempt) {
+    absl::Status published = engine->PublishVersions();
+    if (published.ok()) break;
+    if (!absl::IsAborted(published) || attempt == kAttempts) return published;
+    if (absl::StatusOr<uint64_t> read = engine->CatchUp(); !read.ok()) return read.status();
+  }
   return engine;
 }
 
@@ -186,7 +194,59 @@ absl::Status Engine::AppendLocked(std::span<Entry> entries) {
   return store_->Append(entries);
 }
 
+absl::StatusOr<uint64_t> Engine::CatchUp() {
+  ShardLocks all(*this);
+  std::lock_guard<std::mutex> journal(journal_mutex_);
+  uint64_t read = 0;
+  absl::Status status = store_->CatchUp([&](const Entry& entry) -> absl::Status {
+    if (absl::Status fits = CheckJournaled(entry, FindLocked(entry.member), published_); !fits.ok()) return fits;
+    ApplyLocked(entry);
+    ++read;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return read;
+}
+
+namespace {
+
+// Waits up to 100 us times `attempt`, at random, so that engines overtaken
+// together do not retry in lockstep.
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(static_cast<unsigned>(
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+      static_cast<size_t>(std::chrono::steady_clock::now().time_since_epoch().count())));
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % (100 * static_cast<unsigned>(attempt))));
+}
+
+}  // namespace
+
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = ExecuteOnce(command);
+    if (result.ok() || !store_->Shared() || attempt == kAttempts) return result;
+    const bool aborted = absl::IsAborted(result.status());
+    if (aborted) BackOff(attempt);
+    absl::StatusOr<uint64_t> read = CatchUp();
+    if (!read.ok()) return read.status();
+    if (!aborted && *read == 0) return result;  // decided on the latest state
+  }
+}
+
+std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
+  for (int attempt = 1;; ++attempt) {
+    std::vector<absl::StatusOr<Receipt>> results = ExecuteBatchOnce(commands);
+    bool overtaken = std::any_of(results.begin(), results.end(),
+                                 [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
+    if (!overtaken || attempt == kAttempts) return results;
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) {
+      return std::vector<absl::StatusOr<Receipt>>(commands.size(), read.status());
+    }
+  }
+}
+
+absl::StatusOr<Receipt> Engine::ExecuteOnce(const Command& command) {
   const std::string& key = IdempotencyKeyOf(command);
   if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
 
@@ -210,7 +270,7 @@ absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
   return Receipt{*std::move(decided), false};
 }
 
-std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
+std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Command> commands) {
   std::vector<absl::StatusOr<Receipt>> results(commands.size(), absl::UnknownError("not executed"));
   std::vector<const MemberId*> involved;
   for (const Command& command : commands) {
@@ -293,11 +353,21 @@ absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() c
 }
 
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
-  return RunOverMembers(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = RunOverMembers(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
+  }
 }
 
 absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_of) {
-  return RunOverMembers(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<Receipt> result = RunOverMembers(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+    BackOff(attempt);
+    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
+  }
 }
 
 absl::StatusOr<Receipt> Engine::RunOverMembers(const PeriodRun& run) {

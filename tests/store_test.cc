@@ -1,7 +1,8 @@
-// Store conformance (memory and SQLite), SQLite schema checks, and
+// Store conformance (memory, SQLite and PostgreSQL), SQLite schema checks, and
 // tampering with an SQLite journal: each kind is detected and named.
 #include "loyalty/store.h"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -39,12 +40,28 @@ void Sql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// A PostgreSQL database emptied of loyalty tables: the server that
+// scripts/postgres-test-server started for ctest (LOYALTY_POSTGRES).
+std::string FreshPostgres() {
+  const char* conninfo = std::getenv("LOYALTY_POSTGRES");
+  EXPECT_NE(conninfo, nullptr) << "LOYALTY_POSTGRES is not set: run under ctest, which starts the server";
+  if (conninfo == nullptr) return "postgresql:///nonexistent?host=/nonexistent";
+  PGconn* conn = PQconnectdb(conninfo);
+  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* result = PQexec(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
+  EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+  return conninfo;
+}
+
 // Runs the same checks against each store.
 class StoreConformance : public ::testing::TestWithParam<std::string> {
  protected:
   std::unique_ptr<Store> Make() {
     if (GetParam() == "memory") return NewMemoryStore();
-    auto store = OpenSqliteStore(TempPath("conformance.db"));
+    auto store = GetParam() == "postgres" ? OpenPostgresStore(FreshPostgres())
+                                          : OpenSqliteStore(TempPath("conformance.db"));
     EXPECT_TRUE(store.ok()) << store.status();
     return *std::move(store);
   }
@@ -88,7 +105,7 @@ TEST_P(StoreConformance, UsedKeyRejectsWholeBatch) {
   EXPECT_EQ(store->LastSeq(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite"));
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite", "postgres"));
 
 class SqliteJournal : public ::testing::Test {
  protected:

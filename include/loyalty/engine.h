@@ -71,6 +71,13 @@ class Engine {
   // errors; on any error nothing changes.
   absl::StatusOr<Receipt> Execute(const Command& command);
 
+  // With a journal shared by several engines (PostgreSQL), an append that
+  // another engine overtook is retried after reading its entries, so the
+  // caller sees Aborted only if that happened kAttempts times in a row; a
+  // command that failed (e.g. too few points, unknown member) is decided
+  // again if other engines had appended meanwhile. In a batch, commands
+  // that fail are decided on the entries this engine had read.
+
   // Executes `commands` in order as one atomic append (group commit): each
   // command sees the effect of those before it. Commands that fail get
   // their error and write nothing; the others are appended together. If the
@@ -149,6 +156,16 @@ class Engine {
   absl::Status PublishVersions();
   // Assigns seqs and appends; caller holds journal_mutex_.
   absl::Status AppendLocked(std::span<Entry> entries);
+  // A journal shared with other engines (PostgreSQL): applies the entries
+  // they appended since this engine's last (Store::CatchUp), under every
+  // shard lock; returns how many. Each mutating call whose append is
+  // refused as Aborted waits a random moment, catches up and decides
+  // again, at most kAttempts times; Execute also decides again when it
+  // failed on a state that catching up changed.
+  static constexpr int kAttempts = 64;
+  absl::StatusOr<uint64_t> CatchUp();
+  absl::StatusOr<Receipt> ExecuteOnce(const Command& command);
+  std::vector<absl::StatusOr<Receipt>> ExecuteBatchOnce(std::span<const Command> commands);
 
   std::unique_ptr<Store> store_;
   const Clock& clock_;

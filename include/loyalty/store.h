@@ -64,8 +64,25 @@ class Store {
   // Preconditions (checked): the entries carry seqs LastSeq() + 1, + 2, ...
   // Sets each entry's hash. AlreadyExists if an entry's idempotency key was
   // used by an earlier command (the entries of one command, which share its
-  // key, must be adjacent). On any error nothing is appended.
+  // key, must be adjacent). Aborted if the journal is shared with other
+  // writers and one of them appended after LastSeq(): the batch was decided
+  // on a stale state; CatchUp, decide again and retry. On any error nothing
+  // is appended.
   virtual absl::Status Append(std::span<Entry> batch) = 0;
+
+  // For a journal shared with other writers (PostgreSQL): reads the entries
+  // they appended after LastSeq(), verifies that they continue the chain,
+  // records their keys, advances LastSeq and HeadHash, and calls `visit`
+  // with each, in order (under the store's lock: `visit` must not call the
+  // store). DataLoss naming the entry if they do not chain; Unavailable if
+  // the database cannot be read. A store with a single writer has nothing
+  // to read and returns OK.
+  virtual absl::Status CatchUp(absl::FunctionRef<absl::Status(const Entry&)> visit) {
+    (void)visit;
+    return absl::OkStatus();
+  }
+  // True if other writers may append to this journal (CatchUp may read).
+  virtual bool Shared() const { return false; }
 
   // Calls `visit` for each entry with seq >= `from`, in order; stops at and
   // returns the first error `visit` returns.
@@ -129,6 +146,29 @@ struct SqliteOptions {
 //   Unavailable         SQLite could not open or read the file
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                        SqliteOptions options = {});
+
+// Opens (creating or migrating its schema if needed) the journal in the
+// PostgreSQL database named by `conninfo`, a libpq connection string or URI
+// ("postgresql:///loyalty?host=/run/postgresql"), reads it and verifies the
+// chain. Several stores, in any number of processes, may share one
+// database: appends are serialized by a row lock on the journal's head, an
+// append decided on a stale state is refused as Aborted (see Append and
+// CatchUp), and idempotency keys are unique in the database. Every commit
+// is as durable as the server's synchronous_commit makes it. Errors:
+//   FailedPrecondition  the database holds loyalty tables that are not a
+//                       journal, or a schema written by a newer version
+//   DataLoss            the chain does not verify (names the entry)
+//   Unavailable         the server cannot be reached or fails a query
+// Thread safety: as every Store; one connection, used under a lock.
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+
+// Opens the store named by `uri`:
+//   "memory:"                            NewMemoryStore()
+//   "sqlite:PATH"                        OpenSqliteStore(PATH)
+//   "postgresql://..." / "postgres://..." OpenPostgresStore(uri)
+// InvalidArgument naming the uri for any other scheme; otherwise the
+// errors of the store opened.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
 
 // Reads every entry of `store` and checks the chain from the first entry:
 // contiguous seqs, each entry's stored hash equal to the recomputed one.

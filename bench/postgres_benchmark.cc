@@ -1,0 +1,199 @@
+// Durable accrual on PostgreSQL: engines with group commit (ExecuteBatch of
+// 100 credits per transaction) against the same number of rows written by
+// plain batched INSERTs in one transaction per 100, with 1, 2 and 4 clients.
+// Each client is a thread with its own engine, store and connection (as a
+// process would have); Google Benchmark measures one thread that drives
+// them. Needs a server: LOYALTY_POSTGRES names it (ctest starts one, see
+// scripts/postgres-test-server). Items are credits (rows) committed.
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "benchmark/benchmark.h"
+#include "chain.h"
+#include "entry_codec.h"
+#include "loyalty/loyalty.h"
+
+namespace loyalty {
+namespace {
+
+constexpr int kMembers = 1000;
+constexpr int kBatch = 100;             // commands per group commit
+constexpr int kBatchesPerClient = 10;   // per iteration
+
+const char* Conninfo() { return std::getenv("LOYALTY_POSTGRES"); }
+
+bool Sql(PGconn* conn, const std::string& sql) {
+  PGresult* result = PQexec(conn, sql.c_str());
+  bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+  PQclear(result);
+  return ok;
+}
+
+MemberId Member(int i) { return MemberId::FromValid(absl::StrFormat("B-%04d", i)); }
+
+Program BenchProgram() {
+  return *Program::Create("bench-1", "Europe/Berlin", ExpiryTerm{36, ExpiryTerm::Round::kEndOfQuarter});
+}
+
+// Empties the database and enrolls the members.
+bool FreshJournal(const Clock& clock) {
+  PGconn* conn = PQconnectdb(Conninfo());
+  bool ok = PQstatus(conn) == CONNECTION_OK &&
+            Sql(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys, bench_rows, "
+                      "bench_keys");
+  PQfinish(conn);
+  if (!ok) return false;
+  auto store = OpenPostgresStore(Conninfo());
+  if (!store.ok()) return false;
+  auto engine = Engine::Open(*std::move(store), clock, BenchProgram());
+  if (!engine.ok()) return false;
+  std::vector<Command> enrolls;
+  for (int i = 0; i < kMembers; ++i) enrolls.push_back(Enroll{.idempotency_key = absl::StrCat("enroll-", i), .member = Member(i)});
+  for (const auto& result : (*engine)->ExecuteBatch(enrolls)) {
+    if (!result.ok()) return false;
+  }
+  return true;
+}
+
+void BM_EngineAccrueGroupCommit(benchmark::State& state) {
+  if (Conninfo() == nullptr) {
+    state.SkipWithError("LOYALTY_POSTGRES is not set");
+    return;
+  }
+  const int clients = static_cast<int>(state.range(0));
+  FakeClock clock(*Instant::Parse("2011-01-03T09:00:00Z"));
+  if (!FreshJournal(clock)) {
+    state.SkipWithError("cannot prepare the database");
+    return;
+  }
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int c = 0; c < clients; ++c) {
+    auto engine = Engine::Open(*OpenPostgresStore(Conninfo()), clock, BenchProgram());
+    if (!engine.ok()) {
+      state.SkipWithError(std::string(engine.status().message()).c_str());
+      return;
+    }
+    engines.push_back(*std::move(engine));
+  }
+  std::atomic<int64_t> failed{0};
+  int64_t round = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        for (int b = 0; b < kBatchesPerClient; ++b) {
+          std::vector<Command> batch;
+          for (int i = 0; i < kBatch; ++i) {
+            std::string key = absl::StrCat("r", round, "-c", c, "-b", b, "-", i);
+            batch.push_back(Credit{.idempotency_key = key, .member = Member((c * 7919 + b * kBatch + i) % kMembers),
+                                   .amount = Points(10 + i), .source = "purchase"});
+          }
+          for (const auto& result : engines[c]->ExecuteBatch(batch)) failed += result.ok() ? 0 : 1;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ++round;
+  }
+  if (failed > 0) state.SkipWithError(absl::StrCat(failed.load(), " credits failed").c_str());
+  state.SetItemsProcessed(state.iterations() * clients * kBatchesPerClient * kBatch);
+}
+BENCHMARK(BM_EngineAccrueGroupCommit)->ArgName("clients")->Arg(1)->Arg(2)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The same rows (canonical entry bytes and hash, one key row per credit)
+// written with multi-row INSERTs, one transaction per 100: what the database
+// alone costs, without the engine, the chain's head lock or its retries.
+void BM_PlainBatchedInsert(benchmark::State& state) {
+  if (Conninfo() == nullptr) {
+    state.SkipWithError("LOYALTY_POSTGRES is not set");
+    return;
+  }
+  const int clients = static_cast<int>(state.range(0));
+  {
+    PGconn* conn = PQconnectdb(Conninfo());
+    bool ok = PQstatus(conn) == CONNECTION_OK &&
+              Sql(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_rows, bench_keys;"
+                        "CREATE TABLE bench_rows(seq bigint PRIMARY KEY, entry bytea NOT NULL, hash bytea NOT NULL);"
+                        "CREATE TABLE bench_keys(key text PRIMARY KEY, first_seq bigint NOT NULL, count integer NOT NULL)");
+    PQfinish(conn);
+    if (!ok) {
+      state.SkipWithError("cannot prepare the database");
+      return;
+    }
+  }
+  std::vector<PGconn*> conns;
+  for (int c = 0; c < clients; ++c) conns.push_back(PQconnectdb(Conninfo()));
+  std::atomic<int64_t> next_seq{0};
+  std::atomic<int64_t> failed{0};
+  int64_t round = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        std::string bytes;
+        for (int b = 0; b < kBatchesPerClient; ++b) {
+          std::vector<std::string> seqs, keys, hashes, encoded;
+          std::string rows = "INSERT INTO bench_rows(seq, entry, hash) VALUES ";
+          std::string key_rows = "INSERT INTO bench_keys(key, first_seq, count) VALUES ";
+          std::vector<const char*> row_values, key_values;
+          std::vector<int> row_lengths, row_formats;
+          Sha256 previous{};
+          for (int i = 0; i < kBatch; ++i) {
+            Entry entry;
+            entry.seq = static_cast<uint64_t>(++next_seq);
+            entry.member = Member((c * 7919 + b * kBatch + i) % kMembers);
+            entry.business_time = *Instant::Parse("2011-01-03T09:00:00Z");
+            entry.recorded_at = entry.business_time;
+            entry.idempotency_key = absl::StrCat("r", round, "-c", c, "-b", b, "-", i);
+            entry.version = "bench-1";
+            entry.explanation = "credit";
+            entry.body = entries::Credited{Points(10 + i), Points(0), Instant::Max(), "purchase", {}};
+            previous = internal::EncodeAndHash(previous, entry, &bytes);
+            seqs.push_back(std::to_string(entry.seq));
+            keys.push_back(entry.idempotency_key);
+            encoded.push_back(bytes);
+            hashes.emplace_back(reinterpret_cast<const char*>(previous.data()), previous.size());
+          }
+          for (int i = 0; i < kBatch; ++i) {
+            absl::StrAppend(&rows, i ? "," : "", "($", 3 * i + 1, "::bigint,$", 3 * i + 2, "::bytea,$", 3 * i + 3,
+                            "::bytea)");
+            absl::StrAppend(&key_rows, i ? "," : "", "($", 2 * i + 1, "::text,$", 2 * i + 2, "::bigint,1)");
+            row_values.insert(row_values.end(), {seqs[i].c_str(), encoded[i].data(), hashes[i].data()});
+            row_lengths.insert(row_lengths.end(), {0, static_cast<int>(encoded[i].size()), 32});
+            row_formats.insert(row_formats.end(), {0, 1, 1});
+            key_values.insert(key_values.end(), {keys[i].c_str(), seqs[i].c_str()});
+          }
+          bool ok = Sql(conns[c], "BEGIN");
+          PGresult* result = PQexecParams(conns[c], rows.c_str(), static_cast<int>(row_values.size()), nullptr,
+                                          row_values.data(), row_lengths.data(), row_formats.data(), 0);
+          ok = ok && PQresultStatus(result) == PGRES_COMMAND_OK;
+          PQclear(result);
+          result = PQexecParams(conns[c], key_rows.c_str(), static_cast<int>(key_values.size()), nullptr,
+                                key_values.data(), nullptr, nullptr, 0);
+          ok = ok && PQresultStatus(result) == PGRES_COMMAND_OK;
+          PQclear(result);
+          ok = Sql(conns[c], ok ? "COMMIT" : "ROLLBACK") && ok;
+          if (!ok) failed += kBatch;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ++round;
+  }
+  for (PGconn* conn : conns) PQfinish(conn);
+  if (failed > 0) state.SkipWithError(absl::StrCat(failed.load(), " rows failed").c_str());
+  state.SetItemsProcessed(state.iterations() * clients * kBatchesPerClient * kBatch);
+}
+BENCHMARK(BM_PlainBatchedInsert)->ArgName("clients")->Arg(1)->Arg(2)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace loyalty
+
+BENCHMARK_MAIN();
