@@ -244,6 +244,9 @@ void EncodeEntry(const Entry& entry, std::string* out) {
         });
       },
       entry.body);
+  // Added after format 2 was in use: written only when set, so entries
+  // without a partner keep their bytes (and hashes) and old journals decode.
+  if (!entry.partner.empty()) Put(w, entry.partner);
 }
 
 absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
@@ -255,7 +258,9 @@ absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
             Get(r, &entry.recorded_at) && Get(r, &entry.idempotency_key) &&
             r.Raw(entry.command_digest.data(), entry.command_digest.size()) &&
             Get(r, &entry.version) && Get(r, &entry.explanation) && r.Unsigned(&kind) &&
-            DecodeBody(r, kind, &entry.body) && (r.AtEnd() || r.Fail("trailing bytes"));
+            DecodeBody(r, kind, &entry.body) &&
+            (r.AtEnd() || (Get(r, &entry.partner) && (!entry.partner.empty() || r.Fail("empty partner")) &&
+                           (r.AtEnd() || r.Fail("trailing bytes"))));
   if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
   return entry;
 }
