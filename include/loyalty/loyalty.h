@@ -12,6 +12,7 @@
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
 #include "loyalty/ledger.h"
+#include "loyalty/partner.h"
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
 #include "loyalty/store.h"
