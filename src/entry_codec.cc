@@ -220,6 +220,18 @@ bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
   }
 }
 
+// The optional trailer after the body: a non-empty partner and nothing
+// after it. Anything else is "trailing bytes" where the body ended.
+bool DecodePartner(Reader& r, std::string* partner) {
+  Reader probe = r;
+  if (Get(probe, partner) && !partner->empty() && probe.AtEnd()) {
+    r = probe;
+    return true;
+  }
+  partner->clear();
+  return r.Fail("trailing bytes");
+}
+
 }  // namespace
 
 void EncodeEntry(const Entry& entry, std::string* out) {
@@ -258,9 +270,7 @@ absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
             Get(r, &entry.recorded_at) && Get(r, &entry.idempotency_key) &&
             r.Raw(entry.command_digest.data(), entry.command_digest.size()) &&
             Get(r, &entry.version) && Get(r, &entry.explanation) && r.Unsigned(&kind) &&
-            DecodeBody(r, kind, &entry.body) &&
-            (r.AtEnd() || (Get(r, &entry.partner) && (!entry.partner.empty() || r.Fail("empty partner")) &&
-                           (r.AtEnd() || r.Fail("trailing bytes"))));
+            DecodeBody(r, kind, &entry.body) && (r.AtEnd() || DecodePartner(r, &entry.partner));
   if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
   return entry;
 }

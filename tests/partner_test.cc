@@ -3,6 +3,7 @@
 // partner-scoped engine handle's permissions.
 #include "loyalty/partner.h"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -244,6 +245,54 @@ TEST_F(CoalitionTest, HandleRefusesWhatIsNotItsPartners) {
   EXPECT_EQ(engine_->BalanceOf(Id("A"))->available, Points(120));
   // Unknown partners have no handle.
   EXPECT_EQ(engine_->ForPartner("nobody").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Overflow is an error, never a wrap: INT64_MAX points x EUR 0.012 is
+// about 1.1e19 cents, more than 64 bits hold; two such credits overflow
+// the points sum itself.
+TEST_F(CoalitionTest, SettlementOverflowIsOutOfRange) {
+  clock_.Set(At("2026-03-02T08:00:00Z"));
+  ASSERT_TRUE(engine_->Execute(Credit{.idempotency_key = "huge-a", .member = Id("A"), .amount = Points(INT64_MAX),
+                                      .source = "test", .partner = "skyways"})
+                  .ok());
+  auto one = SettlePartners(engine_->store(), engine_->program(), kMarch, kApril, "skyways");
+  EXPECT_EQ(one.status().code(), absl::StatusCode::kOutOfRange) << one.status();
+  ASSERT_TRUE(engine_->Execute(Credit{.idempotency_key = "huge-b", .member = Id("B"), .amount = Points(INT64_MAX),
+                                      .source = "test", .partner = "skyways"})
+                  .ok());
+  auto two = SettlePartners(engine_->store(), engine_->program(), kMarch, kApril, "skyways");
+  EXPECT_EQ(two.status().code(), absl::StatusCode::kOutOfRange) << two.status();
+}
+
+// The partner survives the journal file: a reopened SQLite journal settles
+// the same figures.
+TEST(PartnerJournalTest, SettlementReadsAReopenedSqliteJournal) {
+  auto program = LoadProgramFile(std::string(LOYALTY_SOURCE_DIR) + "/examples/programs/coalition.json");
+  ASSERT_TRUE(program.ok()) << program.status();
+  std::string path = ::testing::TempDir() + "/partner_test.db";
+  std::remove(path.c_str());
+  std::remove((path + "-wal").c_str());
+  std::remove((path + "-shm").c_str());
+  FakeClock clock(At("2026-03-02T08:00:00Z"));
+  uint64_t seq = 0;
+  {
+    auto engine = Engine::Open(*OpenSqliteStore(path), clock, *program);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_TRUE((*engine)->Execute(Enroll{.idempotency_key = "e", .member = Id("A")}).ok());
+    auto fuel = *(*engine)->ForPartner("fuelco");
+    // EUR 18.00 of fuel -> 18 points; 18 x 0.0075 = 0.135 -> EUR 0.14 (half-even: 13.5 cents to 14).
+    auto receipt = fuel.Execute(Accrue{.idempotency_key = "fc", .member = Id("A"),
+                                       .activity = Basket("FC", "", {Line("petrol", 1, "18.00")})});
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+    seq = receipt->entries.front().seq;
+  }
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Get(seq)->partner, "fuelco");
+  auto settled = SettlePartners(**store, *program, kMarch, kApril, "fuelco");
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_EQ(settled->front().issued, Points(18));
+  EXPECT_EQ(settled->front().owed_to_operator, Eur("0.14"));
 }
 
 // ---------------------------------------------------------------- program JSON
