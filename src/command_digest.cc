@@ -72,6 +72,12 @@ void EncodeCommand(Writer& w, const Command& command) {
     w.Unsigned(at.has_value());
     if (at) w.Signed(at->unix_micros());
   };
+  // A partner was added to some commands later: written only when set, so
+  // the digests of commands without one (stored in old journals) stay as
+  // they were. It is the last field, so the form stays unambiguous.
+  auto partner = [&](const std::string& p) {
+    if (!p.empty()) text(p);
+  };
   w.Unsigned(command.index());
   text(MemberOf(command).value());
   instant(AtOf(command));
@@ -82,10 +88,12 @@ void EncodeCommand(Writer& w, const Command& command) {
                    text(c.source);
                    instant(c.expires_at);
                    counters(c.counters);
+                   partner(c.partner);
                  },
                  [&](const Redeem& c) {
                    points(c.amount);
                    text(c.reason);
+                   partner(c.partner);
                  },
                  [&](const PlaceHold& c) {
                    points(c.amount);
@@ -128,7 +136,10 @@ void EncodeCommand(Writer& w, const Command& command) {
                    w.Unsigned(c.quote);
                    w.Signed(absl::ToInt64Microseconds(c.ttl));
                  },
-                 [&](const PayWithPointsAtTill& c) { points(c.points); },
+                 [&](const PayWithPointsAtTill& c) {
+                   points(c.points);
+                   partner(c.partner);
+                 },
                  [&](const SetMemberFlag& c) {
                    text(c.flag);
                    w.Unsigned(c.on);

@@ -151,12 +151,18 @@ bool GetActivity(Reader& r, Activity* activity) {
   }
 }
 
+// The partner, written last and only when set.
+bool GetPartner(Reader& r, std::string* partner) { return r.AtEnd() || Get(r, partner); }
+
 // The fields after the member and `at`, in EncodeCommand's order.
 bool GetFields(Reader&, Enroll*) { return true; }
 bool GetFields(Reader& r, Credit* c) {
-  return Get(r, &c->amount) && Get(r, &c->source) && Get(r, &c->expires_at) && Get(r, &c->counters);
+  return Get(r, &c->amount) && Get(r, &c->source) && Get(r, &c->expires_at) && Get(r, &c->counters) &&
+         GetPartner(r, &c->partner);
 }
-bool GetFields(Reader& r, Redeem* c) { return Get(r, &c->amount) && Get(r, &c->reason); }
+bool GetFields(Reader& r, Redeem* c) {
+  return Get(r, &c->amount) && Get(r, &c->reason) && GetPartner(r, &c->partner);
+}
 bool GetFields(Reader& r, PlaceHold* c) { return Get(r, &c->amount) && Get(r, &c->ttl) && Get(r, &c->reason); }
 bool GetFields(Reader& r, CaptureHold* c) { return Get(r, &c->hold); }
 bool GetFields(Reader& r, ReleaseHold* c) { return Get(r, &c->hold); }
@@ -169,7 +175,7 @@ bool GetFields(Reader& r, ReturnLines* c) { return Get(r, &c->credit) && Get(r, 
 bool GetFields(Reader& r, QuoteReward* c) { return Get(r, &c->reward) && Get(r, &c->ttl); }
 bool GetFields(Reader& r, RedeemReward* c) { return Get(r, &c->reward) && Get(r, &c->quote); }
 bool GetFields(Reader& r, HoldReward* c) { return Get(r, &c->reward) && Get(r, &c->quote) && Get(r, &c->ttl); }
-bool GetFields(Reader& r, PayWithPointsAtTill* c) { return Get(r, &c->points); }
+bool GetFields(Reader& r, PayWithPointsAtTill* c) { return Get(r, &c->points) && GetPartner(r, &c->partner); }
 bool GetFields(Reader& r, SetMemberFlag* c) { return Get(r, &c->flag) && Get(r, &c->on); }
 bool GetFields(Reader&, CloseMembership*) { return true; }
 bool GetFields(Reader& r, GrantTier* c) {

@@ -428,6 +428,48 @@ absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Comm
   return absl::OkStatus();
 }
 
+// The partner of catalog item `reward` in `version`, or "".
+std::string RewardPartner(const ProgramVersion* version, absl::string_view reward) {
+  if (version == nullptr) return "";
+  for (const CatalogItem& item : version->redemption.catalog) {
+    if (item.id == reward) return item.partner;
+  }
+  return "";
+}
+
+// The coalition partner where `command` happens ("" for none), checked
+// against the partners of the version in force if it lists any. The loader
+// has checked the partners of catalog items.
+absl::StatusOr<std::string> PartnerOfCommand(const Program& program, const MemberState& member,
+                                             const Command& command, Instant at) {
+  const ProgramVersion& version = program.InForceAt(at);
+  auto named = [&](absl::string_view field, const std::string& partner) -> absl::StatusOr<std::string> {
+    if (!partner.empty() && !version.partners.empty() && version.FindPartner(partner) == nullptr) {
+      return Invalid(field, absl::StrCat("\"", partner, "\" is not a partner of version ", version.id));
+    }
+    return partner;
+  };
+  return std::visit(
+      Overloaded{
+          [&](const Credit& c) { return named("partner", c.partner); },
+          [&](const Redeem& c) { return named("partner", c.partner); },
+          [&](const PayWithPointsAtTill& c) { return named("partner", c.partner); },
+          [&](const Accrue& c) -> absl::StatusOr<std::string> {
+            const auto* purchase = std::get_if<Purchase>(&c.activity.detail);
+            return purchase == nullptr ? "" : named("activity.detail.partner", purchase->partner);
+          },
+          [&](const RedeemReward& c) -> absl::StatusOr<std::string> { return RewardPartner(&version, c.reward); },
+          [&](const HoldReward& c) -> absl::StatusOr<std::string> { return RewardPartner(&version, c.reward); },
+          [&](const CaptureHold& c) -> absl::StatusOr<std::string> {
+            auto hold = member.holds.find(c.hold);
+            if (hold == member.holds.end()) return "";
+            return RewardPartner(program.Find(hold->second.price.version), hold->second.price.reward);
+          },
+          [&](const auto&) -> absl::StatusOr<std::string> { return ""; },
+      },
+      command);
+}
+
 }  // namespace
 
 absl::Status CheckBusinessTime(absl::string_view field, Instant at) {
@@ -469,6 +511,9 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   }
   if (absl::Status open = CheckOpen(*member, id, command, at); !open.ok()) return open;
   Entry entry = Header(program, id, at, recorded_at, key, digest);
+  auto partner = PartnerOfCommand(program, *member, command, at);
+  if (!partner.ok()) return partner.status();
+  entry.partner = *std::move(partner);
 
   auto decided = std::visit(
       Overloaded{

@@ -223,6 +223,18 @@ bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
   }
 }
 
+// The optional trailer after the body: a non-empty partner and nothing
+// after it. Anything else is "trailing bytes" where the body ended.
+bool DecodePartner(Reader& r, std::string* partner) {
+  Reader probe = r;
+  if (Get(probe, partner) && !partner->empty() && probe.AtEnd()) {
+    r = probe;
+    return true;
+  }
+  partner->clear();
+  return r.Fail("trailing bytes");
+}
+
 }  // namespace
 
 void EncodeEntry(const Entry& entry, std::string* out) {
@@ -248,6 +260,9 @@ void EncodeEntry(const Entry& entry, std::string* out) {
         });
       },
       entry.body);
+  // Added after format 2 was in use: written only when set, so entries
+  // without a partner keep their bytes (and hashes) and old journals decode.
+  if (!entry.partner.empty()) Put(w, entry.partner);
 }
 
 absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
@@ -261,7 +276,7 @@ absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
             r.Raw(entry.command_digest.data(), entry.command_digest.size()) &&
             Get(r, &entry.version) && Get(r, &entry.explanation) &&
             r.Bytes(&entry.command, kMaxCommand) && r.Unsigned(&kind) &&
-            DecodeBody(r, kind, &entry.body) && (r.AtEnd() || r.Fail("trailing bytes"));
+            DecodeBody(r, kind, &entry.body) && (r.AtEnd() || DecodePartner(r, &entry.partner));
   if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
   return entry;
 }

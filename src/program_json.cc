@@ -655,10 +655,53 @@ void CheckMultiplierCycles(const std::vector<AccrualRule>& rules, const std::vec
   }
 }
 
+// ------------------------------------------------------------ partners
+
+// The `partners` section: an array of partners with unique ids. Each rate
+// is a decimal string of major units of the version's currency per point;
+// zero is allowed, a sign is not (Rate::Parse refuses "-0.01").
+std::vector<Partner> ReadPartners(const Json& value, const std::string& path, Problems& problems) {
+  std::vector<Partner> partners;
+  if (!value.is_array()) {
+    problems.Add(path, absl::StrCat("expected an array, got ", Kind(value)));
+    return partners;
+  }
+  absl::flat_hash_map<std::string, std::string> paths;  // id -> path of the partner that has it
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string at = Element(path, i);
+    Fields f(value[i], at, problems, {"id", "name", "funding_per_point", "reimbursement_per_point"});
+    Partner partner;
+    bool ok = f.ok();
+    if (auto id = f.String("id", kRequired)) {
+      if (auto [it, inserted] = paths.emplace(*id, at); !inserted) {
+        problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is also the id of ", it->second));
+        ok = false;
+      }
+      partner.id = *id;
+    } else {
+      ok = false;
+    }
+    if (auto name = f.String("name", kOptional, /*non_empty=*/false)) partner.name = *name;
+    if (auto rate = f.RateField("funding_per_point", kRequired)) {
+      partner.funding_per_point = *rate;
+    } else {
+      ok = false;
+    }
+    if (auto rate = f.RateField("reimbursement_per_point", kRequired)) {
+      partner.reimbursement_per_point = *rate;
+    } else {
+      ok = false;
+    }
+    if (ok) partners.push_back(std::move(partner));
+  }
+  return partners;
+}
+
 // ------------------------------------------------------------ rewards, expiry, grandfathering
 
+// `partners`: the version's partners section, or nullptr if it has none.
 Redemption ReadRedemption(const Json& value, const std::string& path, Problems& problems,
-                          const std::optional<Currency>& currency) {
+                          const std::optional<Currency>& currency, const std::vector<Partner>* partners) {
   Redemption redemption;
   Fields f(value, path, problems, {"airport_regions", "award_chart", "catalog", "pay_with_points"});
 
@@ -729,7 +772,7 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
   if (const Json* catalog = f.Array("catalog")) {
     for (size_t i = 0; i < catalog->size(); ++i) {
       std::string item_path = Element(f.PathOf("catalog"), i);
-      Fields c((*catalog)[i], item_path, problems, {"id", "name", "price", "cash"});
+      Fields c((*catalog)[i], item_path, problems, {"id", "name", "price", "cash", "partner"});
       CatalogItem item;
       bool ok = c.ok();
       if (auto id = c.String("id", kRequired)) {
@@ -755,6 +798,16 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
           problems.Add(c.PathOf("cash"), "must be greater than 0");
           ok = false;
         }
+      }
+      if (auto partner = c.String("partner")) {
+        if (partners == nullptr) {
+          problems.Add(c.PathOf("partner"), absl::StrCat(Quote(*partner), " names a partner, but the version has no partners"));
+          ok = false;
+        } else if (std::none_of(partners->begin(), partners->end(), [&](const Partner& p) { return p.id == *partner; })) {
+          problems.Add(c.PathOf("partner"), absl::StrCat(Quote(*partner), " is not one of the version's partners"));
+          ok = false;
+        }
+        item.partner = *partner;
       }
       if (ok) redemption.catalog.push_back(std::move(item));
     }
@@ -978,7 +1031,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   ProgramVersion& v = result.version;
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
-            "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers"});
+            "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));
@@ -1059,8 +1112,22 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   }
   CheckMultiplierCycles(v.accrual, refs, rule_index, problems);
 
+  const bool has_partners = f.Has("partners");
+  if (has_partners) {
+    v.partners = ReadPartners(*f.Get("partners"), f.PathOf("partners"), problems);
+    for (size_t i = 0; i < v.accrual.size(); ++i) {
+      const std::vector<std::string>& named = v.accrual[i].when.partners;
+      for (size_t j = 0; j < named.size(); ++j) {
+        if (v.FindPartner(named[j]) == nullptr) {
+          problems.Add(Element(absl::StrCat(refs[i].path, ".when.partners"), j),
+                       absl::StrCat(Quote(named[j]), " is not one of the version's partners"));
+        }
+      }
+    }
+  }
   if (const Json* redemption = f.Get("redemption")) {
-    v.redemption = ReadRedemption(*redemption, f.PathOf("redemption"), problems, currency);
+    v.redemption = ReadRedemption(*redemption, f.PathOf("redemption"), problems, currency,
+                                  has_partners ? &v.partners : nullptr);
   }
   if (const Json* expiry = f.Get("expiry")) v.expiry = ReadExpiry(*expiry, f.PathOf("expiry"), problems);
   if (const Json* promise = f.Get("grandfathering")) {

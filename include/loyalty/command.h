@@ -50,6 +50,7 @@ struct Credit {
   std::string source;
   std::optional<Instant> expires_at;
   std::vector<CounterDelta> counters;
+  std::string partner;  // the coalition partner that issues it; "" for none
 };
 
 // Spend raw points now, soonest-expiring lots first.
@@ -59,6 +60,7 @@ struct Redeem {
   std::optional<Instant> at;
   Points amount;
   std::string reason;
+  std::string partner;  // the coalition partner where they are spent; "" for none
 };
 
 // Reserve points for `ttl`; the receipt's seq is the hold id.
@@ -176,12 +178,14 @@ struct HoldReward {
 
 // Pay at the till with `points`, worth the version's value per point
 // (rounded down to the currency's minor unit); the receipt's debited entry
-// carries the money value. Reversible with ReverseDebit.
+// carries the money value. Reversible with ReverseDebit. `partner` names
+// the coalition partner whose till it is ("" for none).
 struct PayWithPointsAtTill {
   std::string idempotency_key;
   MemberId member;
   std::optional<Instant> at;
   Points points;
+  std::string partner;
 };
 
 // Set or clear a member flag (a co-brand card). Setting a flag that the
@@ -285,6 +289,11 @@ using MemberLookup = absl::FunctionRef<const MemberState*(const MemberId&)>;
 // `recorded_at` is the engine's clock and stands in for an unset `at`.
 // Returns the entries to append, in order (two for a transfer), with
 // seq and hash unset. Pure and thread-compatible.
+// Partners: the first entry records the partner a Credit, Redeem or
+// PayWithPointsAtTill names, the partner of an accrued purchase, or the
+// partner of the catalog item redeemed, held or captured. If the version in
+// force lists partners, naming another is InvalidArgument ("partner",
+// "activity.detail.partner").
 absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
                                           const Command& command, Instant recorded_at);
 

@@ -49,6 +49,8 @@ struct Receipt {
   bool replayed = false;  // true if the key had been applied before
 };
 
+class PartnerHandle;  // loyalty/partner.h
+
 struct Balance {
   Points available;  // in open lots, spendable
   Points held;       // reserved by open holds
@@ -117,6 +119,11 @@ class Engine {
   // canonical order: two engines with equal digests hold equal projections
   // (used to check that replay reproduces the live state).
   Sha256 StateDigest() const;
+
+  // A handle that acts only for coalition partner `partner` (see
+  // loyalty/partner.h); the engine must outlive it. NotFound if no version
+  // of the program defines the partner. Defined in src/partner_handle.cc.
+  absl::StatusOr<PartnerHandle> ForPartner(absl::string_view partner);
 
   const Store& store() const { return *store_; }
   const Program& program() const { return program_; }

@@ -308,6 +308,11 @@ struct Entry {
   // decide it again; the command's other entries record nothing.
   std::string command;
   EntryBody body;
+  // The coalition partner where it happened ("" for none): set on credits
+  // and accruals at a partner, and on debits, holds and captures of
+  // rewards or payments at one. Reversals name the entry they reverse,
+  // whose partner they share. Settlement reads it.
+  std::string partner;
   Sha256 hash{};  // SHA-256 chain over this entry and its predecessor
 
   friend bool operator==(const Entry&, const Entry&) = default;

@@ -14,6 +14,7 @@
 #include "loyalty/io.h"
 #include "loyalty/ledger.h"
 #include "loyalty/profiles.h"
+#include "loyalty/partner.h"
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
 #include "loyalty/report_html.h"

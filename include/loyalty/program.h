@@ -166,6 +166,7 @@ struct CatalogItem {
   std::string name;
   Points price;
   std::optional<Money> cash;
+  std::string partner;  // the coalition partner where it is redeemed; "" for the operator's own
 };
 
 // Paying at the till: each point is worth `value_per_point` (0.01 EUR),
@@ -303,6 +304,21 @@ struct TierLadder {
   const Tier* Find(absl::string_view tier) const;
 };
 
+// ---------------------------------------------------------------- partners
+
+// A coalition partner (a shop, an airline, a fuel station) where members
+// earn and redeem. The partner funds the points issued at it: it owes the
+// operator `funding_per_point` (major units of the version's currency,
+// "0.01" = EUR 0.01) for each point; the operator reimburses it
+// `reimbursement_per_point` for each point redeemed at it. Settlement
+// (loyalty/audit.h) applies the rates of the version that decided each entry.
+struct Partner {
+  std::string id;
+  std::string name;
+  Rate funding_per_point = *Rate::Parse("0");
+  Rate reimbursement_per_point = *Rate::Parse("0");
+};
+
 // ---------------------------------------------------------------- versions
 
 struct ProgramVersion {
@@ -319,6 +335,9 @@ struct ProgramVersion {
   ExpiryTerm expiry;
   Grandfathering grandfathering;
   TierLadder tiers;
+  // Coalition partners. When the list is not empty, every partner a rule,
+  // reward, command or purchase names must be in it.
+  std::vector<Partner> partners;
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version
@@ -328,6 +347,13 @@ struct ProgramVersion {
   absl::StatusOr<Points> PriceOf(absl::string_view reward) const;
   // The money a cash + points reward also costs; nullopt for points only.
   std::optional<Money> CashOf(absl::string_view reward) const;
+  // The partner with this id, or nullptr.
+  const Partner* FindPartner(absl::string_view partner) const {
+    for (const Partner& p : partners) {
+      if (p.id == partner) return &p;
+    }
+    return nullptr;
+  }
 };
 
 class Program {
