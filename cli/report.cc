@@ -125,7 +125,7 @@ Json ToJson(const LiabilityRollForward& r) {
   line("closing", r.closing);
   Json breakage = Json::array();
   for (const CohortBreakage& c : r.breakage) {
-    breakage.push_back(Json{{"year", c.year}, {"redeemed", c.redeemed.value()}, {"expired", c.expired.value()},
+    breakage.push_back(Json{{"year", std::to_string(c.year)}, {"redeemed", c.redeemed.value()}, {"expired", c.expired.value()},
                             {"breakage", c.breakage.ToDecimal(4)}});
   }
   return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"roll_forward", lines},
