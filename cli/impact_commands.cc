@@ -92,7 +92,7 @@ int Impact(const ImpactArguments& a) {
     }
   }
   std::vector<const MemberState*> members = replayed->States();
-  return ImpactOf(a, *program, &members, {}, absl::StrCat("journal ", a.db, " as of ", until.ToString()));
+  return ImpactOf(a, *program, &members, {}, absl::StrCat("journal ", a.db, until == Instant::Max() ? ", every entry" : " as of " + until.ToString()));
 }
 
 int Population(const ImpactArguments& a) {

@@ -107,7 +107,6 @@ Json ToJson(const NoticeReport& report) {
   return Json{{"transitions", transitions}, {"findings", findings}};
 }
 
-Json ToJson(const ValuedPoints& v) { return Json{{"points", v.points.value()}, {"value", MoneyText(v.value)}}; }
 
 Json ToJson(const LiabilityRollForward& r) {
   Json lines = Json::array();

@@ -510,7 +510,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
                                  .amount = Points(g.Integer("points", true, 1).value_or(1)),
                                  .source = g.String("source").value_or("scenario credit"),
-                                 .expires_at = g.Time("expires_at")});
+                                 .expires_at = g.Time("expires_at"), .counters = {}});
   } else if (action == "redeem" || action == "hold") {
     Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days"});
     MemberId member = member_known(g, g.Member("member"));
@@ -562,7 +562,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     Fields g(body, body_path, problems, {"member", "accrual", "lines"});
     MemberId member = member_known(g, g.Member("member"));
     step.refers_to = Reference(g, "accrual", true, context, problems);
-    ReturnLines command{.idempotency_key = key, .member = member, .at = at};
+    ReturnLines command{.idempotency_key = key, .member = member, .at = at, .credit = 0, .lines = {}};
     const Json* lines = g.Get("lines", true);
     if (lines != nullptr && (!lines->is_array() || lines->empty())) {
       problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
@@ -703,8 +703,10 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   std::optional<Program> program = ReadProgram(*program_json, base_directory, problems);
   if (!program) return problems.ToStatus();  // the rest needs the program
 
-  Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program)};
-  Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program};
+  Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
+                    .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
+  Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
+                  .step_names = {}, .members = {}};
 
   // Members: each enrolled at its time, before the timeline.
   if (const Json* members = f.Get("members")) {
@@ -724,14 +726,16 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
           continue;
         }
         scenario.timeline.push_back(
-            {.where = path, .at = *at, .key = absl::StrCat(id, "/", path),
-             .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at})});
+            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path),
+             .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
+             .refers_to = std::nullopt, .expect_error = "", .expect = {}});
         for (size_t k = 0; k < flags.size(); ++k) {
           std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
           scenario.timeline.push_back(
-              {.where = absl::StrCat(path, ".flags[", k, "]"), .at = *at, .key = flag_key,
+              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key,
                .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
-                                               .flag = flags[k]})});
+                                               .flag = flags[k], .on = true}),
+               .refers_to = std::nullopt, .expect_error = "", .expect = {}});
         }
       }
     }
