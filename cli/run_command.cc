@@ -31,6 +31,8 @@ int Run(const RunArguments& args) {
   }
   auto report = RunScenario(*scenario, std::move(store));
   if (!report.ok()) return Fail(args.scenario, report.status());
+  // An HTML page (--html FILE) renders from *report, which holds every
+  // typed result (DevaluationImpact, NoticeReport, balances, statements).
   Json document = ToJson(*report);
   if (args.json) {
     Print(document, true);

@@ -288,7 +288,7 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
       if (origin.file.empty()) {
         problems.AddLine(absl::StrCat(origin.path, rest));
       } else if (origin.index_in_file == SIZE_MAX) {
-        problems.AddLine(absl::StrCat(origin.path, " (", origin.file, ")", absl::StripPrefix(rest, ".")));
+        problems.AddLine(absl::StrCat(origin.path, " (", origin.file, ")", rest));
       } else {
         problems.AddLine(
             absl::StrCat(origin.path, " (", origin.file, " versions[", origin.index_in_file, "])", rest));

@@ -3,8 +3,10 @@
 // JSON path, all at once.
 #include "loyalty/scenario.h"
 
+#include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 
@@ -95,6 +97,20 @@ TEST(ScenarioJson, ProgramProblemsKeepTheirPathsUnderTheScenario) {
   EXPECT_NE(missing.status().message().find("program.versions[0]: cannot open program file /tmp/no-such-file.json"),
             std::string::npos)
       << missing.status().message();
+}
+
+TEST(ScenarioJson, AProblemInAVersionFileNamesTheReferenceAndTheFile) {
+  std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/scenario_json_test_v1.json")
+      << R"({"id": "v1", "time_zone": "UTC", "announced_at": "2009-12-01T00:00:00Z",
+             "effective_from": "2010-01-01T00:00:00Z", "expiry": {"months": -1}})";
+  auto scenario = ParseScenario(
+      R"({"id": "t", "program": {"versions": [{"file": "scenario_json_test_v1.json"}]}, "timeline": []})", dir);
+  ASSERT_FALSE(scenario.ok());
+  EXPECT_NE(scenario.status().message().find(
+                absl::StrCat("program.versions[0] (", dir, "/scenario_json_test_v1.json).expiry.months: ")),
+            std::string::npos)
+      << scenario.status().message();
 }
 
 TEST(ScenarioJson, MalformedJsonAndAnUnreadableFileAreRefused) {
