@@ -1,0 +1,43 @@
+// The subcommands of the `loyalty` command, each registered on the CLI11 app
+// by one function, and what they share: exit codes, printing of results and
+// errors, and parsing of times given on the command line.
+#ifndef LOYALTY_CLI_COMMANDS_H_
+#define LOYALTY_CLI_COMMANDS_H_
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "loyalty/time.h"
+#include "report.h"
+
+namespace loyalty::cli {
+
+// Exit codes, documented in `loyalty --help`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;  // validation errors, failed checks, violations, unmet expectations
+inline constexpr int kExitUsage = 2;     // bad command line
+inline constexpr int kExitData = 3;      // unreadable or damaged input, I/O errors
+
+// Where a subcommand leaves its exit code.
+struct Outcome {
+  int exit_code = kExitOk;
+};
+
+void AddRunCommand(CLI::App& app, Outcome& outcome);
+void AddValidateCommand(CLI::App& app, Outcome& outcome);
+void AddJournalCommands(CLI::App& app, Outcome& outcome);  // verify, replay, statement, liability
+void AddImpactCommands(CLI::App& app, Outcome& outcome);   // impact, population
+
+// Prints `document` to stdout as JSON (2-space indent) or as text.
+void Print(const Json& document, bool json);
+// Prints "loyalty: <context>: <message>" to stderr and returns the exit code
+// for the status: kExitFindings for InvalidArgument (bad input content),
+// kExitData otherwise.
+int Fail(const std::string& context, const absl::Status& status);
+// "2011-01-03" (start of that day in `zone`) or an RFC 3339 instant.
+absl::StatusOr<Instant> ParseWhen(const std::string& text, const TimeZone& zone);
+
+}  // namespace loyalty::cli
+
+#endif  // LOYALTY_CLI_COMMANDS_H_

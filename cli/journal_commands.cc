@@ -1,0 +1,150 @@
+// Journal subcommands: `verify` (hash chain), `replay` (rebuild every member
+// and the state digest), `statement` (one member's entries with running
+// balance) and `liability` (roll-forward over a period).
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "commands.h"
+#include "loyalty/audit.h"
+#include "loyalty/store.h"
+
+namespace loyalty::cli {
+namespace {
+
+struct JournalArguments {
+  std::string db;
+  bool json = false;
+  std::string member;
+  std::string from, to;
+  std::string value_per_point = "0.01";
+  std::string currency = "EUR";
+  std::string zone = "UTC";
+};
+
+absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db) {
+  return OpenSqliteStore(db);
+}
+
+int Verify(const JournalArguments& a) {
+  auto verification = VerifyJournalFile(a.db);
+  if (!verification.ok()) return Fail(a.db, verification.status());
+  Print(ToJson(*verification), a.json);
+  if (!verification->ok()) {
+    std::cerr << "loyalty: " << a.db << ": " << verification->Summary() << "\n";
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
+int ReplayJournal(const JournalArguments& a) {
+  auto store = Open(a.db);
+  if (!store.ok()) return Fail(a.db, store.status());
+  auto replayed = Replay(**store);
+  if (!replayed.ok()) return Fail(a.db, replayed.status());
+  Json versions = Json::array();
+  std::vector<std::string> ids;
+  for (const auto& [id, hash] : replayed->published) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (const std::string& id : ids) versions.push_back(Json{{"version", id}, {"content_hash", ToHex(replayed->published.at(id))}});
+  MemberBalance total;
+  for (const MemberState* state : replayed->States()) {
+    total.available = Points(total.available.value() + state->balance.value());
+    total.held = Points(total.held.value() + state->held.value());
+    total.debt = Points(total.debt.value() + state->debt.value());
+  }
+  Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
+             {"members", replayed->members.size()}, {"outstanding", ToJson(total)},
+             {"state_digest", ToHex(replayed->state_digest)}, {"published", versions}},
+        a.json);
+  return kExitOk;
+}
+
+int StatementCommand(const JournalArguments& a) {
+  auto zone = TimeZone::Load(a.zone);
+  if (!zone.ok()) return Fail("--zone", zone.status());
+  auto member = MemberId::Parse(a.member);
+  if (!member.ok()) return Fail("member", member.status());
+  Instant from = Instant::Min(), to = Instant::Max();
+  if (!a.from.empty()) {
+    auto parsed = ParseWhen(a.from, *zone);
+    if (!parsed.ok()) return Fail("--from", parsed.status());
+    from = *parsed;
+  }
+  if (!a.to.empty()) {
+    auto parsed = ParseWhen(a.to, *zone);
+    if (!parsed.ok()) return Fail("--to", parsed.status());
+    to = *parsed;
+  }
+  auto store = Open(a.db);
+  if (!store.ok()) return Fail(a.db, store.status());
+  auto statement = StatementOf(**store, *member, from, to);
+  if (!statement.ok()) return Fail(a.db, statement.status());
+  ReportSection section{.where = "statement", .title = "", .result = *std::move(statement)};
+  Print(ToJson(section)["result"], a.json);
+  return kExitOk;
+}
+
+int Liability(const JournalArguments& a) {
+  auto zone = TimeZone::Load(a.zone);
+  if (!zone.ok()) return Fail("--zone", zone.status());
+  LiabilityOptions options;
+  auto from = ParseWhen(a.from, *zone);
+  if (!from.ok()) return Fail("--from", from.status());
+  auto to = ParseWhen(a.to, *zone);
+  if (!to.ok()) return Fail("--to", to.status());
+  auto rate = Rate::Parse(a.value_per_point);
+  if (!rate.ok()) return Fail("--value-per-point", rate.status());
+  auto currency = Currency::FromCode(a.currency);
+  if (!currency.ok()) return Fail("--currency", currency.status());
+  options.from = *from;
+  options.to = *to;
+  options.value_per_point = *rate;
+  options.currency = *currency;
+  auto store = Open(a.db);
+  if (!store.ok()) return Fail(a.db, store.status());
+  auto result = RollForward(**store, *zone, options);
+  if (!result.ok()) return Fail(a.db, result.status());
+  ReportSection section{.where = "liability", .title = "", .result = *std::move(result)};
+  Print(ToJson(section)["result"], a.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddJournalCommands(CLI::App& app, Outcome& outcome) {
+  auto verify_args = std::make_shared<JournalArguments>();
+  CLI::App* verify = app.add_subcommand("verify", "Verify a journal's hash chain (exit 1 naming the first bad entry)");
+  verify->add_option("--db", verify_args->db, "SQLite journal")->required();
+  verify->add_flag("--json", verify_args->json, "Machine-readable JSON output");
+  verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
+
+  auto replay_args = std::make_shared<JournalArguments>();
+  CLI::App* replay = app.add_subcommand("replay", "Replay a journal: verify it, rebuild every member, print the state digest");
+  replay->add_option("--db", replay_args->db, "SQLite journal")->required();
+  replay->add_flag("--json", replay_args->json, "Machine-readable JSON output");
+  replay->callback([replay_args, &outcome] { outcome.exit_code = ReplayJournal(*replay_args); });
+
+  auto statement_args = std::make_shared<JournalArguments>();
+  CLI::App* statement = app.add_subcommand("statement", "A member's entries with the running balance");
+  statement->add_option("--db", statement_args->db, "SQLite journal")->required();
+  statement->add_option("member", statement_args->member, "Member id")->required();
+  statement->add_option("--from", statement_args->from, "First day (YYYY-MM-DD) or instant (RFC 3339)");
+  statement->add_option("--to", statement_args->to, "End, exclusive");
+  statement->add_option("--zone", statement_args->zone, "Time zone of dates (default UTC)");
+  statement->add_flag("--json", statement_args->json, "Machine-readable JSON output");
+  statement->callback([statement_args, &outcome] { outcome.exit_code = StatementCommand(*statement_args); });
+
+  auto liability_args = std::make_shared<JournalArguments>();
+  CLI::App* liability = app.add_subcommand("liability", "Liability roll-forward and breakage over [from, to)");
+  liability->add_option("--db", liability_args->db, "SQLite journal")->required();
+  liability->add_option("--from", liability_args->from, "Start (YYYY-MM-DD or RFC 3339)")->required();
+  liability->add_option("--to", liability_args->to, "End, exclusive")->required();
+  liability->add_option("--value-per-point", liability_args->value_per_point, "Money per point (default 0.01)");
+  liability->add_option("--currency", liability_args->currency, "ISO 4217 code (default EUR)");
+  liability->add_option("--zone", liability_args->zone, "Program time zone for dates and cohorts (default UTC)");
+  liability->add_flag("--json", liability_args->json, "Machine-readable JSON output");
+  liability->callback([liability_args, &outcome] { outcome.exit_code = Liability(*liability_args); });
+}
+
+}  // namespace loyalty::cli

@@ -1,0 +1,57 @@
+// The `loyalty` command: run scenarios, validate programs, and audit
+// journals from the shell. Each subcommand lives in its own file.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+
+namespace loyalty::cli {
+
+void Print(const Json& document, bool json) {
+  if (json) std::cout << document.dump(2) << "\n";
+  else std::cout << ToText(document);
+  std::cout.flush();
+}
+
+int Fail(const std::string& context, const absl::Status& status) {
+  std::cerr << "loyalty: " << context << ": " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitFindings : kExitData;
+}
+
+absl::StatusOr<Instant> ParseWhen(const std::string& text, const TimeZone& zone) {
+  if (absl::StrContains(text, "T")) return Instant::Parse(text);
+  auto date = Date::Parse(text);
+  if (!date.ok()) return date.status();
+  return zone.StartOfDay(*date);
+}
+
+}  // namespace loyalty::cli
+
+int main(int argc, char** argv) {
+  using namespace loyalty::cli;
+  CLI::App app{"loyalty: run loyalty-program scenarios and audit their journals."};
+  app.footer(
+      "Exit codes: 0 ok; 1 findings (validation errors with their JSON paths, a journal that does not verify,\n"
+      "notice violations, expected figures that differ); 2 usage error; 3 unreadable or damaged input, I/O error.\n"
+      "Errors go to stderr and name the file and JSON path of the bad input. Progress bars appear on stderr\n"
+      "only when it is a terminal, never with --json.");
+  app.require_subcommand(1);
+  Outcome outcome;
+  AddRunCommand(app, outcome);
+  AddValidateCommand(app, outcome);
+  AddJournalCommands(app, outcome);
+  AddImpactCommands(app, outcome);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return outcome.exit_code;
+}

@@ -1,0 +1,261 @@
+// JSON and text renderings of the run report and the audit results (see
+// report.h). The text renderer works on the JSON form, so both show the same
+// figures under the same names.
+#include "report.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace loyalty::cli {
+namespace {
+
+using ::loyalty::cli::ToJson;  // the public overloads, beside those below
+
+std::string MoneyText(const Money& money) { return money.ToString(); }
+
+Json ToJson(const Percentiles& p) { return Json{{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}}; }
+
+Json ToJson(const BalancesResult& result) {
+  Json rows = Json::array();
+  for (const BalanceRow& row : result.rows) {
+    Json line{{"member", row.member.value()}};
+    Json balance = ToJson(row.balance);
+    line.update(balance);
+    line["tier"] = row.tier.empty() ? "-" : row.tier;
+    Json counters = Json::object();
+    for (const auto& [name, amount] : row.counters) counters[name] = amount.value();
+    line["counters"] = counters;
+    rows.push_back(line);
+  }
+  return Json{{"members", rows}};
+}
+
+Json ToJson(const Statement& statement) {
+  Json lines = Json::array();
+  for (const StatementLine& line : statement.lines) {
+    lines.push_back(Json{{"entry", line.seq}, {"time", line.business_time.ToString()}, {"version", line.version},
+                         {"kind", line.kind}, {"change", line.delta.available.value()},
+                         {"available", line.balance.available.value()}, {"held", line.balance.held.value()},
+                         {"debt", line.balance.debt.value()}, {"explanation", line.explanation}});
+  }
+  return Json{{"member", statement.member.value()}, {"opening", ToJson(statement.opening)},
+              {"lines", lines}, {"closing", ToJson(statement.closing)}};
+}
+
+Json ToJson(const ImpactResult& result) {
+  const DevaluationImpact& i = result.impact;
+  Json options = Json::array();
+  for (const GrandfatheringOutcome& o : i.options) {
+    options.push_back(Json{{"option", o.option}, {"whole_awards", o.whole_awards},
+                           {"awards_protected", o.awards_protected}, {"members_protected", o.members_protected},
+                           {"value_protected", MoneyText(o.value_protected)}, {"facts", o.facts}});
+  }
+  Json histogram = Json::array();
+  for (size_t k = 0; k < i.histogram.size(); ++k) {
+    histogram.push_back(Json{{"awards_lost", k + 1 == i.histogram.size() ? absl::StrCat(k + 1, "+")
+                                                                           : absl::StrCat(k + 1)},
+                             {"members", i.histogram[k]}});
+  }
+  Json out{{"basis", result.basis},
+           {"reward", i.transition.reward},
+           {"from", i.transition.version_before},
+           {"to", i.transition.version_after},
+           {"price_before", i.transition.price_before.value()},
+           {"price_after", i.transition.price_after.value()},
+           {"announced", i.transition.announced_at.ToString()},
+           {"effective", i.transition.effective_from.ToString()},
+           {"members", i.members},
+           {"outstanding", i.outstanding.value()},
+           {"pool", Json{{"metric", "outstanding points / price, exact"},
+                         {"awards_before", i.pool_awards_before.ToDecimal(2)},
+                         {"awards_after", i.pool_awards_after.ToDecimal(2)},
+                         {"value_lost", MoneyText(i.pool_value_lost)}}},
+           {"whole_awards", Json{{"metric", "sum over members of floor(balance / price)"},
+                                 {"before", i.whole_awards_before},
+                                 {"after", i.whole_awards_after},
+                                 {"lost", i.whole_awards_lost},
+                                 {"value_lost", MoneyText(i.whole_value_lost)}}},
+           {"members_with_award_before", i.members_with_award_before},
+           {"members_affected", i.members_affected},
+           {"awards_lost", ToJson(i.awards_lost)},
+           {"shortfall", ToJson(i.shortfall)},
+           {"loss_histogram", histogram},
+           {"grandfathering", options}};
+  if (i.open_at_change) {
+    const OpenAtChange& o = *i.open_at_change;
+    out["open_at_change"] = Json{{"holds", o.holds}, {"quotes", o.quotes}, {"held", o.held.value()},
+                                 {"quoted", o.quoted.value()}, {"priced_before", o.priced_before},
+                                 {"price_lock", o.price_lock}, {"repricing", o.repricing.value()}};
+  }
+  return out;
+}
+
+Json ToJson(const NoticeReport& report) {
+  Json transitions = Json::array();
+  for (const TransitionNotice& t : report.transitions) {
+    transitions.push_back(Json{{"from", t.version_before}, {"to", t.version}, {"announced", t.announced.ToString()},
+                               {"effective", t.effective.ToString()}, {"days", t.days}});
+  }
+  Json findings = Json::array();
+  for (const Finding& f : report.findings) {
+    findings.push_back(Json{{"severity", std::string(SeverityName(f.severity))}, {"code", f.code},
+                            {"version", f.version}, {"subject", f.subject}, {"facts", f.facts}});
+  }
+  return Json{{"transitions", transitions}, {"findings", findings}};
+}
+
+
+Json ToJson(const LiabilityRollForward& r) {
+  Json lines = Json::array();
+  auto line = [&](const char* name, const ValuedPoints& v) {
+    lines.push_back(Json{{"line", name}, {"points", v.points.value()}, {"value", MoneyText(v.value)}});
+  };
+  line("opening", r.opening);
+  line("issued", r.issued);
+  line("redeemed", r.redeemed);
+  line("expired", r.expired);
+  line("earn_reversed", r.earn_reversed);
+  line("redemption_reversed", r.redemption_reversed);
+  line("adjusted", r.adjusted);
+  line("transferred", r.transferred);
+  line("closing", r.closing);
+  Json breakage = Json::array();
+  for (const CohortBreakage& c : r.breakage) {
+    breakage.push_back(Json{{"year", std::to_string(c.year)}, {"redeemed", c.redeemed.value()}, {"expired", c.expired.value()},
+                            {"breakage", c.breakage.ToDecimal(4)}});
+  }
+  return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"roll_forward", lines},
+              {"closing_parts", ToJson(r.closing_parts)}, {"breakage", breakage}};
+}
+
+// ------------------------------------------------------------ text
+
+bool IsTable(const Json& value) {
+  return value.is_array() && !value.empty() &&
+         std::all_of(value.begin(), value.end(), [](const Json& row) { return row.is_object(); });
+}
+
+std::string Scalar(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return Grouped(value.get<int64_t>());
+  if (value.is_object()) {  // a small nested object in a table cell
+    std::string out;
+    for (const auto& [key, inner] : value.items()) absl::StrAppend(&out, out.empty() ? "" : " ", key, "=", Scalar(inner));
+    return out.empty() ? "-" : out;
+  }
+  if (value.is_array() && value.empty()) return "-";
+  return value.dump();
+}
+
+void Table(const Json& rows, const std::string& indent, std::string& out) {
+  std::vector<std::string> columns;
+  for (const Json& row : rows) {
+    for (const auto& [key, unused] : row.items()) {
+      if (std::find(columns.begin(), columns.end(), key) == columns.end()) columns.push_back(key);
+    }
+  }
+  std::vector<std::vector<std::string>> cells(1, columns);
+  for (const Json& row : rows) {
+    std::vector<std::string> line;
+    for (const std::string& column : columns) line.push_back(row.contains(column) ? Scalar(row[column]) : "");
+    cells.push_back(line);
+  }
+  std::vector<size_t> width(columns.size(), 0);
+  std::vector<bool> numeric(columns.size(), true);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    for (size_t r = 0; r < cells.size(); ++r) width[c] = std::max(width[c], cells[r][c].size());
+    for (const Json& row : rows) {
+      if (row.contains(columns[c]) && !row[columns[c]].is_number_integer()) numeric[c] = false;
+    }
+  }
+  for (const auto& line : cells) {
+    std::string text = indent;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const std::string& cell = line[c];
+      std::string pad(width[c] - cell.size(), ' ');
+      bool last = c + 1 == columns.size();
+      if (numeric[c]) absl::StrAppend(&text, pad, cell);
+      else absl::StrAppend(&text, cell, last ? "" : pad);
+      if (!last) text += "  ";
+    }
+    out += text + "\n";
+  }
+}
+
+void Block(const Json& object, const std::string& indent, std::string& out) {
+  size_t key_width = 0;
+  for (const auto& [key, value] : object.items()) {
+    if (!value.is_object() && !IsTable(value)) key_width = std::max(key_width, key.size());
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_object()) {
+      out += indent + key + ":\n";
+      Block(value, indent + "  ", out);
+    } else if (IsTable(value)) {
+      out += indent + key + ":\n";
+      Table(value, indent + "  ", out);
+    } else {
+      out += indent + key + std::string(key_width - key.size() + 2, ' ') + Scalar(value) + "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string Grouped(int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -(value + 1) + uint64_t{1} : uint64_t(value));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+Json ToJson(const MemberBalance& balance) {
+  return Json{{"available", balance.available.value()}, {"held", balance.held.value()},
+              {"debt", balance.debt.value()}};
+}
+
+Json ToJson(const ReportSection& section) {
+  static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability"};
+  Json body = std::visit([](const auto& result) { return ToJson(result); }, section.result);
+  return Json{{"report", kKinds[section.result.index()]}, {"title", section.title}, {"result", body}};
+}
+
+Json ToJson(const RunReport& report) {
+  Json steps = Json::array();
+  for (const StepOutcome& step : report.steps) {
+    steps.push_back(Json{{"step", step.where}, {"at", step.at.ToString()}, {"action", step.action},
+                         {"member", step.member}, {"outcome", step.outcome}});
+  }
+  Json sections = Json::array();
+  for (const ReportSection& section : report.sections) sections.push_back(ToJson(section));
+  Json failures = Json::array();
+  for (const std::string& failure : report.failures) failures.push_back(failure);
+  return Json{{"scenario", report.scenario},
+              {"title", report.title},
+              {"steps", steps},
+              {"reports", sections},
+              {"journal", Json{{"entries", report.journal_entries}, {"head", report.journal_head},
+                               {"state_digest", report.state_digest}}},
+              {"expectations_failed", failures}};
+}
+
+Json ToJson(const JournalVerification& v) {
+  return Json{{"result", std::string(JournalFaultName(v.fault))}, {"entries", v.entries},
+              {"head", ToHex(v.head)}, {"bad_entry", v.bad_seq}, {"detail", v.detail}, {"summary", v.Summary()}};
+}
+
+std::string ToText(const Json& document) {
+  std::string out;
+  if (IsTable(document)) Table(document, "", out);
+  else if (document.is_object()) Block(document, "", out);
+  else out = Scalar(document) + "\n";
+  return out;
+}
+
+}  // namespace loyalty::cli

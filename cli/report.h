@@ -1,0 +1,78 @@
+// What `loyalty run` produces: the typed results of every report a scenario
+// asks for, the outcome of every step, and the journal's fingerprint, kept
+// in one place so that each renderer (text tables, JSON, and the HTML page
+// the lead wires in) reads the same data.
+#ifndef LOYALTY_CLI_REPORT_H_
+#define LOYALTY_CLI_REPORT_H_
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "loyalty/audit.h"
+#include "loyalty/ledger.h"
+#include "nlohmann/json.hpp"
+
+namespace loyalty::cli {
+
+using Json = nlohmann::ordered_json;
+
+// One member's balance and status at the end of the run.
+struct BalanceRow {
+  MemberId member;
+  MemberBalance balance;
+  std::string tier;
+  std::map<std::string, Points, std::less<>> counters;
+};
+struct BalancesResult {
+  std::vector<BalanceRow> rows;
+};
+struct ImpactResult {
+  std::string basis;  // "population mm-members-2010 (synthetic)" or "journal members as of ..."
+  DevaluationImpact impact;
+};
+
+struct ReportSection {
+  std::string where;  // "reports[2]"
+  std::string title;
+  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward> result;
+};
+
+struct StepOutcome {
+  std::string where;
+  Instant at;
+  std::string action;  // "accrue", "hold", ...
+  std::string member;  // empty for program-wide steps
+  std::string outcome; // "ok, entry 12", "refused as expected: ...", ...
+};
+
+struct RunReport {
+  std::string scenario;
+  std::string title;
+  std::string description;
+  std::vector<StepOutcome> steps;
+  std::vector<ReportSection> sections;
+  uint64_t journal_entries = 0;
+  std::string journal_head;
+  std::string state_digest;
+  std::vector<std::string> failures;  // expectations not met, one line each
+};
+
+// JSON forms, with a fixed key order. Points are integers, money and exact
+// ratios decimal strings.
+Json ToJson(const MemberBalance& balance);
+Json ToJson(const ReportSection& section);
+Json ToJson(const RunReport& report);
+Json ToJson(const JournalVerification& verification);
+
+// A person's view of a JSON document: scalars as aligned "key  value"
+// lines, arrays of objects as aligned tables with a header row, nested
+// objects as indented blocks.
+std::string ToText(const Json& document);
+
+// "887,000".
+std::string Grouped(int64_t value);
+
+}  // namespace loyalty::cli
+
+#endif  // LOYALTY_CLI_REPORT_H_

@@ -1,0 +1,256 @@
+// RunScenario (scenario_run.h): the timeline on an engine with a fake clock,
+// then the reports through the audit API, then the expected figures.
+#include "scenario_run.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "journal_view.h"
+#include "loyalty/engine.h"
+
+namespace loyalty::cli {
+namespace {
+
+constexpr const char* kCommandNames[] = {
+    "enroll", "credit", "redeem", "hold", "capture", "release", "reverse_earn", "reverse_debit", "adjust",
+    "transfer", "accrue", "return", "quote", "redeem", "hold", "pay_at_till", "set_flag", "close_membership",
+    "grant_tier", "subscribe_tier", "cancel_tier_subscription"};
+static_assert(std::size(kCommandNames) == std::variant_size_v<Command>);
+
+// The program made of the first `count` versions of `program`.
+absl::StatusOr<Program> Prefix(const Program& program, size_t count) {
+  std::vector<ProgramVersion> versions;
+  for (size_t i = 0; i < count; ++i) versions.push_back(*program.versions()[i]);
+  return Program::FromVersions(std::move(versions));
+}
+
+// Sets the command's reference to an earlier step's seq.
+void SetReference(Command& command, uint64_t seq) {
+  std::visit(
+      [&](auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, CaptureHold> || std::is_same_v<T, ReleaseHold>) c.hold = seq;
+        if constexpr (std::is_same_v<T, RedeemReward> || std::is_same_v<T, HoldReward>) c.quote = seq;
+        if constexpr (std::is_same_v<T, ReturnLines> || std::is_same_v<T, ReverseEarn>) c.credit = seq;
+        if constexpr (std::is_same_v<T, ReverseDebit>) c.debit = seq;
+      },
+      command);
+}
+
+// The value at dotted `path` in `document`, or nullptr.
+const Json* Find(const Json& document, const std::string& path) {
+  const Json* at = &document;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    std::string key(part);
+    if (at->is_object() && at->contains(key)) {
+      at = &(*at)[key];
+    } else if (at->is_array() && !key.empty() && std::all_of(key.begin(), key.end(), ::isdigit) &&
+               std::stoul(key) < at->size()) {
+      at = &(*at)[std::stoul(key)];
+    } else {
+      return nullptr;
+    }
+  }
+  return at;
+}
+
+void Check(const std::vector<Expectation>& expect, const Json& actual, std::vector<std::string>& failures) {
+  for (const Expectation& e : expect) {
+    const Json* found = Find(actual, e.path);
+    if (found == nullptr) {
+      failures.push_back(absl::StrCat(e.where, ": expected ", e.json, ", but the result has no ", e.path));
+    } else if (found->dump() != Json::parse(e.json).dump()) {
+      failures.push_back(absl::StrCat(e.where, ": expected ", e.json, ", got ", found->dump()));
+    }
+  }
+}
+
+Json MemberJson(const MemberState& state) {
+  Json out{{"available", state.balance.value()}, {"held", state.held.value()}, {"debt", state.debt.value()},
+           {"tier", state.status.tier.empty() ? "-" : state.status.tier}};
+  Json counters = Json::object();
+  for (const auto& [name, amount] : state.counters) counters[name] = amount.value();
+  out["counters"] = counters;
+  return out;
+}
+
+absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioReport& wanted, const Store& store) {
+  ReportSection section{.where = wanted.where, .title = wanted.title, .result = BalancesResult{}};
+  const Program& program = scenario.program;
+  if (const auto* balances = std::get_if<BalancesWanted>(&wanted.what)) {
+    auto replayed = Replay(store);
+    if (!replayed.ok()) return replayed.status();
+    BalancesResult result;
+    auto add = [&](const MemberId& id, const MemberState& s) {
+      result.rows.push_back({id, {s.balance, s.held, s.debt}, s.status.tier, s.counters});
+    };
+    if (balances->members.empty()) {
+      std::vector<MemberId> ids;
+      for (const auto& [id, state] : replayed->members) ids.push_back(id);
+      std::sort(ids.begin(), ids.end());
+      for (const MemberId& id : ids) add(id, replayed->members.at(id));
+    }
+    for (const MemberId& id : balances->members) {
+      auto it = replayed->members.find(id);
+      if (it == replayed->members.end()) {
+        return absl::NotFoundError(absl::StrCat(wanted.where, ".balances.members: no member ", id.value()));
+      }
+      add(id, it->second);
+    }
+    section.result = std::move(result);
+  } else if (const auto* statement = std::get_if<StatementWanted>(&wanted.what)) {
+    auto result = StatementOf(store, statement->member, statement->from.value_or(Instant::Min()),
+                              statement->to.value_or(Instant::Max()));
+    if (!result.ok()) return result.status();
+    section.result = *std::move(result);
+  } else if (const auto* impact = std::get_if<ImpactWanted>(&wanted.what)) {
+    auto transition = TransitionOf(program, impact->version_before, impact->version_after, impact->reward);
+    if (!transition.ok()) return transition.status();
+    ImpactOptions options = impact->options;
+    if (!impact->as_of_given) options.as_of = transition->effective_from;
+    ImpactResult result;
+    absl::StatusOr<DevaluationImpact> computed;
+    if (!impact->population.empty()) {
+      const ScenarioPopulation* population = nullptr;
+      for (const auto& p : scenario.populations) {
+        if (p.name == impact->population) population = &p;
+      }
+      auto balances = SyntheticBalances(population->population);
+      if (!balances.ok()) return balances.status();
+      computed = ImpactOfBalances(*transition, *balances, options);
+      result.basis = absl::StrCat("synthetic population ", population->name, ": ",
+                                  Grouped(population->population.members), " members, median ",
+                                  Grouped(population->population.median.value()), ", sigma ",
+                                  population->population.sigma.ToString(), ", total ",
+                                  Grouped(population->population.total.value()));
+    } else {
+      Instant before_change = Instant::FromUnixMicros(transition->effective_from.unix_micros() - 1);
+      auto replayed = Replay(store, before_change);
+      if (!replayed.ok()) return replayed.status();
+      computed = ImpactOnMembers(*transition, replayed->States(), options);
+      result.basis = absl::StrCat("journal members as of ", before_change.ToString());
+    }
+    if (!computed.ok()) return computed.status();
+    result.impact = *std::move(computed);
+    section.result = std::move(result);
+  } else if (const auto* notice = std::get_if<NoticeWanted>(&wanted.what)) {
+    auto result = CheckNotice(program, notice->options);
+    if (!result.ok()) return result.status();
+    section.result = *std::move(result);
+  } else {
+    auto result = RollForward(store, program.zone(), std::get<LiabilityWanted>(wanted.what).options);
+    if (!result.ok()) return result.status();
+    section.result = *std::move(result);
+  }
+  return section;
+}
+
+}  // namespace
+
+absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> journal) {
+  RunReport report{.scenario = scenario.id, .title = scenario.title, .description = scenario.description};
+  const Instant start = scenario.timeline.empty() ? Instant::FromUnixMicros(0) : scenario.timeline.front().at;
+  FakeClock clock(start);
+  size_t published = scenario.initially_published.size();
+  std::unique_ptr<Engine> engine;
+  auto open = [&]() -> absl::Status {
+    engine.reset();
+    auto program = Prefix(scenario.program, published);
+    if (!program.ok()) return program.status();
+    auto opened = Engine::Open(std::make_unique<JournalView>(*journal), clock, *std::move(program));
+    if (!opened.ok()) return opened.status();
+    engine = *std::move(opened);
+    return absl::OkStatus();
+  };
+  if (absl::Status status = open(); !status.ok()) return status;
+
+  std::vector<uint64_t> first_seq(scenario.timeline.size(), 0);
+  for (size_t i = 0; i < scenario.timeline.size(); ++i) {
+    const ScenarioStep& step = scenario.timeline[i];
+    clock.Set(step.at);
+    StepOutcome outcome{.where = step.where, .at = step.at};
+    absl::StatusOr<Receipt> receipt = absl::UnknownError("no receipt");
+    if (const auto* command = std::get_if<Command>(&step.action)) {
+      Command filled = *command;
+      if (step.refers_to) SetReference(filled, first_seq[*step.refers_to]);
+      outcome.action = kCommandNames[filled.index()];
+      outcome.member = MemberOf(filled).value();
+      receipt = engine->Execute(filled);
+    } else if (std::holds_alternative<RunExpiryStep>(step.action)) {
+      outcome.action = "run_expiry";
+      receipt = engine->RunExpiry(step.key, step.at);
+    } else if (std::holds_alternative<ClosePeriodStep>(step.action)) {
+      outcome.action = "close_period";
+      receipt = engine->ClosePeriod(step.key, step.at);
+    } else {
+      const std::string& version = std::get<PublishStep>(step.action).version;
+      outcome.action = "publish";
+      ++published;
+      if (absl::Status status = open(); !status.ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(step.where, ": publishing ", version, ": ", status.message()));
+      }
+      outcome.outcome = absl::StrCat(version, " published");
+      report.steps.push_back(std::move(outcome));
+      continue;
+    }
+    if (!step.expect_error.empty()) {
+      if (receipt.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(step.where, ": expected ", step.expect_error, ", but the command succeeded"));
+      }
+      if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error) {
+        return absl::FailedPreconditionError(absl::StrCat(step.where, ": expected ", step.expect_error,
+                                                          ", got ", receipt.status().ToString()));
+      }
+      outcome.outcome = absl::StrCat("refused as expected: ", receipt.status().message());
+    } else if (!receipt.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(step.where, " (", outcome.action, "): ",
+                                                        receipt.status().ToString()));
+    } else if (receipt->entries.empty()) {
+      outcome.outcome = "nothing due";
+    } else {
+      first_seq[i] = receipt->entries.front().seq;
+      int64_t change = 0;
+      for (const Entry& entry : receipt->entries) change += DeltaOf(entry.body).available.value();
+      outcome.outcome = absl::StrCat("entry ", first_seq[i],
+                                     receipt->entries.size() > 1 ? absl::StrCat("..", receipt->entries.back().seq) : "",
+                                     change != 0 ? absl::StrCat(", ", change > 0 ? "+" : "", Grouped(change)) : "");
+    }
+    if (receipt.ok() && receipt->replayed) outcome.outcome += " (already in the journal)";
+    if (!step.expect.empty()) {
+      const MemberId& member = MemberOf(std::get<Command>(step.action));
+      if (receipt.ok() && receipt->replayed) {
+        // A run over a journal that already holds the scenario: the member
+        // as of this step, not as of the journal's end.
+        auto replayed = Replay(*journal, step.at);
+        if (!replayed.ok()) return replayed.status();
+        auto it = replayed->members.find(member);
+        if (it == replayed->members.end()) return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
+        Check(step.expect, MemberJson(it->second), report.failures);
+      } else {
+        auto state = engine->Snapshot(member);
+        if (!state.ok()) return state.status();
+        Check(step.expect, MemberJson(*state), report.failures);
+      }
+    }
+    report.steps.push_back(std::move(outcome));
+  }
+  for (const ScenarioReport& wanted : scenario.reports) {
+    auto section = Produce(scenario, wanted, *journal);
+    if (!section.ok()) {
+      return absl::Status(section.status().code(), absl::StrCat(wanted.where, ": ", section.status().message()));
+    }
+    Check(wanted.expect, ToJson(*section)["result"], report.failures);
+    report.sections.push_back(*std::move(section));
+  }
+  report.journal_entries = journal->LastSeq();
+  report.journal_head = ToHex(journal->HeadHash());
+  report.state_digest = ToHex(engine->StateDigest());
+  return report;
+}
+
+}  // namespace loyalty::cli

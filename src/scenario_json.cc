@@ -1,0 +1,851 @@
+// The JSON scenario loader (loyalty/scenario.h): walks a scenario document
+// against docs/scenario-format.md, collecting every problem with its JSON
+// path, loads the program versions (inline or from files, through
+// ParseProgram so that a scenario's program obeys the program format's
+// rules), and turns the timeline into engine commands. nlohmann::json may
+// throw; the entry points catch everything.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <new>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "loyalty/io.h"
+#include "loyalty/scenario.h"
+#include "nlohmann/json.hpp"
+
+namespace loyalty {
+namespace {
+
+using Json = nlohmann::json;
+
+class Problems {
+ public:
+  void Add(absl::string_view path, absl::string_view reason) {
+    lines_.push_back(absl::StrCat(path.empty() ? "(root)" : path, ": ", reason));
+  }
+  void AddLine(std::string line) { lines_.push_back(std::move(line)); }
+  bool empty() const { return lines_.empty(); }
+  absl::Status ToStatus() const { return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n")); }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+std::string Quote(absl::string_view text) {
+  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+std::string At(absl::string_view path, absl::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
+}
+std::string Element(absl::string_view path, size_t index) { return absl::StrCat(path, "[", index, "]"); }
+
+absl::string_view Kind(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return "an integer";
+    case Json::value_t::number_float: return "a number with a fraction or exponent";
+    case Json::value_t::object: return "an object";
+    case Json::value_t::array: return "an array";
+    default: return "an unsupported value";
+  }
+}
+
+// An object's fields: reports a non-object, unknown fields and missing
+// required ones; each read reports a wrong type with the field's path.
+class Fields {
+ public:
+  Fields(const Json& value, std::string path, Problems& problems, std::vector<std::string> known)
+      : path_(std::move(path)), problems_(problems) {
+    if (!value.is_object()) {
+      problems_.Add(path_, absl::StrCat("expected an object, got ", Kind(value)));
+      return;
+    }
+    object_ = &value;
+    for (const auto& [key, unused] : value.items()) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        problems_.Add(At(path_, key), absl::StrCat("unknown field; expected one of ", absl::StrJoin(known, ", ")));
+      }
+    }
+  }
+  bool ok() const { return object_ != nullptr; }
+  const std::string& path() const { return path_; }
+  std::string PathOf(absl::string_view key) const { return At(path_, key); }
+  bool Has(const std::string& key) const { return object_ != nullptr && object_->contains(key); }
+
+  const Json* Get(const std::string& key, bool required = false) const {
+    if (object_ == nullptr) return nullptr;
+    auto it = object_->find(key);
+    if (it == object_->end()) {
+      if (required) problems_.Add(PathOf(key), "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  std::optional<std::string> String(const std::string& key, bool required = false) const {
+    const Json* value = Get(key, required);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_string() || value->get_ref<const std::string&>().empty()) {
+      problems_.Add(PathOf(key), absl::StrCat("expected a non-empty string, got ",
+                                              value->is_string() ? "an empty string" : Kind(*value)));
+      return std::nullopt;
+    }
+    return value->get<std::string>();
+  }
+  std::optional<int64_t> Integer(const std::string& key, bool required = false, int64_t min = INT64_MIN) const {
+    const Json* value = Get(key, required);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_number_integer()) {
+      problems_.Add(PathOf(key), absl::StrCat("expected an integer, got ", Kind(*value)));
+      return std::nullopt;
+    }
+    if (value->is_number_unsigned() && value->get<uint64_t>() > uint64_t{INT64_MAX}) {
+      problems_.Add(PathOf(key), "is beyond 64 bits");
+      return std::nullopt;
+    }
+    int64_t number = value->get<int64_t>();
+    if (number < min) {
+      problems_.Add(PathOf(key), absl::StrCat(number, " is below the minimum ", min));
+      return std::nullopt;
+    }
+    return number;
+  }
+  std::optional<bool> Bool(const std::string& key) const {
+    const Json* value = Get(key);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_boolean()) {
+      problems_.Add(PathOf(key), absl::StrCat("expected true or false, got ", Kind(*value)));
+      return std::nullopt;
+    }
+    return value->get<bool>();
+  }
+  template <typename T, typename ParseFn>
+  std::optional<T> Parsed(const std::string& key, bool required, ParseFn parse) const {
+    std::optional<std::string> text = String(key, required);
+    if (!text) return std::nullopt;
+    absl::StatusOr<T> parsed = parse(*text);
+    if (!parsed.ok()) {
+      problems_.Add(PathOf(key), absl::StrCat(Quote(*text), ": ", parsed.status().message()));
+      return std::nullopt;
+    }
+    return *std::move(parsed);
+  }
+  std::optional<Instant> Time(const std::string& key, bool required = false) const {
+    return Parsed<Instant>(key, required, [](const std::string& t) { return Instant::Parse(t); });
+  }
+  std::optional<MemberId> Member(const std::string& key, bool required = true) const {
+    return Parsed<MemberId>(key, required, [](const std::string& t) { return MemberId::Parse(t); });
+  }
+  std::optional<Rate> Decimal(const std::string& key, bool required = false) const {
+    return Parsed<Rate>(key, required, [](const std::string& t) { return Rate::Parse(t); });
+  }
+  std::optional<Money> Amount(const std::string& key, Currency currency, bool required = false) const {
+    return Parsed<Money>(key, required, [&](const std::string& t) { return Money::Parse(t, currency); });
+  }
+  std::vector<std::string> Strings(const std::string& key) const {
+    std::vector<std::string> out;
+    const Json* value = Get(key);
+    if (value == nullptr) return out;
+    if (!value->is_array()) {
+      problems_.Add(PathOf(key), absl::StrCat("expected an array of strings, got ", Kind(*value)));
+      return out;
+    }
+    for (size_t i = 0; i < value->size(); ++i) {
+      if (!(*value)[i].is_string()) {
+        problems_.Add(Element(PathOf(key), i), absl::StrCat("expected a string, got ", Kind((*value)[i])));
+      } else {
+        out.push_back((*value)[i].get<std::string>());
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  Problems& problems_;
+  const Json* object_ = nullptr;
+};
+
+std::optional<Json> ParseDocument(absl::string_view text, Problems& problems) {
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& error) {
+    absl::string_view what = error.what();
+    if (size_t end = what.find("] "); absl::StartsWith(what, "[json.exception.") && end != what.npos) {
+      what.remove_prefix(end + 2);
+    }
+    problems.Add("", absl::StrCat("malformed JSON: ", what));
+    return std::nullopt;
+  }
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", what, " ", path));
+  std::string text;
+  char buffer[1 << 16];
+  size_t read;
+  while ((read = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, read);
+  int error = std::ferror(file) ? (errno != 0 ? errno : EIO) : 0;
+  std::fclose(file);
+  if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", what, " ", path));
+  return text;
+}
+
+std::string Resolve(const std::string& base_directory, const std::string& path) {
+  if (base_directory.empty() || absl::StartsWith(path, "/")) return path;
+  return absl::StrCat(base_directory, "/", path);
+}
+
+// ------------------------------------------------------------ program
+
+// Where each version of the assembled program document came from.
+struct VersionOrigin {
+  std::string path;  // "program.versions[1]"
+  std::string file;  // the file it was read from, if any
+  size_t index_in_file = 0;
+};
+
+// Assembles {"versions": [...]} from inline objects and files, then parses
+// it with ParseProgram; its problems are mapped back to scenario paths.
+std::optional<Program> ReadProgram(const Json& value, const std::string& base_directory, Problems& problems) {
+  Json document = {{"versions", Json::array()}};
+  std::vector<VersionOrigin> origins;
+  auto add_file = [&](const std::string& path, const std::string& file) {
+    std::string resolved = Resolve(base_directory, file);
+    absl::StatusOr<std::string> text = ReadFile(resolved, "program file");
+    if (!text.ok()) {
+      problems.Add(path, text.status().message());
+      return;
+    }
+    Problems file_problems;
+    std::optional<Json> parsed = ParseDocument(*text, file_problems);
+    if (!parsed) {
+      problems.Add(path, absl::StrCat(resolved, ": ", absl::StrReplaceAll(file_problems.ToStatus().message(), {{"(root): ", ""}})));
+      return;
+    }
+    if (parsed->is_object() && parsed->contains("versions") && (*parsed)["versions"].is_array()) {
+      size_t index = 0;
+      for (const Json& version : (*parsed)["versions"]) {
+        document["versions"].push_back(version);
+        origins.push_back({path, resolved, index++});
+      }
+    } else {
+      document["versions"].push_back(*parsed);
+      origins.push_back({path, resolved, SIZE_MAX});
+    }
+  };
+  if (value.is_string()) {
+    add_file("program", value.get<std::string>());
+  } else {
+    Fields f(value, "program", problems, {"versions"});
+    const Json* versions = f.Get("versions", true);
+    if (versions != nullptr && !versions->is_array()) {
+      problems.Add("program.versions", absl::StrCat("expected an array, got ", Kind(*versions)));
+    } else if (versions != nullptr) {
+      for (size_t i = 0; i < versions->size(); ++i) {
+        std::string path = Element("program.versions", i);
+        const Json& item = (*versions)[i];
+        if (item.is_string()) {
+          add_file(path, item.get<std::string>());
+        } else if (item.is_object() && item.size() == 1 && item.contains("file") && item["file"].is_string()) {
+          add_file(path, item["file"].get<std::string>());
+        } else {
+          document["versions"].push_back(item);
+          origins.push_back({path, "", 0});
+        }
+      }
+    }
+  }
+  if (!problems.empty()) return std::nullopt;
+  absl::StatusOr<Program> program = ParseProgram(document.dump());
+  if (program.ok()) return *std::move(program);
+  for (absl::string_view line : absl::StrSplit(program.status().message(), '\n')) {
+    // "versions[k]<rest>" -> the scenario path of version k.
+    size_t close = line.find(']');
+    size_t k = 0;
+    if (absl::StartsWith(line, "versions[") && close != line.npos &&
+        absl::SimpleAtoi(line.substr(9, close - 9), &k) && k < origins.size()) {
+      const VersionOrigin& origin = origins[k];
+      absl::string_view rest = line.substr(close + 1);
+      if (origin.file.empty()) {
+        problems.AddLine(absl::StrCat(origin.path, rest));
+      } else if (origin.index_in_file == SIZE_MAX) {
+        problems.AddLine(absl::StrCat(origin.path, " (", origin.file, ")", rest));
+      } else {
+        problems.AddLine(
+            absl::StrCat(origin.path, " (", origin.file, " versions[", origin.index_in_file, "])", rest));
+      }
+    } else {
+      problems.AddLine(absl::StrCat("program: ", line));
+    }
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------ expectations
+
+std::vector<Expectation> ReadExpect(const Fields& f, Problems& problems) {
+  std::vector<Expectation> out;
+  const Json* expect = f.Get("expect");
+  if (expect == nullptr) return out;
+  std::string path = f.PathOf("expect");
+  if (!expect->is_object() || expect->empty()) {
+    problems.Add(path, absl::StrCat("expected a non-empty object of figures, got ", Kind(*expect)));
+    return out;
+  }
+  for (const auto& [key, value] : expect->items()) {
+    std::string where = At(path, key);
+    if (value.is_number_float()) {
+      problems.Add(where, "a figure is an integer or a decimal string, never a JSON number with a fraction");
+      continue;
+    }
+    out.push_back({key, value.dump(), where});
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ timeline
+
+struct Context {
+  Currency currency;
+  const Program* program = nullptr;
+  std::map<std::string, size_t> step_names;  // name -> timeline index
+  std::set<std::string> members;
+};
+
+std::optional<Activity> ReadActivity(const Json& value, const std::string& path, const Context& context,
+                                     Problems& problems) {
+  Fields f(value, path, problems, {"id", "flight", "purchase", "custom"});
+  if (!f.ok()) return std::nullopt;
+  Activity activity;
+  activity.id = f.String("id", true).value_or("");
+  int kinds = f.Has("flight") + f.Has("purchase") + f.Has("custom");
+  if (kinds != 1) {
+    problems.Add(path, "needs exactly one of flight, purchase, custom");
+    return std::nullopt;
+  }
+  if (const Json* flight = f.Get("flight")) {
+    Fields g(*flight, f.PathOf("flight"), problems,
+             {"carrier", "flight_number", "origin", "destination", "distance_miles", "cabin", "booking_class",
+              "ticket_price"});
+    FlightSegment segment;
+    segment.carrier = g.String("carrier").value_or("");
+    segment.flight_number = g.String("flight_number").value_or("");
+    segment.origin = g.String("origin", true).value_or("");
+    segment.destination = g.String("destination", true).value_or("");
+    segment.distance_miles = g.Integer("distance_miles", true, 0).value_or(0);
+    segment.cabin = g.String("cabin", true).value_or("");
+    segment.booking_class = g.String("booking_class", true).value_or("");
+    segment.ticket_price = g.Amount("ticket_price", context.currency);
+    activity.detail = segment;
+  } else if (const Json* purchase = f.Get("purchase")) {
+    Fields g(*purchase, f.PathOf("purchase"), problems, {"partner", "store", "channel", "lines"});
+    Purchase basket;
+    basket.partner = g.String("partner").value_or("");
+    basket.store = g.String("store").value_or("");
+    basket.channel = g.String("channel").value_or("store");
+    const Json* lines = g.Get("lines", true);
+    if (lines != nullptr && (!lines->is_array() || lines->empty())) {
+      problems.Add(g.PathOf("lines"), absl::StrCat("expected a non-empty array of lines, got ", Kind(*lines)));
+    } else if (lines != nullptr) {
+      for (size_t i = 0; i < lines->size(); ++i) {
+        Fields l((*lines)[i], Element(g.PathOf("lines"), i), problems,
+                 {"sku", "category", "tags", "quantity", "unit_price"});
+        PurchaseLine line;
+        line.sku = l.String("sku", true).value_or("");
+        line.category = l.String("category").value_or("");
+        line.tags = l.Strings("tags");
+        line.quantity = l.Integer("quantity", false, 1).value_or(1);
+        line.unit_price = l.Amount("unit_price", context.currency, true).value_or(Money(0, context.currency));
+        basket.lines.push_back(std::move(line));
+      }
+    }
+    activity.detail = std::move(basket);
+  } else {
+    Fields g(*f.Get("custom"), f.PathOf("custom"), problems, {"type", "attributes", "amount"});
+    CustomActivity custom;
+    custom.type = g.String("type", true).value_or("");
+    if (const Json* attributes = g.Get("attributes")) {
+      if (!attributes->is_object()) {
+        problems.Add(g.PathOf("attributes"), absl::StrCat("expected an object of strings, got ", Kind(*attributes)));
+      } else {
+        for (const auto& [key, text] : attributes->items()) {
+          if (!text.is_string()) {
+            problems.Add(At(g.PathOf("attributes"), key), absl::StrCat("expected a string, got ", Kind(text)));
+          } else {
+            custom.attributes[key] = text.get<std::string>();
+          }
+        }
+      }
+    }
+    custom.amount = g.Amount("amount", context.currency);
+    activity.detail = std::move(custom);
+  }
+  return activity;
+}
+
+constexpr const char* kStepCommon[] = {"at", "name", "key", "note", "expect", "expect_error"};
+constexpr const char* kActions[] = {"enroll",  "accrue", "credit",  "redeem",        "pay_at_till",
+                                    "quote",   "hold",   "capture", "release",       "return",
+                                    "reverse_debit", "adjust", "set_flag", "close_membership",
+                                    "run_expiry", "close_period", "publish"};
+constexpr const char* kErrorCodes[] = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION",
+                                       "OUT_OF_RANGE"};
+
+// Reads the reference field `key` of an action: the name of an earlier step.
+std::optional<size_t> Reference(const Fields& f, const std::string& key, bool required, const Context& context,
+                                Problems& problems) {
+  std::optional<std::string> name = f.String(key, required);
+  if (!name) return std::nullopt;
+  auto it = context.step_names.find(*name);
+  if (it == context.step_names.end()) {
+    problems.Add(f.PathOf(key), absl::StrCat(Quote(*name), " names no earlier step"));
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+absl::Duration Days(const Fields& f, int64_t default_days) {
+  return absl::Hours(24 * f.Integer("ttl_days", false, 1).value_or(default_days));
+}
+
+void ReadStep(const Json& value, size_t index, Context& context, std::vector<std::string>& publish_order,
+              std::vector<ScenarioStep>& timeline, Problems& problems, const std::string& scenario_id) {
+  std::string path = Element("timeline", index);
+  std::vector<std::string> known(std::begin(kStepCommon), std::end(kStepCommon));
+  known.insert(known.end(), std::begin(kActions), std::end(kActions));
+  Fields f(value, path, problems, known);
+  if (!f.ok()) return;
+  ScenarioStep step;
+  step.where = path;
+  step.at = f.Time("at", true).value_or(Instant());
+  step.name = f.String("name").value_or("");
+  step.key = f.String("key").value_or(absl::StrCat(scenario_id, "/", path));
+  f.String("note");
+  step.expect = ReadExpect(f, problems);
+  if (std::optional<std::string> code = f.String("expect_error")) {
+    if (std::find(std::begin(kErrorCodes), std::end(kErrorCodes), *code) == std::end(kErrorCodes)) {
+      problems.Add(f.PathOf("expect_error"),
+                   absl::StrCat(Quote(*code), " is not one of ", absl::StrJoin(kErrorCodes, ", ")));
+    }
+    step.expect_error = *code;
+  }
+  std::vector<std::string> actions;
+  for (const char* action : kActions) {
+    if (f.Has(action)) actions.push_back(action);
+  }
+  if (actions.size() != 1) {
+    problems.Add(path, actions.empty() ? absl::StrCat("needs one action: ", absl::StrJoin(kActions, ", "))
+                                       : absl::StrCat("has more than one action: ", absl::StrJoin(actions, ", ")));
+    return;
+  }
+  const std::string& action = actions.front();
+  const Json& body = *f.Get(action);
+  const std::string body_path = f.PathOf(action);
+  const std::string& key = step.key;
+  std::optional<Instant> at = step.at;
+  auto member_known = [&](const Fields& g, const std::optional<MemberId>& member) {
+    if (member && action != "enroll" && !context.members.count(member->value())) {
+      problems.Add(g.PathOf("member"), absl::StrCat(Quote(member->value()), " is not enrolled by an earlier step"));
+    }
+    return member.value_or(MemberId());
+  };
+
+  if (action == "enroll") {
+    if (!body.is_string()) {
+      problems.Add(body_path, absl::StrCat("expected a member id, got ", Kind(body)));
+      return;
+    }
+    auto member = MemberId::Parse(body.get<std::string>());
+    if (!member.ok()) {
+      problems.Add(body_path, member.status().message());
+      return;
+    }
+    context.members.insert(member->value());
+    step.action = Command(Enroll{.idempotency_key = key, .member = *member, .at = at});
+  } else if (action == "run_expiry" || action == "close_period") {
+    if (!body.is_object() || !body.empty()) problems.Add(body_path, "expected {}");
+    if (action == "run_expiry") step.action = RunExpiryStep{};
+    else step.action = ClosePeriodStep{};
+  } else if (action == "publish") {
+    if (!body.is_string()) {
+      problems.Add(body_path, absl::StrCat("expected a version id, got ", Kind(body)));
+      return;
+    }
+    std::string version = body.get<std::string>();
+    if (context.program != nullptr && context.program->Find(version) == nullptr) {
+      problems.Add(body_path, absl::StrCat(Quote(version), " is not a version of the program"));
+    }
+    publish_order.push_back(version);
+    step.action = PublishStep{version};
+  } else if (action == "accrue") {
+    Fields g(body, body_path, problems, {"member", "activity"});
+    MemberId member = member_known(g, g.Member("member"));
+    const Json* activity = g.Get("activity", true);
+    if (activity == nullptr) return;
+    std::optional<Activity> read = ReadActivity(*activity, g.PathOf("activity"), context, problems);
+    if (!read) return;
+    step.action = Command(Accrue{.idempotency_key = key, .member = member, .at = at, .activity = *std::move(read)});
+  } else if (action == "credit") {
+    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
+                                 .amount = Points(g.Integer("points", true, 1).value_or(1)),
+                                 .source = g.String("source").value_or("scenario credit"),
+                                 .expires_at = g.Time("expires_at"), .counters = {}});
+  } else if (action == "redeem" || action == "hold") {
+    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days"});
+    MemberId member = member_known(g, g.Member("member"));
+    if (g.Has("reward") == g.Has("points")) {
+      problems.Add(body_path, "needs exactly one of reward, points");
+      return;
+    }
+    if (g.Has("reward")) {
+      std::string reward = g.String("reward", true).value_or("");
+      step.refers_to = Reference(g, "quote", false, context, problems);
+      if (action == "redeem") {
+        step.action = Command(RedeemReward{.idempotency_key = key, .member = member, .at = at, .reward = reward});
+      } else {
+        step.action = Command(
+            HoldReward{.idempotency_key = key, .member = member, .at = at, .reward = reward, .ttl = Days(g, 7)});
+      }
+    } else {
+      Points points(g.Integer("points", true, 1).value_or(1));
+      std::string reason = g.String("reason").value_or("");
+      if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
+      if (action == "redeem") {
+        step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = at, .amount = points,
+                                     .reason = reason});
+      } else {
+        step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = at, .amount = points,
+                                        .ttl = Days(g, 7), .reason = reason});
+      }
+    }
+  } else if (action == "pay_at_till") {
+    Fields g(body, body_path, problems, {"member", "points"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.action = Command(PayWithPointsAtTill{.idempotency_key = key, .member = member, .at = at,
+                                              .points = Points(g.Integer("points", true, 1).value_or(1))});
+  } else if (action == "quote") {
+    Fields g(body, body_path, problems, {"member", "reward", "ttl_days"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.action = Command(QuoteReward{.idempotency_key = key, .member = member, .at = at,
+                                      .reward = g.String("reward", true).value_or(""), .ttl = Days(g, 1)});
+  } else if (action == "capture" || action == "release") {
+    Fields g(body, body_path, problems, {"member", "hold"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.refers_to = Reference(g, "hold", true, context, problems);
+    if (action == "capture") {
+      step.action = Command(CaptureHold{.idempotency_key = key, .member = member, .at = at});
+    } else {
+      step.action = Command(ReleaseHold{.idempotency_key = key, .member = member, .at = at});
+    }
+  } else if (action == "return") {
+    Fields g(body, body_path, problems, {"member", "accrual", "lines"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.refers_to = Reference(g, "accrual", true, context, problems);
+    ReturnLines command{.idempotency_key = key, .member = member, .at = at, .credit = 0, .lines = {}};
+    const Json* lines = g.Get("lines", true);
+    if (lines != nullptr && (!lines->is_array() || lines->empty())) {
+      problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
+    } else if (lines != nullptr) {
+      for (size_t i = 0; i < lines->size(); ++i) {
+        const Json& line = (*lines)[i];
+        if (!line.is_number_unsigned() || line.get<uint64_t>() > UINT32_MAX) {
+          problems.Add(Element(g.PathOf("lines"), i), absl::StrCat("expected a line number, got ", Kind(line)));
+        } else {
+          command.lines.push_back(line.get<uint32_t>());
+        }
+      }
+    }
+    step.action = Command(std::move(command));
+  } else if (action == "reverse_debit") {
+    Fields g(body, body_path, problems, {"member", "debit"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.refers_to = Reference(g, "debit", true, context, problems);
+    step.action = Command(ReverseDebit{.idempotency_key = key, .member = member, .at = at});
+  } else if (action == "adjust") {
+    Fields g(body, body_path, problems, {"member", "points", "reason", "actor"});
+    MemberId member = member_known(g, g.Member("member"));
+    int64_t delta = g.Integer("points", true).value_or(0);
+    if (g.Has("points") && delta == 0) problems.Add(g.PathOf("points"), "must not be 0");
+    step.action = Command(Adjust{.idempotency_key = key, .member = member, .at = at, .delta = Points(delta),
+                                 .reason = g.String("reason", true).value_or(""),
+                                 .actor = g.String("actor", true).value_or("")});
+  } else if (action == "set_flag") {
+    Fields g(body, body_path, problems, {"member", "flag", "on"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.action = Command(SetMemberFlag{.idempotency_key = key, .member = member, .at = at,
+                                        .flag = g.String("flag", true).value_or(""),
+                                        .on = g.Bool("on").value_or(true)});
+  } else if (action == "close_membership") {
+    Fields g(body, body_path, problems, {"member"});
+    MemberId member = member_known(g, g.Member("member"));
+    step.action = Command(CloseMembership{.idempotency_key = key, .member = member, .at = at});
+  }
+  if (!step.name.empty()) {
+    if (auto [it, inserted] = context.step_names.emplace(step.name, timeline.size()); !inserted) {
+      problems.Add(f.PathOf("name"), absl::StrCat(Quote(step.name), " is also the name of ", timeline[it->second].where));
+    }
+  }
+  timeline.push_back(std::move(step));
+}
+
+// ------------------------------------------------------------ reports
+
+std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const Scenario& partial,
+                                         Problems& problems) {
+  std::string path = Element("reports", index);
+  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability"};
+  Fields f(value, path, problems, {"title", "expect", "balances", "statement", "impact", "notice", "liability"});
+  if (!f.ok()) return std::nullopt;
+  ScenarioReport report{.where = path, .title = f.String("title").value_or(""), .what = BalancesWanted{},
+                        .expect = ReadExpect(f, problems)};
+  std::vector<std::string> kinds;
+  for (const char* kind : kKinds) {
+    if (f.Has(kind)) kinds.push_back(kind);
+  }
+  if (kinds.size() != 1) {
+    problems.Add(path, absl::StrCat("needs exactly one of ", absl::StrJoin(kKinds, ", ")));
+    return std::nullopt;
+  }
+  const std::string& kind = kinds.front();
+  const Json& body = *f.Get(kind);
+  const std::string body_path = f.PathOf(kind);
+  const Currency currency = partial.program.versions().front()->currency;
+  if (kind == "balances") {
+    Fields g(body, body_path, problems, {"members"});
+    BalancesWanted wanted;
+    std::vector<std::string> ids = g.Strings("members");
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto id = MemberId::Parse(ids[i]);
+      if (!id.ok()) problems.Add(Element(g.PathOf("members"), i), id.status().message());
+      else wanted.members.push_back(*id);
+    }
+    report.what = std::move(wanted);
+  } else if (kind == "statement") {
+    Fields g(body, body_path, problems, {"member", "from", "to"});
+    report.what = StatementWanted{.member = g.Member("member").value_or(MemberId()), .from = g.Time("from"),
+                                  .to = g.Time("to")};
+  } else if (kind == "impact") {
+    Fields g(body, body_path, problems,
+             {"from", "to", "reward", "population", "value_per_award", "as_of", "book_by", "notice_days"});
+    ImpactWanted wanted;
+    wanted.version_before = g.String("from", true).value_or("");
+    wanted.version_after = g.String("to", true).value_or("");
+    wanted.reward = g.String("reward", true).value_or("");
+    for (const char* key : {"from", "to"}) {
+      std::optional<std::string> id = g.String(key);
+      if (id && partial.program.Find(*id) == nullptr) {
+        problems.Add(g.PathOf(key), absl::StrCat(Quote(*id), " is not a version of the program"));
+      }
+    }
+    wanted.population = g.String("population").value_or("");
+    if (!wanted.population.empty() &&
+        std::none_of(partial.populations.begin(), partial.populations.end(),
+                     [&](const ScenarioPopulation& p) { return p.name == wanted.population; })) {
+      problems.Add(g.PathOf("population"), absl::StrCat(Quote(wanted.population), " is not a population of the scenario"));
+    }
+    wanted.options.value_per_award = g.Amount("value_per_award", currency, true).value_or(Money(0, currency));
+    if (std::optional<Instant> as_of = g.Time("as_of")) {
+      wanted.options.as_of = *as_of;
+      wanted.as_of_given = true;
+    }
+    wanted.options.book_by = g.Time("book_by");
+    wanted.options.notice_days = g.Integer("notice_days", false, 0).value_or(90);
+    report.what = std::move(wanted);
+  } else if (kind == "notice") {
+    Fields g(body, body_path, problems, {"minimum_days"});
+    report.what = NoticeWanted{{.minimum_days = g.Integer("minimum_days", false, 0).value_or(90)}};
+  } else {
+    Fields g(body, body_path, problems, {"from", "to", "value_per_point"});
+    LiabilityWanted wanted;
+    wanted.options.from = g.Time("from", true).value_or(Instant());
+    wanted.options.to = g.Time("to", true).value_or(Instant());
+    wanted.options.currency = currency;
+    if (std::optional<Rate> rate = g.Decimal("value_per_point")) wanted.options.value_per_point = *rate;
+    if (wanted.options.to < wanted.options.from) problems.Add(g.PathOf("to"), "is before from");
+    report.what = std::move(wanted);
+  }
+  return report;
+}
+
+absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const std::string& base_directory) {
+  Problems problems;
+  std::optional<Json> document = ParseDocument(json_text, problems);
+  if (!document) return problems.ToStatus();
+  Fields f(*document, "", problems,
+           {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
+  if (!f.ok()) return problems.ToStatus();
+  std::string id = f.String("id", true).value_or("scenario");
+  std::string title = f.String("title").value_or("");
+  std::string description = f.String("description").value_or("");
+  const Json* program_json = f.Get("program", true);
+  if (program_json == nullptr) return problems.ToStatus();
+  std::optional<Program> program = ReadProgram(*program_json, base_directory, problems);
+  if (!program) return problems.ToStatus();  // the rest needs the program
+
+  Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
+                    .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
+  Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
+                  .step_names = {}, .members = {}};
+
+  // Members: each enrolled at its time, before the timeline.
+  if (const Json* members = f.Get("members")) {
+    if (!members->is_array()) {
+      problems.Add("members", absl::StrCat("expected an array, got ", Kind(*members)));
+    } else {
+      for (size_t i = 0; i < members->size(); ++i) {
+        std::string path = Element("members", i);
+        Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
+        std::optional<MemberId> member = g.Member("id");
+        std::optional<Instant> at = g.Time("enrolled_at", true);
+        std::vector<std::string> flags = g.Strings("flags");
+        g.String("note");
+        if (!member || !at) continue;
+        if (!context.members.insert(member->value()).second) {
+          problems.Add(g.PathOf("id"), absl::StrCat(Quote(member->value()), " is listed twice"));
+          continue;
+        }
+        scenario.timeline.push_back(
+            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path),
+             .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
+             .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+        for (size_t k = 0; k < flags.size(); ++k) {
+          std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
+          scenario.timeline.push_back(
+              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key,
+               .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
+                                               .flag = flags[k], .on = true}),
+               .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+        }
+      }
+    }
+  }
+  std::vector<std::string> publish_order;
+  if (const Json* timeline = f.Get("timeline", true)) {
+    if (!timeline->is_array()) {
+      problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*timeline)));
+    } else {
+      for (size_t i = 0; i < timeline->size(); ++i) {
+        ReadStep((*timeline)[i], i, context, publish_order, scenario.timeline, problems, id);
+      }
+    }
+  }
+  for (size_t i = 1; i < scenario.timeline.size(); ++i) {
+    if (scenario.timeline[i].at < scenario.timeline[i - 1].at) {
+      problems.Add(At(scenario.timeline[i].where, "at"),
+                   absl::StrCat(scenario.timeline[i].at.ToString(), " is before ", scenario.timeline[i - 1].where,
+                                " at ", scenario.timeline[i - 1].at.ToString(), "; steps must be in time order"));
+    }
+  }
+  // Published versions come after those the engine starts with, in the
+  // program's order.
+  const auto& versions = scenario.program.versions();
+  size_t first_published = versions.size();
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (std::find(publish_order.begin(), publish_order.end(), versions[i]->id) != publish_order.end()) {
+      first_published = std::min(first_published, i);
+    }
+  }
+  std::vector<std::string> expected_order;
+  for (size_t i = first_published; i < versions.size(); ++i) expected_order.push_back(versions[i]->id);
+  if (first_published == 0) {
+    problems.Add("timeline", "publishes the program's first version; the engine needs one to start with");
+  } else if (publish_order != expected_order && problems.empty()) {
+    problems.Add("timeline", absl::StrCat("publishes ", absl::StrJoin(publish_order, ", "),
+                                          "; after the first published version every later one must be "
+                                          "published once, in the program's order: ",
+                                          absl::StrJoin(expected_order, ", ")));
+  }
+  for (size_t i = 0; i < first_published; ++i) scenario.initially_published.push_back(versions[i]->id);
+
+  if (const Json* populations = f.Get("populations")) {
+    if (!populations->is_array()) {
+      problems.Add("populations", absl::StrCat("expected an array, got ", Kind(*populations)));
+    } else {
+      for (size_t i = 0; i < populations->size(); ++i) {
+        Fields g((*populations)[i], Element("populations", i), problems,
+                 {"name", "members", "median", "sigma", "total"});
+        ScenarioPopulation population;
+        population.name = g.String("name", true).value_or("");
+        population.population.members = g.Integer("members", true, 1).value_or(1);
+        population.population.median = Points(g.Integer("median", true, 1).value_or(1));
+        population.population.sigma = g.Decimal("sigma", true).value_or(*Rate::Parse("1"));
+        population.population.total = Points(g.Integer("total", true, 0).value_or(0));
+        scenario.populations.push_back(std::move(population));
+      }
+    }
+  }
+  if (const Json* reports = f.Get("reports")) {
+    if (!reports->is_array()) {
+      problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
+    } else {
+      for (size_t i = 0; i < reports->size(); ++i) {
+        if (auto report = ReadReport((*reports)[i], i, scenario, problems)) {
+          scenario.reports.push_back(*std::move(report));
+        }
+      }
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return scenario;
+}
+
+absl::Status FromException(std::exception_ptr thrown) {
+  try {
+    std::rethrow_exception(thrown);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory while loading a scenario");
+  } catch (const std::exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat("(root): ", error.what()));
+  } catch (...) {
+    return absl::InternalError("scenario loader: unknown exception");
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Scenario> ParseScenario(absl::string_view json_text, const std::string& base_directory) {
+  try {
+    return ParseScenarioOrThrow(json_text, base_directory);
+  } catch (...) {
+    return FromException(std::current_exception());
+  }
+}
+
+absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path) {
+  try {
+    absl::StatusOr<std::string> text = ReadFile(path, "scenario file");
+    if (!text.ok()) return text.status();
+    size_t slash = path.rfind('/');
+    std::string directory = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
+    auto scenario = ParseScenarioOrThrow(*text, directory);
+    if (scenario.ok() || scenario.status().code() != absl::StatusCode::kInvalidArgument) return scenario;
+    std::vector<std::string> lines = absl::StrSplit(scenario.status().message(), '\n');
+    for (std::string& line : lines) line = absl::StrCat(path, ": ", line);
+    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+  } catch (...) {
+    return FromException(std::current_exception());
+  }
+}
+
+}  // namespace loyalty

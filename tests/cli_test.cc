@@ -1,0 +1,153 @@
+// Tests of the `loyalty` command as a user runs it: exit codes, error paths on
+// stderr, verification of a good and a tampered journal, and output that is
+// byte-identical from one run to the next.
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Result Loyalty(const std::string& arguments) {
+  std::string err_file = ::testing::TempDir() + "/cli_test_stderr";
+  std::string command = absl::StrCat(LOYALTY_CLI, " ", arguments, " 2>", err_file);
+  Result result;
+  std::FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  size_t read;
+  while ((read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, read);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = Slurp(err_file);
+  return result;
+}
+
+std::string Write(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const std::string kAirline = std::string(LOYALTY_SOURCE_DIR) + "/examples/airline-2011/scenario.json";
+
+// A small scenario: one member, two credits, a redemption.
+constexpr char kSmall[] = R"({
+  "id": "small",
+  "program": {"versions": [{"id": "v1", "time_zone": "Europe/Berlin", "currency": "EUR", "announced_at": "2009-12-01T00:00:00Z",
+                            "effective_from": "2010-01-01T00:00:00Z", "expiry": {"months": 36, "round": "none"}}]},
+  "members": [{"id": "M-1", "enrolled_at": "2010-01-02T00:00:00Z"}],
+  "timeline": [
+    {"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-1", "points": 700}},
+    {"at": "2010-03-01T00:00:00Z", "credit": {"member": "M-1", "points": 300}, "expect": {"available": 1000}},
+    {"at": "2010-04-01T00:00:00Z", "redeem": {"member": "M-1", "points": 250}, "expect": {"available": 750}}
+  ],
+  "reports": [{"balances": {}, "expect": {"members.0.available": 750}}]
+})";
+
+TEST(Cli, ValidateReportsEveryProblemWithItsPathAndExits1) {
+  std::string program = Write("broken_program.json", R"({"versions": [{"id": "v1", "time_zone": "Europe/Berlin",
+      "effective_from": "2010-01-01T00:00:00Z", "expiry": {"months": "36"},
+      "redemption": {"catalog": [{"id": "mug", "name": "Mug", "price": -5}]}}]})");
+  Result result = Loyalty("validate " + program);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("versions[0].expiry.months"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("versions[0].redemption.catalog[0].price"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(program), std::string::npos) << result.err;
+  EXPECT_EQ(result.out, "");
+
+  Result good = Loyalty("validate --json " + std::string(LOYALTY_SOURCE_DIR) + "/examples/programs/miles-and-more-2011.json");
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(nlohmann::json::parse(good.out)["versions"][1]["id"], "mm-2011");
+}
+
+TEST(Cli, UsageErrorsExit2AndUnreadableInputExits3) {
+  EXPECT_EQ(Loyalty("frobnicate").exit_code, 2);
+  EXPECT_EQ(Loyalty("verify").exit_code, 2);  // --db is required
+  Result missing = Loyalty("run /nonexistent/scenario.json");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("/nonexistent/scenario.json"), std::string::npos) << missing.err;
+}
+
+TEST(Cli, VerifyAcceptsAGoodJournalAndNamesTheTamperedEntry) {
+  std::string db = ::testing::TempDir() + "/cli_verify.db";
+  std::remove(db.c_str());
+  std::string scenario = Write("small_scenario.json", kSmall);
+  Result run = Loyalty(absl::StrCat("run ", scenario, " --db ", db));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // Running it again on the same file changes nothing and meets the same
+  // expectations (each step is checked as of its own time).
+  Result again = Loyalty(absl::StrCat("run ", scenario, " --db ", db));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("(already in the journal)"), std::string::npos);
+
+  Result good = Loyalty("verify --json --db " + db);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  auto verified = nlohmann::json::parse(good.out);
+  EXPECT_EQ(verified["result"], "ok");
+  EXPECT_EQ(verified["entries"], 5);  // version published, enrolment, two credits, redemption
+
+  Result replay = Loyalty("replay --json --db " + db);
+  EXPECT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(nlohmann::json::parse(replay.out)["outstanding"]["available"], 750);
+
+  // Raise the first credit from 700 to a different amount by flipping one
+  // byte of its stored encoding.
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(handle, "UPDATE journal SET entry = substr(entry, 1, length(entry) - 1) || "
+                                 "x'00' WHERE seq = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(handle);
+  Result bad = Loyalty("verify --json --db " + db);
+  EXPECT_EQ(bad.exit_code, 1);
+  auto report = nlohmann::json::parse(bad.out);
+  EXPECT_EQ(report["bad_entry"], 3);
+  EXPECT_EQ(report["entries"], 2);
+  EXPECT_NE(bad.err.find("entry 3"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
+  std::string text = kSmall;
+  const std::string figure = "\"available\": 750}}";  // the redemption's expectation
+  text.replace(text.find(figure), figure.size(), "\"available\": 751}}");
+  Result result = Loyalty("run " + Write("wrong_scenario.json", text));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("timeline[2].expect.available: expected 751, got 750"), std::string::npos) << result.err;
+}
+
+TEST(Cli, RunningTheAirlineScenarioTwiceGivesByteIdenticalJson) {
+  Result first = Loyalty("run --json " + kAirline);
+  Result second = Loyalty("run --json " + kAirline);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, second.out);
+  EXPECT_EQ(first.err, "");  // no progress bar or other noise when stderr is not a terminal
+  auto report = nlohmann::json::parse(first.out);
+  const auto& population = report["reports"][2]["result"];
+  EXPECT_EQ(population["pool"]["awards_before"], "2200000.00");
+  EXPECT_EQ(population["pool"]["awards_after"], "1885714.29");   // 198e9 / 105,000
+  EXPECT_EQ(population["pool"]["value_lost"], "942857142.86 EUR");  // 314,285.71... awards x EUR 3,000
+  const auto& member = report["reports"][3]["result"]["whole_awards"];
+  EXPECT_EQ(member["before"], 9);  // floor(887,000 / 90,000)
+  EXPECT_EQ(member["after"], 8);   // floor(887,000 / 105,000)
+  EXPECT_EQ(report["reports"][4]["result"]["transitions"][0]["days"], 33);
+  // Text output is stable too.
+  EXPECT_EQ(Loyalty("run " + kAirline).out, Loyalty("run " + kAirline).out);
+}
+
+}  // namespace
