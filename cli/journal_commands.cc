@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "loyalty/audit.h"
+#include "loyalty/io.h"
 #include "loyalty/store.h"
 
 namespace loyalty::cli {
@@ -14,6 +15,8 @@ namespace {
 
 struct JournalArguments {
   std::string db;
+  std::string program;  // replay: re-rate under this program
+  std::string without;  // replay: ... without this version of it
   bool json = false;
   std::string member;
   std::string from, to;
@@ -37,9 +40,57 @@ int Verify(const JournalArguments& a) {
   return kExitOk;
 }
 
+// `replay --program FILE [--without VERSION]`: the recorded commands decided
+// again under that program history, and what would have been different.
+int Rerating(const Store& store, const JournalArguments& a) {
+  auto program = LoadProgramFile(a.program);
+  if (!program.ok()) return Fail(a.program, program.status());
+  if (!a.without.empty()) {
+    program = ProgramWithout(*program, a.without);
+    if (!program.ok()) return Fail("--without", program.status());
+  }
+  auto rerated = Rerate(store, *program);
+  if (!rerated.ok()) return Fail(a.db, rerated.status());
+  Json members = Json::array();
+  for (const MemberRerated& m : rerated->members_changed) {
+    members.push_back(Json{{"member", m.member.value()},
+                           {"recorded_available", m.recorded.available.value()},
+                           {"rerated_available", m.rerated.available.value()},
+                           {"difference", m.rerated.available.value() - m.recorded.available.value()},
+                           {"recorded_tier", m.recorded.tier},
+                           {"rerated_tier", m.rerated.tier}});
+  }
+  Json commands = Json::array();
+  for (const CommandRerated& c : rerated->commands_changed) {
+    commands.push_back(Json{{"entry", c.seq},
+                            {"member", c.member.value()},
+                            {"key", c.idempotency_key},
+                            {"reward", c.reward},
+                            {"recorded", absl::StrCat(c.recorded_kind, " ", c.recorded_points.value())},
+                            {"rerated", c.rerated_error.ok()
+                                            ? absl::StrCat(c.rerated_kind, " ", c.rerated_points.value())
+                                            : absl::StrCat("failed: ", c.rerated_error.message())}});
+  }
+  Print(Json{{"program", a.program},
+             {"without", a.without},
+             {"entries", rerated->entries},
+             {"commands", rerated->commands},
+             {"entries_decided", rerated->entries_decided},
+             {"failed", rerated->failed},
+             {"members", rerated->members},
+             {"recorded_available", rerated->recorded_available.value()},
+             {"rerated_available", rerated->rerated_available.value()},
+             {"state_digest", ToHex(rerated->state_digest)},
+             {"members_changed", members},
+             {"commands_changed", commands}},
+        a.json);
+  return kExitOk;
+}
+
 int ReplayJournal(const JournalArguments& a) {
   auto store = Open(a.db);
   if (!store.ok()) return Fail(a.db, store.status());
+  if (!a.program.empty()) return Rerating(**store, a);
   auto replayed = Replay(**store);
   if (!replayed.ok()) return Fail(a.db, replayed.status());
   Json versions = Json::array();
@@ -123,6 +174,11 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   CLI::App* replay = app.add_subcommand("replay", "Replay a journal: verify it, rebuild every member, print the state digest");
   replay->add_option("--db", replay_args->db, "SQLite journal")->required();
   replay->add_flag("--json", replay_args->json, "Machine-readable JSON output");
+  replay->add_option("--program", replay_args->program,
+                     "Re-rate: decide the recorded commands again under this program (JSON) and show what differs");
+  replay->add_option("--without", replay_args->without,
+                     "With --program: as if this version of it had never been published")
+      ->needs("--program");
   replay->callback([replay_args, &outcome] { outcome.exit_code = ReplayJournal(*replay_args); });
 
   auto statement_args = std::make_shared<JournalArguments>();

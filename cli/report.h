@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loyalty/audit.h"
+#include "loyalty/distribution.h"
 #include "loyalty/ledger.h"
 #include "nlohmann/json.hpp"
 
@@ -30,6 +31,9 @@ struct BalancesResult {
 struct ImpactResult {
   std::string basis;  // "population mm-members-2010 (synthetic)" or "journal members as of ..."
   DevaluationImpact impact;
+  // For the HTML page's charts: the balances and the awards they buy.
+  BalanceDistribution balances;
+  AwardsAffordable affordable;
 };
 
 struct ReportSection {

@@ -1,10 +1,12 @@
-// `loyalty run SCENARIO.json [--db FILE] [--json]`: loads and runs a
-// scenario, prints its steps and reports, and fails (exit 1) if an expected
-// figure differs.
+// `loyalty run SCENARIO.json [--db FILE] [--json] [--html FILE]`: loads and
+// runs a scenario, prints its steps and reports (and writes them as an HTML
+// page), and fails (exit 1) if an expected figure differs.
+#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
+#include "loyalty/report_html.h"
 #include "loyalty/scenario.h"
 #include "loyalty/store.h"
 #include "scenario_run.h"
@@ -15,8 +17,26 @@ namespace {
 struct RunArguments {
   std::string scenario;
   std::string db;
+  std::string html;
   bool json = false;
 };
+
+// The HTML page of a run: its impact reports with their charts and the
+// notice check.
+HtmlReportInput HtmlOf(const RunReport& report) {
+  HtmlReportInput input{.title = report.title.empty() ? report.scenario : report.title};
+  for (const ReportSection& section : report.sections) {
+    if (const auto* impact = std::get_if<ImpactResult>(&section.result)) {
+      input.impacts.push_back({section.title.empty() ? impact->basis : section.title + " (" + impact->basis + ")",
+                               impact->impact});
+      if (!input.balances) input.balances = impact->balances;
+      input.affordable.push_back(impact->affordable);
+    } else if (const auto* notice = std::get_if<NoticeReport>(&section.result)) {
+      input.notice = *notice;
+    }
+  }
+  return input;
+}
 
 int Run(const RunArguments& args) {
   auto scenario = LoadScenarioFile(args.scenario);
@@ -31,8 +51,12 @@ int Run(const RunArguments& args) {
   }
   auto report = RunScenario(*scenario, std::move(store));
   if (!report.ok()) return Fail(args.scenario, report.status());
-  // An HTML page (--html FILE) renders from *report, which holds every
-  // typed result (DevaluationImpact, NoticeReport, balances, statements).
+  if (!args.html.empty()) {
+    std::ofstream page(args.html, std::ios::binary | std::ios::trunc);
+    page << RenderHtmlReport(HtmlOf(*report));
+    page.close();
+    if (!page) return Fail(args.html, absl::UnavailableError("cannot write the HTML report"));
+  }
   Json document = ToJson(*report);
   if (args.json) {
     Print(document, true);
@@ -60,6 +84,7 @@ void AddRunCommand(CLI::App& app, Outcome& outcome) {
   run->add_option("scenario", args->scenario, "Scenario JSON file")->required();
   run->add_option("--db", args->db, "Journal in this SQLite file (default: in memory)");
   run->add_flag("--json", args->json, "Machine-readable JSON output");
+  run->add_option("--html", args->html, "Also write the impact and notice reports as one self-contained HTML page");
   run->callback([args, &outcome] { outcome.exit_code = Run(*args); });
 }
 

@@ -78,6 +78,18 @@ Json MemberJson(const MemberState& state) {
   return out;
 }
 
+// The distributions an impact's charts show, over balances or member states.
+template <typename Population>
+absl::Status Chart(const Transition& transition, Population population, ImpactResult& result) {
+  auto balances = BalanceDistributionOf(population);
+  if (!balances.ok()) return balances.status();
+  auto affordable = AwardsAffordableOf(transition, population);
+  if (!affordable.ok()) return affordable.status();
+  result.balances = *std::move(balances);
+  result.affordable = *std::move(affordable);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioReport& wanted, const Store& store) {
   ReportSection section{.where = wanted.where, .title = wanted.title, .result = BalancesResult{}};
   const Program& program = scenario.program;
@@ -122,6 +134,9 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
       auto balances = SyntheticBalances(population->population);
       if (!balances.ok()) return balances.status();
       computed = ImpactOfBalances(*transition, *balances, options);
+      if (absl::Status charted = Chart(*transition, std::span<const int64_t>(*balances), result); !charted.ok()) {
+        return charted;
+      }
       result.basis = absl::StrCat("synthetic population ", population->name, ": ",
                                   Grouped(population->population.members), " members, median ",
                                   Grouped(population->population.median.value()), ", sigma ",
@@ -131,7 +146,12 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
       Instant before_change = Instant::FromUnixMicros(transition->effective_from.unix_micros() - 1);
       auto replayed = Replay(store, before_change);
       if (!replayed.ok()) return replayed.status();
-      computed = ImpactOnMembers(*transition, replayed->States(), options);
+      std::vector<const MemberState*> states = replayed->States();
+      computed = ImpactOnMembers(*transition, states, options);
+      if (absl::Status charted = Chart(*transition, std::span<const MemberState* const>(states), result);
+          !charted.ok()) {
+        return charted;
+      }
       result.basis = absl::StrCat("journal members as of ", before_change.ToString());
     }
     if (!computed.ok()) return computed.status();
@@ -222,7 +242,11 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
     }
     if (receipt.ok() && receipt->replayed) outcome.outcome += " (already in the journal)";
     if (!step.expect.empty()) {
-      const MemberId& member = MemberOf(std::get<Command>(step.action));
+      const auto* command = std::get_if<Command>(&step.action);
+      if (command == nullptr) {  // the loader refuses this; never crash on it
+        return absl::InvalidArgumentError(absl::StrCat(step.where, ".expect: only a member's command can state expected figures"));
+      }
+      const MemberId& member = MemberOf(*command);
       if (receipt.ok() && receipt->replayed) {
         // A run over a journal that already holds the scenario: the member
         // as of this step, not as of the journal's end.

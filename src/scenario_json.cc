@@ -483,6 +483,9 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     step.action = Command(Enroll{.idempotency_key = key, .member = *member, .at = at});
   } else if (action == "run_expiry" || action == "close_period") {
     if (!body.is_object() || !body.empty()) problems.Add(body_path, "expected {}");
+    if (!step.expect.empty()) {
+      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
+    }
     if (action == "run_expiry") step.action = RunExpiryStep{};
     else step.action = ClosePeriodStep{};
   } else if (action == "publish") {
@@ -493,6 +496,9 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     std::string version = body.get<std::string>();
     if (context.program != nullptr && context.program->Find(version) == nullptr) {
       problems.Add(body_path, absl::StrCat(Quote(version), " is not a version of the program"));
+    }
+    if (!step.expect.empty()) {
+      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
     }
     publish_order.push_back(version);
     step.action = PublishStep{version};

@@ -63,7 +63,9 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
       {"at": "2010-03-01T00:00:00Z", "capture": {"member": "M-1", "hold": "nope"}, "colour": "red"},
       {"at": "2010-03-02T00:00:00Z", "credit": {"member": "M-1", "points": 1}, "redeem": {"member": "M-1", "points": 1}},
       {"at": "2010-03-03T00:00:00Z", "accrue": {"member": "M-1", "activity": {"id": "b", "purchase": {"lines": [{"sku": "x", "unit_price": 2.5}]}}}},
-      {"at": "2010-03-04T00:00:00Z", "publish": "v9", "expect": {"available": 1.5}}])"),
+      {"at": "2010-03-04T00:00:00Z", "publish": "v9", "expect": {"available": 1.5}},
+      {"at": "2010-03-05T00:00:00Z", "run_expiry": {}, "expect": {"available": 1}},
+      {"at": "2010-03-06T00:00:00Z", "publish": "v2", "expect": {"available": 1}}])"),
                                 "");
   ASSERT_FALSE(scenario.ok());
   EXPECT_EQ(scenario.status().code(), absl::StatusCode::kInvalidArgument);
@@ -79,6 +81,8 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
            "timeline[4].accrue.activity.purchase.lines[0].unit_price: expected a non-empty string, got a number",
            "timeline[5].publish: \"v9\" is not a version of the program",
            "timeline[5].expect.available: a figure is an integer or a decimal string",
+           "timeline[6].expect: only a member's command can state expected figures",
+           "timeline[7].expect: only a member's command can state expected figures",
        }) {
     EXPECT_NE(message.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << message;
   }
