@@ -207,7 +207,10 @@ class Rerater {
 
 }  // namespace
 
-absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program) {
+absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
+                                const std::optional<std::string>& journal_key) {
+  auto chain = internal::Chain::For(journal_key);
+  if (!chain.ok()) return chain.status();
   Rerater rerater(program);
   std::vector<Entry> group;
   absl::Status status;
@@ -215,13 +218,13 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program) {
     if (!group.empty() && status.ok()) status = rerater.Group(group);
     group.clear();
   };
-  internal::ChainCheck check = internal::CheckChain(journal, [&](const Entry& entry) {
+  internal::ChainCheck check = internal::CheckChain(journal, *chain, [&](const Entry& entry) {
     if (!status.ok()) return;
     if (!group.empty() && group.front().idempotency_key != entry.idempotency_key) flush();
     group.push_back(entry);
   });
   flush();
-  if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+  if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   if (!status.ok()) return status;
   return std::move(rerater).Finish(check.entries);
 }

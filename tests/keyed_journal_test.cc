@@ -359,6 +359,11 @@ TEST(KeyedMemoryStore, VerifiesOnlyWithItsKey) {
   ASSERT_TRUE(replayed.ok());
   EXPECT_EQ(replayed->state_digest, (*engine)->StateDigest());
   EXPECT_EQ(Replay((*engine)->store()).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Re-rating verifies the same way.
+  auto rerated = Rerate((*engine)->store(), TheProgram(), kKey);
+  ASSERT_TRUE(rerated.ok()) << rerated.status();
+  EXPECT_EQ(rerated->state_digest, (*engine)->StateDigest());
+  EXPECT_EQ(Rerate((*engine)->store(), TheProgram()).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -183,8 +183,9 @@ struct Rerating {
 // malformed; FailedPrecondition naming the entry if a command was not
 // recorded (a journal of an entry format before 3 cannot be re-rated).
 // The recorded entries are applied as in Replay (a verified entry that does
-// not fit crashes).
-absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program);
+// not fit crashes); a keyed journal is verified with `journal_key`, as there.
+absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
+                                const std::optional<std::string>& journal_key = std::nullopt);
 
 // `program` without version `version_id`: the history as if that change had
 // never been published. NotFound for an unknown id; InvalidArgument if it
