@@ -82,7 +82,8 @@ absl::StatusOr<NoticeReport> CheckNotice(const Program& program, const NoticeOpt
     const bool protects_earned = promise.book_by.has_value() || promise.earned_before.has_value();
     std::vector<std::pair<std::string, Points>> now = RewardsOf(version);
     for (const auto& [reward, old_price] : RewardsOf(old_version)) {
-      auto it = std::find_if(now.begin(), now.end(), [&](const auto& r) { return r.first == reward; });
+      const std::string& id = reward;  // clang 14 cannot capture a structured binding
+      auto it = std::find_if(now.begin(), now.end(), [&](const auto& r) { return r.first == id; });
       if (it == now.end()) {
         finding(Severity::kWarning, "reward_withdrawn", reward,
                 absl::StrCat("offered for ", old_price.value(), " points under ", old_version.id, ", not under ",
