@@ -1,7 +1,7 @@
 // What `loyalty run` produces: the typed results of every report a scenario
 // asks for, the outcome of every step, and the journal's fingerprint, kept
 // in one place so that each renderer (text tables, JSON, and the HTML page
-// the lead wires in) reads the same data.
+// `run --html` writes) reads the same data.
 #ifndef LOYALTY_CLI_REPORT_H_
 #define LOYALTY_CLI_REPORT_H_
 
