@@ -188,7 +188,7 @@ bool GetFields(Reader&, CancelTierSubscription*) { return true; }
 template <size_t... I>
 Command CommandAt(size_t index, std::index_sequence<I...>) {
   Command command;
-  ((index == I ? (command.template emplace<I>(), true) : false) || ...);
+  (void)((index == I ? (command.template emplace<I>(), true) : false) || ...);
   return command;
 }
 

@@ -516,7 +516,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
                                  .amount = Points(g.Integer("points", true, 1).value_or(1)),
                                  .source = g.String("source").value_or("scenario credit"),
-                                 .expires_at = g.Time("expires_at"), .counters = {}});
+                                 .expires_at = g.Time("expires_at"), .counters = {}, .partner = ""});
   } else if (action == "redeem" || action == "hold") {
     Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days"});
     MemberId member = member_known(g, g.Member("member"));
@@ -539,7 +539,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
       if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
       if (action == "redeem") {
         step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = at, .amount = points,
-                                     .reason = reason});
+                                     .reason = reason, .partner = ""});
       } else {
         step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = at, .amount = points,
                                         .ttl = Days(g, 7), .reason = reason});
@@ -549,7 +549,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     Fields g(body, body_path, problems, {"member", "points"});
     MemberId member = member_known(g, g.Member("member"));
     step.action = Command(PayWithPointsAtTill{.idempotency_key = key, .member = member, .at = at,
-                                              .points = Points(g.Integer("points", true, 1).value_or(1))});
+                                              .points = Points(g.Integer("points", true, 1).value_or(1)), .partner = ""});
   } else if (action == "quote") {
     Fields g(body, body_path, problems, {"member", "reward", "ttl_days"});
     MemberId member = member_known(g, g.Member("member"));
