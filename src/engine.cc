@@ -130,7 +130,7 @@ absl::Status Engine::PublishVersions() {
     batch.push_back(std::move(entry));
   }
   if (batch.empty()) return absl::OkStatus();
-  std::lock_guard<std::mutex> journal(journal_mutex_);
+  std::lock_guard<SpinningMutex> journal(journal_mutex_);
   if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
   for (const Entry& entry : batch) ApplyLocked(entry);
   return absl::OkStatus();
@@ -196,7 +196,7 @@ absl::Status Engine::AppendLocked(std::span<Entry> entries) {
 
 absl::StatusOr<uint64_t> Engine::CatchUp() {
   ShardLocks all(*this);
-  std::lock_guard<std::mutex> journal(journal_mutex_);
+  std::lock_guard<SpinningMutex> journal(journal_mutex_);
   uint64_t read = 0;
   absl::Status status = store_->CatchUp([&](const Entry& entry) -> absl::Status {
     if (absl::Status fits = CheckJournaled(entry, FindLocked(entry.member), published_); !fits.ok()) return fits;
@@ -260,7 +260,7 @@ absl::StatusOr<Receipt> Engine::ExecuteOnce(const Command& command) {
   if (!decided.ok()) return decided.status();
   absl::Status appended;
   {
-    std::lock_guard<std::mutex> journal(journal_mutex_);
+    std::lock_guard<SpinningMutex> journal(journal_mutex_);
     appended = AppendLocked(*decided);
   }
   // Another caller may have recorded the same key since the check above.
@@ -278,7 +278,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     if (const auto* transfer = std::get_if<Transfer>(&command)) involved.push_back(&transfer->to);
   }
   ShardLocks locks(*this, involved);
-  std::lock_guard<std::mutex> journal(journal_mutex_);
+  std::lock_guard<SpinningMutex> journal(journal_mutex_);
 
   // Each command is applied as soon as it is decided, so that the next one
   // sees it. If the append then fails, the members touched are rebuilt from
@@ -393,7 +393,7 @@ absl::StatusOr<Receipt> Engine::RunOverMembers(const PeriodRun& run) {
   }
   if (!batch.empty()) {
     batch.front().command = std::move(record);
-    std::lock_guard<std::mutex> journal(journal_mutex_);
+    std::lock_guard<SpinningMutex> journal(journal_mutex_);
     if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
   }
   for (const Entry& entry : batch) ApplyLocked(entry);

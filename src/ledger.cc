@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <memory>
 
-#include "absl/container/node_hash_set.h"
+#include <atomic>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include <mutex>
@@ -352,16 +354,52 @@ std::string ToHex(const Sha256& hash) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
-const std::string* InternVersion(absl::string_view version) {
+namespace {
+
+// The interned ids: index -> text in chunks that never move, so that
+// reading one needs no lock; text -> index under a mutex for interning.
+constexpr size_t kVersionChunk = 4096;
+constexpr size_t kVersionChunks = 4096;
+struct VersionChunk {
+  std::atomic<const std::string*> texts[kVersionChunk];
+};
+std::atomic<VersionChunk*> version_chunks[kVersionChunks];
+
+const std::string* VersionAt(uint32_t index) {
+  VersionChunk* chunk = version_chunks[index / kVersionChunk].load(std::memory_order_acquire);
+  LOYALTY_CHECK(chunk != nullptr);
+  const std::string* text = chunk->texts[index % kVersionChunk].load(std::memory_order_acquire);
+  LOYALTY_CHECK(text != nullptr);
+  return text;
+}
+
+}  // namespace
+
+const std::string& VersionRef::operator*() const {
+  static const std::string* const kEmpty = new std::string();
+  return index_ == 0 ? *kEmpty : *VersionAt(index_);
+}
+
+VersionRef InternVersion(absl::string_view version) {
+  if (version.empty()) return VersionRef();
   // Versions are few and never change, so a thread's last answer is
   // almost always the next one.
-  thread_local const std::string* last = nullptr;
-  if (last != nullptr && *last == version) return last;
+  thread_local uint32_t last = 0;
+  if (last != 0 && *VersionAt(last) == version) return VersionRef(last);
   static std::mutex mutex;
-  static auto* interned = new absl::node_hash_set<std::string>();
+  static auto* indexes = new absl::flat_hash_map<std::string, uint32_t>();
   std::lock_guard<std::mutex> lock(mutex);
-  last = &*interned->emplace(version).first;
-  return last;
+  auto [it, inserted] = indexes->try_emplace(version, static_cast<uint32_t>(indexes->size() + 1));
+  if (inserted) {
+    const uint32_t index = it->second;
+    LOYALTY_CHECK(index < kVersionChunk * kVersionChunks);
+    std::atomic<VersionChunk*>& slot = version_chunks[index / kVersionChunk];
+    if (slot.load(std::memory_order_relaxed) == nullptr) slot.store(new VersionChunk{}, std::memory_order_release);
+    slot.load(std::memory_order_relaxed)->texts[index % kVersionChunk].store(new std::string(version),
+                                                                        std::memory_order_release);
+  }
+  last = it->second;
+  return VersionRef(last);
 }
 
 }  // namespace loyalty

@@ -65,7 +65,7 @@ absl::StatusOr<std::string> ExportMemberData(const Engine& engine, const Profile
                                                                              : Json(lot.expires_at.ToString())},
                              {"earned", lot.earned.value()},
                              {"remaining", lot.remaining.value()},
-                             {"version", lot.version != nullptr ? *lot.version : std::string()}});
+                             {"version", *lot.version}});
   }
   document["lots"] = std::move(lot_array);
   auto statement = StatementOf(engine.store(), member, Instant::Min(), Instant::Max());

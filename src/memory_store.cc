@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "entry_codec.h"
 #include "loyalty/check.h"
+#include "loyalty/spinning_mutex.h"
 #include "loyalty/store.h"
 
 namespace loyalty {
@@ -19,7 +20,7 @@ class MemoryStore final : public Store {
   explicit MemoryStore(internal::Chain chain) : chain_(std::move(chain)) {}
 
   absl::Status Append(std::span<Entry> batch) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinningMutex> lock(mutex_);
     if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     Sha256 previous = head_;
     for (Entry& entry : batch) {
@@ -44,7 +45,7 @@ class MemoryStore final : public Store {
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinningMutex> lock(mutex_);
     if (seq == 0 || seq > entries_.size()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
     const Stored& stored = entries_[seq - 1];
     auto entry = internal::DecodeEntry(stored.bytes);
@@ -54,24 +55,24 @@ class MemoryStore final : public Store {
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinningMutex> lock(mutex_);
     return keys_.Find(key);
   }
 
   uint64_t LastSeq() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinningMutex> lock(mutex_);
     return entries_.size();
   }
 
   Sha256 HeadHash() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinningMutex> lock(mutex_);
     return head_;
   }
 
   std::optional<Sha256> KeyCheck() const override { return chain_.KeyCheck(); }
 
  private:
-  mutable std::mutex mutex_;
+  mutable SpinningMutex mutex_;
   struct Stored {
     std::string bytes;
     Sha256 hash;

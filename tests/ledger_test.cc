@@ -115,11 +115,14 @@ TEST_F(LedgerTest, DeltaOfMatchesApply) {
 }
 
 TEST_F(LedgerTest, InternVersionSharesOneCopy) {
-  const std::string* a = InternVersion("mm-2011");
-  const std::string* b = InternVersion(std::string("mm-") + "2011");
-  EXPECT_EQ(a, b);
-  EXPECT_NE(InternVersion("mm-2010"), a);
+  VersionRef a = InternVersion("mm-2011");
+  VersionRef b = InternVersion(std::string("mm-") + "2011");
+  EXPECT_TRUE(a == b);
+  EXPECT_FALSE(InternVersion("mm-2010") == a);
   EXPECT_EQ(*a, "mm-2011");
+  EXPECT_EQ(&*a, &*b);  // one shared copy
+  EXPECT_EQ(*InternVersion(""), "");
+  EXPECT_TRUE(InternVersion("") == VersionRef());
 }
 
 using LedgerDeathTest = LedgerTest;

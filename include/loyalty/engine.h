@@ -36,6 +36,7 @@
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
 #include "loyalty/store.h"
+#include "loyalty/spinning_mutex.h"
 #include "loyalty/tiers.h"
 #include "loyalty/time.h"
 
@@ -131,7 +132,7 @@ class Engine {
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
-    mutable std::mutex mutex;
+    mutable SpinningMutex mutex;
     absl::flat_hash_map<MemberId, MemberState> members;
   };
 
@@ -178,7 +179,7 @@ class Engine {
   const Clock& clock_;
   const Program program_;
   mutable std::array<Shard, kShards> shards_;
-  std::mutex journal_mutex_;  // serializes seq assignment with appends
+  SpinningMutex journal_mutex_;  // serializes seq assignment with appends
   mutable std::mutex published_mutex_;
   absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
 };

@@ -326,17 +326,35 @@ struct BalanceDelta {
 };
 BalanceDelta DeltaOf(const EntryBody& body);
 
+// A program version's id, interned: four bytes standing for one shared
+// copy of the text, so that the many lots earned under a version stay
+// small. Equal ids intern to equal refs. Thread-safe.
+class VersionRef {
+ public:
+  VersionRef() = default;  // the empty id
+  const std::string& operator*() const;
+  const std::string* operator->() const { return &**this; }
+  friend bool operator==(VersionRef, VersionRef) = default;
+
+ private:
+  friend VersionRef InternVersion(absl::string_view version);
+  explicit VersionRef(uint32_t index) : index_(index) {}
+  uint32_t index_ = 0;
+};
+
+// 64 bytes (issue 7's bound per lot).
 struct Lot {
   enum class Origin : uint8_t { kCredit, kAdjustment, kTransfer };
   LotId id;
-  Origin origin = Origin::kCredit;
   Points earned;     // the amount credited (a credit's lot may start lower if it paid debt)
   Points reversed;   // how much of `earned` has been reversed (credits only)
   Points remaining;  // redeemable now
   Instant earned_at;
   Instant expires_at;
-  const std::string* version = nullptr;  // interned; see InternVersion
+  VersionRef version;  // the version it was earned under
+  Origin origin = Origin::kCredit;
 };
+static_assert(sizeof(Lot) <= 64);
 
 struct Hold {
   Points amount;
@@ -443,9 +461,10 @@ void ApplyToMember(MemberState& member, const Entry& entry);
 // VersionPublished is not a member's entry and never fits.
 absl::Status CheckApplicable(const MemberState& member, const Entry& entry);
 
-// A stable pointer to a copy of `version`, shared by every lot earned under
-// it. Thread-safe.
-const std::string* InternVersion(absl::string_view version);
+// The interned `version`. Thread-safe. Crashes past 2^24 distinct ids in
+// one process (a version is published once and never changes; a process
+// meets a handful).
+VersionRef InternVersion(absl::string_view version);
 
 }  // namespace loyalty
 
