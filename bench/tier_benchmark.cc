@@ -39,8 +39,8 @@ std::vector<std::pair<MemberId, MemberState>> Population(int members) {
     MemberState member;
     member.enrolled = true;
     member.enrolled_at = *Instant::Parse("2009-12-01T10:00:00Z");
-    for (int d = 0; d < 4; ++d) member.counter_days["status_miles"][first + 30 * d] = Points(StatusMiles(i) / 4);
-    member.counters["status_miles"] = Points(StatusMiles(i));
+    for (int d = 0; d < 4; ++d) member.mutable_detail().counter_days["status_miles"][first + 30 * d] = Points(StatusMiles(i) / 4);
+    member.mutable_detail().counters["status_miles"] = Points(StatusMiles(i));
     population.emplace_back(MemberId::FromValid("M-" + std::to_string(i)), std::move(member));
   }
   return population;

@@ -424,7 +424,7 @@ absl::StatusOr<DevaluationImpact> ImpactOnMembers(const Transition& transition,
            expires > transition.effective_from;
   };
   for (const MemberState* member : members) {
-    for (const auto& [seq, hold] : member->holds) {
+    for (const auto& [seq, hold] : member->detail().holds) {
       if (!counts(hold.price, hold.placed_at, hold.expires_at)) continue;
       ++open.holds;
       open.held = Points(open.held.value() + hold.amount.value());
@@ -433,7 +433,7 @@ absl::StatusOr<DevaluationImpact> ImpactOnMembers(const Transition& transition,
         if (increase > 0) open.repricing = Points(open.repricing.value() + increase);
       }
     }
-    for (const auto& [seq, quote] : member->quotes) {
+    for (const auto& [seq, quote] : member->detail().quotes) {
       if (!counts(quote.price, quote.quoted_at, quote.expires_at)) continue;
       ++open.quotes;
       open.quoted = Points(open.quoted.value() + quote.amount.value());

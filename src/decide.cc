@@ -145,10 +145,10 @@ bool Protected(const ProgramVersion& version, const std::vector<std::string>& so
   return tier != nullptr && tier->benefits.protects_from_expiry;
 }
 bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status) {
-  return Protected(version, member.flags, status);
+  return Protected(version, member.detail().flags, status);
 }
 bool Protected(const ProgramVersion& version, const MemberState& member) {
-  return Protected(version, member.flags, member.status);
+  return Protected(version, member.detail().flags, member.detail().status);
 }
 
 // The lots whose validity changes when protection from expiry begins (they
@@ -228,7 +228,7 @@ std::vector<PendingCounter> Pending(const std::vector<CounterDelta>& counters, i
 
 // The local day credit `credit` counted its qualifying counters on.
 int32_t CreditDay(const Program& program, const MemberState& member, uint64_t credit) {
-  if (auto it = member.accruals.find(credit); it != member.accruals.end()) return it->second.local_day;
+  if (auto it = member.detail().accruals.find(credit); it != member.detail().accruals.end()) return it->second.local_day;
   const Lot* lot = member.FindLot(LotId{credit, 0});
   LOYALTY_CHECK(lot != nullptr);
   return program.zone().LocalDate(lot->earned_at).days_since_epoch();
@@ -253,7 +253,7 @@ Points ProtectedPoints(const ProgramVersion& version, const MemberState& member,
 // Takes the redemption discount of the member's tier off a fresh price
 // (off each share of an earned_before split), rounded down.
 absl::Status ApplyTierDiscount(const ProgramVersion& version, const MemberState& member, PriceQuote& quote) {
-  const std::string tier = CurrentTier(version.tiers, member.status);
+  const std::string tier = CurrentTier(version.tiers, member.detail().status);
   const Tier* rules = version.tiers.Find(tier);
   if (rules == nullptr || rules->benefits.redemption_discount.mantissa() == 0) return absl::OkStatus();
   const Rate& share = rules->benefits.redemption_discount;
@@ -295,8 +295,8 @@ absl::StatusOr<PriceQuote> ResolvePrice(const Program& program, const MemberStat
     if (absl::Status s = ApplyTierDiscount(now, member, *priced); !s.ok()) return s;
     return priced;
   }
-  auto it = member.quotes.find(quote_id);
-  if (it == member.quotes.end()) {
+  auto it = member.detail().quotes.find(quote_id);
+  if (it == member.detail().quotes.end()) {
     return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open quote ", quote_id));
   }
   const Quote& quote = it->second;
@@ -337,8 +337,8 @@ absl::StatusOr<std::vector<LotDraw>> DrawForPrice(const Program& program, const 
 
 absl::Status CheckCounterRoom(const MemberState& member, const std::vector<CounterDelta>& counters) {
   for (const CounterDelta& delta : counters) {
-    auto it = member.counters.find(delta.counter);
-    if (it != member.counters.end() && !Add(it->second, delta.amount).ok()) {
+    auto it = member.detail().counters.find(delta.counter);
+    if (it != member.detail().counters.end() && !Add(it->second, delta.amount).ok()) {
       return absl::OutOfRangeError(absl::StrCat("counters: ", delta.counter, " would overflow"));
     }
   }
@@ -353,7 +353,7 @@ std::vector<Entry> WithTierChange(const Program& program, const MemberState& mem
     Entry header = Header(program, entry.member, entry.business_time, entry.recorded_at, entry.idempotency_key,
                           entry.command_digest);
     out.push_back(std::move(entry));
-    out.push_back(TierEntry(program, member, member.status, *decision, false, at, std::move(header)));
+    out.push_back(TierEntry(program, member, member.detail().status, *decision, false, at, std::move(header)));
   } else {
     out.push_back(std::move(entry));
   }
@@ -370,13 +370,13 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   const Date day = version.zone.LocalDate(at);
   const int32_t month = day.year() * 12 + day.month() - 1;
   auto usage = [&](absl::string_view rule) {
-    auto it = member.rule_use.find(rule);
-    if (it == member.rule_use.end()) return RuleUsage{};
+    auto it = member.detail().rule_use.find(rule);
+    if (it == member.detail().rule_use.end()) return RuleUsage{};
     const RuleUse& use = it->second;
     return RuleUsage{use.day == day.days_since_epoch() ? use.day_points : Points(0),
                      use.month == month ? use.month_points : Points(0), use.total, use.uses};
   };
-  const std::string tier = CurrentTier(version.tiers, member.status);
+  const std::string tier = CurrentTier(version.tiers, member.detail().status);
   const Tier* tier_rules = version.tiers.Find(tier);
   AccrualContext context{at, tier, !member.has_accrued, usage,
                          tier_rules == nullptr ? std::nullopt : tier_rules->benefits.earn_bonus};
@@ -389,7 +389,7 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   body.amount = result->redeemable;
   body.debt_paid = std::min(body.amount, member.debt);
   // A status reached by this very accrual protects its points too.
-  body.expires_at = upgrade && Protected(version, member, StatusAfter(member.status, *upgrade))
+  body.expires_at = upgrade && Protected(version, member, StatusAfter(member.detail().status, *upgrade))
                         ? Instant::Max()
                         : NewLotExpiry(version, member, at);
   body.source = absl::StrCat(ActivityTypeName(activity), " ", activity.id);
@@ -421,9 +421,9 @@ absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Comm
   if (earns || std::holds_alternative<CloseMembership>(command)) {
     return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " is closed"));
   }
-  if (spends && at >= member.redeemable_until) {
+  if (spends && at >= member.detail().redeemable_until) {
     return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " is closed; its points were redeemable until ",
-                                                      member.redeemable_until.ToString()));
+                                                      member.detail().redeemable_until.ToString()));
   }
   return absl::OkStatus();
 }
@@ -461,8 +461,8 @@ absl::StatusOr<std::string> PartnerOfCommand(const Program& program, const Membe
           [&](const RedeemReward& c) -> absl::StatusOr<std::string> { return RewardPartner(&version, c.reward); },
           [&](const HoldReward& c) -> absl::StatusOr<std::string> { return RewardPartner(&version, c.reward); },
           [&](const CaptureHold& c) -> absl::StatusOr<std::string> {
-            auto hold = member.holds.find(c.hold);
-            if (hold == member.holds.end()) return "";
+            auto hold = member.detail().holds.find(c.hold);
+            if (hold == member.detail().holds.end()) return "";
             return RewardPartner(program.Find(hold->second.price.version), hold->second.price.reward);
           },
           [&](const auto&) -> absl::StatusOr<std::string> { return ""; },
@@ -530,7 +530,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             const ProgramVersion& version = program.InForceAt(at);
             const int32_t day = version.zone.LocalDate(at).days_since_epoch();
             auto upgrade = UpgradeOnCounters(program, *member, at, Pending(c.counters, day, false));
-            Instant protected_expiry = upgrade && Protected(version, *member, StatusAfter(member->status, *upgrade))
+            Instant protected_expiry = upgrade && Protected(version, *member, StatusAfter(member->detail().status, *upgrade))
                                            ? Instant::Max()
                                            : NewLotExpiry(version, *member, at);
             Instant expires_at = c.expires_at.value_or(protected_expiry);
@@ -576,8 +576,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const CaptureHold& c) -> absl::StatusOr<std::vector<Entry>> {
-            auto it = member->holds.find(c.hold);
-            if (it == member->holds.end()) {
+            auto it = member->detail().holds.find(c.hold);
+            if (it == member->detail().holds.end()) {
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open hold ", c.hold));
             }
             if (at >= it->second.expires_at) {
@@ -602,8 +602,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             return std::vector<Entry>{std::move(entry)};
           },
           [&](const ReleaseHold& c) -> absl::StatusOr<std::vector<Entry>> {
-            auto it = member->holds.find(c.hold);
-            if (it == member->holds.end()) {
+            auto it = member->detail().holds.find(c.hold);
+            if (it == member->detail().holds.end()) {
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open hold ", c.hold));
             }
             entries::HoldReleased body{c.hold, false, it->second.amount, {}, Points(0)};
@@ -649,8 +649,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                                   std::move(entry));
           },
           [&](const ReverseDebit& c) -> absl::StatusOr<std::vector<Entry>> {
-            auto it = member->debits.find(c.debit);
-            if (it == member->debits.end()) {
+            auto it = member->detail().debits.find(c.debit);
+            if (it == member->detail().debits.end()) {
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no debit ", c.debit));
             }
             if (it->second.reversed) {
@@ -715,8 +715,8 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             return DecideAccrual(program, *member, id, c, at, std::move(entry));
           },
           [&](const ReturnLines& c) -> absl::StatusOr<std::vector<Entry>> {
-            auto accrual = member->accruals.find(c.credit);
-            if (accrual == member->accruals.end()) {
+            auto accrual = member->detail().accruals.find(c.credit);
+            if (accrual == member->detail().accruals.end()) {
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no accrual ", c.credit));
             }
             const AccrualRecord& record = accrual->second;
@@ -803,13 +803,13 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             const ProgramVersion& version = program.InForceAt(at);
             entries::FlagChanged body{c.flag, c.on, {}};
             bool was_protected = Protected(version, *member);
-            std::vector<std::string> flags_after = member->flags;
+            std::vector<std::string> flags_after = member->detail().flags;
             if (c.on) {
               flags_after.insert(std::lower_bound(flags_after.begin(), flags_after.end(), c.flag), c.flag);
             } else {
               std::erase(flags_after, c.flag);
             }
-            bool now_protected = Protected(version, flags_after, member->status);
+            bool now_protected = Protected(version, flags_after, member->detail().status);
             body.renewals = ProtectionRenewals(version, *member, was_protected, now_protected, at);
             entry.explanation = absl::StrCat(c.on ? "set flag " : "cleared flag ", c.flag);
             if (!body.renewals.empty()) {
@@ -845,13 +845,13 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                 version.tiers, version.zone,
                 QualificationPeriodOf(version.tiers, version.zone.LocalDate(member->enrolled_at), today), today));
             if (until <= at) return Invalid("valid_until", "must be after the grant's time");
-            if (version.tiers.RankOf(member->status.lifetime_tier) > version.tiers.RankOf(c.tier)) {
+            if (version.tiers.RankOf(member->detail().status.lifetime_tier) > version.tiers.RankOf(c.tier)) {
               return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " holds ",
-                                                                member->status.lifetime_tier, " for life, above ", c.tier));
+                                                                member->detail().status.lifetime_tier, " for life, above ", c.tier));
             }
-            TierDecision decision{c.tier, until, "manual", member->status.lifetime_tier, Period{}, false,
+            TierDecision decision{c.tier, until, "manual", member->detail().status.lifetime_tier, Period{}, false,
                                   absl::StrCat("granted by ", c.actor, ": ", c.reason)};
-            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, false, at, std::move(entry))};
+            return std::vector<Entry>{TierEntry(program, *member, member->detail().status, decision, false, at, std::move(entry))};
           },
           [&](const SubscribeTier& c) -> absl::StatusOr<std::vector<Entry>> {
             const ProgramVersion& version = program.InForceAt(at);
@@ -864,15 +864,15 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (absl::Status s = CheckBusinessTime("paid_until", c.paid_until); !s.ok()) return s;
             TierDecision decision{c.tier, c.paid_until, "paid", "", Period{}, false,
                                   absl::StrCat("subscribed until ", c.paid_until.ToString())};
-            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, true, at, std::move(entry))};
+            return std::vector<Entry>{TierEntry(program, *member, member->detail().status, decision, true, at, std::move(entry))};
           },
           [&](const CancelTierSubscription&) -> absl::StatusOr<std::vector<Entry>> {
-            if (member->status.paid_tier.empty()) {
+            if (member->detail().status.paid_tier.empty()) {
               return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " has no paid tier"));
             }
             TierDecision decision{"", at, "cancelled", "", Period{}, false,
-                                  absl::StrCat(member->status.paid_tier, " cancelled")};
-            return std::vector<Entry>{TierEntry(program, *member, member->status, decision, true, at, std::move(entry))};
+                                  absl::StrCat(member->detail().status.paid_tier, " cancelled")};
+            return std::vector<Entry>{TierEntry(program, *member, member->detail().status, decision, true, at, std::move(entry))};
           },
           [&](const PayWithPointsAtTill& c) -> absl::StatusOr<std::vector<Entry>> {
             const ProgramVersion& version = program.InForceAt(at);
@@ -913,7 +913,7 @@ std::vector<Entry> DecideTierReview(const Program& program, const MemberId& memb
                                     Instant recorded_at) {
   std::vector<Entry> out;
   if (!member.enrolled || member.closed || member.enrolled_at > as_of) return out;
-  TierStatus status = member.status;
+  TierStatus status = member.detail().status;
   if (auto decision = ReviewStatus(program, member, as_of)) {
     out.push_back(TierEntry(program, member, status, *decision, false, as_of,
                             Header(program, member_id, as_of, recorded_at, key, digest)));
@@ -936,7 +936,7 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
   // themselves be due to expire below.
   absl::flat_hash_map<LotId, int64_t> returned;
   std::vector<std::pair<uint64_t, const Hold*>> lapsed;
-  for (const auto& [hold_id, hold] : member.holds) {
+  for (const auto& [hold_id, hold] : member.detail().holds) {
     if (hold.expires_at <= as_of) lapsed.emplace_back(hold_id, &hold);
   }
   std::sort(lapsed.begin(), lapsed.end());
@@ -956,8 +956,8 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
   // too long without activity, unless a flag protects the member.
   const ProgramVersion& version = program.InForceAt(as_of);
   std::string whole;
-  if (member.closed && as_of >= member.redeemable_until) {
-    whole = absl::StrCat("membership closed, redeemable until ", member.redeemable_until.ToString());
+  if (member.closed && as_of >= member.detail().redeemable_until) {
+    whole = absl::StrCat("membership closed, redeemable until ", member.detail().redeemable_until.ToString());
   } else if (version.expiry.inactivity_months > 0 && !Protected(version, member) &&
              AddMonths(version.zone.LocalDate(member.last_activity), version.expiry.inactivity_months) <=
                  version.zone.LocalDate(as_of)) {

@@ -87,8 +87,8 @@ void AddCounters(MemberState& member, const std::vector<CounterDelta>& counters,
     LOYALTY_CHECK(value >= Points(0));
   };
   for (const CounterDelta& delta : counters) {
-    add(member.counters[delta.counter], delta.amount);
-    auto& days = member.counter_days[delta.counter];
+    add(member.mutable_detail().counters[delta.counter], delta.amount);
+    auto& days = member.mutable_detail().counter_days[delta.counter];
     Points& day = days[local_day];
     add(day, delta.amount);
     if (day.IsZero()) days.erase(local_day);
@@ -99,7 +99,7 @@ void RecordGrants(MemberState& member, const std::vector<RuleGrant>& grants, int
   Date day = Date::FromDaysSinceEpoch(local_day);
   int32_t month = day.year() * 12 + day.month() - 1;
   for (const RuleGrant& grant : grants) {
-    RuleUse& use = member.rule_use[grant.rule];
+    RuleUse& use = member.mutable_detail().rule_use[grant.rule];
     if (use.day != local_day) {
       use.day = local_day;
       use.day_points = Points(0);
@@ -164,7 +164,36 @@ BalanceDelta DeltaOf(const EntryBody& body) {
       body);
 }
 
+MemberState::MemberState(const MemberState& other)
+    : enrolled(other.enrolled),
+      has_accrued(other.has_accrued),
+      closed(other.closed),
+      enrolled_at(other.enrolled_at),
+      last_activity(other.last_activity),
+      lots(other.lots),
+      balance(other.balance),
+      held(other.held),
+      debt(other.debt),
+      history(other.history),
+      detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
+
+MemberState& MemberState::operator=(const MemberState& other) {
+  if (this != &other) *this = MemberState(other);
+  return *this;
+}
+
+const MemberDetail& MemberState::detail() const {
+  static const MemberDetail* const kNone = new MemberDetail();
+  return detail_ != nullptr ? *detail_ : *kNone;
+}
+
+MemberDetail& MemberState::mutable_detail() {
+  if (detail_ == nullptr) detail_ = std::make_unique<MemberDetail>();
+  return *detail_;
+}
+
 bool MemberState::HasFlag(absl::string_view flag) const {
+  const std::vector<std::string>& flags = detail().flags;
   return std::binary_search(flags.begin(), flags.end(), flag);
 }
 
@@ -217,35 +246,35 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             if (!e.activity.empty()) {
               member.has_accrued = true;
               member.last_activity = std::max(member.last_activity, entry.business_time);
-              member.accruals[entry.seq] = AccrualRecord{
+              member.mutable_detail().accruals[entry.seq] = AccrualRecord{
                   e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
               RecordGrants(member, e.grants, e.local_day);
             }
           },
           [&](const Debited& e) {
             TakeFromLots(member, e.draws, e.amount);
-            member.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
-            if (e.quote != 0) LOYALTY_CHECK(member.quotes.erase(e.quote) == 1);
+            member.mutable_detail().debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
+            if (e.quote != 0) LOYALTY_CHECK(member.mutable_detail().quotes.erase(e.quote) == 1);
           },
           [&](const HoldPlaced& e) {
             TakeFromLots(member, e.draws, e.amount);
             member.held = Plus(member.held, e.amount);
-            member.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
-            if (e.quote != 0) LOYALTY_CHECK(member.quotes.erase(e.quote) == 1);
+            member.mutable_detail().holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
+            if (e.quote != 0) LOYALTY_CHECK(member.mutable_detail().quotes.erase(e.quote) == 1);
           },
           [&](const HoldCaptured& e) {
-            auto it = member.holds.find(e.hold);
-            LOYALTY_CHECK(it != member.holds.end() && it->second.amount == e.amount &&
+            auto it = member.mutable_detail().holds.find(e.hold);
+            LOYALTY_CHECK(it != member.mutable_detail().holds.end() && it->second.amount == e.amount &&
                           it->second.draws == e.draws);
             member.held = Minus(member.held, e.amount);
-            member.holds.erase(it);
-            member.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
+            member.mutable_detail().holds.erase(it);
+            member.mutable_detail().debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
           },
           [&](const HoldReleased& e) {
-            auto it = member.holds.find(e.hold);
-            LOYALTY_CHECK(it != member.holds.end() && it->second.amount == e.amount);
+            auto it = member.mutable_detail().holds.find(e.hold);
+            LOYALTY_CHECK(it != member.mutable_detail().holds.end() && it->second.amount == e.amount);
             member.held = Minus(member.held, e.amount);
-            member.holds.erase(it);
+            member.mutable_detail().holds.erase(it);
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
           },
@@ -255,8 +284,8 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             // reverses no points.
             LOYALTY_CHECK(lot != nullptr ? lot->origin == Lot::Origin::kCredit : e.amount.IsZero());
             if (!e.lines.empty()) {
-              auto accrual = member.accruals.find(e.credit);
-              LOYALTY_CHECK(accrual != member.accruals.end());
+              auto accrual = member.mutable_detail().accruals.find(e.credit);
+              LOYALTY_CHECK(accrual != member.mutable_detail().accruals.end());
               for (uint32_t line : e.lines) {
                 LOYALTY_CHECK(line < accrual->second.returned.size() && !accrual->second.returned[line]);
                 accrual->second.returned[line] = true;
@@ -273,8 +302,8 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             AddCounters(member, e.counters, e.counter_day, /*subtract=*/true);
           },
           [&](const DebitReversed& e) {
-            auto it = member.debits.find(e.debit);
-            LOYALTY_CHECK(it != member.debits.end() && !it->second.reversed && it->second.amount == e.amount);
+            auto it = member.mutable_detail().debits.find(e.debit);
+            LOYALTY_CHECK(it != member.mutable_detail().debits.end() && !it->second.reversed && it->second.amount == e.amount);
             it->second.reversed = true;
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
@@ -293,11 +322,11 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           [&](const TransferredOut& e) { TakeFromLots(member, e.draws, e.amount); },
           [&](const VersionPublished&) { LOYALTY_CHECK(false); },  // not a member's entry
           [&](const FlagChanged& e) {
-            auto it = std::lower_bound(member.flags.begin(), member.flags.end(), e.flag);
-            bool present = it != member.flags.end() && *it == e.flag;
+            auto it = std::lower_bound(member.mutable_detail().flags.begin(), member.mutable_detail().flags.end(), e.flag);
+            bool present = it != member.mutable_detail().flags.end() && *it == e.flag;
             LOYALTY_CHECK(present != e.on);
-            if (e.on) member.flags.insert(it, e.flag);
-            else member.flags.erase(it);
+            if (e.on) member.mutable_detail().flags.insert(it, e.flag);
+            else member.mutable_detail().flags.erase(it);
             for (const LotRenewal& renewal : e.renewals) {
               Lot* lot = member.FindLot(renewal.lot);
               LOYALTY_CHECK(lot != nullptr);
@@ -307,10 +336,10 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           [&](const MembershipClosed& e) {
             LOYALTY_CHECK(!member.closed);
             member.closed = true;
-            member.redeemable_until = e.redeemable_until;
+            member.mutable_detail().redeemable_until = e.redeemable_until;
           },
           [&](const TierChanged& e) {
-            TierStatus& status = member.status;
+            TierStatus& status = member.mutable_detail().status;
             if (e.paid) {
               status.paid_tier = e.tier;
               status.paid_until = e.valid_until;
@@ -330,7 +359,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             }
           },
           [&](const Quoted& e) {
-            member.quotes[entry.seq] = Quote{e.amount, e.expires_at, e.price, entry.business_time};
+            member.mutable_detail().quotes[entry.seq] = Quote{e.amount, e.expires_at, e.price, entry.business_time};
           },
           [&](const TransferredIn& e) {
             Points total = e.debt_paid;
@@ -495,8 +524,8 @@ class Fit {
     for (const CounterDelta& delta : counters) {
       auto [bucket, new_bucket] = days_.try_emplace({delta.counter, day}, 0);
       if (new_bucket) {
-        auto days = member_.counter_days.find(delta.counter);
-        if (days != member_.counter_days.end()) {
+        auto days = member_.detail().counter_days.find(delta.counter);
+        if (days != member_.detail().counter_days.end()) {
           auto found = days->second.find(day);
           if (found != days->second.end()) bucket->second = found->second.value();
         }
@@ -509,8 +538,8 @@ class Fit {
       }
       auto [it, fresh] = counters_.try_emplace(delta.counter, 0);
       if (fresh) {
-        auto found = member_.counters.find(delta.counter);
-        if (found != member_.counters.end()) it->second = found->second.value();
+        auto found = member_.detail().counters.find(delta.counter);
+        if (found != member_.detail().counters.end()) it->second = found->second.value();
       }
       bool fits = subtract ? SubtractFrom(it->second, delta.amount.value(), "counter " + delta.counter)
                            : AddTo(it->second, delta.amount.value(), "counter " + delta.counter);
@@ -530,8 +559,8 @@ class Fit {
     for (const RuleGrant& grant : grants) {
       auto [it, fresh] = rule_use_.try_emplace(grant.rule);
       if (fresh) {
-        auto found = member_.rule_use.find(grant.rule);
-        if (found != member_.rule_use.end()) it->second = found->second;
+        auto found = member_.detail().rule_use.find(grant.rule);
+        if (found != member_.detail().rule_use.end()) it->second = found->second;
       }
       RuleUse& use = it->second;
       int64_t day = use.day == local_day ? use.day_points.value() : 0;
@@ -592,23 +621,23 @@ absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
             },
             [&](const Debited& e) {
               fit.Take(e.draws, e.amount) &&
-                  fit.Require(!member.debits.contains(entry.seq), "debit recorded twice") &&
-                  fit.Require(e.quote == 0 || member.quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
+                  fit.Require(!member.detail().debits.contains(entry.seq), "debit recorded twice") &&
+                  fit.Require(e.quote == 0 || member.detail().quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
             },
             [&](const HoldPlaced& e) {
               fit.Take(e.draws, e.amount) && fit.AddTo(fit.held(), e.amount.value(), "held") &&
-                  fit.Require(e.quote == 0 || member.quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
+                  fit.Require(e.quote == 0 || member.detail().quotes.contains(e.quote), absl::StrCat("no open quote ", e.quote));
             },
             [&](const HoldCaptured& e) {
-              auto it = member.holds.find(e.hold);
-              fit.Require(it != member.holds.end(), absl::StrCat("no open hold ", e.hold)) &&
+              auto it = member.detail().holds.find(e.hold);
+              fit.Require(it != member.detail().holds.end(), absl::StrCat("no open hold ", e.hold)) &&
                   fit.Require(it->second.amount == e.amount && it->second.draws == e.draws,
                               absl::StrCat("hold ", e.hold, " holds other points")) &&
                   fit.SubtractFrom(fit.held(), e.amount.value(), "held");
             },
             [&](const HoldReleased& e) {
-              auto it = member.holds.find(e.hold);
-              fit.Require(it != member.holds.end(), absl::StrCat("no open hold ", e.hold)) &&
+              auto it = member.detail().holds.find(e.hold);
+              fit.Require(it != member.detail().holds.end(), absl::StrCat("no open hold ", e.hold)) &&
                   fit.Require(it->second.amount == e.amount, absl::StrCat("hold ", e.hold, " holds other points")) &&
                   fit.SubtractFrom(fit.held(), e.amount.value(), "held") && fit.PayDebt(e.debt_paid) &&
                   fit.GiveBack(e.draws, Points(e.amount.value() - e.debt_paid.value()));
@@ -622,8 +651,8 @@ absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
                 return;
               }
               if (!e.lines.empty()) {
-                auto accrual = member.accruals.find(e.credit);
-                if (!fit.Require(accrual != member.accruals.end(), absl::StrCat("no accrual ", e.credit))) return;
+                auto accrual = member.detail().accruals.find(e.credit);
+                if (!fit.Require(accrual != member.detail().accruals.end(), absl::StrCat("no accrual ", e.credit))) return;
                 std::vector<bool> returned = accrual->second.returned;
                 for (uint32_t line : e.lines) {
                   if (!fit.Require(line < returned.size() && !returned[line],
@@ -650,8 +679,8 @@ absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
                   fit.AddTo(fit.debt(), e.debt_added.value(), "the debt") && fit.Counters(e.counters, e.counter_day, /*subtract=*/true);
             },
             [&](const DebitReversed& e) {
-              auto it = member.debits.find(e.debit);
-              fit.Require(it != member.debits.end() && !it->second.reversed && it->second.amount == e.amount,
+              auto it = member.detail().debits.find(e.debit);
+              fit.Require(it != member.detail().debits.end() && !it->second.reversed && it->second.amount == e.amount,
                           absl::StrCat("no unreversed debit ", e.debit, " of ", e.amount.value())) &&
                   fit.PayDebt(e.debt_paid) && fit.GiveBack(e.draws, Points(e.amount.value() - e.debt_paid.value()));
             },

@@ -59,7 +59,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       w.Signed(lot.expires_at.unix_micros());
       w.Bytes(*lot.version);
     }
-    auto holds = InKeyOrder(m->holds);
+    auto holds = InKeyOrder(m->detail().holds);
     w.Unsigned(holds.size());
     for (const auto& [seq, hold] : holds) {
       w.Unsigned(seq);
@@ -69,7 +69,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       price(hold->price);
       draws(hold->draws);
     }
-    auto debits = InKeyOrder(m->debits);
+    auto debits = InKeyOrder(m->detail().debits);
     w.Unsigned(debits.size());
     for (const auto& [seq, debit] : debits) {
       w.Unsigned(seq);
@@ -77,14 +77,14 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       w.Unsigned(debit->reversed);
       draws(debit->draws);
     }
-    w.Unsigned(m->counters.size());
-    for (const auto& [name, value] : m->counters) {
+    w.Unsigned(m->detail().counters.size());
+    for (const auto& [name, value] : m->detail().counters) {
       w.Bytes(name);
       w.Signed(value.value());
     }
     w.Unsigned(m->history.size());
     for (uint64_t seq : m->history) w.Unsigned(seq);
-    auto quotes = InKeyOrder(m->quotes);
+    auto quotes = InKeyOrder(m->detail().quotes);
     w.Unsigned(quotes.size());
     for (const auto& [seq, quote] : quotes) {
       w.Unsigned(seq);
@@ -93,7 +93,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       w.Signed(quote->quoted_at.unix_micros());
       price(quote->price);
     }
-    auto accruals = InKeyOrder(m->accruals);
+    auto accruals = InKeyOrder(m->detail().accruals);
     w.Unsigned(accruals.size());
     for (const auto& [seq, accrual] : accruals) {
       w.Unsigned(seq);
@@ -103,7 +103,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       w.Unsigned(accrual->counters.size());
       w.Signed(accrual->local_day);
     }
-    auto uses = InKeyOrder(m->rule_use);
+    auto uses = InKeyOrder(m->detail().rule_use);
     w.Unsigned(uses.size());
     for (const auto& [rule, use] : uses) {
       w.Bytes(rule);
@@ -112,14 +112,14 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
         w.Signed(value);
       }
     }
-    w.Unsigned(m->flags.size());
-    for (const std::string& flag : m->flags) w.Bytes(flag);
+    w.Unsigned(m->detail().flags.size());
+    for (const std::string& flag : m->detail().flags) w.Bytes(flag);
     w.Unsigned(m->has_accrued);
     w.Unsigned(m->closed);
     w.Signed(m->last_activity.unix_micros());
-    w.Signed(m->redeemable_until.unix_micros());
-    w.Unsigned(m->counter_days.size());
-    for (const auto& [name, days] : m->counter_days) {
+    w.Signed(m->detail().redeemable_until.unix_micros());
+    w.Unsigned(m->detail().counter_days.size());
+    for (const auto& [name, days] : m->detail().counter_days) {
       w.Bytes(name);
       w.Unsigned(days.size());
       for (const auto& [day, value] : days) {
@@ -127,7 +127,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
         w.Signed(value.value());
       }
     }
-    const TierStatus& t = m->status;
+    const TierStatus& t = m->detail().status;
     for (const std::string* text : {&t.tier, &t.reason, &t.lifetime_tier, &t.paid_tier}) w.Bytes(*text);
     for (int64_t value : {t.valid_until.unix_micros(), int64_t{t.period_first}, int64_t{t.period_last},
                           int64_t{t.in_grace}, t.paid_until.unix_micros()}) {

@@ -159,7 +159,7 @@ Period PreviousPeriod(const TierLadder& ladder, Date enrolled, const Period& per
 int64_t CounterTotal(const MemberState& member, absl::string_view counter, const Period& span,
                      std::span<const PendingCounter> pending) {
   int64_t total = 0;
-  if (auto days = member.counter_days.find(counter); days != member.counter_days.end()) {
+  if (auto days = member.detail().counter_days.find(counter); days != member.detail().counter_days.end()) {
     for (auto it = days->second.lower_bound(span.first.days_since_epoch());
          it != days->second.end() && it->first <= span.last.days_since_epoch(); ++it) {
       total = SaturatingAdd(total, it->second.value());
@@ -225,7 +225,7 @@ std::optional<TierDecision> ReviewStatus(const Program& program, const MemberSta
   const ProgramVersion& version = program.InForceAt(as_of);
   const TierLadder& ladder = version.tiers;
   if (ladder.tiers.empty()) return std::nullopt;
-  const TierStatus& status = member.status;
+  const TierStatus& status = member.detail().status;
   const Date enrolled = EnrolledOn(program, member);
   const Date today = version.zone.LocalDate(as_of);
   // The last period closed by as_of: the one before the period of today
@@ -306,13 +306,13 @@ std::optional<TierDecision> UpgradeOnCounters(const Program& program, const Memb
   const Date today = version.zone.LocalDate(at);
   const Period current = QualificationPeriodOf(ladder, enrolled, today);
   TierQualifying earned = QualifyingTier(program, member, enrolled, current, at, pending);
-  TierDecision next = FromStatus(member.status);
-  if (ladder.RankOf(earned.tier) > ladder.RankOf(member.status.tier)) {
+  TierDecision next = FromStatus(member.detail().status);
+  if (ladder.RankOf(earned.tier) > ladder.RankOf(member.detail().status.tier)) {
     next = TierDecision{earned.tier, StatusValidUntil(ladder, version.zone, current, today), "qualified",
-                        member.status.lifetime_tier, earned.span, true, earned.explanation};
+                        member.detail().status.lifetime_tier, earned.span, true, earned.explanation};
   }
   ApplyLifetime(ladder, LifetimeTier(program, member, at, pending), next);
-  if (SameStatus(member.status, next)) return std::nullopt;
+  if (SameStatus(member.detail().status, next)) return std::nullopt;
   return next;
 }
 
@@ -320,7 +320,7 @@ std::optional<TierDecision> ReviewAfterReversal(const Program& program, const Me
                                                 std::span<const PendingCounter> pending) {
   const ProgramVersion& version = program.InForceAt(at);
   const TierLadder& ladder = version.tiers;
-  const TierStatus& status = member.status;
+  const TierStatus& status = member.detail().status;
   const bool on_counters = status.period_first != 0 || status.period_last != 0;
   if (ladder.tiers.empty() || !on_counters || status.tier.empty()) return std::nullopt;
   const Period span{Date::FromDaysSinceEpoch(status.period_first), Date::FromDaysSinceEpoch(status.period_last)};
@@ -358,7 +358,7 @@ std::optional<TierDecision> ReviewAfterReversal(const Program& program, const Me
 TierStanding StandingOf(const Program& program, const MemberState& member, Instant at) {
   const ProgramVersion& version = program.InForceAt(at);
   const TierLadder& ladder = version.tiers;
-  const TierStatus& status = member.status;
+  const TierStatus& status = member.detail().status;
   TierStanding standing;
   standing.tier = CurrentTier(ladder, status);
   standing.valid_until = status.valid_until;

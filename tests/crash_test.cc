@@ -357,7 +357,7 @@ int64_t VerifyAfterCrash(const std::string& path, SqliteOptions options, const A
     for (const Lot& lot : *lots) in_lots += lot.remaining.value();
     EXPECT_EQ(balance->available.value(), in_lots) << "member " << m.value() << ": balance != sum of lots";
     int64_t in_holds = 0;
-    for (const auto& [seq, hold] : snapshot->holds) in_holds += hold.amount.value();
+    for (const auto& [seq, hold] : snapshot->detail().holds) in_holds += hold.amount.value();
     EXPECT_EQ(balance->held.value(), in_holds) << "member " << m.value() << ": held != sum of holds";
     Balance expected = Expected(committed, i);
     EXPECT_EQ(balance->available.value(), expected.available.value()) << "member " << m.value();

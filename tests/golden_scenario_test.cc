@@ -172,7 +172,7 @@ TEST(GoldenAirline, FlightsEarnByDistanceAndBookingClass) {
   EXPECT_EQ(std::get<entries::Credited>(short_hop->entries[0].body).amount, Points(125));
   auto state = engine->Snapshot(Id("M-887"));
   EXPECT_EQ(state->balance, Points(7'827));
-  EXPECT_EQ(state->counters.at("status_miles"), Points(7'827));
+  EXPECT_EQ(state->detail().counters.at("status_miles"), Points(7'827));
 
   // The award chart of the version in force prices the award.
   ASSERT_TRUE(engine->Execute(Credit{.idempotency_key = "bulk", .member = Id("M-887"), .at = At("2010-07-01T00:00:00Z"),

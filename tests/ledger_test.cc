@@ -45,8 +45,8 @@ TEST_F(LedgerTest, CreditAddsLotWithVersionAndCounters) {
   EXPECT_EQ(*lot.version, "v1");
   EXPECT_EQ(member_.balance, Points(500));
   // Qualifying counters are apart from the redeemable balance.
-  EXPECT_EQ(member_.counters["status_miles"], Points(500));
-  EXPECT_EQ(member_.counters["segments"], Points(1));
+  EXPECT_EQ(member_.detail().counters.at("status_miles"), Points(500));
+  EXPECT_EQ(member_.detail().counters.at("segments"), Points(1));
   EXPECT_EQ(member_.history, (std::vector<uint64_t>{1, seq}));
 }
 
@@ -73,7 +73,7 @@ TEST_F(LedgerTest, DebitAndReversalRestoreTheSameLots) {
   Apply(entries::DebitReversed{debit, Points(120), draws, Points(0)}, Day(4));
   EXPECT_EQ(member_.FindLot(LotId{a, 0})->remaining, Points(100));
   EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(100));
-  EXPECT_TRUE(member_.debits[debit].reversed);
+  EXPECT_TRUE(member_.detail().debits.at(debit).reversed);
 }
 
 TEST_F(LedgerTest, EarnReversalBeyondTheLotIsDebt) {

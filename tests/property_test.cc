@@ -63,7 +63,7 @@ void CheckLotsAndHolds(const Engine& engine, int members) {
       RC_ASSERT(lot.remaining <= lot.earned);
       lots += lot.remaining.value();
     }
-    for (const auto& [id, hold] : state->holds) holds += hold.amount.value();
+    for (const auto& [id, hold] : state->detail().holds) holds += hold.amount.value();
     RC_ASSERT(state->balance.value() == lots);
     RC_ASSERT(state->held.value() == holds);
     RC_ASSERT(state->debt >= Points(0));

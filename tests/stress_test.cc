@@ -576,7 +576,7 @@ void CheckConsistency(Engine& engine, const std::vector<std::unique_ptr<Worker>>
     int64_t in_all_lots = 0;
     for (const Lot& lot : snapshot->lots) in_all_lots += lot.remaining.value();
     int64_t in_holds = 0;
-    for (const auto& [seq, hold] : snapshot->holds) in_holds += hold.amount.value();
+    for (const auto& [seq, hold] : snapshot->detail().holds) in_holds += hold.amount.value();
     EXPECT_EQ(balance->available.value(), in_open_lots) << "balance != sum of open lots";
     EXPECT_EQ(balance->available.value(), in_all_lots) << "balance != sum of lots";
     EXPECT_EQ(balance->available, snapshot->balance);
@@ -605,9 +605,9 @@ void CheckConsistency(Engine& engine, const std::vector<std::unique_ptr<Worker>>
   for (int i = 0; i < kMembers; ++i) states[Member(i)] = *engine.Snapshot(Member(i));
   for (const HoldRef& hold : pool.holds) {
     const MemberState& state = states[hold.member];
-    auto it = state.holds.find(hold.id);
-    EXPECT_EQ(it != state.holds.end(), hold.open) << "hold " << hold.id;
-    if (it != state.holds.end()) EXPECT_EQ(it->second.amount.value(), hold.amount) << "hold " << hold.id;
+    auto it = state.detail().holds.find(hold.id);
+    EXPECT_EQ(it != state.detail().holds.end(), hold.open) << "hold " << hold.id;
+    if (it != state.detail().holds.end()) EXPECT_EQ(it->second.amount.value(), hold.amount) << "hold " << hold.id;
   }
   for (const CreditRef& credit : pool.credits) {
     const Lot* lot = states[credit.member].FindLot(LotId{credit.seq, 0});
@@ -620,10 +620,10 @@ void CheckConsistency(Engine& engine, const std::vector<std::unique_ptr<Worker>>
   }
   for (const DebitRef& debit : pool.debits) {
     const MemberState& state = states[debit.member];
-    auto it = state.debits.find(debit.seq);
-    EXPECT_TRUE(it != state.debits.end()) << "debit " << debit.seq;
+    auto it = state.detail().debits.find(debit.seq);
+    EXPECT_TRUE(it != state.detail().debits.end()) << "debit " << debit.seq;
     EXPECT_LE(debit.reversals, 1) << "debit " << debit.seq << " reversed twice";
-    if (it == state.debits.end()) continue;
+    if (it == state.detail().debits.end()) continue;
     EXPECT_EQ(it->second.amount.value(), debit.amount) << "debit " << debit.seq;
     EXPECT_EQ(it->second.reversed, debit.reversals == 1) << "debit " << debit.seq;
   }
@@ -644,7 +644,7 @@ void Reader(const Engine& engine, std::atomic<bool>& stop, uint64_t seed, std::v
     }
     int64_t lots = 0, holds = 0;
     for (const Lot& lot : snapshot->lots) lots += lot.remaining.value();
-    for (const auto& [seq, hold] : snapshot->holds) holds += hold.amount.value();
+    for (const auto& [seq, hold] : snapshot->detail().holds) holds += hold.amount.value();
     if (lots != snapshot->balance.value() || holds != snapshot->held.value() || snapshot->debt.value() < 0) {
       errors->push_back(absl::StrCat("reader: ", m.value(), " inconsistent: balance ", snapshot->balance.value(),
                                      " lots ", lots, " held ", snapshot->held.value(), " holds ", holds));

@@ -97,7 +97,7 @@ TEST_F(MilesAndMoreTiers, UpgradesInThePeriodSoftLandingAndProtectionEnding) {
   EXPECT_EQ(award, 115'000);
   auto state = engine_->Snapshot(Id("anna"));
   EXPECT_EQ(state->balance, Points(115'000));
-  EXPECT_EQ(state->counters.at("status_miles"), Points(100'000));
+  EXPECT_EQ(state->detail().counters.at("status_miles"), Points(100'000));
 
   // Standing: Senator, kept already for 2010; HON Circle needs 600,000 over
   // 2009-2010, 500,000 more.
@@ -170,7 +170,7 @@ TEST_F(MilesAndMoreTiers, ThirtySegmentsMakeAFrequentTraveller) {
       EXPECT_NE(flown->entries[1].explanation.find("segments 30 >= 30"), std::string::npos);
     }
   }
-  EXPECT_EQ(engine_->Snapshot(Id("sami"))->counters.at("status_miles"), Points(3'750));
+  EXPECT_EQ(engine_->Snapshot(Id("sami"))->detail().counters.at("status_miles"), Points(3'750));
 }
 
 TEST_F(MilesAndMoreTiers, HonCircleOverTwoYearsAndAReversalThatKeepsStatus) {

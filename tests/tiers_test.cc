@@ -56,7 +56,7 @@ TEST(TierPeriods, ValidityAfterThePeriodOrFromTheDay) {
 
 TEST(TierCounters, TotalsSumTheDaysOfTheSpanAndPendingChanges) {
   MemberState member;
-  member.counter_days["miles"] = {{D("2010-12-31").days_since_epoch(), Points(500)},
+  member.mutable_detail().counter_days["miles"] = {{D("2010-12-31").days_since_epoch(), Points(500)},
                                   {D("2011-01-01").days_since_epoch(), Points(700)}};
   const Period y2011{D("2011-01-01"), D("2011-12-31")};
   EXPECT_EQ(CounterTotal(member, "miles", y2011, {}), 700);

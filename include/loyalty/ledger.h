@@ -25,6 +25,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -413,35 +414,57 @@ struct DebitRecord {
   bool reversed = false;
 };
 
-struct MemberState {
-  bool enrolled = false;
-  Instant enrolled_at;
-  std::vector<Lot> lots;  // every lot ever created, ordered by LotId
-  Points balance;         // == sum of lots[i].remaining (invariant 1)
-  Points held;            // == sum of holds[i].amount
-  Points debt;
-  absl::flat_hash_map<uint64_t, Hold> holds;           // open holds by hold seq
-  absl::flat_hash_map<uint64_t, DebitRecord> debits;   // by debit seq
-  absl::flat_hash_map<uint64_t, Quote> quotes;          // open quotes by quote seq
+// The parts of a member's state that most members seldom or never use:
+// open holds and quotes, debits kept for reversal, accrual records kept
+// for returns, rule use, flags, closure, qualifying counters and status.
+struct MemberDetail {
+  absl::flat_hash_map<uint64_t, Hold> holds;              // open holds by hold seq
+  absl::flat_hash_map<uint64_t, DebitRecord> debits;      // by debit seq
+  absl::flat_hash_map<uint64_t, Quote> quotes;            // open quotes by quote seq
   absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
-  absl::flat_hash_map<std::string, RuleUse> rule_use;   // by rule id
-  bool has_accrued = false;                             // an activity was accrued
-  Instant last_activity;                                // enrolment or the last accrual
-  std::vector<std::string> flags;                       // sorted
-  bool closed = false;
-  Instant redeemable_until = Instant::Max();            // when closed
-
-  bool HasFlag(absl::string_view flag) const;
-  std::map<std::string, Points, std::less<>> counters;  // qualifying, all time; never spendable
+  absl::flat_hash_map<std::string, RuleUse> rule_use;     // by rule id
+  std::vector<std::string> flags;                         // sorted
+  Instant redeemable_until = Instant::Max();              // when closed
+  std::map<std::string, Points, std::less<>> counters;    // qualifying, all time; never spendable
   // The same counters by the local day they were earned on: counter -> day
   // (Date::days_since_epoch) -> amount. Qualification periods sum these.
   std::map<std::string, std::map<int32_t, Points>, std::less<>> counter_days;
   TierStatus status;
-  std::vector<uint64_t> history;                        // seqs of this member's entries
+};
 
+// A member's state: what every member has inline, the rest (MemberDetail)
+// allocated by the first entry that needs it, so that a member who only
+// earns and spends stays small. Copies are deep.
+struct MemberState {
+  bool enrolled = false;
+  bool has_accrued = false;  // an activity was accrued
+  bool closed = false;
+  Instant enrolled_at;
+  Instant last_activity;   // enrolment or the last accrual
+  std::vector<Lot> lots;   // every lot ever created, ordered by LotId
+  Points balance;          // == sum of lots[i].remaining (invariant 1)
+  Points held;             // == sum of detail().holds[i].amount
+  Points debt;
+  std::vector<uint64_t> history;  // seqs of this member's entries
+
+  MemberState() = default;
+  MemberState(const MemberState& other);
+  MemberState& operator=(const MemberState& other);
+  MemberState(MemberState&&) noexcept = default;
+  MemberState& operator=(MemberState&&) noexcept = default;
+
+  // The detail; an empty one (shared, never changed) if none was needed yet.
+  const MemberDetail& detail() const;
+  // The detail, allocated on first use.
+  MemberDetail& mutable_detail();
+
+  bool HasFlag(absl::string_view flag) const;
   // The lot with this id, or nullptr.
   const Lot* FindLot(LotId id) const;
   Lot* FindLot(LotId id);
+
+ private:
+  std::unique_ptr<MemberDetail> detail_;
 };
 
 // Indexes into member.lots of the lots with points left that are still
