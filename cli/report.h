@@ -36,10 +36,17 @@ struct ImpactResult {
   AwardsAffordable affordable;
 };
 
+// SettlePartners over [from, to): one row per partner, ascending id.
+struct SettlementResult {
+  Instant from;
+  Instant to;
+  std::vector<PartnerSettlement> partners;
+};
+
 struct ReportSection {
   std::string where;  // "reports[2]"
   std::string title;
-  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward> result;
+  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward, SettlementResult> result;
 };
 
 struct StepOutcome {
@@ -47,6 +54,7 @@ struct StepOutcome {
   Instant at;
   std::string action;  // "accrue", "hold", ...
   std::string member;  // empty for program-wide steps
+  std::string partner; // the partner whose handle ran the step; empty for the operator
   std::string outcome; // "ok, entry 12", "refused as expected: ...", ...
 };
 

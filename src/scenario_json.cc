@@ -329,7 +329,30 @@ struct Context {
   const Program* program = nullptr;
   std::map<std::string, size_t> step_names;  // name -> timeline index
   std::set<std::string> members;
+  std::set<std::string> partners;  // of every version of the program
 };
+
+// Reads the partner id at `key`: one of the program's partners.
+std::string ReadPartner(const Fields& f, const std::string& key, const Context& context, Problems& problems) {
+  std::optional<std::string> id = f.String(key);
+  if (!id) return "";
+  if (!context.partners.count(*id)) {
+    problems.Add(f.PathOf(key),
+                 absl::StrCat(Quote(*id), " is not a partner of the program (",
+                              context.partners.empty() ? "it has none" : absl::StrJoin(context.partners, ", "), ")"));
+  }
+  return *id;
+}
+
+// Reads a period [from, to): both required, to not before from.
+std::pair<Instant, Instant> ReadPeriod(const Fields& f, Problems& problems) {
+  std::optional<Instant> from = f.Time("from", true);
+  std::optional<Instant> to = f.Time("to", true);
+  if (from && to && *to < *from) {
+    problems.Add(f.PathOf("to"), absl::StrCat(to->ToString(), " is before from, ", from->ToString()));
+  }
+  return {from.value_or(Instant()), to.value_or(Instant())};
+}
 
 std::optional<Activity> ReadActivity(const Json& value, const std::string& path, const Context& context,
                                      Problems& problems) {
@@ -359,7 +382,7 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
   } else if (const Json* purchase = f.Get("purchase")) {
     Fields g(*purchase, f.PathOf("purchase"), problems, {"partner", "store", "channel", "lines"});
     Purchase basket;
-    basket.partner = g.String("partner").value_or("");
+    basket.partner = ReadPartner(g, "partner", context, problems);
     basket.store = g.String("store").value_or("");
     basket.channel = g.String("channel").value_or("store");
     const Json* lines = g.Get("lines", true);
@@ -402,13 +425,35 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
   return activity;
 }
 
-constexpr const char* kStepCommon[] = {"at", "name", "key", "note", "expect", "expect_error"};
+constexpr const char* kStepCommon[] = {"at", "name", "key", "partner", "note", "expect", "expect_error"};
 constexpr const char* kActions[] = {"enroll",  "accrue", "credit",  "redeem",        "pay_at_till",
                                     "quote",   "hold",   "capture", "release",       "return",
                                     "reverse_debit", "adjust", "set_flag", "close_membership",
-                                    "run_expiry", "close_period", "publish"};
+                                    "run_expiry", "close_period", "publish", "settlement"};
 constexpr const char* kErrorCodes[] = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION",
-                                       "OUT_OF_RANGE"};
+                                       "OUT_OF_RANGE", "PERMISSION_DENIED"};
+
+// Reads a step's expected refusal: a code name, or {"code", "message"}.
+void ReadExpectError(const Fields& f, ScenarioStep& step, Problems& problems) {
+  const Json* value = f.Get("expect_error");
+  if (value == nullptr) return;
+  std::string path = f.PathOf("expect_error");
+  std::optional<std::string> code;
+  if (value->is_object()) {
+    Fields g(*value, path, problems, {"code", "message"});
+    code = g.String("code", true);
+    step.expect_error_message = g.String("message").value_or("");
+    if (!code) return;
+    path = g.PathOf("code");
+  } else {
+    code = f.String("expect_error");
+    if (!code) return;
+  }
+  if (std::find(std::begin(kErrorCodes), std::end(kErrorCodes), *code) == std::end(kErrorCodes)) {
+    problems.Add(path, absl::StrCat(Quote(*code), " is not one of ", absl::StrJoin(kErrorCodes, ", ")));
+  }
+  step.expect_error = *code;
+}
 
 // Reads the reference field `key` of an action: the name of an earlier step.
 std::optional<size_t> Reference(const Fields& f, const std::string& key, bool required, const Context& context,
@@ -439,15 +484,10 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
   step.at = f.Time("at", true).value_or(Instant());
   step.name = f.String("name").value_or("");
   step.key = f.String("key").value_or(absl::StrCat(scenario_id, "/", path));
+  step.partner = ReadPartner(f, "partner", context, problems);
   f.String("note");
   step.expect = ReadExpect(f, problems);
-  if (std::optional<std::string> code = f.String("expect_error")) {
-    if (std::find(std::begin(kErrorCodes), std::end(kErrorCodes), *code) == std::end(kErrorCodes)) {
-      problems.Add(f.PathOf("expect_error"),
-                   absl::StrCat(Quote(*code), " is not one of ", absl::StrJoin(kErrorCodes, ", ")));
-    }
-    step.expect_error = *code;
-  }
+  ReadExpectError(f, step, problems);
   std::vector<std::string> actions;
   for (const char* action : kActions) {
     if (f.Has(action)) actions.push_back(action);
@@ -486,6 +526,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!step.expect.empty()) {
       problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
     }
+    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), absl::StrCat(action, " is the operator's, never a partner's"));
     if (action == "run_expiry") step.action = RunExpiryStep{};
     else step.action = ClosePeriodStep{};
   } else if (action == "publish") {
@@ -500,8 +541,16 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!step.expect.empty()) {
       problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
     }
+    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), "publish is the operator's, never a partner's");
     publish_order.push_back(version);
     step.action = PublishStep{version};
+  } else if (action == "settlement") {
+    Fields g(body, body_path, problems, {"partner", "from", "to"});
+    auto [from, to] = ReadPeriod(g, problems);
+    if (!step.expect.empty()) {
+      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a settlement report");
+    }
+    step.action = SettlementStep{.from = from, .to = to, .partner = ReadPartner(g, "partner", context, problems)};
   } else if (action == "accrue") {
     Fields g(body, body_path, problems, {"member", "activity"});
     MemberId member = member_known(g, g.Member("member"));
@@ -511,14 +560,19 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!read) return;
     step.action = Command(Accrue{.idempotency_key = key, .member = member, .at = at, .activity = *std::move(read)});
   } else if (action == "credit") {
-    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at"});
+    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at", "partner"});
     MemberId member = member_known(g, g.Member("member"));
     step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
                                  .amount = Points(g.Integer("points", true, 1).value_or(1)),
                                  .source = g.String("source").value_or("scenario credit"),
-                                 .expires_at = g.Time("expires_at"), .counters = {}, .partner = ""});
+                                 .expires_at = g.Time("expires_at"), .counters = {},
+                                 .partner = ReadPartner(g, "partner", context, problems)});
   } else if (action == "redeem" || action == "hold") {
-    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days"});
+    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days", "partner"});
+    std::string partner = ReadPartner(g, "partner", context, problems);
+    if (g.Has("partner") && (g.Has("reward") || action == "hold")) {
+      problems.Add(g.PathOf("partner"), "only a redemption of points names its partner; a reward's is its catalog item's");
+    }
     MemberId member = member_known(g, g.Member("member"));
     if (g.Has("reward") == g.Has("points")) {
       problems.Add(body_path, "needs exactly one of reward, points");
@@ -539,17 +593,18 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
       if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
       if (action == "redeem") {
         step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = at, .amount = points,
-                                     .reason = reason, .partner = ""});
+                                     .reason = reason, .partner = partner});
       } else {
         step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = at, .amount = points,
                                         .ttl = Days(g, 7), .reason = reason});
       }
     }
   } else if (action == "pay_at_till") {
-    Fields g(body, body_path, problems, {"member", "points"});
+    Fields g(body, body_path, problems, {"member", "points", "partner"});
     MemberId member = member_known(g, g.Member("member"));
     step.action = Command(PayWithPointsAtTill{.idempotency_key = key, .member = member, .at = at,
-                                              .points = Points(g.Integer("points", true, 1).value_or(1)), .partner = ""});
+                                              .points = Points(g.Integer("points", true, 1).value_or(1)),
+                                              .partner = ReadPartner(g, "partner", context, problems)});
   } else if (action == "quote") {
     Fields g(body, body_path, problems, {"member", "reward", "ttl_days"});
     MemberId member = member_known(g, g.Member("member"));
@@ -618,10 +673,11 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
 // ------------------------------------------------------------ reports
 
 std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const Scenario& partial,
-                                         Problems& problems) {
+                                         const Context& context, Problems& problems) {
   std::string path = Element("reports", index);
-  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability"};
-  Fields f(value, path, problems, {"title", "expect", "balances", "statement", "impact", "notice", "liability"});
+  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
+  Fields f(value, path, problems,
+           {"title", "expect", "balances", "statement", "impact", "notice", "liability", "settlement"});
   if (!f.ok()) return std::nullopt;
   ScenarioReport report{.where = path, .title = f.String("title").value_or(""), .what = BalancesWanted{},
                         .expect = ReadExpect(f, problems)};
@@ -681,6 +737,10 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   } else if (kind == "notice") {
     Fields g(body, body_path, problems, {"minimum_days"});
     report.what = NoticeWanted{{.minimum_days = g.Integer("minimum_days", false, 0).value_or(90)}};
+  } else if (kind == "settlement") {
+    Fields g(body, body_path, problems, {"from", "to", "partner"});
+    auto [from, to] = ReadPeriod(g, problems);
+    report.what = SettlementWanted{.from = from, .to = to, .partner = ReadPartner(g, "partner", context, problems)};
   } else {
     Fields g(body, body_path, problems, {"from", "to", "value_per_point"});
     LiabilityWanted wanted;
@@ -712,7 +772,10 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
                     .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
   Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
-                  .step_names = {}, .members = {}};
+                  .step_names = {}, .members = {}, .partners = {}};
+  for (const auto& version : scenario.program.versions()) {
+    for (const Partner& partner : version->partners) context.partners.insert(partner.id);
+  }
 
   // Members: each enrolled at its time, before the timeline.
   if (const Json* members = f.Get("members")) {
@@ -732,16 +795,16 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
           continue;
         }
         scenario.timeline.push_back(
-            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path),
+            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path), .partner = "",
              .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
-             .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+             .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
         for (size_t k = 0; k < flags.size(); ++k) {
           std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
           scenario.timeline.push_back(
-              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key,
+              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
                .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
                                                .flag = flags[k], .on = true}),
-               .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+               .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
         }
       }
     }
@@ -806,7 +869,7 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
       problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
     } else {
       for (size_t i = 0; i < reports->size(); ++i) {
-        if (auto report = ReadReport((*reports)[i], i, scenario, problems)) {
+        if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
           scenario.reports.push_back(*std::move(report));
         }
       }
