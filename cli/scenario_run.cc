@@ -263,16 +263,17 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
       continue;
     }
     if (!step.expect_error.empty()) {
+      const std::string expected = absl::StrCat(
+          step.expect_error,
+          step.expect_error_message.empty() ? "" : absl::StrCat(" with \"", step.expect_error_message, "\""));
       if (receipt.ok()) {
         return absl::FailedPreconditionError(
-            absl::StrCat(step.where, ": expected ", step.expect_error, ", but the command succeeded"));
+            absl::StrCat(step.where, ": expected ", expected, ", but the command succeeded"));
       }
       if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error ||
           !absl::StrContains(receipt.status().message(), step.expect_error_message)) {
         return absl::FailedPreconditionError(
-            absl::StrCat(step.where, ": expected ", step.expect_error,
-                         step.expect_error_message.empty() ? "" : absl::StrCat(" with \"", step.expect_error_message, "\""),
-                         ", got ", receipt.status().ToString()));
+            absl::StrCat(step.where, ": expected ", expected, ", got ", receipt.status().ToString()));
       }
       outcome.outcome = absl::StrCat("refused as expected: ", receipt.status().ToString());
     } else if (!receipt.ok()) {

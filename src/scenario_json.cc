@@ -332,11 +332,17 @@ struct Context {
   std::set<std::string> partners;  // of every version of the program
 };
 
-// Reads the partner id at `key`: one of the program's partners.
-std::string ReadPartner(const Fields& f, const std::string& key, const Context& context, Problems& problems) {
+// Whose partner id is read: a step's (the handle it runs through) must be
+// one of the program's partners; a command's own partner field is a free
+// label in a program without partners, as Decide takes it.
+enum class PartnerOf { kStep, kCommand };
+
+// Reads the partner id at `key`.
+std::string ReadPartner(const Fields& f, const std::string& key, const Context& context, Problems& problems,
+                        PartnerOf of = PartnerOf::kCommand) {
   std::optional<std::string> id = f.String(key);
   if (!id) return "";
-  if (!context.partners.count(*id)) {
+  if (!context.partners.count(*id) && (of == PartnerOf::kStep || !context.partners.empty())) {
     problems.Add(f.PathOf(key),
                  absl::StrCat(Quote(*id), " is not a partner of the program (",
                               context.partners.empty() ? "it has none" : absl::StrJoin(context.partners, ", "), ")"));
@@ -484,7 +490,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
   step.at = f.Time("at", true).value_or(Instant());
   step.name = f.String("name").value_or("");
   step.key = f.String("key").value_or(absl::StrCat(scenario_id, "/", path));
-  step.partner = ReadPartner(f, "partner", context, problems);
+  step.partner = ReadPartner(f, "partner", context, problems, PartnerOf::kStep);
   f.String("note");
   step.expect = ReadExpect(f, problems);
   ReadExpectError(f, step, problems);
@@ -550,7 +556,8 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!step.expect.empty()) {
       problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a settlement report");
     }
-    step.action = SettlementStep{.from = from, .to = to, .partner = ReadPartner(g, "partner", context, problems)};
+    step.action = SettlementStep{.from = from, .to = to,
+                                 .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
   } else if (action == "accrue") {
     Fields g(body, body_path, problems, {"member", "activity"});
     MemberId member = member_known(g, g.Member("member"));
@@ -740,7 +747,8 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   } else if (kind == "settlement") {
     Fields g(body, body_path, problems, {"from", "to", "partner"});
     auto [from, to] = ReadPeriod(g, problems);
-    report.what = SettlementWanted{.from = from, .to = to, .partner = ReadPartner(g, "partner", context, problems)};
+    report.what = SettlementWanted{.from = from, .to = to,
+                                   .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
   } else {
     Fields g(body, body_path, problems, {"from", "to", "value_per_point"});
     LiabilityWanted wanted;
