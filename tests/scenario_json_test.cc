@@ -72,13 +72,14 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
   const std::string message(scenario.status().message());
   for (const char* expected : {
            "timeline[0].credit.points: expected an integer, got a string",
-           "timeline[1].at: \"yesterday\": ",
+           "timeline[1].at: \"yesterday\" is not an RFC 3339 instant",
            "timeline[1].redeem.member: \"M-2\" is not enrolled by an earlier step",
            "timeline[1].redeem.quote: \"q\" names no earlier step",
            "timeline[2].colour: unknown field",
            "timeline[2].capture.hold: \"nope\" names no earlier step",
            "timeline[3]: has more than one action: credit, redeem",
-           "timeline[4].accrue.activity.purchase.lines[0].unit_price: expected a non-empty string, got a number",
+           "timeline[4].accrue.activity.purchase.lines[0].unit_price: expected an amount as a decimal string such as "
+           "\"25.99\", got a number with a fraction or exponent (or beyond 64 bits)",
            "timeline[5].publish: \"v9\" is not a version of the program",
            "timeline[5].expect.available: a figure is an integer or a decimal string",
            "timeline[6].expect: only a member's command can state expected figures",
@@ -192,6 +193,12 @@ TEST(ScenarioJson, MalformedJsonAndAnUnreadableFileAreRefused) {
   auto malformed = ParseScenario("{\"id\": ", "");
   ASSERT_FALSE(malformed.ok());
   EXPECT_NE(malformed.status().message().find("(root): malformed JSON"), std::string::npos);
+  // A key given twice would silently lose its first value: refused, with the
+  // path of the second.
+  auto twice = ParseScenario(WithTimeline(R"([
+      {"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-1", "points": 5, "points": 6}}])"), "");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "timeline[0].credit.points: duplicate key");
   auto unreadable = LoadScenarioFile("/nonexistent/scenario.json");
   EXPECT_EQ(unreadable.status().code(), absl::StatusCode::kNotFound);
 }
