@@ -150,7 +150,7 @@ bool IsTable(const Json& value) {
 }
 
 std::string Scalar(const Json& value) {
-  if (value.is_string()) return value.get<std::string>();
+  if (value.is_string()) return GroupedDecimal(value.get<std::string>());
   if (value.is_number_integer()) return Grouped(value.get<int64_t>());
   if (value.is_object()) {  // a small nested object in a table cell
     std::string out;
@@ -244,6 +244,39 @@ std::string Grouped(int64_t value) {
     out += digits[i];
   }
   return value < 0 ? "-" + out : out;
+}
+
+std::string GroupedDecimal(const std::string& text) {
+  absl::string_view number = text;
+  absl::string_view currency;
+  if (number.size() > 4 && number[number.size() - 4] == ' ') {
+    currency = number.substr(number.size() - 4);
+    number.remove_suffix(4);
+    if (!std::all_of(currency.begin() + 1, currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return text;
+  }
+  absl::string_view sign;
+  if (!number.empty() && number.front() == '-') {
+    sign = number.substr(0, 1);
+    number.remove_prefix(1);
+  }
+  size_t point = number.find('.');
+  absl::string_view whole = number.substr(0, point);
+  absl::string_view fraction = point == number.npos ? absl::string_view() : number.substr(point);
+  auto digits = [](absl::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // A figure has a fraction or a currency; a bare digit string (a year, an
+  // id) is not one.
+  if (!digits(whole) || (point != number.npos && !digits(fraction.substr(1))) ||
+      (point == number.npos && currency.empty())) {
+    return text;
+  }
+  std::string out(sign);
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) out += ',';
+    out += whole[i];
+  }
+  return absl::StrCat(out, fraction, currency);
 }
 
 Json ToJson(const MemberBalance& balance) {

@@ -85,6 +85,12 @@ std::string ToText(const Json& document);
 // "887,000".
 std::string Grouped(int64_t value);
 
+// A decimal figure of the JSON output with its thousands grouped, for text
+// output only: "1885714.29" -> "1,885,714.29", "-942857142.86 EUR" ->
+// "-942,857,142.86 EUR", "887000 JPY" -> "887,000 JPY". Any other text, a
+// bare digit string ("2011", an id) included, is returned unchanged.
+std::string GroupedDecimal(const std::string& text);
+
 }  // namespace loyalty::cli
 
 #endif  // LOYALTY_CLI_REPORT_H_
