@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace loyalty::cli {
 namespace {
@@ -131,6 +132,16 @@ Json ToJson(const LiabilityRollForward& r) {
               {"closing_parts", ToJson(r.closing_parts)}, {"breakage", breakage}};
 }
 
+Json ToJson(const SettlementResult& r) {
+  Json partners = Json::array();
+  for (const PartnerSettlement& s : r.partners) {
+    partners.push_back(Json{{"partner", s.partner}, {"issued", s.issued.value()}, {"redeemed", s.redeemed.value()},
+                            {"owed_to_operator", MoneyText(s.owed_to_operator)},
+                            {"owed_to_partner", MoneyText(s.owed_to_partner)}, {"net", MoneyText(s.net)}});
+  }
+  return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"partners", partners}};
+}
+
 // ------------------------------------------------------------ text
 
 bool IsTable(const Json& value) {
@@ -139,7 +150,7 @@ bool IsTable(const Json& value) {
 }
 
 std::string Scalar(const Json& value) {
-  if (value.is_string()) return value.get<std::string>();
+  if (value.is_string()) return GroupedDecimal(value.get<std::string>());
   if (value.is_number_integer()) return Grouped(value.get<int64_t>());
   if (value.is_object()) {  // a small nested object in a table cell
     std::string out;
@@ -148,6 +159,26 @@ std::string Scalar(const Json& value) {
   }
   if (value.is_array() && value.empty()) return "-";
   return value.dump();
+}
+
+// A number a table right-aligns: an integer, or a decimal string with an
+// optional currency code ("0.46 EUR", "-0.10 EUR", "1885714.29").
+bool IsFigure(const Json& value) {
+  if (value.is_number_integer()) return true;
+  if (!value.is_string()) return false;
+  absl::string_view text = value.get_ref<const std::string&>();
+  if (text.size() > 4 && text[text.size() - 4] == ' ' &&
+      std::all_of(text.end() - 3, text.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    text.remove_suffix(4);
+  }
+  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
+  size_t point = text.find('.');
+  absl::string_view whole = text.substr(0, point);
+  absl::string_view fraction = point == text.npos ? absl::string_view() : text.substr(point + 1);
+  auto digits = [](absl::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(whole) && (point == text.npos || digits(fraction));
 }
 
 void Table(const Json& rows, const std::string& indent, std::string& out) {
@@ -168,7 +199,7 @@ void Table(const Json& rows, const std::string& indent, std::string& out) {
   for (size_t c = 0; c < columns.size(); ++c) {
     for (size_t r = 0; r < cells.size(); ++r) width[c] = std::max(width[c], cells[r][c].size());
     for (const Json& row : rows) {
-      if (row.contains(columns[c]) && !row[columns[c]].is_number_integer()) numeric[c] = false;
+      if (row.contains(columns[c]) && !IsFigure(row[columns[c]])) numeric[c] = false;
     }
   }
   for (const auto& line : cells) {
@@ -215,22 +246,61 @@ std::string Grouped(int64_t value) {
   return value < 0 ? "-" + out : out;
 }
 
+std::string GroupedDecimal(const std::string& text) {
+  absl::string_view number = text;
+  absl::string_view currency;
+  if (number.size() > 4 && number[number.size() - 4] == ' ') {
+    currency = number.substr(number.size() - 4);
+    number.remove_suffix(4);
+    if (!std::all_of(currency.begin() + 1, currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return text;
+  }
+  absl::string_view sign;
+  if (!number.empty() && number.front() == '-') {
+    sign = number.substr(0, 1);
+    number.remove_prefix(1);
+  }
+  size_t point = number.find('.');
+  absl::string_view whole = number.substr(0, point);
+  absl::string_view fraction = point == number.npos ? absl::string_view() : number.substr(point);
+  auto digits = [](absl::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // A figure has a fraction or a currency; a bare digit string (a year, an
+  // id) is not one.
+  if (!digits(whole) || (point != number.npos && !digits(fraction.substr(1))) ||
+      (point == number.npos && currency.empty())) {
+    return text;
+  }
+  std::string out(sign);
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) out += ',';
+    out += whole[i];
+  }
+  return absl::StrCat(out, fraction, currency);
+}
+
 Json ToJson(const MemberBalance& balance) {
   return Json{{"available", balance.available.value()}, {"held", balance.held.value()},
               {"debt", balance.debt.value()}};
 }
 
 Json ToJson(const ReportSection& section) {
-  static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability"};
+  static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
+  static_assert(std::size(kKinds) == std::variant_size_v<decltype(section.result)>);
   Json body = std::visit([](const auto& result) { return ToJson(result); }, section.result);
   return Json{{"report", kKinds[section.result.index()]}, {"title", section.title}, {"result", body}};
 }
 
 Json ToJson(const RunReport& report) {
   Json steps = Json::array();
+  // A partner column only in scenarios where some step runs at a partner.
+  const bool partners = std::any_of(report.steps.begin(), report.steps.end(),
+                                    [](const StepOutcome& step) { return !step.partner.empty(); });
   for (const StepOutcome& step : report.steps) {
-    steps.push_back(Json{{"step", step.where}, {"at", step.at.ToString()}, {"action", step.action},
-                         {"member", step.member}, {"outcome", step.outcome}});
+    Json line{{"step", step.where}, {"at", step.at.ToString()}, {"action", step.action}, {"member", step.member}};
+    if (partners) line["partner"] = step.partner;
+    line["outcome"] = step.outcome;
+    steps.push_back(std::move(line));
   }
   Json sections = Json::array();
   for (const ReportSection& section : report.sections) sections.push_back(ToJson(section));

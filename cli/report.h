@@ -36,10 +36,17 @@ struct ImpactResult {
   AwardsAffordable affordable;
 };
 
+// SettlePartners over [from, to): one row per partner, ascending id.
+struct SettlementResult {
+  Instant from;
+  Instant to;
+  std::vector<PartnerSettlement> partners;
+};
+
 struct ReportSection {
   std::string where;  // "reports[2]"
   std::string title;
-  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward> result;
+  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward, SettlementResult> result;
 };
 
 struct StepOutcome {
@@ -47,6 +54,7 @@ struct StepOutcome {
   Instant at;
   std::string action;  // "accrue", "hold", ...
   std::string member;  // empty for program-wide steps
+  std::string partner; // the partner whose handle ran the step; empty for the operator
   std::string outcome; // "ok, entry 12", "refused as expected: ...", ...
 };
 
@@ -76,6 +84,12 @@ std::string ToText(const Json& document);
 
 // "887,000".
 std::string Grouped(int64_t value);
+
+// A decimal figure of the JSON output with its thousands grouped, for text
+// output only: "1885714.29" -> "1,885,714.29", "-942857142.86 EUR" ->
+// "-942,857,142.86 EUR", "887000 JPY" -> "887,000 JPY". Any other text, a
+// bare digit string ("2011", an id) included, is returned unchanged.
+std::string GroupedDecimal(const std::string& text);
 
 }  // namespace loyalty::cli
 

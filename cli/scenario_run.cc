@@ -7,10 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "journal_view.h"
 #include "loyalty/engine.h"
+#include "loyalty/partner.h"
 
 namespace loyalty::cli {
 namespace {
@@ -76,6 +78,28 @@ Json MemberJson(const MemberState& state) {
   for (const auto& [name, amount] : state.detail().counters) counters[name] = amount.value();
   out["counters"] = counters;
   return out;
+}
+
+// A settlement step: SettlePartners as the operator, or the partner handle's
+// own settlement when the step runs at `at_partner`.
+absl::StatusOr<std::vector<PartnerSettlement>> Settle(Engine& engine, const SettlementStep& step,
+                                                      const std::string& at_partner) {
+  if (at_partner.empty()) return SettlePartners(engine.store(), engine.program(), step.from, step.to, step.partner);
+  auto handle = engine.ForPartner(at_partner);
+  if (!handle.ok()) return handle.status();
+  auto own = handle->Settlement(step.from, step.to, step.partner.empty() ? at_partner : step.partner);
+  if (!own.ok()) return own.status();
+  return std::vector<PartnerSettlement>{*std::move(own)};
+}
+
+// "skyways: issued 1,200, redeemed 1,000, net 5.40 EUR; ..."
+std::string SettlementOutcome(const std::vector<PartnerSettlement>& rows) {
+  std::string out;
+  for (const PartnerSettlement& s : rows) {
+    absl::StrAppend(&out, out.empty() ? "" : "; ", s.partner, ": issued ", Grouped(s.issued.value()), ", redeemed ",
+                    Grouped(s.redeemed.value()), ", net ", s.net.ToString());
+  }
+  return out.empty() ? "no partners" : out;
 }
 
 // The distributions an impact's charts show, over balances or member states.
@@ -161,10 +185,15 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
     auto result = CheckNotice(program, notice->options);
     if (!result.ok()) return result.status();
     section.result = *std::move(result);
-  } else {
-    auto result = RollForward(store, program.zone(), std::get<LiabilityWanted>(wanted.what).options);
+  } else if (const auto* liability = std::get_if<LiabilityWanted>(&wanted.what)) {
+    auto result = RollForward(store, program.zone(), liability->options);
     if (!result.ok()) return result.status();
     section.result = *std::move(result);
+  } else {
+    const auto& settlement = std::get<SettlementWanted>(wanted.what);
+    auto rows = SettlePartners(store, program, settlement.from, settlement.to, settlement.partner);
+    if (!rows.ok()) return rows.status();
+    section.result = SettlementResult{.from = settlement.from, .to = settlement.to, .partners = *std::move(rows)};
   }
   return section;
 }
@@ -192,14 +221,30 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
   for (size_t i = 0; i < scenario.timeline.size(); ++i) {
     const ScenarioStep& step = scenario.timeline[i];
     clock.Set(step.at);
-    StepOutcome outcome{.where = step.where, .at = step.at};
+    StepOutcome outcome{.where = step.where, .at = step.at, .partner = step.partner};
     absl::StatusOr<Receipt> receipt = absl::UnknownError("no receipt");
+    std::string settled;  // a settlement step's outcome
     if (const auto* command = std::get_if<Command>(&step.action)) {
       Command filled = *command;
       if (step.refers_to) SetReference(filled, first_seq[*step.refers_to]);
       outcome.action = kCommandNames[filled.index()];
       outcome.member = MemberOf(filled).value();
-      receipt = engine->Execute(filled);
+      if (step.partner.empty()) {
+        receipt = engine->Execute(filled);
+      } else if (auto handle = engine->ForPartner(step.partner); handle.ok()) {
+        receipt = handle->Execute(filled);
+      } else {
+        receipt = handle.status();
+      }
+    } else if (const auto* settlement = std::get_if<SettlementStep>(&step.action)) {
+      outcome.action = "settlement";
+      auto rows = Settle(*engine, *settlement, step.partner);
+      if (rows.ok()) {
+        settled = SettlementOutcome(*rows);
+        receipt = Receipt{};
+      } else {
+        receipt = rows.status();
+      }
     } else if (std::holds_alternative<RunExpiryStep>(step.action)) {
       outcome.action = "run_expiry";
       receipt = engine->RunExpiry(step.key, step.at);
@@ -218,18 +263,24 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
       continue;
     }
     if (!step.expect_error.empty()) {
+      const std::string expected = absl::StrCat(
+          step.expect_error,
+          step.expect_error_message.empty() ? "" : absl::StrCat(" with \"", step.expect_error_message, "\""));
       if (receipt.ok()) {
         return absl::FailedPreconditionError(
-            absl::StrCat(step.where, ": expected ", step.expect_error, ", but the command succeeded"));
+            absl::StrCat(step.where, ": expected ", expected, ", but the command succeeded"));
       }
-      if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error) {
-        return absl::FailedPreconditionError(absl::StrCat(step.where, ": expected ", step.expect_error,
-                                                          ", got ", receipt.status().ToString()));
+      if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error ||
+          !absl::StrContains(receipt.status().message(), step.expect_error_message)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(step.where, ": expected ", expected, ", got ", receipt.status().ToString()));
       }
-      outcome.outcome = absl::StrCat("refused as expected: ", receipt.status().message());
+      outcome.outcome = absl::StrCat("refused as expected: ", receipt.status().ToString());
     } else if (!receipt.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(step.where, " (", outcome.action, "): ",
                                                         receipt.status().ToString()));
+    } else if (!settled.empty()) {
+      outcome.outcome = settled;
     } else if (receipt->entries.empty()) {
       outcome.outcome = "nothing due";
     } else {

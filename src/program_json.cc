@@ -2,19 +2,17 @@
 // nlohmann::json, walks the document against the format of
 // docs/program-format.md collecting every problem with its JSON path, builds
 // the ProgramVersion values and their content hashes, and hands the history
-// to Program::FromVersions. nlohmann::json may throw; every entry point
-// catches everything, so no exception leaves this file.
+// to Program::FromVersions. The paths, messages and value readers are
+// json_fields.h's, shared with the scenario loader. nlohmann::json may
+// throw; every entry point catches everything, so no exception leaves this
+// file.
 #include "loyalty/io.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
-#include <initializer_list>
 #include <limits>
 #include <map>
-#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,13 +22,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "chain.h"
+#include "json_fields.h"
 #include "loyalty/program.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
@@ -39,200 +36,35 @@
 namespace loyalty {
 namespace {
 
-using Json = nlohmann::json;
+using internal::Contains;
+using internal::Element;
+using internal::FieldPath;
+using internal::Fields;
+using internal::Json;
+using internal::Kind;
+using internal::kInt64Max;
+using internal::kOptional;
+using internal::kRequired;
+using internal::Listing;
+using internal::ParseDocument;
+using internal::Problems;
+using internal::Quote;
+using internal::ReadInteger;
+using internal::ReadMoney;
+using internal::ReadPoints;
+using internal::ReadString;
+using internal::WordCheck;
 
-enum class Need { kOptional, kRequired };
-constexpr Need kOptional = Need::kOptional;
-constexpr Need kRequired = Need::kRequired;
-
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr size_t kMaxVersionIdLength = 64;
 
 constexpr absl::string_view kActivityTypes[] = {"purchase", "flight", "custom"};
 constexpr absl::string_view kCabins[] = {"economy", "premium_economy", "business", "first"};
-
-// The problems found so far, each a line `<path>: <reason>`, in the order found.
-class Problems {
- public:
-  void Add(absl::string_view path, absl::string_view reason) {
-    lines_.push_back(absl::StrCat(path.empty() ? "(root)" : path, ": ", reason));
-  }
-  bool empty() const { return lines_.empty(); }
-  void Append(const Problems& other) { lines_.insert(lines_.end(), other.lines_.begin(), other.lines_.end()); }
-  absl::Status ToStatus() const { return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n")); }
-
- private:
-  std::vector<std::string> lines_;
-};
-
-// `text` as a JSON string literal, for quoting input in messages.
-std::string Quote(absl::string_view text) {
-  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-// The path of member `key` of the object at `path`: "a.b", or a["b.c"] for
-// keys that are not plain words.
-std::string Member(absl::string_view path, absl::string_view key) {
-  bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-  if (!plain) return absl::StrCat(path, "[", Quote(key), "]");
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-
-std::string Element(absl::string_view path, size_t index) { return absl::StrCat(path, "[", index, "]"); }
-
-// What a JSON value is, for "expected X, got Y".
-absl::string_view Kind(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number with a fraction or exponent (or beyond 64 bits)";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    default: return "an unsupported value";
-  }
-}
-
-// "a, b, c" for messages that list the accepted words.
-template <typename Words>
-std::string Listing(const Words& words) {
-  return absl::StrJoin(words, ", ", [](std::string* out, const auto& word) { absl::StrAppend(out, word); });
-}
-
-template <typename Words>
-bool Contains(const Words& words, absl::string_view word) {
-  return std::find(std::begin(words), std::end(words), word) != std::end(words);
-}
 
 bool IsAirportCode(absl::string_view code) {
   return code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 bool IsBookingClass(absl::string_view letter) { return letter.size() == 1 && letter[0] >= 'A' && letter[0] <= 'Z'; }
-
-// ------------------------------------------------------------ value readers
-// Each reads one JSON value at `path`, reports what is wrong with it, and
-// returns nothing if it is unusable.
-
-std::optional<std::string> ReadString(const Json& value, const std::string& path, Problems& problems,
-                                      bool non_empty = true) {
-  if (!value.is_string()) {
-    problems.Add(path, absl::StrCat("expected a string, got ", Kind(value)));
-    return std::nullopt;
-  }
-  const std::string& text = value.get_ref<const std::string&>();
-  if (non_empty && text.empty()) {
-    problems.Add(path, "must not be empty");
-    return std::nullopt;
-  }
-  return text;
-}
-
-std::optional<bool> ReadBool(const Json& value, const std::string& path, Problems& problems) {
-  if (!value.is_boolean()) {
-    problems.Add(path, absl::StrCat("expected true or false, got ", Kind(value)));
-    return std::nullopt;
-  }
-  return value.get<bool>();
-}
-
-// A JSON integer in min..max. Floating-point numbers are rejected, never
-// converted.
-std::optional<int64_t> ReadInteger(const Json& value, const std::string& path, Problems& problems,
-                                   int64_t min, int64_t max) {
-  if (!value.is_number_integer()) {
-    problems.Add(path, absl::StrCat("expected an integer, got ", Kind(value)));
-    return std::nullopt;
-  }
-  auto out_of_range = [&](const auto& number, bool below) {
-    if (max != kInt64Max) {
-      problems.Add(path, absl::StrCat(number, " is not in ", min, "..", max));
-    } else if (!below) {
-      problems.Add(path, absl::StrCat(number, " does not fit in 64 bits"));
-    } else if (min == 0) {
-      problems.Add(path, absl::StrCat(number, " is negative"));
-    } else {
-      problems.Add(path, absl::StrCat(number, " is less than ", min));
-    }
-    return std::nullopt;
-  };
-  if (value.is_number_unsigned()) {
-    uint64_t number = value.get<uint64_t>();
-    if (number > static_cast<uint64_t>(max)) return out_of_range(number, false);
-    if (min > 0 && number < static_cast<uint64_t>(min)) return out_of_range(number, true);
-    return static_cast<int64_t>(number);
-  }
-  int64_t number = value.get<int64_t>();
-  if (number < min || number > max) return out_of_range(number, number < min);
-  return number;
-}
-
-// Points: a non-negative JSON integer.
-std::optional<Points> ReadPoints(const Json& value, const std::string& path, Problems& problems) {
-  auto number = ReadInteger(value, path, problems, 0, kInt64Max);
-  if (!number) return std::nullopt;
-  return Points(*number);
-}
-
-// A rate: a decimal string, never a JSON number.
-std::optional<Rate> ReadRate(const Json& value, const std::string& path, Problems& problems) {
-  if (!value.is_string()) {
-    problems.Add(path, absl::StrCat("expected a decimal string such as \"1.5\", got ", Kind(value)));
-    return std::nullopt;
-  }
-  auto rate = Rate::Parse(value.get_ref<const std::string&>());
-  if (!rate.ok()) {
-    problems.Add(path, rate.status().message());
-    return std::nullopt;
-  }
-  return *rate;
-}
-
-// A non-negative amount of `currency` as a decimal string.
-std::optional<Money> ReadMoney(const Json& value, const std::string& path, Problems& problems,
-                               const Currency& currency) {
-  if (!value.is_string()) {
-    problems.Add(path, absl::StrCat("expected an amount as a decimal string such as \"25.99\", got ", Kind(value)));
-    return std::nullopt;
-  }
-  const std::string& text = value.get_ref<const std::string&>();
-  auto money = Money::Parse(text, currency);
-  if (!money.ok()) {
-    problems.Add(path, money.status().message());
-    return std::nullopt;
-  }
-  if (money->minor_units() < 0) {
-    problems.Add(path, absl::StrCat(Quote(text), " is negative"));
-    return std::nullopt;
-  }
-  return *money;
-}
-
-std::optional<Instant> ReadInstant(const Json& value, const std::string& path, Problems& problems) {
-  auto text = ReadString(value, path, problems);
-  if (!text) return std::nullopt;
-  auto instant = Instant::Parse(*text);
-  if (!instant.ok()) {
-    problems.Add(path, instant.status().message());
-    return std::nullopt;
-  }
-  return *instant;
-}
-
-std::optional<Date> ReadDate(const Json& value, const std::string& path, Problems& problems) {
-  auto text = ReadString(value, path, problems);
-  if (!text) return std::nullopt;
-  auto date = Date::Parse(*text);
-  if (!date.ok()) {
-    problems.Add(path, date.status().message());
-    return std::nullopt;
-  }
-  return *date;
-}
 
 // One of the `names` (parallel to `values`); `what` names the set in the message.
 template <typename T, size_t N>
@@ -246,9 +78,6 @@ std::optional<T> ReadChoice(const Json& value, const std::string& path, Problems
   problems.Add(path, absl::StrCat(Quote(*text), " is not ", what, " (", Listing(names), ")"));
   return std::nullopt;
 }
-
-// Checks a word against an optional rule; returns the reason it fails, or "".
-using WordCheck = std::string (*)(absl::string_view word);
 
 std::string CheckActivityType(absl::string_view word) {
   if (Contains(kActivityTypes, word)) return "";
@@ -266,158 +95,6 @@ std::string CheckBookingClass(absl::string_view word) {
   if (IsBookingClass(word)) return "";
   return absl::StrCat(Quote(word), " is not a booking class (one letter A-Z)");
 }
-
-// An array of non-empty strings, each passing `check` if given; with
-// `unique`, a string listed twice is a problem. Returns the good strings
-// even when some are reported, so that later checks still see them, and
-// their paths in `paths` if given.
-std::optional<std::vector<std::string>> ReadStrings(const Json& value, const std::string& path, Problems& problems,
-                                                    WordCheck check = nullptr, bool unique = false,
-                                                    std::vector<std::string>* paths = nullptr) {
-  if (!value.is_array()) {
-    problems.Add(path, absl::StrCat("expected an array of strings, got ", Kind(value)));
-    return std::nullopt;
-  }
-  std::vector<std::string> words;
-  for (size_t i = 0; i < value.size(); ++i) {
-    std::string at = Element(path, i);
-    auto word = ReadString(value[i], at, problems);
-    if (!word) continue;
-    if (check != nullptr) {
-      if (std::string reason = check(*word); !reason.empty()) {
-        problems.Add(at, reason);
-        continue;
-      }
-    }
-    if (unique && Contains(words, *word)) {
-      problems.Add(at, absl::StrCat(Quote(*word), " is listed twice"));
-      continue;
-    }
-    words.push_back(*std::move(word));
-    if (paths != nullptr) paths->push_back(std::move(at));
-  }
-  return words;
-}
-
-// An object of rates by key ({"J": "1.5"}); keys pass `check` if given.
-std::optional<std::map<std::string, Rate>> ReadRates(const Json& value, const std::string& path,
-                                                     Problems& problems, WordCheck check = nullptr) {
-  if (!value.is_object()) {
-    problems.Add(path, absl::StrCat("expected an object of decimal strings, got ", Kind(value)));
-    return std::nullopt;
-  }
-  std::map<std::string, Rate> rates;
-  bool ok = true;
-  for (auto it = value.begin(); it != value.end(); ++it) {
-    std::string at = Member(path, it.key());
-    if (it.key().empty()) {
-      problems.Add(at, "the key must not be empty");
-      ok = false;
-      continue;
-    }
-    if (check != nullptr) {
-      if (std::string reason = check(it.key()); !reason.empty()) {
-        problems.Add(at, reason);
-        ok = false;
-        continue;
-      }
-    }
-    auto rate = ReadRate(it.value(), at, problems);
-    if (!rate) {
-      ok = false;
-      continue;
-    }
-    rates.emplace(it.key(), *rate);
-  }
-  if (!ok) return std::nullopt;
-  return rates;
-}
-
-// The members of one JSON object: reports unknown ones when constructed,
-// missing required ones when asked for. If the value is not an object, that
-// is reported once and every getter returns nothing.
-class Fields {
- public:
-  Fields(const Json& value, std::string path, Problems& problems, std::initializer_list<absl::string_view> known)
-      : object_(value.is_object() ? &value : nullptr), path_(std::move(path)), problems_(problems) {
-    if (object_ == nullptr) {
-      problems_.Add(path_, absl::StrCat("expected an object, got ", Kind(value)));
-      return;
-    }
-    for (auto it = object_->begin(); it != object_->end(); ++it) {
-      if (!Contains(known, it.key())) problems_.Add(PathOf(it.key()), "unknown field");
-    }
-  }
-
-  bool ok() const { return object_ != nullptr; }
-  const std::string& path() const { return path_; }
-  std::string PathOf(absl::string_view key) const { return Member(path_, key); }
-  bool Has(absl::string_view key) const { return object_ != nullptr && object_->contains(std::string(key)); }
-
-  // The value of `key`, or nullptr if absent (a problem if required).
-  const Json* Get(absl::string_view key, Need need = kOptional) const {
-    if (object_ == nullptr) return nullptr;
-    auto it = object_->find(std::string(key));
-    if (it == object_->end()) {
-      if (need == kRequired) problems_.Add(PathOf(key), "required field is missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-
-  std::optional<std::string> String(absl::string_view key, Need need = kOptional, bool non_empty = true) const {
-    const Json* value = Get(key, need);
-    return value ? ReadString(*value, PathOf(key), problems_, non_empty) : std::nullopt;
-  }
-  std::optional<bool> Bool(absl::string_view key) const {
-    const Json* value = Get(key);
-    return value ? ReadBool(*value, PathOf(key), problems_) : std::nullopt;
-  }
-  std::optional<int64_t> Integer(absl::string_view key, int64_t min, int64_t max, Need need = kOptional) const {
-    const Json* value = Get(key, need);
-    return value ? ReadInteger(*value, PathOf(key), problems_, min, max) : std::nullopt;
-  }
-  std::optional<Points> PointsField(absl::string_view key, Need need = kOptional) const {
-    const Json* value = Get(key, need);
-    return value ? ReadPoints(*value, PathOf(key), problems_) : std::nullopt;
-  }
-  std::optional<Rate> RateField(absl::string_view key, Need need = kOptional) const {
-    const Json* value = Get(key, need);
-    return value ? ReadRate(*value, PathOf(key), problems_) : std::nullopt;
-  }
-  std::optional<Instant> InstantField(absl::string_view key, Need need = kOptional) const {
-    const Json* value = Get(key, need);
-    return value ? ReadInstant(*value, PathOf(key), problems_) : std::nullopt;
-  }
-  std::optional<Date> DateField(absl::string_view key) const {
-    const Json* value = Get(key);
-    return value ? ReadDate(*value, PathOf(key), problems_) : std::nullopt;
-  }
-  std::optional<std::vector<std::string>> Strings(absl::string_view key, WordCheck check = nullptr,
-                                                  bool unique = false,
-                                                  std::vector<std::string>* paths = nullptr) const {
-    const Json* value = Get(key);
-    return value ? ReadStrings(*value, PathOf(key), problems_, check, unique, paths) : std::nullopt;
-  }
-  std::optional<std::map<std::string, Rate>> Rates(absl::string_view key, WordCheck check = nullptr) const {
-    const Json* value = Get(key);
-    return value ? ReadRates(*value, PathOf(key), problems_, check) : std::nullopt;
-  }
-  // The elements of an array field, or none (a problem if it is not an array).
-  const Json* Array(absl::string_view key) const {
-    const Json* value = Get(key);
-    if (value != nullptr && !value->is_array()) {
-      problems_.Add(PathOf(key), absl::StrCat("expected an array, got ", Kind(*value)));
-      return nullptr;
-    }
-    return value;
-  }
-
- private:
-  const Json* object_;
-  std::string path_;
-  Problems& problems_;
-};
 
 // ------------------------------------------------------------ accrual
 
@@ -712,7 +389,7 @@ Redemption ReadRedemption(const Json& value, const std::string& path, Problems& 
       problems.Add(at, absl::StrCat("expected an object of airport code to region, got ", Kind(*airports)));
     } else {
       for (auto it = airports->begin(); it != airports->end(); ++it) {
-        std::string airport_path = Member(at, it.key());
+        std::string airport_path = FieldPath(at, it.key());
         if (!IsAirportCode(it.key())) problems.Add(airport_path, CheckAirport(it.key()));
         if (auto region = ReadString(it.value(), airport_path, problems)) {
           regions.insert(*region);
@@ -904,10 +581,10 @@ TierQualification ReadQualification(const Json& value, const std::string& path, 
     TierRequirement read;
     for (auto it = requirement.begin(); it != requirement.end(); ++it) {
       if (!Contains(counters, it.key())) {
-        problems.Add(Member(at, it.key()), absl::StrCat(Quote(it.key()), " is not one of the version's counters"));
+        problems.Add(FieldPath(at, it.key()), absl::StrCat(Quote(it.key()), " is not one of the version's counters"));
         continue;
       }
-      if (auto minimum = ReadPoints(*it, Member(at, it.key()), problems)) read.minimums[it.key()] = *minimum;
+      if (auto minimum = ReadPoints(*it, FieldPath(at, it.key()), problems)) read.minimums[it.key()] = *minimum;
     }
     qualification.any_of.push_back(std::move(read));
   }
@@ -1006,7 +683,7 @@ TierLadder ReadTiers(const Json& value, const std::string& path, Problems& probl
       std::string at = Element(f.PathOf("ladder"), i);
       Tier tier = ReadTier((*tiers)[i], at, problems, counters);
       if (!tier.id.empty() && !ids.insert(tier.id).second) {
-        problems.Add(Member(at, "id"), absl::StrCat(Quote(tier.id), " is the id of an earlier tier"));
+        problems.Add(FieldPath(at, "id"), absl::StrCat(Quote(tier.id), " is the id of an earlier tier"));
       }
       ladder.tiers.push_back(std::move(tier));
     }
@@ -1090,7 +767,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
       AccrualRule rule = ReadRule((*accrual)[i], Element(f.PathOf("accrual"), i), problems, currency, rule_refs);
       if (!rule.id.empty()) {
         if (auto [it, inserted] = rule_index.emplace(rule.id, v.accrual.size()); !inserted) {
-          problems.Add(Member(rule_refs.path, "id"),
+          problems.Add(FieldPath(rule_refs.path, "id"),
                        absl::StrCat(Quote(rule.id), " is also the id of ", refs[it->second].path));
         }
       }
@@ -1137,87 +814,6 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   return result;
 }
 
-// Nesting deeper than any field of the format: duplicate keys down there
-// are not looked for (the enclosing value is reported as unknown or of the
-// wrong type anyway), which keeps the paths of hostile input short.
-constexpr size_t kMaxCheckedDepth = 16;
-
-// Parses `text` into a document, reporting malformed JSON (with the parser's
-// position) or, for a document that parses, every duplicate key: a later
-// value would silently replace the earlier one.
-std::optional<Json> ParseDocument(absl::string_view text, Problems& problems) {
-  struct Frame {
-    std::string path;  // empty below kMaxCheckedDepth
-    bool is_array = false;
-    size_t next_index = 0;
-    std::string key;
-    absl::flat_hash_set<std::string> keys;
-  };
-  std::vector<Frame> frames;
-  Problems duplicates;
-  auto child_path = [&]() -> std::string {
-    if (frames.empty() || frames.size() >= kMaxCheckedDepth) return "";
-    const Frame& top = frames.back();
-    return top.is_array ? Element(top.path, top.next_index) : Member(top.path, top.key);
-  };
-  auto value_done = [&] {
-    if (!frames.empty() && frames.back().is_array) ++frames.back().next_index;
-  };
-  Json::parser_callback_t callback = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start: {
-        Frame frame;
-        frame.path = child_path();
-        frame.is_array = event == Json::parse_event_t::array_start;
-        frames.push_back(std::move(frame));
-        break;
-      }
-      case Json::parse_event_t::key: {
-        if (frames.size() > kMaxCheckedDepth) break;
-        Frame& top = frames.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second) duplicates.Add(Member(top.path, top.key), "duplicate key");
-        break;
-      }
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::array_end:
-        frames.pop_back();
-        value_done();
-        break;
-      case Json::parse_event_t::value: value_done(); break;
-    }
-    return true;
-  };
-  try {
-    Json document = Json::parse(text.begin(), text.end(), callback);
-    problems.Append(duplicates);
-    return document;
-  } catch (const Json::parse_error& error) {
-    absl::string_view what = error.what();
-    if (size_t end = what.find("] "); absl::StartsWith(what, "[json.exception.") && end != what.npos) {
-      what.remove_prefix(end + 2);
-    }
-    problems.Add("", absl::StrCat("malformed JSON: ", what));
-    return std::nullopt;
-  }
-}
-
-// The status for an exception that escaped the loader's own checks.
-absl::Status FromException(std::exception_ptr thrown) {
-  try {
-    std::rethrow_exception(thrown);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory while loading a program");
-  } catch (const Json::exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat("(root): ", error.what()));
-  } catch (const std::exception& error) {
-    return absl::InternalError(absl::StrCat("program loader: ", error.what()));
-  } catch (...) {
-    return absl::InternalError("program loader: unknown exception");
-  }
-}
-
 Sha256 ContentHash(const Json& version) { return internal::Sha256Of(version.dump()); }
 
 absl::StatusOr<Program> ParseProgramOrThrow(absl::string_view json_text) {
@@ -1243,7 +839,7 @@ absl::StatusOr<Program> ParseProgramOrThrow(absl::string_view json_text) {
     std::string path = Element("versions", i);
     if (!v.id.empty()) {
       if (auto [it, inserted] = ids.emplace(v.id, i); !inserted) {
-        problems.Add(Member(path, "id"),
+        problems.Add(FieldPath(path, "id"),
                      absl::StrCat(Quote(v.id), " is also the id of ", Element("versions", it->second)));
       }
     }
@@ -1252,16 +848,16 @@ absl::StatusOr<Program> ParseProgramOrThrow(absl::string_view json_text) {
     const ReadResult& first = results[0];
     if (results[i].has_effective_from && before.has_effective_from &&
         v.effective_from <= before.version.effective_from) {
-      problems.Add(Member(path, "effective_from"),
+      problems.Add(FieldPath(path, "effective_from"),
                    absl::StrCat(v.effective_from.ToString(), " is not after ", Element("versions", i - 1),
                                 ".effective_from ", before.version.effective_from.ToString()));
     }
     if (results[i].has_zone && first.has_zone && v.zone.name() != first.version.zone.name()) {
-      problems.Add(Member(path, "time_zone"), absl::StrCat(Quote(v.zone.name()), " differs from versions[0].time_zone ",
+      problems.Add(FieldPath(path, "time_zone"), absl::StrCat(Quote(v.zone.name()), " differs from versions[0].time_zone ",
                                                            Quote(first.version.zone.name())));
     }
     if (results[i].has_currency && first.has_currency && v.currency != first.version.currency) {
-      problems.Add(Member(path, "currency"),
+      problems.Add(FieldPath(path, "currency"),
                    absl::StrCat(Quote(v.currency.code()), " differs from versions[0].currency ",
                                 Quote(first.version.currency.code())));
     }
@@ -1291,7 +887,7 @@ absl::StatusOr<ProgramVersion> ParseProgramVersion(absl::string_view json_text) 
     result.version.content_hash = ContentHash(*document);
     return std::move(result.version);
   } catch (...) {
-    return FromException(std::current_exception());
+    return internal::StatusOfException(std::current_exception(), "program");
   }
 }
 
@@ -1299,28 +895,19 @@ absl::StatusOr<Program> ParseProgram(absl::string_view json_text) {
   try {
     return ParseProgramOrThrow(json_text);
   } catch (...) {
-    return FromException(std::current_exception());
+    return internal::StatusOfException(std::current_exception(), "program");
   }
 }
 
 absl::StatusOr<Program> LoadProgramFile(const std::string& path) {
   try {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open program file ", path));
-    std::string text;
-    char buffer[1 << 16];
-    size_t read;
-    while ((read = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, read);
-    int error = std::ferror(file) ? (errno != 0 ? errno : EIO) : 0;
-    std::fclose(file);
-    if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("cannot read program file ", path));
-    auto program = ParseProgramOrThrow(text);
-    if (program.ok() || program.status().code() != absl::StatusCode::kInvalidArgument) return program;
-    std::vector<std::string> lines = absl::StrSplit(program.status().message(), '\n');
-    for (std::string& line : lines) line = absl::StrCat(path, ": ", line);
-    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+    absl::StatusOr<std::string> text = internal::ReadFile(path, "program file");
+    if (!text.ok()) return text.status();
+    auto program = ParseProgramOrThrow(*text);
+    if (program.ok()) return program;
+    return internal::PrefixLines(program.status(), path);
   } catch (...) {
-    return FromException(std::current_exception());
+    return internal::StatusOfException(std::current_exception(), "program");
   }
 }
 

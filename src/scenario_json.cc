@@ -2,14 +2,13 @@
 // against docs/scenario-format.md, collecting every problem with its JSON
 // path, loads the program versions (inline or from files, through
 // ParseProgram so that a scenario's program obeys the program format's
-// rules), and turns the timeline into engine commands. nlohmann::json may
-// throw; the entry points catch everything.
+// rules), and turns the timeline into engine commands. The paths, messages
+// and value readers are json_fields.h's, shared with the program loader.
+// nlohmann::json may throw; the entry points catch everything.
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <exception>
+#include <limits>
 #include <map>
-#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,192 +21,29 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "loyalty/io.h"
+#include "json_fields.h"
 #include "loyalty/scenario.h"
-#include "nlohmann/json.hpp"
 
 namespace loyalty {
 namespace {
 
-using Json = nlohmann::json;
+using internal::Element;
+using internal::FieldPath;
+using internal::Fields;
+using internal::Json;
+using internal::Kind;
+using internal::kInt64Max;
+using internal::kOptional;
+using internal::kRequired;
+using internal::ParseDocument;
+using internal::Problems;
+using internal::Quote;
+using internal::ReadFile;
 
-class Problems {
- public:
-  void Add(absl::string_view path, absl::string_view reason) {
-    lines_.push_back(absl::StrCat(path.empty() ? "(root)" : path, ": ", reason));
-  }
-  void AddLine(std::string line) { lines_.push_back(std::move(line)); }
-  bool empty() const { return lines_.empty(); }
-  absl::Status ToStatus() const { return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n")); }
-
- private:
-  std::vector<std::string> lines_;
-};
-
-std::string Quote(absl::string_view text) {
-  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-std::string At(absl::string_view path, absl::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-std::string Element(absl::string_view path, size_t index) { return absl::StrCat(path, "[", index, "]"); }
-
-absl::string_view Kind(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number with a fraction or exponent";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    default: return "an unsupported value";
-  }
-}
-
-// An object's fields: reports a non-object, unknown fields and missing
-// required ones; each read reports a wrong type with the field's path.
-class Fields {
- public:
-  Fields(const Json& value, std::string path, Problems& problems, std::vector<std::string> known)
-      : path_(std::move(path)), problems_(problems) {
-    if (!value.is_object()) {
-      problems_.Add(path_, absl::StrCat("expected an object, got ", Kind(value)));
-      return;
-    }
-    object_ = &value;
-    for (const auto& [key, unused] : value.items()) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        problems_.Add(At(path_, key), absl::StrCat("unknown field; expected one of ", absl::StrJoin(known, ", ")));
-      }
-    }
-  }
-  bool ok() const { return object_ != nullptr; }
-  const std::string& path() const { return path_; }
-  std::string PathOf(absl::string_view key) const { return At(path_, key); }
-  bool Has(const std::string& key) const { return object_ != nullptr && object_->contains(key); }
-
-  const Json* Get(const std::string& key, bool required = false) const {
-    if (object_ == nullptr) return nullptr;
-    auto it = object_->find(key);
-    if (it == object_->end()) {
-      if (required) problems_.Add(PathOf(key), "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  std::optional<std::string> String(const std::string& key, bool required = false) const {
-    const Json* value = Get(key, required);
-    if (value == nullptr) return std::nullopt;
-    if (!value->is_string() || value->get_ref<const std::string&>().empty()) {
-      problems_.Add(PathOf(key), absl::StrCat("expected a non-empty string, got ",
-                                              value->is_string() ? "an empty string" : Kind(*value)));
-      return std::nullopt;
-    }
-    return value->get<std::string>();
-  }
-  std::optional<int64_t> Integer(const std::string& key, bool required = false, int64_t min = INT64_MIN) const {
-    const Json* value = Get(key, required);
-    if (value == nullptr) return std::nullopt;
-    if (!value->is_number_integer()) {
-      problems_.Add(PathOf(key), absl::StrCat("expected an integer, got ", Kind(*value)));
-      return std::nullopt;
-    }
-    if (value->is_number_unsigned() && value->get<uint64_t>() > uint64_t{INT64_MAX}) {
-      problems_.Add(PathOf(key), "is beyond 64 bits");
-      return std::nullopt;
-    }
-    int64_t number = value->get<int64_t>();
-    if (number < min) {
-      problems_.Add(PathOf(key), absl::StrCat(number, " is below the minimum ", min));
-      return std::nullopt;
-    }
-    return number;
-  }
-  std::optional<bool> Bool(const std::string& key) const {
-    const Json* value = Get(key);
-    if (value == nullptr) return std::nullopt;
-    if (!value->is_boolean()) {
-      problems_.Add(PathOf(key), absl::StrCat("expected true or false, got ", Kind(*value)));
-      return std::nullopt;
-    }
-    return value->get<bool>();
-  }
-  template <typename T, typename ParseFn>
-  std::optional<T> Parsed(const std::string& key, bool required, ParseFn parse) const {
-    std::optional<std::string> text = String(key, required);
-    if (!text) return std::nullopt;
-    absl::StatusOr<T> parsed = parse(*text);
-    if (!parsed.ok()) {
-      problems_.Add(PathOf(key), absl::StrCat(Quote(*text), ": ", parsed.status().message()));
-      return std::nullopt;
-    }
-    return *std::move(parsed);
-  }
-  std::optional<Instant> Time(const std::string& key, bool required = false) const {
-    return Parsed<Instant>(key, required, [](const std::string& t) { return Instant::Parse(t); });
-  }
-  std::optional<MemberId> Member(const std::string& key, bool required = true) const {
-    return Parsed<MemberId>(key, required, [](const std::string& t) { return MemberId::Parse(t); });
-  }
-  std::optional<Rate> Decimal(const std::string& key, bool required = false) const {
-    return Parsed<Rate>(key, required, [](const std::string& t) { return Rate::Parse(t); });
-  }
-  std::optional<Money> Amount(const std::string& key, Currency currency, bool required = false) const {
-    return Parsed<Money>(key, required, [&](const std::string& t) { return Money::Parse(t, currency); });
-  }
-  std::vector<std::string> Strings(const std::string& key) const {
-    std::vector<std::string> out;
-    const Json* value = Get(key);
-    if (value == nullptr) return out;
-    if (!value->is_array()) {
-      problems_.Add(PathOf(key), absl::StrCat("expected an array of strings, got ", Kind(*value)));
-      return out;
-    }
-    for (size_t i = 0; i < value->size(); ++i) {
-      if (!(*value)[i].is_string()) {
-        problems_.Add(Element(PathOf(key), i), absl::StrCat("expected a string, got ", Kind((*value)[i])));
-      } else {
-        out.push_back((*value)[i].get<std::string>());
-      }
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-  Problems& problems_;
-  const Json* object_ = nullptr;
-};
-
-std::optional<Json> ParseDocument(absl::string_view text, Problems& problems) {
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& error) {
-    absl::string_view what = error.what();
-    if (size_t end = what.find("] "); absl::StartsWith(what, "[json.exception.") && end != what.npos) {
-      what.remove_prefix(end + 2);
-    }
-    problems.Add("", absl::StrCat("malformed JSON: ", what));
-    return std::nullopt;
-  }
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", what, " ", path));
-  std::string text;
-  char buffer[1 << 16];
-  size_t read;
-  while ((read = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, read);
-  int error = std::ferror(file) ? (errno != 0 ? errno : EIO) : 0;
-  std::fclose(file);
-  if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", what, " ", path));
-  return text;
-}
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTtlDays = 36600;  // a hundred years; beyond, a day count is a mistake
 
 std::string Resolve(const std::string& base_directory, const std::string& path) {
   if (base_directory.empty() || absl::StartsWith(path, "/")) return path;
@@ -237,8 +73,11 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
     }
     Problems file_problems;
     std::optional<Json> parsed = ParseDocument(*text, file_problems);
-    if (!parsed) {
-      problems.Add(path, absl::StrCat(resolved, ": ", absl::StrReplaceAll(file_problems.ToStatus().message(), {{"(root): ", ""}})));
+    if (!file_problems.empty()) {  // malformed, or a duplicate key
+      for (absl::string_view line : absl::StrSplit(file_problems.ToStatus().message(), '\n')) {
+        absl::ConsumePrefix(&line, "(root): ");
+        problems.Add(path, absl::StrCat(resolved, ": ", line));
+      }
       return;
     }
     if (parsed->is_object() && parsed->contains("versions") && (*parsed)["versions"].is_array()) {
@@ -256,7 +95,7 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
     add_file("program", value.get<std::string>());
   } else {
     Fields f(value, "program", problems, {"versions"});
-    const Json* versions = f.Get("versions", true);
+    const Json* versions = f.Get("versions", kRequired);
     if (versions != nullptr && !versions->is_array()) {
       problems.Add("program.versions", absl::StrCat("expected an array, got ", Kind(*versions)));
     } else if (versions != nullptr) {
@@ -312,7 +151,7 @@ std::vector<Expectation> ReadExpect(const Fields& f, Problems& problems) {
     return out;
   }
   for (const auto& [key, value] : expect->items()) {
-    std::string where = At(path, key);
+    std::string where = FieldPath(path, key);
     if (value.is_number_float()) {
       problems.Add(where, "a figure is an integer or a decimal string, never a JSON number with a fraction");
       continue;
@@ -329,14 +168,43 @@ struct Context {
   const Program* program = nullptr;
   std::map<std::string, size_t> step_names;  // name -> timeline index
   std::set<std::string> members;
+  std::set<std::string> partners;  // of every version of the program
 };
+
+// Whose partner id is read: a step's (the handle it runs through) must be
+// one of the program's partners; a command's own partner field is a free
+// label in a program without partners, as Decide takes it.
+enum class PartnerOf { kStep, kCommand };
+
+// Reads the partner id at `key`.
+std::string ReadPartner(const Fields& f, const std::string& key, const Context& context, Problems& problems,
+                        PartnerOf of = PartnerOf::kCommand) {
+  std::optional<std::string> id = f.String(key);
+  if (!id) return "";
+  if (!context.partners.count(*id) && (of == PartnerOf::kStep || !context.partners.empty())) {
+    problems.Add(f.PathOf(key),
+                 absl::StrCat(Quote(*id), " is not a partner of the program (",
+                              context.partners.empty() ? "it has none" : absl::StrJoin(context.partners, ", "), ")"));
+  }
+  return *id;
+}
+
+// Reads a period [from, to): both required, to not before from.
+std::pair<Instant, Instant> ReadPeriod(const Fields& f, Problems& problems) {
+  std::optional<Instant> from = f.InstantField("from", kRequired);
+  std::optional<Instant> to = f.InstantField("to", kRequired);
+  if (from && to && *to < *from) {
+    problems.Add(f.PathOf("to"), absl::StrCat(to->ToString(), " is before from, ", from->ToString()));
+  }
+  return {from.value_or(Instant()), to.value_or(Instant())};
+}
 
 std::optional<Activity> ReadActivity(const Json& value, const std::string& path, const Context& context,
                                      Problems& problems) {
   Fields f(value, path, problems, {"id", "flight", "purchase", "custom"});
   if (!f.ok()) return std::nullopt;
   Activity activity;
-  activity.id = f.String("id", true).value_or("");
+  activity.id = f.String("id", kRequired).value_or("");
   int kinds = f.Has("flight") + f.Has("purchase") + f.Has("custom");
   if (kinds != 1) {
     problems.Add(path, "needs exactly one of flight, purchase, custom");
@@ -349,20 +217,20 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
     FlightSegment segment;
     segment.carrier = g.String("carrier").value_or("");
     segment.flight_number = g.String("flight_number").value_or("");
-    segment.origin = g.String("origin", true).value_or("");
-    segment.destination = g.String("destination", true).value_or("");
-    segment.distance_miles = g.Integer("distance_miles", true, 0).value_or(0);
-    segment.cabin = g.String("cabin", true).value_or("");
-    segment.booking_class = g.String("booking_class", true).value_or("");
-    segment.ticket_price = g.Amount("ticket_price", context.currency);
+    segment.origin = g.String("origin", kRequired).value_or("");
+    segment.destination = g.String("destination", kRequired).value_or("");
+    segment.distance_miles = g.Integer("distance_miles", 0, kInt64Max, kRequired).value_or(0);
+    segment.cabin = g.String("cabin", kRequired).value_or("");
+    segment.booking_class = g.String("booking_class", kRequired).value_or("");
+    segment.ticket_price = g.MoneyField("ticket_price", context.currency);
     activity.detail = segment;
   } else if (const Json* purchase = f.Get("purchase")) {
     Fields g(*purchase, f.PathOf("purchase"), problems, {"partner", "store", "channel", "lines"});
     Purchase basket;
-    basket.partner = g.String("partner").value_or("");
+    basket.partner = ReadPartner(g, "partner", context, problems);
     basket.store = g.String("store").value_or("");
     basket.channel = g.String("channel").value_or("store");
-    const Json* lines = g.Get("lines", true);
+    const Json* lines = g.Get("lines", kRequired);
     if (lines != nullptr && (!lines->is_array() || lines->empty())) {
       problems.Add(g.PathOf("lines"), absl::StrCat("expected a non-empty array of lines, got ", Kind(*lines)));
     } else if (lines != nullptr) {
@@ -370,11 +238,11 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
         Fields l((*lines)[i], Element(g.PathOf("lines"), i), problems,
                  {"sku", "category", "tags", "quantity", "unit_price"});
         PurchaseLine line;
-        line.sku = l.String("sku", true).value_or("");
+        line.sku = l.String("sku", kRequired).value_or("");
         line.category = l.String("category").value_or("");
-        line.tags = l.Strings("tags");
-        line.quantity = l.Integer("quantity", false, 1).value_or(1);
-        line.unit_price = l.Amount("unit_price", context.currency, true).value_or(Money(0, context.currency));
+        line.tags = l.Strings("tags").value_or(std::vector<std::string>());
+        line.quantity = l.Integer("quantity", 1, kInt64Max).value_or(1);
+        line.unit_price = l.MoneyField("unit_price", context.currency, kRequired).value_or(Money(0, context.currency));
         basket.lines.push_back(std::move(line));
       }
     }
@@ -382,38 +250,60 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
   } else {
     Fields g(*f.Get("custom"), f.PathOf("custom"), problems, {"type", "attributes", "amount"});
     CustomActivity custom;
-    custom.type = g.String("type", true).value_or("");
+    custom.type = g.String("type", kRequired).value_or("");
     if (const Json* attributes = g.Get("attributes")) {
       if (!attributes->is_object()) {
         problems.Add(g.PathOf("attributes"), absl::StrCat("expected an object of strings, got ", Kind(*attributes)));
       } else {
         for (const auto& [key, text] : attributes->items()) {
           if (!text.is_string()) {
-            problems.Add(At(g.PathOf("attributes"), key), absl::StrCat("expected a string, got ", Kind(text)));
+            problems.Add(FieldPath(g.PathOf("attributes"), key), absl::StrCat("expected a string, got ", Kind(text)));
           } else {
             custom.attributes[key] = text.get<std::string>();
           }
         }
       }
     }
-    custom.amount = g.Amount("amount", context.currency);
+    custom.amount = g.MoneyField("amount", context.currency);
     activity.detail = std::move(custom);
   }
   return activity;
 }
 
-constexpr const char* kStepCommon[] = {"at", "name", "key", "note", "expect", "expect_error"};
+constexpr const char* kStepCommon[] = {"at", "name", "key", "partner", "note", "expect", "expect_error"};
 constexpr const char* kActions[] = {"enroll",  "accrue", "credit",  "redeem",        "pay_at_till",
                                     "quote",   "hold",   "capture", "release",       "return",
                                     "reverse_debit", "adjust", "set_flag", "close_membership",
-                                    "run_expiry", "close_period", "publish"};
+                                    "run_expiry", "close_period", "publish", "settlement"};
 constexpr const char* kErrorCodes[] = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION",
-                                       "OUT_OF_RANGE"};
+                                       "OUT_OF_RANGE", "PERMISSION_DENIED"};
+
+// Reads a step's expected refusal: a code name, or {"code", "message"}.
+void ReadExpectError(const Fields& f, ScenarioStep& step, Problems& problems) {
+  const Json* value = f.Get("expect_error");
+  if (value == nullptr) return;
+  std::string path = f.PathOf("expect_error");
+  std::optional<std::string> code;
+  if (value->is_object()) {
+    Fields g(*value, path, problems, {"code", "message"});
+    code = g.String("code", kRequired);
+    step.expect_error_message = g.String("message").value_or("");
+    if (!code) return;
+    path = g.PathOf("code");
+  } else {
+    code = f.String("expect_error");
+    if (!code) return;
+  }
+  if (std::find(std::begin(kErrorCodes), std::end(kErrorCodes), *code) == std::end(kErrorCodes)) {
+    problems.Add(path, absl::StrCat(Quote(*code), " is not one of ", absl::StrJoin(kErrorCodes, ", ")));
+  }
+  step.expect_error = *code;
+}
 
 // Reads the reference field `key` of an action: the name of an earlier step.
 std::optional<size_t> Reference(const Fields& f, const std::string& key, bool required, const Context& context,
                                 Problems& problems) {
-  std::optional<std::string> name = f.String(key, required);
+  std::optional<std::string> name = f.String(key, required ? kRequired : kOptional);
   if (!name) return std::nullopt;
   auto it = context.step_names.find(*name);
   if (it == context.step_names.end()) {
@@ -424,7 +314,7 @@ std::optional<size_t> Reference(const Fields& f, const std::string& key, bool re
 }
 
 absl::Duration Days(const Fields& f, int64_t default_days) {
-  return absl::Hours(24 * f.Integer("ttl_days", false, 1).value_or(default_days));
+  return absl::Hours(24 * f.Integer("ttl_days", 1, kMaxTtlDays).value_or(default_days));
 }
 
 void ReadStep(const Json& value, size_t index, Context& context, std::vector<std::string>& publish_order,
@@ -436,18 +326,13 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
   if (!f.ok()) return;
   ScenarioStep step;
   step.where = path;
-  step.at = f.Time("at", true).value_or(Instant());
+  step.at = f.InstantField("at", kRequired).value_or(Instant());
   step.name = f.String("name").value_or("");
   step.key = f.String("key").value_or(absl::StrCat(scenario_id, "/", path));
+  step.partner = ReadPartner(f, "partner", context, problems, PartnerOf::kStep);
   f.String("note");
   step.expect = ReadExpect(f, problems);
-  if (std::optional<std::string> code = f.String("expect_error")) {
-    if (std::find(std::begin(kErrorCodes), std::end(kErrorCodes), *code) == std::end(kErrorCodes)) {
-      problems.Add(f.PathOf("expect_error"),
-                   absl::StrCat(Quote(*code), " is not one of ", absl::StrJoin(kErrorCodes, ", ")));
-    }
-    step.expect_error = *code;
-  }
+  ReadExpectError(f, step, problems);
   std::vector<std::string> actions;
   for (const char* action : kActions) {
     if (f.Has(action)) actions.push_back(action);
@@ -486,6 +371,7 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!step.expect.empty()) {
       problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
     }
+    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), absl::StrCat(action, " is the operator's, never a partner's"));
     if (action == "run_expiry") step.action = RunExpiryStep{};
     else step.action = ClosePeriodStep{};
   } else if (action == "publish") {
@@ -500,32 +386,46 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     if (!step.expect.empty()) {
       problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
     }
+    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), "publish is the operator's, never a partner's");
     publish_order.push_back(version);
     step.action = PublishStep{version};
+  } else if (action == "settlement") {
+    Fields g(body, body_path, problems, {"partner", "from", "to"});
+    auto [from, to] = ReadPeriod(g, problems);
+    if (!step.expect.empty()) {
+      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a settlement report");
+    }
+    step.action = SettlementStep{.from = from, .to = to,
+                                 .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
   } else if (action == "accrue") {
     Fields g(body, body_path, problems, {"member", "activity"});
-    MemberId member = member_known(g, g.Member("member"));
-    const Json* activity = g.Get("activity", true);
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
+    const Json* activity = g.Get("activity", kRequired);
     if (activity == nullptr) return;
     std::optional<Activity> read = ReadActivity(*activity, g.PathOf("activity"), context, problems);
     if (!read) return;
     step.action = Command(Accrue{.idempotency_key = key, .member = member, .at = at, .activity = *std::move(read)});
   } else if (action == "credit") {
-    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at"});
-    MemberId member = member_known(g, g.Member("member"));
+    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at", "partner"});
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
-                                 .amount = Points(g.Integer("points", true, 1).value_or(1)),
+                                 .amount = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
                                  .source = g.String("source").value_or("scenario credit"),
-                                 .expires_at = g.Time("expires_at"), .counters = {}, .partner = ""});
+                                 .expires_at = g.InstantField("expires_at"), .counters = {},
+                                 .partner = ReadPartner(g, "partner", context, problems)});
   } else if (action == "redeem" || action == "hold") {
-    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days"});
-    MemberId member = member_known(g, g.Member("member"));
+    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days", "partner"});
+    std::string partner = ReadPartner(g, "partner", context, problems);
+    if (g.Has("partner") && (g.Has("reward") || action == "hold")) {
+      problems.Add(g.PathOf("partner"), "only a redemption of points names its partner; a reward's is its catalog item's");
+    }
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     if (g.Has("reward") == g.Has("points")) {
       problems.Add(body_path, "needs exactly one of reward, points");
       return;
     }
     if (g.Has("reward")) {
-      std::string reward = g.String("reward", true).value_or("");
+      std::string reward = g.String("reward", kRequired).value_or("");
       step.refers_to = Reference(g, "quote", false, context, problems);
       if (action == "redeem") {
         step.action = Command(RedeemReward{.idempotency_key = key, .member = member, .at = at, .reward = reward});
@@ -534,30 +434,31 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
             HoldReward{.idempotency_key = key, .member = member, .at = at, .reward = reward, .ttl = Days(g, 7)});
       }
     } else {
-      Points points(g.Integer("points", true, 1).value_or(1));
+      Points points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1));
       std::string reason = g.String("reason").value_or("");
       if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
       if (action == "redeem") {
         step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = at, .amount = points,
-                                     .reason = reason, .partner = ""});
+                                     .reason = reason, .partner = partner});
       } else {
         step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = at, .amount = points,
                                         .ttl = Days(g, 7), .reason = reason});
       }
     }
   } else if (action == "pay_at_till") {
-    Fields g(body, body_path, problems, {"member", "points"});
-    MemberId member = member_known(g, g.Member("member"));
+    Fields g(body, body_path, problems, {"member", "points", "partner"});
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.action = Command(PayWithPointsAtTill{.idempotency_key = key, .member = member, .at = at,
-                                              .points = Points(g.Integer("points", true, 1).value_or(1)), .partner = ""});
+                                              .points = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
+                                              .partner = ReadPartner(g, "partner", context, problems)});
   } else if (action == "quote") {
     Fields g(body, body_path, problems, {"member", "reward", "ttl_days"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.action = Command(QuoteReward{.idempotency_key = key, .member = member, .at = at,
-                                      .reward = g.String("reward", true).value_or(""), .ttl = Days(g, 1)});
+                                      .reward = g.String("reward", kRequired).value_or(""), .ttl = Days(g, 1)});
   } else if (action == "capture" || action == "release") {
     Fields g(body, body_path, problems, {"member", "hold"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.refers_to = Reference(g, "hold", true, context, problems);
     if (action == "capture") {
       step.action = Command(CaptureHold{.idempotency_key = key, .member = member, .at = at});
@@ -566,10 +467,10 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     }
   } else if (action == "return") {
     Fields g(body, body_path, problems, {"member", "accrual", "lines"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.refers_to = Reference(g, "accrual", true, context, problems);
     ReturnLines command{.idempotency_key = key, .member = member, .at = at, .credit = 0, .lines = {}};
-    const Json* lines = g.Get("lines", true);
+    const Json* lines = g.Get("lines", kRequired);
     if (lines != nullptr && (!lines->is_array() || lines->empty())) {
       problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
     } else if (lines != nullptr) {
@@ -585,26 +486,26 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
     step.action = Command(std::move(command));
   } else if (action == "reverse_debit") {
     Fields g(body, body_path, problems, {"member", "debit"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.refers_to = Reference(g, "debit", true, context, problems);
     step.action = Command(ReverseDebit{.idempotency_key = key, .member = member, .at = at});
   } else if (action == "adjust") {
     Fields g(body, body_path, problems, {"member", "points", "reason", "actor"});
-    MemberId member = member_known(g, g.Member("member"));
-    int64_t delta = g.Integer("points", true).value_or(0);
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
+    int64_t delta = g.Integer("points", kInt64Min, kInt64Max, kRequired).value_or(0);
     if (g.Has("points") && delta == 0) problems.Add(g.PathOf("points"), "must not be 0");
     step.action = Command(Adjust{.idempotency_key = key, .member = member, .at = at, .delta = Points(delta),
-                                 .reason = g.String("reason", true).value_or(""),
-                                 .actor = g.String("actor", true).value_or("")});
+                                 .reason = g.String("reason", kRequired).value_or(""),
+                                 .actor = g.String("actor", kRequired).value_or("")});
   } else if (action == "set_flag") {
     Fields g(body, body_path, problems, {"member", "flag", "on"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.action = Command(SetMemberFlag{.idempotency_key = key, .member = member, .at = at,
-                                        .flag = g.String("flag", true).value_or(""),
+                                        .flag = g.String("flag", kRequired).value_or(""),
                                         .on = g.Bool("on").value_or(true)});
   } else if (action == "close_membership") {
     Fields g(body, body_path, problems, {"member"});
-    MemberId member = member_known(g, g.Member("member"));
+    MemberId member = member_known(g, g.MemberField("member", kRequired));
     step.action = Command(CloseMembership{.idempotency_key = key, .member = member, .at = at});
   }
   if (!step.name.empty()) {
@@ -618,10 +519,11 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
 // ------------------------------------------------------------ reports
 
 std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const Scenario& partial,
-                                         Problems& problems) {
+                                         const Context& context, Problems& problems) {
   std::string path = Element("reports", index);
-  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability"};
-  Fields f(value, path, problems, {"title", "expect", "balances", "statement", "impact", "notice", "liability"});
+  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
+  Fields f(value, path, problems,
+           {"title", "expect", "balances", "statement", "impact", "notice", "liability", "settlement"});
   if (!f.ok()) return std::nullopt;
   ScenarioReport report{.where = path, .title = f.String("title").value_or(""), .what = BalancesWanted{},
                         .expect = ReadExpect(f, problems)};
@@ -640,7 +542,7 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   if (kind == "balances") {
     Fields g(body, body_path, problems, {"members"});
     BalancesWanted wanted;
-    std::vector<std::string> ids = g.Strings("members");
+    std::vector<std::string> ids = g.Strings("members").value_or(std::vector<std::string>());
     for (size_t i = 0; i < ids.size(); ++i) {
       auto id = MemberId::Parse(ids[i]);
       if (!id.ok()) problems.Add(Element(g.PathOf("members"), i), id.status().message());
@@ -649,15 +551,15 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
     report.what = std::move(wanted);
   } else if (kind == "statement") {
     Fields g(body, body_path, problems, {"member", "from", "to"});
-    report.what = StatementWanted{.member = g.Member("member").value_or(MemberId()), .from = g.Time("from"),
-                                  .to = g.Time("to")};
+    report.what = StatementWanted{.member = g.MemberField("member", kRequired).value_or(MemberId()), .from = g.InstantField("from"),
+                                  .to = g.InstantField("to")};
   } else if (kind == "impact") {
     Fields g(body, body_path, problems,
              {"from", "to", "reward", "population", "value_per_award", "as_of", "book_by", "notice_days"});
     ImpactWanted wanted;
-    wanted.version_before = g.String("from", true).value_or("");
-    wanted.version_after = g.String("to", true).value_or("");
-    wanted.reward = g.String("reward", true).value_or("");
+    wanted.version_before = g.String("from", kRequired).value_or("");
+    wanted.version_after = g.String("to", kRequired).value_or("");
+    wanted.reward = g.String("reward", kRequired).value_or("");
     for (const char* key : {"from", "to"}) {
       std::optional<std::string> id = g.String(key);
       if (id && partial.program.Find(*id) == nullptr) {
@@ -670,24 +572,29 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
                      [&](const ScenarioPopulation& p) { return p.name == wanted.population; })) {
       problems.Add(g.PathOf("population"), absl::StrCat(Quote(wanted.population), " is not a population of the scenario"));
     }
-    wanted.options.value_per_award = g.Amount("value_per_award", currency, true).value_or(Money(0, currency));
-    if (std::optional<Instant> as_of = g.Time("as_of")) {
+    wanted.options.value_per_award = g.MoneyField("value_per_award", currency, kRequired).value_or(Money(0, currency));
+    if (std::optional<Instant> as_of = g.InstantField("as_of")) {
       wanted.options.as_of = *as_of;
       wanted.as_of_given = true;
     }
-    wanted.options.book_by = g.Time("book_by");
-    wanted.options.notice_days = g.Integer("notice_days", false, 0).value_or(90);
+    wanted.options.book_by = g.InstantField("book_by");
+    wanted.options.notice_days = g.Integer("notice_days", 0, kInt64Max).value_or(90);
     report.what = std::move(wanted);
   } else if (kind == "notice") {
     Fields g(body, body_path, problems, {"minimum_days"});
-    report.what = NoticeWanted{{.minimum_days = g.Integer("minimum_days", false, 0).value_or(90)}};
+    report.what = NoticeWanted{{.minimum_days = g.Integer("minimum_days", 0, kInt64Max).value_or(90)}};
+  } else if (kind == "settlement") {
+    Fields g(body, body_path, problems, {"from", "to", "partner"});
+    auto [from, to] = ReadPeriod(g, problems);
+    report.what = SettlementWanted{.from = from, .to = to,
+                                   .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
   } else {
     Fields g(body, body_path, problems, {"from", "to", "value_per_point"});
     LiabilityWanted wanted;
-    wanted.options.from = g.Time("from", true).value_or(Instant());
-    wanted.options.to = g.Time("to", true).value_or(Instant());
+    wanted.options.from = g.InstantField("from", kRequired).value_or(Instant());
+    wanted.options.to = g.InstantField("to", kRequired).value_or(Instant());
     wanted.options.currency = currency;
-    if (std::optional<Rate> rate = g.Decimal("value_per_point")) wanted.options.value_per_point = *rate;
+    if (std::optional<Rate> rate = g.RateField("value_per_point")) wanted.options.value_per_point = *rate;
     if (wanted.options.to < wanted.options.from) problems.Add(g.PathOf("to"), "is before from");
     report.what = std::move(wanted);
   }
@@ -701,10 +608,10 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   Fields f(*document, "", problems,
            {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
   if (!f.ok()) return problems.ToStatus();
-  std::string id = f.String("id", true).value_or("scenario");
+  std::string id = f.String("id", kRequired).value_or("scenario");
   std::string title = f.String("title").value_or("");
   std::string description = f.String("description").value_or("");
-  const Json* program_json = f.Get("program", true);
+  const Json* program_json = f.Get("program", kRequired);
   if (program_json == nullptr) return problems.ToStatus();
   std::optional<Program> program = ReadProgram(*program_json, base_directory, problems);
   if (!program) return problems.ToStatus();  // the rest needs the program
@@ -712,7 +619,10 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
                     .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
   Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
-                  .step_names = {}, .members = {}};
+                  .step_names = {}, .members = {}, .partners = {}};
+  for (const auto& version : scenario.program.versions()) {
+    for (const Partner& partner : version->partners) context.partners.insert(partner.id);
+  }
 
   // Members: each enrolled at its time, before the timeline.
   if (const Json* members = f.Get("members")) {
@@ -722,9 +632,9 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
       for (size_t i = 0; i < members->size(); ++i) {
         std::string path = Element("members", i);
         Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
-        std::optional<MemberId> member = g.Member("id");
-        std::optional<Instant> at = g.Time("enrolled_at", true);
-        std::vector<std::string> flags = g.Strings("flags");
+        std::optional<MemberId> member = g.MemberField("id", kRequired);
+        std::optional<Instant> at = g.InstantField("enrolled_at", kRequired);
+        std::vector<std::string> flags = g.Strings("flags").value_or(std::vector<std::string>());
         g.String("note");
         if (!member || !at) continue;
         if (!context.members.insert(member->value()).second) {
@@ -732,22 +642,22 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
           continue;
         }
         scenario.timeline.push_back(
-            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path),
+            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path), .partner = "",
              .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
-             .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+             .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
         for (size_t k = 0; k < flags.size(); ++k) {
           std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
           scenario.timeline.push_back(
-              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key,
+              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
                .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
                                                .flag = flags[k], .on = true}),
-               .refers_to = std::nullopt, .expect_error = "", .expect = {}});
+               .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
         }
       }
     }
   }
   std::vector<std::string> publish_order;
-  if (const Json* timeline = f.Get("timeline", true)) {
+  if (const Json* timeline = f.Get("timeline", kRequired)) {
     if (!timeline->is_array()) {
       problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*timeline)));
     } else {
@@ -758,7 +668,7 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   }
   for (size_t i = 1; i < scenario.timeline.size(); ++i) {
     if (scenario.timeline[i].at < scenario.timeline[i - 1].at) {
-      problems.Add(At(scenario.timeline[i].where, "at"),
+      problems.Add(FieldPath(scenario.timeline[i].where, "at"),
                    absl::StrCat(scenario.timeline[i].at.ToString(), " is before ", scenario.timeline[i - 1].where,
                                 " at ", scenario.timeline[i - 1].at.ToString(), "; steps must be in time order"));
     }
@@ -792,11 +702,11 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
         Fields g((*populations)[i], Element("populations", i), problems,
                  {"name", "members", "median", "sigma", "total"});
         ScenarioPopulation population;
-        population.name = g.String("name", true).value_or("");
-        population.population.members = g.Integer("members", true, 1).value_or(1);
-        population.population.median = Points(g.Integer("median", true, 1).value_or(1));
-        population.population.sigma = g.Decimal("sigma", true).value_or(*Rate::Parse("1"));
-        population.population.total = Points(g.Integer("total", true, 0).value_or(0));
+        population.name = g.String("name", kRequired).value_or("");
+        population.population.members = g.Integer("members", 1, kInt64Max, kRequired).value_or(1);
+        population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
+        population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
+        population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
         scenario.populations.push_back(std::move(population));
       }
     }
@@ -806,7 +716,7 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
       problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
     } else {
       for (size_t i = 0; i < reports->size(); ++i) {
-        if (auto report = ReadReport((*reports)[i], i, scenario, problems)) {
+        if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
           scenario.reports.push_back(*std::move(report));
         }
       }
@@ -816,25 +726,13 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   return scenario;
 }
 
-absl::Status FromException(std::exception_ptr thrown) {
-  try {
-    std::rethrow_exception(thrown);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory while loading a scenario");
-  } catch (const std::exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat("(root): ", error.what()));
-  } catch (...) {
-    return absl::InternalError("scenario loader: unknown exception");
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<Scenario> ParseScenario(absl::string_view json_text, const std::string& base_directory) {
   try {
     return ParseScenarioOrThrow(json_text, base_directory);
   } catch (...) {
-    return FromException(std::current_exception());
+    return internal::StatusOfException(std::current_exception(), "scenario");
   }
 }
 
@@ -845,12 +743,10 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path) {
     size_t slash = path.rfind('/');
     std::string directory = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
     auto scenario = ParseScenarioOrThrow(*text, directory);
-    if (scenario.ok() || scenario.status().code() != absl::StatusCode::kInvalidArgument) return scenario;
-    std::vector<std::string> lines = absl::StrSplit(scenario.status().message(), '\n');
-    for (std::string& line : lines) line = absl::StrCat(path, ": ", line);
-    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+    if (scenario.ok()) return scenario;
+    return internal::PrefixLines(scenario.status(), path);
   } catch (...) {
-    return FromException(std::current_exception());
+    return internal::StatusOfException(std::current_exception(), "scenario");
   }
 }
 

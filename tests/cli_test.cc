@@ -46,6 +46,7 @@ std::string Write(const std::string& name, const std::string& text) {
 }
 
 const std::string kAirline = std::string(LOYALTY_SOURCE_DIR) + "/examples/airline-2011/scenario.json";
+const std::string kCoalition = std::string(LOYALTY_SOURCE_DIR) + "/examples/coalition/scenario.json";
 
 // A small scenario: one member, two credits, a redemption.
 constexpr char kSmall[] = R"({
@@ -146,8 +147,59 @@ TEST(Cli, RunningTheAirlineScenarioTwiceGivesByteIdenticalJson) {
   EXPECT_EQ(member["before"], 9);  // floor(887,000 / 90,000)
   EXPECT_EQ(member["after"], 8);   // floor(887,000 / 105,000)
   EXPECT_EQ(report["reports"][4]["result"]["transitions"][0]["days"], 33);
-  // Text output is stable too.
-  EXPECT_EQ(Loyalty("run " + kAirline).out, Loyalty("run " + kAirline).out);
+  // Text output is stable too, and groups the thousands of exact figures
+  // that --json prints plain; a year or an id stays as it is.
+  std::string text = Loyalty("run " + kAirline).out;
+  EXPECT_EQ(text, Loyalty("run " + kAirline).out);
+  EXPECT_NE(text.find("awards_after   1,885,714.29\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("value_lost     942,857,142.86 EUR\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("value_lost  3,000.00 EUR\n"), std::string::npos) << text;  // the member's one award
+  EXPECT_EQ(text.find("1885714.29"), std::string::npos);
+  EXPECT_EQ(first.out.find("1,885,714.29"), std::string::npos);
+}
+
+TEST(Cli, RunningTheCoalitionScenarioTwiceGivesByteIdenticalJsonWithTheSettlement) {
+  Result first = Loyalty("run --json " + kCoalition);
+  Result second = Loyalty("run --json " + kCoalition);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, second.out);
+  EXPECT_EQ(first.err, "");
+  auto report = nlohmann::json::parse(first.out);
+  ASSERT_EQ(report["reports"][1]["report"], "settlement");
+  const auto& partners = report["reports"][1]["result"]["partners"];
+  ASSERT_EQ(partners.size(), 3u);
+  // fuelco: 62 x 0.0075 = 0.465, a tie rounded half-even to 0.46; 40 x 0.0085 = 0.34.
+  EXPECT_EQ(partners[1], nlohmann::json::parse(R"({"partner": "fuelco", "issued": 62, "redeemed": 40,
+      "owed_to_operator": "0.46 EUR", "owed_to_partner": "0.34 EUR", "net": "0.12 EUR"})"));
+  // freshmart: issued 33 + 50 - 13, redeemed 30 - 30 + 100; the operator owes it 0.10.
+  EXPECT_EQ(partners[0]["issued"], 70);
+  EXPECT_EQ(partners[0]["redeemed"], 100);
+  EXPECT_EQ(partners[0]["net"], "-0.10 EUR");
+  EXPECT_EQ(partners[2]["owed_to_operator"], "14.40 EUR");  // skyways: 1,200 x 0.012
+  EXPECT_EQ(report["reports"][1]["result"]["from"], "2026-02-28T23:00:00Z");  // 1 March, Berlin
+  const auto& refusal = report["steps"][12];
+  EXPECT_EQ(refusal["partner"], "freshmart");
+  EXPECT_EQ(refusal["action"], "settlement");
+  EXPECT_EQ(refusal["outcome"].get<std::string>().rfind("refused as expected: PERMISSION_DENIED: partner: ", 0), 0u)
+      << refusal["outcome"];
+  EXPECT_EQ(report["expectations_failed"].size(), 0u);
+}
+
+TEST(Cli, AStepThatIsNotRefusedAsExpectedFailsTheRun) {
+  std::string text = Slurp(kCoalition);
+  // The freshmart handle asking for its own settlement is not refused.
+  const std::string peek = R"("settlement": {"partner": "skyways")";
+  ASSERT_NE(text.find(peek), std::string::npos);
+  text.replace(text.find(peek), peek.size(), R"("settlement": {"partner": "freshmart")");
+  std::string scenario = Write("coalition_copy_scenario.json",
+                               absl::StrCat(text.substr(0, text.find("../programs/coalition.json")),
+                                            LOYALTY_SOURCE_DIR, "/examples/programs/coalition.json",
+                                            text.substr(text.find("../programs/coalition.json") + 26)));
+  Result result = Loyalty("run " + scenario);
+  EXPECT_EQ(result.exit_code, 3) << result.err;  // the run stops at the step
+  EXPECT_NE(result.err.find("timeline[10]: expected PERMISSION_DENIED with \"partner: \", but the command succeeded"),
+            std::string::npos)
+      << result.err;
 }
 
 }  // namespace

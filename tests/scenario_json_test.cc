@@ -72,13 +72,14 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
   const std::string message(scenario.status().message());
   for (const char* expected : {
            "timeline[0].credit.points: expected an integer, got a string",
-           "timeline[1].at: \"yesterday\": ",
+           "timeline[1].at: \"yesterday\" is not an RFC 3339 instant",
            "timeline[1].redeem.member: \"M-2\" is not enrolled by an earlier step",
            "timeline[1].redeem.quote: \"q\" names no earlier step",
            "timeline[2].colour: unknown field",
            "timeline[2].capture.hold: \"nope\" names no earlier step",
            "timeline[3]: has more than one action: credit, redeem",
-           "timeline[4].accrue.activity.purchase.lines[0].unit_price: expected a non-empty string, got a number",
+           "timeline[4].accrue.activity.purchase.lines[0].unit_price: expected an amount as a decimal string such as "
+           "\"25.99\", got a number with a fraction or exponent (or beyond 64 bits)",
            "timeline[5].publish: \"v9\" is not a version of the program",
            "timeline[5].expect.available: a figure is an integer or a decimal string",
            "timeline[6].expect: only a member's command can state expected figures",
@@ -117,10 +118,87 @@ TEST(ScenarioJson, AProblemInAVersionFileNamesTheReferenceAndTheFile) {
       << scenario.status().message();
 }
 
+// A program with two coalition partners, for the partner fields.
+constexpr char kCoalition[] = R"({"versions": [
+  {"id": "c1", "time_zone": "UTC", "currency": "EUR", "announced_at": "2009-12-01T00:00:00Z", "effective_from": "2010-01-01T00:00:00Z",
+   "expiry": {"months": 36, "round": "none"},
+   "partners": [{"id": "shop", "name": "Shop", "funding_per_point": "0.01", "reimbursement_per_point": "0.008"},
+                {"id": "fuel", "name": "Fuel", "funding_per_point": "0.0075", "reimbursement_per_point": "0.0085"}]}]})";
+
+std::string Coalition(const std::string& timeline, const std::string& reports) {
+  return absl::StrCat(R"({"id": "c", "program": )", kCoalition,
+                      R"(, "members": [{"id": "M-1", "enrolled_at": "2010-01-01T00:00:00Z"}], "timeline": )", timeline,
+                      R"(, "reports": )", reports, "}");
+}
+
+TEST(ScenarioJson, StepsAndReportsNameTheirPartner) {
+  auto scenario = ParseScenario(Coalition(R"([
+      {"at": "2010-02-01T00:00:00Z", "partner": "shop", "pay_at_till": {"member": "M-1", "points": 10}},
+      {"at": "2010-02-02T00:00:00Z", "credit": {"member": "M-1", "points": 5, "partner": "fuel"}},
+      {"at": "2010-02-03T00:00:00Z", "partner": "shop", "settlement": {"partner": "fuel", "from": "2010-02-01T00:00:00Z", "to": "2010-03-01T00:00:00Z"},
+       "expect_error": {"code": "PERMISSION_DENIED", "message": "partner: "}}])",
+                                          R"([{"settlement": {"from": "2010-02-01T00:00:00Z", "to": "2010-03-01T00:00:00Z", "partner": "shop"}}])"),
+                                "");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  ASSERT_EQ(scenario->timeline.size(), 4u);
+  EXPECT_EQ(scenario->timeline[1].partner, "shop");
+  EXPECT_EQ(std::get<PayWithPointsAtTill>(std::get<Command>(scenario->timeline[1].action)).partner, "");  // the handle fills it
+  EXPECT_EQ(scenario->timeline[2].partner, "");
+  EXPECT_EQ(std::get<Credit>(std::get<Command>(scenario->timeline[2].action)).partner, "fuel");
+  const auto& settlement = std::get<SettlementStep>(scenario->timeline[3].action);
+  EXPECT_EQ(settlement.partner, "fuel");
+  EXPECT_EQ(settlement.to, *Instant::Parse("2010-03-01T00:00:00Z"));
+  EXPECT_EQ(scenario->timeline[3].expect_error, "PERMISSION_DENIED");
+  EXPECT_EQ(scenario->timeline[3].expect_error_message, "partner: ");
+  ASSERT_EQ(scenario->reports.size(), 1u);
+  const auto& wanted = std::get<SettlementWanted>(scenario->reports[0].what);
+  EXPECT_EQ(wanted.partner, "shop");
+  EXPECT_EQ(wanted.from, *Instant::Parse("2010-02-01T00:00:00Z"));
+}
+
+TEST(ScenarioJson, UnknownPartnersAndBadPeriodsAreReportedWithTheirPaths) {
+  auto scenario = ParseScenario(Coalition(R"([
+      {"at": "2010-02-01T00:00:00Z", "partner": "shopp", "pay_at_till": {"member": "M-1", "points": 10}},
+      {"at": "2010-02-02T00:00:00Z", "accrue": {"member": "M-1", "activity": {"id": "b", "purchase": {"partner": "bakery", "lines": [{"sku": "x", "unit_price": "2.50"}]}}}},
+      {"at": "2010-02-03T00:00:00Z", "redeem": {"member": "M-1", "reward": "mug", "partner": "shop"}},
+      {"at": "2010-02-04T00:00:00Z", "partner": "shop", "run_expiry": {}},
+      {"at": "2010-02-05T00:00:00Z", "settlement": {"from": "2010-03-01T00:00:00Z", "to": "2010-02-01T00:00:00Z"}, "expect_error": {"code": "NO_SUCH_CODE"}}])",
+                                          R"([{"settlement": {"from": "2010-03-01T00:00:00Z", "to": "2010-02-01T00:00:00Z"}},
+                                              {"settlement": {"from": "2010-02-01T00:00:00Z", "partner": 7}}])"),
+                                "");
+  ASSERT_FALSE(scenario.ok());
+  EXPECT_EQ(scenario.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(scenario.status().message());
+  for (const char* expected : {
+           "timeline[0].partner: \"shopp\" is not a partner of the program (fuel, shop)",
+           "timeline[1].accrue.activity.purchase.partner: \"bakery\" is not a partner of the program (fuel, shop)",
+           "timeline[2].redeem.partner: only a redemption of points names its partner",
+           "timeline[3].partner: run_expiry is the operator's, never a partner's",
+           "timeline[4].settlement.to: 2010-02-01T00:00:00Z is before from, 2010-03-01T00:00:00Z",
+           "timeline[4].expect_error.code: \"NO_SUCH_CODE\" is not one of ",
+           "reports[0].settlement.to: 2010-02-01T00:00:00Z is before from, 2010-03-01T00:00:00Z",
+           "reports[1].settlement.to: ",
+           "reports[1].settlement.partner: expected a ",
+       }) {
+    EXPECT_NE(message.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << message;
+  }
+  // A program without partners names none.
+  auto none = ParseScenario(WithTimeline(R"([
+      {"at": "2010-02-01T00:00:00Z", "partner": "shop", "pay_at_till": {"member": "M-1", "points": 10}}])"), "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "timeline[0].partner: \"shop\" is not a partner of the program (it has none)");
+}
+
 TEST(ScenarioJson, MalformedJsonAndAnUnreadableFileAreRefused) {
   auto malformed = ParseScenario("{\"id\": ", "");
   ASSERT_FALSE(malformed.ok());
   EXPECT_NE(malformed.status().message().find("(root): malformed JSON"), std::string::npos);
+  // A key given twice would silently lose its first value: refused, with the
+  // path of the second.
+  auto twice = ParseScenario(WithTimeline(R"([
+      {"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-1", "points": 5, "points": 6}}])"), "");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "timeline[0].credit.points: duplicate key");
   auto unreadable = LoadScenarioFile("/nonexistent/scenario.json");
   EXPECT_EQ(unreadable.status().code(), absl::StatusCode::kNotFound);
 }

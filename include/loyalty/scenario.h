@@ -56,13 +56,25 @@ struct ClosePeriodStep {};  // Engine::ClosePeriod as of the step's time
 struct PublishStep {        // the version becomes known to the engine
   std::string version;
 };
+// SettlePartners over [from, to) for `partner` ("" = every partner), or,
+// when the step runs at a partner, PartnerHandle::Settlement (which refuses
+// another partner's settlement).
+struct SettlementStep {
+  Instant from;
+  Instant to;
+  std::string partner;
+};
 
 struct ScenarioStep {
   std::string where;  // "timeline[3]" or "members[0]" (an enrolment)
   std::string name;   // optional handle that later steps refer to
   Instant at;
   std::string key;    // idempotency key ("<scenario id>/<where>" unless given)
-  std::variant<Command, RunExpiryStep, ClosePeriodStep, PublishStep> action;
+  // The coalition partner at which the step happens: a command or a
+  // settlement runs through Engine::ForPartner(partner), under the handle's
+  // rules; empty: through the engine, as the operator.
+  std::string partner;
+  std::variant<Command, RunExpiryStep, ClosePeriodStep, PublishStep, SettlementStep> action;
   // The index in `timeline` of the earlier step whose receipt's first entry
   // fills the command's reference (CaptureHold::hold, ReleaseHold::hold,
   // RedeemReward::quote, HoldReward::quote, ReturnLines::credit,
@@ -71,6 +83,8 @@ struct ScenarioStep {
   // The canonical code name the command must fail with ("FAILED_PRECONDITION"),
   // to show a refusal; empty: it must succeed.
   std::string expect_error;
+  // With expect_error: a text the error's message must contain ("" = any).
+  std::string expect_error_message;
   std::vector<Expectation> expect;  // on the member's balance after the step
 };
 
@@ -102,11 +116,17 @@ struct NoticeWanted {
 struct LiabilityWanted {
   LiabilityOptions options;
 };
+struct SettlementWanted {  // SettlePartners over [from, to)
+  Instant from;
+  Instant to;
+  std::string partner;  // empty: every partner of the program
+};
 
 struct ScenarioReport {
   std::string where;  // "reports[2]"
   std::string title;  // optional heading
-  std::variant<BalancesWanted, StatementWanted, ImpactWanted, NoticeWanted, LiabilityWanted> what;
+  std::variant<BalancesWanted, StatementWanted, ImpactWanted, NoticeWanted, LiabilityWanted, SettlementWanted>
+      what;
   std::vector<Expectation> expect;
 };
 
@@ -126,7 +146,8 @@ struct Scenario {
 // against `base_directory` ("" = the working directory). InvalidArgument
 // listing every problem with its JSON path: malformed JSON, unknown or
 // duplicate fields, missing or mistyped values, a timeline out of time order,
-// references to unknown steps, members, versions or populations, versions
+// references to unknown steps, members, versions, partners or populations,
+// a period whose end is before its start, versions
 // published out of order; the program's own problems as ParseProgram reports
 // them, under `program.versions[i]`. A program file that cannot be read is
 // reported as a problem naming the file.
