@@ -110,6 +110,28 @@ absl::Status CheckKey(const Chain& chain, const std::optional<Sha256>& recorded,
       journal, ": the journal_key given is not the journal's key (its key check value differs)"));
 }
 
+struct Sha256Stream::Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Context() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256Stream::Sha256Stream() : context_(std::make_unique<Context>()) {
+  LOYALTY_CHECK(context_->ctx != nullptr && EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr) == 1);
+}
+
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(absl::string_view bytes) {
+  LOYALTY_CHECK(EVP_DigestUpdate(context_->ctx, bytes.data(), bytes.size()) == 1);
+}
+
+Sha256 Sha256Stream::Finish() {
+  Sha256 hash;
+  unsigned int size = 0;
+  LOYALTY_CHECK(EVP_DigestFinal_ex(context_->ctx, hash.data(), &size) == 1 && size == hash.size());
+  return hash;
+}
+
 Sha256 Sha256Of(absl::string_view bytes) {
   const absl::string_view parts[] = {bytes};
   return Digest(parts);

@@ -3,6 +3,7 @@
 #ifndef LOYALTY_SRC_CHAIN_H_
 #define LOYALTY_SRC_CHAIN_H_
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,23 @@ namespace loyalty::internal {
 
 // SHA-256(bytes).
 Sha256 Sha256Of(absl::string_view bytes);
+
+// SHA-256 over bytes given in pieces, for inputs too large to gather in
+// one string. Not copyable; one per thread at a time.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(absl::string_view bytes);
+  // The digest of everything given; the stream cannot be used after.
+  Sha256 Finish();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
 
 // SHA-256(previous || entry_bytes).
 Sha256 ChainHash(const Sha256& previous, absl::string_view entry_bytes);

@@ -19,11 +19,14 @@ class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
   void Unsigned(uint64_t value) {
+    char buffer[10];  // LEB128: 7 bits a byte
+    size_t size = 0;
     while (value >= 0x80) {
-      out_->push_back(static_cast<char>(value | 0x80));
+      buffer[size++] = static_cast<char>(value | 0x80);
       value >>= 7;
     }
-    out_->push_back(static_cast<char>(value));
+    buffer[size++] = static_cast<char>(value);
+    out_->append(buffer, size);
   }
   void Signed(int64_t value) {
     Unsigned((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));

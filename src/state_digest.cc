@@ -21,6 +21,12 @@ absl::btree_map<typename Map::key_type, const typename Map::mapped_type*> InKeyO
 
 Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
                    const absl::flat_hash_map<std::string, Sha256>& published_by_id) {
+  // The bytes go to the hash a member at a time, so that a digest of
+  // millions of members never gathers them all in memory.
+  constexpr size_t kChunk = 1 << 16;
+  Sha256Stream stream;
+  const Sha256 zero{};  // the digest is ChainHash(zero, bytes), as it always was
+  stream.Update(absl::string_view(reinterpret_cast<const char*>(zero.data()), zero.size()));
   std::string bytes;
   Writer w(&bytes);
   auto draws = [&](const std::vector<LotDraw>& list) {
@@ -133,13 +139,18 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
                           int64_t{t.in_grace}, t.paid_until.unix_micros()}) {
       w.Signed(value);
     }
+    if (bytes.size() >= kChunk) {
+      stream.Update(bytes);
+      bytes.clear();
+    }
   }
   absl::btree_map<std::string, Sha256> published(published_by_id.begin(), published_by_id.end());
   for (const auto& [version, hash] : published) {
     w.Bytes(version);
     w.Raw(hash.data(), hash.size());
   }
-  return ChainHash(Sha256{}, bytes);
+  stream.Update(bytes);
+  return stream.Finish();
 }
 
 }  // namespace loyalty::internal
