@@ -12,7 +12,9 @@
 // >= 1 million entries per second. The counter
 // `x_sum` of BM_DevaluationImpact is that ratio, timed in the same
 // iterations. LOYALTY_AUDIT_BENCH_MEMBERS overrides the population size
-// (the smoke test uses a small one).
+// and LOYALTY_AUDIT_BENCH_ENTRIES the journal of 10 million entries (the
+// smoke test uses small ones).
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -23,6 +25,7 @@
 #include "benchmark/benchmark.h"
 #include "loyalty/audit.h"
 #include "loyalty/engine.h"
+#include "airline_population.h"
 
 namespace loyalty {
 namespace {
@@ -31,32 +34,14 @@ Program BenchProgram() {
   return *Program::Create("bench-1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter});
 }
 
-int64_t Members() {
-  const char* text = std::getenv("LOYALTY_AUDIT_BENCH_MEMBERS");
-  return text != nullptr ? std::atoll(text) : 20'000'000;
-}
+int64_t Members() { return bench::FromEnvironment("LOYALTY_AUDIT_BENCH_MEMBERS", 20'000'000); }
 
-// Total at the airline's mean balance (9,900).
-SyntheticPopulation Airline() {
-  int64_t members = Members();
-  return {.members = members, .median = Points(2000), .sigma = *Rate::Parse("1.8"), .total = Points(members * 9'900)};
-}
+// Replay and re-rating read a journal of this many entries.
+int64_t JournalEntries() { return bench::FromEnvironment("LOYALTY_AUDIT_BENCH_ENTRIES", 10'000'000); }
 
-const std::vector<int64_t>& Population() {
-  static const auto* balances = new std::vector<int64_t>(*SyntheticBalances(Airline()));
-  return *balances;
-}
+const std::vector<int64_t>& Population() { return bench::AirlineBalances(Members()); }
 
-Transition Change2011() {
-  return Transition{.reward = "award:EU-NA:business:round_trip",
-                    .version_before = "mm-2010",
-                    .version_after = "mm-2011",
-                    .price_before = Points(90'000),
-                    .price_after = Points(105'000),
-                    .announced_at = *Instant::Parse("2010-12-01T00:00:00+01:00"),
-                    .effective_from = *Instant::Parse("2011-01-03T00:00:00+01:00"),
-                    .declared = {.price_lock = true}};
-}
+using bench::Change2011;
 
 ImpactOptions Options() {
   return {.value_per_award = Money(300'000, *Currency::FromCode("EUR")),
@@ -110,28 +95,29 @@ BENCHMARK(BM_DevaluationImpact)->Unit(benchmark::kMillisecond)->UseRealTime();
 // Generating the population (quantiles, scaling, remainder).
 void BM_SyntheticPopulation(benchmark::State& state) {
   for (auto _ : state) {
-    auto balances = SyntheticBalances(Airline());
+    auto balances = SyntheticBalances(bench::Airline(Members()));
     benchmark::DoNotOptimize(balances);
   }
   state.SetItemsProcessed(state.iterations() * Members());
 }
 BENCHMARK(BM_SyntheticPopulation)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
-// A journal of `entries` credits and redemptions (one in four) over 1,000
-// members, written by an engine that stays open (its digest is the check).
+// A journal of `entries` credits and redemptions (one in four), about 100
+// per member (at least 1,000 members), written by an engine that stays open
+// (its digest is the check).
 const Engine& Journal(int64_t entries) {
   static auto* clock = new FakeClock(*Instant::Parse("2011-01-03T00:00:00Z"));
   static auto* journals = new std::map<int64_t, std::unique_ptr<Engine>>;
   std::unique_ptr<Engine>& engine = (*journals)[entries];
   if (engine != nullptr) return *engine;
   engine = *Engine::Open(NewMemoryStore(), *clock, BenchProgram());
-  constexpr int kMembers = 1000;
+  const int64_t members = std::max<int64_t>(1000, entries / 100);
   std::vector<Command> batch;
-  for (int i = 0; i < kMembers; ++i) {
+  for (int64_t i = 0; i < members; ++i) {
     batch.push_back(Enroll{"enroll-" + std::to_string(i), MemberId::FromValid("M-" + std::to_string(i)), {}});
   }
   for (int64_t n = 0; n < entries; ++n) {
-    MemberId member = MemberId::FromValid("M-" + std::to_string(n % kMembers));
+    MemberId member = MemberId::FromValid("M-" + std::to_string(n % members));
     if (n % 4 == 3) {
       batch.push_back(Redeem{"r-" + std::to_string(n), member, {}, Points(10), "bench"});
     } else {
@@ -156,7 +142,7 @@ void BM_Replay(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(engine.store().LastSeq()));
 }
-BENCHMARK(BM_Replay)->Arg(100'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Replay)->Arg(JournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Re-rating under the program that wrote the journal: read and verify the
 // chain, apply the recorded entries, decode each recorded command, Decide it
@@ -174,7 +160,7 @@ void BM_Rerate(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(engine.store().LastSeq()));
 }
-BENCHMARK(BM_Rerate)->Arg(100'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Rerate)->Arg(JournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace loyalty

@@ -6,38 +6,21 @@
 //
 // LOYALTY_REPORT_BENCH_MEMBERS overrides the population size (the smoke
 // test uses a small one).
-#include <cstdlib>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "loyalty/distribution.h"
 #include "loyalty/report_html.h"
+#include "airline_population.h"
 
 namespace loyalty {
 namespace {
 
-int64_t Members() {
-  const char* text = std::getenv("LOYALTY_REPORT_BENCH_MEMBERS");
-  return text != nullptr ? std::atoll(text) : 20'000'000;
-}
-
-// 198 billion miles over 20 million members: a mean of 9,900.
 const std::vector<int64_t>& Population() {
-  static const auto* balances = new std::vector<int64_t>(*SyntheticBalances(
-      {.members = Members(), .median = Points(2000), .sigma = *Rate::Parse("1.8"), .total = Points(Members() * 9'900)}));
-  return *balances;
+  return bench::AirlineBalances(bench::FromEnvironment("LOYALTY_REPORT_BENCH_MEMBERS", 20'000'000));
 }
 
-Transition Change2011() {
-  return Transition{.reward = "award:EU-NA:business:round_trip",
-                    .version_before = "mm-2010",
-                    .version_after = "mm-2011",
-                    .price_before = Points(90'000),
-                    .price_after = Points(105'000),
-                    .announced_at = *Instant::Parse("2010-12-01T00:00:00+01:00"),
-                    .effective_from = *Instant::Parse("2011-01-03T00:00:00+01:00"),
-                    .declared = {.price_lock = true}};
-}
+using bench::Change2011;
 
 void BM_BalanceDistribution(benchmark::State& state) {
   const auto& balances = Population();

@@ -214,11 +214,10 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
     return check;
   }
   uint64_t expected = 1;
-  std::string bytes;
   bool stopped = false;     // our visitor ended the read
   bool out_of_place = false;  // classifying a seq found out of its place
   uint64_t found = 0;
-  absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
+  absl::Status status = store.ReadStored(1, [&](const Entry& entry, absl::string_view stored) -> absl::Status {
     if (out_of_place) {
       // Reading on only to see whether the expected entry turns up later.
       if (entry.seq == check.bad_seq) {
@@ -239,7 +238,7 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
       }
       return absl::OkStatus();
     }
-    Sha256 hash = chain.EncodeAndHash(check.head, entry, &bytes);
+    Sha256 hash = chain.Hash(check.head, stored);
     if (hash != entry.hash) {
       check.fault = ChainFault::kModified;
       check.bad_seq = entry.seq;
@@ -280,6 +279,16 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
 }  // namespace loyalty::internal
 
 namespace loyalty {
+
+absl::Status Store::ReadStored(uint64_t from,
+                               absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const {
+  std::string bytes;
+  return Read(from, [&](const Entry& entry) {
+    bytes.clear();
+    internal::EncodeEntry(entry, &bytes);
+    return visit(entry, bytes);
+  });
+}
 
 absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key) {
   auto chain = internal::Chain::For(journal_key);

@@ -44,6 +44,22 @@ class MemoryStore final : public Store {
     }
   }
 
+  absl::Status ReadStored(
+      uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const override {
+    for (uint64_t seq = std::max<uint64_t>(from, 1);; ++seq) {
+      const Stored* stored = nullptr;
+      {
+        std::lock_guard<SpinningMutex> lock(mutex_);
+        if (seq > entries_.size()) return absl::OkStatus();
+        stored = &entries_[seq - 1];  // never changes once appended; a deque never moves it
+      }
+      auto entry = internal::DecodeEntry(stored->bytes);
+      LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
+      entry->hash = stored->hash;
+      if (absl::Status status = visit(*entry, stored->bytes); !status.ok()) return status;
+    }
+  }
+
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
     std::lock_guard<SpinningMutex> lock(mutex_);
     if (seq == 0 || seq > entries_.size()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));

@@ -104,13 +104,19 @@ class SqliteStore final : public Store {
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     std::lock_guard<std::mutex> lock(mutex_);
+    return ReadLocked(from, UINT64_MAX, [&](const Entry& entry, absl::string_view) { return visit(entry); });
+  }
+
+  absl::Status ReadStored(
+      uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
     return ReadLocked(from, UINT64_MAX, visit);
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::optional<Entry> found;
-    absl::Status status = ReadLocked(seq, seq, [&](const Entry& entry) {
+    absl::Status status = ReadLocked(seq, seq, [&](const Entry& entry, absl::string_view) {
       found = entry;
       return absl::OkStatus();
     });
@@ -271,13 +277,12 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mutex_);
     Sha256 previous{};
     uint64_t expected = 1;
-    std::string bytes;
-    absl::Status status = ReadLocked(1, UINT64_MAX, [&](const Entry& entry) -> absl::Status {
+    absl::Status status = ReadLocked(1, UINT64_MAX, [&](const Entry& entry, absl::string_view stored) -> absl::Status {
       if (entry.seq != expected) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", expected,
                                                 ": missing or reordered (found ", entry.seq, " in its place)"));
       }
-      if (chain_.EncodeAndHash(previous, entry, &bytes) != entry.hash) {
+      if (chain_.Hash(previous, stored) != entry.hash) {
         return absl::DataLossError(absl::StrCat(
             path_, ": journal entry ", entry.seq, ": modified (its hash does not match its content and predecessor)"));
       }
@@ -323,8 +328,9 @@ class SqliteStore final : public Store {
   // Visits entries with seq in [from, to]. Entries are decoded, and the row's
   // seq must match the decoded one (else the rows were reordered), except in
   // a journal opened for inspection, whose damage CheckChain reports.
+  // Calls `visit` with each row's entry and its stored bytes.
   absl::Status ReadLocked(uint64_t from, uint64_t to,
-                          absl::FunctionRef<absl::Status(const Entry&)> visit) const
+                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const
  {
     Statement select;
     if (absl::Status s = Prepare("SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
@@ -354,7 +360,7 @@ class SqliteStore final : public Store {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": hash is not 32 bytes"));
       }
       std::memcpy(entry->hash.data(), hash, entry->hash.size());
-      if (absl::Status status = visit(*entry); !status.ok()) return status;
+      if (absl::Status status = visit(*entry, bytes); !status.ok()) return status;
     }
     return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
   }

@@ -88,6 +88,12 @@ class Store {
   // returns the first error `visit` returns.
   virtual absl::Status Read(uint64_t from,
                             absl::FunctionRef<absl::Status(const Entry&)> visit) const = 0;
+  // As Read, passing with each entry the bytes it is stored as (its
+  // encoding, which the hash chain covers), so that checking the chain
+  // needs no second encoding. The default encodes what Read gives; stores
+  // that keep the bytes pass them as they are.
+  virtual absl::Status ReadStored(
+      uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const;
 
   // The entry with this seq; NotFound if there is none.
   virtual absl::StatusOr<Entry> Get(uint64_t seq) const = 0;
