@@ -2,35 +2,16 @@
 // tampering with an SQLite journal: each kind is detected and named.
 #include "loyalty/store.h"
 
-#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "store_fixture.h"
 
 namespace loyalty {
 namespace {
-
-Entry Credited(uint64_t seq, const std::string& key, int64_t amount) {
-  Entry entry;
-  entry.seq = seq;
-  entry.member = MemberId::FromValid("M-1");
-  entry.business_time = Instant::FromUnixMicros(1'000'000 * static_cast<int64_t>(seq));
-  entry.recorded_at = entry.business_time;
-  entry.idempotency_key = key;
-  entry.version = "v1";
-  entry.explanation = "test credit";
-  entry.body = entries::Credited{Points(amount), Points(0), Instant::Max(), "test", {}};
-  return entry;
-}
-
-std::string TempPath(const std::string& name) {
-  std::string path = ::testing::TempDir() + "/" + name;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  return path;
-}
 
 void Sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -38,21 +19,6 @@ void Sql(const std::string& path, const std::string& sql) {
   char* error = nullptr;
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
   sqlite3_close(db);
-}
-
-// A PostgreSQL database emptied of loyalty tables: the server that
-// scripts/postgres-test-server started for ctest (LOYALTY_POSTGRES).
-std::string FreshPostgres() {
-  const char* conninfo = std::getenv("LOYALTY_POSTGRES");
-  EXPECT_NE(conninfo, nullptr) << "LOYALTY_POSTGRES is not set: run under ctest, which starts the server";
-  if (conninfo == nullptr) return "postgresql:///nonexistent?host=/nonexistent";
-  PGconn* conn = PQconnectdb(conninfo);
-  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* result = PQexec(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
-  EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  PQclear(result);
-  PQfinish(conn);
-  return conninfo;
 }
 
 // Runs the same checks against each store.
