@@ -1,8 +1,8 @@
 // Test support: tampering with an SQLite journal on disk the way a forger
 // with write access to the file would (raw SQL, rows read and rewritten
 // with a recomputed head), for the tests that check such damage is found
-// (corruption_test, keyed_journal_test). Not thread-safe; one test at a time
-// per database file.
+// (corruption_test, keyed_journal_test, store_test, audit_test). Not
+// thread-safe; one test at a time per database file.
 #ifndef LOYALTY_TESTS_JOURNAL_TAMPERING_H_
 #define LOYALTY_TESTS_JOURNAL_TAMPERING_H_
 
