@@ -5,26 +5,22 @@
 #include "chain.h"
 #include "command_codec.h"
 #include "overloaded.h"
+#include "value_codec.h"
 #include "loyalty/command.h"
 
 namespace loyalty {
 namespace {
 
-using internal::Writer;
-
 using internal::Overloaded;
-
-void EncodeMoney(Writer& w, const Money& money) {
-  w.Bytes(money.currency().code());
-  w.Signed(money.minor_units());
-}
+using internal::Put;  // the value types (value_codec.h)
+using internal::Writer;
 
 void EncodeActivity(Writer& w, const Activity& activity) {
   auto texts = [&](const std::vector<std::string>& list) {
     w.Unsigned(list.size());
-    for (const std::string& item : list) w.Bytes(item);
+    for (const std::string& item : list) Put(w, item);
   };
-  w.Bytes(activity.id);
+  Put(w, activity.id);
   w.Unsigned(activity.detail.index());
   std::visit(Overloaded{
                  [&](const Purchase& p) {
@@ -34,21 +30,19 @@ void EncodeActivity(Writer& w, const Activity& activity) {
                      texts({line.sku, line.category});
                      texts(line.tags);
                      w.Signed(line.quantity);
-                     EncodeMoney(w, line.unit_price);
+                     Put(w, line.unit_price);
                    }
                  },
                  [&](const FlightSegment& f) {
                    texts({f.carrier, f.flight_number, f.origin, f.destination, f.cabin, f.booking_class});
                    w.Signed(f.distance_miles);
-                   w.Unsigned(f.ticket_price.has_value());
-                   if (f.ticket_price) EncodeMoney(w, *f.ticket_price);
+                   Put(w, f.ticket_price);
                  },
                  [&](const CustomActivity& c) {
-                   w.Bytes(c.type);
+                   Put(w, c.type);
                    w.Unsigned(c.attributes.size());
                    for (const auto& [name, value] : c.attributes) texts({name, value});
-                   w.Unsigned(c.amount.has_value());
-                   if (c.amount) EncodeMoney(w, *c.amount);
+                   Put(w, c.amount);
                  },
              },
              activity.detail);
@@ -59,101 +53,95 @@ void EncodeActivity(Writer& w, const Activity& activity) {
 namespace internal {
 
 void EncodeCommand(Writer& w, const Command& command) {
-  auto text = [&](const std::string& s) { w.Bytes(s); };
-  auto points = [&](Points p) { w.Signed(p.value()); };
   auto counters = [&](const std::vector<CounterDelta>& list) {
     w.Unsigned(list.size());
     for (const CounterDelta& c : list) {
-      text(c.counter);
-      points(c.amount);
+      Put(w, c.counter);
+      Put(w, c.amount);
     }
-  };
-  auto instant = [&](const std::optional<Instant>& at) {
-    w.Unsigned(at.has_value());
-    if (at) w.Signed(at->unix_micros());
   };
   // A partner was added to some commands later: written only when set, so
   // the digests of commands without one (stored in old journals) stay as
   // they were. It is the last field, so the form stays unambiguous.
   auto partner = [&](const std::string& p) {
-    if (!p.empty()) text(p);
+    if (!p.empty()) Put(w, p);
   };
   w.Unsigned(command.index());
-  text(MemberOf(command).value());
-  instant(AtOf(command));
+  Put(w, MemberOf(command));
+  Put(w, AtOf(command));
   std::visit(Overloaded{
                  [&](const Enroll&) {},
                  [&](const Credit& c) {
-                   points(c.amount);
-                   text(c.source);
-                   instant(c.expires_at);
+                   Put(w, c.amount);
+                   Put(w, c.source);
+                   Put(w, c.expires_at);
                    counters(c.counters);
                    partner(c.partner);
                  },
                  [&](const Redeem& c) {
-                   points(c.amount);
-                   text(c.reason);
+                   Put(w, c.amount);
+                   Put(w, c.reason);
                    partner(c.partner);
                  },
                  [&](const PlaceHold& c) {
-                   points(c.amount);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
-                   text(c.reason);
+                   Put(w, c.amount);
+                   Put(w, c.ttl);
+                   Put(w, c.reason);
                  },
-                 [&](const CaptureHold& c) { w.Unsigned(c.hold); },
-                 [&](const ReleaseHold& c) { w.Unsigned(c.hold); },
+                 [&](const CaptureHold& c) { Put(w, c.hold); },
+                 [&](const ReleaseHold& c) { Put(w, c.hold); },
                  [&](const ReverseEarn& c) {
-                   w.Unsigned(c.credit);
-                   points(c.amount);
+                   Put(w, c.credit);
+                   Put(w, c.amount);
                    counters(c.counters);
                  },
-                 [&](const ReverseDebit& c) { w.Unsigned(c.debit); },
+                 [&](const ReverseDebit& c) { Put(w, c.debit); },
                  [&](const Adjust& c) {
-                   points(c.delta);
-                   text(c.reason);
-                   text(c.actor);
+                   Put(w, c.delta);
+                   Put(w, c.reason);
+                   Put(w, c.actor);
                  },
                  [&](const Transfer& c) {
-                   text(c.to.value());
-                   points(c.amount);
+                   Put(w, c.to);
+                   Put(w, c.amount);
                  },
                  [&](const Accrue& c) { EncodeActivity(w, c.activity); },
                  [&](const ReturnLines& c) {
-                   w.Unsigned(c.credit);
+                   Put(w, c.credit);
                    w.Unsigned(c.lines.size());
                    for (uint32_t line : c.lines) w.Unsigned(line);
                  },
                  [&](const QuoteReward& c) {
-                   text(c.reward);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
+                   Put(w, c.reward);
+                   Put(w, c.ttl);
                  },
                  [&](const RedeemReward& c) {
-                   text(c.reward);
-                   w.Unsigned(c.quote);
+                   Put(w, c.reward);
+                   Put(w, c.quote);
                  },
                  [&](const HoldReward& c) {
-                   text(c.reward);
-                   w.Unsigned(c.quote);
-                   w.Signed(absl::ToInt64Microseconds(c.ttl));
+                   Put(w, c.reward);
+                   Put(w, c.quote);
+                   Put(w, c.ttl);
                  },
                  [&](const PayWithPointsAtTill& c) {
-                   points(c.points);
+                   Put(w, c.points);
                    partner(c.partner);
                  },
                  [&](const SetMemberFlag& c) {
-                   text(c.flag);
-                   w.Unsigned(c.on);
+                   Put(w, c.flag);
+                   Put(w, c.on);
                  },
                  [&](const CloseMembership&) {},
                  [&](const GrantTier& c) {
-                   text(c.tier);
-                   instant(c.valid_until);
-                   text(c.reason);
-                   text(c.actor);
+                   Put(w, c.tier);
+                   Put(w, c.valid_until);
+                   Put(w, c.reason);
+                   Put(w, c.actor);
                  },
                  [&](const SubscribeTier& c) {
-                   text(c.tier);
-                   w.Signed(c.paid_until.unix_micros());
+                   Put(w, c.tier);
+                   Put(w, c.paid_until);
                  },
                  [&](const CancelTierSubscription&) {},
              },
@@ -162,7 +150,7 @@ void EncodeCommand(Writer& w, const Command& command) {
 
 void EncodePeriodRun(Writer& w, const PeriodRun& run) {
   w.Unsigned(kRunTag + static_cast<uint64_t>(run.kind));
-  w.Signed(run.as_of.unix_micros());
+  Put(w, run.as_of);
 }
 
 CommandDigest DigestOfRecord(absl::string_view record) {

@@ -5,87 +5,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "command_codec.h"
+#include "value_codec.h"
 #include "loyalty/command.h"
 
 namespace loyalty {
 namespace {
 
+using internal::Get;  // the value types (value_codec.h)
 using internal::Reader;
 
-constexpr size_t kMaxText = 4096;
 constexpr size_t kMaxItems = 1 << 16;
 
-bool Get(Reader& r, std::string* text) { return r.Bytes(text, kMaxText); }
-bool Get(Reader& r, Points* points) {
-  int64_t value;
-  if (!r.Signed(&value)) return false;
-  *points = Points(value);
-  return true;
-}
-bool Get(Reader& r, int64_t* value) { return r.Signed(value); }
-bool Get(Reader& r, uint64_t* value) { return r.Unsigned(value); }
 bool Get(Reader& r, uint32_t* value) {
   uint64_t raw;
   if (!r.Unsigned(&raw)) return false;
   if (raw > UINT32_MAX) return r.Fail("number out of range");
   *value = static_cast<uint32_t>(raw);
-  return true;
-}
-bool Get(Reader& r, bool* flag) {
-  uint64_t raw;
-  if (!r.Unsigned(&raw)) return false;
-  if (raw > 1) return r.Fail("flag is neither 0 nor 1");
-  *flag = raw == 1;
-  return true;
-}
-bool Get(Reader& r, MemberId* id) {
-  std::string text;
-  if (!Get(r, &text)) return false;
-  auto parsed = MemberId::Parse(text);
-  if (!parsed.ok()) return r.Fail(parsed.status().message());
-  *id = *std::move(parsed);
-  return true;
-}
-bool Get(Reader& r, Instant* at) {
-  int64_t micros;
-  if (!r.Signed(&micros)) return false;
-  *at = Instant::FromUnixMicros(micros);
-  return true;
-}
-bool Get(Reader& r, std::optional<Instant>* at) {
-  bool present;
-  if (!Get(r, &present)) return false;
-  if (!present) {
-    at->reset();
-    return true;
-  }
-  return Get(r, &at->emplace());
-}
-bool Get(Reader& r, absl::Duration* duration) {
-  int64_t micros;
-  if (!r.Signed(&micros)) return false;
-  *duration = absl::Microseconds(micros);
-  return true;
-}
-bool Get(Reader& r, Money* money) {
-  std::string code;
-  int64_t minor;
-  if (!r.Bytes(&code, 3) || !r.Signed(&minor)) return false;
-  auto currency = Currency::FromCode(code);
-  if (!currency.ok()) return r.Fail(currency.status().message());
-  *money = Money(minor, *currency);
-  return true;
-}
-bool Get(Reader& r, std::optional<Money>* money) {
-  bool present;
-  if (!Get(r, &present)) return false;
-  if (!present) {
-    money->reset();
-    return true;
-  }
-  Money value(0, *Currency::FromCode("EUR"));
-  if (!Get(r, &value)) return false;
-  *money = value;
   return true;
 }
 bool Get(Reader& r, CounterDelta* counter) { return Get(r, &counter->counter) && Get(r, &counter->amount); }

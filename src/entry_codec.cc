@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "encoding.h"
+#include "value_codec.h"
 
 namespace loyalty::internal {
 namespace {
@@ -11,16 +12,13 @@ namespace {
 // Format 3 added the recorded command. The chain is checked over the bytes
 // re-encoded from the decoded entry, so only the current format is read.
 constexpr uint8_t kFormat = 3;
-constexpr size_t kMaxText = 4096;
 constexpr size_t kMaxItems = 1 << 20;
 constexpr size_t kMaxCommand = 1 << 24;
 
-void Put(Writer& w, Points p) { w.Signed(p.value()); }
-void Put(Writer& w, Instant t) { w.Signed(t.unix_micros()); }
-void Put(Writer& w, const std::string& s) { w.Bytes(s); }
-void Put(Writer& w, const MemberId& id) { w.Bytes(id.value()); }
-void Put(Writer& w, uint64_t v) { w.Unsigned(v); }
-void Put(Writer& w, bool v) { w.Unsigned(v ? 1 : 0); }
+// The value types come from value_codec.h; the entry's own parts follow.
+using internal::Get;
+using internal::Put;
+
 void Put(Writer& w, const LotDraw& d) {
   w.Unsigned(d.lot.entry);
   w.Unsigned(d.lot.part);
@@ -32,12 +30,6 @@ void Put(Writer& w, const CounterDelta& c) {
 }
 void Put(Writer& w, uint32_t v) { w.Unsigned(v); }
 void Put(Writer& w, const Sha256& h) { w.Raw(h.data(), h.size()); }
-void Put(Writer& w, const std::optional<Money>& money) {
-  w.Unsigned(money.has_value());
-  if (!money) return;
-  w.Bytes(money->currency().code());
-  w.Signed(money->minor_units());
-}
 void Put(Writer& w, int32_t v) { w.Signed(v); }
 void Put(Writer& w, const RewardPrice& p) {
   Put(w, p.reward);
@@ -69,35 +61,6 @@ void Put(Writer& w, const std::vector<T>& items) {
   for (const T& item : items) Put(w, item);
 }
 
-bool Get(Reader& r, Points* p) {
-  int64_t v;
-  if (!r.Signed(&v)) return false;
-  *p = Points(v);
-  return true;
-}
-bool Get(Reader& r, Instant* t) {
-  int64_t v;
-  if (!r.Signed(&v)) return false;
-  *t = Instant::FromUnixMicros(v);
-  return true;
-}
-bool Get(Reader& r, std::string* s) { return r.Bytes(s, kMaxText); }
-bool Get(Reader& r, MemberId* id) {
-  std::string text;
-  if (!r.Bytes(&text, kMaxText)) return false;
-  auto parsed = MemberId::Parse(text);
-  if (!parsed.ok()) return r.Fail(parsed.status().message());
-  *id = *std::move(parsed);
-  return true;
-}
-bool Get(Reader& r, uint64_t* v) { return r.Unsigned(v); }
-bool Get(Reader& r, bool* v) {
-  uint64_t raw;
-  if (!r.Unsigned(&raw)) return false;
-  if (raw > 1) return r.Fail("flag is neither 0 nor 1");
-  *v = raw == 1;
-  return true;
-}
 bool Get(Reader& r, LotDraw* d) {
   uint64_t part;
   if (!r.Unsigned(&d->lot.entry) || !r.Unsigned(&part) || !Get(r, &d->amount)) return false;
@@ -106,21 +69,6 @@ bool Get(Reader& r, LotDraw* d) {
   return true;
 }
 bool Get(Reader& r, Sha256* h) { return r.Raw(h->data(), h->size()); }
-bool Get(Reader& r, std::optional<Money>* money) {
-  bool present;
-  if (!Get(r, &present)) return false;
-  if (!present) {
-    money->reset();
-    return true;
-  }
-  std::string code;
-  int64_t minor;
-  if (!r.Bytes(&code, 3) || !r.Signed(&minor)) return false;
-  auto currency = Currency::FromCode(code);
-  if (!currency.ok()) return r.Fail(currency.status().message());
-  *money = Money(minor, *currency);
-  return true;
-}
 bool Get(Reader& r, uint32_t* v) {
   uint64_t raw;
   if (!r.Unsigned(&raw)) return false;

@@ -4,8 +4,6 @@
 // engine's balances, and replay against the live digest.
 #include "loyalty/audit.h"
 
-#include <sqlite3.h>
-
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -15,6 +13,7 @@
 #include "command_codec.h"
 #include "divider.h"
 #include "gtest/gtest.h"
+#include "journal_tampering.h"
 #include "loyalty/check.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
@@ -645,13 +644,6 @@ std::string TempPath(const std::string& name) {
   return path;
 }
 
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-  sqlite3_close(db);
-}
 
 class TamperedJournal : public Workload {
  protected:
@@ -682,7 +674,9 @@ TEST_F(TamperedJournal, IntactJournalIsOk) {
 TEST_F(TamperedJournal, Modified) {
   std::string path = Write("modified.db");
   // Entry 9 (M-0's credit from "history"), one letter changed.
-  Sql(path, "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'history', 'hystory') AS BLOB) WHERE seq = 9");
+  ASSERT_EQ(Sql(path, "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'history', 'hystory') AS BLOB) "
+                      "WHERE seq = 9"),
+            absl::OkStatus());
   auto verified = VerifyJournalFile(path);
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->fault, JournalFault::kModified) << verified->Summary();
@@ -692,7 +686,7 @@ TEST_F(TamperedJournal, Modified) {
 
 TEST_F(TamperedJournal, Missing) {
   std::string path = Write("missing.db");
-  Sql(path, "DELETE FROM journal WHERE seq = 5");
+  ASSERT_EQ(Sql(path, "DELETE FROM journal WHERE seq = 5"), absl::OkStatus());
   auto verified = VerifyJournalFile(path);
   ASSERT_TRUE(verified.ok());
   EXPECT_EQ(verified->fault, JournalFault::kMissing) << verified->Summary();
@@ -702,9 +696,10 @@ TEST_F(TamperedJournal, Missing) {
 
 TEST_F(TamperedJournal, Reordered) {
   std::string path = Write("reordered.db");
-  Sql(path,
-      "UPDATE journal SET seq = -1 WHERE seq = 4; UPDATE journal SET seq = 4 WHERE seq = 7;"
-      "UPDATE journal SET seq = 7 WHERE seq = -1;");
+  ASSERT_EQ(Sql(path,
+                "UPDATE journal SET seq = -1 WHERE seq = 4; UPDATE journal SET seq = 4 WHERE seq = 7;"
+                "UPDATE journal SET seq = 7 WHERE seq = -1;"),
+            absl::OkStatus());
   auto verified = VerifyJournalFile(path);
   ASSERT_TRUE(verified.ok());
   EXPECT_EQ(verified->fault, JournalFault::kReordered) << verified->Summary();
@@ -714,7 +709,7 @@ TEST_F(TamperedJournal, Reordered) {
 
 TEST_F(TamperedJournal, Truncated) {
   std::string path = Write("truncated.db");
-  Sql(path, "DELETE FROM journal WHERE seq > " + std::to_string(entries_ - 3));
+  ASSERT_EQ(Sql(path, "DELETE FROM journal WHERE seq > " + std::to_string(entries_ - 3)), absl::OkStatus());
   auto verified = VerifyJournalFile(path);
   ASSERT_TRUE(verified.ok());
   EXPECT_EQ(verified->fault, JournalFault::kTruncated) << verified->Summary();
@@ -731,7 +726,7 @@ TEST_F(TamperedJournal, Truncated) {
 
 TEST(VerifyJournalFile, NotAJournal) {
   std::string path = TempPath("other.db");
-  Sql(path, "CREATE TABLE customers(id INTEGER)");
+  ASSERT_EQ(Sql(path, "CREATE TABLE customers(id INTEGER)"), absl::OkStatus());
   EXPECT_EQ(VerifyJournalFile(path).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -4,7 +4,6 @@
 // recomputed, so that it verifies but could not have been decided).
 // Opening it (OpenSqliteStore + Engine::Open) must report the damage as
 // DataLoss naming the entry, load no state, and never crash.
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
+#include "journal_tampering.h"
 #include "loyalty/check.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
@@ -42,72 +42,6 @@ constexpr char kProgram[] = R"({"versions": [
   "expiry": {"months": 36, "round": "end_of_quarter"}}]})";
 
 Program TheProgram() { return *ParseProgram(kProgram); }
-
-void RemoveDb(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-}
-
-absl::Status Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return absl::UnknownError("open");
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  std::string message = error != nullptr ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  return rc == SQLITE_OK ? absl::OkStatus() : absl::UnknownError(message);
-}
-
-struct Row {
-  uint64_t seq;
-  std::string entry;
-  std::string hash;
-};
-
-std::vector<Row> ReadRows(const std::string& path) {
-  std::vector<Row> rows;
-  sqlite3* db = nullptr;
-  LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* select = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "SELECT seq, entry, hash FROM journal ORDER BY seq", -1, &select, nullptr) ==
-                SQLITE_OK);
-  while (sqlite3_step(select) == SQLITE_ROW) {
-    auto blob = [&](int column) {
-      return std::string(static_cast<const char*>(sqlite3_column_blob(select, column)),
-                         static_cast<size_t>(sqlite3_column_bytes(select, column)));
-    };
-    rows.push_back({static_cast<uint64_t>(sqlite3_column_int64(select, 0)), blob(1), blob(2)});
-  }
-  sqlite3_finalize(select);
-  sqlite3_close(db);
-  return rows;
-}
-
-// Replaces every row of the journal and the recorded head.
-void WriteRows(const std::string& path, const std::vector<Row>& rows, const std::string& head) {
-  sqlite3* db = nullptr;
-  LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  LOYALTY_CHECK(sqlite3_exec(db, "BEGIN; DELETE FROM journal;", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_stmt* insert = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", -1, &insert,
-                                   nullptr) == SQLITE_OK);
-  for (const Row& row : rows) {
-    sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(row.seq));
-    sqlite3_bind_blob(insert, 2, row.entry.data(), static_cast<int>(row.entry.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(insert, 3, row.hash.data(), static_cast<int>(row.hash.size()), SQLITE_TRANSIENT);
-    LOYALTY_CHECK(sqlite3_step(insert) == SQLITE_DONE);
-    sqlite3_reset(insert);
-  }
-  sqlite3_finalize(insert);
-  sqlite3_stmt* update = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "UPDATE loyalty_meta SET value = ? WHERE key = 'head'", -1, &update,
-                                   nullptr) == SQLITE_OK);
-  sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_TRANSIENT);
-  LOYALTY_CHECK(sqlite3_step(update) == SQLITE_DONE);
-  sqlite3_finalize(update);
-  LOYALTY_CHECK(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-}
 
 absl::StatusOr<std::unique_ptr<Engine>> OpenJournal(const std::string& path, const Clock& clock) {
   auto store = OpenSqliteStore(path);

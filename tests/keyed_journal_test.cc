@@ -16,6 +16,7 @@
 #include "chain.h"
 #include "entry_codec.h"
 #include "gtest/gtest.h"
+#include "journal_tampering.h"
 #include "loyalty/audit.h"
 #include "loyalty/check.h"
 #include "loyalty/engine.h"
@@ -30,69 +31,9 @@ MemberId Id(const char* text) { return MemberId::FromValid(text); }
 
 Program TheProgram() { return *Program::Create("keyed-1", "UTC", ExpiryTerm{0, ExpiryTerm::Round::kNone}); }
 
-void RemoveDb(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-}
-
 std::string TempPath(const std::string& name) {
   return (std::filesystem::temp_directory_path() / absl::StrCat("keyed_journal_test_", getpid(), "_", name, ".db"))
       .string();
-}
-
-struct Row {
-  uint64_t seq;
-  std::string entry;
-  std::string hash;
-};
-
-// The SQL a forger with write access runs.
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  LOYALTY_CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-}
-
-std::vector<Row> ReadRows(const std::string& path) {
-  std::vector<Row> rows;
-  sqlite3* db = nullptr;
-  LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* select = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "SELECT seq, entry, hash FROM journal ORDER BY seq", -1, &select, nullptr) ==
-                SQLITE_OK);
-  while (sqlite3_step(select) == SQLITE_ROW) {
-    auto blob = [&](int column) {
-      return std::string(static_cast<const char*>(sqlite3_column_blob(select, column)),
-                         static_cast<size_t>(sqlite3_column_bytes(select, column)));
-    };
-    rows.push_back({static_cast<uint64_t>(sqlite3_column_int64(select, 0)), blob(1), blob(2)});
-  }
-  sqlite3_finalize(select);
-  sqlite3_close(db);
-  return rows;
-}
-
-// Replaces the journal's rows and recorded head.
-void WriteRows(const std::string& path, const std::vector<Row>& rows, const std::string& head) {
-  sqlite3* db = nullptr;
-  LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  LOYALTY_CHECK(sqlite3_exec(db, "BEGIN; DELETE FROM journal;", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_stmt* insert = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", -1, &insert,
-                                   nullptr) == SQLITE_OK);
-  for (const Row& row : rows) {
-    sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(row.seq));
-    sqlite3_bind_blob(insert, 2, row.entry.data(), static_cast<int>(row.entry.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(insert, 3, row.hash.data(), static_cast<int>(row.hash.size()), SQLITE_TRANSIENT);
-    LOYALTY_CHECK(sqlite3_step(insert) == SQLITE_DONE);
-    sqlite3_reset(insert);
-  }
-  sqlite3_finalize(insert);
-  LOYALTY_CHECK(sqlite3_exec(db, absl::StrCat("UPDATE loyalty_meta SET value = '", head, "' WHERE key = 'head';")
-                                     .c_str(),
-                             nullptr, nullptr, nullptr) == SQLITE_OK);
-  LOYALTY_CHECK(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
 }
 
 class KeyedJournal : public ::testing::Test {
@@ -262,8 +203,9 @@ TEST_F(KeyedJournal, ForgerStrippingTheKeyRecordIsRefusedByTheKeyedHost) {
   // version 1, no key record. The host, opening with its key, is refused.
   WriteJournal(kKey);
   ForgeCredit(3, 50000, internal::Chain());
-  Sql(path_, "UPDATE loyalty_meta SET value = '1' WHERE key = 'schema_version';"
-             "DELETE FROM loyalty_meta WHERE key IN ('chain', 'key_check');");
+  ASSERT_TRUE(Sql(path_, "UPDATE loyalty_meta SET value = '1' WHERE key = 'schema_version';"
+                         "DELETE FROM loyalty_meta WHERE key IN ('chain', 'key_check');")
+                  .ok());
   auto store = OpenSqliteStore(path_, {.journal_key = kKey});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();

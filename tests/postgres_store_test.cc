@@ -3,7 +3,6 @@
 // and version check, damage detection, reconnection, two instances sharing one journal
 // (Aborted, catch-up, keys unique across them), OpenStore's schemes, and
 // several processes with their own engines over one database.
-#include <libpq-fe.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,46 +19,13 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "loyalty/loyalty.h"
+#include "store_fixture.h"
 
 namespace loyalty {
 namespace {
 
-std::string Conninfo() {
-  const char* conninfo = std::getenv("LOYALTY_POSTGRES");
-  if (conninfo == nullptr) {
-    ADD_FAILURE() << "LOYALTY_POSTGRES is not set: run under ctest, which starts the server";
-    return "postgresql:///nonexistent?host=/nonexistent";
-  }
-  return conninfo;
-}
-
-void Sql(const std::string& sql) {
-  PGconn* conn = PQconnectdb(Conninfo().c_str());
-  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* result = PQexec(conn, sql.c_str());
-  EXPECT_TRUE(PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK)
-      << sql << ": " << PQerrorMessage(conn);
-  PQclear(result);
-  PQfinish(conn);
-}
-
-void DropJournal() { Sql("SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys"); }
-
-Entry Credited(uint64_t seq, const std::string& key, int64_t amount) {
-  Entry entry;
-  entry.seq = seq;
-  entry.member = MemberId::FromValid("M-1");
-  entry.business_time = Instant::FromUnixMicros(1'000'000 * static_cast<int64_t>(seq));
-  entry.recorded_at = entry.business_time;
-  entry.idempotency_key = key;
-  entry.version = "v1";
-  entry.explanation = "test credit";
-  entry.body = entries::Credited{Points(amount), Points(0), Instant::Max(), "test", {}};
-  return entry;
-}
-
 std::unique_ptr<Store> Open() {
-  auto store = OpenPostgresStore(Conninfo());
+  auto store = OpenPostgresStore(PostgresConninfo());
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
 }
@@ -71,7 +37,7 @@ absl::Status AppendOne(Store& store, uint64_t seq, const std::string& key, int64
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override { DropJournal(); }
+  void SetUp() override { DropPostgresJournal(); }
 };
 
 TEST_F(PostgresStoreTest, ReopensWithKeysAndHead) {
@@ -97,13 +63,13 @@ TEST_F(PostgresStoreTest, ReopensWithKeysAndHead) {
 
 TEST_F(PostgresStoreTest, RefusesNewerSchemaAndForeignTables) {
   ASSERT_NE(Open(), nullptr);
-  Sql("UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
-  auto newer = OpenPostgresStore(Conninfo());
+  PostgresSql("UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
+  auto newer = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(newer.status().message().find("schema version 2"), std::string::npos) << newer.status();
-  DropJournal();
-  Sql("CREATE TABLE loyalty_journal(x integer)");
-  auto foreign = OpenPostgresStore(Conninfo());
+  DropPostgresJournal();
+  PostgresSql("CREATE TABLE loyalty_journal(x integer)");
+  auto foreign = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition) << foreign.status();
 }
 
@@ -119,18 +85,18 @@ TEST_F(PostgresStoreTest, DetectsModifiedAndTruncatedJournal) {
     for (uint64_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(AppendOne(*store, seq, absl::StrCat("k", seq), 100).ok());
   }
   // Entry 3 given entry 2's hash.
-  Sql("UPDATE loyalty_journal SET hash = (SELECT hash FROM loyalty_journal WHERE seq = 2) WHERE seq = 3");
-  auto modified = OpenPostgresStore(Conninfo());
+  PostgresSql("UPDATE loyalty_journal SET hash = (SELECT hash FROM loyalty_journal WHERE seq = 2) WHERE seq = 3");
+  auto modified = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(modified.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(modified.status().message().find("entry 3: modified"), std::string::npos) << modified.status();
-  DropJournal();
+  DropPostgresJournal();
   {
     auto store = Open();
     ASSERT_NE(store, nullptr);
     for (uint64_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(AppendOne(*store, seq, absl::StrCat("k", seq), 100).ok());
   }
-  Sql("DELETE FROM loyalty_journal WHERE seq = 5");
-  auto truncated = OpenPostgresStore(Conninfo());
+  PostgresSql("DELETE FROM loyalty_journal WHERE seq = 5");
+  auto truncated = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(truncated.status().message().find("entry 5: missing"), std::string::npos) << truncated.status();
 }
@@ -139,7 +105,7 @@ TEST_F(PostgresStoreTest, ReconnectsAfterLosingItsConnection) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(AppendOne(*store, 1, "a", 10).ok());
-  Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+  PostgresSql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
       " AND pid <> pg_backend_pid()");
   // The first use finds the connection dead (Unavailable, nothing written);
   // the next connects again.
@@ -217,7 +183,7 @@ TEST_F(PostgresStoreTest, TwoEnginesShareMembersAndKeys) {
 }
 
 TEST(OpenStoreTest, PicksTheStoreByScheme) {
-  DropJournal();
+  DropPostgresJournal();
   auto memory = OpenStore("memory:");
   ASSERT_TRUE(memory.ok());
   EXPECT_EQ((*memory)->LastSeq(), 0u);
@@ -226,7 +192,7 @@ TEST(OpenStoreTest, PicksTheStoreByScheme) {
   auto sqlite = OpenStore("sqlite:" + path);
   ASSERT_TRUE(sqlite.ok()) << sqlite.status();
   EXPECT_TRUE(std::filesystem::exists(path));
-  auto postgres = OpenStore(Conninfo());
+  auto postgres = OpenStore(PostgresConninfo());
   ASSERT_TRUE(postgres.ok()) << postgres.status();
   ASSERT_TRUE(AppendOne(**postgres, 1, "a", 1).ok());
   EXPECT_EQ(Open()->LastSeq(), 1u);  // it is the database's journal
@@ -248,7 +214,7 @@ MemberId Member(int i) { return MemberId::FromValid(absl::StrFormat("P-%02d", i)
 // The child's work; returns its exit code.
 int RunChild(int index, const std::string& out_path, uint64_t seed) {
   FakeClock clock(Start());
-  auto store = OpenPostgresStore(Conninfo());
+  auto store = OpenPostgresStore(PostgresConninfo());
   if (!store.ok()) return 10;
   auto engine = Engine::Open(*std::move(store), clock, TestProgram());
   if (!engine.ok()) return 11;
@@ -292,10 +258,10 @@ int RunChild(int index, const std::string& out_path, uint64_t seed) {
 }
 
 TEST(PostgresMultiProcessTest, EnginesInSeveralProcessesKeepOneLedger) {
-  DropJournal();
+  DropPostgresJournal();
   FakeClock clock(Start());
   {
-    auto engine = Engine::Open(*OpenPostgresStore(Conninfo()), clock, TestProgram());
+    auto engine = Engine::Open(*OpenPostgresStore(PostgresConninfo()), clock, TestProgram());
     ASSERT_TRUE(engine.ok()) << engine.status();
     for (int i = 0; i < kMembers; ++i) {
       ASSERT_TRUE((*engine)->Execute(Enroll{.idempotency_key = absl::StrCat("enroll-", i), .member = Member(i)}).ok());
@@ -333,7 +299,7 @@ TEST(PostgresMultiProcessTest, EnginesInSeveralProcessesKeepOneLedger) {
   }
   ASSERT_FALSE(acknowledged.empty());
 
-  auto engine = Engine::Open(*OpenPostgresStore(Conninfo()), clock, TestProgram());
+  auto engine = Engine::Open(*OpenPostgresStore(PostgresConninfo()), clock, TestProgram());
   ASSERT_TRUE(engine.ok()) << engine.status();
   const Store& store = (*engine)->store();
   // Every command in the journal was acknowledged once, and vice versa.

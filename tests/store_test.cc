@@ -2,58 +2,16 @@
 // tampering with an SQLite journal: each kind is detected and named.
 #include "loyalty/store.h"
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "journal_tampering.h"
+#include "store_fixture.h"
 
 namespace loyalty {
 namespace {
 
-Entry Credited(uint64_t seq, const std::string& key, int64_t amount) {
-  Entry entry;
-  entry.seq = seq;
-  entry.member = MemberId::FromValid("M-1");
-  entry.business_time = Instant::FromUnixMicros(1'000'000 * static_cast<int64_t>(seq));
-  entry.recorded_at = entry.business_time;
-  entry.idempotency_key = key;
-  entry.version = "v1";
-  entry.explanation = "test credit";
-  entry.body = entries::Credited{Points(amount), Points(0), Instant::Max(), "test", {}};
-  return entry;
-}
-
-std::string TempPath(const std::string& name) {
-  std::string path = ::testing::TempDir() + "/" + name;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  return path;
-}
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-  sqlite3_close(db);
-}
-
-// A PostgreSQL database emptied of loyalty tables: the server that
-// scripts/postgres-test-server started for ctest (LOYALTY_POSTGRES).
-std::string FreshPostgres() {
-  const char* conninfo = std::getenv("LOYALTY_POSTGRES");
-  EXPECT_NE(conninfo, nullptr) << "LOYALTY_POSTGRES is not set: run under ctest, which starts the server";
-  if (conninfo == nullptr) return "postgresql:///nonexistent?host=/nonexistent";
-  PGconn* conn = PQconnectdb(conninfo);
-  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* result = PQexec(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
-  EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  PQclear(result);
-  PQfinish(conn);
-  return conninfo;
-}
 
 // Runs the same checks against each store.
 class StoreConformance : public ::testing::TestWithParam<std::string> {
@@ -137,8 +95,10 @@ TEST_F(SqliteJournal, ReopensWithKeysAndHead) {
 TEST_F(SqliteJournal, DetectsModifiedEntry) {
   std::string path = Write("modified.db");
   // Flip one byte inside entry 3's canonical bytes (its explanation text).
-  Sql(path, "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'test credit', 'test cradit') AS BLOB) "
-            "WHERE seq = 3");
+  ASSERT_EQ(Sql(path,
+                "UPDATE journal SET entry = CAST(replace(CAST(entry AS TEXT), 'test credit', 'test cradit') AS BLOB) "
+                "WHERE seq = 3"),
+            absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find("entry 3: modified"), absl::string_view::npos) << status;
@@ -146,7 +106,7 @@ TEST_F(SqliteJournal, DetectsModifiedEntry) {
 
 TEST_F(SqliteJournal, DetectsMissingEntry) {
   std::string path = Write("missing.db");
-  Sql(path, "DELETE FROM journal WHERE seq = 2");
+  ASSERT_EQ(Sql(path, "DELETE FROM journal WHERE seq = 2"), absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find("entry 2: missing or reordered"), absl::string_view::npos) << status;
@@ -154,9 +114,10 @@ TEST_F(SqliteJournal, DetectsMissingEntry) {
 
 TEST_F(SqliteJournal, DetectsSwappedEntries) {
   std::string path = Write("swapped.db");
-  Sql(path,
-      "UPDATE journal SET seq = -1 WHERE seq = 2; UPDATE journal SET seq = 2 WHERE seq = 4;"
-      "UPDATE journal SET seq = 4 WHERE seq = -1;");
+  ASSERT_EQ(Sql(path,
+                "UPDATE journal SET seq = -1 WHERE seq = 2; UPDATE journal SET seq = 2 WHERE seq = 4;"
+                "UPDATE journal SET seq = 4 WHERE seq = -1;"),
+            absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find("entry 2: reordered"), absl::string_view::npos) << status;
@@ -164,7 +125,7 @@ TEST_F(SqliteJournal, DetectsSwappedEntries) {
 
 TEST_F(SqliteJournal, DetectsTruncatedJournal) {
   std::string path = Write("truncated.db");
-  Sql(path, "DELETE FROM journal WHERE seq >= 4");
+  ASSERT_EQ(Sql(path, "DELETE FROM journal WHERE seq >= 4"), absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find("truncated"), absl::string_view::npos) << status;
@@ -178,7 +139,7 @@ TEST_F(SqliteJournal, RejectsFilesThatAreNotJournals) {
   EXPECT_NE(status.message().find("not a loyalty journal"), absl::string_view::npos) << status;
 
   std::string other = TempPath("other.db");
-  Sql(other, "CREATE TABLE customers(id INTEGER)");
+  ASSERT_EQ(Sql(other, "CREATE TABLE customers(id INTEGER)"), absl::OkStatus());
   status = Reopen(other);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(status.message().find("customers"), absl::string_view::npos) << status;
@@ -186,7 +147,7 @@ TEST_F(SqliteJournal, RejectsFilesThatAreNotJournals) {
 
 TEST_F(SqliteJournal, RejectsNewerSchema) {
   std::string path = Write("newer.db");
-  Sql(path, "UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
+  ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'"), absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(status.message().find("schema version 2"), absl::string_view::npos) << status;
