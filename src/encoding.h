@@ -60,13 +60,13 @@ class Reader {
     return Fail("integer longer than 10 bytes");
   }
   bool Signed(int64_t* value) {
-    uint64_t raw;
+    uint64_t raw = 0;
     if (!Unsigned(&raw)) return false;
     *value = static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
     return true;
   }
   bool Bytes(std::string* bytes, size_t max_size) {
-    uint64_t size;
+    uint64_t size = 0;
     if (!Unsigned(&size)) return false;
     if (size > max_size) return Fail(absl::StrCat("string of ", size, " bytes exceeds ", max_size));
     if (size > in_.size() - pos_) return Fail("truncated string");
