@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "entry_codec.h"
 #include "loyalty/check.h"
@@ -149,31 +148,28 @@ Sha256 EncodeAndHash(const Sha256& previous, const Entry& entry, std::string* by
   return ChainHash(previous, *bytes);
 }
 
-absl::Status KeyIndex::CheckNew(std::span<const Entry> batch) const {
-  if (batch.size() == 1) {  // the common case needs no set
-    if (!keys_.contains(batch[0].idempotency_key)) return absl::OkStatus();
-    return absl::AlreadyExistsError(
-        absl::StrCat("idempotency key \"", batch[0].idempotency_key, "\" is already used"));
-  }
-  absl::flat_hash_set<absl::string_view> in_batch;
+absl::Status KeyIndex::Add(std::span<const Entry> batch) {
+  KeyRecord* command = nullptr;  // the record of the command being added
   for (size_t i = 0; i < batch.size(); ++i) {
-    const std::string& key = batch[i].idempotency_key;
-    if (i > 0 && key == batch[i - 1].idempotency_key) continue;
-    if (keys_.contains(key) || !in_batch.insert(key).second) {
-      return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key, "\" is already used"));
+    if (i > 0 && batch[i].idempotency_key == batch[i - 1].idempotency_key) {
+      ++command->count;
+      continue;
     }
+    auto [it, inserted] = keys_.try_emplace(batch[i].idempotency_key, KeyRecord{batch[i].seq, 1});
+    if (!inserted) {
+      Remove(batch.first(i));
+      return absl::AlreadyExistsError(
+          absl::StrCat("idempotency key \"", batch[i].idempotency_key, "\" is already used"));
+    }
+    command = &it->second;
   }
   return absl::OkStatus();
 }
 
-void KeyIndex::Add(std::span<const Entry> batch) {
+void KeyIndex::Remove(std::span<const Entry> batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (i > 0 && batch[i].idempotency_key == batch[i - 1].idempotency_key) {
-      ++keys_[batch[i].idempotency_key].count;
-    } else {
-      bool inserted = keys_.emplace(batch[i].idempotency_key, KeyRecord{batch[i].seq, 1}).second;
-      LOYALTY_CHECK(inserted);
-    }
+    if (i > 0 && batch[i].idempotency_key == batch[i - 1].idempotency_key) continue;
+    keys_.erase(batch[i].idempotency_key);
   }
 }
 

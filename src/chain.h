@@ -123,11 +123,12 @@ absl::Status ChainCheckStatus(const ChainCheck& check);
 // Idempotency key -> the entries its command wrote.
 class KeyIndex {
  public:
-  // OK if `batch` may be appended: each key unused so far, and the entries
-  // sharing a key adjacent. AlreadyExists otherwise.
-  absl::Status CheckNew(std::span<const Entry> batch) const;
-  // Records the keys of an appended batch. Precondition: CheckNew passed.
-  void Add(std::span<const Entry> batch);
+  // Records the keys of `batch`, which is about to be appended, if it may
+  // be: each key unused so far, and the entries sharing a key adjacent.
+  // AlreadyExists, recording nothing, otherwise. One look-up per command.
+  absl::Status Add(std::span<const Entry> batch);
+  // Forgets the keys that Add recorded for `batch` (its append failed).
+  void Remove(std::span<const Entry> batch);
   // Records one entry of a journal being read back in order: an entry
   // with its predecessor's key belongs to the same command. AlreadyExists
   // if the key belongs to an earlier command.

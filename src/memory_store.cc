@@ -21,7 +21,7 @@ class MemoryStore final : public Store {
 
   absl::Status Append(std::span<Entry> batch) override {
     std::lock_guard<SpinningMutex> lock(mutex_);
-    if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
+    if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
     Sha256 previous = head_;
     for (Entry& entry : batch) {
       LOYALTY_CHECK(entry.seq == entries_.size() + 1);
@@ -30,7 +30,6 @@ class MemoryStore final : public Store {
       previous = entry.hash;
       entries_.push_back({std::move(bytes), entry.hash});
     }
-    keys_.Add(batch);
     head_ = previous;
     return absl::OkStatus();
   }

@@ -84,18 +84,20 @@ class PostgresStore final : public Store {
   absl::Status Append(std::span<Entry> batch) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (batch.empty()) return absl::OkStatus();
-    if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
     for (size_t i = 0; i < batch.size(); ++i) LOYALTY_CHECK(batch[i].seq == last_seq_ + 1 + i);
+    if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
     ReconnectIfLost();
-    if (absl::Status begin = Exec("BEGIN"); !begin.ok()) return begin;
-    absl::Status status = AppendInTransaction(batch);
-    if (status.ok()) status = Exec("COMMIT");
-    if (!status.ok()) {
+    absl::Status status = Exec("BEGIN");
+    if (status.ok()) {
+      status = AppendInTransaction(batch);
+      if (status.ok()) status = Exec("COMMIT");
       // Nothing was committed; the entries' hashes are stale, the view is not.
-      if (PQtransactionStatus(conn_) != PQTRANS_IDLE) Exec("ROLLBACK").IgnoreError();
+      if (!status.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) Exec("ROLLBACK").IgnoreError();
+    }
+    if (!status.ok()) {
+      keys_.Remove(batch);
       return status;
     }
-    keys_.Add(batch);
     for (size_t i = 0; i < batch.size(); ++i) Remember(std::move(encoded_[i]), batch[i].hash);
     head_ = batch.back().hash;
     last_seq_ = batch.back().seq;

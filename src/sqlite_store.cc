@@ -64,8 +64,11 @@ class SqliteStore final : public Store {
       return absl::FailedPreconditionError(
           absl::StrCat("sqlite journal ", path_, " was opened for inspection without verification; appends are refused"));
     }
-    if (absl::Status keys = keys_.CheckNew(batch); !keys.ok()) return keys;
-    if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) return begin;
+    if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
+    if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) {
+      keys_.Remove(batch);
+      return begin;
+    }
     Sha256 previous = head_;
     absl::Status status = absl::OkStatus();
     for (Entry& entry : batch) {
@@ -94,9 +97,9 @@ class SqliteStore final : public Store {
     if (status.ok()) status = Exec("COMMIT");
     if (!status.ok()) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      keys_.Remove(batch);
       return status;
     }
-    keys_.Add(batch);
     head_ = previous;
     last_seq_ += batch.size();
     return absl::OkStatus();

@@ -61,6 +61,11 @@ TEST_P(StoreConformance, UsedKeyRejectsWholeBatch) {
   std::vector<Entry> split = {Credited(2, "x", 1), Credited(3, "y", 1), Credited(4, "x", 1)};
   EXPECT_EQ(store->Append(split).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(store->LastSeq(), 1u);
+  // The rejected batches recorded none of their keys: they can be used now.
+  EXPECT_FALSE(store->FindKey("x").has_value());
+  std::vector<Entry> retry = {Credited(2, "x", 1), Credited(3, "fresh", 1)};
+  ASSERT_TRUE(store->Append(retry).ok());
+  EXPECT_EQ(store->FindKey("fresh")->first, 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite", "postgres"));
