@@ -87,8 +87,9 @@ void AddCounters(MemberState& member, const std::vector<CounterDelta>& counters,
     LOYALTY_CHECK(value >= Points(0));
   };
   for (const CounterDelta& delta : counters) {
-    add(member.mutable_detail().counters[delta.counter], delta.amount);
-    auto& days = member.mutable_detail().counter_days[delta.counter];
+    MemberDetail& detail = member.mutable_detail();
+    add(detail.counters[delta.counter], delta.amount);
+    auto& days = detail.counter_days[delta.counter];
     Points& day = days[local_day];
     add(day, delta.amount);
     if (day.IsZero()) days.erase(local_day);
@@ -253,28 +254,31 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const Debited& e) {
             TakeFromLots(member, e.draws, e.amount);
-            member.mutable_detail().debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
-            if (e.quote != 0) LOYALTY_CHECK(member.mutable_detail().quotes.erase(e.quote) == 1);
+            MemberDetail& detail = member.mutable_detail();
+            detail.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
+            if (e.quote != 0) LOYALTY_CHECK(detail.quotes.erase(e.quote) == 1);
           },
           [&](const HoldPlaced& e) {
             TakeFromLots(member, e.draws, e.amount);
             member.held = Plus(member.held, e.amount);
-            member.mutable_detail().holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
-            if (e.quote != 0) LOYALTY_CHECK(member.mutable_detail().quotes.erase(e.quote) == 1);
+            MemberDetail& detail = member.mutable_detail();
+            detail.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
+            if (e.quote != 0) LOYALTY_CHECK(detail.quotes.erase(e.quote) == 1);
           },
           [&](const HoldCaptured& e) {
-            auto it = member.mutable_detail().holds.find(e.hold);
-            LOYALTY_CHECK(it != member.mutable_detail().holds.end() && it->second.amount == e.amount &&
-                          it->second.draws == e.draws);
+            MemberDetail& detail = member.mutable_detail();
+            auto it = detail.holds.find(e.hold);
+            LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount && it->second.draws == e.draws);
             member.held = Minus(member.held, e.amount);
-            member.mutable_detail().holds.erase(it);
-            member.mutable_detail().debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
+            detail.holds.erase(it);
+            detail.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
           },
           [&](const HoldReleased& e) {
-            auto it = member.mutable_detail().holds.find(e.hold);
-            LOYALTY_CHECK(it != member.mutable_detail().holds.end() && it->second.amount == e.amount);
+            MemberDetail& detail = member.mutable_detail();
+            auto it = detail.holds.find(e.hold);
+            LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount);
             member.held = Minus(member.held, e.amount);
-            member.mutable_detail().holds.erase(it);
+            detail.holds.erase(it);
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
           },
@@ -284,8 +288,9 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             // reverses no points.
             LOYALTY_CHECK(lot != nullptr ? lot->origin == Lot::Origin::kCredit : e.amount.IsZero());
             if (!e.lines.empty()) {
-              auto accrual = member.mutable_detail().accruals.find(e.credit);
-              LOYALTY_CHECK(accrual != member.mutable_detail().accruals.end());
+              auto& accruals = member.mutable_detail().accruals;
+              auto accrual = accruals.find(e.credit);
+              LOYALTY_CHECK(accrual != accruals.end());
               for (uint32_t line : e.lines) {
                 LOYALTY_CHECK(line < accrual->second.returned.size() && !accrual->second.returned[line]);
                 accrual->second.returned[line] = true;
@@ -302,8 +307,9 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             AddCounters(member, e.counters, e.counter_day, /*subtract=*/true);
           },
           [&](const DebitReversed& e) {
-            auto it = member.mutable_detail().debits.find(e.debit);
-            LOYALTY_CHECK(it != member.mutable_detail().debits.end() && !it->second.reversed && it->second.amount == e.amount);
+            auto& debits = member.mutable_detail().debits;
+            auto it = debits.find(e.debit);
+            LOYALTY_CHECK(it != debits.end() && !it->second.reversed && it->second.amount == e.amount);
             it->second.reversed = true;
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
@@ -322,11 +328,12 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           [&](const TransferredOut& e) { TakeFromLots(member, e.draws, e.amount); },
           [&](const VersionPublished&) { LOYALTY_CHECK(false); },  // not a member's entry
           [&](const FlagChanged& e) {
-            auto it = std::lower_bound(member.mutable_detail().flags.begin(), member.mutable_detail().flags.end(), e.flag);
-            bool present = it != member.mutable_detail().flags.end() && *it == e.flag;
+            std::vector<std::string>& flags = member.mutable_detail().flags;
+            auto it = std::lower_bound(flags.begin(), flags.end(), e.flag);
+            bool present = it != flags.end() && *it == e.flag;
             LOYALTY_CHECK(present != e.on);
-            if (e.on) member.mutable_detail().flags.insert(it, e.flag);
-            else member.mutable_detail().flags.erase(it);
+            if (e.on) flags.insert(it, e.flag);
+            else flags.erase(it);
             for (const LotRenewal& renewal : e.renewals) {
               Lot* lot = member.FindLot(renewal.lot);
               LOYALTY_CHECK(lot != nullptr);
