@@ -334,10 +334,12 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
                            false};
     }
   }
-  // Repeats of a command of this batch get that command's receipt.
+  // Later repeats of a command of this batch get that command's receipt. An
+  // earlier command under the same key failed (writing nothing, so its key
+  // stayed free and the one recorded was decided afresh): it keeps its error.
   for (size_t i = 0; i < commands.size(); ++i) {
     auto it = batch_keys.find(IdempotencyKeyOf(commands[i]));
-    if (it == batch_keys.end() || it->second == i || absl::IsAlreadyExists(results[i].status())) continue;
+    if (it == batch_keys.end() || it->second >= i || absl::IsAlreadyExists(results[i].status())) continue;
     results[i] = results[it->second];
     if (results[i].ok()) results[i]->replayed = true;
   }

@@ -295,6 +295,27 @@ TEST_F(EngineTest, BatchAppliesInOrderAndRepeatsWithinBatch) {
   EXPECT_EQ(BalanceOf("A").available, Points(40));
 }
 
+// A command that fails writes nothing and leaves its key unused, so a repeat
+// later in the batch is decided afresh; the failure stays the first one's
+// answer (a stress run once found the repeat's receipt copied over it).
+TEST_F(EngineTest, RepeatAfterAFailureInTheBatchIsDecidedAgain) {
+  std::vector<Command> batch = {
+      loyalty::Enroll{.idempotency_key = "e", .member = Id("A")},
+      Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(60)},  // fails: nothing yet
+      Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(100)},
+      Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(60)},  // now it fits
+  };
+  auto results = engine_->ExecuteBatch(batch);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(results[3].ok()) << results[3].status();
+  EXPECT_FALSE(results[3]->replayed);
+  ASSERT_EQ(results[3]->entries.size(), 1u);
+  EXPECT_EQ(results[3]->entries[0].seq, 3u);
+  EXPECT_EQ(engine_->store().LastSeq(), 3u);
+  EXPECT_EQ(BalanceOf("A").available, Points(40));
+}
+
 TEST_F(EngineTest, RestartRebuildsStateAndRemembersKeys) {
   std::string path = ::testing::TempDir() + "/engine_restart.db";
   std::filesystem::remove(path);
