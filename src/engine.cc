@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <random>
 #include <thread>
 #include <optional>
@@ -283,10 +284,21 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
   // Each command is applied as soon as it is decided, so that the next one
   // sees it. If the append then fails, the members touched are rebuilt from
   // the journal (invariant 8), which is cheaper than copying them up front
-  // for a failure that should not happen.
+  // for a failure that should not happen. The entries go to the store in
+  // pieces of about kAppendPiece, cut between commands, so that it can
+  // write one piece while the next is decided; a piece stays where it is
+  // until the commit.
   absl::flat_hash_map<absl::string_view, size_t> batch_keys;  // key -> command index
-  std::vector<Entry> batch;
-  std::vector<std::pair<size_t, size_t>> spans(commands.size(), {0, 0});  // [begin, end) in batch
+  std::unique_ptr<Store::Appender> appender;  // begun with the first piece
+  auto hand_over = [&](std::vector<Entry>& piece) {
+    if (appender == nullptr) appender = store_->BeginAppend();
+    appender->Add(piece);
+  };
+  std::deque<std::vector<Entry>> pieces(1);
+  struct Written {
+    size_t piece = 0, begin = 0, end = 0;  // [begin, end) in pieces[piece]
+  };
+  std::vector<Written> written(commands.size());
   const uint64_t committed = store_->LastSeq();
   uint64_t next_seq = committed;
   const Instant now = clock_.Now();
@@ -310,27 +322,40 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
       continue;
     }
     batch_keys.emplace(key, i);
-    spans[i] = {batch.size(), batch.size() + decided->size()};
+    std::vector<Entry>& piece = pieces.back();
+    written[i] = {pieces.size() - 1, piece.size(), piece.size() + decided->size()};
     for (Entry& entry : *decided) {
       entry.seq = ++next_seq;
       ApplyLocked(entry);
-      batch.push_back(std::move(entry));
+      piece.push_back(std::move(entry));
+    }
+    if (piece.size() >= kAppendPiece) {
+      hand_over(piece);
+      pieces.emplace_back();
     }
   }
-  absl::Status appended = batch.empty() ? absl::OkStatus() : store_->Append(batch);
+  absl::Status appended = absl::OkStatus();
+  if (next_seq > committed) {
+    if (!pieces.back().empty()) hand_over(pieces.back());
+    appended = appender->Commit();
+  }
+  appender.reset();
   if (!appended.ok()) {
     absl::flat_hash_set<MemberId> touched;
-    for (const Entry& entry : batch) touched.insert(entry.member);
+    for (const std::vector<Entry>& piece : pieces) {
+      for (const Entry& entry : piece) touched.insert(entry.member);
+    }
     for (const MemberId& member : touched) RebuildLocked(member, committed);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
-    auto [begin, end] = spans[i];
+    auto [piece, begin, end] = written[i];
     if (begin == end) continue;
     if (!appended.ok()) {
       results[i] = appended;
     } else {
-      results[i] = Receipt{{std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(begin)),
-                            std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(end))},
+      auto first = pieces[piece].begin();
+      results[i] = Receipt{{std::make_move_iterator(first + static_cast<ptrdiff_t>(begin)),
+                            std::make_move_iterator(first + static_cast<ptrdiff_t>(end))},
                            false};
     }
   }

@@ -10,9 +10,17 @@
 // rows: chain = "hmac-sha256" and key_check = the hex key check value; the
 // version number makes older readers refuse it rather than report every
 // entry as modified.
+//
+// Two connections: appends write on one, in a transaction that stays
+// invisible to the other, on which reads run; so a large append can be
+// written on a thread of its own while its caller decides the rest of the
+// batch, and readers never see a batch in part.
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -50,7 +58,10 @@ class SqliteStore final : public Store {
  public:
   // close_v2 defers the close until the prepared statements (members,
   // finalized after this body) are gone.
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStore() override {
+    sqlite3_close_v2(writer_);
+    sqlite3_close_v2(db_);
+  }
 
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, SqliteOptions options) {
     auto store = std::unique_ptr<SqliteStore>(new SqliteStore());
@@ -59,51 +70,12 @@ class SqliteStore final : public Store {
   }
 
   absl::Status Append(std::span<Entry> batch) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!verified_) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("sqlite journal ", path_, " was opened for inspection without verification; appends are refused"));
-    }
-    if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
-    if (absl::Status begin = Exec("BEGIN IMMEDIATE"); !begin.ok()) {
-      keys_.Remove(batch);
-      return begin;
-    }
-    Sha256 previous = head_;
-    absl::Status status = absl::OkStatus();
-    for (Entry& entry : batch) {
-      LOYALTY_CHECK(entry.seq == last_seq_ + 1 + static_cast<uint64_t>(&entry - batch.data()));
-      entry.hash = chain_.EncodeAndHash(previous, entry, &scratch_);
-      previous = entry.hash;
-      sqlite3_stmt* insert = insert_.get();
-      sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
-      sqlite3_bind_blob(insert, 2, scratch_.data(), static_cast<int>(scratch_.size()), SQLITE_STATIC);
-      sqlite3_bind_blob(insert, 3, entry.hash.data(), static_cast<int>(entry.hash.size()), SQLITE_STATIC);
-      int rc = sqlite3_step(insert);
-      sqlite3_reset(insert);
-      if (rc != SQLITE_DONE) {
-        status = Error("append", rc);
-        break;
-      }
-    }
-    if (status.ok() && !batch.empty()) {
-      sqlite3_stmt* update = update_head_.get();
-      std::string head = absl::StrCat(batch.back().seq, ":", ToHex(previous));
-      sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
-      int rc = sqlite3_step(update);
-      sqlite3_reset(update);
-      if (rc != SQLITE_DONE) status = Error("append", rc);
-    }
-    if (status.ok()) status = Exec("COMMIT");
-    if (!status.ok()) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      keys_.Remove(batch);
-      return status;
-    }
-    head_ = previous;
-    last_seq_ += batch.size();
-    return absl::OkStatus();
+    PipelinedAppender appender(*this);
+    appender.Add(batch);
+    return appender.Commit();
   }
+
+  std::unique_ptr<Appender> BeginAppend() override { return std::make_unique<PipelinedAppender>(*this); }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -130,7 +102,9 @@ class SqliteStore final : public Store {
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return keys_.Find(key);
+    std::optional<KeyRecord> record = keys_.Find(key);
+    if (record && record->first > last_seq_) return std::nullopt;  // of an append not committed yet
+    return record;
   }
 
   std::optional<Sha256> KeyCheck() const override { return key_check_; }
@@ -150,19 +124,22 @@ class SqliteStore final : public Store {
 
   // DataLoss for a damaged file (SQLite finds its pages malformed or
   // missing), Unavailable for everything else.
-  absl::Status Error(absl::string_view doing, int rc) const {
+  // `connection` is the one that failed (db_ if null).
+  absl::Status Error(absl::string_view doing, int rc, sqlite3* connection = nullptr) const {
     if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
       return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": damaged file: ", doing, ": ",
                                               sqlite3_errstr(rc)));
     }
+    if (connection == nullptr) connection = db_;
     return absl::UnavailableError(
         absl::StrCat("sqlite journal ", path_, ": ", doing, ": ", sqlite3_errstr(rc),
-                     db_ != nullptr ? absl::StrCat(" (", sqlite3_errmsg(db_), ")") : ""));
+                     connection != nullptr ? absl::StrCat(" (", sqlite3_errmsg(connection), ")") : ""));
   }
 
-  absl::Status Exec(const char* sql) const {
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-    return rc == SQLITE_OK ? absl::OkStatus() : Error(sql, rc);
+  absl::Status Exec(const char* sql, sqlite3* connection = nullptr) const {
+    if (connection == nullptr) connection = db_;
+    int rc = sqlite3_exec(connection, sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? absl::OkStatus() : Error(sql, rc, connection);
   }
 
   absl::Status Prepare(const char* sql, Statement* statement) const {
@@ -248,10 +225,30 @@ class SqliteStore final : public Store {
     if (absl::Status s = internal::CheckKey(chain_, key_check_, absl::StrCat("sqlite journal ", path_)); !s.ok()) {
       return s;
     }
-    if (absl::Status s = Prepare("INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_); !s.ok()) return s;
-    if (absl::Status s = Prepare("UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_); !s.ok()) return s;
     verified_ = options.verify_on_open;
-    return verified_ ? Load() : LoadRecordedHead();
+    if (!verified_) return LoadRecordedHead();
+    if (absl::Status s = OpenWriter(options); !s.ok()) return s;
+    return Load();
+  }
+
+  // Opens writer_, the connection appends use, so that an append can write
+  // while readers read committed entries on db_.
+  absl::Status OpenWriter(const SqliteOptions& options) {
+    int rc = sqlite3_open_v2(path_.c_str(), &writer_, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc != SQLITE_OK) return Error("open for appending", rc, writer_);
+    sqlite3_busy_timeout(writer_, 5000);
+    if (absl::Status s = Exec(options.synchronous == SqliteOptions::Synchronous::kFull ? "PRAGMA synchronous=FULL"
+                                                                                      : "PRAGMA synchronous=NORMAL",
+                              writer_);
+        !s.ok()) {
+      return s;
+    }
+    for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_},
+                                  std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_}}) {
+      rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
+      if (rc != SQLITE_OK) return Error(sql, rc, writer_);
+    }
+    return absl::OkStatus();
   }
 
   // Reads the chain kind and key check value of a keyed journal into
@@ -368,8 +365,151 @@ class SqliteStore final : public Store {
     return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
   }
 
+  // An append in pieces (see Store::Appender). It holds append_mutex_ for
+  // its whole life and writes in one transaction on writer_, begun at
+  // once: from the second piece on, on a thread of its own while the
+  // caller decides the next pieces; what is left, at Commit. Readers (on
+  // db_) see nothing of it before the COMMIT, which is done under mutex_
+  // with the new head: FindKey ignores the keys recorded beyond last_seq_.
+  class PipelinedAppender final : public Appender {
+   public:
+    explicit PipelinedAppender(SqliteStore& store) : store_(store), append_lock_(store.append_mutex_) {
+      if (!store_.verified_) {
+        status_ = absl::FailedPreconditionError(absl::StrCat(
+            "sqlite journal ", store_.path_, " was opened for inspection without verification; appends are refused"));
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> lock(store_.mutex_);
+        previous_ = store_.head_;
+        next_seq_ = store_.last_seq_ + 1;
+      }
+      status_ = store_.Exec("BEGIN IMMEDIATE", store_.writer_);
+      began_ = status_.ok();
+    }
+
+    ~PipelinedAppender() override {
+      StopWorker();
+      if (!began_) return;
+      sqlite3_exec(store_.writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      std::lock_guard<std::mutex> lock(store_.mutex_);
+      for (size_t i = 0; i < keyed_; ++i) store_.keys_.Remove(pieces_[i]);
+    }
+
+    // Records the piece's keys at once (FindKey ignores them until the
+    // commit makes last_seq_ reach them), and has its entries written.
+    void Add(std::span<Entry> entries) override {
+      if (keys_status_.ok()) {
+        std::lock_guard<std::mutex> lock(store_.mutex_);
+        keys_status_ = store_.keys_.Add(entries);
+        if (keys_status_.ok()) ++keyed_;
+      }
+      {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        pieces_.push_back(entries);
+      }
+      if (worker_.joinable()) {
+        queued_.notify_one();
+      } else if (pieces_.size() == 2) {
+        try {
+          worker_ = std::thread([this] { WritePieces(); });
+        } catch (const std::system_error&) {
+          // No thread to be had: the pieces are written at Commit.
+        }
+      }
+    }
+
+    absl::Status Commit() override {
+      LOYALTY_CHECK(!committed_);
+      committed_ = true;
+      StopWorker();
+      WritePieces();  // what the worker did not write, or everything
+      if (!keys_status_.ok()) return keys_status_;
+      if (!status_.ok()) return status_;
+      std::lock_guard<std::mutex> lock(store_.mutex_);
+      absl::Status status;
+      {
+        sqlite3_stmt* update = store_.update_head_.get();
+        std::string head = absl::StrCat(next_seq_ - 1, ":", ToHex(previous_));
+        sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
+        int rc = sqlite3_step(update);
+        sqlite3_reset(update);
+        if (rc != SQLITE_DONE) status = store_.Error("append", rc, store_.writer_);
+      }
+      if (status.ok()) status = store_.Exec("COMMIT", store_.writer_);
+      if (!status.ok()) return status;  // the destructor rolls back and forgets the keys
+      began_ = false;
+      store_.head_ = previous_;
+      store_.last_seq_ = next_seq_ - 1;
+      return absl::OkStatus();
+    }
+
+   private:
+    // Writes the pieces not written yet, in order: on the worker, until
+    // StopWorker; on the caller's thread, those there are.
+    void WritePieces() {
+      for (;;) {
+        std::span<Entry> piece;
+        {
+          std::unique_lock<std::mutex> lock(queue_mutex_);
+          queued_.wait(lock, [&] { return written_ < pieces_.size() || stopped_; });
+          if (written_ == pieces_.size()) return;
+          piece = pieces_[written_++];
+        }
+        if (status_.ok()) status_ = WritePiece(piece);
+      }
+    }
+
+    absl::Status WritePiece(std::span<Entry> piece) {
+      sqlite3_stmt* insert = store_.insert_.get();
+      for (Entry& entry : piece) {
+        LOYALTY_CHECK(entry.seq == next_seq_);
+        ++next_seq_;
+        entry.hash = store_.chain_.EncodeAndHash(previous_, entry, &bytes_);
+        previous_ = entry.hash;
+        sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
+        sqlite3_bind_blob(insert, 2, bytes_.data(), static_cast<int>(bytes_.size()), SQLITE_STATIC);
+        sqlite3_bind_blob(insert, 3, entry.hash.data(), static_cast<int>(entry.hash.size()), SQLITE_STATIC);
+        int rc = sqlite3_step(insert);
+        sqlite3_reset(insert);
+        if (rc != SQLITE_DONE) return store_.Error("append", rc, store_.writer_);
+      }
+      return absl::OkStatus();
+    }
+
+    // Lets the worker, if any, write what is queued and end.
+    void StopWorker() {
+      {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        stopped_ = true;
+      }
+      if (!worker_.joinable()) return;
+      queued_.notify_one();
+      worker_.join();
+    }
+
+    SqliteStore& store_;
+    std::lock_guard<std::mutex> append_lock_;
+    absl::Status status_;  // the first error writing; written by the worker while it runs
+    absl::Status keys_status_;  // AlreadyExists if a piece's keys were used before
+    bool began_ = false;   // a transaction is open on writer_
+    bool committed_ = false;
+    Sha256 previous_{};    // the hash of the last entry written
+    uint64_t next_seq_ = 0;
+    std::string bytes_;    // the entry being written, encoded
+    std::mutex queue_mutex_;
+    std::condition_variable queued_;
+    std::vector<std::span<Entry>> pieces_;  // added; the first written_ taken to be written
+    size_t written_ = 0;
+    size_t keyed_ = 0;  // the first keyed_ pieces have their keys recorded
+    bool stopped_ = false;
+    std::thread worker_;
+  };
+
   std::string path_;
-  sqlite3* db_ = nullptr;
+  sqlite3* db_ = nullptr;      // reads, and the schema at open; under mutex_
+  sqlite3* writer_ = nullptr;  // appends; under append_mutex_
+  std::mutex append_mutex_;    // held by an append throughout; taken before mutex_
   mutable std::mutex mutex_;
   Statement insert_;
   Statement update_head_;
@@ -379,7 +519,6 @@ class SqliteStore final : public Store {
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
   Sha256 head_{};
   uint64_t last_seq_ = 0;
-  std::string scratch_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "journal_tampering.h"
 
 namespace loyalty {
 namespace {
@@ -335,6 +336,87 @@ TEST_F(EngineTest, RestartRebuildsStateAndRemembersKeys) {
   EXPECT_TRUE(repeat.replayed);
   EXPECT_EQ(BalanceOf("A").available, Points(500));
   EXPECT_EQ(BalanceOf("B").available, Points(300));
+}
+
+// A batch of several append pieces (ExecuteBatch hands the store 128
+// entries at a time; SQLite writes them while the next are decided).
+std::vector<Command> LargeBatch() {
+  std::vector<Command> batch;
+  for (int member = 0; member < 40; ++member) {
+    batch.push_back(loyalty::Enroll{.idempotency_key = "e" + std::to_string(member),
+                                    .member = MemberId::FromValid("M" + std::to_string(member))});
+  }
+  for (int n = 0; n < 560; ++n) {
+    MemberId member = MemberId::FromValid("M" + std::to_string(n % 40));
+    if (n % 7 == 3) {
+      batch.push_back(Redeem{.idempotency_key = "r" + std::to_string(n), .member = member, .amount = Points(150)});
+    } else {
+      batch.push_back(Credit{.idempotency_key = "c" + std::to_string(n), .member = member, .amount = Points(100)});
+    }
+  }
+  batch.push_back(Credit{.idempotency_key = "c5", .member = Id("M5"), .amount = Points(100)});  // a repeat
+  return batch;
+}
+
+TEST_F(EngineTest, LargeBatchOnSqliteMatchesMemoryAndSurvivesRestart) {
+  std::vector<Command> batch = LargeBatch();
+  auto in_memory = engine_->ExecuteBatch(batch);
+  const Sha256 digest = engine_->StateDigest();
+  const Sha256 head = engine_->store().HeadHash();
+
+  std::string path = ::testing::TempDir() + "/engine_large_batch.db";
+  RemoveDb(path);
+  Reopen(*OpenSqliteStore(path));
+  auto durable = engine_->ExecuteBatch(batch);
+  ASSERT_EQ(durable.size(), in_memory.size());
+  size_t failed = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_EQ(durable[i].status(), in_memory[i].status()) << "command " << i;
+    if (!durable[i].ok()) {
+      ++failed;
+      continue;
+    }
+    EXPECT_EQ(durable[i]->entries, in_memory[i]->entries) << "command " << i;
+    EXPECT_EQ(durable[i]->replayed, in_memory[i]->replayed) << "command " << i;
+  }
+  EXPECT_GT(failed, 0u);            // some redeems found too few points
+  EXPECT_TRUE(durable.back()->replayed);
+  EXPECT_EQ(engine_->store().HeadHash(), head);
+  EXPECT_EQ(engine_->StateDigest(), digest);
+  Reopen(*OpenSqliteStore(path));
+  EXPECT_EQ(engine_->StateDigest(), digest);
+}
+
+// An append that fails in its third piece (a trigger refuses entry 300)
+// writes nothing and leaves the state as it was; the same batch then goes
+// through once the cause is gone.
+TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
+  std::string path = ::testing::TempDir() + "/engine_failed_batch.db";
+  RemoveDb(path);
+  Reopen(*OpenSqliteStore(path));
+  ASSERT_TRUE(engine_->Execute(loyalty::Enroll{.idempotency_key = "e0", .member = Id("M0")}).ok());
+  const Sha256 before = engine_->StateDigest();
+  ASSERT_EQ(Sql(path, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.seq = 300 "
+                      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"),
+            absl::OkStatus());
+  std::vector<Command> batch = LargeBatch();
+  auto results = engine_->ExecuteBatch(batch);
+  for (size_t i = 1; i < batch.size(); ++i) {
+    if (results[i].ok()) ADD_FAILURE() << "command " << i << " succeeded";
+  }
+  EXPECT_TRUE(results[0]->replayed);  // e0 was there before
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable) << results[1].status();
+  EXPECT_EQ(engine_->store().LastSeq(), 1u);
+  EXPECT_EQ(engine_->StateDigest(), before);
+  EXPECT_FALSE(engine_->store().FindKey("c100").has_value());
+
+  ASSERT_EQ(Sql(path, "DROP TRIGGER refuse"), absl::OkStatus());
+  results = engine_->ExecuteBatch(batch);
+  EXPECT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_GT(engine_->store().LastSeq(), 500u);
+  const Sha256 after = engine_->StateDigest();
+  Reopen(*OpenSqliteStore(path));
+  EXPECT_EQ(engine_->StateDigest(), after);
 }
 
 }  // namespace

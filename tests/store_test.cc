@@ -68,6 +68,90 @@ TEST_P(StoreConformance, UsedKeyRejectsWholeBatch) {
   EXPECT_EQ(store->FindKey("fresh")->first, 3u);
 }
 
+// Entries seq first .. first + count - 1 of member M-1, each its own
+// command under key prefix + seq.
+std::vector<Entry> Credits(uint64_t first, uint64_t count, const std::string& prefix) {
+  std::vector<Entry> entries;
+  for (uint64_t seq = first; seq < first + count; ++seq) entries.push_back(Credited(seq, prefix + std::to_string(seq), 1));
+  return entries;
+}
+
+// Pieces of 100, 2 (one command's pair of entries under one key) and 49
+// entries: the append is the one Append of them all would be, and
+// nothing of it is visible before Commit.
+TEST_P(StoreConformance, AppendInPiecesIsOneAppend) {
+  auto store = Make();
+  std::vector<Entry> first = Credits(1, 100, "k");
+  std::vector<Entry> second = {Credited(101, "pair", 5), Credited(102, "pair", 6)};
+  std::vector<Entry> third = Credits(103, 49, "k");
+  {
+    auto appender = store->BeginAppend();
+    appender->Add(first);
+    appender->Add(second);
+    appender->Add(third);
+    EXPECT_EQ(store->LastSeq(), 0u);
+    EXPECT_FALSE(store->FindKey("k1").has_value());
+    EXPECT_EQ(store->Get(1).status().code(), absl::StatusCode::kNotFound);
+    ASSERT_TRUE(appender->Commit().ok());
+  }
+  EXPECT_EQ(store->LastSeq(), 151u);
+  EXPECT_EQ(store->FindKey("pair")->first, 101u);
+  EXPECT_EQ(store->FindKey("pair")->count, 2u);
+  EXPECT_EQ(store->FindKey("k151")->first, 151u);
+  EXPECT_EQ(*store->Get(150), third[47]);
+
+  // The same entries in one Append chain to the same head.
+  auto whole = NewMemoryStore();
+  std::vector<Entry> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  all.insert(all.end(), third.begin(), third.end());
+  ASSERT_TRUE(whole->Append(all).ok());
+  EXPECT_EQ(store->HeadHash(), whole->HeadHash());
+  EXPECT_EQ(third.back().hash, whole->HeadHash());
+  EXPECT_EQ(*VerifyChain(*store), 151u);
+}
+
+TEST_P(StoreConformance, AppendInPiecesDroppedOrRefusedWritesNothing) {
+  auto store = Make();
+  std::vector<Entry> used = {Credited(1, "used", 1)};
+  ASSERT_TRUE(store->Append(used).ok());
+  std::vector<Entry> first = Credits(2, 100, "k");
+  std::vector<Entry> second = Credits(102, 100, "k");
+  {
+    auto dropped = store->BeginAppend();
+    dropped->Add(first);
+    dropped->Add(second);
+  }
+  EXPECT_EQ(store->LastSeq(), 1u);
+  EXPECT_FALSE(store->FindKey("k2").has_value());
+
+  std::vector<Entry> reusing = Credits(202, 10, "k");
+  reusing[5].idempotency_key = "used";
+  {
+    auto refused = store->BeginAppend();
+    refused->Add(first);
+    refused->Add(second);
+    refused->Add(reusing);
+    absl::Status status = refused->Commit();
+    EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+    EXPECT_NE(status.message().find("\"used\""), absl::string_view::npos) << status;
+  }
+  EXPECT_EQ(store->LastSeq(), 1u);
+  EXPECT_FALSE(store->FindKey("k2").has_value());
+  EXPECT_FALSE(store->FindKey("k201").has_value());
+  EXPECT_EQ(store->Get(2).status().code(), absl::StatusCode::kNotFound);
+
+  // The keys were left free and the seqs unused.
+  {
+    auto retry = store->BeginAppend();
+    retry->Add(first);
+    retry->Add(second);
+    ASSERT_TRUE(retry->Commit().ok());
+  }
+  EXPECT_EQ(store->LastSeq(), 201u);
+  EXPECT_EQ(*VerifyChain(*store), 201u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite", "postgres"));
 
 class SqliteJournal : public ::testing::Test {

@@ -131,6 +131,9 @@ class Engine {
 
  private:
   static constexpr size_t kShards = 64;
+  // ExecuteBatch hands decided entries to the store in pieces of about this
+  // many (see Store::Appender).
+  static constexpr size_t kAppendPiece = 128;
   struct Shard {
     mutable SpinningMutex mutex;
     absl::flat_hash_map<MemberId, MemberState> members;

@@ -70,6 +70,31 @@ class Store {
   // is appended.
   virtual absl::Status Append(std::span<Entry> batch) = 0;
 
+  // One append given in pieces, so that a store can write the first pieces
+  // while its caller decides the next ones: a large batch then takes about
+  // as long as the slower of deciding and writing, on two cores, instead of
+  // their sum. Obtained from BeginAppend; used by one thread.
+  class Appender {
+   public:
+    // Without a successful Commit, nothing is appended.
+    virtual ~Appender() = default;
+    // Adds the next entries of the batch: seqs LastSeq() + 1, + 2, ...
+    // continuing the pieces added before (checked). The entries of one
+    // command must come in one piece. They must stay where they are,
+    // unread and unchanged by the caller, until Commit returns: the store
+    // may encode them and set their hashes on another thread meanwhile.
+    virtual void Add(std::span<Entry> entries) = 0;
+    // Appends all pieces atomically and durably, with the errors and
+    // effects of Append (each entry's hash set; on any error nothing is
+    // appended). Called at most once.
+    virtual absl::Status Commit() = 0;
+  };
+  // Starts an append in pieces. Appends are serialized: the store's other
+  // appends wait until this one is committed or dropped, and nothing of it
+  // is visible before Commit. The default collects the pieces and calls
+  // Append with them at Commit.
+  virtual std::unique_ptr<Appender> BeginAppend();
+
   // For a journal shared with other writers (PostgreSQL): reads the entries
   // they appended after LastSeq(), verifies that they continue the chain,
   // records their keys, advances LastSeq and HeadHash, and calls `visit`
