@@ -59,6 +59,14 @@ class SqliteStore final : public Store {
   // close_v2 defers the close until the prepared statements (members,
   // finalized after this body) are gone.
   ~SqliteStore() override {
+    if (checkpointer_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+        closing_ = true;
+      }
+      checkpoint_due_.notify_one();
+      checkpointer_.join();
+    }
     sqlite3_close_v2(writer_);
     sqlite3_close_v2(db_);
   }
@@ -365,6 +373,66 @@ class SqliteStore final : public Store {
     return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
   }
 
+  // Checkpoints. SQLite copies the WAL into the database within the COMMIT
+  // that leaves 1,000 pages or more in it (its automatic checkpoint). The
+  // COMMIT of a large append in pieces leaves that to a thread of the
+  // store's own instead (a passive checkpoint, on a connection of its
+  // own), so that the copy and its sync overlap the decisions of the next
+  // batch rather than lengthen this one.
+  static constexpr int kCheckpointFrames = 1000;  // SQLite's default
+
+  // SQLite's WAL hook during such a COMMIT.
+  static int AfterLargeCommit(void* self, sqlite3*, const char*, int frames) {
+    if (frames >= kCheckpointFrames) static_cast<SqliteStore*>(self)->RequestCheckpoint();
+    return SQLITE_OK;
+  }
+
+  void RequestCheckpoint() {
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+      checkpoint_requested_ = true;
+    }
+    if (checkpointer_.joinable()) {
+      checkpoint_due_.notify_one();
+      return;
+    }
+    try {
+      checkpointer_ = std::thread([this] { Checkpoint(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: checkpoint here, as SQLite would.
+      sqlite3_wal_checkpoint_v2(writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+  }
+
+  // The checkpointer's loop. A checkpoint that cannot finish (a reader or
+  // the writer is busy) is retried on the next request; an error leaves
+  // the pages in the WAL, where they are as durable.
+  void Checkpoint() {
+    sqlite3* connection = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &connection, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      sqlite3_close_v2(connection);
+      connection = nullptr;
+    }
+    if (connection != nullptr) {
+      sqlite3_busy_timeout(connection, 5000);
+      // A connection finds the WAL (and can checkpoint it) once it has read
+      // the database.
+      sqlite3_exec(connection, "PRAGMA journal_mode", nullptr, nullptr, nullptr);
+    }
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+        checkpoint_due_.wait(lock, [&] { return checkpoint_requested_ || closing_; });
+        if (closing_) break;
+        checkpoint_requested_ = false;
+      }
+      if (connection != nullptr) {
+        sqlite3_wal_checkpoint_v2(connection, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+    }
+    sqlite3_close_v2(connection);
+  }
+
   // An append in pieces (see Store::Appender). It holds append_mutex_ for
   // its whole life and writes in one transaction on writer_, begun at
   // once: from the second piece on, on a thread of its own while the
@@ -413,6 +481,7 @@ class SqliteStore final : public Store {
       } else if (pieces_.size() == 2) {
         try {
           worker_ = std::thread([this] { WritePieces(); });
+          worker_used_ = true;
         } catch (const std::system_error&) {
           // No thread to be had: the pieces are written at Commit.
         }
@@ -436,7 +505,11 @@ class SqliteStore final : public Store {
         sqlite3_reset(update);
         if (rc != SQLITE_DONE) status = store_.Error("append", rc, store_.writer_);
       }
-      if (status.ok()) status = store_.Exec("COMMIT", store_.writer_);
+      if (status.ok()) {
+        if (worker_used_) sqlite3_wal_hook(store_.writer_, &SqliteStore::AfterLargeCommit, &store_);
+        status = store_.Exec("COMMIT", store_.writer_);
+        if (worker_used_) sqlite3_wal_autocheckpoint(store_.writer_, kCheckpointFrames);
+      }
       if (!status.ok()) return status;  // the destructor rolls back and forgets the keys
       began_ = false;
       store_.head_ = previous_;
@@ -504,6 +577,7 @@ class SqliteStore final : public Store {
     size_t keyed_ = 0;  // the first keyed_ pieces have their keys recorded
     bool stopped_ = false;
     std::thread worker_;
+    bool worker_used_ = false;
   };
 
   std::string path_;
@@ -514,6 +588,11 @@ class SqliteStore final : public Store {
   Statement insert_;
   Statement update_head_;
   internal::KeyIndex keys_;
+  std::thread checkpointer_;  // started by the first checkpoint requested
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_due_;
+  bool checkpoint_requested_ = false;
+  bool closing_ = false;
   internal::Chain chain_;             // how entries are hashed (keyed or not)
   std::optional<Sha256> key_check_;  // recorded by a keyed journal
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)

@@ -1,8 +1,11 @@
 // Engine behaviour, command by command, with balances worked out by hand.
 #include "loyalty/engine.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
 
@@ -417,6 +420,34 @@ TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
   const Sha256 after = engine_->StateDigest();
   Reopen(*OpenSqliteStore(path));
   EXPECT_EQ(engine_->StateDigest(), after);
+}
+
+// Once the WAL holds 1,000 pages, the SQLite store copies them into the
+// database on a thread of its own (the appends go on meanwhile): the
+// database file grows while the engine is still open.
+TEST_F(EngineTest, DurableJournalIsCheckpointedInTheBackground) {
+  std::string path = ::testing::TempDir() + "/engine_checkpointed.db";
+  RemoveDb(path);
+  Reopen(*OpenSqliteStore(path));
+  const uintmax_t empty = std::filesystem::file_size(path);
+  std::vector<Command> batch = {loyalty::Enroll{.idempotency_key = "e", .member = Id("A")}};
+  for (int round = 0; round < 8; ++round) {
+    for (int n = 0; n < 4000; ++n) {
+      batch.push_back(Credit{.idempotency_key = absl::StrCat("c", round, "-", n), .member = Id("A"), .amount = Points(1)});
+    }
+    for (const auto& result : engine_->ExecuteBatch(batch)) ASSERT_TRUE(result.ok()) << result.status();
+    batch.clear();
+  }
+  // 32,000 entries of about 175 bytes: some 1,400 pages, checkpointed
+  // asynchronously; wait for it (at most 30 s, far more than it takes).
+  for (int wait = 0; wait < 300 && std::filesystem::file_size(path) < empty + (2u << 20); ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(std::filesystem::file_size(path), empty + (2u << 20));
+  EXPECT_EQ(BalanceOf("A").available, Points(32'000));
+  const Sha256 digest = engine_->StateDigest();
+  Reopen(*OpenSqliteStore(path));
+  EXPECT_EQ(engine_->StateDigest(), digest);
 }
 
 }  // namespace
