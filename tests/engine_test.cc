@@ -43,6 +43,23 @@ class EngineTest : public ::testing::Test {
 
   Balance BalanceOf(const char* member) { return *engine_->BalanceOf(Id(member)); }
 
+  // Reopens the engine on a new SQLite journal in the scratch directory;
+  // returns its path.
+  std::string ReopenOnNewSqlite(const std::string& name) {
+    std::string path = ::testing::TempDir() + "/" + name;
+    RemoveDb(path);
+    Reopen(*OpenSqliteStore(path));
+    return path;
+  }
+
+  // Reopens the engine on the journal at `path`: the state it rebuilds must
+  // be the one the engine had.
+  void ExpectSameStateAfterRestart(const std::string& path) {
+    const Sha256 digest = engine_->StateDigest();
+    Reopen(*OpenSqliteStore(path));
+    EXPECT_EQ(engine_->StateDigest(), digest);
+  }
+
   FakeClock clock_;
   std::unique_ptr<Engine> engine_;
 };
@@ -367,9 +384,7 @@ TEST_F(EngineTest, LargeBatchOnSqliteMatchesMemoryAndSurvivesRestart) {
   const Sha256 digest = engine_->StateDigest();
   const Sha256 head = engine_->store().HeadHash();
 
-  std::string path = ::testing::TempDir() + "/engine_large_batch.db";
-  RemoveDb(path);
-  Reopen(*OpenSqliteStore(path));
+  std::string path = ReopenOnNewSqlite("engine_large_batch.db");
   auto durable = engine_->ExecuteBatch(batch);
   ASSERT_EQ(durable.size(), in_memory.size());
   size_t failed = 0;
@@ -386,17 +401,14 @@ TEST_F(EngineTest, LargeBatchOnSqliteMatchesMemoryAndSurvivesRestart) {
   EXPECT_TRUE(durable.back()->replayed);
   EXPECT_EQ(engine_->store().HeadHash(), head);
   EXPECT_EQ(engine_->StateDigest(), digest);
-  Reopen(*OpenSqliteStore(path));
-  EXPECT_EQ(engine_->StateDigest(), digest);
+  ExpectSameStateAfterRestart(path);
 }
 
 // An append that fails in its third piece (a trigger refuses entry 300)
 // writes nothing and leaves the state as it was; the same batch then goes
 // through once the cause is gone.
 TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
-  std::string path = ::testing::TempDir() + "/engine_failed_batch.db";
-  RemoveDb(path);
-  Reopen(*OpenSqliteStore(path));
+  std::string path = ReopenOnNewSqlite("engine_failed_batch.db");
   ASSERT_TRUE(engine_->Execute(loyalty::Enroll{.idempotency_key = "e0", .member = Id("M0")}).ok());
   const Sha256 before = engine_->StateDigest();
   ASSERT_EQ(Sql(path, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.seq = 300 "
@@ -417,18 +429,14 @@ TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
   results = engine_->ExecuteBatch(batch);
   EXPECT_TRUE(results[1].ok()) << results[1].status();
   EXPECT_GT(engine_->store().LastSeq(), 500u);
-  const Sha256 after = engine_->StateDigest();
-  Reopen(*OpenSqliteStore(path));
-  EXPECT_EQ(engine_->StateDigest(), after);
+  ExpectSameStateAfterRestart(path);
 }
 
 // Once the WAL holds 1,000 pages, the SQLite store copies them into the
 // database on a thread of its own (the appends go on meanwhile): the
 // database file grows while the engine is still open.
 TEST_F(EngineTest, DurableJournalIsCheckpointedInTheBackground) {
-  std::string path = ::testing::TempDir() + "/engine_checkpointed.db";
-  RemoveDb(path);
-  Reopen(*OpenSqliteStore(path));
+  std::string path = ReopenOnNewSqlite("engine_checkpointed.db");
   const uintmax_t empty = std::filesystem::file_size(path);
   std::vector<Command> batch = {loyalty::Enroll{.idempotency_key = "e", .member = Id("A")}};
   for (int round = 0; round < 8; ++round) {
@@ -445,9 +453,7 @@ TEST_F(EngineTest, DurableJournalIsCheckpointedInTheBackground) {
   }
   EXPECT_GE(std::filesystem::file_size(path), empty + (2u << 20));
   EXPECT_EQ(BalanceOf("A").available, Points(32'000));
-  const Sha256 digest = engine_->StateDigest();
-  Reopen(*OpenSqliteStore(path));
-  EXPECT_EQ(engine_->StateDigest(), digest);
+  ExpectSameStateAfterRestart(path);
 }
 
 }  // namespace
