@@ -40,7 +40,11 @@ absl::Status CheckJournaled(const Entry& entry, const MemberState* member,
   } else if (absl::Status in_range = CheckBusinessTime("business_time", entry.business_time); !in_range.ok()) {
     fits = absl::FailedPreconditionError(in_range.message());
   } else {
-    fits = CheckApplicable(member != nullptr ? *member : MemberState{}, entry);
+    // Both branches must be lvalues: `*member : MemberState{}` would copy
+    // the member's whole state (its history and lots) for every entry read,
+    // which made opening a journal quadratic in a member's entries.
+    static const MemberState kNotEnrolled;
+    fits = CheckApplicable(member != nullptr ? *member : kNotEnrolled, entry);
   }
   if (fits.ok()) return fits;
   return absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
