@@ -73,12 +73,7 @@ class MemoryStore final : public Store {
   }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    for (uint64_t seq = std::max<uint64_t>(from, 1);; ++seq) {
-      auto entry = Get(seq);
-      if (absl::IsNotFound(entry.status())) return absl::OkStatus();
-      if (!entry.ok()) return entry.status();
-      if (absl::Status status = visit(*entry); !status.ok()) return status;
-    }
+    return ReadStored(from, [&](const Entry& entry, absl::string_view) { return visit(entry); });
   }
 
   absl::Status ReadStored(
@@ -90,21 +85,14 @@ class MemoryStore final : public Store {
         if (seq > entries_.size()) return absl::OkStatus();
         stored = &entries_[seq - 1];  // never changes once appended; neither the deque nor the arena moves it
       }
-      auto entry = internal::DecodeEntry(stored->bytes);
-      LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
-      entry->hash = stored->hash;
-      if (absl::Status status = visit(*entry, stored->bytes); !status.ok()) return status;
+      if (absl::Status status = visit(Decoded(*stored), stored->bytes); !status.ok()) return status;
     }
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
     std::lock_guard<SpinningMutex> lock(mutex_);
     if (seq == 0 || seq > entries_.size()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
-    const Stored& stored = entries_[seq - 1];
-    auto entry = internal::DecodeEntry(stored.bytes);
-    LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
-    entry->hash = stored.hash;
-    return entry;
+    return Decoded(entries_[seq - 1]);
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
@@ -130,6 +118,14 @@ class MemoryStore final : public Store {
     absl::string_view bytes;  // in bytes_
     Sha256 hash;
   };
+  // The entry `stored` holds.
+  static Entry Decoded(const Stored& stored) {
+    auto entry = internal::DecodeEntry(stored.bytes);
+    LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
+    entry->hash = stored.hash;
+    return *std::move(entry);
+  }
+
   ByteArena bytes_;
   std::deque<Stored> entries_;  // a deque: growing never copies old entries
   std::string scratch_;         // the entry being encoded

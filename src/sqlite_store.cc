@@ -198,12 +198,7 @@ class SqliteStore final : public Store {
     }
     if (!has_meta && !other.empty()) return NotAJournal(absl::StrCat("it holds table ", other.front()));
     if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
-    if (absl::Status s = Exec(options.synchronous == SqliteOptions::Synchronous::kFull
-                                  ? "PRAGMA synchronous=FULL"
-                                  : "PRAGMA synchronous=NORMAL");
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = Exec(SynchronousPragma(options)); !s.ok()) return s;
     if (!has_meta) {
       std::string create = absl::StrCat(
           "BEGIN IMMEDIATE;"
@@ -239,18 +234,19 @@ class SqliteStore final : public Store {
     return Load();
   }
 
+  // synchronous is a setting of each connection.
+  static const char* SynchronousPragma(const SqliteOptions& options) {
+    return options.synchronous == SqliteOptions::Synchronous::kFull ? "PRAGMA synchronous=FULL"
+                                                                      : "PRAGMA synchronous=NORMAL";
+  }
+
   // Opens writer_, the connection appends use, so that an append can write
   // while readers read committed entries on db_.
   absl::Status OpenWriter(const SqliteOptions& options) {
     int rc = sqlite3_open_v2(path_.c_str(), &writer_, SQLITE_OPEN_READWRITE, nullptr);
     if (rc != SQLITE_OK) return Error("open for appending", rc, writer_);
     sqlite3_busy_timeout(writer_, 5000);
-    if (absl::Status s = Exec(options.synchronous == SqliteOptions::Synchronous::kFull ? "PRAGMA synchronous=FULL"
-                                                                                      : "PRAGMA synchronous=NORMAL",
-                              writer_);
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = Exec(SynchronousPragma(options), writer_); !s.ok()) return s;
     for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_},
                                   std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_}}) {
       rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
@@ -496,15 +492,12 @@ class SqliteStore final : public Store {
       if (!keys_status_.ok()) return keys_status_;
       if (!status_.ok()) return status_;
       std::lock_guard<std::mutex> lock(store_.mutex_);
-      absl::Status status;
-      {
-        sqlite3_stmt* update = store_.update_head_.get();
-        std::string head = absl::StrCat(next_seq_ - 1, ":", ToHex(previous_));
-        sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
-        int rc = sqlite3_step(update);
-        sqlite3_reset(update);
-        if (rc != SQLITE_DONE) status = store_.Error("append", rc, store_.writer_);
-      }
+      sqlite3_stmt* update = store_.update_head_.get();
+      std::string head = absl::StrCat(next_seq_ - 1, ":", ToHex(previous_));
+      sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
+      int rc = sqlite3_step(update);
+      sqlite3_reset(update);
+      absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : store_.Error("append", rc, store_.writer_);
       if (status.ok()) {
         if (worker_used_) sqlite3_wal_hook(store_.writer_, &SqliteStore::AfterLargeCommit, &store_);
         status = store_.Exec("COMMIT", store_.writer_);
