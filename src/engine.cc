@@ -161,18 +161,15 @@ void Engine::ApplyLocked(const Entry& entry) {
   ApplyToMember(shard.members[entry.member], entry);
 }
 
-void Engine::RebuildLocked(const MemberId& member, uint64_t up_to) {
+void Engine::RebuildLocked(const MemberId& member) {
   Shard& shard = ShardOf(member);
-  auto it = shard.members.find(member);
-  if (it == shard.members.end()) return;
-  std::vector<uint64_t> seqs = std::move(it->second.history);
-  shard.members.erase(it);
-  for (uint64_t seq : seqs) {
-    if (seq > up_to) break;
-    auto entry = store_->Get(seq);
-    LOYALTY_CHECK(entry.ok());  // a committed entry must still be readable
-    ApplyLocked(*entry);
-  }
+  shard.members.erase(member);
+  // The store holds only committed entries.
+  absl::Status read = store_->ReadMember(member, [&](const Entry& entry) {
+    ApplyLocked(entry);
+    return absl::OkStatus();
+  });
+  LOYALTY_CHECK(read.ok());  // committed entries must still be readable
 }
 
 absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDigest& digest) const {
@@ -349,7 +346,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     for (const std::vector<Entry>& piece : pieces) {
       for (const Entry& entry : piece) touched.insert(entry.member);
     }
-    for (const MemberId& member : touched) RebuildLocked(member, committed);
+    for (const MemberId& member : touched) RebuildLocked(member);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [piece, begin, end] = written[i];
@@ -462,14 +459,14 @@ absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const 
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const {
-  auto seqs = ReadMember(member, [](const MemberState& state) { return state.history; });
-  if (!seqs.ok()) return seqs.status();
+  // The member must be known; its entries are read from the journal.
+  if (auto known = ReadMember(member, [](const MemberState&) { return true; }); !known.ok()) return known.status();
   std::vector<Entry> entries;
-  for (uint64_t seq : *seqs) {
-    auto entry = store_->Get(seq);
-    if (!entry.ok()) return entry.status();
-    entries.push_back(*std::move(entry));
-  }
+  absl::Status read = store_->ReadMember(member, [&](const Entry& entry) {
+    entries.push_back(entry);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   return entries;
 }
 
