@@ -1,17 +1,20 @@
 // Memory of the in-memory state: bytes per member and bytes per lot, measured
 // as the growth of malloc's bytes in use (mallinfo2) while the state is
-// built with ApplyToMember, in the engine's own container (member id ->
-// MemberState, as in each shard of the engine).
+// built with ApplyToMember, in the engine's own container (a MemberTable,
+// as in each shard of the engine).
 //
 //   ./build-release/bench/memory_benchmark
 //
 // Targets (issue 7): at most 128 bytes per member and 64 bytes per lot.
-// `bytes_per_member` covers the map slot, the id, the state and the
-// enrolment's place in the member's history; `bytes_per_lot` covers the
-// lot and its credit's place in the history (vectors at their grown
-// capacity: members hold kLots lots, a power of two, so that growth leaves
-// no slack in `lots`). `bytes_per_member_with_status` is a member who also
-// has a tier and a qualifying counter (an airline member).
+// `bytes_per_member` is an enrolled member without lots: its id, state and
+// index entry. `bytes_per_lot` is what each further lot adds: the slope
+// between members of kLots and of 2 * kLots lots (powers of two, so that
+// the vector's growth leaves no slack). `lots_vector_overhead` is what a
+// member's first lots cost besides the lots themselves (malloc's header of
+// the vector's block), per member. `bytes_per_member_with_status` is a
+// member who also has a tier and a qualifying counter (an airline member).
+// The members' entries are not in the state: the journal indexes them
+// (Store::ReadMember), on disk for SQLite and PostgreSQL.
 // LOYALTY_MEMORY_BENCH_MEMBERS overrides the number of members.
 #include <malloc.h>
 
@@ -19,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "benchmark/benchmark.h"
 #include "loyalty/ledger.h"
+#include "loyalty/member_table.h"
 
 namespace loyalty {
 namespace {
@@ -38,8 +41,6 @@ size_t HeapInUse() {
   struct mallinfo2 info = mallinfo2();
   return info.uordblks + info.hblkhd;
 }
-
-using State = absl::flat_hash_map<MemberId, MemberState>;
 
 Entry EntryOf(uint64_t seq, const MemberId& member, EntryBody body) {
   Entry entry;
@@ -79,10 +80,10 @@ size_t StateBytes(int64_t members, int lots, bool with_status) {
   Entry counted = EntryOf(0, ids[0], CreditOf(100, {CounterDelta{"status_miles", Points(100)}}));
   Entry tiered = EntryOf(0, ids[0], TierOf("frequent_traveller"));
   const size_t before = HeapInUse();
-  State state;
+  MemberTable state;
   uint64_t seq = 0;
   for (int64_t i = 0; i < members; ++i) {
-    MemberState& member = state[ids[static_cast<size_t>(i)]];
+    MemberState& member = state.FindOrAdd(ids[static_cast<size_t>(i)]);
     auto apply = [&](Entry& entry) {
       entry.seq = ++seq;
       entry.member = ids[static_cast<size_t>(i)];
@@ -101,15 +102,19 @@ void BM_StateMemory(benchmark::State& state) {
   const int64_t members = Members();
   size_t enrolled_only = 0;
   size_t with_lots = 0;
+  size_t with_more_lots = 0;
   size_t with_status = 0;
   for (auto _ : state) {
     enrolled_only = StateBytes(members, 0, false);
     with_lots = StateBytes(members, kLots, false);
+    with_more_lots = StateBytes(members, 2 * kLots, false);
     with_status = StateBytes(members, 0, true);
   }
   const double n = static_cast<double>(members);
+  const double per_lot = static_cast<double>(with_more_lots - with_lots) / (n * kLots);
   state.counters["bytes_per_member"] = static_cast<double>(enrolled_only) / n;
-  state.counters["bytes_per_lot"] = static_cast<double>(with_lots - enrolled_only) / (n * kLots);
+  state.counters["bytes_per_lot"] = per_lot;
+  state.counters["lots_vector_overhead"] = static_cast<double>(with_lots - enrolled_only) / n - per_lot * kLots;
   state.counters["bytes_per_member_with_status"] = static_cast<double>(with_status) / n;
   state.counters["sizeof_member_state"] = sizeof(MemberState);
   state.counters["sizeof_lot"] = sizeof(Lot);

@@ -142,13 +142,15 @@ absl::Status Engine::PublishVersions() {
 }
 
 Engine::Shard& Engine::ShardOf(const MemberId& member) const {
-  return shards_[absl::Hash<MemberId>{}(member) % kShards];
+  // The hash's top bits: its low bits are the hash sets' control bytes,
+  // which would take few values within a shard chosen by them.
+  static_assert(kShards == 64 && sizeof(size_t) == 8);
+  return shards_[absl::Hash<MemberId>{}(member) >> 58];
 }
 
 MemberState* Engine::FindLocked(const MemberId& member) const {
   Shard& shard = ShardOf(member);
-  auto it = shard.members.find(member);
-  return it == shard.members.end() ? nullptr : &it->second;
+  return shard.members.Find(member);
 }
 
 void Engine::ApplyLocked(const Entry& entry) {
@@ -158,12 +160,12 @@ void Engine::ApplyLocked(const Entry& entry) {
     return;
   }
   Shard& shard = ShardOf(entry.member);
-  ApplyToMember(shard.members[entry.member], entry);
+  ApplyToMember(shard.members.FindOrAdd(entry.member), entry);
 }
 
 void Engine::RebuildLocked(const MemberId& member) {
   Shard& shard = ShardOf(member);
-  shard.members.erase(member);
+  shard.members.Erase(member);
   // The store holds only committed entries.
   absl::Status read = store_->ReadMember(member, [&](const Entry& entry) {
     ApplyLocked(entry);
@@ -375,7 +377,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
 absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() const {
   absl::btree_map<MemberId, const MemberState*> ordered;
   for (const Shard& shard : shards_) {
-    for (const auto& [id, member] : shard.members) ordered.emplace(id, &member);
+    shard.members.ForEach([&](const MemberId& id, const MemberState& member) { ordered.emplace(id, &member); });
   }
   return ordered;
 }

@@ -34,6 +34,7 @@
 #include <mutex>
 #include "loyalty/command.h"
 #include "loyalty/ledger.h"
+#include "loyalty/member_table.h"
 #include "loyalty/program.h"
 #include "loyalty/store.h"
 #include "loyalty/spinning_mutex.h"
@@ -136,7 +137,7 @@ class Engine {
   static constexpr size_t kAppendPiece = 128;
   struct Shard {
     mutable SpinningMutex mutex;
-    absl::flat_hash_map<MemberId, MemberState> members;
+    MemberTable members;
   };
 
   Engine(std::unique_ptr<Store> store, const Clock& clock, Program program)
