@@ -163,15 +163,18 @@ void Engine::ApplyLocked(const Entry& entry) {
   ApplyToMember(shard.members.FindOrAdd(entry.member), entry);
 }
 
-void Engine::RebuildLocked(const MemberId& member) {
+void Engine::RebuildLocked(const MemberId& member, uint64_t up_to) {
   Shard& shard = ShardOf(member);
+  MemberState* state = shard.members.Find(member);
+  if (state == nullptr) return;
+  std::vector<uint64_t> seqs = std::move(state->history);
   shard.members.Erase(member);
-  // The store holds only committed entries.
-  absl::Status read = store_->ReadMember(member, [&](const Entry& entry) {
-    ApplyLocked(entry);
-    return absl::OkStatus();
-  });
-  LOYALTY_CHECK(read.ok());  // committed entries must still be readable
+  for (uint64_t seq : seqs) {
+    if (seq > up_to) break;
+    auto entry = store_->Get(seq);
+    LOYALTY_CHECK(entry.ok());  // a committed entry must still be readable
+    ApplyLocked(*entry);
+  }
 }
 
 absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDigest& digest) const {
@@ -348,7 +351,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     for (const std::vector<Entry>& piece : pieces) {
       for (const Entry& entry : piece) touched.insert(entry.member);
     }
-    for (const MemberId& member : touched) RebuildLocked(member);
+    for (const MemberId& member : touched) RebuildLocked(member, committed);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [piece, begin, end] = written[i];
@@ -461,14 +464,14 @@ absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const 
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const {
-  // The member must be known; its entries are read from the journal.
-  if (auto known = ReadMember(member, [](const MemberState&) { return true; }); !known.ok()) return known.status();
+  auto seqs = ReadMember(member, [](const MemberState& state) { return state.history; });
+  if (!seqs.ok()) return seqs.status();
   std::vector<Entry> entries;
-  absl::Status read = store_->ReadMember(member, [&](const Entry& entry) {
-    entries.push_back(entry);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) return read;
+  for (uint64_t seq : *seqs) {
+    auto entry = store_->Get(seq);
+    if (!entry.ok()) return entry.status();
+    entries.push_back(*std::move(entry));
+  }
   return entries;
 }
 

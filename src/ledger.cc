@@ -175,6 +175,7 @@ MemberState::MemberState(const MemberState& other)
       balance(other.balance),
       held(other.held),
       debt(other.debt),
+      history(other.history),
       detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
 
 MemberState& MemberState::operator=(const MemberState& other) {
@@ -382,6 +383,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
       },
       entry.body);
   LOYALTY_CHECK(member.balance >= Points(0) && member.held >= Points(0) && member.debt >= Points(0));
+  member.history.push_back(entry.seq);
 }
 
 std::string ToHex(const Sha256& hash) {

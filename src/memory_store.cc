@@ -1,7 +1,6 @@
 // MemoryStore: the journal in memory, for tests, scenarios and benchmarks.
 // It keeps each entry's canonical bytes (computed anyway for the chain) back
-// to back in large chunks: no allocation per entry, and few page faults;
-// and an index of each member's seqs, for ReadMember.
+// to back in large chunks: no allocation per entry, and few page faults.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -11,7 +10,6 @@
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include <mutex>
 #include "chain.h"
@@ -69,7 +67,6 @@ class MemoryStore final : public Store {
       entry.hash = chain_.EncodeAndHash(previous, entry, &scratch_);
       previous = entry.hash;
       entries_.push_back({bytes_.Add(scratch_), entry.hash});
-      if (!entry.member.value().empty()) by_member_[entry.member].push_back(entry.seq);
     }
     head_ = previous;
     return absl::OkStatus();
@@ -96,22 +93,6 @@ class MemoryStore final : public Store {
     std::lock_guard<SpinningMutex> lock(mutex_);
     if (seq == 0 || seq > entries_.size()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
     return Decoded(entries_[seq - 1]);
-  }
-
-  absl::Status ReadMember(const MemberId& member,
-                          absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    std::vector<const Stored*> stored;
-    {
-      std::lock_guard<SpinningMutex> lock(mutex_);
-      auto it = by_member_.find(member);
-      if (it == by_member_.end()) return absl::OkStatus();
-      stored.reserve(it->second.size());
-      for (uint64_t seq : it->second) stored.push_back(&entries_[seq - 1]);
-    }
-    for (const Stored* entry : stored) {
-      if (absl::Status status = visit(Decoded(*entry)); !status.ok()) return status;
-    }
-    return absl::OkStatus();
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
@@ -149,9 +130,6 @@ class MemoryStore final : public Store {
   std::deque<Stored> entries_;  // a deque: growing never copies old entries
   std::string scratch_;         // the entry being encoded
   internal::KeyIndex keys_;
-  // Each member's seqs, in order (program entries, with no member, are not
-  // indexed).
-  absl::flat_hash_map<MemberId, std::vector<uint64_t>> by_member_;
   Sha256 head_{};
   internal::Chain chain_;  // plain SHA-256 unless keyed
 };

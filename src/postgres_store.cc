@@ -1,7 +1,7 @@
 // PostgresStore: the journal in a PostgreSQL database that many engine
 // instances (processes, servers) share. libpq stays private to this file.
 //
-// Schema (version 2, created and migrated by Open under an advisory lock):
+// Schema (version 1, created and migrated by Open under an advisory lock):
 //   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
 //     schema_version.
 //   loyalty_head(singleton PRIMARY KEY, seq, hash): one row, the last
@@ -9,11 +9,7 @@
 //     UPDATE), so appends from all instances are serialized into one global
 //     chain, and an append whose batch was decided before the head moved is
 //     refused (Aborted): optimistic concurrency on the head seq.
-//   loyalty_journal(seq PRIMARY KEY, entry, hash, member): canonical bytes,
-//     hash, and the entry's member (NULL for the program's entries; outside
-//     the chain, checked against the entry when read), indexed on
-//     (member, seq) for ReadMember. Version 1 had no member column; the
-//     migration to 2 adds it and fills it from the entries.
+//   loyalty_journal(seq PRIMARY KEY, entry, hash): canonical bytes and hash.
 //   loyalty_keys(key PRIMARY KEY, first_seq, count): one row per command,
 //     so that an idempotency key is unique across every instance.
 //
@@ -40,13 +36,13 @@
 namespace loyalty {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 1;
 constexpr absl::string_view kFormat = "loyalty-journal";
 // Serializes schema creation and migration between instances opening at once.
 constexpr int64_t kMigrationLock = 0x6c6f79616c7479;  // "loyalty"
 // Entries read per query when loading or catching up.
 constexpr int kReadChunk = 5000;
-// Rows per INSERT statement (4 parameters each; libpq allows 65535).
+// Rows per INSERT statement (3 parameters each; libpq allows 65535).
 constexpr size_t kInsertChunk = 2000;
 // Recently appended or read entries kept in memory, so that the engine's
 // rebuild of a member after a refused batch does not query each entry.
@@ -62,12 +58,7 @@ const char* const kMigrations[] = {
     "CREATE TABLE loyalty_keys(key text PRIMARY KEY, first_seq bigint NOT NULL, count integer NOT NULL);"
     "INSERT INTO loyalty_head(seq, hash) VALUES (0, '\\x0000000000000000000000000000000000000000000000000000000000000000');"
     "INSERT INTO loyalty_meta VALUES ('format', 'loyalty-journal');",
-    // Then FillMembers fills the column of the entries already there.
-    "ALTER TABLE loyalty_journal ADD COLUMN member text;"
-    "CREATE INDEX loyalty_journal_member ON loyalty_journal(member, seq);",
 };
-// The step after which FillMembers runs.
-constexpr int kMemberColumnStep = 1;
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
@@ -167,35 +158,6 @@ class PostgresStore final : public Store {
     if (!status.ok()) return status;
     if (!found) return absl::DataLossError(absl::StrCat("postgres journal: entry ", seq, ": missing"));
     return *std::move(found);
-  }
-
-  absl::Status ReadMember(const MemberId& member,
-                          absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    std::vector<Entry> entries;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      std::string last = std::to_string(last_seq_);
-      ReconnectIfLost();
-      absl::Status error;
-      Result rows = Query("read a member's entries",
-                          "SELECT seq, entry, hash FROM loyalty_journal WHERE member = $1::text AND seq <= $2::bigint"
-                          " ORDER BY seq",
-                          {member.value().c_str(), last.c_str()}, {0, 0}, {0, 0}, &error);
-      if (!error.ok()) return error;
-      absl::Status read = VisitRows(rows.get(), [&](const Entry& entry) {
-        if (entry.member != member) {
-          return absl::DataLossError(absl::StrCat("postgres journal: entry ", entry.seq, ": indexed under member \"",
-                                                  member.value(), "\" but holds \"", entry.member.value(), "\""));
-        }
-        entries.push_back(entry);
-        return absl::OkStatus();
-      });
-      if (!read.ok()) return read;
-    }
-    for (const Entry& entry : entries) {
-      if (absl::Status status = visit(entry); !status.ok()) return status;
-    }
-    return absl::OkStatus();
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
@@ -333,9 +295,6 @@ class PostgresStore final : public Store {
       }
       for (int step = *version; step < kSchemaVersion; ++step) {
         if (absl::Status s = Exec(kMigrations[step]); !s.ok()) return s;
-        if (step == kMemberColumnStep) {
-          if (absl::Status s = FillMembers(); !s.ok()) return s;
-        }
       }
       if (*version == kSchemaVersion) return absl::OkStatus();
       return Exec(absl::StrCat("INSERT INTO loyalty_meta VALUES ('schema_version', '", kSchemaVersion,
@@ -345,36 +304,6 @@ class PostgresStore final : public Store {
     if (status.ok()) status = Exec("COMMIT");
     if (!status.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) Exec("ROLLBACK").IgnoreError();
     return status;
-  }
-
-  // Fills loyalty_journal.member from the entries (the migration to schema
-  // version 2), a chunk of entries per UPDATE. Inside Migrate's transaction.
-  absl::Status FillMembers() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (uint64_t from = 1;; from += kReadChunk) {
-      std::vector<std::pair<std::string, MemberId>> members;  // seq, member
-      uint64_t rows = 0;
-      absl::Status read = SelectLocked(from, from + kReadChunk - 1, [&](const Entry& entry) {
-        ++rows;
-        if (!entry.member.value().empty()) members.emplace_back(std::to_string(entry.seq), entry.member);
-        return absl::OkStatus();
-      });
-      if (!read.ok()) return read;
-      if (rows == 0) return absl::OkStatus();
-      if (members.empty()) continue;
-      std::string sql = "UPDATE loyalty_journal AS j SET member = v.member FROM (VALUES ";
-      std::vector<const char*> values;
-      for (const auto& [seq, member] : members) {
-        size_t n = values.size();
-        absl::StrAppend(&sql, n == 0 ? "" : ",", "($", n + 1, "::bigint,$", n + 2, "::text)");
-        values.insert(values.end(), {seq.c_str(), member.value().c_str()});
-      }
-      absl::StrAppend(&sql, ") AS v(seq, member) WHERE j.seq = v.seq");
-      absl::Status error;
-      Query("index the journal by member", sql, values, std::vector<int>(values.size(), 0),
-            std::vector<int>(values.size(), 0), &error);
-      if (!error.ok()) return error;
-    }
   }
 
   // Locks the head row, checks that this store has read up to it, and
@@ -402,20 +331,16 @@ class PostgresStore final : public Store {
     for (size_t i = 0; i < batch.size(); ++i) seqs[i] = std::to_string(batch[i].seq);
     for (size_t begin = 0; begin < batch.size(); begin += kInsertChunk) {
       size_t end = std::min(batch.size(), begin + kInsertChunk);
-      std::string sql = "INSERT INTO loyalty_journal(seq, entry, hash, member) VALUES ";
+      std::string sql = "INSERT INTO loyalty_journal(seq, entry, hash) VALUES ";
       std::vector<const char*> values;
       std::vector<int> lengths, formats;
       for (size_t i = begin; i < end; ++i) {
         size_t n = values.size();
-        absl::StrAppend(&sql, i == begin ? "" : ",", "($", n + 1, "::bigint,$", n + 2, "::bytea,$", n + 3,
-                        "::bytea,$", n + 4, "::text)");
-        const std::string& member = batch[i].member.value();
+        absl::StrAppend(&sql, i == begin ? "" : ",", "($", n + 1, "::bigint,$", n + 2, "::bytea,$", n + 3, "::bytea)");
         values.insert(values.end(), {seqs[i].c_str(), encoded_[i].data(),
-                                     reinterpret_cast<const char*>(batch[i].hash.data()),
-                                     member.empty() ? nullptr : member.c_str()});  // null: SQL NULL
-        lengths.insert(lengths.end(),
-                       {0, static_cast<int>(encoded_[i].size()), static_cast<int>(batch[i].hash.size()), 0});
-        formats.insert(formats.end(), {0, 1, 1, 0});
+                                     reinterpret_cast<const char*>(batch[i].hash.data())});
+        lengths.insert(lengths.end(), {0, static_cast<int>(encoded_[i].size()), static_cast<int>(batch[i].hash.size())});
+        formats.insert(formats.end(), {0, 1, 1});
       }
       Query("append entries", sql, values, lengths, formats, &error);
       if (!error.ok()) return error;
@@ -463,15 +388,9 @@ class PostgresStore final : public Store {
                         " ORDER BY seq",
                         {low.c_str(), high.c_str()}, {0, 0}, {0, 0}, &error);
     if (!error.ok()) return error;
-    return VisitRows(rows.get(), visit);
-  }
-
-  // Visits `rows` (seq, entry, hash), decoded, checking that each row holds
-  // its own entry.
-  static absl::Status VisitRows(const PGresult* rows, absl::FunctionRef<absl::Status(const Entry&)> visit) {
-    for (int row = 0; row < PQntuples(rows); ++row) {
-      uint64_t seq = BigEndian64(PQgetvalue(rows, row, 0));
-      absl::string_view bytes(PQgetvalue(rows, row, 1), static_cast<size_t>(PQgetlength(rows, row, 1)));
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      uint64_t seq = BigEndian64(PQgetvalue(rows.get(), row, 0));
+      absl::string_view bytes(PQgetvalue(rows.get(), row, 1), static_cast<size_t>(PQgetlength(rows.get(), row, 1)));
       auto entry = internal::DecodeEntry(bytes);
       if (!entry.ok()) {
         return absl::DataLossError(absl::StrCat("postgres journal: entry ", seq, ": ", entry.status().message()));
@@ -480,10 +399,10 @@ class PostgresStore final : public Store {
         return absl::DataLossError(
             absl::StrCat("postgres journal: entry ", seq, ": reordered (it holds entry ", entry->seq, ")"));
       }
-      if (PQgetlength(rows, row, 2) != static_cast<int>(entry->hash.size())) {
+      if (PQgetlength(rows.get(), row, 2) != static_cast<int>(entry->hash.size())) {
         return absl::DataLossError(absl::StrCat("postgres journal: entry ", seq, ": hash is not 32 bytes"));
       }
-      std::memcpy(entry->hash.data(), PQgetvalue(rows, row, 2), entry->hash.size());
+      std::memcpy(entry->hash.data(), PQgetvalue(rows.get(), row, 2), entry->hash.size());
       if (absl::Status status = visit(*entry); !status.ok()) return status;
     }
     return absl::OkStatus();

@@ -1,21 +1,15 @@
 // SqliteStore: the embedded default journal, one SQLite file in WAL mode.
 //
-// Schema (version 3, plain SHA-256 chain):
+// Schema (version 1, plain SHA-256 chain):
 //   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
 //     schema_version, head_seq and head_hash (updated with every append, so
 //     that deleting the newest entries is detected too).
-//   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB, member TEXT):
-//     the canonical bytes of each entry, its chain hash, and its member
-//     (NULL for the program's entries), indexed on (member, seq) for
-//     ReadMember. The member column is outside the chain: it repeats what
-//     the entry holds, and ReadMember gives only entries whose decoded
-//     member is the one asked for.
-// Schema version 4 (a keyed journal) is version 3 plus two loyalty_meta
+//   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB): the canonical
+//     bytes of each entry and its chain hash.
+// Schema version 2 (a keyed journal) is version 1 plus two loyalty_meta
 // rows: chain = "hmac-sha256" and key_check = the hex key check value; the
 // version number makes older readers refuse it rather than report every
 // entry as modified.
-// Versions 1 and 2 are 3 and 4 without the member column; a verified open
-// adds it, fills it and indexes it, in one transaction.
 //
 // Two connections: appends write on one, in a transaction that stays
 // invisible to the other, on which reads run; so a large append can be
@@ -41,11 +35,8 @@
 namespace loyalty {
 namespace {
 
-constexpr int kSchemaVersion = 3;
-constexpr int kKeyedSchemaVersion = 4;
-// Versions 1 and 2: versions 3 and 4 without journal.member.
-constexpr int kUnindexedSchemaVersion = 1;
-constexpr int kUnindexedKeyedSchemaVersion = 2;
+constexpr int kSchemaVersion = 1;
+constexpr int kKeyedSchemaVersion = 2;
 constexpr absl::string_view kKeyedChain = "hmac-sha256";
 constexpr absl::string_view kFormat = "loyalty-journal";
 
@@ -115,22 +106,6 @@ class SqliteStore final : public Store {
     if (!status.ok()) return status;
     if (!found) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
     return *std::move(found);
-  }
-
-  absl::Status ReadMember(const MemberId& member,
-                          absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    if (!indexed_) return Store::ReadMember(member, visit);  // an old journal opened for inspection
-    std::lock_guard<std::mutex> lock(mutex_);
-    Statement select;
-    if (absl::Status s = Prepare(
-            "SELECT seq, entry, hash, member FROM journal WHERE member = ? AND seq <= ? ORDER BY seq", &select);
-        !s.ok()) {
-      return s;
-    }
-    sqlite3_bind_text(select.get(), 1, member.value().data(), static_cast<int>(member.value().size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(select.get(), 2, static_cast<sqlite3_int64>(std::min<uint64_t>(last_seq_, INT64_MAX)));
-    return ReadRowsLocked(select, 1, [&](const Entry& entry, absl::string_view) { return visit(entry); });
   }
 
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
@@ -228,8 +203,7 @@ class SqliteStore final : public Store {
       std::string create = absl::StrCat(
           "BEGIN IMMEDIATE;"
           "CREATE TABLE loyalty_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL, member TEXT);"
-          "CREATE INDEX journal_member ON journal(member, seq);"
+          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL);"
           "INSERT INTO loyalty_meta VALUES('format', '", kFormat, "'), ('schema_version', '",
           chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "')",
           chain_.keyed() ? absl::StrCat(", ('chain', '", kKeyedChain, "'), ('key_check', '",
@@ -243,65 +217,21 @@ class SqliteStore final : public Store {
     if (*format != std::string(kFormat)) return NotAJournal("its loyalty_meta has no loyalty-journal format");
     auto version = Meta("schema_version");
     if (!version.ok()) return version.status();
-    int number = 0;
-    if (!absl::SimpleAtoi(version->value_or(""), &number) || number < kUnindexedSchemaVersion ||
-        number > kKeyedSchemaVersion) {
+    if (*version == std::to_string(kKeyedSchemaVersion)) {
+      if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
+    } else if (*version != std::to_string(kSchemaVersion)) {
       return absl::FailedPreconditionError(absl::StrCat(path_, ": journal schema version ", version->value_or("?"),
-                                                        " is not a version (", kUnindexedSchemaVersion, " to ",
+                                                        " is not a version (", kSchemaVersion, " or ",
                                                         kKeyedSchemaVersion,
                                                         ") this library reads (written by a newer version?)"));
     }
-    if (number == kKeyedSchemaVersion || number == kUnindexedKeyedSchemaVersion) {
-      if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
-    }
-    indexed_ = number >= kSchemaVersion;
     if (absl::Status s = internal::CheckKey(chain_, key_check_, absl::StrCat("sqlite journal ", path_)); !s.ok()) {
       return s;
     }
     verified_ = options.verify_on_open;
     if (!verified_) return LoadRecordedHead();
-    if (absl::Status s = Load(); !s.ok()) return s;
-    if (!indexed_) {
-      if (absl::Status s = AddMemberIndex(); !s.ok()) return s;
-    }
-    return OpenWriter(options);
-  }
-
-  // Migrates a journal of schema version 1 or 2 to 3 or 4: adds
-  // journal.member, fills it from the entries and indexes it, in one
-  // transaction (on db_, before the writer's statements are prepared).
-  absl::Status AddMemberIndex() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (absl::Status s = Exec("BEGIN IMMEDIATE; ALTER TABLE journal ADD COLUMN member TEXT;"); !s.ok()) return s;
-    absl::Status status = [&]() -> absl::Status {
-      std::vector<std::pair<uint64_t, MemberId>> members;
-      absl::Status read = ReadLocked(1, UINT64_MAX, [&](const Entry& entry, absl::string_view) {
-        if (!entry.member.value().empty()) members.emplace_back(entry.seq, entry.member);
-        return absl::OkStatus();
-      });
-      if (!read.ok()) return read;
-      Statement update;
-      if (absl::Status s = Prepare("UPDATE journal SET member = ? WHERE seq = ?", &update); !s.ok()) return s;
-      for (const auto& [seq, member] : members) {
-        sqlite3_bind_text(update.get(), 1, member.value().data(), static_cast<int>(member.value().size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(update.get(), 2, static_cast<sqlite3_int64>(seq));
-        int rc = sqlite3_step(update.get());
-        sqlite3_reset(update.get());
-        if (rc != SQLITE_DONE) return Error(absl::StrCat("index journal entry ", seq, " by member"), rc);
-      }
-      const int version = chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion;
-      return Exec(absl::StrCat("CREATE INDEX journal_member ON journal(member, seq);"
-                               "UPDATE loyalty_meta SET value = '",
-                               version, "' WHERE key = 'schema_version'; COMMIT;")
-                      .c_str());
-    }();
-    if (!status.ok()) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return status;
-    }
-    indexed_ = true;
-    return absl::OkStatus();
+    if (absl::Status s = OpenWriter(options); !s.ok()) return s;
+    return Load();
   }
 
   // synchronous is a setting of each connection.
@@ -317,7 +247,7 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_OK) return Error("open for appending", rc, writer_);
     sqlite3_busy_timeout(writer_, 5000);
     if (absl::Status s = Exec(SynchronousPragma(options), writer_); !s.ok()) return s;
-    for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash, member) VALUES(?, ?, ?, ?)", &insert_},
+    for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_},
                                   std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_}}) {
       rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
       if (rc != SQLITE_OK) return Error(sql, rc, writer_);
@@ -377,36 +307,6 @@ class SqliteStore final : public Store {
     }
     head_ = previous;
     last_seq_ = expected - 1;
-    return indexed_ ? CheckMemberIndex(last_seq_) : absl::OkStatus();
-  }
-
-  // DataLoss unless column 3 of the row `select` is on (journal.member)
-  // names the member of `entry`, the row's decoded entry (NULL for none).
-  absl::Status CheckMemberColumn(const Statement& select, const Entry& entry) const {
-    const char* text = reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 3));
-    const absl::string_view column =
-        text == nullptr ? absl::string_view() : absl::string_view(text, sqlite3_column_bytes(select.get(), 3));
-    if (column == entry.member.value() && (text == nullptr) == entry.member.value().empty()) return absl::OkStatus();
-    return absl::DataLossError(absl::StrCat(path_, ": journal entry ", entry.seq, ": indexed under member \"",
-                                            text == nullptr ? "(none)" : column, "\" but of member \"",
-                                            entry.member.value(), "\""));
-  }
-
-  // Reads the whole index by member (its pages are not read with the
-  // entries), so that a damaged or cut index is found at open, not by a
-  // later ReadMember: DataLoss unless it holds one row per entry.
-  absl::Status CheckMemberIndex(uint64_t entries) const {
-    Statement count;
-    if (absl::Status s = Prepare("SELECT count(*) FROM journal INDEXED BY journal_member", &count); !s.ok()) {
-      return s;
-    }
-    int rc = sqlite3_step(count.get());
-    if (rc != SQLITE_ROW) return Error("read the index by member", rc);
-    const auto rows = static_cast<uint64_t>(sqlite3_column_int64(count.get(), 0));
-    if (rows != entries) {
-      return absl::DataLossError(absl::StrCat(path_, ": the journal's index by member holds ", rows,
-                                              " rows for ", entries, " entries"));
-    }
     return absl::OkStatus();
   }
 
@@ -434,25 +334,16 @@ class SqliteStore final : public Store {
   // a journal opened for inspection, whose damage CheckChain reports.
   // Calls `visit` with each row's entry and its stored bytes.
   absl::Status ReadLocked(uint64_t from, uint64_t to,
-                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const {
+                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const
+ {
     Statement select;
-    if (absl::Status s = Prepare(indexed_ ? "SELECT seq, entry, hash, member FROM journal"
-                                            " WHERE seq >= ? AND seq <= ? ORDER BY seq"
-                                          : "SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
+    if (absl::Status s = Prepare("SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
                                  &select);
         !s.ok()) {
       return s;
     }
     sqlite3_bind_int64(select.get(), 1, static_cast<sqlite3_int64>(std::min<uint64_t>(from, INT64_MAX)));
     sqlite3_bind_int64(select.get(), 2, static_cast<sqlite3_int64>(std::min<uint64_t>(to, INT64_MAX)));
-    return ReadRowsLocked(select, from, visit);
-  }
-
-  // Steps `select` (rows of seq, entry, hash and, in an indexed journal,
-  // member, in seq order, the first at `from` or later) and visits each row
-  // as ReadLocked does, checking the member column against the entry.
-  absl::Status ReadRowsLocked(const Statement& select, uint64_t from,
-                              absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const {
     int rc;
     uint64_t next = from;  // the entry a damaged page would have held
     while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
@@ -473,9 +364,6 @@ class SqliteStore final : public Store {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": hash is not 32 bytes"));
       }
       std::memcpy(entry->hash.data(), hash, entry->hash.size());
-      if (sqlite3_column_count(select.get()) > 3) {
-        if (absl::Status s = CheckMemberColumn(select, *entry); !s.ok()) return s;
-      }
       if (absl::Status status = visit(*entry, bytes); !status.ok()) return status;
     }
     return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
@@ -648,12 +536,6 @@ class SqliteStore final : public Store {
         sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
         sqlite3_bind_blob(insert, 2, bytes_.data(), static_cast<int>(bytes_.size()), SQLITE_STATIC);
         sqlite3_bind_blob(insert, 3, entry.hash.data(), static_cast<int>(entry.hash.size()), SQLITE_STATIC);
-        const std::string& member = entry.member.value();
-        if (member.empty()) {
-          sqlite3_bind_null(insert, 4);
-        } else {
-          sqlite3_bind_text(insert, 4, member.data(), static_cast<int>(member.size()), SQLITE_STATIC);
-        }
         int rc = sqlite3_step(insert);
         sqlite3_reset(insert);
         if (rc != SQLITE_DONE) return store_.Error("append", rc, store_.writer_);
@@ -707,7 +589,6 @@ class SqliteStore final : public Store {
   internal::Chain chain_;             // how entries are hashed (keyed or not)
   std::optional<Sha256> key_check_;  // recorded by a keyed journal
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
-  bool indexed_ = true;   // journal.member exists (schema version 3 or 4)
   Sha256 head_{};
   uint64_t last_seq_ = 0;
 };

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "entry_codec.h"
 #include "loyalty/check.h"
 
 namespace loyalty {
@@ -66,28 +65,18 @@ inline std::vector<Row> ReadRows(const std::string& path) {
 }
 
 // Replaces every row of the journal with `rows` and the recorded head with
-// `head` ("seq:hex"), in one transaction. Each row's member column names
-// the member of the entry its bytes decode to (NULL if they do not), as a
-// forger keeping the index consistent would write it. Crashes (a test bug)
-// on failure.
+// `head` ("seq:hex"), in one transaction. Crashes (a test bug) on failure.
 inline void WriteRows(const std::string& path, const std::vector<Row>& rows, const std::string& head) {
   sqlite3* db = nullptr;
   LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   LOYALTY_CHECK(sqlite3_exec(db, "BEGIN; DELETE FROM journal;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_stmt* insert = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash, member) VALUES(?, ?, ?, ?)", -1,
-                                   &insert, nullptr) == SQLITE_OK);
+  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", -1, &insert,
+                                   nullptr) == SQLITE_OK);
   for (const Row& row : rows) {
     sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(row.seq));
     sqlite3_bind_blob(insert, 2, row.entry.data(), static_cast<int>(row.entry.size()), SQLITE_TRANSIENT);
     sqlite3_bind_blob(insert, 3, row.hash.data(), static_cast<int>(row.hash.size()), SQLITE_TRANSIENT);
-    auto entry = internal::DecodeEntry(row.entry);
-    if (entry.ok()) {
-      sqlite3_bind_text(insert, 4, entry->member.value().data(), static_cast<int>(entry->member.value().size()),
-                        SQLITE_TRANSIENT);
-    } else {
-      sqlite3_bind_null(insert, 4);
-    }
     LOYALTY_CHECK(sqlite3_step(insert) == SQLITE_DONE);
     sqlite3_reset(insert);
   }

@@ -244,7 +244,7 @@ TEST_F(KeyedJournal, OpeningAnUnkeyedJournalWithAKeyIsFailedPrecondition) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
   EXPECT_NE(store.status().message().find("is not a keyed journal"), std::string::npos);
-  // The unkeyed default is as before: opens without a key, schema version 3.
+  // The unkeyed default is as before: opens without a key, schema version 1.
   auto plain = OpenSqliteStore(path_);
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_FALSE((*plain)->KeyCheck().has_value());
@@ -253,7 +253,7 @@ TEST_F(KeyedJournal, OpeningAnUnkeyedJournalWithAKeyIsFailedPrecondition) {
   EXPECT_EQ(VerifyJournal(**plain, kKey).fault, JournalFault::kKeyMismatch);
 }
 
-TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFourAndKeyCheck) {
+TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionTwoAndKeyCheck) {
   WriteJournal(kKey);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -268,7 +268,7 @@ TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFourAndKeyCheck) {
     sqlite3_finalize(select);
     return value;
   };
-  EXPECT_EQ(meta("schema_version"), "4");
+  EXPECT_EQ(meta("schema_version"), "2");
   EXPECT_EQ(meta("chain"), "hmac-sha256");
   EXPECT_EQ(meta("key_check"), ToHex(*internal::Chain::For(kKey)->KeyCheck()));
   sqlite3_close(db);

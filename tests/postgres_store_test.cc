@@ -61,43 +61,12 @@ TEST_F(PostgresStoreTest, ReopensWithKeysAndHead) {
   EXPECT_EQ(*VerifyChain(*store), 3u);
 }
 
-// A journal of schema version 1 (before loyalty_journal.member) gets the
-// column, filled from its entries, when an instance opens it.
-TEST_F(PostgresStoreTest, VersionOneIsIndexedByMemberOnOpen) {
-  {
-    auto store = Open();
-    ASSERT_NE(store, nullptr);
-    std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30)};
-    batch[1].member = MemberId::FromValid("M-2");
-    ASSERT_TRUE(store->Append(batch).ok());
-  }
-  PostgresSql("DROP INDEX loyalty_journal_member; ALTER TABLE loyalty_journal DROP COLUMN member;"
-              "UPDATE loyalty_meta SET value = '1' WHERE key = 'schema_version'");
-  auto store = Open();
-  ASSERT_NE(store, nullptr);
-  auto seqs = [&](const char* member) {
-    std::vector<uint64_t> found;
-    EXPECT_TRUE(store
-                    ->ReadMember(MemberId::FromValid(member),
-                                 [&](const Entry& entry) {
-                                   found.push_back(entry.seq);
-                                   return absl::OkStatus();
-                                 })
-                    .ok());
-    return found;
-  };
-  EXPECT_EQ(seqs("M-1"), (std::vector<uint64_t>{1, 3}));
-  EXPECT_EQ(seqs("M-2"), (std::vector<uint64_t>{2}));
-  ASSERT_TRUE(AppendOne(*store, 4, "d", 40).ok());
-  EXPECT_EQ(seqs("M-1"), (std::vector<uint64_t>{1, 3, 4}));
-}
-
 TEST_F(PostgresStoreTest, RefusesNewerSchemaAndForeignTables) {
   ASSERT_NE(Open(), nullptr);
-  PostgresSql("UPDATE loyalty_meta SET value = '3' WHERE key = 'schema_version'");
+  PostgresSql("UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
   auto newer = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(newer.status().message().find("schema version 3"), std::string::npos) << newer.status();
+  EXPECT_NE(newer.status().message().find("schema version 2"), std::string::npos) << newer.status();
   DropPostgresJournal();
   PostgresSql("CREATE TABLE loyalty_journal(x integer)");
   auto foreign = OpenPostgresStore(PostgresConninfo());

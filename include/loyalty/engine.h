@@ -154,9 +154,9 @@ class Engine {
   auto ReadMember(const MemberId& member, F read) const
       -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
   void ApplyLocked(const Entry& entry);
-  // Rebuilds a member from its journal entries, dropping what was applied
-  // and not appended (a batch whose append failed).
-  void RebuildLocked(const MemberId& member);
+  // Rebuilds a member from its journal entries up to seq `up_to`, dropping
+  // what was applied after (a batch whose append failed).
+  void RebuildLocked(const MemberId& member, uint64_t up_to);
   using MemberDecision = std::vector<Entry> (*)(const Program&, const MemberId&, const MemberState&, Instant,
                                                 const std::string&, const CommandDigest&, Instant);
   // Decides `run` for every member in one append (RunExpiry, ClosePeriod);

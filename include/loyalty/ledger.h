@@ -434,8 +434,7 @@ struct MemberDetail {
 
 // A member's state: what every member has inline, the rest (MemberDetail)
 // allocated by the first entry that needs it, so that a member who only
-// earns and spends stays small. Copies are deep. The member's entries are
-// not listed here: the journal indexes them (Store::ReadMember).
+// earns and spends stays small. Copies are deep.
 struct MemberState {
   bool enrolled = false;
   bool has_accrued = false;  // an activity was accrued
@@ -446,6 +445,7 @@ struct MemberState {
   Points balance;          // == sum of lots[i].remaining (invariant 1)
   Points held;             // == sum of detail().holds[i].amount
   Points debt;
+  std::vector<uint64_t> history;  // seqs of this member's entries
 
   MemberState() = default;
   MemberState(const MemberState& other);

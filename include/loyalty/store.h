@@ -123,16 +123,6 @@ class Store {
   // The entry with this seq; NotFound if there is none.
   virtual absl::StatusOr<Entry> Get(uint64_t seq) const = 0;
 
-  // Calls `visit` for each entry of `member` (entry.member) up to
-  // LastSeq(), in seq order (entries other writers appended since are left
-  // to CatchUp); stops at and returns the first error `visit` returns. The
-  // member's history lives here, in the journal, rather than in the
-  // engine's state. The default reads the whole journal; the stores index
-  // entries by member (the memory store in memory, SQLite and PostgreSQL
-  // with an index on (member, seq)).
-  virtual absl::Status ReadMember(const MemberId& member,
-                                  absl::FunctionRef<absl::Status(const Entry&)> visit) const;
-
   // The entries recorded under `key`, if any.
   virtual std::optional<KeyRecord> FindKey(absl::string_view key) const = 0;
 

@@ -1,9 +1,6 @@
-// The defaults of Store's optional methods, for stores that have nothing
-// better (stores wrapping another, tests' fakes):
-// - BeginAppend: an appender that collects the pieces and appends them with
-//   one Store::Append at Commit, for stores that write a batch in one go
-//   (memory, PostgreSQL);
-// - ReadMember: a read of the whole journal, keeping the member's entries.
+// Store::BeginAppend's default: an appender that collects the pieces and
+// appends them with one Store::Append at Commit, for stores that write a
+// batch in one go (memory, PostgreSQL, and stores wrapping another).
 #include <iterator>
 #include <vector>
 
@@ -45,12 +42,5 @@ class CollectingAppender final : public Store::Appender {
 }  // namespace
 
 std::unique_ptr<Store::Appender> Store::BeginAppend() { return std::make_unique<CollectingAppender>(*this); }
-
-absl::Status Store::ReadMember(const MemberId& member, absl::FunctionRef<absl::Status(const Entry&)> visit) const {
-  const uint64_t last = LastSeq();
-  return Read(1, [&](const Entry& entry) {
-    return entry.seq <= last && entry.member == member ? visit(entry) : absl::OkStatus();
-  });
-}
 
 }  // namespace loyalty
