@@ -3,7 +3,6 @@
 #include "loyalty/time.h"
 
 #include <boost/date_time/gregorian/gregorian_types.hpp>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -188,26 +187,39 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) !
 // over which its UTC offset stays the same, so that the local date of an
 // instant in it is plain arithmetic. A zone's offset changes only at its
 // transitions (twice a year where there is daylight saving time), while
-// Abseil's look-up of the offset costs about 100 ns.
+// Abseil's look-up of the offset costs about 100 ns. A span not `known`
+// stands for instants whose offset Abseil does not bound by transitions
+// (see SpanAround), so that asking again is spared.
 struct OffsetSpan {
   absl::TimeZone zone;
   int64_t begin = 0, end = 0;  // unix micros
   int64_t offset = 0;          // micros east of UTC
+  bool known = false;
   bool Holds(absl::TimeZone z, int64_t micros) const { return zone == z && begin <= micros && micros < end; }
   Date LocalDate(int64_t micros) const {
     return Date::FromDaysSinceEpoch(static_cast<int32_t>(FloorDiv(micros + offset, kMicrosPerDay)));
   }
 };
 
-// The span of `zone` around `time`, or nullopt where it is not known
-// for certain: a zone without transitions on both sides (a fixed offset,
-// or beyond the first or last transition Abseil enumerates), or bounds
-// that do not check out (the offset at both ends must be the one at
-// `time`).
-std::optional<OffsetSpan> SpanAround(absl::TimeZone zone, absl::Time time) {
+// Instants whose local date the spans give: years 1400 to 9999 (those of
+// Instant::Parse), with room for any offset.
+constexpr int64_t kFirstInSpans = -17'987'443'200 * kMicrosPerSecond;  // 1400-01-01T00:00:00Z
+constexpr int64_t kEndOfSpans = 253'402'300'800 * kMicrosPerSecond;    // 10000-01-01T00:00:00Z
+bool InSpanRange(int64_t micros) { return kFirstInSpans <= micros && micros < kEndOfSpans; }
+
+// The span of `zone` around `micros` (in range). Not known where Abseil
+// enumerates no transition on one side: a zone that no longer changes its
+// offset, or one whose rules go on beyond the transitions Abseil lists
+// (about 2037); then for all instants on that side, as the enumeration
+// only ends once. Not known either, for this instant alone, if the bounds
+// do not check out (the offset at both ends must be the one at `micros`).
+OffsetSpan SpanAround(absl::TimeZone zone, int64_t micros) {
+  const absl::Time time = absl::FromUnixMicros(micros);
   absl::TimeZone::CivilTransition before, after;
-  if (!zone.PrevTransition(time + absl::Microseconds(1), &before) || !zone.NextTransition(time, &after)) {
-    return std::nullopt;
+  const bool bounded_before = zone.PrevTransition(time + absl::Microseconds(1), &before);
+  const bool bounded_after = zone.NextTransition(time, &after);
+  if (!bounded_before || !bounded_after) {
+    return {zone, bounded_before ? micros : kFirstInSpans, bounded_after ? micros + 1 : kEndOfSpans};
   }
   // The instant of a transition is where its civil time `to` begins.
   const absl::Time begin = zone.At(before.to).trans;
@@ -215,9 +227,9 @@ std::optional<OffsetSpan> SpanAround(absl::TimeZone zone, absl::Time time) {
   const int offset = zone.At(time).offset;
   if (!(begin <= time && time < end) || zone.At(begin).offset != offset ||
       zone.At(end - absl::Microseconds(1)).offset != offset) {
-    return std::nullopt;
+    return {zone, micros, micros + 1};
   }
-  return OffsetSpan{zone, absl::ToUnixMicros(begin), absl::ToUnixMicros(end), offset * kMicrosPerSecond};
+  return {zone, absl::ToUnixMicros(begin), absl::ToUnixMicros(end), offset * kMicrosPerSecond, true};
 }
 
 // The spans this thread looked up last, for a few zones or instants far
@@ -225,18 +237,16 @@ std::optional<OffsetSpan> SpanAround(absl::TimeZone zone, absl::Time time) {
 // lapse), replaced round robin.
 class RecentSpans {
  public:
-  // The span of `zone` holding `micros`, looked up if it is not among the
-  // recent ones; nullptr if SpanAround knows none.
-  const OffsetSpan* Find(absl::TimeZone zone, int64_t micros) {
+  // The span of `zone` holding `micros` (in range), looked up if it is
+  // not among the recent ones.
+  const OffsetSpan& Find(absl::TimeZone zone, int64_t micros) {
     for (const OffsetSpan& span : spans_) {
-      if (span.Holds(zone, micros)) return &span;
+      if (span.Holds(zone, micros)) return span;
     }
-    std::optional<OffsetSpan> found = SpanAround(zone, absl::FromUnixMicros(micros));
-    if (!found) return nullptr;
     OffsetSpan& slot = spans_[next_];
     next_ = (next_ + 1) % kSpans;
-    slot = *found;
-    return &slot;
+    slot = SpanAround(zone, micros);
+    return slot;
   }
 
  private:
@@ -245,21 +255,13 @@ class RecentSpans {
   size_t next_ = 0;
 };
 
-// Instants whose local date the spans give: years 1400 to 9999 (those of
-// Instant::Parse), with room for any offset.
-bool InSpanRange(int64_t micros) {
-  constexpr int64_t kFirst = -17'987'443'200 * kMicrosPerSecond;  // 1400-01-01T00:00:00Z
-  constexpr int64_t kLast = 253'402'300'800 * kMicrosPerSecond;   // 10000-01-01T00:00:00Z
-  return kFirst <= micros && micros < kLast;
-}
-
 }  // namespace
 
 Date TimeZone::LocalDate(Instant instant) const {
   const int64_t micros = instant.unix_micros();
   if (InSpanRange(micros)) {
     thread_local RecentSpans recent;
-    if (const OffsetSpan* span = recent.Find(zone_, micros)) return span->LocalDate(micros);
+    if (const OffsetSpan& span = recent.Find(zone_, micros); span.known) return span.LocalDate(micros);
   }
   return ZoneLocalDate(instant.ToAbsl(), zone_);
 }

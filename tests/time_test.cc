@@ -425,6 +425,27 @@ TEST(TimeZoneTest, LocalDateMatchesAbseilEveryQuarterHour) {
   }
 }
 
+TEST(TimeZoneTest, LocalDateMatchesAbseilBeyondTheListedTransitions) {
+  // Abseil lists a zone's transitions up to about 2037; its rules go on
+  // (Berlin and New York still change in 2040). Kolkata has not changed
+  // since 1945, UTC never.
+  for (absl::string_view name : {"Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC"}) {
+    absl::TimeZone reference;
+    ASSERT_TRUE(absl::LoadTimeZone(std::string(name), &reference));
+    TimeZone zone = Zone(name);
+    const int64_t first = I("2036-01-01T00:00:00Z").unix_micros();
+    const int64_t hour = int64_t{3600} * 1'000'000;
+    for (int64_t i = 0; i < 24 * 366 * 5; ++i) {
+      Instant at = Instant::FromUnixMicros(first + i * hour - (i % 2));
+      ASSERT_EQ(zone.LocalDate(at), AbseilLocalDate(reference, at)) << name << " at " << at.ToString();
+    }
+    for (int64_t i = 24 * 366 * 5; i > 0; i -= 7) {  // backwards, into the listed ones
+      Instant at = Instant::FromUnixMicros(first + i * hour);
+      ASSERT_EQ(zone.LocalDate(at), AbseilLocalDate(reference, at)) << name << " at " << at.ToString();
+    }
+  }
+}
+
 TEST(TimeZoneTest, LocalDateAtTheBoundariesOfDaysAndPeriods) {
   // Every day's first instant is on that day, the one before on the day
   // before: quarter and year ends (expiry, tier periods) included.
