@@ -2,7 +2,8 @@
 // idempotency-key index), whose large blocks the kernel may back with
 // transparent huge pages.
 //
-//   std::vector<Lot, HugePageAllocator<Lot>> lots;
+//   absl::flat_hash_map<std::string, KeyRecord, KeyHash, KeyEq,
+//                       HugePageAllocator<std::pair<const std::string, KeyRecord>>> keys;
 //
 // A hash table that doubles allocates a fresh table each time and touches
 // all of it at once. On the virtual machines we measure on, a fault of a
