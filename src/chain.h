@@ -11,8 +11,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "huge_page_allocator.h"
 #include "loyalty/ledger.h"
 #include "loyalty/store.h"
 
@@ -136,7 +138,19 @@ class KeyIndex {
   std::optional<KeyRecord> Find(absl::string_view key) const;
 
  private:
-  absl::flat_hash_map<std::string, KeyRecord> keys_;
+  // Look-ups by string_view without building a string.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view key) const { return absl::Hash<absl::string_view>{}(key); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(absl::string_view a, absl::string_view b) const { return a == b; }
+  };
+  // Millions of keys: the table grows in huge pages (huge_page_allocator.h).
+  absl::flat_hash_map<std::string, KeyRecord, KeyHash, KeyEq,
+                      HugePageAllocator<std::pair<const std::string, KeyRecord>>>
+      keys_;
   std::string last_key_;  // of the last entry added by AddNext
 };
 

@@ -174,6 +174,7 @@ std::optional<Instant> AtOf(const Command& command) {
 
 std::string RecordOf(const Command& command) {
   std::string record;
+  record.reserve(64);  // most records fit: one allocation instead of growing twice
   Writer w(&record);
   internal::EncodeCommand(w, command);
   return record;

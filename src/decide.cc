@@ -347,8 +347,9 @@ absl::Status CheckCounterRoom(const MemberState& member, const std::vector<Count
 
 // `entry`, followed by the status change `decision` if there is one.
 std::vector<Entry> WithTierChange(const Program& program, const MemberState& member,
-                                  const std::optional<TierDecision>& decision, Instant at, Entry entry) {
+                                  const std::optional<TierDecision>& decision, Instant at, Entry&& entry) {
   std::vector<Entry> out;
+  out.reserve(decision ? 2 : 1);
   if (decision) {
     Entry header = Header(program, entry.member, entry.business_time, entry.recorded_at, entry.idempotency_key,
                           entry.command_digest);
@@ -542,10 +543,9 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             body.source = c.source;
             body.counters = c.counters;
             body.local_day = day;
-            entry.explanation = absl::StrCat("credit of ", c.amount.value(), " points",
-                                             c.source.empty() ? "" : " from " + c.source,
-                                             ", valid through ", LastValidDay(program, expires_at));
-            absl::StrAppend(&entry.explanation, DebtText(body.debt_paid));
+            entry.explanation = absl::StrCat("credit of ", c.amount.value(), " points", c.source.empty() ? "" : " from ",
+                                             c.source, ", valid through ", LastValidDay(program, expires_at),
+                                             DebtText(body.debt_paid));
             entry.body = std::move(body);
             return WithTierChange(program, *member, upgrade, at, std::move(entry));
           },

@@ -96,8 +96,10 @@ int Date::day() const { return ToBoost(*this).day(); }
 int Date::day_of_week() const { return ToBoost(*this).day_of_week(); }
 
 std::string Date::ToString() const {
-  greg::date d = ToBoost(*this);
-  int fields[] = {d.year(), d.month(), d.day()};
+  // One conversion from the day number (each of year(), month(), day()
+  // would do its own).
+  greg::date::ymd_type ymd = ToBoost(*this).year_month_day();
+  int fields[] = {ymd.year, ymd.month, ymd.day};
   std::string text = "0000-00-00";
   for (int i = 3; i >= 0; --i, fields[0] /= 10) text[static_cast<size_t>(i)] = static_cast<char>('0' + fields[0] % 10);
   text[5] = static_cast<char>('0' + fields[1] / 10);
@@ -167,9 +169,101 @@ absl::StatusOr<TimeZone> TimeZone::Load(absl::string_view name) {
 
 TimeZone TimeZone::Utc() { return TimeZone("UTC", absl::UTCTimeZone()); }
 
-Date TimeZone::LocalDate(Instant instant) const {
-  absl::CivilDay day = absl::ToCivilDay(instant.ToAbsl(), zone_);
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
+
+// The civil date at `time` in `zone`, as Abseil computes it: the reference
+// for the arithmetic below.
+Date ZoneLocalDate(absl::Time time, absl::TimeZone zone) {
+  absl::CivilDay day = absl::ToCivilDay(time, zone);
   return Date::FromDaysSinceEpoch(static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1)));
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+// A stretch of instants [begin, end) between two transitions of a zone,
+// over which its UTC offset stays the same, so that the local date of an
+// instant in it is plain arithmetic. A zone's offset changes only at its
+// transitions (twice a year where there is daylight saving time), while
+// Abseil's look-up of the offset costs about 100 ns. A span not `known`
+// stands for instants whose offset Abseil does not bound by transitions
+// (see SpanAround), so that asking again is spared.
+struct OffsetSpan {
+  absl::TimeZone zone;
+  int64_t begin = 0, end = 0;  // unix micros
+  int64_t offset = 0;          // micros east of UTC
+  bool known = false;
+  bool Holds(absl::TimeZone z, int64_t micros) const { return zone == z && begin <= micros && micros < end; }
+  Date LocalDate(int64_t micros) const {
+    return Date::FromDaysSinceEpoch(static_cast<int32_t>(FloorDiv(micros + offset, kMicrosPerDay)));
+  }
+};
+
+// Instants whose local date the spans give: years 1400 to 9999 (those of
+// Instant::Parse), with room for any offset.
+constexpr int64_t kFirstInSpans = -17'987'443'200 * kMicrosPerSecond;  // 1400-01-01T00:00:00Z
+constexpr int64_t kEndOfSpans = 253'402'300'800 * kMicrosPerSecond;    // 10000-01-01T00:00:00Z
+bool InSpanRange(int64_t micros) { return kFirstInSpans <= micros && micros < kEndOfSpans; }
+
+// The span of `zone` around `micros` (in range). Not known where Abseil
+// enumerates no transition on one side: a zone that no longer changes its
+// offset, or one whose rules go on beyond the transitions Abseil lists
+// (about 2037); then for all instants on that side, as the enumeration
+// only ends once. Not known either, for this instant alone, if the bounds
+// do not check out (the offset at both ends must be the one at `micros`).
+OffsetSpan SpanAround(absl::TimeZone zone, int64_t micros) {
+  const absl::Time time = absl::FromUnixMicros(micros);
+  absl::TimeZone::CivilTransition before, after;
+  const bool bounded_before = zone.PrevTransition(time + absl::Microseconds(1), &before);
+  const bool bounded_after = zone.NextTransition(time, &after);
+  if (!bounded_before || !bounded_after) {
+    return {zone, bounded_before ? micros : kFirstInSpans, bounded_after ? micros + 1 : kEndOfSpans};
+  }
+  // The instant of a transition is where its civil time `to` begins.
+  const absl::Time begin = zone.At(before.to).trans;
+  const absl::Time end = zone.At(after.to).trans;
+  const int offset = zone.At(time).offset;
+  if (!(begin <= time && time < end) || zone.At(begin).offset != offset ||
+      zone.At(end - absl::Microseconds(1)).offset != offset) {
+    return {zone, micros, micros + 1};
+  }
+  return {zone, absl::ToUnixMicros(begin), absl::ToUnixMicros(end), offset * kMicrosPerSecond, true};
+}
+
+// The spans this thread looked up last, for a few zones or instants far
+// apart (a credit asks for the day it happens and the day its points
+// lapse), replaced round robin.
+class RecentSpans {
+ public:
+  // The span of `zone` holding `micros` (in range), looked up if it is
+  // not among the recent ones.
+  const OffsetSpan& Find(absl::TimeZone zone, int64_t micros) {
+    for (const OffsetSpan& span : spans_) {
+      if (span.Holds(zone, micros)) return span;
+    }
+    OffsetSpan& slot = spans_[next_];
+    next_ = (next_ + 1) % kSpans;
+    slot = SpanAround(zone, micros);
+    return slot;
+  }
+
+ private:
+  static constexpr size_t kSpans = 4;
+  OffsetSpan spans_[kSpans];  // empty spans (begin == end) hold nothing
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+Date TimeZone::LocalDate(Instant instant) const {
+  const int64_t micros = instant.unix_micros();
+  if (InSpanRange(micros)) {
+    thread_local RecentSpans recent;
+    if (const OffsetSpan& span = recent.Find(zone_, micros); span.known) return span.LocalDate(micros);
+  }
+  return ZoneLocalDate(instant.ToAbsl(), zone_);
 }
 
 Instant TimeZone::StartOfDay(Date date) const {

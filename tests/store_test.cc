@@ -152,6 +152,29 @@ TEST_P(StoreConformance, AppendInPiecesDroppedOrRefusedWritesNothing) {
   EXPECT_EQ(*VerifyChain(*store), 201u);
 }
 
+// Enough keys for the key index to outgrow 2 MiB, where its table moves
+// to huge pages (huge_page_allocator.h), and to be grown and rehashed
+// several times: every key still found, a used one still refused.
+TEST(MemoryStore, KeyIndexOfManyKeys) {
+  auto store = NewMemoryStore();
+  constexpr uint64_t kKeys = 120'000;
+  for (uint64_t first = 1; first <= kKeys; first += 1000) {
+    std::vector<Entry> batch = Credits(first, 1000, "key-");
+    ASSERT_TRUE(store->Append(batch).ok());
+  }
+  for (uint64_t seq = 1; seq <= kKeys; ++seq) {
+    auto key = store->FindKey("key-" + std::to_string(seq));
+    ASSERT_TRUE(key.has_value()) << seq;
+    ASSERT_EQ(key->first, seq);
+    ASSERT_EQ(key->count, 1u);
+  }
+  EXPECT_FALSE(store->FindKey("key-0").has_value());
+  std::vector<Entry> reused = {Credited(kKeys + 1, "fresh", 1), Credited(kKeys + 2, "key-77777", 1)};
+  EXPECT_EQ(store->Append(reused).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(store->FindKey("fresh").has_value());
+  EXPECT_EQ(*VerifyChain(*store), kKeys);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite", "postgres"));
 
 class SqliteJournal : public ::testing::Test {

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -364,6 +366,116 @@ TEST(TimeZoneTest, StartOfDayWithSkippedMidnight) {
   EXPECT_EQ(sao_paulo.LocalDate(start), D("2018-11-04"));
   EXPECT_EQ(sao_paulo.LocalDate(Instant::FromUnixMicros(start.unix_micros() - 1)),
             D("2018-11-03"));
+}
+
+// LocalDate remembers the UTC offset between a zone's transitions (per
+// thread); these compare it with Abseil's own conversion, uncached.
+Date AbseilLocalDate(absl::TimeZone zone, Instant instant);
+Date AbseilLocalDate(absl::string_view zone_name, Instant instant) {
+  absl::TimeZone zone;
+  EXPECT_TRUE(absl::LoadTimeZone(std::string(zone_name), &zone));
+  return AbseilLocalDate(zone, instant);
+}
+Date AbseilLocalDate(absl::TimeZone zone, Instant instant) {
+  absl::CivilDay day = absl::ToCivilDay(instant.ToAbsl(), zone);
+  return Date::FromDaysSinceEpoch(static_cast<int32_t>(day - absl::CivilDay(1970, 1, 1)));
+}
+
+// Zones with daylight saving time both ways round the year, a half-hour
+// one, a skipped day (Apia left out 30 December 2011), a skipped midnight,
+// and none.
+constexpr absl::string_view kZones[] = {"Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+                                        "Pacific/Apia",  "America/Sao_Paulo", "Asia/Kolkata", "UTC"};
+
+TEST(TimeZoneTest, LocalDateMatchesAbseilAroundEveryTransition) {
+  for (absl::string_view name : kZones) {
+    absl::TimeZone zone;
+    ASSERT_TRUE(absl::LoadTimeZone(std::string(name), &zone));
+    TimeZone cached = Zone(name);
+    absl::Time t = absl::FromCivil(absl::CivilSecond(2009, 1, 1), absl::UTCTimeZone());
+    const absl::Time last = absl::FromCivil(absl::CivilSecond(2020, 1, 1), absl::UTCTimeZone());
+    absl::TimeZone::CivilTransition transition;
+    while (t < last && zone.NextTransition(t, &transition)) {
+      t = zone.At(transition.to).trans;
+      for (int64_t step : {-3'600'000'001LL, -1'000'001LL, -1'000'000LL, -1LL, 0LL, 1LL, 999'999LL, 3'600'000'000LL}) {
+        Instant at = Instant::FromUnixMicros(absl::ToUnixMicros(t) + step);
+        ASSERT_EQ(cached.LocalDate(at), AbseilLocalDate(zone, at)) << name << " at " << at.ToString();
+      }
+    }
+  }
+}
+
+TEST(TimeZoneTest, LocalDateMatchesAbseilEveryQuarterHour) {
+  // Zones and instants interleaved, so that the remembered spans are
+  // replaced all the time.
+  std::vector<std::pair<TimeZone, absl::TimeZone>> zones;
+  for (absl::string_view name : kZones) {
+    zones.emplace_back(Zone(name), absl::TimeZone());
+    ASSERT_TRUE(absl::LoadTimeZone(std::string(name), &zones.back().second));
+  }
+  const int64_t first = I("2010-10-01T00:00:00Z").unix_micros();
+  const int64_t quarter_hour = int64_t{15} * 60 * 1'000'000;
+  for (int64_t i = 0; i < 4 * 24 * 800; ++i) {
+    for (const auto& [zone, reference] : zones) {
+      Instant at = Instant::FromUnixMicros(first + i * quarter_hour + (i % 7) * 131);
+      Instant far = Instant::FromUnixMicros(at.unix_micros() + 4 * 24 * 1096 * quarter_hour);  // 3 years on
+      ASSERT_EQ(zone.LocalDate(at), AbseilLocalDate(reference, at)) << zone.name() << " at " << at.ToString();
+      ASSERT_EQ(zone.LocalDate(far), AbseilLocalDate(reference, far)) << zone.name() << " at " << far.ToString();
+    }
+  }
+}
+
+TEST(TimeZoneTest, LocalDateMatchesAbseilBeyondTheListedTransitions) {
+  // Abseil lists a zone's transitions up to about 2037; its rules go on
+  // (Berlin and New York still change in 2040). Kolkata has not changed
+  // since 1945, UTC never.
+  for (absl::string_view name : {"Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC"}) {
+    absl::TimeZone reference;
+    ASSERT_TRUE(absl::LoadTimeZone(std::string(name), &reference));
+    TimeZone zone = Zone(name);
+    const int64_t first = I("2036-01-01T00:00:00Z").unix_micros();
+    const int64_t hour = int64_t{3600} * 1'000'000;
+    for (int64_t i = 0; i < 24 * 366 * 5; ++i) {
+      Instant at = Instant::FromUnixMicros(first + i * hour - (i % 2));
+      ASSERT_EQ(zone.LocalDate(at), AbseilLocalDate(reference, at)) << name << " at " << at.ToString();
+    }
+    for (int64_t i = 24 * 366 * 5; i > 0; i -= 7) {  // backwards, into the listed ones
+      Instant at = Instant::FromUnixMicros(first + i * hour);
+      ASSERT_EQ(zone.LocalDate(at), AbseilLocalDate(reference, at)) << name << " at " << at.ToString();
+    }
+  }
+}
+
+TEST(TimeZoneTest, LocalDateAtTheBoundariesOfDaysAndPeriods) {
+  // Every day's first instant is on that day, the one before on the day
+  // before: quarter and year ends (expiry, tier periods) included.
+  for (absl::string_view name : kZones) {
+    TimeZone zone = Zone(name);
+    for (Date day = D("2011-01-01"); day <= D("2013-01-01"); day = day.AddDays(1)) {
+      // Apia went from 29 to 31 December 2011.
+      const bool apia = name == "Pacific/Apia";
+      if (apia && day == D("2011-12-30")) continue;
+      const Date previous = apia && day == D("2011-12-31") ? D("2011-12-29") : day.AddDays(-1);
+      Instant start = zone.StartOfDay(day);
+      ASSERT_EQ(zone.LocalDate(start), day) << name;
+      ASSERT_EQ(zone.LocalDate(Instant::FromUnixMicros(start.unix_micros() - 1)), previous) << name;
+    }
+  }
+  TimeZone berlin = Zone("Europe/Berlin");
+  EXPECT_EQ(berlin.LocalDate(I("2011-03-31T21:59:59.999999Z")), D("2011-03-31"));  // end of Q1, CEST
+  EXPECT_EQ(berlin.LocalDate(I("2011-03-31T22:00:00Z")), D("2011-04-01"));
+  EXPECT_EQ(berlin.LocalDate(I("2011-12-31T22:59:59.999999Z")), D("2011-12-31"));  // end of year, CET
+  EXPECT_EQ(berlin.LocalDate(I("2011-12-31T23:00:00Z")), D("2012-01-01"));
+}
+
+TEST(TimeZoneTest, LocalDateFarFromTodayMatchesAbseil) {
+  for (absl::string_view name : kZones) {
+    for (Instant at : {I("1400-01-01T00:00:00Z"), I("1893-03-31T23:00:00Z"), I("1900-01-01T00:00:00Z"),
+                       I("1969-12-31T23:59:59.999999Z"), I("2100-06-30T22:30:00Z"), I("9999-12-31T23:59:59Z"),
+                       Instant::FromUnixMicros(-1), Instant::Min(), Instant::Max()}) {
+      EXPECT_EQ(Zone(name).LocalDate(at), AbseilLocalDate(name, at)) << name << " at " << at.unix_micros();
+    }
+  }
 }
 
 // ---------------------------------------------------------------- Clock
