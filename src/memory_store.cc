@@ -1,10 +1,7 @@
 // MemoryStore: the journal in memory, for tests, scenarios and benchmarks.
 // It keeps each entry's canonical bytes (computed anyway for the chain) back
 // to back in large chunks: no allocation per entry, and few page faults.
-#include <sys/mman.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -14,6 +11,7 @@
 #include <mutex>
 #include "chain.h"
 #include "entry_codec.h"
+#include "huge_page_allocator.h"
 #include "loyalty/check.h"
 #include "loyalty/spinning_mutex.h"
 #include "loyalty/store.h"
@@ -21,24 +19,28 @@
 namespace loyalty {
 namespace {
 
-// Bytes appended back to back in chunks that never move. A chunk is 2 MiB,
-// aligned so that the kernel can back it with one huge page (where
-// transparent huge pages are enabled on request): touching fresh memory a
-// 4 KiB page fault at a time costs about as much as encoding and hashing
-// the entries written into it.
+// Bytes appended back to back in chunks that never move. A chunk is 2 MiB
+// (more for a larger entry), from HugePageAllocator so that the kernel can
+// back it with huge pages: touching fresh memory a 4 KiB page fault at a
+// time costs about as much as encoding and hashing the entries written
+// into it.
 class ByteArena {
  public:
+  ByteArena() = default;
+  ByteArena(const ByteArena&) = delete;
+  ByteArena& operator=(const ByteArena&) = delete;
+  ~ByteArena() {
+    for (const Chunk& chunk : chunks_) internal::HugePageAllocator<char>().deallocate(chunk.bytes, chunk.size);
+  }
+
   // A copy of `bytes` that stays valid as long as the arena.
   absl::string_view Add(absl::string_view bytes) {
-    if (chunks_.empty() || kChunk - used_ < bytes.size()) {
+    if (chunks_.empty() || chunks_.back().size - used_ < bytes.size()) {
       const size_t size = (std::max(kChunk, bytes.size()) + kChunk - 1) / kChunk * kChunk;
-      void* chunk = std::aligned_alloc(kChunk, size);
-      LOYALTY_CHECK(chunk != nullptr);
-      madvise(chunk, size, MADV_HUGEPAGE);  // a hint; refused where huge pages are off
-      chunks_.emplace_back(static_cast<char*>(chunk));
+      chunks_.push_back({internal::HugePageAllocator<char>().allocate(size), size});
       used_ = 0;
     }
-    char* copy = chunks_.back().get() + used_;
+    char* copy = chunks_.back().bytes + used_;
     std::memcpy(copy, bytes.data(), bytes.size());
     used_ += bytes.size();
     return absl::string_view(copy, bytes.size());
@@ -46,10 +48,11 @@ class ByteArena {
 
  private:
   static constexpr size_t kChunk = size_t{2} << 20;
-  struct Free {
-    void operator()(char* chunk) const { std::free(chunk); }
+  struct Chunk {
+    char* bytes;
+    size_t size;
   };
-  std::vector<std::unique_ptr<char, Free>> chunks_;
+  std::vector<Chunk> chunks_;
   size_t used_ = 0;  // in the last chunk
 };
 

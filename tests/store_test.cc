@@ -175,6 +175,24 @@ TEST(MemoryStore, KeyIndexOfManyKeys) {
   EXPECT_EQ(*VerifyChain(*store), kKeys);
 }
 
+// Entries larger than the arena's 2 MiB chunks (a recorded command may
+// have up to 16 MiB) get a chunk of their own size; the entries after
+// them must still fit where they are written (ASan would report a write
+// past the chunk).
+TEST(MemoryStore, EntriesLargerThanAChunk) {
+  auto store = NewMemoryStore();
+  std::vector<Entry> entries = Credits(1, 3, "large-");
+  entries[0].command = std::string(3 << 20, 'a');     // 3 MiB: a 4 MiB chunk
+  entries[1].command = std::string(1536 << 10, 'b');  // 1.5 MiB: not in that chunk's last 1 MiB
+  entries[2].command = "small";
+  for (Entry& entry : entries) {
+    std::vector<Entry> one = {entry};
+    ASSERT_TRUE(store->Append(one).ok());
+  }
+  for (const Entry& entry : entries) EXPECT_EQ(store->Get(entry.seq)->command, entry.command);
+  EXPECT_EQ(*VerifyChain(*store), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("memory", "sqlite", "postgres"));
 
 class SqliteJournal : public ::testing::Test {
