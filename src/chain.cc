@@ -1,7 +1,7 @@
 // The hash chain (OpenSSL SHA-256, or HMAC-SHA-256 for a keyed journal),
 // the key index, and chain verification.
-// SHA256_Init/Update/Final are deprecated in OpenSSL 3 (see Digest below);
-// this must precede every OpenSSL header.
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 (see Digest below;
+// Sha256Stream uses them too); this must precede every OpenSSL header.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "chain.h"
 
@@ -111,24 +111,22 @@ absl::Status CheckKey(const Chain& chain, const std::optional<Sha256>& recorded,
 }
 
 struct Sha256Stream::Context {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~Context() { EVP_MD_CTX_free(ctx); }
+  SHA256_CTX sha;
 };
 
 Sha256Stream::Sha256Stream() : context_(std::make_unique<Context>()) {
-  LOYALTY_CHECK(context_->ctx != nullptr && EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr) == 1);
+  LOYALTY_CHECK(SHA256_Init(&context_->sha) == 1);
 }
 
 Sha256Stream::~Sha256Stream() = default;
 
 void Sha256Stream::Update(absl::string_view bytes) {
-  LOYALTY_CHECK(EVP_DigestUpdate(context_->ctx, bytes.data(), bytes.size()) == 1);
+  LOYALTY_CHECK(SHA256_Update(&context_->sha, bytes.data(), bytes.size()) == 1);
 }
 
 Sha256 Sha256Stream::Finish() {
   Sha256 hash;
-  unsigned int size = 0;
-  LOYALTY_CHECK(EVP_DigestFinal_ex(context_->ctx, hash.data(), &size) == 1 && size == hash.size());
+  LOYALTY_CHECK(SHA256_Final(hash.data(), &context_->sha) == 1);
   return hash;
 }
 
