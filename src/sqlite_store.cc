@@ -452,10 +452,12 @@ class SqliteStore final : public Store {
       began_ = status_.ok();
     }
 
+    // Without a successful Commit: rolls back (if the transaction began)
+    // and forgets the keys recorded, so that the batch can be tried again.
     ~PipelinedAppender() override {
       StopWorker();
-      if (!began_) return;
-      sqlite3_exec(store_.writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      if (appended_) return;
+      if (began_) sqlite3_exec(store_.writer_, "ROLLBACK", nullptr, nullptr, nullptr);
       std::lock_guard<std::mutex> lock(store_.mutex_);
       for (size_t i = 0; i < keyed_; ++i) store_.keys_.Remove(pieces_[i]);
     }
@@ -504,7 +506,7 @@ class SqliteStore final : public Store {
         if (worker_used_) sqlite3_wal_autocheckpoint(store_.writer_, kCheckpointFrames);
       }
       if (!status.ok()) return status;  // the destructor rolls back and forgets the keys
-      began_ = false;
+      appended_ = true;
       store_.head_ = previous_;
       store_.last_seq_ = next_seq_ - 1;
       return absl::OkStatus();
@@ -558,8 +560,9 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> append_lock_;
     absl::Status status_;  // the first error writing; written by the worker while it runs
     absl::Status keys_status_;  // AlreadyExists if a piece's keys were used before
-    bool began_ = false;   // a transaction is open on writer_
-    bool committed_ = false;
+    bool began_ = false;   // a transaction was begun on writer_
+    bool committed_ = false;  // Commit was called
+    bool appended_ = false;   // and succeeded
     Sha256 previous_{};    // the hash of the last entry written
     uint64_t next_seq_ = 0;
     std::string bytes_;    // the entry being written, encoded

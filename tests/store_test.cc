@@ -283,6 +283,28 @@ TEST_F(SqliteJournal, RejectsNewerSchema) {
   EXPECT_NE(status.message().find("schema version 2"), absl::string_view::npos) << status;
 }
 
+// An append refused before it could begin (another process holds the
+// database's write lock past the busy timeout of 5 s) leaves its keys
+// free: the same batch goes through once the lock is released.
+TEST_F(SqliteJournal, AppendThatCouldNotBeginCanBeRetried) {
+  std::string path = Write("busy.db");
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::vector<Entry> batch = {Credited(6, "k6", 600)};
+  absl::Status busy = (*store)->Append(batch);
+  EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+  EXPECT_FALSE((*store)->FindKey("k6").has_value());
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  batch = {Credited(6, "k6", 600)};
+  absl::Status retried = (*store)->Append(batch);
+  EXPECT_TRUE(retried.ok()) << retried;
+  EXPECT_EQ((*store)->LastSeq(), 6u);
+}
+
 TEST_F(SqliteJournal, NormalSynchronousIsAccepted) {
   std::string path = TempPath("normal.db");
   auto store = OpenSqliteStore(path, {.synchronous = SqliteOptions::Synchronous::kNormal});
