@@ -46,7 +46,14 @@ absl::Status CheckJournaled(const Entry& entry, const MemberState* member,
     static const MemberState kNotEnrolled;
     fits = CheckApplicable(member != nullptr ? *member : kNotEnrolled, entry);
   }
-  if (fits.ok()) return fits;
+  if (fits.ok()) {
+    // The link is stored outside the chain: check it against the state.
+    const uint64_t last = member != nullptr ? member->last_seq : 0;
+    if (entry.member_prev == last) return fits;
+    fits = absl::FailedPreconditionError(absl::StrCat(
+        "it links to entry ", entry.member_prev, " as the member's previous entry, which is ",
+        last == 0 ? "none (this is the member's first entry)" : absl::StrCat("entry ", last)));
+  }
   return absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
                                           entry.member.value(), ") does not fit the journal before it: ",
                                           fits.message()));
@@ -163,18 +170,36 @@ void Engine::ApplyLocked(const Entry& entry) {
   ApplyToMember(shard.members.FindOrAdd(entry.member), entry);
 }
 
-void Engine::RebuildLocked(const MemberId& member, uint64_t up_to) {
-  Shard& shard = ShardOf(member);
-  MemberState* state = shard.members.Find(member);
-  if (state == nullptr) return;
-  std::vector<uint64_t> seqs = std::move(state->history);
-  shard.members.Erase(member);
-  for (uint64_t seq : seqs) {
-    if (seq > up_to) break;
+void Engine::LinkAndApplyLocked(Entry& entry) {
+  MemberState& state = ShardOf(entry.member).members.FindOrAdd(entry.member);
+  entry.member_prev = state.last_seq;
+  ApplyToMember(state, entry);
+}
+
+void Engine::RebuildLocked(const MemberId& member, uint64_t last) {
+  ShardOf(member).members.Erase(member);
+  auto entries = EntriesOf(member, last);
+  LOYALTY_CHECK(entries.ok());  // committed entries must still be readable
+  for (const Entry& entry : *entries) ApplyLocked(entry);
+}
+
+absl::StatusOr<std::vector<Entry>> Engine::EntriesOf(const MemberId& member, uint64_t last) const {
+  std::vector<Entry> entries;
+  for (uint64_t seq = last; seq != 0;) {
     auto entry = store_->Get(seq);
-    LOYALTY_CHECK(entry.ok());  // a committed entry must still be readable
-    ApplyLocked(*entry);
+    if (!entry.ok()) return entry.status();
+    if (entry->member != member || entry->member_prev >= seq) {
+      return absl::DataLossError(absl::StrCat("journal entry ", seq, ", reached from member ", member.value(),
+                                              "'s last entry by the links to each previous one, ",
+                                              entry->member != member
+                                                  ? absl::StrCat("is member ", entry->member.value(), "'s")
+                                                  : absl::StrCat("links forward to entry ", entry->member_prev)));
+    }
+    seq = entry->member_prev;
+    entries.push_back(*std::move(entry));
   }
+  std::reverse(entries.begin(), entries.end());
+  return entries;
 }
 
 absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDigest& digest) const {
@@ -197,7 +222,17 @@ absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDi
 
 absl::Status Engine::AppendLocked(std::span<Entry> entries) {
   uint64_t seq = store_->LastSeq();
-  for (Entry& entry : entries) entry.seq = ++seq;
+  absl::flat_hash_map<absl::string_view, uint64_t> last;  // member -> its last seq so far
+  for (Entry& entry : entries) {
+    entry.seq = ++seq;
+    if (entry.member.value() == kProgramMember) continue;  // the program's entries are not linked
+    auto [member_last, first] = last.try_emplace(entry.member.value(), 0);
+    if (first) {
+      const MemberState* state = FindLocked(entry.member);
+      member_last->second = state != nullptr ? state->last_seq : 0;
+    }
+    entry.member_prev = std::exchange(member_last->second, entry.seq);
+  }
   return store_->Append(entries);
 }
 
@@ -332,7 +367,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     written[i] = {pieces.size() - 1, piece.size(), piece.size() + decided->size()};
     for (Entry& entry : *decided) {
       entry.seq = ++next_seq;
-      ApplyLocked(entry);
+      LinkAndApplyLocked(entry);
       piece.push_back(std::move(entry));
     }
     if (piece.size() >= kAppendPiece) {
@@ -347,11 +382,13 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
   }
   appender.reset();
   if (!appended.ok()) {
-    absl::flat_hash_set<MemberId> touched;
+    // Each member touched, with its last seq before the batch: the link of
+    // its first entry in the batch.
+    absl::flat_hash_map<MemberId, uint64_t> touched;
     for (const std::vector<Entry>& piece : pieces) {
-      for (const Entry& entry : piece) touched.insert(entry.member);
+      for (const Entry& entry : piece) touched.try_emplace(entry.member, entry.member_prev);
     }
-    for (const MemberId& member : touched) RebuildLocked(member, committed);
+    for (const auto& [member, last] : touched) RebuildLocked(member, last);
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [piece, begin, end] = written[i];
@@ -464,15 +501,9 @@ absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const 
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const {
-  auto seqs = ReadMember(member, [](const MemberState& state) { return state.history; });
-  if (!seqs.ok()) return seqs.status();
-  std::vector<Entry> entries;
-  for (uint64_t seq : *seqs) {
-    auto entry = store_->Get(seq);
-    if (!entry.ok()) return entry.status();
-    entries.push_back(*std::move(entry));
-  }
-  return entries;
+  auto last = ReadMember(member, [](const MemberState& state) -> uint64_t { return state.last_seq; });
+  if (!last.ok()) return last.status();
+  return EntriesOf(member, *last);  // committed entries never change: no lock needed
 }
 
 absl::StatusOr<Balance> Engine::BalanceAsOf(const MemberId& member, Instant at) const {

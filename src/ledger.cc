@@ -166,7 +166,8 @@ BalanceDelta DeltaOf(const EntryBody& body) {
 }
 
 MemberState::MemberState(const MemberState& other)
-    : enrolled(other.enrolled),
+    : last_seq(other.last_seq),
+      enrolled(other.enrolled),
       has_accrued(other.has_accrued),
       closed(other.closed),
       enrolled_at(other.enrolled_at),
@@ -175,7 +176,6 @@ MemberState::MemberState(const MemberState& other)
       balance(other.balance),
       held(other.held),
       debt(other.debt),
-      history(other.history),
       detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
 
 MemberState& MemberState::operator=(const MemberState& other) {
@@ -383,7 +383,8 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
       },
       entry.body);
   LOYALTY_CHECK(member.balance >= Points(0) && member.held >= Points(0) && member.debt >= Points(0));
-  member.history.push_back(entry.seq);
+  LOYALTY_CHECK(entry.seq <= MemberState::kMaxSeq);
+  member.last_seq = entry.seq;
 }
 
 std::string ToHex(const Sha256& hash) {
@@ -613,6 +614,7 @@ absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
   Fit fit(member);
   const bool enrolling = std::holds_alternative<Enrolled>(entry.body);
   fit.Require(entry.seq != 0, "seq is 0") &&
+      fit.Require(entry.seq <= MemberState::kMaxSeq, "seq past 2^61 - 1") &&
       fit.Require(member.enrolled != enrolling, enrolling ? "the member is already enrolled" : "the member is not enrolled");
   if (fit.ok()) {
     std::visit(

@@ -69,7 +69,7 @@ class MemoryStore final : public Store {
       LOYALTY_CHECK(entry.seq == entries_.size() + 1);
       entry.hash = chain_.EncodeAndHash(previous, entry, &scratch_);
       previous = entry.hash;
-      entries_.push_back({bytes_.Add(scratch_), entry.hash});
+      entries_.push_back({bytes_.Add(scratch_), entry.hash, entry.member_prev});
     }
     head_ = previous;
     return absl::OkStatus();
@@ -120,12 +120,14 @@ class MemoryStore final : public Store {
   struct Stored {
     absl::string_view bytes;  // in bytes_
     Sha256 hash;
+    uint64_t member_prev;
   };
   // The entry `stored` holds.
   static Entry Decoded(const Stored& stored) {
     auto entry = internal::DecodeEntry(stored.bytes);
     LOYALTY_CHECK(entry.ok());  // these bytes were encoded by this process
     entry->hash = stored.hash;
+    entry->member_prev = stored.member_prev;
     return *std::move(entry);
   }
 

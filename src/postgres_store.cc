@@ -1,7 +1,7 @@
 // PostgresStore: the journal in a PostgreSQL database that many engine
 // instances (processes, servers) share. libpq stays private to this file.
 //
-// Schema (version 1, created and migrated by Open under an advisory lock):
+// Schema (version 2, created and migrated by Open under an advisory lock):
 //   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
 //     schema_version.
 //   loyalty_head(singleton PRIMARY KEY, seq, hash): one row, the last
@@ -9,7 +9,11 @@
 //     UPDATE), so appends from all instances are serialized into one global
 //     chain, and an append whose batch was decided before the head moved is
 //     refused (Aborted): optimistic concurrency on the head seq.
-//   loyalty_journal(seq PRIMARY KEY, entry, hash): canonical bytes and hash.
+//   loyalty_journal(seq PRIMARY KEY, entry, hash, member_prev): canonical
+//     bytes, hash, and the seq of the member's previous entry
+//     (Entry::member_prev; outside the chain, checked by the engine as it
+//     reads the journal). Version 1 had no member_prev; the migration to 2
+//     adds it and fills it from the entries.
 //   loyalty_keys(key PRIMARY KEY, first_seq, count): one row per command,
 //     so that an idempotency key is unique across every instance.
 //
@@ -26,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
@@ -36,13 +41,14 @@
 namespace loyalty {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr absl::string_view kFormat = "loyalty-journal";
 // Serializes schema creation and migration between instances opening at once.
 constexpr int64_t kMigrationLock = 0x6c6f79616c7479;  // "loyalty"
 // Entries read per query when loading or catching up.
 constexpr int kReadChunk = 5000;
-// Rows per INSERT statement (3 parameters each; libpq allows 65535).
+// Rows per INSERT or UPDATE statement (at most 4 parameters each; libpq
+// allows 65535).
 constexpr size_t kInsertChunk = 2000;
 // Recently appended or read entries kept in memory, so that the engine's
 // rebuild of a member after a refused batch does not query each entry.
@@ -58,6 +64,8 @@ const char* const kMigrations[] = {
     "CREATE TABLE loyalty_keys(key text PRIMARY KEY, first_seq bigint NOT NULL, count integer NOT NULL);"
     "INSERT INTO loyalty_head(seq, hash) VALUES (0, '\\x0000000000000000000000000000000000000000000000000000000000000000');"
     "INSERT INTO loyalty_meta VALUES ('format', 'loyalty-journal');",
+    // Filled by LinkMembers.
+    "ALTER TABLE loyalty_journal ADD COLUMN member_prev bigint NOT NULL DEFAULT 0;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -98,7 +106,7 @@ class PostgresStore final : public Store {
       keys_.Remove(batch);
       return status;
     }
-    for (size_t i = 0; i < batch.size(); ++i) Remember(std::move(encoded_[i]), batch[i].hash);
+    for (size_t i = 0; i < batch.size(); ++i) Remember(std::move(encoded_[i]), batch[i]);
     head_ = batch.back().hash;
     last_seq_ = batch.back().seq;
     return absl::OkStatus();
@@ -147,6 +155,7 @@ class PostgresStore final : public Store {
       auto entry = internal::DecodeEntry(recent.bytes);
       LOYALTY_CHECK(entry.ok());  // bytes this store verified or encoded
       entry->hash = recent.hash;
+      entry->member_prev = recent.member_prev;
       return entry;
     }
     std::optional<Entry> found;
@@ -179,6 +188,7 @@ class PostgresStore final : public Store {
   struct Recent {
     std::string bytes;
     Sha256 hash;
+    uint64_t member_prev;
   };
 
   PostgresStore() = default;
@@ -296,6 +306,9 @@ class PostgresStore final : public Store {
       for (int step = *version; step < kSchemaVersion; ++step) {
         if (absl::Status s = Exec(kMigrations[step]); !s.ok()) return s;
       }
+      if (*version == 1) {
+        if (absl::Status s = LinkMembers(); !s.ok()) return s;
+      }
       if (*version == kSchemaVersion) return absl::OkStatus();
       return Exec(absl::StrCat("INSERT INTO loyalty_meta VALUES ('schema_version', '", kSchemaVersion,
                                "') ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -304,6 +317,43 @@ class PostgresStore final : public Store {
     if (status.ok()) status = Exec("COMMIT");
     if (!status.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) Exec("ROLLBACK").IgnoreError();
     return status;
+  }
+
+  // Fills loyalty_journal.member_prev of a journal written before it
+  // existed (in Migrate's transaction): each entry's link to its member's
+  // previous entry, found by reading every entry.
+  absl::Status LinkMembers() {
+    std::vector<std::pair<std::string, std::string>> links;  // (seq, member_prev) where not 0
+    absl::flat_hash_map<std::string, uint64_t> last;          // member -> seq
+    for (uint64_t from = 1;; from += kReadChunk) {
+      size_t read = 0;
+      absl::Status status = SelectLocked(from, from + kReadChunk - 1, [&](const Entry& entry) {
+        ++read;
+        if (entry.member.value() == kProgramMember) return absl::OkStatus();
+        uint64_t& member_last = last[entry.member.value()];
+        if (member_last != 0) links.emplace_back(std::to_string(entry.seq), std::to_string(member_last));
+        member_last = entry.seq;
+        return absl::OkStatus();
+      });
+      if (!status.ok()) return status;
+      if (read == 0) break;
+    }
+    for (size_t begin = 0; begin < links.size(); begin += kInsertChunk) {
+      size_t end = std::min(links.size(), begin + kInsertChunk);
+      std::string sql = "UPDATE loyalty_journal AS j SET member_prev = v.prev FROM (VALUES ";
+      std::vector<const char*> values;
+      for (size_t i = begin; i < end; ++i) {
+        absl::StrAppend(&sql, i == begin ? "" : ",", "($", values.size() + 1, "::bigint,$", values.size() + 2,
+                        "::bigint)");
+        values.insert(values.end(), {links[i].first.c_str(), links[i].second.c_str()});
+      }
+      absl::StrAppend(&sql, ") AS v(seq, prev) WHERE j.seq = v.seq");
+      absl::Status error;
+      Query("link the entries of each member", sql, values, std::vector<int>(values.size(), 0),
+            std::vector<int>(values.size(), 0), &error);
+      if (!error.ok()) return error;
+    }
+    return absl::OkStatus();
   }
 
   // Locks the head row, checks that this store has read up to it, and
@@ -327,20 +377,25 @@ class PostgresStore final : public Store {
       batch[i].hash = internal::EncodeAndHash(previous, batch[i], &encoded_[i]);
       previous = batch[i].hash;
     }
-    std::vector<std::string> seqs(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) seqs[i] = std::to_string(batch[i].seq);
+    std::vector<std::string> seqs(batch.size()), prevs(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      seqs[i] = std::to_string(batch[i].seq);
+      prevs[i] = std::to_string(batch[i].member_prev);
+    }
     for (size_t begin = 0; begin < batch.size(); begin += kInsertChunk) {
       size_t end = std::min(batch.size(), begin + kInsertChunk);
-      std::string sql = "INSERT INTO loyalty_journal(seq, entry, hash) VALUES ";
+      std::string sql = "INSERT INTO loyalty_journal(seq, entry, hash, member_prev) VALUES ";
       std::vector<const char*> values;
       std::vector<int> lengths, formats;
       for (size_t i = begin; i < end; ++i) {
         size_t n = values.size();
-        absl::StrAppend(&sql, i == begin ? "" : ",", "($", n + 1, "::bigint,$", n + 2, "::bytea,$", n + 3, "::bytea)");
+        absl::StrAppend(&sql, i == begin ? "" : ",", "($", n + 1, "::bigint,$", n + 2, "::bytea,$", n + 3,
+                        "::bytea,$", n + 4, "::bigint)");
         values.insert(values.end(), {seqs[i].c_str(), encoded_[i].data(),
-                                     reinterpret_cast<const char*>(batch[i].hash.data())});
-        lengths.insert(lengths.end(), {0, static_cast<int>(encoded_[i].size()), static_cast<int>(batch[i].hash.size())});
-        formats.insert(formats.end(), {0, 1, 1});
+                                     reinterpret_cast<const char*>(batch[i].hash.data()), prevs[i].c_str()});
+        lengths.insert(lengths.end(),
+                       {0, static_cast<int>(encoded_[i].size()), static_cast<int>(batch[i].hash.size()), 0});
+        formats.insert(formats.end(), {0, 1, 1, 0});
       }
       Query("append entries", sql, values, lengths, formats, &error);
       if (!error.ok()) return error;
@@ -384,7 +439,8 @@ class PostgresStore final : public Store {
     std::string low = std::to_string(from), high = std::to_string(std::min<uint64_t>(to, INT64_MAX));
     absl::Status error;
     Result rows = Query("read the journal",
-                        "SELECT seq, entry, hash FROM loyalty_journal WHERE seq >= $1::bigint AND seq <= $2::bigint"
+                        "SELECT seq, entry, hash, member_prev FROM loyalty_journal"
+                        " WHERE seq >= $1::bigint AND seq <= $2::bigint"
                         " ORDER BY seq",
                         {low.c_str(), high.c_str()}, {0, 0}, {0, 0}, &error);
     if (!error.ok()) return error;
@@ -403,6 +459,7 @@ class PostgresStore final : public Store {
         return absl::DataLossError(absl::StrCat("postgres journal: entry ", seq, ": hash is not 32 bytes"));
       }
       std::memcpy(entry->hash.data(), PQgetvalue(rows.get(), row, 2), entry->hash.size());
+      entry->member_prev = BigEndian64(PQgetvalue(rows.get(), row, 3));
       if (absl::Status status = visit(*entry); !status.ok()) return status;
     }
     return absl::OkStatus();
@@ -445,7 +502,7 @@ class PostgresStore final : public Store {
           }
           head_ = entry.hash;
           last_seq_ = entry.seq;
-          Remember(std::move(bytes), entry.hash);
+          Remember(std::move(bytes), entry);
           bytes.clear();
           return visit(entry);
         });
@@ -465,8 +522,8 @@ class PostgresStore final : public Store {
     return status;
   }
 
-  void Remember(std::string bytes, const Sha256& hash) {
-    recent_.push_back({std::move(bytes), hash});
+  void Remember(std::string bytes, const Entry& entry) {
+    recent_.push_back({std::move(bytes), entry.hash, entry.member_prev});
     if (recent_.size() > kRecentEntries) recent_.pop_front();
   }
 

@@ -1,15 +1,19 @@
 // SqliteStore: the embedded default journal, one SQLite file in WAL mode.
 //
-// Schema (version 1, plain SHA-256 chain):
+// Schema (version 3, plain SHA-256 chain):
 //   loyalty_meta(key PRIMARY KEY, value): format = "loyalty-journal",
 //     schema_version, head_seq and head_hash (updated with every append, so
 //     that deleting the newest entries is detected too).
-//   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB): the canonical
-//     bytes of each entry and its chain hash.
-// Schema version 2 (a keyed journal) is version 1 plus two loyalty_meta
+//   journal(seq INTEGER PRIMARY KEY, entry BLOB, hash BLOB, member_prev
+//     INTEGER): the canonical bytes of each entry, its chain hash, and the
+//     seq of its member's previous entry (Entry::member_prev; outside the
+//     chain, checked by the engine as it reads the journal).
+// Schema version 4 (a keyed journal) is version 3 plus two loyalty_meta
 // rows: chain = "hmac-sha256" and key_check = the hex key check value; the
 // version number makes older readers refuse it rather than report every
 // entry as modified.
+// Versions 1 and 2 are 3 and 4 without journal.member_prev; a verified
+// open adds the column and fills it, in one transaction.
 //
 // Two connections: appends write on one, in a transaction that stays
 // invisible to the other, on which reads run; so a large append can be
@@ -23,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,8 +40,11 @@
 namespace loyalty {
 namespace {
 
-constexpr int kSchemaVersion = 1;
-constexpr int kKeyedSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
+constexpr int kKeyedSchemaVersion = 4;
+// Versions 1 and 2: versions 3 and 4 without journal.member_prev.
+constexpr int kUnlinkedSchemaVersion = 1;
+constexpr int kUnlinkedKeyedSchemaVersion = 2;
 constexpr absl::string_view kKeyedChain = "hmac-sha256";
 constexpr absl::string_view kFormat = "loyalty-journal";
 
@@ -203,7 +211,8 @@ class SqliteStore final : public Store {
       std::string create = absl::StrCat(
           "BEGIN IMMEDIATE;"
           "CREATE TABLE loyalty_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL);"
+          "CREATE TABLE journal(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL,"
+          " member_prev INTEGER NOT NULL);"
           "INSERT INTO loyalty_meta VALUES('format', '", kFormat, "'), ('schema_version', '",
           chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "')",
           chain_.keyed() ? absl::StrCat(", ('chain', '", kKeyedChain, "'), ('key_check', '",
@@ -217,21 +226,69 @@ class SqliteStore final : public Store {
     if (*format != std::string(kFormat)) return NotAJournal("its loyalty_meta has no loyalty-journal format");
     auto version = Meta("schema_version");
     if (!version.ok()) return version.status();
-    if (*version == std::to_string(kKeyedSchemaVersion)) {
-      if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
-    } else if (*version != std::to_string(kSchemaVersion)) {
+    int number = 0;
+    if (!absl::SimpleAtoi(version->value_or(""), &number) || number < kUnlinkedSchemaVersion ||
+        number > kKeyedSchemaVersion) {
       return absl::FailedPreconditionError(absl::StrCat(path_, ": journal schema version ", version->value_or("?"),
-                                                        " is not a version (", kSchemaVersion, " or ",
+                                                        " is not a version (", kUnlinkedSchemaVersion, " to ",
                                                         kKeyedSchemaVersion,
                                                         ") this library reads (written by a newer version?)"));
     }
+    if (number == kKeyedSchemaVersion || number == kUnlinkedKeyedSchemaVersion) {
+      if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
+    }
+    linked_ = number >= kSchemaVersion;
     if (absl::Status s = internal::CheckKey(chain_, key_check_, absl::StrCat("sqlite journal ", path_)); !s.ok()) {
       return s;
     }
     verified_ = options.verify_on_open;
     if (!verified_) return LoadRecordedHead();
-    if (absl::Status s = OpenWriter(options); !s.ok()) return s;
-    return Load();
+    if (absl::Status s = Load(); !s.ok()) return s;
+    if (!linked_) {
+      if (absl::Status s = AddMemberLinks(); !s.ok()) return s;
+    }
+    return OpenWriter(options);
+  }
+
+  // Migrates a journal of schema version 1 or 2 to 3 or 4: adds
+  // journal.member_prev and fills it from the entries, in one transaction
+  // (on db_, before the writer's statements are prepared).
+  absl::Status AddMemberLinks() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (absl::Status s = Exec("BEGIN IMMEDIATE; ALTER TABLE journal ADD COLUMN member_prev INTEGER NOT NULL DEFAULT 0;");
+        !s.ok()) {
+      return s;
+    }
+    absl::Status status = [&]() -> absl::Status {
+      std::vector<std::pair<uint64_t, uint64_t>> links;  // (seq, member_prev) where not 0
+      absl::flat_hash_map<std::string, uint64_t> last;    // member -> seq
+      absl::Status read = ReadLocked(1, UINT64_MAX, [&](const Entry& entry, absl::string_view) {
+        if (entry.member.value() == kProgramMember) return absl::OkStatus();
+        uint64_t& member_last = last[entry.member.value()];
+        if (member_last != 0) links.emplace_back(entry.seq, member_last);
+        member_last = entry.seq;
+        return absl::OkStatus();
+      });
+      if (!read.ok()) return read;
+      Statement update;
+      if (absl::Status s = Prepare("UPDATE journal SET member_prev = ? WHERE seq = ?", &update); !s.ok()) return s;
+      for (const auto& [seq, prev] : links) {
+        sqlite3_bind_int64(update.get(), 1, static_cast<sqlite3_int64>(prev));
+        sqlite3_bind_int64(update.get(), 2, static_cast<sqlite3_int64>(seq));
+        int rc = sqlite3_step(update.get());
+        sqlite3_reset(update.get());
+        if (rc != SQLITE_DONE) return Error(absl::StrCat("link journal entry ", seq, " to its member's previous"), rc);
+      }
+      return Exec(absl::StrCat("UPDATE loyalty_meta SET value = '", chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion,
+                               "' WHERE key = 'schema_version'; COMMIT;")
+                      .c_str());
+    }();
+    if (!status.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return status;
+    }
+    linked_ = true;
+    return absl::OkStatus();
   }
 
   // synchronous is a setting of each connection.
@@ -247,7 +304,8 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_OK) return Error("open for appending", rc, writer_);
     sqlite3_busy_timeout(writer_, 5000);
     if (absl::Status s = Exec(SynchronousPragma(options), writer_); !s.ok()) return s;
-    for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", &insert_},
+    for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash, member_prev) VALUES(?, ?, ?, ?)",
+                                            &insert_},
                                   std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_}}) {
       rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
       if (rc != SQLITE_OK) return Error(sql, rc, writer_);
@@ -332,12 +390,14 @@ class SqliteStore final : public Store {
   // Visits entries with seq in [from, to]. Entries are decoded, and the row's
   // seq must match the decoded one (else the rows were reordered), except in
   // a journal opened for inspection, whose damage CheckChain reports.
-  // Calls `visit` with each row's entry and its stored bytes.
+  // Calls `visit` with each row's entry (member_prev 0 in a journal not
+  // linked yet) and its stored bytes.
   absl::Status ReadLocked(uint64_t from, uint64_t to,
-                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const
- {
+                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const {
     Statement select;
-    if (absl::Status s = Prepare("SELECT seq, entry, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
+    if (absl::Status s = Prepare(linked_ ? "SELECT seq, entry, hash, member_prev FROM journal"
+                                           " WHERE seq >= ? AND seq <= ? ORDER BY seq"
+                                         : "SELECT seq, entry, hash, 0 FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
                                  &select);
         !s.ok()) {
       return s;
@@ -364,6 +424,8 @@ class SqliteStore final : public Store {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", seq, ": hash is not 32 bytes"));
       }
       std::memcpy(entry->hash.data(), hash, entry->hash.size());
+      // Not checked here: the engine checks the link as it reads.
+      entry->member_prev = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 3));
       if (absl::Status status = visit(*entry, bytes); !status.ok()) return status;
     }
     return rc == SQLITE_DONE ? absl::OkStatus() : Error(absl::StrCat("read journal entry ", next), rc);
@@ -538,6 +600,7 @@ class SqliteStore final : public Store {
         sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(entry.seq));
         sqlite3_bind_blob(insert, 2, bytes_.data(), static_cast<int>(bytes_.size()), SQLITE_STATIC);
         sqlite3_bind_blob(insert, 3, entry.hash.data(), static_cast<int>(entry.hash.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(insert, 4, static_cast<sqlite3_int64>(entry.member_prev));
         int rc = sqlite3_step(insert);
         sqlite3_reset(insert);
         if (rc != SQLITE_DONE) return store_.Error("append", rc, store_.writer_);
@@ -592,6 +655,7 @@ class SqliteStore final : public Store {
   internal::Chain chain_;             // how entries are hashed (keyed or not)
   std::optional<Sha256> key_check_;  // recorded by a keyed journal
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
+  bool linked_ = true;    // journal.member_prev exists (schema version 3 or 4)
   Sha256 head_{};
   uint64_t last_seq_ = 0;
 };

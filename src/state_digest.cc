@@ -88,8 +88,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
       w.Bytes(name);
       w.Signed(value.value());
     }
-    w.Unsigned(m->history.size());
-    for (uint64_t seq : m->history) w.Unsigned(seq);
+    w.Unsigned(m->last_seq);
     auto quotes = InKeyOrder(m->detail().quotes);
     w.Unsigned(quotes.size());
     for (const auto& [seq, quote] : quotes) {

@@ -17,6 +17,7 @@
 
 #include "chain.h"
 #include "entry_codec.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
@@ -136,8 +137,9 @@ class Corruption : public ::testing::Test {
     return engine.status();
   }
 
-  // Decodes every entry, lets `forge` change them, recomputes the chain and
-  // the head, and writes them to scratch_: a journal that verifies.
+  // Decodes every entry, lets `forge` change them, recomputes the chain, the
+  // head and the links to each member's previous entry, and writes them to
+  // scratch_: a journal that verifies.
   void Forge(const std::function<void(std::vector<Entry>&)>& forge) {
     std::vector<Entry> entries;
     for (const Row& row : rows_) {
@@ -146,12 +148,17 @@ class Corruption : public ::testing::Test {
       entries.push_back(*std::move(entry));
     }
     forge(entries);
+    absl::flat_hash_map<std::string, uint64_t> last;  // member -> seq
+    for (Entry& entry : entries) {
+      if (entry.member.value() == kProgramMember) continue;
+      entry.member_prev = std::exchange(last[entry.member.value()], entry.seq);
+    }
     std::vector<Row> rows;
     Sha256 previous{};
     std::string bytes;
     for (const Entry& entry : entries) {
       previous = internal::EncodeAndHash(previous, entry, &bytes);
-      rows.push_back({entry.seq, bytes, std::string(previous.begin(), previous.end())});
+      rows.push_back({entry.seq, bytes, std::string(previous.begin(), previous.end()), entry.member_prev});
     }
     Copy();
     WriteRows(scratch_, rows, absl::StrCat(entries.back().seq, ":", ToHex(previous)));
@@ -173,6 +180,22 @@ TEST_F(Corruption, UndamagedJournalOpensWithItsState) {
   // Forging nothing (recomputing the same chain) changes nothing either.
   Forge([](std::vector<Entry>&) {});
   EXPECT_TRUE(OpenScratch().ok());
+}
+
+// The links from each entry to its member's previous one are outside the
+// chain; a link changed is found as the journal is read, naming the entry.
+TEST_F(Corruption, LinkToTheMembersPreviousEntryChangedIsNamed) {
+  for (uint64_t seq : {seqs_.credit, seqs_.transfer_in, seqs_.closed, last_}) {
+    for (uint64_t link : {uint64_t{0}, seq - 1, seq, uint64_t{1} << 40}) {
+      const Row& row = rows_[seq - 1];
+      if (link == row.member_prev) continue;
+      SCOPED_TRACE(absl::StrCat("entry ", seq, " linked to ", link));
+      Copy();
+      ASSERT_EQ(Sql(scratch_, absl::StrCat("UPDATE journal SET member_prev = ", link, " WHERE seq = ", seq)),
+                absl::OkStatus());
+      ExpectCorruptionAt(OpenScratch(), seq);
+    }
+  }
 }
 
 TEST_F(Corruption, ByteFlippedInsideAnyEntryIsNamed) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -358,6 +359,49 @@ TEST_F(EngineTest, RestartRebuildsStateAndRemembersKeys) {
   EXPECT_EQ(BalanceOf("B").available, Points(300));
 }
 
+// A member's history is read from the journal by the links from each of
+// its entries to the one before (Entry::member_prev), which every way of
+// appending sets: single commands, a transfer (two members in one
+// command), batches, an expiry run over all members. It is the member's
+// entries in the journal's order, before and after a restart.
+TEST_F(EngineTest, HistoryFollowsEachMembersLinks) {
+  std::string path = ReopenOnNewSqlite("engine_history.db");
+  Enroll("A");
+  Enroll("B");
+  CreditPoints("A", 900, "c1", "2011-01-01T00:00:00Z");
+  CreditPoints("B", 50, "c2", "2011-01-01T00:00:00Z");
+  Ok(Transfer{.idempotency_key = "t", .member = Id("A"), .to = Id("B"), .amount = Points(300)});
+  std::vector<Command> batch;
+  for (int n = 0; n < 300; ++n) {
+    batch.push_back(Credit{.idempotency_key = absl::StrCat("b", n), .member = Id(n % 3 == 0 ? "A" : "B"),
+                           .at = At("2011-01-02T00:00:00Z"), .amount = Points(1)});
+  }
+  for (const auto& result : engine_->ExecuteBatch(batch)) ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(engine_->RunExpiry("x", At("2015-01-01T00:00:00Z")).ok());
+  Ok(Credit{.idempotency_key = "late", .member = Id("A"), .amount = Points(5)});
+  auto expect_histories = [&] {
+    std::map<std::string, std::vector<uint64_t>> expected;
+    ASSERT_TRUE(engine_->store()
+                    .Read(1, [&](const Entry& entry) {
+                      expected[entry.member.value()].push_back(entry.seq);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    for (const char* member : {"A", "B"}) {
+      auto history = engine_->History(Id(member));
+      ASSERT_TRUE(history.ok()) << history.status();
+      std::vector<uint64_t> seqs;
+      for (const Entry& entry : *history) seqs.push_back(entry.seq);
+      EXPECT_EQ(seqs, expected[member]) << member;
+    }
+    EXPECT_GT(expected["A"].size(), 100u);
+    EXPECT_GT(expected["B"].size(), 200u);
+  };
+  expect_histories();
+  ExpectSameStateAfterRestart(path);
+  expect_histories();
+}
+
 // A batch of several append pieces (ExecuteBatch hands the store 128
 // entries at a time; SQLite writes them while the next are decided).
 std::vector<Command> LargeBatch() {
@@ -410,6 +454,9 @@ TEST_F(EngineTest, LargeBatchOnSqliteMatchesMemoryAndSurvivesRestart) {
 TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
   std::string path = ReopenOnNewSqlite("engine_failed_batch.db");
   ASSERT_TRUE(engine_->Execute(loyalty::Enroll{.idempotency_key = "e0", .member = Id("M0")}).ok());
+  // M0 is rebuilt from its entries before the batch: three, by their links.
+  CreditPoints("M0", 70, "before-1", "2011-01-01T00:00:00Z");
+  CreditPoints("M0", 80, "before-2", "2011-01-01T00:00:00Z");
   const Sha256 before = engine_->StateDigest();
   ASSERT_EQ(Sql(path, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN NEW.seq = 300 "
                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"),
@@ -421,8 +468,9 @@ TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
   }
   EXPECT_TRUE(results[0]->replayed);  // e0 was there before
   EXPECT_EQ(results[1].status().code(), absl::StatusCode::kUnavailable) << results[1].status();
-  EXPECT_EQ(engine_->store().LastSeq(), 1u);
+  EXPECT_EQ(engine_->store().LastSeq(), 3u);
   EXPECT_EQ(engine_->StateDigest(), before);
+  EXPECT_EQ(engine_->History(Id("M0"))->size(), 3u);
   EXPECT_FALSE(engine_->store().FindKey("c100").has_value());
 
   ASSERT_EQ(Sql(path, "DROP TRIGGER refuse"), absl::OkStatus());

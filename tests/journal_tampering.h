@@ -36,11 +36,13 @@ inline absl::Status Sql(const std::string& path, const std::string& sql) {
   return rc == SQLITE_OK ? absl::OkStatus() : absl::UnknownError(message);
 }
 
-// One row of the journal table: an encoded entry and its chain hash.
+// One row of the journal table: an encoded entry, its chain hash and its
+// link to the member's previous entry.
 struct Row {
   uint64_t seq;
   std::string entry;
   std::string hash;
+  uint64_t member_prev = 0;
 };
 
 // Every row of the journal, by seq. Crashes (a test bug) if the database
@@ -50,14 +52,15 @@ inline std::vector<Row> ReadRows(const std::string& path) {
   sqlite3* db = nullptr;
   LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* select = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "SELECT seq, entry, hash FROM journal ORDER BY seq", -1, &select, nullptr) ==
+  LOYALTY_CHECK(sqlite3_prepare_v2(db, "SELECT seq, entry, hash, member_prev FROM journal ORDER BY seq", -1, &select, nullptr) ==
                 SQLITE_OK);
   while (sqlite3_step(select) == SQLITE_ROW) {
     auto blob = [&](int column) {
       return std::string(static_cast<const char*>(sqlite3_column_blob(select, column)),
                          static_cast<size_t>(sqlite3_column_bytes(select, column)));
     };
-    rows.push_back({static_cast<uint64_t>(sqlite3_column_int64(select, 0)), blob(1), blob(2)});
+    rows.push_back({static_cast<uint64_t>(sqlite3_column_int64(select, 0)), blob(1), blob(2),
+                    static_cast<uint64_t>(sqlite3_column_int64(select, 3))});
   }
   sqlite3_finalize(select);
   sqlite3_close(db);
@@ -71,12 +74,13 @@ inline void WriteRows(const std::string& path, const std::vector<Row>& rows, con
   LOYALTY_CHECK(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   LOYALTY_CHECK(sqlite3_exec(db, "BEGIN; DELETE FROM journal;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_stmt* insert = nullptr;
-  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash) VALUES(?, ?, ?)", -1, &insert,
+  LOYALTY_CHECK(sqlite3_prepare_v2(db, "INSERT INTO journal(seq, entry, hash, member_prev) VALUES(?, ?, ?, ?)", -1, &insert,
                                    nullptr) == SQLITE_OK);
   for (const Row& row : rows) {
     sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(row.seq));
     sqlite3_bind_blob(insert, 2, row.entry.data(), static_cast<int>(row.entry.size()), SQLITE_TRANSIENT);
     sqlite3_bind_blob(insert, 3, row.hash.data(), static_cast<int>(row.hash.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(insert, 4, static_cast<sqlite3_int64>(row.member_prev));
     LOYALTY_CHECK(sqlite3_step(insert) == SQLITE_DONE);
     sqlite3_reset(insert);
   }

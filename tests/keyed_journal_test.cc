@@ -253,7 +253,7 @@ TEST_F(KeyedJournal, OpeningAnUnkeyedJournalWithAKeyIsFailedPrecondition) {
   EXPECT_EQ(VerifyJournal(**plain, kKey).fault, JournalFault::kKeyMismatch);
 }
 
-TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionTwoAndKeyCheck) {
+TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFourAndKeyCheck) {
   WriteJournal(kKey);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -268,7 +268,7 @@ TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionTwoAndKeyCheck) {
     sqlite3_finalize(select);
     return value;
   };
-  EXPECT_EQ(meta("schema_version"), "2");
+  EXPECT_EQ(meta("schema_version"), "4");
   EXPECT_EQ(meta("chain"), "hmac-sha256");
   EXPECT_EQ(meta("key_check"), ToHex(*internal::Chain::For(kKey)->KeyCheck()));
   sqlite3_close(db);

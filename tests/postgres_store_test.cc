@@ -63,14 +63,42 @@ TEST_F(PostgresStoreTest, ReopensWithKeysAndHead) {
 
 TEST_F(PostgresStoreTest, RefusesNewerSchemaAndForeignTables) {
   ASSERT_NE(Open(), nullptr);
-  PostgresSql("UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'");
+  PostgresSql("UPDATE loyalty_meta SET value = '3' WHERE key = 'schema_version'");
   auto newer = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(newer.status().message().find("schema version 2"), std::string::npos) << newer.status();
+  EXPECT_NE(newer.status().message().find("schema version 3"), std::string::npos) << newer.status();
   DropPostgresJournal();
   PostgresSql("CREATE TABLE loyalty_journal(x integer)");
   auto foreign = OpenPostgresStore(PostgresConninfo());
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition) << foreign.status();
+}
+
+// A journal of schema version 1 (before Entry::member_prev) is migrated to
+// version 2 on open: the column added and each member's entries linked.
+TEST_F(PostgresStoreTest, MigratesVersionOneByLinkingEachMembersEntries) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30),
+                                Credited(4, "d", 40)};
+    batch[1].member = MemberId::FromValid("M-2");
+    ASSERT_TRUE(store->Append(batch).ok());
+  }
+  PostgresSql("ALTER TABLE loyalty_journal DROP COLUMN member_prev;"
+              "UPDATE loyalty_meta SET value = '1' WHERE key = 'schema_version'");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::vector<uint64_t> links;
+  ASSERT_TRUE(store->Read(1, [&](const Entry& e) {
+                     links.push_back(e.member_prev);
+                     return absl::OkStatus();
+                   }).ok());
+  // M-1: entries 1, 3, 4; M-2: entry 2.
+  EXPECT_EQ(links, (std::vector<uint64_t>{0, 0, 1, 3}));
+  std::vector<Entry> next = {Credited(5, "e", 50)};
+  next[0].member_prev = 4;
+  ASSERT_TRUE(store->Append(next).ok());
+  EXPECT_EQ(Open()->Get(5)->member_prev, 4u);
 }
 
 TEST_F(PostgresStoreTest, UnreachableServerIsUnavailable) {

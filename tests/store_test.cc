@@ -50,6 +50,33 @@ TEST_P(StoreConformance, AppendReadFindAndChain) {
   EXPECT_EQ(*VerifyChain(*store), 3u);
 }
 
+// Each entry's link to its member's previous entry is kept beside it, given
+// back by Get, Read and ReadStored, and outside the chain (the engine
+// checks it).
+TEST_P(StoreConformance, KeepsEachEntrysMemberLink) {
+  auto store = Make();
+  std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30)};
+  batch[1].member_prev = 1;
+  batch[2].member_prev = 2;
+  ASSERT_TRUE(store->Append(batch).ok());
+  std::vector<Entry> unlinked = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30)};
+  auto plain = NewMemoryStore();
+  ASSERT_TRUE(plain->Append(unlinked).ok());
+  EXPECT_EQ(batch[2].hash, unlinked[2].hash);  // the link is not hashed
+  EXPECT_EQ(store->Get(3)->member_prev, 2u);
+  std::vector<uint64_t> links, stored_links;
+  ASSERT_TRUE(store->Read(1, [&](const Entry& e) {
+                     links.push_back(e.member_prev);
+                     return absl::OkStatus();
+                   }).ok());
+  ASSERT_TRUE(store->ReadStored(1, [&](const Entry& e, absl::string_view) {
+                     stored_links.push_back(e.member_prev);
+                     return absl::OkStatus();
+                   }).ok());
+  EXPECT_EQ(links, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(stored_links, links);
+}
+
 TEST_P(StoreConformance, UsedKeyRejectsWholeBatch) {
   auto store = Make();
   std::vector<Entry> first = {Credited(1, "a", 10)};
@@ -277,15 +304,65 @@ TEST_F(SqliteJournal, RejectsFilesThatAreNotJournals) {
 
 TEST_F(SqliteJournal, RejectsNewerSchema) {
   std::string path = Write("newer.db");
-  ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '2' WHERE key = 'schema_version'"), absl::OkStatus());
+  ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '5' WHERE key = 'schema_version'"), absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(status.message().find("schema version 2"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("schema version 5"), absl::string_view::npos) << status;
 }
 
 // An append refused before it could begin (another process holds the
 // database's write lock past the busy timeout of 5 s) leaves its keys
 // free: the same batch goes through once the lock is released.
+// A journal of schema version 1 (before Entry::member_prev) is migrated to
+// version 3 by a verified open: the column added and each member's entries
+// linked. Unverified, it is read as it is, its links 0.
+TEST_F(SqliteJournal, MigratesVersionOneByLinkingEachMembersEntries) {
+  std::string path = TempPath("version1.db");
+  {
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30),
+                                Credited(4, "d", 40)};
+    batch[1].member = MemberId::FromValid("M-2");
+    ASSERT_TRUE((*store)->Append(batch).ok());
+  }
+  ASSERT_EQ(Sql(path, "ALTER TABLE journal DROP COLUMN member_prev;"
+                      "UPDATE loyalty_meta SET value = '1' WHERE key = 'schema_version'"),
+            absl::OkStatus());
+  auto links = [](const Store& store) {
+    std::vector<uint64_t> seen;
+    EXPECT_TRUE(store.Read(1, [&](const Entry& e) {
+                       seen.push_back(e.member_prev);
+                       return absl::OkStatus();
+                     }).ok());
+    return seen;
+  };
+  {
+    auto inspected = OpenSqliteStore(path, {.verify_on_open = false});
+    ASSERT_TRUE(inspected.ok()) << inspected.status();
+    EXPECT_EQ(links(**inspected), (std::vector<uint64_t>{0, 0, 0, 0}));
+  }
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  // M-1: entries 1, 3, 4; M-2: entry 2.
+  EXPECT_EQ(links(**store), (std::vector<uint64_t>{0, 0, 1, 3}));
+  std::vector<Entry> next = {Credited(5, "e", 50)};
+  next[0].member_prev = 4;
+  EXPECT_TRUE((*store)->Append(next).ok());
+  store->reset();
+  EXPECT_EQ(ReadRows(path).back().member_prev, 4u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* select = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM loyalty_meta WHERE key = 'schema_version'", -1, &select,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(select), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(select, 0)), "3");
+  sqlite3_finalize(select);
+  sqlite3_close(db);
+}
+
 TEST_F(SqliteJournal, AppendThatCouldNotBeginCanBeRetried) {
   std::string path = Write("busy.db");
   auto store = OpenSqliteStore(path);

@@ -154,9 +154,16 @@ class Engine {
   auto ReadMember(const MemberId& member, F read) const
       -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
   void ApplyLocked(const Entry& entry);
-  // Rebuilds a member from its journal entries up to seq `up_to`, dropping
-  // what was applied after (a batch whose append failed).
-  void RebuildLocked(const MemberId& member, uint64_t up_to);
+  // Sets the entry's member_prev to its member's last seq, then applies it.
+  void LinkAndApplyLocked(Entry& entry);
+  // Rebuilds a member from its journal entries up to its entry `last` (0:
+  // none), dropping what was applied after (a batch whose append failed).
+  void RebuildLocked(const MemberId& member, uint64_t last);
+  // The member's entries up to its entry `last`, oldest first, read by
+  // following the links to each previous one (Entry::member_prev);
+  // DataLoss naming the entry if a link leads to another member's entry or
+  // not backwards.
+  absl::StatusOr<std::vector<Entry>> EntriesOf(const MemberId& member, uint64_t last) const;
   using MemberDecision = std::vector<Entry> (*)(const Program&, const MemberId&, const MemberState&, Instant,
                                                 const std::string&, const CommandDigest&, Instant);
   // Decides `run` for every member in one append (RunExpiry, ClosePeriod);
@@ -166,7 +173,8 @@ class Engine {
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.
   absl::Status PublishVersions();
-  // Assigns seqs and appends; caller holds journal_mutex_.
+  // Assigns seqs and links (Entry::member_prev) and appends; caller holds
+  // journal_mutex_ and the shard locks of the entries' members.
   absl::Status AppendLocked(std::span<Entry> entries);
   // A journal shared with other engines (PostgreSQL): applies the entries
   // they appended since this engine's last (Store::CatchUp), under every

@@ -293,11 +293,17 @@ absl::string_view EntryKindName(const EntryBody& body);
 // a repeated idempotency key can be told apart from a conflicting one.
 using CommandDigest = std::array<uint8_t, 16>;
 
-// One immutable journal entry. `seq` and `hash` are set when it is
-// appended; everything else by Decide.
+// One immutable journal entry. `seq`, `member_prev` and `hash` are set
+// when it is appended; everything else by Decide.
 struct Entry {
   uint64_t seq = 0;
   MemberId member;
+  // The seq of the member's entry before this one (0 for its first, and
+  // for the program's entries): a back link from which the member's
+  // history is read without an index. Set by the engine; stored beside the
+  // entry, outside the chain (the engine checks it against the state when
+  // it reads the journal).
+  uint64_t member_prev = 0;
   Instant business_time;  // when it happened
   Instant recorded_at;    // when the engine recorded it
   std::string idempotency_key;
@@ -436,16 +442,22 @@ struct MemberDetail {
 // allocated by the first entry that needs it, so that a member who only
 // earns and spends stays small. Copies are deep.
 struct MemberState {
-  bool enrolled = false;
-  bool has_accrued = false;  // an activity was accrued
-  bool closed = false;
+  // The largest seq an entry may have: MemberState keeps its member's last
+  // seq in 61 bits, beside three flags.
+  static constexpr uint64_t kMaxSeq = (uint64_t{1} << 61) - 1;
+
+  // The seq of the member's last entry; the entries before it are found
+  // by following Entry::member_prev.
+  uint64_t last_seq : 61 = 0;
+  bool enrolled : 1 = false;
+  bool has_accrued : 1 = false;  // an activity was accrued
+  bool closed : 1 = false;
   Instant enrolled_at;
   Instant last_activity;   // enrolment or the last accrual
   std::vector<Lot> lots;   // every lot ever created, ordered by LotId
   Points balance;          // == sum of lots[i].remaining (invariant 1)
   Points held;             // == sum of detail().holds[i].amount
   Points debt;
-  std::vector<uint64_t> history;  // seqs of this member's entries
 
   MemberState() = default;
   MemberState(const MemberState& other);
@@ -466,6 +478,7 @@ struct MemberState {
  private:
   std::unique_ptr<MemberDetail> detail_;
 };
+static_assert(sizeof(MemberState) <= 80);  // issue 7: 128 bytes per member with its id and index
 
 // Indexes into member.lots of the lots with points left that are still
 // valid at `at`, in spending order: soonest expiry first, then earliest

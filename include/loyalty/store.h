@@ -56,6 +56,9 @@ struct KeyRecord {
   uint32_t count = 0;
 };
 
+// Every store keeps each entry's member_prev (the engine's back link to the
+// member's previous entry) beside the entry, outside the chain, and gives
+// it back with the entry.
 class Store {
  public:
   virtual ~Store() = default;
@@ -157,10 +160,12 @@ struct SqliteOptions {
   // FindKey finds nothing, and Append returns FailedPrecondition.
   bool verify_on_open = true;
   // The secret of a keyed journal (at least 16 bytes; see above). A new
-  // journal created with a key is keyed for good (schema version 2, which
-  // older versions of this library refuse to open); nullopt (the default)
-  // creates and opens journals chained with plain SHA-256 (schema
-  // version 1). Checked on every open, also with verify_on_open = false.
+  // journal created with a key is keyed for good (schema version 4, which
+  // versions of this library before keyed journals refuse to open); nullopt
+  // (the default) creates and opens journals chained with plain SHA-256
+  // (schema version 3). Checked on every open, also with verify_on_open =
+  // false. Journals of versions 1 and 2 (before Entry::member_prev) are
+  // migrated to 3 and 4 by a verified open.
   std::optional<std::string> journal_key;
 };
 
