@@ -101,7 +101,7 @@ int ReplayJournal(const JournalArguments& a) {
   MemberBalance total;
   for (const MemberState* state : replayed->States()) {
     total.available = Points(total.available.value() + state->balance.value());
-    total.held = Points(total.held.value() + state->held.value());
+    total.held = Points(total.held.value() + state->held().value());
     total.debt = Points(total.debt.value() + state->debt.value());
   }
   Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},

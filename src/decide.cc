@@ -100,7 +100,7 @@ std::string DebtText(Points paid) {
 
 absl::Status CheckRoom(const MemberState& member, const MemberId& id, Points incoming) {
   // balance + held stays representable, so that every total can be shown.
-  auto total = Add(member.balance, member.held);
+  auto total = Add(member.balance, member.held());
   if (!total.ok() || !Add(*total, incoming).ok()) {
     return absl::OutOfRangeError(absl::StrCat("member ", id.value(), ": crediting ", incoming.value(),
                                               " points would overflow the balance"));

@@ -174,7 +174,6 @@ MemberState::MemberState(const MemberState& other)
       last_activity(other.last_activity),
       lots(other.lots),
       balance(other.balance),
-      held(other.held),
       debt(other.debt),
       detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
 
@@ -260,7 +259,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const HoldPlaced& e) {
             TakeFromLots(member, e.draws, e.amount);
-            member.held = Plus(member.held, e.amount);
+            member.mutable_detail().held = Plus(member.held(), e.amount);
             MemberDetail& detail = member.mutable_detail();
             detail.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
             if (e.quote != 0) LOYALTY_CHECK(detail.quotes.erase(e.quote) == 1);
@@ -269,7 +268,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             MemberDetail& detail = member.mutable_detail();
             auto it = detail.holds.find(e.hold);
             LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount && it->second.draws == e.draws);
-            member.held = Minus(member.held, e.amount);
+            member.mutable_detail().held = Minus(member.held(), e.amount);
             detail.holds.erase(it);
             detail.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
           },
@@ -277,7 +276,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             MemberDetail& detail = member.mutable_detail();
             auto it = detail.holds.find(e.hold);
             LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount);
-            member.held = Minus(member.held, e.amount);
+            member.mutable_detail().held = Minus(member.held(), e.amount);
             detail.holds.erase(it);
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
@@ -382,7 +381,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
       },
       entry.body);
-  LOYALTY_CHECK(member.balance >= Points(0) && member.held >= Points(0) && member.debt >= Points(0));
+  LOYALTY_CHECK(member.balance >= Points(0) && member.held() >= Points(0) && member.debt >= Points(0));
   LOYALTY_CHECK(entry.seq <= MemberState::kMaxSeq);
   member.last_seq = entry.seq;
 }
@@ -453,7 +452,7 @@ namespace {
 class Fit {
  public:
   explicit Fit(const MemberState& member)
-      : member_(member), balance_(member.balance.value()), held_(member.held.value()), debt_(member.debt.value()) {}
+      : member_(member), balance_(member.balance.value()), held_(member.held().value()), debt_(member.debt.value()) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }

@@ -110,7 +110,7 @@ TEST_F(LedgerTest, DeltaOfMatchesApply) {
   Points before = member_.balance;
   Apply(hold, Day(2));
   EXPECT_EQ(member_.balance.value() - before.value(), delta.available.value());
-  EXPECT_EQ(member_.held, Points(40));
+  EXPECT_EQ(member_.held(), Points(40));
   EXPECT_EQ(EntryKindName(hold), "hold_placed");
 }
 

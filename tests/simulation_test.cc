@@ -350,9 +350,9 @@ class Simulation {
       int64_t in_holds = 0;
       for (const auto& [seq, hold] : state->detail().holds) in_holds += hold.amount.value();
       EXPECT_EQ(state->balance.value(), in_lots) << m.value() << ": balance != sum of lots";
-      EXPECT_EQ(state->held.value(), in_holds) << m.value() << ": held != sum of holds";
+      EXPECT_EQ(state->held().value(), in_holds) << m.value() << ": held != sum of holds";
       EXPECT_GE(state->balance.value(), 0) << m.value();
-      EXPECT_GE(state->held.value(), 0) << m.value();
+      EXPECT_GE(state->held().value(), 0) << m.value();
       EXPECT_GE(state->debt.value(), 0) << m.value();
     }
   }

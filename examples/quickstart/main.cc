@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   auto state = (*engine)->Snapshot(member);
   if (!state.ok()) return Fail(state.status());
   std::printf("\nAvailable %lld miles, held %lld, debt %lld; status miles %lld.\n",
-              static_cast<long long>(state->balance.value()), static_cast<long long>(state->held.value()),
+              static_cast<long long>(state->balance.value()), static_cast<long long>(state->held().value()),
               static_cast<long long>(state->debt.value()),
               static_cast<long long>(state->detail().counters.count("status_miles") ? state->detail().counters.at("status_miles").value() : 0));
   auto verified = VerifyChain((*engine)->store());

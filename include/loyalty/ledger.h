@@ -425,6 +425,7 @@ struct DebitRecord {
 // for returns, rule use, flags, closure, qualifying counters and status.
 struct MemberDetail {
   absl::flat_hash_map<uint64_t, Hold> holds;              // open holds by hold seq
+  Points held;                                            // == sum of holds[i].amount
   absl::flat_hash_map<uint64_t, DebitRecord> debits;      // by debit seq
   absl::flat_hash_map<uint64_t, Quote> quotes;            // open quotes by quote seq
   absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
@@ -456,7 +457,6 @@ struct MemberState {
   Instant last_activity;   // enrolment or the last accrual
   std::vector<Lot> lots;   // every lot ever created, ordered by LotId
   Points balance;          // == sum of lots[i].remaining (invariant 1)
-  Points held;             // == sum of detail().holds[i].amount
   Points debt;
 
   MemberState() = default;
@@ -465,6 +465,8 @@ struct MemberState {
   MemberState(MemberState&&) noexcept = default;
   MemberState& operator=(MemberState&&) noexcept = default;
 
+  // Points reserved by open holds (kept in the detail, which holds have).
+  Points held() const { return detail().held; }
   // The detail; an empty one (shared, never changed) if none was needed yet.
   const MemberDetail& detail() const;
   // The detail, allocated on first use.
@@ -478,7 +480,7 @@ struct MemberState {
  private:
   std::unique_ptr<MemberDetail> detail_;
 };
-static_assert(sizeof(MemberState) <= 80);  // issue 7: 128 bytes per member with its id and index
+static_assert(sizeof(MemberState) <= 72);  // issue 7: 128 bytes per member, with its id, index and lots header
 
 // Indexes into member.lots of the lots with points left that are still
 // valid at `at`, in spending order: soonest expiry first, then earliest
