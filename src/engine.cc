@@ -221,17 +221,30 @@ absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDi
 }
 
 absl::Status Engine::AppendLocked(std::span<Entry> entries) {
+  // An entry's member_prev is the seq of its member's entry before it in
+  // `entries`, or else its member's last seq. A command's few entries are
+  // scanned back; a period run's many go through a map.
+  const bool few = entries.size() <= 16;
+  absl::flat_hash_map<absl::string_view, uint64_t> last;  // member -> seq so far, if not few
   uint64_t seq = store_->LastSeq();
-  absl::flat_hash_map<absl::string_view, uint64_t> last;  // member -> its last seq so far
-  for (Entry& entry : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Entry& entry = entries[i];
     entry.seq = ++seq;
     if (entry.member.value() == kProgramMember) continue;  // the program's entries are not linked
-    auto [member_last, first] = last.try_emplace(entry.member.value(), 0);
-    if (first) {
-      const MemberState* state = FindLocked(entry.member);
-      member_last->second = state != nullptr ? state->last_seq : 0;
+    std::optional<uint64_t> before;
+    if (few) {
+      for (size_t j = i; j-- > 0 && !before;) {
+        if (entries[j].member == entry.member) before = entries[j].seq;
+      }
+    } else if (auto it = last.find(entry.member.value()); it != last.end()) {
+      before = it->second;
     }
-    entry.member_prev = std::exchange(member_last->second, entry.seq);
+    if (!before) {
+      const MemberState* state = FindLocked(entry.member);
+      before = state != nullptr ? state->last_seq : 0;
+    }
+    entry.member_prev = *before;
+    if (!few) last[entry.member.value()] = entry.seq;
   }
   return store_->Append(entries);
 }
