@@ -6,13 +6,13 @@
 //   ./build-release/bench/memory_benchmark
 //
 // Targets (issue 7): at most 128 bytes per member and 64 bytes per lot.
-// `bytes_per_member` is an enrolled member without lots: its id, state,
-// index entry and the enrolment's place in its history (the seqs of its
-// entries). `bytes_per_lot` is what each further lot adds, the lot and its
-// credit's place in the history: the slope between members of kLots and of
-// 2 * kLots lots (powers of two, so that the vectors' growth leaves no
-// slack). `lots_vector_overhead` is what a member's first lots cost besides
-// that, per member (malloc's header of the lots' block).
+// `bytes_per_member` is an enrolled member without lots: its id, state and
+// index entry (its history is in the journal, linked from its last seq).
+// `bytes_per_lot` is what each further lot adds: the slope between members
+// of kLots and of 2 * kLots lots (powers of two, so that the vector's
+// growth leaves no slack). `lots_vector_overhead` is what a member's first
+// lots cost besides that, per member (malloc's header of the lots' block);
+// bench/run counts it with the member.
 // `bytes_per_member_with_status` is a member who also has a tier and a
 // qualifying counter (an airline member).
 // LOYALTY_MEMORY_BENCH_MEMBERS overrides the number of members.

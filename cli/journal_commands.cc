@@ -102,7 +102,7 @@ int ReplayJournal(const JournalArguments& a) {
   for (const MemberState* state : replayed->States()) {
     total.available = Points(total.available.value() + state->balance.value());
     total.held = Points(total.held.value() + state->held().value());
-    total.debt = Points(total.debt.value() + state->debt.value());
+    total.debt = Points(total.debt.value() + state->debt().value());
   }
   Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
              {"members", replayed->members.size()}, {"outstanding", ToJson(total)},

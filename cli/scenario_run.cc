@@ -72,7 +72,7 @@ void Check(const std::vector<Expectation>& expect, const Json& actual, std::vect
 }
 
 Json MemberJson(const MemberState& state) {
-  Json out{{"available", state.balance.value()}, {"held", state.held().value()}, {"debt", state.debt.value()},
+  Json out{{"available", state.balance.value()}, {"held", state.held().value()}, {"debt", state.debt().value()},
            {"tier", state.detail().status.tier.empty() ? "-" : state.detail().status.tier}};
   Json counters = Json::object();
   for (const auto& [name, amount] : state.detail().counters) counters[name] = amount.value();
@@ -122,7 +122,7 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
     if (!replayed.ok()) return replayed.status();
     BalancesResult result;
     auto add = [&](const MemberId& id, const MemberState& s) {
-      result.rows.push_back({id, {s.balance, s.held(), s.debt}, s.detail().status.tier, s.detail().counters});
+      result.rows.push_back({id, {s.balance, s.held(), s.debt()}, s.detail().status.tier, s.detail().counters});
     };
     if (balances->members.empty()) {
       std::vector<MemberId> ids;

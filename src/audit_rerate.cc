@@ -44,7 +44,7 @@ EntryFacts FactsOf(const EntryBody& body) {
 }
 
 MemberOutcome OutcomeOf(const MemberState& member) {
-  MemberOutcome outcome{member.balance, member.held(), member.debt, 0, member.detail().status.tier, member.detail().status.paid_tier};
+  MemberOutcome outcome{member.balance, member.held(), member.debt(), 0, member.detail().status.tier, member.detail().status.paid_tier};
   for (const Lot& lot : member.lots) outcome.open_lots += lot.remaining.IsZero() ? 0 : 1;
   return outcome;
 }

@@ -388,7 +388,7 @@ absl::StatusOr<std::vector<Entry>> DecideAccrual(const Program& program, const M
   auto upgrade = UpgradeOnCounters(program, member, at, Pending(result->counters, day.days_since_epoch(), false));
   entries::Credited body;
   body.amount = result->redeemable;
-  body.debt_paid = std::min(body.amount, member.debt);
+  body.debt_paid = std::min(body.amount, member.debt());
   // A status reached by this very accrual protects its points too.
   body.expires_at = upgrade && Protected(version, member, StatusAfter(member.detail().status, *upgrade))
                         ? Instant::Max()
@@ -538,7 +538,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (expires_at <= at) return Invalid("expires_at", "must be after the credit's time");
             entries::Credited body;
             body.amount = c.amount;
-            body.debt_paid = std::min(c.amount, member->debt);
+            body.debt_paid = std::min(c.amount, member->debt());
             body.expires_at = expires_at;
             body.source = c.source;
             body.counters = c.counters;
@@ -607,7 +607,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
               return absl::NotFoundError(absl::StrCat("member ", id.value(), ": no open hold ", c.hold));
             }
             entries::HoldReleased body{c.hold, false, it->second.amount, {}, Points(0)};
-            body.draws = SettleDebt(it->second.draws, member->debt, &body.debt_paid);
+            body.draws = SettleDebt(it->second.draws, member->debt(), &body.debt_paid);
             entry.explanation = absl::StrCat("released hold ", c.hold, ": ", it->second.amount.value(),
                                              " points back to their lots", DebtText(body.debt_paid));
             entry.body = std::move(body);
@@ -637,7 +637,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             }
             Points from_lot = std::min(c.amount, lot->remaining);
             Points debt(c.amount.value() - from_lot.value());
-            if (!Add(member->debt, debt).ok()) return absl::OutOfRangeError("debt would overflow");
+            if (!Add(member->debt(), debt).ok()) return absl::OutOfRangeError("debt would overflow");
             entry.explanation = absl::StrCat("reversed ", c.amount.value(), " points of credit ", c.credit, ": ",
                                              from_lot.value(), " from its lot");
             if (!debt.IsZero()) {
@@ -658,7 +658,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
                   absl::StrCat("member ", id.value(), ": debit ", c.debit, " is already reversed"));
             }
             entries::DebitReversed body{c.debit, it->second.amount, {}, Points(0)};
-            body.draws = SettleDebt(it->second.draws, member->debt, &body.debt_paid);
+            body.draws = SettleDebt(it->second.draws, member->debt(), &body.debt_paid);
             entry.explanation = absl::StrCat("reversed debit ", c.debit, ": ", DrawText(body.draws),
                                              " restored with their original expiry", DebtText(body.debt_paid));
             entry.body = std::move(body);
@@ -677,7 +677,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             } else {
               if (absl::Status s = CheckRoom(*member, id, c.delta); !s.ok()) return s;
               body.expires_at = NewLotExpiry(program.InForceAt(at), *member, at);
-              body.debt_paid = std::min(c.delta, member->debt);
+              body.debt_paid = std::min(c.delta, member->debt());
             }
             entry.explanation = absl::StrCat("adjusted by ", c.delta.value(), " points by ", c.actor, ": ", c.reason);
             entry.body = std::move(body);
@@ -699,7 +699,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             // The receiver's debt is settled first; the rest arrives as lots
             // with the dates they had.
             entries::TransferredIn in{id, c.amount, Points(0), {}};
-            for (const LotDraw& draw : SettleDebt(*draws, receiver->debt, &in.debt_paid)) {
+            for (const LotDraw& draw : SettleDebt(*draws, receiver->debt(), &in.debt_paid)) {
               const Lot* lot = member->FindLot(draw.lot);
               in.lots.push_back({draw.amount, lot->earned_at, lot->expires_at});
             }
@@ -940,7 +940,7 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
     if (hold.expires_at <= as_of) lapsed.emplace_back(hold_id, &hold);
   }
   std::sort(lapsed.begin(), lapsed.end());
-  Points debt = member.debt;
+  Points debt = member.debt();
   for (const auto& [hold_id, hold] : lapsed) {
     Entry entry = Header(program, member_id, as_of, recorded_at, key, digest);
     entries::HoldReleased body{hold_id, true, hold->amount, {}, Points(0)};

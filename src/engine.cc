@@ -502,7 +502,7 @@ absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const {
 }
 
 absl::StatusOr<Balance> Engine::BalanceOf(const MemberId& member) const {
-  return ReadMember(member, [](const MemberState& state) { return Balance{state.balance, state.held(), state.debt}; });
+  return ReadMember(member, [](const MemberState& state) { return Balance{state.balance, state.held(), state.debt()}; });
 }
 
 absl::StatusOr<std::vector<Lot>> Engine::OpenLots(const MemberId& member) const {

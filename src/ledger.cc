@@ -76,8 +76,8 @@ void AddLot(MemberState& member, const Entry& entry, uint32_t part, Lot::Origin 
 }
 
 void PayDebt(MemberState& member, Points paid) {
-  LOYALTY_CHECK(paid >= Points(0) && paid <= member.debt);
-  member.debt = Minus(member.debt, paid);
+  LOYALTY_CHECK(paid >= Points(0) && paid <= member.debt());
+  if (!paid.IsZero()) member.mutable_detail().debt = Minus(member.debt(), paid);
 }
 
 // Adds (or subtracts) `counters` to the all-time totals and to `local_day`.
@@ -174,7 +174,6 @@ MemberState::MemberState(const MemberState& other)
       last_activity(other.last_activity),
       lots(other.lots),
       balance(other.balance),
-      debt(other.debt),
       detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
 
 MemberState& MemberState::operator=(const MemberState& other) {
@@ -302,7 +301,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
               lot->remaining = Minus(lot->remaining, e.from_lot);
             }
             member.balance = Minus(member.balance, e.from_lot);
-            member.debt = Plus(member.debt, e.debt_added);
+            if (!e.debt_added.IsZero()) member.mutable_detail().debt = Plus(member.debt(), e.debt_added);
             AddCounters(member, e.counters, e.counter_day, /*subtract=*/true);
           },
           [&](const DebitReversed& e) {
@@ -381,7 +380,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
       },
       entry.body);
-  LOYALTY_CHECK(member.balance >= Points(0) && member.held() >= Points(0) && member.debt >= Points(0));
+  LOYALTY_CHECK(member.balance >= Points(0) && member.held() >= Points(0) && member.debt() >= Points(0));
   LOYALTY_CHECK(entry.seq <= MemberState::kMaxSeq);
   member.last_seq = entry.seq;
 }
@@ -452,7 +451,7 @@ namespace {
 class Fit {
  public:
   explicit Fit(const MemberState& member)
-      : member_(member), balance_(member.balance.value()), held_(member.held().value()), debt_(member.debt.value()) {}
+      : member_(member), balance_(member.balance.value()), held_(member.held().value()), debt_(member.debt().value()) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }

@@ -52,7 +52,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
     w.Signed(m->enrolled_at.unix_micros());
     w.Signed(m->balance.value());
     w.Signed(m->held().value());
-    w.Signed(m->debt.value());
+    w.Signed(m->debt().value());
     w.Unsigned(m->lots.size());
     for (const Lot& lot : m->lots) {
       w.Unsigned(lot.id.entry);

@@ -81,11 +81,11 @@ TEST_F(LedgerTest, EarnReversalBeyondTheLotIsDebt) {
   Apply(entries::Debited{Points(60), {{LotId{a, 0}, Points(60)}}}, Day(2));
   Apply(entries::EarnReversed{a, Points(100), Points(40), Points(60), {}}, Day(3));
   EXPECT_EQ(member_.balance, Points(0));
-  EXPECT_EQ(member_.debt, Points(60));
+  EXPECT_EQ(member_.debt(), Points(60));
   EXPECT_EQ(member_.FindLot(LotId{a, 0})->reversed, Points(100));
   // A later credit pays the debt before it forms a lot.
   uint64_t b = Apply(entries::Credited{Points(80), Points(60), Day(90), "test", {}}, Day(4));
-  EXPECT_EQ(member_.debt, Points(0));
+  EXPECT_EQ(member_.debt(), Points(0));
   EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(20));
   EXPECT_EQ(member_.balance, Points(20));
 }

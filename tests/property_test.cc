@@ -66,7 +66,7 @@ void CheckLotsAndHolds(const Engine& engine, int members) {
     for (const auto& [id, hold] : state->detail().holds) holds += hold.amount.value();
     RC_ASSERT(state->balance.value() == lots);
     RC_ASSERT(state->held().value() == holds);
-    RC_ASSERT(state->debt >= Points(0));
+    RC_ASSERT(state->debt() >= Points(0));
   }
 }
 

@@ -353,7 +353,7 @@ class Simulation {
       EXPECT_EQ(state->held().value(), in_holds) << m.value() << ": held != sum of holds";
       EXPECT_GE(state->balance.value(), 0) << m.value();
       EXPECT_GE(state->held().value(), 0) << m.value();
-      EXPECT_GE(state->debt.value(), 0) << m.value();
+      EXPECT_GE(state->debt().value(), 0) << m.value();
     }
   }
 

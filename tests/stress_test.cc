@@ -582,7 +582,7 @@ void CheckConsistency(Engine& engine, const std::vector<std::unique_ptr<Worker>>
     EXPECT_EQ(balance->available, snapshot->balance);
     EXPECT_EQ(balance->held.value(), in_holds) << "held != sum of open holds";
     EXPECT_EQ(balance->held, snapshot->held());
-    EXPECT_EQ(balance->debt, snapshot->debt);
+    EXPECT_EQ(balance->debt, snapshot->debt());
     EXPECT_GE(balance->available.value(), 0);
     EXPECT_GE(balance->debt.value(), 0);
     EXPECT_EQ(balance->held.value(), open_holds[m]) << "held != the holds the test saw placed and not closed";
@@ -645,7 +645,7 @@ void Reader(const Engine& engine, std::atomic<bool>& stop, uint64_t seed, std::v
     int64_t lots = 0, holds = 0;
     for (const Lot& lot : snapshot->lots) lots += lot.remaining.value();
     for (const auto& [seq, hold] : snapshot->detail().holds) holds += hold.amount.value();
-    if (lots != snapshot->balance.value() || holds != snapshot->held().value() || snapshot->debt.value() < 0) {
+    if (lots != snapshot->balance.value() || holds != snapshot->held().value() || snapshot->debt().value() < 0) {
       errors->push_back(absl::StrCat("reader: ", m.value(), " inconsistent: balance ", snapshot->balance.value(),
                                      " lots ", lots, " held ", snapshot->held().value(), " holds ", holds));
       return;

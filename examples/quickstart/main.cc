@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   if (!state.ok()) return Fail(state.status());
   std::printf("\nAvailable %lld miles, held %lld, debt %lld; status miles %lld.\n",
               static_cast<long long>(state->balance.value()), static_cast<long long>(state->held().value()),
-              static_cast<long long>(state->debt.value()),
+              static_cast<long long>(state->debt().value()),
               static_cast<long long>(state->detail().counters.count("status_miles") ? state->detail().counters.at("status_miles").value() : 0));
   auto verified = VerifyChain((*engine)->store());
   if (!verified.ok()) return Fail(verified.status());

@@ -426,6 +426,7 @@ struct DebitRecord {
 struct MemberDetail {
   absl::flat_hash_map<uint64_t, Hold> holds;              // open holds by hold seq
   Points held;                                            // == sum of holds[i].amount
+  Points debt;                                            // owed, paid from the next credits
   absl::flat_hash_map<uint64_t, DebitRecord> debits;      // by debit seq
   absl::flat_hash_map<uint64_t, Quote> quotes;            // open quotes by quote seq
   absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
@@ -457,7 +458,6 @@ struct MemberState {
   Instant last_activity;   // enrolment or the last accrual
   std::vector<Lot> lots;   // every lot ever created, ordered by LotId
   Points balance;          // == sum of lots[i].remaining (invariant 1)
-  Points debt;
 
   MemberState() = default;
   MemberState(const MemberState& other);
@@ -465,8 +465,10 @@ struct MemberState {
   MemberState(MemberState&&) noexcept = default;
   MemberState& operator=(MemberState&&) noexcept = default;
 
-  // Points reserved by open holds (kept in the detail, which holds have).
+  // Points reserved by open holds, and points owed: kept in the detail,
+  // since few members ever have them.
   Points held() const { return detail().held; }
+  Points debt() const { return detail().debt; }
   // The detail; an empty one (shared, never changed) if none was needed yet.
   const MemberDetail& detail() const;
   // The detail, allocated on first use.
@@ -480,7 +482,7 @@ struct MemberState {
  private:
   std::unique_ptr<MemberDetail> detail_;
 };
-static_assert(sizeof(MemberState) <= 72);  // issue 7: 128 bytes per member, with its id, index and lots header
+static_assert(sizeof(MemberState) <= 64);  // issue 7: 128 bytes per member, with its id, index and lots header
 
 // Indexes into member.lots of the lots with points left that are still
 // valid at `at`, in spending order: soonest expiry first, then earliest
