@@ -26,7 +26,7 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   if (!chain.ok()) return chain.status();
   ReplayedJournal replayed;
   bool applying = true;
-  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+  internal::ChainCheck check = internal::CheckChainPipelined(store, *chain, [&](const Entry& entry) {
     if (!applying || entry.business_time > until) {
       applying = false;
       return;

@@ -218,7 +218,7 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
     if (!group.empty() && status.ok()) status = rerater.Group(group);
     group.clear();
   };
-  internal::ChainCheck check = internal::CheckChain(journal, *chain, [&](const Entry& entry) {
+  internal::ChainCheck check = internal::CheckChainPipelined(journal, *chain, [&](const Entry& entry) {
     if (!status.ok()) return;
     if (!group.empty() && group.front().idempotency_key != entry.idempotency_key) flush();
     group.push_back(entry);
