@@ -2,6 +2,7 @@
 // program history with the engine's own Decide, and the outcome compared
 // member by member and command by command with what was recorded.
 #include <algorithm>
+#include <span>
 #include <utility>
 
 #include "absl/container/btree_map.h"
@@ -218,10 +219,12 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
     if (!group.empty() && status.ok()) status = rerater.Group(group);
     group.clear();
   };
-  internal::ChainCheck check = internal::CheckChainPipelined(journal, *chain, [&](const Entry& entry) {
-    if (!status.ok()) return;
-    if (!group.empty() && group.front().idempotency_key != entry.idempotency_key) flush();
-    group.push_back(entry);
+  internal::ChainCheck check = internal::CheckChainPipelined(journal, *chain, [&](std::span<const Entry> run) {
+    for (const Entry& entry : run) {
+      if (!status.ok()) return;
+      if (!group.empty() && group.front().idempotency_key != entry.idempotency_key) flush();
+      group.push_back(entry);
+    }
   });
   flush();
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);

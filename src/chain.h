@@ -146,14 +146,16 @@ struct PipelineOptions {
 };
 
 // CheckChain with the reading, decoding and hash checking on a second
-// thread, overlapped with `verified`, which runs on the calling thread.
-// The result, and the entries `verified` is called with and their order,
-// are exactly CheckChain's; every call is made before this returns. For
-// callers whose `verified` does real work on long journals (replay,
-// re-rating). The store is read from the second thread (store.h allows
-// it); `verified` must not expect to run inside the store's read.
+// thread, overlapped with `verified`, which runs on the calling thread and
+// is given the verified entries in runs of consecutive ones (up to a block
+// at a time, so that it may look ahead, e.g. to prefetch). The result, and
+// the entries `verified` is given and their order, are exactly CheckChain's;
+// every call is made before this returns. For callers that do real work
+// with each entry of long journals (replay, re-rating). The store is read
+// from the second thread (store.h allows it); `verified` must not expect
+// to run inside the store's read.
 ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
-                               absl::FunctionRef<void(const Entry&)> verified,
+                               absl::FunctionRef<void(std::span<const Entry>)> verified,
                                const PipelineOptions& options = {});
 
 // The status for a failed ChainCheck: FailedPrecondition for kKeyMismatch,

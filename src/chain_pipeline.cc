@@ -4,15 +4,16 @@
 // checked (hash of the predecessor's stored hash and the entry's bytes
 // equal to its stored hash) by whichever thread has time: the reading one
 // when the calling one has blocks waiting, else the calling one, which then
-// calls `verified` with the block's entries. The calling thread takes the
-// blocks in journal order, so the first bad entry is found first whoever
-// hashes it.
+// calls `verified` with the block's entries that verify. The calling
+// thread takes the blocks in journal order, so the first bad entry is found
+// first whoever hashes it.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <pthread.h>
 #include <thread>
 #include <vector>
@@ -191,9 +192,12 @@ ChainCheck FillBlocks(const Store& store, const Chain& chain, PipelineOptions::L
 }  // namespace
 
 ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
-                               absl::FunctionRef<void(const Entry&)> verified, const PipelineOptions& options) {
+                               absl::FunctionRef<void(std::span<const Entry>)> verified,
+                               const PipelineOptions& options) {
   LOYALTY_CHECK(options.block_entries > 0 && options.blocks >= 2);
-  if (store.LastSeq() < options.inline_below) return CheckChain(store, chain, verified);
+  if (store.LastSeq() < options.inline_below) {
+    return CheckChain(store, chain, [&](const Entry& entry) { verified(std::span<const Entry>(&entry, 1)); });
+  }
   BlockQueue queue(options.blocks, options.block_entries);
   ChainCheck walked;  // the reading thread's, read after the join
   std::thread reader([&] {
@@ -204,21 +208,23 @@ ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
   while (!modified) {
     Block* block = queue.TakeFull();
     if (block == nullptr) break;
-    Sha256 previous = block->previous;
-    for (size_t i = 0; i < block->size; ++i) {
-      const Entry& entry = block->entries[i];
-      if (!block->linked) {
+    size_t good = block->size;  // the entries that verify
+    if (!block->linked) {
+      Sha256 previous = block->previous;
+      for (size_t i = 0; i < block->size; ++i) {
+        const Entry& entry = block->entries[i];
         const size_t begin = i == 0 ? 0 : block->ends[i - 1];
         const absl::string_view stored(block->bytes.data() + begin, block->ends[i] - begin);
         if (chain.Hash(previous, stored) != entry.hash) {
           // As WalkChain reports it: the entries before verified.
           modified = ChainCheck{ChainFault::kModified, entry.seq - 1, previous, entry.seq, ModifiedDetail(entry.seq)};
+          good = i;
           break;
         }
+        previous = entry.hash;
       }
-      verified(entry);
-      previous = entry.hash;
     }
+    if (good > 0) verified(std::span<const Entry>(block->entries.data(), good));
     queue.PutFree(block);
   }
   if (modified) queue.Cancel();

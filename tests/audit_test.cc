@@ -821,7 +821,13 @@ Checked Pipelined(const Store& store, size_t block, internal::PipelineOptions::L
   Checked checked;
   internal::PipelineOptions options{.block_entries = block, .blocks = 2, .inline_below = 0, .linker = linker};
   checked.check = internal::CheckChainPipelined(
-      store, internal::Chain(), [&](const Entry& e) { checked.seqs.push_back(e.seq); }, options);
+      store, internal::Chain(),
+      [&](std::span<const Entry> run) {
+        EXPECT_FALSE(run.empty());
+        EXPECT_LE(run.size(), block);
+        for (const Entry& e : run) checked.seqs.push_back(e.seq);
+      },
+      options);
   return checked;
 }
 
@@ -912,7 +918,7 @@ TEST_F(PipelinedChain, MissingReorderedTruncatedUnreadable) {
   ASSERT_TRUE(keyed.ok());
   internal::PipelineOptions options{.block_entries = 8, .inline_below = 0};
   int calls = 0;
-  auto check = internal::CheckChainPipelined(Rows(), *keyed, [&](const Entry&) { ++calls; }, options);
+  auto check = internal::CheckChainPipelined(Rows(), *keyed, [&](std::span<const Entry>) { ++calls; }, options);
   EXPECT_EQ(check.fault, internal::ChainFault::kKeyMismatch);
   EXPECT_EQ(calls, 0);
 }
