@@ -122,10 +122,10 @@ class BlockQueue {
  private:
   // Polls `ready` for up to kSpin before the caller sleeps on `changed_`:
   // a block takes tens of microseconds to fill or to use, while sleeping
-  // and being woken is a futex round trip, and on a virtual machine whose
-  // other vCPU went idle often far more. Without it the two threads spent
-  // most of their time waiting for each other (1 million entries: the
-  // calling thread 530 ms, the reading one 220 ms, of 1,100).
+  // and being woken is a futex round trip (several microseconds on this
+  // virtual machine, more when the other vCPU has gone idle), as for
+  // SpinningMutex. Bounded, so a thread that must wait long (the other
+  // side is slower) sleeps after 50 us.
   template <typename Ready>
   static void Await(Ready ready) {
     const auto deadline = std::chrono::steady_clock::now() + kSpin;
