@@ -1,6 +1,7 @@
 // Replay: every member's state rebuilt from a verified journal with
 // ApplyToMember, and its digest, computed by the same code as the engine's.
 #include <algorithm>
+#include <span>
 
 #include "absl/container/btree_map.h"
 #include "chain.h"
@@ -26,7 +27,7 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   if (!chain.ok()) return chain.status();
   ReplayedJournal replayed;
   bool applying = true;
-  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+  auto apply = [&](const Entry& entry) {
     if (!applying || entry.business_time > until) {
       applying = false;
       return;
@@ -37,6 +38,26 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
       return;
     }
     ApplyToMember(replayed.members[entry.member], entry);
+  };
+  internal::ChainCheck check = internal::CheckChainPipelined(store, *chain, [&](std::span<const Entry> run) {
+    // With millions of lots, most of an entry's time is cache misses on
+    // its member's slot and on the end of its lots. So the slot of the
+    // entry 2 * kAhead on is prefetched, and the last lot of the member
+    // kAhead on (found in a slot prefetched before): a hint only, with the
+    // same result.
+    constexpr size_t kAhead = 8;
+    for (size_t i = 0; i < run.size(); ++i) {
+      if (applying && i + 2 * kAhead < run.size()) replayed.members.prefetch(run[i + 2 * kAhead].member);
+      if (applying && i + kAhead < run.size()) {
+        auto it = replayed.members.find(run[i + kAhead].member);
+        if (it != replayed.members.end() && !it->second.lots.empty()) {
+          const Lot* last = &it->second.lots.back();
+          __builtin_prefetch(last);
+          __builtin_prefetch(last + 1, 1);  // where the next lot goes, if there is room
+        }
+      }
+      apply(run[i]);
+    }
   });
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   replayed.entries = check.entries;

@@ -2,6 +2,7 @@
 // program history with the engine's own Decide, and the outcome compared
 // member by member and command by command with what was recorded.
 #include <algorithm>
+#include <span>
 #include <utility>
 
 #include "absl/container/btree_map.h"
@@ -80,7 +81,7 @@ class Rerater {
   explicit Rerater(const Program& program) : program_(program) {}
 
   // Re-rates one command's recorded entries (adjacent, one key).
-  absl::Status Group(std::vector<Entry>& recorded) {
+  absl::Status Group(std::span<const Entry> recorded) {
     const Entry& first = recorded.front();
     if (std::holds_alternative<entries::VersionPublished>(first.body)) return absl::OkStatus();
     for (const Entry& entry : recorded) ApplyToMember(recorded_[entry.member], entry);
@@ -212,16 +213,32 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return chain.status();
   Rerater rerater(program);
-  std::vector<Entry> group;
+  std::vector<Entry> group;  // a command's entries carried over from the previous run
   absl::Status status;
   auto flush = [&] {
     if (!group.empty() && status.ok()) status = rerater.Group(group);
     group.clear();
   };
-  internal::ChainCheck check = internal::CheckChain(journal, *chain, [&](const Entry& entry) {
-    if (!status.ok()) return;
-    if (!group.empty() && group.front().idempotency_key != entry.idempotency_key) flush();
-    group.push_back(entry);
+  // The entries of one command are adjacent and share its key: a command
+  // whole within a run is re-rated in place; one at a run's end may go on
+  // in the next, so its entries are copied until it is whole.
+  internal::ChainCheck check = internal::CheckChainPipelined(journal, *chain, [&](std::span<const Entry> run) {
+    size_t i = 0;
+    if (!group.empty()) {
+      while (i < run.size() && run[i].idempotency_key == group.front().idempotency_key) group.push_back(run[i++]);
+      if (i == run.size()) return;
+      flush();
+    }
+    while (i < run.size() && status.ok()) {
+      size_t end = i + 1;
+      while (end < run.size() && run[end].idempotency_key == run[i].idempotency_key) ++end;
+      if (end == run.size()) {
+        group.assign(run.begin() + i, run.end());
+        return;
+      }
+      status = rerater.Group(run.subspan(i, end - i));
+      i = end;
+    }
   });
   flush();
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);

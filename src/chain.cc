@@ -201,7 +201,12 @@ absl::Status ChainCheckStatus(const ChainCheck& check) {
   return absl::DataLossError(check.detail);
 }
 
-ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<void(const Entry&)> verified) {
+std::string ModifiedDetail(uint64_t seq) {
+  return absl::StrCat("journal entry ", seq, ": modified (its hash does not match its content and predecessor)");
+}
+
+ChainCheck WalkChain(const Store& store, const Chain& chain,
+                     absl::FunctionRef<bool(const Entry&, absl::string_view stored)> take) {
   ChainCheck check;
   if (absl::Status key = CheckKey(chain, store.KeyCheck(), "the journal"); !key.ok()) {
     check.fault = ChainFault::kKeyMismatch;
@@ -233,18 +238,15 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
       }
       return absl::OkStatus();
     }
-    Sha256 hash = chain.Hash(check.head, stored);
-    if (hash != entry.hash) {
+    if (!take(entry, stored)) {
       check.fault = ChainFault::kModified;
       check.bad_seq = entry.seq;
-      check.detail = absl::StrCat("journal entry ", entry.seq,
-                                  ": modified (its hash does not match its content and predecessor)");
+      check.detail = ModifiedDetail(entry.seq);
       stopped = true;
       return absl::CancelledError();
     }
-    check.head = hash;
+    check.head = entry.hash;
     check.entries = expected;
-    verified(entry);
     ++expected;
     return absl::OkStatus();
   });
@@ -269,6 +271,16 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
                                 last, " with hash ", ToHex(store.HeadHash()));
   }
   return check;
+}
+
+ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<void(const Entry&)> verified) {
+  Sha256 previous{};  // the last verified entry's hash
+  return WalkChain(store, chain, [&](const Entry& entry, absl::string_view stored) {
+    if (chain.Hash(previous, stored) != entry.hash) return false;
+    previous = entry.hash;
+    verified(entry);
+    return true;
+  });
 }
 
 }  // namespace loyalty::internal

@@ -117,6 +117,47 @@ ChainCheck CheckChain(const Store& store, absl::FunctionRef<void(const Entry&)> 
 ChainCheck CheckChain(const Store& store, const Chain& chain,
                       absl::FunctionRef<void(const Entry&)> verified = [](const Entry&) {});
 
+// CheckChain's walk with the check of each entry's hash left to `take`:
+// it reads the journal from seq 1, finds entries missing, reordered,
+// unreadable or truncated as CheckChain does, and calls `take` with each
+// entry in its place, in order, before the next is read. `take` returns
+// whether the entry's hash verifies; on false the walk stops and reports it
+// as kModified. The head it reports is the last taken entry's stored hash,
+// which is its verified hash if every `take` checked the link. CheckChain
+// is this walk with `take` = check the hash, then call `verified`.
+ChainCheck WalkChain(const Store& store, const Chain& chain,
+                     absl::FunctionRef<bool(const Entry&, absl::string_view stored)> take);
+
+// The detail of a kModified fault at `seq`.
+std::string ModifiedDetail(uint64_t seq);
+
+// How CheckChainPipelined splits its work.
+struct PipelineOptions {
+  size_t block_entries = 1024;  // entries handed over at a time (> 0)
+  size_t blocks = 4;            // blocks in flight (>= 2): bounds the memory
+  // Journals with fewer entries (by LastSeq) are checked on the calling
+  // thread, as CheckChain does: a thread costs more than it saves there.
+  uint64_t inline_below = 8192;
+  // Which thread checks a block's links: the reading one when the calling
+  // one has blocks waiting, else the calling one (the default); or always
+  // the one named (for tests).
+  enum class Linker { kWhicheverHasTime, kReadingThread, kCallingThread };
+  Linker linker = Linker::kWhicheverHasTime;
+};
+
+// CheckChain with the reading, decoding and hash checking on a second
+// thread, overlapped with `verified`, which runs on the calling thread and
+// is given the verified entries in runs of consecutive ones (up to a block
+// at a time, so that it may look ahead, e.g. to prefetch). The result, and
+// the entries `verified` is given and their order, are exactly CheckChain's;
+// every call is made before this returns. For callers that do real work
+// with each entry of long journals (replay, re-rating). The store is read
+// from the second thread (store.h allows it); `verified` must not expect
+// to run inside the store's read.
+ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
+                               absl::FunctionRef<void(std::span<const Entry>)> verified,
+                               const PipelineOptions& options = {});
+
 // The status for a failed ChainCheck: FailedPrecondition for kKeyMismatch,
 // DataLoss naming the entry for the others. Precondition: check.fault is
 // not kNone.

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "chain.h"
 #include "command_codec.h"
 #include "divider.h"
 #include "gtest/gtest.h"
@@ -728,6 +729,244 @@ TEST(VerifyJournalFile, NotAJournal) {
   std::string path = TempPath("other.db");
   ASSERT_EQ(Sql(path, "CREATE TABLE customers(id INTEGER)"), absl::OkStatus());
   EXPECT_EQ(VerifyJournalFile(path).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+
+// ------------------------------------------------------------ pipelined chain check
+
+// A journal held as rows (entry, stored bytes) that a test may damage:
+// change a row's bytes, drop, swap or cut rows, fail the read at a seq.
+class RowStore final : public Store {
+ public:
+  struct Row {
+    Entry entry;
+    std::string bytes;
+  };
+  explicit RowStore(const Store& from) : last_(from.LastSeq()), head_(from.HeadHash()) {
+    absl::Status read = from.ReadStored(1, [&](const Entry& entry, absl::string_view bytes) {
+      rows_.push_back({entry, std::string(bytes)});
+      return absl::OkStatus();
+    });
+    LOYALTY_CHECK(read.ok());
+  }
+  std::vector<Row>& rows() { return rows_; }
+  void FailAt(uint64_t seq) { fail_at_ = seq; }
+
+  absl::Status Append(std::span<Entry>) override { return absl::UnimplementedError("read only"); }
+  absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
+    return ReadStored(from, [&](const Entry& entry, absl::string_view) { return visit(entry); });
+  }
+  absl::Status ReadStored(uint64_t from,
+                          absl::FunctionRef<absl::Status(const Entry&, absl::string_view)> visit) const override {
+    for (const Row& row : rows_) {
+      if (row.entry.seq == fail_at_) return absl::DataLossError("bad row");
+      if (row.entry.seq < from) continue;
+      if (absl::Status status = visit(row.entry, row.bytes); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Entry> Get(uint64_t seq) const override {
+    for (const Row& row : rows_) {
+      if (row.entry.seq == seq) return row.entry;
+    }
+    return absl::NotFoundError("no entry");
+  }
+  std::optional<KeyRecord> FindKey(absl::string_view) const override { return std::nullopt; }
+  uint64_t LastSeq() const override { return last_; }
+  Sha256 HeadHash() const override { return head_; }
+
+ private:
+  std::vector<Row> rows_;
+  uint64_t last_;
+  Sha256 head_;
+  uint64_t fail_at_ = 0;
+};
+
+// A journal of `entries` credits and redemptions over `members` members
+// (plus their enrolments; the first 2 * members all credits), in memory;
+// with `transfers`, about 4 in 13 of the commands after those are transfers
+// (two entries under one key).
+std::unique_ptr<Engine> CreditJournal(FakeClock& clock, int entries, int members, bool transfers = false) {
+  auto engine = Engine::Open(NewMemoryStore(), clock, MilesAndMore());
+  LOYALTY_CHECK(engine.ok());
+  std::vector<Command> batch;
+  for (int m = 0; m < members; ++m) {
+    batch.push_back(Enroll{.idempotency_key = "enroll-" + std::to_string(m), .member = Id("M-" + std::to_string(m))});
+  }
+  for (int n = 0; n < entries; ++n) {
+    MemberId member = Id("M-" + std::to_string(n % members));
+    if (transfers && n * 7919 % 13 < 4 && n >= 2 * members) {  // not periodic with the blocks
+      batch.push_back(Transfer{.idempotency_key = "t-" + std::to_string(n), .member = member,
+                               .to = Id("M-" + std::to_string((n + 1) % members)), .amount = Points(5)});
+    } else if (n % 4 == 3 && n >= 2 * members) {
+      batch.push_back(Redeem{.idempotency_key = "r-" + std::to_string(n), .member = member, .amount = Points(10),
+                             .reason = "test"});
+    } else {
+      batch.push_back(Credit{.idempotency_key = "c-" + std::to_string(n), .member = member, .amount = Points(100),
+                             .source = "test"});
+    }
+  }
+  for (const auto& receipt : (*engine)->ExecuteBatch(batch)) EXPECT_TRUE(receipt.ok()) << receipt.status();
+  return *std::move(engine);
+}
+
+// What a chain check found and which entries it passed on, in order.
+struct Checked {
+  internal::ChainCheck check;
+  std::vector<uint64_t> seqs;
+};
+
+Checked Sequential(const Store& store) {
+  Checked checked;
+  checked.check = internal::CheckChain(store, internal::Chain(), [&](const Entry& e) { checked.seqs.push_back(e.seq); });
+  return checked;
+}
+
+Checked Pipelined(const Store& store, size_t block, internal::PipelineOptions::Linker linker) {
+  Checked checked;
+  internal::PipelineOptions options{.block_entries = block, .blocks = 2, .inline_below = 0, .linker = linker};
+  checked.check = internal::CheckChainPipelined(
+      store, internal::Chain(),
+      [&](std::span<const Entry> run) {
+        EXPECT_FALSE(run.empty());
+        EXPECT_LE(run.size(), block);
+        for (const Entry& e : run) checked.seqs.push_back(e.seq);
+      },
+      options);
+  return checked;
+}
+
+// The pipelined check agrees with the sequential one in everything, for
+// blocks from one entry to more than the journal, whichever thread checks
+// the links.
+void ExpectSameAsSequential(const Store& store, const std::string& what) {
+  Checked expected = Sequential(store);
+  using Linker = internal::PipelineOptions::Linker;
+  for (Linker linker : {Linker::kWhicheverHasTime, Linker::kReadingThread, Linker::kCallingThread}) {
+    for (size_t block : {1, 2, 3, 8, 64, 1000}) {
+      SCOPED_TRACE(what + ", block " + std::to_string(block) + ", linker " + std::to_string(static_cast<int>(linker)));
+      Checked got = Pipelined(store, block, linker);
+      EXPECT_EQ(got.check.fault, expected.check.fault);
+      EXPECT_EQ(got.check.entries, expected.check.entries);
+      EXPECT_EQ(got.check.head, expected.check.head);
+      EXPECT_EQ(got.check.bad_seq, expected.check.bad_seq);
+      EXPECT_EQ(got.check.detail, expected.check.detail);
+      EXPECT_EQ(got.seqs, expected.seqs);
+    }
+  }
+}
+
+class PipelinedChain : public ::testing::Test {
+ protected:
+  void SetUp() override { engine_ = CreditJournal(clock_, 200, 7); }
+  RowStore Rows() const { return RowStore(engine_->store()); }
+  uint64_t last() const { return engine_->store().LastSeq(); }
+
+  FakeClock clock_{At("2011-01-03T00:00:00Z")};
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(PipelinedChain, IntactShortAndEmptyJournals) {
+  RowStore intact = Rows();
+  ExpectSameAsSequential(intact, "intact");
+  EXPECT_EQ(Sequential(intact).check.fault, internal::ChainFault::kNone);
+  EXPECT_EQ(Sequential(intact).seqs.size(), last());
+  RowStore shorter = Rows();
+  shorter.rows().resize(5);  // shorter than a block of 8: truncated
+  ExpectSameAsSequential(shorter, "five entries");
+  auto empty_engine = Engine::Open(NewMemoryStore(), clock_, MilesAndMore());
+  ASSERT_TRUE(empty_engine.ok());
+  ExpectSameAsSequential((*empty_engine)->store(), "empty");
+  EXPECT_EQ(Sequential((*empty_engine)->store()).check.fault, internal::ChainFault::kNone);
+}
+
+TEST_F(PipelinedChain, ModifiedEntryInAnyBlockIsTheFirstBadEntry) {
+  for (uint64_t seq : {uint64_t{1}, uint64_t{8}, uint64_t{9}, uint64_t{64}, uint64_t{150}, last()}) {
+    RowStore damaged = Rows();
+    damaged.rows()[seq - 1].bytes.back() ^= 1;
+    ExpectSameAsSequential(damaged, "modified " + std::to_string(seq));
+    EXPECT_EQ(Sequential(damaged).check.bad_seq, seq);
+  }
+  // Two bad entries in different blocks: the first is reported.
+  RowStore twice = Rows();
+  twice.rows()[100].bytes.back() ^= 1;
+  twice.rows()[30].bytes.back() ^= 1;
+  ExpectSameAsSequential(twice, "modified 31 and 101");
+  EXPECT_EQ(Sequential(twice).check.bad_seq, 31u);
+  // A modified entry before a missing one: the modified one is first.
+  RowStore then_missing = Rows();
+  then_missing.rows().erase(then_missing.rows().begin() + 120);
+  then_missing.rows()[40].bytes.back() ^= 1;
+  ExpectSameAsSequential(then_missing, "modified 41, missing 121");
+  EXPECT_EQ(Sequential(then_missing).check.fault, internal::ChainFault::kModified);
+}
+
+TEST_F(PipelinedChain, MissingReorderedTruncatedUnreadable) {
+  RowStore missing = Rows();
+  missing.rows().erase(missing.rows().begin() + 99);
+  ExpectSameAsSequential(missing, "missing 100");
+  EXPECT_EQ(Sequential(missing).check.fault, internal::ChainFault::kMissing);
+  RowStore reordered = Rows();
+  std::swap(reordered.rows()[70], reordered.rows()[73]);
+  ExpectSameAsSequential(reordered, "reordered 71");
+  EXPECT_EQ(Sequential(reordered).check.fault, internal::ChainFault::kReordered);
+  RowStore truncated = Rows();
+  truncated.rows().resize(last() - 3);
+  ExpectSameAsSequential(truncated, "truncated");
+  EXPECT_EQ(Sequential(truncated).check.fault, internal::ChainFault::kTruncated);
+  RowStore unreadable = Rows();
+  unreadable.FailAt(77);
+  ExpectSameAsSequential(unreadable, "unreadable 77");
+  EXPECT_EQ(Sequential(unreadable).check.fault, internal::ChainFault::kUnreadable);
+  // A key for an unkeyed journal: nothing read.
+  auto keyed = internal::Chain::For(std::string(32, 'k'));
+  ASSERT_TRUE(keyed.ok());
+  internal::PipelineOptions options{.block_entries = 8, .inline_below = 0};
+  int calls = 0;
+  auto check = internal::CheckChainPipelined(Rows(), *keyed, [&](std::span<const Entry>) { ++calls; }, options);
+  EXPECT_EQ(check.fault, internal::ChainFault::kKeyMismatch);
+  EXPECT_EQ(calls, 0);
+}
+
+// Replay and re-rating of a journal long enough to take the second thread
+// by default: the live digest, and the sequential check's error.
+TEST(PipelinedReplay, LongJournalReplaysAndReportsTheFirstBadEntry) {
+  FakeClock clock(At("2011-01-03T00:00:00Z"));
+  std::unique_ptr<Engine> engine = CreditJournal(clock, 20'000, 50, /*transfers=*/true);
+  ASSERT_GE(engine->store().LastSeq(), internal::PipelineOptions().inline_below);
+  // Some transfer's two entries straddle two blocks (re-rating carries
+  // the first over to the next run).
+  const uint64_t block = internal::PipelineOptions().block_entries;
+  bool straddles = false;
+  for (uint64_t end = block; end < engine->store().LastSeq(); end += block) {
+    auto last = engine->store().Get(end);
+    auto next = engine->store().Get(end + 1);
+    ASSERT_TRUE(last.ok() && next.ok());
+    straddles = straddles || last->idempotency_key == next->idempotency_key;
+  }
+  EXPECT_TRUE(straddles);
+  auto replayed = Replay(engine->store());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->state_digest, engine->StateDigest());
+  EXPECT_EQ(replayed->entries, engine->store().LastSeq());
+  auto rerated = Rerate(engine->store(), MilesAndMore());
+  ASSERT_TRUE(rerated.ok()) << rerated.status();
+  EXPECT_EQ(rerated->state_digest, engine->StateDigest());
+  EXPECT_TRUE(rerated->members_changed.empty());
+  EXPECT_TRUE(rerated->commands_changed.empty());
+  uint64_t members_entries = 0;  // all but the program's own (VersionPublished)
+  ASSERT_TRUE(engine->store().Read(1, [&](const Entry& entry) {
+    members_entries += std::holds_alternative<entries::VersionPublished>(entry.body) ? 0 : 1;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(rerated->entries_decided, members_entries);
+  RowStore damaged(engine->store());
+  damaged.rows()[15'000].bytes.back() ^= 1;
+  damaged.rows()[19'000].bytes.back() ^= 1;
+  absl::Status expected = internal::ChainCheckStatus(internal::CheckChain(damaged));
+  EXPECT_EQ(Replay(damaged).status(), expected);
+  EXPECT_EQ(Rerate(damaged, MilesAndMore()).status(), expected);
+  EXPECT_NE(expected.message().find("journal entry 15001: modified"), std::string::npos) << expected;
 }
 
 }  // namespace

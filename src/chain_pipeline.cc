@@ -1,0 +1,235 @@
+// CheckChainPipelined: the chain check on two threads. A second thread
+// reads the journal (WalkChain: seqs, order, truncation) and copies the
+// entries with their stored bytes into blocks; each block's links are
+// checked (hash of the predecessor's stored hash and the entry's bytes
+// equal to its stored hash) by whichever thread has time: the reading one
+// when the calling one has blocks waiting, else the calling one, which then
+// calls `verified` with the block's entries that verify. The calling
+// thread takes the blocks in journal order, so the first bad entry is found
+// first whoever hashes it.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <pthread.h>
+#include <thread>
+#include <vector>
+
+#include "chain.h"
+#include "loyalty/check.h"
+
+namespace loyalty::internal {
+
+namespace {
+
+// Up to `entries.size()` consecutive entries in their places, in journal
+// order. When `linked`, the reading thread checked their links (and a bad
+// link ended the block and the walk); otherwise `bytes` holds their stored
+// bytes back to back (entry i's end at ends[i]) for the calling thread to
+// check them.
+struct Block {
+  std::vector<Entry> entries;  // sized once; the first `size` are in use
+  size_t size = 0;
+  bool linked = false;
+  Sha256 previous{};         // stored hash of the entry before the first
+  std::string bytes;         // if !linked
+  std::vector<size_t> ends;  // if !linked
+};
+
+// The blocks passed between the reading thread (which fills free blocks)
+// and the calling thread (which empties full ones and gives them back).
+// A block given back keeps its entries and buffers, so that copying the
+// next entries over them reuses their memory: no allocation per entry
+// once the blocks are warm. Thread-safe.
+class BlockQueue {
+ public:
+  BlockQueue(size_t blocks, size_t block_entries) : blocks_(blocks) {
+    for (Block& block : blocks_) {
+      block.entries.resize(block_entries);
+      block.ends.resize(block_entries);
+      free_.push_back(&block);
+    }
+    free_count_ = free_.size();
+  }
+
+  // Reading side: waits for a free block; nullptr once Cancel was called.
+  // `*waiting` is set to the number of full blocks the calling side has
+  // not taken yet.
+  Block* TakeFree(size_t* waiting) {
+    Await([&] { return free_count_.load(std::memory_order_acquire) > 0 || over_.load(std::memory_order_acquire); });
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return !free_.empty() || cancelled_; });
+    if (cancelled_) return nullptr;
+    Block* block = free_.back();
+    free_.pop_back();
+    free_count_.store(free_.size(), std::memory_order_release);
+    *waiting = full_.size();
+    return block;
+  }
+  // Reading side: `block` is full (or the last one).
+  void PutFull(Block* block) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      full_.push_back(block);
+      full_count_.store(full_.size(), std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+  // Reading side: no more blocks will come.
+  void Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished_ = true;
+      over_.store(true, std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+
+  // Calling side: the next full block, in order, waiting for it; nullptr
+  // once every block is taken and Finish was called.
+  Block* TakeFull() {
+    Await([&] { return full_count_.load(std::memory_order_acquire) > 0 || over_.load(std::memory_order_acquire); });
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return !full_.empty() || finished_; });
+    if (full_.empty()) return nullptr;
+    Block* block = full_.front();
+    full_.pop_front();
+    full_count_.store(full_.size(), std::memory_order_release);
+    return block;
+  }
+  // Calling side: `block` was used and may be filled again.
+  void PutFree(Block* block) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      free_.push_back(block);
+      free_count_.store(free_.size(), std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+  // Calling side: no more blocks are wanted (a bad link was found).
+  void Cancel() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelled_ = true;
+      over_.store(true, std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  // Polls `ready` for up to kSpin before the caller sleeps on `changed_`:
+  // a block takes tens of microseconds to fill or to use, while sleeping
+  // and being woken is a futex round trip (several microseconds on this
+  // virtual machine, more when the other vCPU has gone idle), as for
+  // SpinningMutex. Bounded, so a thread that must wait long (the other
+  // side is slower) sleeps after 50 us.
+  template <typename Ready>
+  static void Await(Ready ready) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0; !ready(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 64 == 63 && std::chrono::steady_clock::now() > deadline) return;
+    }
+  }
+  static constexpr auto kSpin = std::chrono::microseconds(50);
+
+  std::deque<Block> blocks_;  // never resized: the pointers below stay valid
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Block*> free_;
+  std::deque<Block*> full_;
+  bool finished_ = false;
+  bool cancelled_ = false;
+  // Mirrors of the above, written under mutex_, polled without it by Await.
+  std::atomic<size_t> free_count_{0};
+  std::atomic<size_t> full_count_{0};
+  std::atomic<bool> over_{false};  // finished_ || cancelled_
+};
+
+// The reading thread's side: WalkChain into blocks.
+ChainCheck FillBlocks(const Store& store, const Chain& chain, PipelineOptions::Linker linker, BlockQueue& queue) {
+  Block* block = nullptr;
+  Sha256 previous{};  // the last entry's stored hash
+  // Starts a block after `previous`; false if cancelled.
+  auto start = [&] {
+    size_t waiting = 0;
+    block = queue.TakeFree(&waiting);
+    if (block == nullptr) return false;
+    block->size = 0;
+    block->previous = previous;
+    // Check this block's links here if the calling thread has work waiting.
+    block->linked = linker == PipelineOptions::Linker::kReadingThread ||
+                    (linker == PipelineOptions::Linker::kWhicheverHasTime && waiting > 0);
+    block->bytes.clear();
+    return true;
+  };
+  ChainCheck check = WalkChain(store, chain, [&](const Entry& entry, absl::string_view stored) {
+    if (block != nullptr && block->size == block->entries.size()) {
+      queue.PutFull(block);
+      block = nullptr;
+    }
+    if (block == nullptr && !start()) return false;  // cancelled: the calling thread reports
+    if (block->linked) {
+      if (chain.Hash(previous, stored) != entry.hash) return false;
+    } else {
+      block->bytes.append(stored.data(), stored.size());
+      block->ends[block->size] = block->bytes.size();
+    }
+    block->entries[block->size++] = entry;
+    previous = entry.hash;
+    return true;
+  });
+  if (block != nullptr) queue.PutFull(block);
+  queue.Finish();
+  return check;
+}
+
+}  // namespace
+
+ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
+                               absl::FunctionRef<void(std::span<const Entry>)> verified,
+                               const PipelineOptions& options) {
+  LOYALTY_CHECK(options.block_entries > 0 && options.blocks >= 2);
+  if (store.LastSeq() < options.inline_below) {
+    return CheckChain(store, chain, [&](const Entry& entry) { verified(std::span<const Entry>(&entry, 1)); });
+  }
+  BlockQueue queue(options.blocks, options.block_entries);
+  ChainCheck walked;  // the reading thread's, read after the join
+  std::thread reader([&] {
+    pthread_setname_np(pthread_self(), "loyalty-chain");  // for profilers
+    walked = FillBlocks(store, chain, options.linker, queue);
+  });
+  std::optional<ChainCheck> modified;  // a bad link found here
+  while (!modified) {
+    Block* block = queue.TakeFull();
+    if (block == nullptr) break;
+    size_t good = block->size;  // the entries that verify
+    if (!block->linked) {
+      Sha256 previous = block->previous;
+      for (size_t i = 0; i < block->size; ++i) {
+        const Entry& entry = block->entries[i];
+        const size_t begin = i == 0 ? 0 : block->ends[i - 1];
+        const absl::string_view stored(block->bytes.data() + begin, block->ends[i] - begin);
+        if (chain.Hash(previous, stored) != entry.hash) {
+          // As WalkChain reports it: the entries before verified.
+          modified = ChainCheck{ChainFault::kModified, entry.seq - 1, previous, entry.seq, ModifiedDetail(entry.seq)};
+          good = i;
+          break;
+        }
+        previous = entry.hash;
+      }
+    }
+    if (good > 0) verified(std::span<const Entry>(block->entries.data(), good));
+    queue.PutFree(block);
+  }
+  if (modified) queue.Cancel();
+  reader.join();
+  return modified ? *std::move(modified) : walked;
+}
+
+}  // namespace loyalty::internal
