@@ -1,4 +1,6 @@
-// Journal verification: the chain check of store.h, reported as a result.
+// Journal verification: the chain check of store.h and the members' links,
+// reported as a result.
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
 #include "loyalty/audit.h"
@@ -31,6 +33,7 @@ absl::string_view JournalFaultName(JournalFault fault) {
     case JournalFault::kTruncated: return "truncated";
     case JournalFault::kUnreadable: return "unreadable";
     case JournalFault::kKeyMismatch: return "key mismatch";
+    case JournalFault::kMislinked: return "mislinked";
   }
   return "unreadable";
 }
@@ -44,7 +47,29 @@ std::string JournalVerification::Summary() const {
 JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
-  internal::ChainCheck check = internal::CheckChain(store, *chain);
+  // The first entry whose link is wrong, the state before it, and why.
+  JournalVerification mislinked{JournalFault::kMislinked};
+  absl::flat_hash_map<MemberId, uint64_t> last;  // member -> seq, while the links hold
+  const bool links = store.KeepsMemberLinks();
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+    if (!links || mislinked.bad_seq != 0) return;
+    const bool program = entry.member.value() == kProgramMember;
+    uint64_t* member_last = program ? nullptr : &last[entry.member];
+    const uint64_t expected = program ? 0 : *member_last;
+    if (entry.member_prev != expected) {
+      mislinked.bad_seq = entry.seq;
+      mislinked.detail = absl::StrCat("it links to entry ", entry.member_prev, " as member ", entry.member.value(),
+                                      "'s previous entry, which is ",
+                                      expected == 0 ? "none" : absl::StrCat("entry ", expected));
+      return;
+    }
+    if (!program) *member_last = entry.seq;
+    ++mislinked.entries;
+    mislinked.head = entry.hash;
+  });
+  if (mislinked.bad_seq != 0 && (check.fault == internal::ChainFault::kNone || mislinked.bad_seq < check.bad_seq)) {
+    return mislinked;
+  }
   return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
 }
 

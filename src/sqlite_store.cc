@@ -125,6 +125,8 @@ class SqliteStore final : public Store {
 
   std::optional<Sha256> KeyCheck() const override { return key_check_; }
 
+  bool KeepsMemberLinks() const override { return linked_; }
+
   uint64_t LastSeq() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     return last_seq_;

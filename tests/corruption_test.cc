@@ -22,6 +22,7 @@
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
+#include "loyalty/audit.h"
 #include "loyalty/check.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
@@ -183,7 +184,8 @@ TEST_F(Corruption, UndamagedJournalOpensWithItsState) {
 }
 
 // The links from each entry to its member's previous one are outside the
-// chain; a link changed is found as the journal is read, naming the entry.
+// chain; a link changed is found as the journal is read, naming the entry,
+// and by the audit's verification.
 TEST_F(Corruption, LinkToTheMembersPreviousEntryChangedIsNamed) {
   for (uint64_t seq : {seqs_.credit, seqs_.transfer_in, seqs_.closed, last_}) {
     for (uint64_t link : {uint64_t{0}, seq - 1, seq, uint64_t{1} << 40}) {
@@ -194,8 +196,16 @@ TEST_F(Corruption, LinkToTheMembersPreviousEntryChangedIsNamed) {
       ASSERT_EQ(Sql(scratch_, absl::StrCat("UPDATE journal SET member_prev = ", link, " WHERE seq = ", seq)),
                 absl::OkStatus());
       ExpectCorruptionAt(OpenScratch(), seq);
+      auto verified = VerifyJournalFile(scratch_);
+      ASSERT_TRUE(verified.ok()) << verified.status();
+      EXPECT_EQ(verified->fault, JournalFault::kMislinked) << verified->Summary();
+      EXPECT_EQ(verified->bad_seq, seq) << verified->Summary();
+      EXPECT_EQ(verified->entries, seq - 1);
+      EXPECT_EQ(std::string(verified->head.begin(), verified->head.end()), rows_[seq - 2].hash);
     }
   }
+  Copy();
+  EXPECT_TRUE(VerifyJournalFile(scratch_)->ok());
 }
 
 TEST_F(Corruption, ByteFlippedInsideAnyEntryIsNamed) {

@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
+#include "loyalty/audit.h"
 #include "store_fixture.h"
 
 namespace loyalty {
@@ -341,11 +342,16 @@ TEST_F(SqliteJournal, MigratesVersionOneByLinkingEachMembersEntries) {
     auto inspected = OpenSqliteStore(path, {.verify_on_open = false});
     ASSERT_TRUE(inspected.ok()) << inspected.status();
     EXPECT_EQ(links(**inspected), (std::vector<uint64_t>{0, 0, 0, 0}));
+    EXPECT_FALSE((*inspected)->KeepsMemberLinks());
+    // Its verification, for inspection too, checks the chain and not links it has not got.
+    EXPECT_TRUE(VerifyJournal(**inspected).ok());
   }
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status();
   // M-1: entries 1, 3, 4; M-2: entry 2.
   EXPECT_EQ(links(**store), (std::vector<uint64_t>{0, 0, 1, 3}));
+  EXPECT_TRUE((*store)->KeepsMemberLinks());
+  EXPECT_TRUE(VerifyJournal(**store).ok());
   std::vector<Entry> next = {Credited(5, "e", 50)};
   next[0].member_prev = 4;
   EXPECT_TRUE((*store)->Append(next).ok());

@@ -196,10 +196,12 @@ absl::StatusOr<Program> ProgramWithout(const Program& program, absl::string_view
 
 // kKeyMismatch: the key given does not fit the journal (a keyed journal
 // verified without its key or with another, an unkeyed one with a key);
-// nothing was read, bad_seq is 0.
-enum class JournalFault { kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch };
+// nothing was read, bad_seq is 0. kMislinked: the entry's link to its
+// member's previous entry (Entry::member_prev, kept outside the chain) is
+// not that entry.
+enum class JournalFault { kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch, kMislinked };
 // "ok", "modified", "missing", "reordered", "truncated", "unreadable",
-// "key mismatch".
+// "key mismatch", "mislinked".
 absl::string_view JournalFaultName(JournalFault fault);
 
 struct JournalVerification {
@@ -216,7 +218,9 @@ struct JournalVerification {
 
 // Verifies the chain of `store`: each entry's seq in its place and its
 // stored hash equal to SHA-256(previous hash || canonical bytes), the last
-// one equal to the store's head. Builds on VerifyChain's check (store.h);
+// one equal to the store's head; and each entry's link to its member's
+// previous entry (unless the store keeps none: Store::KeepsMemberLinks).
+// The first fault in journal order is reported. Builds on VerifyChain's check (store.h);
 // never fails as a call: problems are the result. A keyed journal is
 // verified with `journal_key` (HMAC-SHA-256 in place of SHA-256): an entry
 // whose hash was recomputed without the key is kModified; a key that does

@@ -136,6 +136,11 @@ class Store {
   // For a keyed journal, its key check value (see above); nullopt for a
   // journal chained with plain SHA-256 (the default implementation).
   virtual std::optional<Sha256> KeyCheck() const { return std::nullopt; }
+
+  // False only for a journal written before Entry::member_prev and opened
+  // without being migrated (an SQLite journal of schema 1 or 2 opened for
+  // inspection): its entries read back with member_prev 0, not their links.
+  virtual bool KeepsMemberLinks() const { return true; }
 };
 
 // A store that keeps the journal in memory; for tests, scenarios and
