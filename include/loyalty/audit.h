@@ -10,7 +10,7 @@
 //                     program history; per-member and per-command differences.
 //   * VerifyJournal   "ok, N entries, head <hash>" or the first bad entry and
 //                     what is wrong with it (modified, missing, reordered,
-//                     truncated).
+//                     truncated, mislinked).
 //   * StatementOf     a member's entries between two dates with the running
 //                     balance.
 //   * RollForward     liability for a period: opening, issued, redeemed,
