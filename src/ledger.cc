@@ -258,8 +258,8 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
           },
           [&](const HoldPlaced& e) {
             TakeFromLots(member, e.draws, e.amount);
-            member.mutable_detail().held = Plus(member.held(), e.amount);
             MemberDetail& detail = member.mutable_detail();
+            detail.held = Plus(detail.held, e.amount);
             detail.holds[entry.seq] = Hold{e.amount, e.expires_at, e.draws, e.price, entry.business_time};
             if (e.quote != 0) LOYALTY_CHECK(detail.quotes.erase(e.quote) == 1);
           },
@@ -267,7 +267,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             MemberDetail& detail = member.mutable_detail();
             auto it = detail.holds.find(e.hold);
             LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount && it->second.draws == e.draws);
-            member.mutable_detail().held = Minus(member.held(), e.amount);
+            detail.held = Minus(detail.held, e.amount);
             detail.holds.erase(it);
             detail.debits[entry.seq] = DebitRecord{e.amount, e.draws, false};
           },
@@ -275,7 +275,7 @@ void ApplyToMember(MemberState& member, const Entry& entry) {
             MemberDetail& detail = member.mutable_detail();
             auto it = detail.holds.find(e.hold);
             LOYALTY_CHECK(it != detail.holds.end() && it->second.amount == e.amount);
-            member.mutable_detail().held = Minus(member.held(), e.amount);
+            detail.held = Minus(detail.held, e.amount);
             detail.holds.erase(it);
             PayDebt(member, e.debt_paid);
             GiveBackToLots(member, e.draws, Minus(e.amount, e.debt_paid));
