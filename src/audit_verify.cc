@@ -1,6 +1,5 @@
 // Journal verification: the chain check of store.h and the members' links,
 // reported as a result.
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
 #include "loyalty/audit.h"
@@ -49,13 +48,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
   // The first entry whose link is wrong, the state before it, and why.
   JournalVerification mislinked{JournalFault::kMislinked};
-  absl::flat_hash_map<MemberId, uint64_t> last;  // member -> seq, while the links hold
+  internal::MemberLinks members;
   const bool links = store.KeepsMemberLinks();
   internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
     if (!links || mislinked.bad_seq != 0) return;
-    const bool program = entry.member.value() == kProgramMember;
-    uint64_t* member_last = program ? nullptr : &last[entry.member];
-    const uint64_t expected = program ? 0 : *member_last;
+    const uint64_t expected = members.Next(entry);
     if (entry.member_prev != expected) {
       mislinked.bad_seq = entry.seq;
       mislinked.detail = absl::StrCat("it links to entry ", entry.member_prev, " as member ", entry.member.value(),
@@ -63,7 +60,6 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
                                       expected == 0 ? "none" : absl::StrCat("entry ", expected));
       return;
     }
-    if (!program) *member_last = entry.seq;
     ++mislinked.entries;
     mislinked.head = entry.hash;
   });

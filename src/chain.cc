@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/sha.h>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "entry_codec.h"
@@ -92,6 +93,11 @@ std::optional<Sha256> Chain::KeyCheck() const {
   if (!key_) return std::nullopt;
   const absl::string_view parts[] = {kKeyCheckText};
   return Mac(*key_, parts);
+}
+
+uint64_t MemberLinks::Next(const Entry& entry) {
+  if (entry.member.value() == kProgramMember) return 0;
+  return std::exchange(last_[entry.member.value()], entry.seq);
 }
 
 absl::Status CheckKey(const Chain& chain, const std::optional<Sha256>& recorded, absl::string_view journal) {

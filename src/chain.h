@@ -75,6 +75,20 @@ class Chain {
   std::optional<std::string> key_;
 };
 
+// Each member's last entry as a journal is read in order, which gives the
+// link (Entry::member_prev) each entry should carry: for filling the links
+// of an old journal and for checking them.
+class MemberLinks {
+ public:
+  // The link `entry` should carry: its member's last entry before it (0 for
+  // the member's first entry and for the program's). Records `entry` as
+  // its member's last.
+  uint64_t Next(const Entry& entry);
+
+ private:
+  absl::flat_hash_map<std::string, uint64_t> last_;  // member -> seq
+};
+
 // OK if a journal recording `recorded` (its Store::KeyCheck) may be read
 // with `chain`; FailedPrecondition saying which of the three mismatches it
 // is (keyed journal without key, wrong key, unkeyed journal with a key)

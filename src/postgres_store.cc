@@ -30,7 +30,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
@@ -324,15 +323,14 @@ class PostgresStore final : public Store {
   // previous entry, found by reading every entry.
   absl::Status LinkMembers() {
     std::vector<std::pair<std::string, std::string>> links;  // (seq, member_prev) where not 0
-    absl::flat_hash_map<std::string, uint64_t> last;          // member -> seq
+    internal::MemberLinks members;
     for (uint64_t from = 1;; from += kReadChunk) {
       size_t read = 0;
       absl::Status status = SelectLocked(from, from + kReadChunk - 1, [&](const Entry& entry) {
         ++read;
-        if (entry.member.value() == kProgramMember) return absl::OkStatus();
-        uint64_t& member_last = last[entry.member.value()];
-        if (member_last != 0) links.emplace_back(std::to_string(entry.seq), std::to_string(member_last));
-        member_last = entry.seq;
+        if (uint64_t link = members.Next(entry); link != 0) {
+          links.emplace_back(std::to_string(entry.seq), std::to_string(link));
+        }
         return absl::OkStatus();
       });
       if (!status.ok()) return status;

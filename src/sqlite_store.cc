@@ -27,7 +27,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -263,12 +262,9 @@ class SqliteStore final : public Store {
     }
     absl::Status status = [&]() -> absl::Status {
       std::vector<std::pair<uint64_t, uint64_t>> links;  // (seq, member_prev) where not 0
-      absl::flat_hash_map<std::string, uint64_t> last;    // member -> seq
+      internal::MemberLinks members;
       absl::Status read = ReadLocked(1, UINT64_MAX, [&](const Entry& entry, absl::string_view) {
-        if (entry.member.value() == kProgramMember) return absl::OkStatus();
-        uint64_t& member_last = last[entry.member.value()];
-        if (member_last != 0) links.emplace_back(entry.seq, member_last);
-        member_last = entry.seq;
+        if (uint64_t link = members.Next(entry); link != 0) links.emplace_back(entry.seq, link);
         return absl::OkStatus();
       });
       if (!read.ok()) return read;

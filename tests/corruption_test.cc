@@ -17,7 +17,6 @@
 
 #include "chain.h"
 #include "entry_codec.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
@@ -149,11 +148,8 @@ class Corruption : public ::testing::Test {
       entries.push_back(*std::move(entry));
     }
     forge(entries);
-    absl::flat_hash_map<std::string, uint64_t> last;  // member -> seq
-    for (Entry& entry : entries) {
-      if (entry.member.value() == kProgramMember) continue;
-      entry.member_prev = std::exchange(last[entry.member.value()], entry.seq);
-    }
+    internal::MemberLinks links;
+    for (Entry& entry : entries) entry.member_prev = links.Next(entry);
     std::vector<Row> rows;
     Sha256 previous{};
     std::string bytes;
