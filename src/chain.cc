@@ -178,16 +178,15 @@ void KeyIndex::Remove(std::span<const Entry> batch) {
   }
 }
 
-absl::Status KeyIndex::AddNext(const Entry& entry) {
-  if (!keys_.empty() && entry.idempotency_key == last_key_) {
-    ++keys_[last_key_].count;
+absl::Status KeyIndex::AddNext(uint64_t seq, absl::string_view key) {
+  if (!keys_.empty() && key == last_key_) {
+    ++keys_.find(last_key_)->second.count;
     return absl::OkStatus();
   }
-  if (!keys_.emplace(entry.idempotency_key, KeyRecord{entry.seq, 1}).second) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("idempotency key \"", entry.idempotency_key, "\" is already used"));
+  if (!keys_.try_emplace(key, KeyRecord{seq, 1}).second) {
+    return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key, "\" is already used"));
   }
-  last_key_ = entry.idempotency_key;
+  last_key_.assign(key.data(), key.size());
   return absl::OkStatus();
 }
 

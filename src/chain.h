@@ -172,6 +172,20 @@ ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
                                absl::FunctionRef<void(std::span<const Entry>)> verified,
                                const PipelineOptions& options = {});
 
+// Store::Read(from, ...) with the reading and decoding on a second thread,
+// overlapped with `visit`, which runs on the calling thread and is given
+// the entries in runs of consecutive ones, in order (up to a block at a
+// time). Returns the first error of `visit` (no more entries are then
+// given) or else of the read, after every call of `visit`; the entries
+// given before an error are exactly those Read would have visited. For
+// callers that do real work with each entry of long journals (an engine's
+// open). Reads of fewer than options.inline_below entries stay on the
+// calling thread. The store is read from the second thread (store.h allows
+// it).
+absl::Status ReadPipelined(const Store& store, uint64_t from,
+                           absl::FunctionRef<absl::Status(std::span<const Entry>)> visit,
+                           const PipelineOptions& options = {});
+
 // The status for a failed ChainCheck: FailedPrecondition for kKeyMismatch,
 // DataLoss naming the entry for the others. Precondition: check.fault is
 // not kNone.
@@ -186,10 +200,10 @@ class KeyIndex {
   absl::Status Add(std::span<const Entry> batch);
   // Forgets the keys that Add recorded for `batch` (its append failed).
   void Remove(std::span<const Entry> batch);
-  // Records one entry of a journal being read back in order: an entry
-  // with its predecessor's key belongs to the same command. AlreadyExists
-  // if the key belongs to an earlier command.
-  absl::Status AddNext(const Entry& entry);
+  // Records one entry (`seq`, `key`) of a journal being read back in
+  // order: an entry with its predecessor's key belongs to the same command.
+  // AlreadyExists if the key belongs to an earlier command.
+  absl::Status AddNext(uint64_t seq, absl::string_view key);
   std::optional<KeyRecord> Find(absl::string_view key) const;
 
  private:

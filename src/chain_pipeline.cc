@@ -1,4 +1,5 @@
-// CheckChainPipelined: the chain check on two threads. A second thread
+// Reading a journal on two threads: ReadPipelined, and
+// CheckChainPipelined, the chain check on two threads. A second thread
 // reads the journal (WalkChain: seqs, order, truncation) and copies the
 // entries with their stored bytes into blocks; each block's links are
 // checked (hash of the predecessor's stored hash and the entry's bytes
@@ -190,6 +191,49 @@ ChainCheck FillBlocks(const Store& store, const Chain& chain, PipelineOptions::L
 }
 
 }  // namespace
+
+absl::Status ReadPipelined(const Store& store, uint64_t from,
+                           absl::FunctionRef<absl::Status(std::span<const Entry>)> visit,
+                           const PipelineOptions& options) {
+  LOYALTY_CHECK(options.block_entries > 0 && options.blocks >= 2);
+  const uint64_t last = store.LastSeq();
+  if (last < from || last - from < options.inline_below) {
+    return store.Read(from, [&](const Entry& entry) { return visit(std::span<const Entry>(&entry, 1)); });
+  }
+  BlockQueue queue(options.blocks, options.block_entries);
+  absl::Status read;  // the reading thread's, read after the join
+  std::thread reader([&] {
+    pthread_setname_np(pthread_self(), "loyalty-read");  // for profilers
+    Block* block = nullptr;
+    read = store.Read(from, [&](const Entry& entry) -> absl::Status {
+      if (block != nullptr && block->size == block->entries.size()) {
+        queue.PutFull(block);
+        block = nullptr;
+      }
+      if (block == nullptr) {
+        size_t waiting = 0;
+        block = queue.TakeFree(&waiting);
+        if (block == nullptr) return absl::CancelledError("the reader of the journal stopped");
+        block->size = 0;
+        block->linked = true;  // nothing for the calling thread to check
+      }
+      block->entries[block->size++] = entry;
+      return absl::OkStatus();
+    });
+    if (block != nullptr) queue.PutFull(block);
+    queue.Finish();
+  });
+  absl::Status visited;
+  while (visited.ok()) {
+    Block* block = queue.TakeFull();
+    if (block == nullptr) break;
+    visited = visit(std::span<const Entry>(block->entries.data(), block->size));
+    queue.PutFree(block);
+  }
+  if (!visited.ok()) queue.Cancel();
+  reader.join();
+  return visited.ok() ? read : visited;
+}
 
 ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
                                absl::FunctionRef<void(std::span<const Entry>)> verified,

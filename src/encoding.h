@@ -66,11 +66,18 @@ class Reader {
     return true;
   }
   bool Bytes(std::string* bytes, size_t max_size) {
+    absl::string_view view;
+    if (!View(&view, max_size)) return false;
+    bytes->assign(view.data(), view.size());
+    return true;
+  }
+  // As Bytes, but `*bytes` points into the input instead of copying it.
+  bool View(absl::string_view* bytes, size_t max_size) {
     uint64_t size = 0;
     if (!Unsigned(&size)) return false;
     if (size > max_size) return Fail(absl::StrCat("string of ", size, " bytes exceeds ", max_size));
     if (size > in_.size() - pos_) return Fail("truncated string");
-    bytes->assign(in_.data() + pos_, size);
+    *bytes = in_.substr(pos_, size);
     pos_ += size;
     return true;
   }

@@ -91,15 +91,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(store), clock, std::move(program)));
   {
     ShardLocks all(*engine);
-    absl::Status status = engine->store_->Read(1, [&](const Entry& entry) -> absl::Status {
-      // A validly chained journal can still hold an entry no Decide could
-      // have written (forged by someone with write access): report it
-      // rather than crash on a broken invariant in ApplyToMember.
-      if (absl::Status fits = CheckJournaled(entry, engine->FindLocked(entry.member), engine->published_);
-          !fits.ok()) {
-        return fits;
+    // A second thread reads and decodes the journal while this one applies.
+    absl::Status status = internal::ReadPipelined(*engine->store_, 1, [&](std::span<const Entry> entries) -> absl::Status {
+      for (const Entry& entry : entries) {
+        // A validly chained journal can still hold an entry no Decide could
+        // have written (forged by someone with write access): report it
+        // rather than crash on a broken invariant in ApplyToMember.
+        if (absl::Status fits = CheckJournaled(entry, engine->FindLocked(entry.member), engine->published_);
+            !fits.ok()) {
+          return fits;
+        }
+        engine->ApplyLocked(entry);
       }
-      engine->ApplyLocked(entry);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;

@@ -229,4 +229,17 @@ absl::StatusOr<Entry> DecodeEntry(absl::string_view bytes) {
   return entry;
 }
 
+absl::StatusOr<EntryKey> DecodeEntryKey(absl::string_view bytes) {
+  Reader r(bytes);
+  EntryKey key;
+  uint64_t format = 0;
+  absl::string_view member;
+  int64_t business_time = 0, recorded_at = 0;
+  bool ok = r.Unsigned(&format) && (format == kFormat || r.Fail("unknown entry format")) && r.Unsigned(&key.seq) &&
+            r.View(&member, kMaxText) && r.Signed(&business_time) && r.Signed(&recorded_at) &&
+            r.View(&key.idempotency_key, kMaxText);
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("malformed journal entry: ", r.error()));
+  return key;
+}
+
 }  // namespace loyalty::internal

@@ -495,7 +495,7 @@ class PostgresStore final : public Store {
             return absl::DataLossError(absl::StrCat("postgres journal: entry ", entry.seq,
                                                     ": modified (its hash does not match its content and predecessor)"));
           }
-          if (absl::Status keys = keys_.AddNext(entry); !keys.ok()) {
+          if (absl::Status keys = keys_.AddNext(entry.seq, entry.idempotency_key); !keys.ok()) {
             return absl::DataLossError(absl::StrCat("postgres journal: entry ", entry.seq, ": ", keys.message()));
           }
           head_ = entry.hash;

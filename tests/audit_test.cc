@@ -928,6 +928,60 @@ TEST_F(PipelinedChain, MissingReorderedTruncatedUnreadable) {
   EXPECT_EQ(calls, 0);
 }
 
+// ------------------------------------------------------------ pipelined read
+
+// ReadPipelined gives the entries Read gives, in order and in runs of at
+// most a block, and ends with the read's error or with visit's (then
+// giving nothing more), for blocks from one entry to more than the journal.
+TEST_F(PipelinedChain, ReadGivesWhatReadGives) {
+  RowStore intact = Rows();
+  RowStore failing_at_77 = Rows();
+  failing_at_77.FailAt(77);
+  for (uint64_t from : {uint64_t{1}, uint64_t{50}, last(), last() + 1}) {
+    for (bool failing : {false, true}) {
+      const RowStore& store = failing ? failing_at_77 : intact;
+      std::vector<uint64_t> expected;
+      absl::Status expected_status = store.Read(from, [&](const Entry& e) {
+        expected.push_back(e.seq);
+        return absl::OkStatus();
+      });
+      for (size_t block : {1, 3, 64, 1000}) {
+        SCOPED_TRACE(absl::StrCat("from ", from, failing ? ", failing at 77" : "", ", block ", block));
+        internal::PipelineOptions options{.block_entries = block, .blocks = 2, .inline_below = 0};
+        std::vector<uint64_t> got;
+        absl::Status status = internal::ReadPipelined(
+            store, from,
+            [&](std::span<const Entry> run) {
+              EXPECT_FALSE(run.empty());
+              EXPECT_LE(run.size(), block);
+              for (const Entry& e : run) got.push_back(e.seq);
+              return absl::OkStatus();
+            },
+            options);
+        EXPECT_EQ(status, expected_status);
+        EXPECT_EQ(got, expected);
+      }
+    }
+  }
+  // visit's error ends the read: nothing after the run that failed.
+  for (size_t block : {1, 8}) {
+    internal::PipelineOptions options{.block_entries = block, .blocks = 2, .inline_below = 0};
+    std::vector<uint64_t> got;
+    absl::Status status = internal::ReadPipelined(
+        Rows(), 1,
+        [&](std::span<const Entry> run) -> absl::Status {
+          for (const Entry& e : run) got.push_back(e.seq);
+          return got.size() >= 100 ? absl::DataLossError("stop") : absl::OkStatus();
+        },
+        options);
+    EXPECT_EQ(status, absl::DataLossError("stop"));
+    ASSERT_GE(got.size(), 100u);
+    EXPECT_LT(got.size(), 100 + block);
+    EXPECT_EQ(got.front(), 1u);
+    EXPECT_EQ(got.back(), got.size());
+  }
+}
+
 // Replay and re-rating of a journal long enough to take the second thread
 // by default: the live digest, and the sequential check's error.
 TEST(PipelinedReplay, LongJournalReplaysAndReportsTheFirstBadEntry) {

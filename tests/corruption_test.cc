@@ -393,5 +393,44 @@ TEST_F(Corruption, ForgedEntriesAreNamedNotApplied) {
   }
 }
 
+// The same journal grown past PipelineOptions::inline_below entries, so
+// that the engine's open reads it on a second thread while it applies.
+class LongJournalCorruption : public Corruption {
+ protected:
+  void SetUp() override {
+    Corruption::SetUp();
+    auto engine = OpenJournal(original_, clock_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    std::vector<Command> credits = {Enroll{.idempotency_key = "enroll-carl", .member = Id("carl")}};
+    for (int i = 0; i < 10'000; ++i) {
+      credits.push_back(Credit{.idempotency_key = absl::StrCat("long-", i), .member = Id(i % 2 == 0 ? "anna" : "carl"),
+                               .amount = Points(10), .source = "long"});
+    }
+    for (const auto& result : (*engine)->ExecuteBatch(credits)) ASSERT_TRUE(result.ok()) << result.status();
+    digest_ = (*engine)->StateDigest();
+    last_ = (*engine)->store().LastSeq();
+    ASSERT_GT(last_, internal::PipelineOptions().inline_below + internal::PipelineOptions().block_entries);
+    engine->reset();
+    rows_ = ReadRows(original_);
+    ASSERT_EQ(rows_.size(), last_);
+  }
+};
+
+TEST_F(LongJournalCorruption, DamageDeepInTheJournalIsNamed) {
+  Copy();
+  EXPECT_TRUE(OpenScratch().ok());
+  // In the second block the engine is given, in a later one, in the last.
+  for (uint64_t seq : {uint64_t{1500}, last_ - 2000, last_}) {
+    SCOPED_TRACE(absl::StrCat("entry ", seq));
+    Forge([&](std::vector<Entry>& entries) {
+      std::get<entries::Credited>(At(entries, seq).body).amount = Points(-5);
+    });
+    ExpectCorruptionAt(OpenScratch(), seq);
+    Copy();
+    ASSERT_EQ(Sql(scratch_, absl::StrCat("UPDATE journal SET member_prev = 0 WHERE seq = ", seq)), absl::OkStatus());
+    ExpectCorruptionAt(OpenScratch(), seq);
+  }
+}
+
 }  // namespace
 }  // namespace loyalty

@@ -247,6 +247,32 @@ TEST(EntryCodecTest, EveryStrictPrefixIsRejected) {
   }
 }
 
+// The key read alone is the whole decode's, pointing into the bytes; a
+// prefix that ends before the key is rejected as DecodeEntry rejects it.
+TEST(EntryCodecTest, KeyReadWithoutDecodingTheRest) {
+  for (const Entry& entry : OneOfEachKind()) {
+    SCOPED_TRACE(EntryKindName(entry.body));
+    std::string bytes = Encode(entry);
+    auto key = DecodeEntryKey(bytes);
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(key->seq, entry.seq);
+    EXPECT_EQ(key->idempotency_key, entry.idempotency_key);
+    EXPECT_GE(key->idempotency_key.data(), bytes.data());
+    EXPECT_LE(key->idempotency_key.data() + key->idempotency_key.size(), bytes.data() + bytes.size());
+    const size_t key_end = static_cast<size_t>(key->idempotency_key.data() - bytes.data()) + key->idempotency_key.size();
+    for (size_t length = 0; length < key_end; ++length) {
+      auto prefix = DecodeEntryKey(absl::string_view(bytes).substr(0, length));
+      ASSERT_FALSE(prefix.ok()) << "prefix of " << length << " bytes";
+      ASSERT_EQ(prefix.status().code(), absl::StatusCode::kInvalidArgument);
+      ASSERT_TRUE(absl::StrContains(prefix.status().message(), "malformed journal entry")) << prefix.status();
+    }
+    EXPECT_TRUE(DecodeEntryKey(absl::string_view(bytes).substr(0, key_end)).ok());
+  }
+  std::string other_format = Encode(OneOfEachKind().front());
+  other_format[0] = 2;
+  EXPECT_TRUE(absl::StrContains(DecodeEntryKey(other_format).status().message(), "unknown entry format"));
+}
+
 TEST(EntryCodecTest, TrailingBytesRejected) {
   for (const Entry& entry : OneOfEachKind()) {
     SCOPED_TRACE(EntryKindName(entry.body));
