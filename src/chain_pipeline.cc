@@ -27,8 +27,9 @@ namespace loyalty::internal {
 namespace {
 
 // Up to `entries.size()` consecutive entries in their places, in journal
-// order. When `linked`, the reading thread checked their links (and a bad
-// link ended the block and the walk); otherwise `bytes` holds their stored
+// order. When `linked`, nothing is left to check: the reading thread
+// checked their links (and a bad link ended the block and the walk), or
+// they come from ReadPipelined, which checks none; otherwise `bytes` holds their stored
 // bytes back to back (entry i's end at ends[i]) for the calling thread to
 // check them.
 struct Block {
