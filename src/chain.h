@@ -145,7 +145,7 @@ ChainCheck WalkChain(const Store& store, const Chain& chain,
 // The detail of a kModified fault at `seq`.
 std::string ModifiedDetail(uint64_t seq);
 
-// How CheckChainPipelined splits its work.
+// How CheckChainPipelined, ReadPipelined and LinkCheck split their work.
 struct PipelineOptions {
   size_t block_entries = 1024;  // entries handed over at a time (> 0)
   size_t blocks = 4;            // blocks in flight (>= 2): bounds the memory
@@ -185,6 +185,34 @@ ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
 absl::Status ReadPipelined(const Store& store, uint64_t from,
                            absl::FunctionRef<absl::Status(std::span<const Entry>)> visit,
                            const PipelineOptions& options = {});
+
+// The links of stored journal rows, checked on a second thread while the
+// calling one goes on reading: each row's stored hash must be the chain's
+// hash of its predecessor's stored hash and its bytes. For a store's
+// verified open, whose rows are not decoded into entries. The rows are
+// copied in blocks of options.block_entries; the thread starts with the
+// first full block, so a journal of fewer rows is checked on the calling
+// thread by Finish. One thread calls Add and Finish.
+class LinkCheck {
+ public:
+  // `previous`: the stored hash before the first row to be added.
+  LinkCheck(const Chain& chain, const Sha256& previous, const PipelineOptions& options = {});
+  ~LinkCheck();  // waits for the checking thread, as Finish
+  LinkCheck(const LinkCheck&) = delete;
+  LinkCheck& operator=(const LinkCheck&) = delete;
+
+  // Queues the row after the last one added: its `seq`, stored `bytes`
+  // (copied) and stored `hash` (seq > 0). False, queuing nothing, once a row added
+  // before is known not to verify: reading on is then pointless.
+  bool Add(uint64_t seq, absl::string_view bytes, const Sha256& hash);
+  // Waits until every row added is checked. The seq of the first row that
+  // does not verify (the rows after it are not checked), if any.
+  std::optional<uint64_t> Finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The status for a failed ChainCheck: FailedPrecondition for kKeyMismatch,
 // DataLoss naming the entry for the others. Precondition: check.fault is

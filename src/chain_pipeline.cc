@@ -1,5 +1,6 @@
-// Reading a journal on two threads: ReadPipelined, and
-// CheckChainPipelined, the chain check on two threads. A second thread
+// Reading a journal on two threads: ReadPipelined, LinkCheck (a store's
+// rows' links checked on a second thread), and CheckChainPipelined, the
+// chain check on two threads. A second thread
 // reads the journal (WalkChain: seqs, order, truncation) and copies the
 // entries with their stored bytes into blocks; each block's links are
 // checked (hash of the predecessor's stored hash and the entry's bytes
@@ -153,6 +154,19 @@ class BlockQueue {
   std::atomic<bool> over_{false};  // finished_ || cancelled_
 };
 
+// The index of the first entry of `block` (not linked) whose link does not
+// verify; block.size if all do.
+size_t FirstBadLink(const Block& block, const Chain& chain) {
+  Sha256 previous = block.previous;
+  for (size_t i = 0; i < block.size; ++i) {
+    const size_t begin = i == 0 ? 0 : block.ends[i - 1];
+    const absl::string_view stored(block.bytes.data() + begin, block.ends[i] - begin);
+    if (chain.Hash(previous, stored) != block.entries[i].hash) return i;
+    previous = block.entries[i].hash;
+  }
+  return block.size;
+}
+
 // The reading thread's side: WalkChain into blocks.
 ChainCheck FillBlocks(const Store& store, const Chain& chain, PipelineOptions::Linker linker, BlockQueue& queue) {
   Block* block = nullptr;
@@ -253,21 +267,12 @@ ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
   while (!modified) {
     Block* block = queue.TakeFull();
     if (block == nullptr) break;
-    size_t good = block->size;  // the entries that verify
-    if (!block->linked) {
-      Sha256 previous = block->previous;
-      for (size_t i = 0; i < block->size; ++i) {
-        const Entry& entry = block->entries[i];
-        const size_t begin = i == 0 ? 0 : block->ends[i - 1];
-        const absl::string_view stored(block->bytes.data() + begin, block->ends[i] - begin);
-        if (chain.Hash(previous, stored) != entry.hash) {
-          // As WalkChain reports it: the entries before verified.
-          modified = ChainCheck{ChainFault::kModified, entry.seq - 1, previous, entry.seq, ModifiedDetail(entry.seq)};
-          good = i;
-          break;
-        }
-        previous = entry.hash;
-      }
+    const size_t good = block->linked ? block->size : FirstBadLink(*block, chain);  // the entries that verify
+    if (good < block->size) {
+      // As WalkChain reports it: the entries before verified.
+      const uint64_t seq = block->entries[good].seq;
+      const Sha256& previous = good == 0 ? block->previous : block->entries[good - 1].hash;
+      modified = ChainCheck{ChainFault::kModified, seq - 1, previous, seq, ModifiedDetail(seq)};
     }
     if (good > 0) verified(std::span<const Entry>(block->entries.data(), good));
     queue.PutFree(block);
@@ -275,6 +280,94 @@ ChainCheck CheckChainPipelined(const Store& store, const Chain& chain,
   if (modified) queue.Cancel();
   reader.join();
   return modified ? *std::move(modified) : walked;
+}
+
+// LinkCheck's roles are the other way round: the calling thread fills the
+// blocks (only each entry's seq and hash are set), the checking thread
+// takes them in order and checks their links.
+struct LinkCheck::State {
+  State(const Chain& chain, const Sha256& previous, const PipelineOptions& options)
+      : chain(chain), previous(previous), queue(options.blocks, options.block_entries) {}
+
+  // The checking thread: blocks in order until a bad link, then only
+  // drains them.
+  void CheckBlocks() {
+    while (Block* full = queue.TakeFull()) {
+      if (!bad.load(std::memory_order_relaxed)) {
+        if (size_t good = FirstBadLink(*full, chain); good < full->size) {
+          bad.store(full->entries[good].seq, std::memory_order_release);
+          queue.Cancel();
+        }
+      }
+      queue.PutFree(full);
+    }
+  }
+
+  const Chain chain;
+  Sha256 previous;          // the stored hash of the last row added
+  BlockQueue queue;
+  Block* block = nullptr;   // being filled
+  std::thread checker;      // started with the first full block
+  std::atomic<uint64_t> bad{0};  // the seq of the first bad link, 0 if none found
+  bool finished = false;
+};
+
+LinkCheck::LinkCheck(const Chain& chain, const Sha256& previous, const PipelineOptions& options)
+    : state_(std::make_unique<State>(chain, previous, options)) {
+  LOYALTY_CHECK(options.block_entries > 0 && options.blocks >= 2);
+}
+
+LinkCheck::~LinkCheck() { (void)Finish(); }
+
+bool LinkCheck::Add(uint64_t seq, absl::string_view bytes, const Sha256& hash) {
+  State& s = *state_;
+  LOYALTY_CHECK(!s.finished && seq != 0);
+  if (s.bad.load(std::memory_order_acquire) != 0) return false;
+  if (s.block == nullptr) {
+    size_t waiting = 0;
+    s.block = s.queue.TakeFree(&waiting);
+    if (s.block == nullptr) return false;  // cancelled: a bad link was found
+    s.block->size = 0;
+    s.block->linked = false;
+    s.block->previous = s.previous;
+    s.block->bytes.clear();
+  }
+  Block& block = *s.block;
+  block.bytes.append(bytes.data(), bytes.size());
+  block.ends[block.size] = block.bytes.size();
+  block.entries[block.size].seq = seq;
+  block.entries[block.size].hash = hash;
+  ++block.size;
+  s.previous = hash;
+  if (block.size == block.entries.size()) {
+    if (!s.checker.joinable()) {
+      s.checker = std::thread([&s] {
+        pthread_setname_np(pthread_self(), "loyalty-links");  // for profilers
+        s.CheckBlocks();
+      });
+    }
+    s.queue.PutFull(s.block);
+    s.block = nullptr;
+  }
+  return true;
+}
+
+std::optional<uint64_t> LinkCheck::Finish() {
+  State& s = *state_;
+  if (!s.finished) {
+    s.finished = true;
+    if (s.block != nullptr && !s.checker.joinable()) {
+      // Fewer rows than a block: checked here.
+      if (size_t good = FirstBadLink(*s.block, s.chain); good < s.block->size) s.bad = s.block->entries[good].seq;
+    } else if (s.block != nullptr) {
+      s.queue.PutFull(s.block);
+    }
+    s.block = nullptr;
+    s.queue.Finish();
+    if (s.checker.joinable()) s.checker.join();
+  }
+  const uint64_t bad = s.bad.load(std::memory_order_acquire);
+  return bad == 0 ? std::nullopt : std::optional<uint64_t>(bad);
 }
 
 }  // namespace loyalty::internal

@@ -306,12 +306,11 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Comman
 
 absl::StatusOr<Receipt> Engine::ExecuteOnce(const Command& command) {
   const std::string& key = IdempotencyKeyOf(command);
-  if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
-
   const MemberId* involved[2] = {&MemberOf(command), &MemberOf(command)};
   if (const auto* transfer = std::get_if<Transfer>(&command)) involved[1] = &transfer->to;
   ShardLocks locks(*this, involved);
-  // A retry may have arrived while the original held the member's lock.
+  // Under the member's lock, so that a retry arriving while the original
+  // holds it sees the original's entries.
   if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
   auto decided = Decide(program_, lookup, command, clock_.Now());

@@ -982,6 +982,59 @@ TEST_F(PipelinedChain, ReadGivesWhatReadGives) {
   }
 }
 
+// ------------------------------------------------------------ link check
+
+// LinkCheck over `store`'s rows from seq 1 with blocks of `block`: the
+// first bad link it reports, and how many rows it took before refusing.
+struct LinksChecked {
+  std::optional<uint64_t> bad;
+  size_t added = 0;
+};
+LinksChecked CheckLinks(RowStore& store, size_t block) {
+  internal::LinkCheck links(internal::Chain(), Sha256{}, {.block_entries = block, .blocks = 2});
+  LinksChecked checked;
+  for (const RowStore::Row& row : store.rows()) {
+    if (!links.Add(row.entry.seq, row.bytes, row.entry.hash)) break;
+    ++checked.added;
+  }
+  checked.bad = links.Finish();
+  return checked;
+}
+
+// The first bad link is found wherever it lies in a block, whether the
+// rows fill a block (checked on the second thread) or not (on this one);
+// an intact journal has none.
+TEST_F(PipelinedChain, LinkCheckFindsTheFirstBadLink) {
+  for (size_t block : {1, 3, 64, 1000}) {
+    SCOPED_TRACE(absl::StrCat("block ", block));
+    RowStore intact = Rows();
+    LinksChecked whole = CheckLinks(intact, block);
+    EXPECT_EQ(whole.bad, std::nullopt);
+    EXPECT_EQ(whole.added, last());
+    for (uint64_t seq : {uint64_t{1}, uint64_t{2}, uint64_t{64}, uint64_t{65}, last()}) {
+      RowStore damaged = Rows();
+      damaged.rows()[seq - 1].bytes.back() ^= 1;
+      damaged.rows()[last() - 1].bytes.front() ^= 1;  // a second bad link, unless seq is the last
+      EXPECT_EQ(CheckLinks(damaged, block).bad, seq) << "damage at " << seq;
+      RowStore stored_hash = Rows();
+      stored_hash.rows()[seq - 1].entry.hash[7] ^= 1;  // its own link fails (and its successor's)
+      EXPECT_EQ(CheckLinks(stored_hash, block).bad, seq) << "hash of " << seq;
+    }
+  }
+  // A bad link found by the second thread refuses the rows after the
+  // blocks in flight: with two blocks of one row, the third at the latest
+  // (the second if the first is checked before it is added).
+  RowStore early = Rows();
+  early.rows()[0].bytes.back() ^= 1;
+  LinksChecked stopped = CheckLinks(early, 1);
+  EXPECT_EQ(stopped.bad, 1u);
+  EXPECT_GE(stopped.added, 1u);
+  EXPECT_LE(stopped.added, 2u);
+  // Nothing added: nothing wrong.
+  internal::LinkCheck none(internal::Chain(), Sha256{});
+  EXPECT_EQ(none.Finish(), std::nullopt);
+}
+
 // Replay and re-rating of a journal long enough to take the second thread
 // by default: the live digest, and the sequential check's error.
 TEST(PipelinedReplay, LongJournalReplaysAndReportsTheFirstBadEntry) {
