@@ -233,6 +233,9 @@ class KeyIndex {
   // AlreadyExists if the key belongs to an earlier command.
   absl::Status AddNext(uint64_t seq, absl::string_view key);
   std::optional<KeyRecord> Find(absl::string_view key) const;
+  // Starts loading the memory that adding or finding `key` will touch, so
+  // that the cache misses of a large index overlap the caller's other work.
+  void Prefetch(absl::string_view key) const { keys_.prefetch(key); }
 
  private:
   // Look-ups by string_view without building a string.

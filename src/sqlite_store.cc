@@ -359,6 +359,7 @@ class SqliteStore final : public Store {
         return absl::DataLossError(
             absl::StrCat(path_, ": journal entry ", row.seq, ": reordered (it holds entry ", key->seq, ")"));
       }
+      keys_.Prefetch(key->idempotency_key);  // overlapped with copying the row for the link check
       // False only once an earlier link failed, which Finish reports.
       if (!links.Add(row.seq, row.bytes, row.hash)) return absl::CancelledError("a link does not verify");
       if (absl::Status keys = keys_.AddNext(row.seq, key->idempotency_key); !keys.ok()) {
