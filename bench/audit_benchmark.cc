@@ -145,6 +145,19 @@ void BM_Replay(benchmark::State& state) {
 }
 BENCHMARK(BM_Replay)->Arg(JournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Verification (VerifyJournal): read, decode, check the chain and the
+// members' links. Items are entries.
+void BM_VerifyJournal(benchmark::State& state) {
+  const Engine& engine = Journal(state.range(0));
+  for (auto _ : state) {
+    JournalVerification verified = VerifyJournal(engine.store());
+    if (!verified.ok() || verified.entries != engine.store().LastSeq()) state.SkipWithError("verification failed");
+    benchmark::DoNotOptimize(verified);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(engine.store().LastSeq()));
+}
+BENCHMARK(BM_VerifyJournal)->Arg(JournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // Re-rating under the program that wrote the journal: read and verify the
 // chain, apply the recorded entries, decode each recorded command, Decide it
 // again, apply the new entries, compare. Items are journal entries (target:
