@@ -81,14 +81,22 @@ class MemoryStore final : public Store {
 
   absl::Status ReadStored(
       uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const override {
-    for (uint64_t seq = std::max<uint64_t>(from, 1);; ++seq) {
-      const Stored* stored = nullptr;
+    // The entries are located a run at a time under the lock, and visited
+    // without it: an entry never changes once appended, and neither the
+    // deque nor the arena moves it.
+    constexpr size_t kRun = 256;
+    const Stored* run[kRun];
+    for (uint64_t seq = std::max<uint64_t>(from, 1);;) {
+      size_t found = 0;
       {
         std::lock_guard<SpinningMutex> lock(mutex_);
-        if (seq > entries_.size()) return absl::OkStatus();
-        stored = &entries_[seq - 1];  // never changes once appended; neither the deque nor the arena moves it
+        for (; found < kRun && seq + found <= entries_.size(); ++found) run[found] = &entries_[seq + found - 1];
       }
-      if (absl::Status status = visit(Decoded(*stored), stored->bytes); !status.ok()) return status;
+      if (found == 0) return absl::OkStatus();
+      for (size_t i = 0; i < found; ++i) {
+        if (absl::Status status = visit(Decoded(*run[i]), run[i]->bytes); !status.ok()) return status;
+      }
+      seq += found;
     }
   }
 
