@@ -201,9 +201,9 @@ class LinkCheck {
   LinkCheck(const LinkCheck&) = delete;
   LinkCheck& operator=(const LinkCheck&) = delete;
 
-  // Queues the row after the last one added: its `seq`, stored `bytes`
-  // (copied) and stored `hash` (seq > 0). False, queuing nothing, once a row added
-  // before is known not to verify: reading on is then pointless.
+  // Queues the row after the last one added: its `seq` (> 0), stored
+  // `bytes` (copied) and stored `hash`. False, queuing nothing, once a row
+  // added before is known not to verify: reading on is then pointless.
   bool Add(uint64_t seq, absl::string_view bytes, const Sha256& hash);
   // Waits until every row added is checked. The seq of the first row that
   // does not verify (the rows after it are not checked), if any.

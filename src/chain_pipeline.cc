@@ -1,14 +1,14 @@
 // Reading a journal on two threads: ReadPipelined, LinkCheck (a store's
 // rows' links checked on a second thread), and CheckChainPipelined, the
-// chain check on two threads. A second thread
-// reads the journal (WalkChain: seqs, order, truncation) and copies the
-// entries with their stored bytes into blocks; each block's links are
-// checked (hash of the predecessor's stored hash and the entry's bytes
-// equal to its stored hash) by whichever thread has time: the reading one
-// when the calling one has blocks waiting, else the calling one, which then
-// calls `verified` with the block's entries that verify. The calling
-// thread takes the blocks in journal order, so the first bad entry is found
-// first whoever hashes it.
+// chain check on two threads. In CheckChainPipelined a second thread reads
+// the journal (WalkChain: seqs, order, truncation) and copies the entries
+// with their stored bytes into blocks; each block's links are checked
+// (hash of the predecessor's stored hash and the entry's bytes equal to
+// its stored hash) by whichever thread has time: the reading one when the
+// calling one has blocks waiting, else the calling one, which then calls
+// `verified` with the block's entries that verify. The calling thread
+// takes the blocks in journal order, so the first bad entry is found first
+// whoever hashes it.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

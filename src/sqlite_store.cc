@@ -337,9 +337,9 @@ class SqliteStore final : public Store {
   }
 
   // Reads the whole journal, verifying the chain and building the key index.
-  // The links are checked on a second thread (LinkCheck); the first entry
+  // The links are checked on a second thread (LinkCheck). The first entry
   // at fault is reported, as a check of one entry at a time would: a bad
-  // link found there precedes whatever this thread found at or after it.
+  // link precedes whatever this thread found at the same entry or later.
   absl::Status Load() {
     std::lock_guard<std::mutex> lock(mutex_);
     Sha256 previous{};
