@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chain.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 #include "loyalty/check.h"
 #include "overloaded.h"
@@ -37,18 +38,23 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
   Movements m;
   std::map<int, Cohort> cohorts;
   // States, to find the lot a draw came from (and its earning date).
-  absl::flat_hash_map<MemberId, MemberState> members;
-  auto cohort_add = [&](const MemberState& member, const std::vector<LotDraw>& draws, Int128 Cohort::*field,
+  internal::JournalProjection journal({.links = store.KeepsMemberLinks()});
+  absl::Status admitted;  // the first entry that does not fit
+  auto cohort_add = [&](const MemberState* member, const std::vector<LotDraw>& draws, Int128 Cohort::*field,
                         int sign) {
     for (const LotDraw& draw : draws) {
-      const Lot* lot = member.FindLot(draw.lot);
-      if (lot == nullptr) continue;  // cannot happen for an entry that applied
+      const Lot* lot = member == nullptr ? nullptr : member->FindLot(draw.lot);
+      if (lot == nullptr) continue;  // the entry does not fit: reported below
       cohorts[zone.LocalDate(lot->earned_at).year()].*field += sign * static_cast<Int128>(draw.amount.value());
     }
   };
   internal::ChainCheck check = internal::CheckChain(store, [&](const Entry& entry) {
-    if (std::holds_alternative<entries::VersionPublished>(entry.body)) return;
-    MemberState& member = members[entry.member];
+    if (!admitted.ok()) return;
+    if (internal::IsProgramEntry(entry)) {
+      admitted = journal.Admit(entry);
+      return;
+    }
+    const MemberState* member = journal.Find(entry.member);
     const bool before = entry.business_time < options.from;
     const bool in_period = !before && entry.business_time < options.to;
     // Breakage reads the lots as they are before the entry applies (a
@@ -63,7 +69,7 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
                  },
                  entry.body);
     }
-    ApplyToMember(member, entry);
+    if (admitted = journal.Admit(entry); !admitted.ok()) return;
     BalanceDelta delta = DeltaOf(entry.body);
     // Outstanding = available + held - debt.
     Int128 change = static_cast<Int128>(delta.available.value()) + delta.held.value() - delta.debt.value();
@@ -91,7 +97,9 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
                },
                entry.body);
   });
+  if (!admitted.ok()) return admitted;
   if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+  if (absl::Status finished = journal.Finish(); !finished.ok()) return finished;
 
   LiabilityRollForward result;
   result.from = options.from;

@@ -1,10 +1,12 @@
-// Replay: every member's state rebuilt from a verified journal with
-// ApplyToMember, and its digest, computed by the same code as the engine's.
+// Replay: every member's state rebuilt from a verified journal, each entry
+// admitted by the journal's rules as the engine's open does, and its
+// digest, computed by the same code as the engine's.
 #include <algorithm>
 #include <span>
 
 #include "absl/container/btree_map.h"
 #include "chain.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 #include "state_digest.h"
 
@@ -26,18 +28,21 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return chain.status();
   ReplayedJournal replayed;
+  internal::JournalRules rules({.links = store.KeepsMemberLinks()});
+  absl::Status admitted;  // the first entry that does not fit
   bool applying = true;
   auto apply = [&](const Entry& entry) {
     if (!applying || entry.business_time > until) {
       applying = false;
       return;
     }
-    ++replayed.applied;
-    if (const auto* published = std::get_if<entries::VersionPublished>(&entry.body)) {
-      replayed.published[published->version] = published->content_hash;
+    admitted = internal::IsProgramEntry(entry) ? rules.AdmitVersion(entry, replayed.published)
+                                               : rules.AdmitMember(entry, replayed.members[entry.member]);
+    if (!admitted.ok()) {
+      applying = false;
       return;
     }
-    ApplyToMember(replayed.members[entry.member], entry);
+    ++replayed.applied;
   };
   internal::ChainCheck check = internal::CheckChainPipelined(store, *chain, [&](std::span<const Entry> run) {
     // With millions of lots, most of an entry's time is cache misses on
@@ -59,7 +64,11 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
       apply(run[i]);
     }
   });
+  // An entry that does not fit comes before any fault the chain check
+  // found later; the chain's faults stop the entries before they are given.
+  if (!admitted.ok()) return admitted;
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
+  if (absl::Status finished = rules.Finish(); !finished.ok()) return finished;
   replayed.entries = check.entries;
   replayed.head = check.head;
   absl::btree_map<MemberId, const MemberState*> ordered;

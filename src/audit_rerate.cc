@@ -8,6 +8,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 #include "loyalty/command.h"
 #include "overloaded.h"
@@ -78,13 +79,15 @@ absl::Status FollowReferences(Command& command, const absl::flat_hash_map<uint64
 
 class Rerater {
  public:
-  explicit Rerater(const Program& program) : program_(program) {}
+  Rerater(const Program& program, bool links) : program_(program), recorded_({.links = links}) {}
 
   // Re-rates one command's recorded entries (adjacent, one key).
   absl::Status Group(std::span<const Entry> recorded) {
+    for (const Entry& entry : recorded) {
+      if (absl::Status admitted = recorded_.Admit(entry); !admitted.ok()) return admitted;
+    }
     const Entry& first = recorded.front();
     if (std::holds_alternative<entries::VersionPublished>(first.body)) return absl::OkStatus();
-    for (const Entry& entry : recorded) ApplyToMember(recorded_[entry.member], entry);
     auto command = RecordedCommandOf(first);
     if (absl::IsNotFound(command.status())) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -124,17 +127,19 @@ class Rerater {
   }
 
   absl::StatusOr<Rerating> Finish(uint64_t entries) && {
+    if (absl::Status finished = recorded_.Finish(); !finished.ok()) return finished;
+    const Members& recorded_members = recorded_.members();
     result_.entries = entries;
     absl::btree_map<MemberId, const MemberState*> rerated;
     for (const auto& [id, state] : rerated_) rerated.emplace(id, &state);
     absl::btree_map<MemberId, const MemberState*> everyone = rerated;
-    for (const auto& [id, state] : recorded_) everyone.emplace(id, nullptr);
+    for (const auto& [id, state] : recorded_members) everyone.emplace(id, nullptr);
     const MemberState none;
     Points recorded_total, rerated_total;
     for (const auto& [id, unused] : everyone) {
-      auto r = recorded_.find(id);
+      auto r = recorded_members.find(id);
       auto n = rerated_.find(id);
-      MemberOutcome before = OutcomeOf(r == recorded_.end() ? none : r->second);
+      MemberOutcome before = OutcomeOf(r == recorded_members.end() ? none : r->second);
       MemberOutcome after = OutcomeOf(n == rerated_.end() ? none : n->second);
       auto recorded_sum = Add(recorded_total, before.available);
       auto rerated_sum = Add(rerated_total, after.available);
@@ -199,7 +204,7 @@ class Rerater {
   }
 
   const Program& program_;
-  Members recorded_;
+  internal::JournalProjection recorded_;  // the journal as recorded
   Members rerated_;
   absl::flat_hash_map<uint64_t, uint64_t> rerated_seq_;  // journal seq -> re-rated seq
   uint64_t next_seq_ = 1;
@@ -212,7 +217,7 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
                                 const std::optional<std::string>& journal_key) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return chain.status();
-  Rerater rerater(program);
+  Rerater rerater(program, journal.KeepsMemberLinks());
   std::vector<Entry> group;  // a command's entries carried over from the previous run
   absl::Status status;
   auto flush = [&] {
@@ -241,8 +246,9 @@ absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
     }
   });
   flush();
-  if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
+  // Entries re-rated came before any fault the chain check found.
   if (!status.ok()) return status;
+  if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   return std::move(rerater).Finish(check.entries);
 }
 

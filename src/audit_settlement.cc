@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 #include "overloaded.h"
 
@@ -71,7 +72,9 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
   }
 
   absl::flat_hash_map<uint64_t, Attribution> attributed;  // credits and debits at a partner, by seq
+  internal::JournalProjection journal({.program = &program, .links = store.KeepsMemberLinks()});
   absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
+    if (absl::Status admitted = journal.Admit(entry); !admitted.ok()) return admitted;
     const bool in_period = entry.business_time >= from && entry.business_time < to;
     // The partner, version and signed amounts (issued, redeemed) this entry moves.
     const Attribution* at = nullptr;
@@ -117,6 +120,7 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
     tally.redeemed = *sum_redeemed;
     return absl::OkStatus();
   });
+  if (status.ok()) status = journal.Finish();
   if (!status.ok()) return status;
 
   const Currency currency = program.versions().front()->currency;

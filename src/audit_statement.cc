@@ -1,5 +1,6 @@
 // A member's statement: its entries in a period with the running balance.
 #include "absl/strings/str_cat.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 
 namespace loyalty {
@@ -27,7 +28,11 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
   }
   Statement statement{member, from, to, {}, {}, {}};
   bool found = false;
+  // Every entry is admitted, the other members' too: the member's own can
+  // only be trusted in a journal that holds together.
+  internal::JournalProjection journal({.links = store.KeepsMemberLinks()});
   absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
+    if (absl::Status admitted = journal.Admit(entry); !admitted.ok()) return admitted;
     if (entry.member != member) return absl::OkStatus();
     found = true;
     if (entry.business_time >= to) return absl::OkStatus();
@@ -38,6 +43,7 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
     statement.lines.push_back(std::move(line));
     return absl::OkStatus();
   });
+  if (status.ok()) status = journal.Finish();
   if (!status.ok()) return status;
   if (!found) return absl::NotFoundError(absl::StrCat("member: the journal has no entry for ", member.value()));
   // Running balances, once the opening is known (entries before `from` may

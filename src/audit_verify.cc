@@ -1,7 +1,8 @@
-// Journal verification: the chain check of store.h and the members' links,
-// reported as a result.
+// Journal verification: the chain check of store.h, the members' links and
+// the journal's rules (journal_rules.h), reported as a result.
 #include "absl/strings/str_cat.h"
 #include "chain.h"
+#include "journal_rules.h"
 #include "loyalty/audit.h"
 
 namespace loyalty {
@@ -33,6 +34,7 @@ absl::string_view JournalFaultName(JournalFault fault) {
     case JournalFault::kUnreadable: return "unreadable";
     case JournalFault::kKeyMismatch: return "key mismatch";
     case JournalFault::kMislinked: return "mislinked";
+    case JournalFault::kImpossible: return "impossible";
   }
   return "unreadable";
 }
@@ -46,27 +48,47 @@ std::string JournalVerification::Summary() const {
 JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
-  // The first entry whose link is wrong, the state before it, and why.
-  JournalVerification mislinked{JournalFault::kMislinked};
-  internal::MemberLinks members;
+  // The entries that fit so far, then the first that does not and why.
+  JournalVerification unfit;
   const bool links = store.KeepsMemberLinks();
+  internal::JournalProjection journal({.links = links});
+  Sha256 before_transfer{};  // the head before a transfer still waiting for its receiving half
+  auto fail = [&](JournalFault fault, uint64_t seq, std::string detail) {
+    unfit.fault = fault;
+    unfit.bad_seq = seq;
+    unfit.detail = std::move(detail);
+  };
   internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
-    if (!links || mislinked.bad_seq != 0) return;
-    const uint64_t expected = members.Next(entry);
-    if (entry.member_prev != expected) {
-      mislinked.bad_seq = entry.seq;
-      mislinked.detail = absl::StrCat("it links to entry ", entry.member_prev, " as member ", entry.member.value(),
-                                      "'s previous entry, which is ",
-                                      expected == 0 ? "none" : absl::StrCat("entry ", expected));
+    if (unfit.fault != JournalFault::kNone) return;
+    const MemberState* member = internal::IsProgramEntry(entry) ? nullptr : journal.Find(entry.member);
+    const uint64_t expected = member == nullptr ? 0 : member->last_seq;
+    if (links && !internal::IsProgramEntry(entry) && entry.member_prev != expected) {
+      fail(JournalFault::kMislinked, entry.seq,
+           absl::StrCat("it links to entry ", entry.member_prev, " as member ", entry.member.value(),
+                        "'s previous entry, which is ", expected == 0 ? "none" : absl::StrCat("entry ", expected)));
       return;
     }
-    ++mislinked.entries;
-    mislinked.head = entry.hash;
+    if (absl::Status admitted = journal.Admit(entry); !admitted.ok()) {
+      fail(JournalFault::kImpossible, entry.seq, std::string(admitted.message()));
+      return;
+    }
+    if (std::holds_alternative<entries::TransferredOut>(entry.body)) before_transfer = unfit.head;
+    ++unfit.entries;
+    unfit.head = entry.hash;
   });
-  if (mislinked.bad_seq != 0 && (check.fault == internal::ChainFault::kNone || mislinked.bad_seq < check.bad_seq)) {
-    return mislinked;
+  if (unfit.fault != JournalFault::kNone && (check.fault == internal::ChainFault::kNone || unfit.bad_seq < check.bad_seq)) {
+    return unfit;
   }
-  return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
+  if (check.fault != internal::ChainFault::kNone) {
+    return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
+  }
+  if (absl::Status finished = journal.Finish(); !finished.ok()) {
+    // The transfer's sending half is the entry at fault.
+    const uint64_t sent = unfit.entries;
+    return JournalVerification{JournalFault::kImpossible, sent - 1, before_transfer, sent,
+                               std::string(finished.message())};
+  }
+  return unfit;
 }
 
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,

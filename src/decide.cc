@@ -10,6 +10,7 @@
 #include "loyalty/redemption.h"
 #include "loyalty/tiers.h"
 #include "command_codec.h"
+#include "lapse.h"
 #include "overloaded.h"
 
 namespace loyalty {
@@ -471,7 +472,21 @@ absl::StatusOr<std::string> PartnerOfCommand(const Program& program, const Membe
       command);
 }
 
+// The member was enrolled by `at`: nothing happens to a member before its
+// enrolment.
+absl::Status CheckEnrolledBy(const MemberState& member, const MemberId& id, Instant at) {
+  if (at >= member.enrolled_at) return absl::OkStatus();
+  return Invalid("at", absl::StrCat(at.ToString(), " is before member ", id.value(), "'s enrolment at ",
+                                    member.enrolled_at.ToString()));
+}
+
 }  // namespace
+
+bool internal::LapsesForInactivity(const ProgramVersion& version, const MemberState& member, Instant as_of) {
+  return version.expiry.inactivity_months > 0 && !Protected(version, member) &&
+         AddMonths(version.zone.LocalDate(member.last_activity), version.expiry.inactivity_months) <=
+             version.zone.LocalDate(as_of);
+}
 
 absl::Status CheckBusinessTime(absl::string_view field, Instant at) {
   static const Instant kFirst = Instant::FromUnixMicros(-2208988800LL * 1000000);  // 1900-01-01
@@ -510,6 +525,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   if (member == nullptr || !member->enrolled) {
     return absl::NotFoundError(absl::StrCat("member ", id.value(), " is not enrolled"));
   }
+  if (absl::Status enrolled = CheckEnrolledBy(*member, id, at); !enrolled.ok()) return enrolled;
   if (absl::Status open = CheckOpen(*member, id, command, at); !open.ok()) return open;
   Entry entry = Header(program, id, at, recorded_at, key, digest);
   auto partner = PartnerOfCommand(program, *member, command, at);
@@ -690,6 +706,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
             if (receiver == nullptr || !receiver->enrolled) {
               return absl::NotFoundError(absl::StrCat("member ", c.to.value(), " is not enrolled"));
             }
+            if (absl::Status s = CheckEnrolledBy(*receiver, c.to, at); !s.ok()) return s;
             if (receiver->closed) {
               return absl::FailedPreconditionError(absl::StrCat("member ", c.to.value(), " is closed"));
             }
@@ -932,6 +949,7 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
                                 const MemberState& member, Instant as_of, const std::string& key,
                                 const CommandDigest& digest, Instant recorded_at) {
   std::vector<Entry> out;
+  if (!member.enrolled || member.enrolled_at > as_of) return out;
   // Lapsed holds first: their points go back to their lots, which may
   // themselves be due to expire below.
   absl::flat_hash_map<LotId, int64_t> returned;
@@ -958,9 +976,7 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
   std::string whole;
   if (member.closed && as_of >= member.detail().redeemable_until) {
     whole = absl::StrCat("membership closed, redeemable until ", member.detail().redeemable_until.ToString());
-  } else if (version.expiry.inactivity_months > 0 && !Protected(version, member) &&
-             AddMonths(version.zone.LocalDate(member.last_activity), version.expiry.inactivity_months) <=
-                 version.zone.LocalDate(as_of)) {
+  } else if (internal::LapsesForInactivity(version, member, as_of)) {
     whole = absl::StrCat("no activity since ", version.zone.LocalDate(member.last_activity).ToString(), " (",
                          version.expiry.inactivity_months, " months allowed)");
   }

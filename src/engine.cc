@@ -13,53 +13,12 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "chain.h"
+#include "journal_rules.h"
 #include "command_codec.h"
 #include "state_digest.h"
 #include "loyalty/check.h"
 
 namespace loyalty {
-
-namespace {
-
-// OK if `entry`, read back from the journal, can be applied to `member` (its
-// state so far, nullptr if none) and the versions published so far;
-// DataLoss naming the entry otherwise.
-absl::Status CheckJournaled(const Entry& entry, const MemberState* member,
-                            const absl::flat_hash_map<std::string, Sha256>& published) {
-  absl::Status fits;
-  const bool program_entry = std::holds_alternative<entries::VersionPublished>(entry.body);
-  if (program_entry != (entry.member.value() == kProgramMember)) {
-    fits = absl::FailedPreconditionError(program_entry ? "a program version under a member's id"
-                                                       : "a member's entry under a reserved id");
-  } else if (!program_entry && (entry.member.value().empty() || entry.member.value().front() == '#')) {
-    fits = absl::FailedPreconditionError("a member's entry under a reserved id");
-  } else if (program_entry) {
-    if (published.contains(std::get<entries::VersionPublished>(entry.body).version)) {
-      fits = absl::FailedPreconditionError("the version is already published");
-    }
-  } else if (absl::Status in_range = CheckBusinessTime("business_time", entry.business_time); !in_range.ok()) {
-    fits = absl::FailedPreconditionError(in_range.message());
-  } else {
-    // Both branches must be lvalues: `*member : MemberState{}` would copy
-    // the member's whole state (its history and lots) for every entry read,
-    // which made opening a journal quadratic in a member's entries.
-    static const MemberState kNotEnrolled;
-    fits = CheckApplicable(member != nullptr ? *member : kNotEnrolled, entry);
-  }
-  if (fits.ok()) {
-    // The link is stored outside the chain: check it against the state.
-    const uint64_t last = member != nullptr ? member->last_seq : 0;
-    if (entry.member_prev == last) return fits;
-    fits = absl::FailedPreconditionError(absl::StrCat(
-        "it links to entry ", entry.member_prev, " as the member's previous entry, which is ",
-        last == 0 ? "none (this is the member's first entry)" : absl::StrCat("entry ", last)));
-  }
-  return absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
-                                          entry.member.value(), ") does not fit the journal before it: ",
-                                          fits.message()));
-}
-
-}  // namespace
 
 // Holds the shard mutexes of a set of members, taken in shard order so that
 // two commands never wait on each other in a cycle.
@@ -92,19 +51,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
   {
     ShardLocks all(*engine);
     // A second thread reads and decodes the journal while this one applies.
+    internal::JournalRules rules = engine->JournalRulesFor();
     absl::Status status = internal::ReadPipelined(*engine->store_, 1, [&](std::span<const Entry> entries) -> absl::Status {
       for (const Entry& entry : entries) {
-        // A validly chained journal can still hold an entry no Decide could
-        // have written (forged by someone with write access): report it
-        // rather than crash on a broken invariant in ApplyToMember.
-        if (absl::Status fits = CheckJournaled(entry, engine->FindLocked(entry.member), engine->published_);
-            !fits.ok()) {
-          return fits;
-        }
-        engine->ApplyLocked(entry);
+        if (absl::Status admitted = engine->AdmitLocked(rules, entry); !admitted.ok()) return admitted;
       }
       return absl::OkStatus();
     });
+    if (status.ok()) status = rules.Finish();
     if (!status.ok()) return status;
   }
   for (int attempt = 1;; ++attempt) {
@@ -171,6 +125,22 @@ void Engine::ApplyLocked(const Entry& entry) {
   }
   Shard& shard = ShardOf(entry.member);
   ApplyToMember(shard.members.FindOrAdd(entry.member), entry);
+}
+
+internal::JournalRules Engine::JournalRulesFor() const {
+  return internal::JournalRules({.program = &program_, .links = store_->KeepsMemberLinks()});
+}
+
+absl::Status Engine::AdmitLocked(internal::JournalRules& rules, const Entry& entry) {
+  if (internal::IsProgramEntry(entry)) {
+    std::lock_guard<std::mutex> lock(published_mutex_);
+    return rules.AdmitVersion(entry, published_);
+  }
+  MemberTable& members = ShardOf(entry.member).members;
+  const bool fresh = members.Find(entry.member) == nullptr;
+  absl::Status admitted = rules.AdmitMember(entry, members.FindOrAdd(entry.member));
+  if (!admitted.ok() && fresh) members.Erase(entry.member);
+  return admitted;
 }
 
 void Engine::LinkAndApplyLocked(Entry& entry) {
@@ -256,12 +226,13 @@ absl::StatusOr<uint64_t> Engine::CatchUp() {
   ShardLocks all(*this);
   std::lock_guard<SpinningMutex> journal(journal_mutex_);
   uint64_t read = 0;
+  internal::JournalRules rules = JournalRulesFor();
   absl::Status status = store_->CatchUp([&](const Entry& entry) -> absl::Status {
-    if (absl::Status fits = CheckJournaled(entry, FindLocked(entry.member), published_); !fits.ok()) return fits;
-    ApplyLocked(entry);
+    if (absl::Status admitted = AdmitLocked(rules, entry); !admitted.ok()) return admitted;
     ++read;
     return absl::OkStatus();
   });
+  if (status.ok()) status = rules.Finish();
   if (!status.ok()) return status;
   return read;
 }

@@ -303,7 +303,7 @@ class Workload : public ::testing::Test {
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
     for (int m = 0; m < 6; ++m) Ok(Enroll{.idempotency_key = "enroll-" + Name(m), .member = Id(Name(m)),
-                                          .at = At("2009-01-01T00:00:00Z")});
+                                          .at = At("2008-01-01T00:00:00Z")});
     Ok(Credit{.idempotency_key = "c0", .member = Id(Name(0)), .at = At("2009-03-01T00:00:00Z"),
               .amount = Points(887'000), .source = "history"});
     Ok(Credit{.idempotency_key = "c1", .member = Id(Name(1)), .at = At("2009-05-01T00:00:00Z"),

@@ -34,7 +34,11 @@ class EngineTest : public ::testing::Test {
     return receipt.ok() ? *receipt : Receipt{};
   }
 
-  void Enroll(const char* member) { Ok(loyalty::Enroll{.idempotency_key = std::string("enroll-") + member, .member = Id(member)}); }
+  // Enrolled long before the dates the tests credit at.
+  void Enroll(const char* member) {
+    Ok(loyalty::Enroll{.idempotency_key = std::string("enroll-") + member, .member = Id(member),
+                       .at = At("2000-01-01T00:00:00Z")});
+  }
 
   uint64_t CreditPoints(const char* member, int64_t amount, const char* key, const char* at) {
     return Ok(Credit{.idempotency_key = key, .member = Id(member), .at = At(at), .amount = Points(amount)})
@@ -124,7 +128,7 @@ TEST_F(EngineTest, ValidationNamesTheField) {
   EXPECT_NE(no_key.status().message().find("idempotency_key"), absl::string_view::npos);
   auto unknown = engine_->Execute(Credit{.idempotency_key = "u", .member = Id("B"), .amount = Points(5)});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
-  auto twice = engine_->Execute(loyalty::Enroll{.idempotency_key = "again", .member = Id("A")});
+  auto twice = engine_->Execute(loyalty::Enroll{.idempotency_key = "again", .member = Id("A"), .at = At("2000-01-01T00:00:00Z")});
   EXPECT_EQ(twice.status().code(), absl::StatusCode::kAlreadyExists);
   auto overflow = engine_->Execute(Credit{.idempotency_key = "big", .member = Id("A"), .amount = Points(INT64_MAX)});
   ASSERT_TRUE(overflow.ok());
@@ -296,7 +300,7 @@ TEST_F(EngineTest, BalanceAsOfCountsOnlyEarlierEntries) {
 
 TEST_F(EngineTest, BatchAppliesInOrderAndRepeatsWithinBatch) {
   std::vector<Command> batch = {
-      loyalty::Enroll{.idempotency_key = "e", .member = Id("A")},
+      loyalty::Enroll{.idempotency_key = "e", .member = Id("A"), .at = At("2000-01-01T00:00:00Z")},
       Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(100)},
       Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(150)},  // fails: only 100
       Redeem{.idempotency_key = "r2", .member = Id("A"), .amount = Points(60)},
@@ -322,7 +326,7 @@ TEST_F(EngineTest, BatchAppliesInOrderAndRepeatsWithinBatch) {
 // answer (a stress run once found the repeat's receipt copied over it).
 TEST_F(EngineTest, RepeatAfterAFailureInTheBatchIsDecidedAgain) {
   std::vector<Command> batch = {
-      loyalty::Enroll{.idempotency_key = "e", .member = Id("A")},
+      loyalty::Enroll{.idempotency_key = "e", .member = Id("A"), .at = At("2000-01-01T00:00:00Z")},
       Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(60)},  // fails: nothing yet
       Credit{.idempotency_key = "c", .member = Id("A"), .amount = Points(100)},
       Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(60)},  // now it fits
@@ -373,7 +377,7 @@ TEST_F(EngineTest, HistoryFollowsEachMembersLinks) {
   Ok(Transfer{.idempotency_key = "t", .member = Id("A"), .to = Id("B"), .amount = Points(300)});
   std::vector<Command> batch;
   for (int n = 0; n < 20; ++n) {
-    batch.push_back(loyalty::Enroll{.idempotency_key = absl::StrCat("e", n), .member = MemberId::FromValid(absl::StrCat("C", n))});
+    batch.push_back(loyalty::Enroll{.idempotency_key = absl::StrCat("e", n), .member = MemberId::FromValid(absl::StrCat("C", n)), .at = At("2000-01-01T00:00:00Z")});
   }
   for (int n = 0; n < 300; ++n) {
     const std::string member = n % 3 == 0 ? "A" : n % 3 == 1 ? "B" : absl::StrCat("C", n % 20);
@@ -417,7 +421,7 @@ std::vector<Command> LargeBatch() {
   std::vector<Command> batch;
   for (int member = 0; member < 40; ++member) {
     batch.push_back(loyalty::Enroll{.idempotency_key = "e" + std::to_string(member),
-                                    .member = MemberId::FromValid("M" + std::to_string(member))});
+                                    .member = MemberId::FromValid("M" + std::to_string(member)), .at = At("2000-01-01T00:00:00Z")});
   }
   for (int n = 0; n < 560; ++n) {
     MemberId member = MemberId::FromValid("M" + std::to_string(n % 40));
@@ -462,7 +466,7 @@ TEST_F(EngineTest, LargeBatchOnSqliteMatchesMemoryAndSurvivesRestart) {
 // through once the cause is gone.
 TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
   std::string path = ReopenOnNewSqlite("engine_failed_batch.db");
-  ASSERT_TRUE(engine_->Execute(loyalty::Enroll{.idempotency_key = "e0", .member = Id("M0")}).ok());
+  ASSERT_TRUE(engine_->Execute(loyalty::Enroll{.idempotency_key = "e0", .member = Id("M0"), .at = At("2000-01-01T00:00:00Z")}).ok());
   // M0 is rebuilt from its entries before the batch: three, by their links.
   CreditPoints("M0", 70, "before-1", "2011-01-01T00:00:00Z");
   CreditPoints("M0", 80, "before-2", "2011-01-01T00:00:00Z");
@@ -495,7 +499,7 @@ TEST_F(EngineTest, LargeBatchFailingInAPieceWritesNothing) {
 TEST_F(EngineTest, DurableJournalIsCheckpointedInTheBackground) {
   std::string path = ReopenOnNewSqlite("engine_checkpointed.db");
   const uintmax_t empty = std::filesystem::file_size(path);
-  std::vector<Command> batch = {loyalty::Enroll{.idempotency_key = "e", .member = Id("A")}};
+  std::vector<Command> batch = {loyalty::Enroll{.idempotency_key = "e", .member = Id("A"), .at = At("2000-01-01T00:00:00Z")}};
   for (int round = 0; round < 8; ++round) {
     for (int n = 0; n < 4000; ++n) {
       batch.push_back(Credit{.idempotency_key = absl::StrCat("c", round, "-", n), .member = Id("A"), .amount = Points(1)});

@@ -50,7 +50,7 @@ class AwardChartChange : public ::testing::Test {
   }
 
   void Member(const char* id, int64_t miles, const char* earned) {
-    ASSERT_TRUE(engine_->Execute(Enroll{.idempotency_key = std::string("e-") + id, .member = Id(id)}).ok());
+    ASSERT_TRUE(engine_->Execute(Enroll{.idempotency_key = std::string("e-") + id, .member = Id(id), .at = At("2000-01-01T00:00:00Z")}).ok());
     ASSERT_TRUE(engine_->Execute(Credit{.idempotency_key = std::string("c-") + id + earned, .member = Id(id),
                                         .at = At(earned), .amount = Points(miles), .source = "flights"})
                     .ok());

@@ -324,6 +324,8 @@ TEST_F(SqliteJournal, MigratesVersionOneByLinkingEachMembersEntries) {
     ASSERT_TRUE(store.ok()) << store.status();
     std::vector<Entry> batch = {Credited(1, "a", 10), Credited(2, "b", 20), Credited(3, "c", 30),
                                 Credited(4, "d", 40)};
+    batch[0].body = entries::Enrolled{};
+    batch[1].body = entries::Enrolled{};
     batch[1].member = MemberId::FromValid("M-2");
     ASSERT_TRUE((*store)->Append(batch).ok());
   }

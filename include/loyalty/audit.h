@@ -100,11 +100,11 @@ struct ReplayedJournal {
 };
 
 // Reads the journal once from its first entry, verifies the hash chain as
-// VerifyJournal does, and applies (ApplyToMember) every entry up to, not
-// including, the first whose business time is after `until` (Instant::Max():
-// all). DataLoss naming the first bad entry and what is wrong if the chain
-// does not verify. An entry that verifies but does not fit the state built so
-// far is a broken invariant and crashes, as in the engine. A keyed journal
+// VerifyJournal does, and applies every entry up to, not including, the
+// first whose business time is after `until` (Instant::Max(): all).
+// DataLoss naming the first bad entry and what is wrong if the chain does
+// not verify, or if an entry does not fit the entries before it (checked as
+// the engine's open checks them). A keyed journal
 // (store.h) is verified with `journal_key`; FailedPrecondition if the key
 // does not fit the journal, InvalidArgument if it is shorter than 16 bytes.
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max(),
@@ -182,8 +182,8 @@ struct Rerating {
 // Errors: OutOfRange if the members' points add up past int64; DataLoss if the chain does not verify or a recorded command is
 // malformed; FailedPrecondition naming the entry if a command was not
 // recorded (a journal of an entry format before 3 cannot be re-rated).
-// The recorded entries are applied as in Replay (a verified entry that does
-// not fit crashes); a keyed journal is verified with `journal_key`, as there.
+// The recorded entries are checked and applied as in Replay (DataLoss for
+// one that does not fit); a keyed journal is verified with `journal_key`.
 absl::StatusOr<Rerating> Rerate(const Store& journal, const Program& program,
                                 const std::optional<std::string>& journal_key = std::nullopt);
 
@@ -199,9 +199,15 @@ absl::StatusOr<Program> ProgramWithout(const Program& program, absl::string_view
 // nothing was read, bad_seq is 0. kMislinked: the entry's link to its
 // member's previous entry (Entry::member_prev, kept outside the chain) is
 // not that entry.
-enum class JournalFault { kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch, kMislinked };
+// kImpossible: the entry verifies but no engine could have written it after
+// the entries before it (the rules every reader checks: a debit of points
+// the member does not have, a capture of a hold that does not exist, an
+// expiry of lots not yet due, half a transfer, ...).
+enum class JournalFault {
+  kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch, kMislinked, kImpossible
+};
 // "ok", "modified", "missing", "reordered", "truncated", "unreadable",
-// "key mismatch", "mislinked".
+// "key mismatch", "mislinked", "impossible".
 absl::string_view JournalFaultName(JournalFault fault);
 
 struct JournalVerification {
@@ -218,8 +224,10 @@ struct JournalVerification {
 
 // Verifies the chain of `store`: each entry's seq in its place and its
 // stored hash equal to SHA-256(previous hash || canonical bytes), the last
-// one equal to the store's head; and each entry's link to its member's
-// previous entry (unless the store keeps none: Store::KeepsMemberLinks).
+// one equal to the store's head; each entry's link to its member's
+// previous entry (unless the store keeps none: Store::KeepsMemberLinks);
+// and each entry against the entries before it, by the rules the engine's
+// open applies (kImpossible), so that verify and Engine::Open agree.
 // The first fault in journal order is reported. Builds on VerifyChain's check (store.h);
 // never fails as a call: problems are the result. A keyed journal is
 // verified with `journal_key` (HMAC-SHA-256 in place of SHA-256): an entry
@@ -267,7 +275,9 @@ struct Statement {
 // The member's entries whose business time is in [from, to), in journal
 // order, each with the running balance. InvalidArgument if from > to;
 // NotFound if the journal has no entry for `member`; OutOfRange on
-// overflow; a store's read error as is.
+// overflow; a store's read error as is; DataLoss naming the entry if any
+// entry, the member's or another's, does not fit the journal before it
+// (checked as the engine's open checks it).
 absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member, Instant from, Instant to);
 
 // ---------------------------------------------------------------- liability
@@ -322,7 +332,8 @@ struct LiabilityRollForward {
 // add up to the cent; the points do, exactly). Breakage uses every entry
 // dated before `to`, by the year the drawn lots were earned in (program
 // zone `zone`). InvalidArgument if from > to; DataLoss if the chain does not
-// verify; OutOfRange on overflow.
+// verify or an entry does not fit the journal before it; OutOfRange on
+// overflow.
 absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
                                                  const LiabilityOptions& options);
 
@@ -351,7 +362,8 @@ struct PartnerSettlement {
 // the difference of the two rounded amounts. Errors: InvalidArgument if
 // from > to; NotFound for a partner no version defines; FailedPrecondition
 // naming the entry if it names a partner its version does not define;
-// OutOfRange on overflow; a store's read error as is. Thread-safe as the
+// OutOfRange on overflow; a store's read error as is; DataLoss naming the
+// entry if an entry does not fit the journal before it. Thread-safe as the
 // store is.
 absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store, const Program& program,
                                                                Instant from, Instant to,

@@ -52,6 +52,9 @@ struct Receipt {
 };
 
 class PartnerHandle;  // loyalty/partner.h
+namespace internal {
+class JournalRules;  // src/journal_rules.h
+}  // namespace internal
 
 struct Balance {
   Points available;  // in open lots, spendable
@@ -154,6 +157,12 @@ class Engine {
   auto ReadMember(const MemberId& member, F read) const
       -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
   void ApplyLocked(const Entry& entry);
+  // The rules entries read from the journal must meet.
+  internal::JournalRules JournalRulesFor() const;
+  // Checks an entry read from the journal (internal::JournalRules) and
+  // applies it; DataLoss naming it, with the state unchanged, if it does
+  // not fit. Caller holds the entry's shard lock.
+  absl::Status AdmitLocked(internal::JournalRules& rules, const Entry& entry);
   // Sets the entry's member_prev to its member's last seq, then applies it.
   void LinkAndApplyLocked(Entry& entry);
   // Rebuilds a member from its journal entries up to its entry `last` (0:

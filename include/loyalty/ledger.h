@@ -9,9 +9,9 @@
 // which points coming in later (credits, adjustments, transfers, released
 // holds, reversed debits) pay off first.
 //
-// Apply(state, entry) is the only way state changes. It is deterministic and
-// total for entries that Decide produced against the same state; an entry
-// that does not fit the state is a broken invariant and crashes.
+// ApplyToMember(state, entry) is the only way state changes. It is
+// deterministic and total for entries that Decide produced against the same
+// state; CheckApplicable says whether an entry read from a journal fits.
 //
 //   MemberState member;
 //   ApplyToMember(member, enrolled_entry);
@@ -28,11 +28,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
 
@@ -489,17 +490,29 @@ static_assert(sizeof(MemberState) <= 64);  // issue 7: 128 bytes per member, wit
 // earned, then lowest id.
 std::vector<size_t> SpendableLots(const MemberState& member, Instant at);
 
+// The rules an entry must meet to change its member's state, and the change,
+// are one piece of code (src/apply.cc), run in two modes by the three calls
+// below. Every entry but Enrolled needs an enrolled member and a business
+// time not before the enrolment; seqs of a member's entries increase; draws
+// name existing lots and sum to the entry's amount; points coming in settle
+// the member's debt first; points given back go to the lots they came from;
+// no total overflows or goes negative.
+
 // Applies `entry` (already appended, seq set) to its member's state.
-// Crashes if the entry does not fit the state (a broken invariant).
+// For entries the engine decided, or that CheckApplicable accepted: crashes
+// if the entry does not fit the state (a broken invariant).
 void ApplyToMember(MemberState& member, const Entry& entry);
 
-// OK if ApplyToMember(member, entry) would succeed and leave the totals
-// non-negative: every precondition ApplyToMember checks, without crashing.
-// For entries read back from a journal, which a forger with write access
-// could have made validly chained but impossible; FailedPrecondition
-// saying what does not fit otherwise (the caller names the entry).
+// OK if ApplyToMember(member, entry) would succeed; FailedPrecondition
+// saying which rule the entry breaks otherwise (the caller names the
+// entry). Changes nothing. For entries read back from a journal, which a
+// forger with write access could have made validly chained but impossible.
 // VersionPublished is not a member's entry and never fits.
 absl::Status CheckApplicable(const MemberState& member, const Entry& entry);
+
+// CheckApplicable, then ApplyToMember if it fits; the member is unchanged
+// on error.
+absl::Status ApplyChecked(MemberState& member, const Entry& entry);
 
 // The interned `version`. Thread-safe. Crashes past 2^24 distinct ids in
 // one process (a version is published once and never changes; a process
