@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "debt.h"
 #include "loyalty/check.h"
 #include "loyalty/ledger.h"
 
@@ -26,20 +27,6 @@ namespace loyalty {
 namespace {
 
 std::string LotText(LotId id) { return absl::StrCat(id.entry, "/", id.part); }
-
-// The draws that go back to their lots when `paid` of them settle debt
-// first, in the draws' order: what Decide gives back after a release or a
-// reversal.
-std::vector<LotDraw> AfterDebt(const std::vector<LotDraw>& draws, Points paid) {
-  std::vector<LotDraw> restored;
-  int64_t owed = paid.value();
-  for (const LotDraw& draw : draws) {
-    const int64_t pay = std::min(owed, draw.amount.value());
-    owed -= pay;
-    if (draw.amount.value() > pay) restored.push_back({draw.lot, Points(draw.amount.value() - pay)});
-  }
-  return restored;
-}
 
 // One entry folded into one member's state. kApplies: the state changes;
 // otherwise overlays hold what the entry changed so far.
@@ -203,9 +190,11 @@ class Step {
     for (const CounterDelta& delta : counters) {
       auto change = [&](Points& value) {
         int64_t v = value.value();
-        const std::string what = absl::StrCat("counter ", delta.counter);
-        if (!(subtract ? Subtract(v, delta.amount.value(), what) : Add(v, delta.amount.value(), what)) ||
-            !Require(v >= 0, [&] { return absl::StrCat(what, " would be negative"); })) {
+        const bool overflow = subtract ? __builtin_sub_overflow(v, delta.amount.value(), &v)
+                                       : __builtin_add_overflow(v, delta.amount.value(), &v);
+        if (!Require(!overflow && v >= 0, [&] {
+              return absl::StrCat("counter ", delta.counter, overflow ? " overflows" : " would be negative");
+            })) {
           return false;
         }
         value = Points(v);
@@ -432,7 +421,8 @@ template <typename S>
 bool Restore(S& s, const std::vector<LotDraw>& original, Points amount, Points debt_paid,
              const std::vector<LotDraw>& draws) {
   return s.PayDebtFrom(amount, debt_paid) &&
-         s.Require(draws == AfterDebt(original, debt_paid), "the points do not go back to the lots they came from") &&
+         s.Require(draws == internal::AfterDebt(original, debt_paid),
+                   "the points do not go back to the lots they came from") &&
          s.GiveBack(draws, Points(amount.value() - debt_paid.value()));
 }
 

@@ -10,6 +10,7 @@
 #include "loyalty/redemption.h"
 #include "loyalty/tiers.h"
 #include "command_codec.h"
+#include "debt.h"
 #include "lapse.h"
 #include "overloaded.h"
 
@@ -83,16 +84,10 @@ absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const Membe
 // the draws' order (soonest-expiring lots first); returns what goes back to
 // the lots and sets `*paid`.
 std::vector<LotDraw> SettleDebt(const std::vector<LotDraw>& returning, Points debt, Points* paid) {
-  std::vector<LotDraw> restored;
-  int64_t owed = debt.value();
-  int64_t settled = 0;
-  for (const LotDraw& draw : returning) {
-    int64_t pay = std::min(owed - settled, draw.amount.value());
-    settled += pay;
-    if (draw.amount.value() > pay) restored.push_back({draw.lot, Points(draw.amount.value() - pay)});
-  }
-  *paid = Points(settled);
-  return restored;
+  int64_t total = 0;
+  for (const LotDraw& draw : returning) total += draw.amount.value();
+  *paid = Points(std::min(total, debt.value()));
+  return internal::AfterDebt(returning, *paid);
 }
 
 std::string DebtText(Points paid) {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "debt.h"
 #include "lapse.h"
 #include "loyalty/command.h"
 #include "overloaded.h"
@@ -19,19 +20,6 @@ absl::Status Unfit(const Entry& entry, absl::string_view reason) {
 // Without the program, the shortest inactivity a lapse can follow: one
 // month (28 days) less a day for the widest time-zone offsets.
 constexpr int64_t kShortestInactivityMicros = int64_t{27} * 24 * 3600 * 1000 * 1000;
-
-// The lots a transfer delivers: `sent` less `debt_paid` settled from the
-// front, as Decide builds them.
-std::vector<TransferredLot> Delivered(const std::vector<TransferredLot>& sent, Points debt_paid) {
-  std::vector<TransferredLot> lots;
-  int64_t owed = debt_paid.value();
-  for (const TransferredLot& lot : sent) {
-    const int64_t pay = std::min(owed, lot.amount.value());
-    owed -= pay;
-    if (lot.amount.value() > pay) lots.push_back({Points(lot.amount.value() - pay), lot.earned_at, lot.expires_at});
-  }
-  return lots;
-}
 
 }  // namespace
 
@@ -118,7 +106,7 @@ absl::Status JournalRules::PairTransfer(const Entry& entry, const MemberState& m
     if (in == nullptr) return Unfit(entry, absl::StrCat("entry ", sent.seq, " sent points that no entry received"));
     if (entry.seq != sent.seq + 1 || entry.member != sent.to || in->from != sent.from || in->amount != sent.amount ||
         entry.idempotency_key != sent.idempotency_key ||
-        in->lots != Delivered(sent.lots, in->debt_paid)) {
+        in->lots != AfterDebt(sent.lots, in->debt_paid)) {
       return Unfit(entry, absl::StrCat("it does not receive what entry ", sent.seq, " sent"));
     }
     sent_.reset();
