@@ -73,7 +73,7 @@ int ImpactOf(const ImpactArguments& a, const Program& program, const std::vector
 int Impact(const ImpactArguments& a) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail("--program", program.status());
-  auto store = OpenSqliteStore(a.db);
+  auto store = OpenSqliteStore(a.db, {.create_if_missing = false});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant until = Instant::Max();
   if (!a.as_of.empty()) {
@@ -158,7 +158,7 @@ void AddImpactOptions(CLI::App* command, ImpactArguments& a, bool required) {
 void AddImpactCommands(CLI::App& app, Outcome& outcome) {
   auto impact_args = std::make_shared<ImpactArguments>();
   CLI::App* impact = app.add_subcommand("impact", "Devaluation impact of a price change on a journal's members");
-  impact->add_option("--db", impact_args->db, "SQLite journal")->required();
+  impact->add_option("--db", impact_args->db, "Existing SQLite journal (never created)")->required();
   impact->add_option("--program", impact_args->program, "Program JSON whose versions the journal used")->required();
   AddImpactOptions(impact, *impact_args, true);
   impact->callback([impact_args, &outcome] { outcome.exit_code = Impact(*impact_args); });

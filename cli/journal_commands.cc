@@ -25,8 +25,10 @@ struct JournalArguments {
   std::string zone = "UTC";
 };
 
+// The existing journal at `db`; NotFound if there is none (a reading
+// command never creates one).
 absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db) {
-  return OpenSqliteStore(db);
+  return OpenSqliteStore(db, {.create_if_missing = false});
 }
 
 int Verify(const JournalArguments& a) {
@@ -166,13 +168,13 @@ int Liability(const JournalArguments& a) {
 void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   auto verify_args = std::make_shared<JournalArguments>();
   CLI::App* verify = app.add_subcommand("verify", "Verify a journal's hash chain (exit 1 naming the first bad entry)");
-  verify->add_option("--db", verify_args->db, "SQLite journal")->required();
+  verify->add_option("--db", verify_args->db, "Existing SQLite journal (never created)")->required();
   verify->add_flag("--json", verify_args->json, "Machine-readable JSON output");
   verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
 
   auto replay_args = std::make_shared<JournalArguments>();
   CLI::App* replay = app.add_subcommand("replay", "Replay a journal: verify it, rebuild every member, print the state digest");
-  replay->add_option("--db", replay_args->db, "SQLite journal")->required();
+  replay->add_option("--db", replay_args->db, "Existing SQLite journal (never created)")->required();
   replay->add_flag("--json", replay_args->json, "Machine-readable JSON output");
   replay->add_option("--program", replay_args->program,
                      "Re-rate: decide the recorded commands again under this program (JSON) and show what differs");
@@ -183,7 +185,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
 
   auto statement_args = std::make_shared<JournalArguments>();
   CLI::App* statement = app.add_subcommand("statement", "A member's entries with the running balance");
-  statement->add_option("--db", statement_args->db, "SQLite journal")->required();
+  statement->add_option("--db", statement_args->db, "Existing SQLite journal (never created)")->required();
   statement->add_option("member", statement_args->member, "Member id")->required();
   statement->add_option("--from", statement_args->from, "First day (YYYY-MM-DD) or instant (RFC 3339)");
   statement->add_option("--to", statement_args->to, "End, exclusive");
@@ -193,7 +195,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
 
   auto liability_args = std::make_shared<JournalArguments>();
   CLI::App* liability = app.add_subcommand("liability", "Liability roll-forward and breakage over [from, to)");
-  liability->add_option("--db", liability_args->db, "SQLite journal")->required();
+  liability->add_option("--db", liability_args->db, "Existing SQLite journal (never created)")->required();
   liability->add_option("--from", liability_args->from, "Start (YYYY-MM-DD or RFC 3339)")->required();
   liability->add_option("--to", liability_args->to, "End, exclusive")->required();
   liability->add_option("--value-per-point", liability_args->value_per_point, "Money per point (default 0.01)");

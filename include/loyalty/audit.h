@@ -229,9 +229,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 
 // Opens the SQLite journal at `path` for inspection (without the
 // verification that OpenSqliteStore does, which refuses a damaged file) and
-// verifies it, with `journal_key` for a keyed journal. Errors: those of
-// OpenSqliteStore for a file that is not a loyalty journal or cannot be
-// read, and for a key that does not fit (FailedPrecondition).
+// verifies it, with `journal_key` for a keyed journal. Never creates a
+// journal: NotFound ("no journal at PATH") if there is none at `path`.
+// Other errors: those of OpenSqliteStore for a file that is not a loyalty
+// journal or cannot be read, and for a key that does not fit
+// (FailedPrecondition).
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
                                                       const std::optional<std::string>& journal_key = std::nullopt);
 
