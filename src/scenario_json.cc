@@ -73,8 +73,10 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
     }
     Problems file_problems;
     std::optional<Json> parsed = ParseDocument(*text, file_problems);
-    if (!file_problems.empty()) {  // malformed, or a duplicate key
-      for (absl::string_view line : absl::StrSplit(file_problems.ToStatus().message(), '\n')) {
+    if (!file_problems.empty()) {  // malformed, too deep, or a duplicate key
+      // Held here: the lines below view its message.
+      const absl::Status file_status = file_problems.ToStatus();
+      for (absl::string_view line : absl::StrSplit(file_status.message(), '\n')) {
         absl::ConsumePrefix(&line, "(root): ");
         problems.Add(path, absl::StrCat(resolved, ": ", line));
       }
