@@ -709,6 +709,11 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
         population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
         population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
         population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
+        // Here rather than when a report computes the balances: a size that
+        // cannot be allocated is refused with the file's other problems.
+        if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
+          problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
+        }
         scenario.populations.push_back(std::move(population));
       }
     }
