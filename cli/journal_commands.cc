@@ -2,7 +2,10 @@
 // and the state digest), `statement` (one member's entries with running
 // balance) and `liability` (roll-forward over a period).
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "commands.h"
@@ -89,6 +92,27 @@ int Rerating(const Store& store, const JournalArguments& a) {
   return kExitOk;
 }
 
+// The members' available, held and debt points added up; OutOfRange
+// naming the sum that does not fit in 64 bits.
+absl::StatusOr<MemberBalance> Outstanding(const std::vector<const MemberState*>& states) {
+  MemberBalance total;
+  for (const MemberState* state : states) {
+    for (auto [sum, addend, what] : {std::tuple{&total.available, state->balance, "available"},
+                                     std::tuple{&total.held, state->held(), "held"},
+                                     std::tuple{&total.debt, state->debt(), "debt"}}) {
+      auto added = Add(*sum, addend);
+      if (!added.ok()) {
+        return absl::OutOfRangeError(absl::StrCat("outstanding ", what, ": the members' ", what,
+                                                  " points add up to more than ",
+                                                  std::numeric_limits<int64_t>::max(), " (",
+                                                  added.status().message(), ")"));
+      }
+      *sum = *added;
+    }
+  }
+  return total;
+}
+
 int ReplayJournal(const JournalArguments& a) {
   auto store = Open(a.db);
   if (!store.ok()) return Fail(a.db, store.status());
@@ -100,14 +124,10 @@ int ReplayJournal(const JournalArguments& a) {
   for (const auto& [id, hash] : replayed->published) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   for (const std::string& id : ids) versions.push_back(Json{{"version", id}, {"content_hash", ToHex(replayed->published.at(id))}});
-  MemberBalance total;
-  for (const MemberState* state : replayed->States()) {
-    total.available = Points(total.available.value() + state->balance.value());
-    total.held = Points(total.held.value() + state->held().value());
-    total.debt = Points(total.debt.value() + state->debt().value());
-  }
+  auto total = Outstanding(replayed->States());
+  if (!total.ok()) return Fail(a.db, total.status());
   Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
-             {"members", replayed->members.size()}, {"outstanding", ToJson(total)},
+             {"members", replayed->members.size()}, {"outstanding", ToJson(*total)},
              {"state_digest", ToHex(replayed->state_digest)}, {"published", versions}},
         a.json);
   return kExitOk;
