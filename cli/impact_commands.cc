@@ -1,12 +1,17 @@
 // `impact` (devaluation impact of a price change on a journal's members) and
 // `population` (a synthetic log-normal population, written into a journal or
 // straight into an impact report).
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "loyalty/audit.h"
@@ -73,7 +78,7 @@ int ImpactOf(const ImpactArguments& a, const Program& program, const std::vector
 int Impact(const ImpactArguments& a) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail("--program", program.status());
-  auto store = OpenSqliteStore(a.db);
+  auto store = OpenSqliteStore(a.db, {.create_if_missing = false});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant until = Instant::Max();
   if (!a.as_of.empty()) {
@@ -95,7 +100,123 @@ int Impact(const ImpactArguments& a) {
   return ImpactOf(a, *program, &members, {}, absl::StrCat("journal ", a.db, until == Instant::Max() ? ", every entry" : " as of " + until.ToString()));
 }
 
+// A new journal written under a temporary name beside its destination and
+// moved there only once complete, so that a writer that fails midway leaves
+// nothing behind: the destination appears whole or not at all. (A process
+// killed midway leaves the temporary file, never a partial destination.)
+class StagedJournal {
+ public:
+  // Reserves a temporary file beside `destination`. AlreadyExists if
+  // `destination` exists: only a new journal is written this way.
+  static absl::StatusOr<std::unique_ptr<StagedJournal>> Create(const std::string& destination) {
+    struct stat existing;
+    if (stat(destination.c_str(), &existing) == 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(destination, " exists; a population is written into a new journal only (all or nothing)"));
+    }
+    std::string name = destination + ".partial-XXXXXX";
+    int fd = mkstemp(name.data());
+    if (fd < 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot create a temporary journal beside ", destination));
+    }
+    // The permissions of any new file (mkstemp's are owner-only).
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    close(fd);
+    return std::unique_ptr<StagedJournal>(new StagedJournal(destination, std::move(name)));
+  }
+  StagedJournal(const StagedJournal&) = delete;
+  StagedJournal& operator=(const StagedJournal&) = delete;
+  // Removes the temporary journal and SQLite's files beside it, unless
+  // published.
+  ~StagedJournal() {
+    if (published_) return;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) unlink((path_ + suffix).c_str());
+  }
+
+  // Where to write the journal.
+  const std::string& path() const { return path_; }
+
+  // Moves the written journal, which must be closed, to the destination.
+  // AlreadyExists if a file appeared there meanwhile (it is left alone);
+  // FailedPrecondition if the journal still has a write-ahead log (SQLite
+  // did not fold it in on close) that the move would leave behind.
+  absl::Status Publish() {
+    if (access((path_ + "-wal").c_str(), F_OK) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(path_, "-wal remains after closing the journal"));
+    }
+    // link, unlike rename, never replaces a file that appeared meanwhile.
+    if (link(path_.c_str(), destination_.c_str()) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot move the new journal to ", destination_));
+    }
+    published_ = true;
+    unlink(path_.c_str());
+    return absl::OkStatus();
+  }
+
+ private:
+  StagedJournal(std::string destination, std::string path)
+      : destination_(std::move(destination)), path_(std::move(path)) {}
+
+  std::string destination_;
+  std::string path_;
+  bool published_ = false;
+};
+
+// Enrolls member P-i with balances[i] for every i, into `engine`, in
+// appends of a few thousand commands; the first error stops it.
+absl::Status WriteMembers(Engine& engine, Instant at, const std::vector<int64_t>& balances, bool json) {
+  const int64_t members = static_cast<int64_t>(balances.size());
+  ProgressBar writing("writing members", members, json);
+  constexpr int64_t kBatch = 5000;
+  for (int64_t first = 0; first < members; first += kBatch) {
+    std::vector<Command> commands;
+    for (int64_t i = first; i < std::min(members, first + kBatch); ++i) {
+      MemberId id = MemberId::FromValid(absl::StrCat("P-", i));
+      commands.push_back(Enroll{.idempotency_key = absl::StrCat("population/enroll/", i), .member = id, .at = at});
+      if (balances[i] > 0) {
+        commands.push_back(Credit{.idempotency_key = absl::StrCat("population/credit/", i), .member = id, .at = at,
+                                  .amount = Points(balances[i]), .source = "synthetic population"});
+      }
+    }
+    for (auto& result : engine.ExecuteBatch(commands)) {
+      if (!result.ok()) return result.status();
+    }
+    writing.Update(std::min(members, first + kBatch));
+  }
+  return absl::OkStatus();
+}
+
+// `population --db FILE`: the members written into a new journal, all or
+// nothing.
+int PopulationJournal(const ImpactArguments& a, const Program& program, const std::vector<int64_t>& balances,
+                      StagedJournal& staged) {
+  auto store = OpenSqliteStore(staged.path(), {.synchronous = SqliteOptions::Synchronous::kNormal});
+  if (!store.ok()) return Fail(a.db, store.status());
+  Instant at = program.versions().front()->effective_from;
+  FakeClock clock(at);
+  auto engine = Engine::Open(*std::move(store), clock, program);
+  if (!engine.ok()) return Fail(a.db, engine.status());
+  if (absl::Status written = WriteMembers(**engine, at, balances, a.json); !written.ok()) {
+    return Fail(a.db, written);
+  }
+  uint64_t entries = (*engine)->store().LastSeq();
+  Sha256 head = (*engine)->store().HeadHash();
+  engine->reset();  // closes the journal before it moves
+  if (absl::Status published = staged.Publish(); !published.ok()) return Fail(a.db, published);
+  Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total}, {"entries", entries}, {"head", ToHex(head)}},
+        a.json);
+  return kExitOk;
+}
+
 int Population(const ImpactArguments& a) {
+  std::unique_ptr<StagedJournal> staged;
+  if (!a.db.empty()) {
+    auto created = StagedJournal::Create(a.db);
+    if (!created.ok()) return Fail(a.db, created.status());
+    staged = *std::move(created);
+  }
   auto sigma = Rate::Parse(a.sigma);
   if (!sigma.ok()) return Fail("--sigma", sigma.status());
   ProgressBar generating("generating balances", 1, a.json);
@@ -105,38 +226,10 @@ int Population(const ImpactArguments& a) {
   generating.Update(1);
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail("--program", program.status());
-  if (a.db.empty()) {
-    return ImpactOf(a, *program, nullptr, *balances,
-                    absl::StrCat("synthetic population: ", Grouped(a.members), " members, median ", Grouped(a.median),
-                                 ", sigma ", a.sigma, ", total ", Grouped(a.total)));
-  }
-  auto store = OpenSqliteStore(a.db, {.synchronous = SqliteOptions::Synchronous::kNormal});
-  if (!store.ok()) return Fail(a.db, store.status());
-  Instant at = program->versions().front()->effective_from;
-  FakeClock clock(at);
-  auto engine = Engine::Open(*std::move(store), clock, *program);
-  if (!engine.ok()) return Fail(a.db, engine.status());
-  ProgressBar writing("writing members", a.members, a.json);
-  constexpr int64_t kBatch = 5000;
-  for (int64_t first = 0; first < a.members; first += kBatch) {
-    std::vector<Command> commands;
-    for (int64_t i = first; i < std::min(a.members, first + kBatch); ++i) {
-      MemberId id = MemberId::FromValid(absl::StrCat("P-", i));
-      commands.push_back(Enroll{.idempotency_key = absl::StrCat("population/enroll/", i), .member = id, .at = at});
-      if ((*balances)[i] > 0) {
-        commands.push_back(Credit{.idempotency_key = absl::StrCat("population/credit/", i), .member = id, .at = at,
-                                  .amount = Points((*balances)[i]), .source = "synthetic population"});
-      }
-    }
-    for (auto& result : (*engine)->ExecuteBatch(commands)) {
-      if (!result.ok()) return Fail(a.db, result.status());
-    }
-    writing.Update(std::min(a.members, first + kBatch));
-  }
-  Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total},
-             {"entries", (*engine)->store().LastSeq()}, {"head", ToHex((*engine)->store().HeadHash())}},
-        a.json);
-  return kExitOk;
+  if (staged != nullptr) return PopulationJournal(a, *program, *balances, *staged);
+  return ImpactOf(a, *program, nullptr, *balances,
+                  absl::StrCat("synthetic population: ", Grouped(a.members), " members, median ", Grouped(a.median),
+                               ", sigma ", a.sigma, ", total ", Grouped(a.total)));
 }
 
 void AddImpactOptions(CLI::App* command, ImpactArguments& a, bool required) {
@@ -158,7 +251,7 @@ void AddImpactOptions(CLI::App* command, ImpactArguments& a, bool required) {
 void AddImpactCommands(CLI::App& app, Outcome& outcome) {
   auto impact_args = std::make_shared<ImpactArguments>();
   CLI::App* impact = app.add_subcommand("impact", "Devaluation impact of a price change on a journal's members");
-  impact->add_option("--db", impact_args->db, "SQLite journal")->required();
+  impact->add_option("--db", impact_args->db, "Existing SQLite journal (never created)")->required();
   impact->add_option("--program", impact_args->program, "Program JSON whose versions the journal used")->required();
   AddImpactOptions(impact, *impact_args, true);
   impact->callback([impact_args, &outcome] { outcome.exit_code = Impact(*impact_args); });
@@ -172,7 +265,9 @@ void AddImpactCommands(CLI::App& app, Outcome& outcome) {
   population->add_option("--sigma", p.sigma, "Sigma of the log-normal (\"1.8\")")->required();
   population->add_option("--total", p.total, "Total points, exactly")->required();
   population->add_option("--program", p.program, "Program JSON")->required();
-  population->add_option("--db", p.db, "Write the members into this SQLite journal instead of reporting");
+  population->add_option("--db", p.db,
+                         "Write the members into this new SQLite journal (all or nothing; the file must not exist) "
+                         "instead of reporting");
   AddImpactOptions(population, p, false);
   population->callback([population_args, &outcome] {
     const ImpactArguments& a = *population_args;

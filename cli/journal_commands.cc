@@ -2,7 +2,10 @@
 // and the state digest), `statement` (one member's entries with running
 // balance) and `liability` (roll-forward over a period).
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "commands.h"
@@ -25,8 +28,10 @@ struct JournalArguments {
   std::string zone = "UTC";
 };
 
+// The existing journal at `db`; NotFound if there is none (a reading
+// command never creates one).
 absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db) {
-  return OpenSqliteStore(db);
+  return OpenSqliteStore(db, {.create_if_missing = false});
 }
 
 int Verify(const JournalArguments& a) {
@@ -87,6 +92,27 @@ int Rerating(const Store& store, const JournalArguments& a) {
   return kExitOk;
 }
 
+// The members' available, held and debt points added up; OutOfRange
+// naming the sum that does not fit in 64 bits.
+absl::StatusOr<MemberBalance> Outstanding(const std::vector<const MemberState*>& states) {
+  MemberBalance total;
+  for (const MemberState* state : states) {
+    for (auto [sum, addend, what] : {std::tuple{&total.available, state->balance, "available"},
+                                     std::tuple{&total.held, state->held(), "held"},
+                                     std::tuple{&total.debt, state->debt(), "debt"}}) {
+      auto added = Add(*sum, addend);
+      if (!added.ok()) {
+        return absl::OutOfRangeError(absl::StrCat("outstanding ", what, ": the members' ", what,
+                                                  " points add up to more than ",
+                                                  std::numeric_limits<int64_t>::max(), " (",
+                                                  added.status().message(), ")"));
+      }
+      *sum = *added;
+    }
+  }
+  return total;
+}
+
 int ReplayJournal(const JournalArguments& a) {
   auto store = Open(a.db);
   if (!store.ok()) return Fail(a.db, store.status());
@@ -98,14 +124,10 @@ int ReplayJournal(const JournalArguments& a) {
   for (const auto& [id, hash] : replayed->published) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   for (const std::string& id : ids) versions.push_back(Json{{"version", id}, {"content_hash", ToHex(replayed->published.at(id))}});
-  MemberBalance total;
-  for (const MemberState* state : replayed->States()) {
-    total.available = Points(total.available.value() + state->balance.value());
-    total.held = Points(total.held.value() + state->held().value());
-    total.debt = Points(total.debt.value() + state->debt().value());
-  }
+  auto total = Outstanding(replayed->States());
+  if (!total.ok()) return Fail(a.db, total.status());
   Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
-             {"members", replayed->members.size()}, {"outstanding", ToJson(total)},
+             {"members", replayed->members.size()}, {"outstanding", ToJson(*total)},
              {"state_digest", ToHex(replayed->state_digest)}, {"published", versions}},
         a.json);
   return kExitOk;
@@ -166,13 +188,13 @@ int Liability(const JournalArguments& a) {
 void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   auto verify_args = std::make_shared<JournalArguments>();
   CLI::App* verify = app.add_subcommand("verify", "Verify a journal's hash chain (exit 1 naming the first bad entry)");
-  verify->add_option("--db", verify_args->db, "SQLite journal")->required();
+  verify->add_option("--db", verify_args->db, "Existing SQLite journal (never created)")->required();
   verify->add_flag("--json", verify_args->json, "Machine-readable JSON output");
   verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
 
   auto replay_args = std::make_shared<JournalArguments>();
   CLI::App* replay = app.add_subcommand("replay", "Replay a journal: verify it, rebuild every member, print the state digest");
-  replay->add_option("--db", replay_args->db, "SQLite journal")->required();
+  replay->add_option("--db", replay_args->db, "Existing SQLite journal (never created)")->required();
   replay->add_flag("--json", replay_args->json, "Machine-readable JSON output");
   replay->add_option("--program", replay_args->program,
                      "Re-rate: decide the recorded commands again under this program (JSON) and show what differs");
@@ -183,7 +205,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
 
   auto statement_args = std::make_shared<JournalArguments>();
   CLI::App* statement = app.add_subcommand("statement", "A member's entries with the running balance");
-  statement->add_option("--db", statement_args->db, "SQLite journal")->required();
+  statement->add_option("--db", statement_args->db, "Existing SQLite journal (never created)")->required();
   statement->add_option("member", statement_args->member, "Member id")->required();
   statement->add_option("--from", statement_args->from, "First day (YYYY-MM-DD) or instant (RFC 3339)");
   statement->add_option("--to", statement_args->to, "End, exclusive");
@@ -193,7 +215,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
 
   auto liability_args = std::make_shared<JournalArguments>();
   CLI::App* liability = app.add_subcommand("liability", "Liability roll-forward and breakage over [from, to)");
-  liability->add_option("--db", liability_args->db, "SQLite journal")->required();
+  liability->add_option("--db", liability_args->db, "Existing SQLite journal (never created)")->required();
   liability->add_option("--from", liability_args->from, "Start (YYYY-MM-DD or RFC 3339)")->required();
   liability->add_option("--to", liability_args->to, "End, exclusive")->required();
   liability->add_option("--value-per-point", liability_args->value_per_point, "Money per point (default 0.01)");

@@ -2,6 +2,7 @@
 // journals from the shell. Each subcommand lives in its own file.
 #include <cstdio>
 #include <iostream>
+#include <new>
 
 #include "commands.h"
 #include "absl/strings/str_cat.h"
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // The library reports memory it cannot get as ResourceExhausted; this
+    // is for an allocation of the command itself, which is never an abort.
+    std::cerr << "loyalty: out of memory (resource exhausted)\n";
+    return kExitData;
   }
   return outcome.exit_code;
 }

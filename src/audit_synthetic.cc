@@ -2,6 +2,7 @@
 // The only floating point in the library lives here (see audit.h).
 #include <cmath>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "loyalty/audit.h"
@@ -69,10 +70,10 @@ double InverseNormalCdf(double p) {
   return upper ? -x : x;
 }
 
-absl::StatusOr<std::vector<int64_t>> SyntheticBalances(const SyntheticPopulation& population) {
-  const int64_t n = population.members;
-  if (n < 1 || n > (int64_t{1} << 31)) {
-    return absl::InvalidArgumentError(absl::StrCat("members: ", n, " is not in 1 .. 2^31"));
+absl::Status CheckSyntheticPopulation(const SyntheticPopulation& population) {
+  if (population.members < 1 || population.members > kMaxSyntheticMembers) {
+    return absl::InvalidArgumentError(absl::StrCat("members: ", population.members, " is not in 1..",
+                                                   kMaxSyntheticMembers, " (the most a synthetic population has)"));
   }
   if (population.median <= Points(0)) {
     return absl::InvalidArgumentError(absl::StrCat("median: ", population.median.value(), " is not positive"));
@@ -80,18 +81,34 @@ absl::StatusOr<std::vector<int64_t>> SyntheticBalances(const SyntheticPopulation
   if (population.total < Points(0)) {
     return absl::InvalidArgumentError(absl::StrCat("total: ", population.total.value(), " is negative"));
   }
-  // sigma as an exact decimal, checked before it becomes a double.
-  const Rate& sigma_rate = population.sigma;
-  if (sigma_rate.mantissa() > 10 * static_cast<int64_t>(std::pow(10, sigma_rate.scale()))) {
-    return absl::InvalidArgumentError(absl::StrCat("sigma: ", sigma_rate.ToString(), " is above 10"));
+  // sigma as an exact decimal, checked before it becomes a double; 10 at
+  // sigma's scale in 128 bits, where it cannot overflow.
+  const Rate& sigma = population.sigma;
+  Int128 ten = 10;
+  for (int i = 0; i < sigma.scale(); ++i) ten *= 10;
+  if (sigma.mantissa() > ten) {
+    return absl::InvalidArgumentError(absl::StrCat("sigma: ", sigma.ToString(), " is above 10"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> SyntheticBalances(const SyntheticPopulation& population) {
+  if (absl::Status checked = CheckSyntheticPopulation(population); !checked.ok()) return checked;
+  const int64_t n = population.members;
+  const Rate& sigma_rate = population.sigma;
   const double sigma = static_cast<double>(sigma_rate.mantissa()) / std::pow(10.0, sigma_rate.scale());
   const double mu = std::log(static_cast<double>(population.median.value()));
 
   // Pass 1: the quantiles, as doubles stored in the balance slots (no second
   // array), and their sum in index order. Quantile i and n-1-i are mirror
   // images, so each inverse-CDF value serves two members.
-  std::vector<int64_t> balances(static_cast<size_t>(n));
+  std::vector<int64_t> balances;
+  try {
+    balances.resize(static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("synthetic population of ", n, " members: out of memory for their balances (8 bytes each)"));
+  }
   const double count = static_cast<double>(n);
   for (int64_t i = 0; i < (n + 1) / 2; ++i) {
     double z = InverseNormalCdf((static_cast<double>(i) + 0.5) / count);  // z <= 0

@@ -93,7 +93,8 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
                                                       const std::optional<std::string>& journal_key) {
-  auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key});
+  auto store =
+      OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key, .create_if_missing = false});
   if (!store.ok()) return store.status();
   return VerifyJournal(**store, journal_key);
 }

@@ -326,10 +326,52 @@ const Json* Fields::Array(absl::string_view key) const {
 // wrong type anyway), which keeps the paths of hostile input short.
 constexpr size_t kMaxCheckedDepth = 16;
 
+namespace {
+
+// Where the first array or object nested deeper than kMaxDocumentDepth
+// opens in `text`, or nullopt. A scan of the brackets outside strings, which
+// recurses nowhere and allocates nothing, so that it can run before the
+// parser builds a value that copying or printing would walk recursively.
+std::optional<size_t> FirstTooDeep(absl::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDocumentDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;  // an unbalanced close is the parser's to report
+    }
+  }
+  return std::nullopt;
+}
+
+// "line 3, column 17" of byte `offset` of `text` (both from 1).
+std::string LineAndColumn(absl::string_view text, size_t offset) {
+  absl::string_view before = text.substr(0, offset);
+  size_t line_start = before.rfind('\n');
+  size_t column = line_start == before.npos ? offset + 1 : offset - line_start;
+  return absl::StrCat("line ", std::count(before.begin(), before.end(), '\n') + 1, ", column ", column);
+}
+
+}  // namespace
+
 // Parses `text` into a document, reporting malformed JSON (with the parser's
 // position) or, for a document that parses, every duplicate key: a later
 // value would silently replace the earlier one.
 std::optional<Json> ParseDocument(absl::string_view text, Problems& problems) {
+  if (std::optional<size_t> too_deep = FirstTooDeep(text)) {
+    problems.Add("", absl::StrCat("arrays and objects nested more than ", kMaxDocumentDepth, " deep (the limit) at ",
+                                  LineAndColumn(text, *too_deep)));
+    return std::nullopt;
+  }
   struct Frame {
     std::string path;  // empty below kMaxCheckedDepth
     bool is_array = false;

@@ -171,9 +171,17 @@ class Fields {
 
 // ------------------------------------------------------------ documents
 
+// How deep arrays and objects may nest in a document. The formats nest
+// about ten deep at most (a program inlined in a scenario); a JSON value is
+// copied, compared and printed by recursion, one stack frame per level, so
+// an unbounded depth would let a file overflow the stack.
+inline constexpr size_t kMaxDocumentDepth = 64;
+
 // Parses `text` into a document, reporting malformed JSON (with the parser's
-// position) or, for a document that parses, every duplicate key: a later
-// value would silently replace the earlier one.
+// position), a document nested deeper than kMaxDocumentDepth (checked
+// before parsing, with the line and column where it goes too deep), or, for
+// a document that parses, every duplicate key: a later value would silently
+// replace the earlier one.
 std::optional<Json> ParseDocument(absl::string_view text, Problems& problems);
 
 // The whole file at `path`; the error carries the canonical code of errno

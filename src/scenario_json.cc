@@ -73,8 +73,10 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
     }
     Problems file_problems;
     std::optional<Json> parsed = ParseDocument(*text, file_problems);
-    if (!file_problems.empty()) {  // malformed, or a duplicate key
-      for (absl::string_view line : absl::StrSplit(file_problems.ToStatus().message(), '\n')) {
+    if (!file_problems.empty()) {  // malformed, too deep, or a duplicate key
+      // Held here: the lines below view its message.
+      const absl::Status file_status = file_problems.ToStatus();
+      for (absl::string_view line : absl::StrSplit(file_status.message(), '\n')) {
         absl::ConsumePrefix(&line, "(root): ");
         problems.Add(path, absl::StrCat(resolved, ": ", line));
       }
@@ -707,6 +709,11 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
         population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
         population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
         population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
+        // Here rather than when a report computes the balances: a size that
+        // cannot be allocated is refused with the file's other problems.
+        if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
+          problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
+        }
         scenario.populations.push_back(std::move(population));
       }
     }

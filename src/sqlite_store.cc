@@ -21,6 +21,7 @@
 // batch, and readers never see a batch in part.
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <system_error>
@@ -176,6 +177,9 @@ class SqliteStore final : public Store {
     return std::optional<std::string>(text == nullptr ? "" : reinterpret_cast<const char*>(text));
   }
 
+  // What opening without create_if_missing finds where no journal is.
+  absl::Status NoJournal() const { return absl::NotFoundError(absl::StrCat("no journal at ", path_)); }
+
   absl::Status NotAJournal(absl::string_view why) const {
     return absl::FailedPreconditionError(absl::StrCat(path_, " is not a loyalty journal: ", why));
   }
@@ -188,9 +192,12 @@ class SqliteStore final : public Store {
     // db_ is only used under mutex_ (or before the store is returned), so
     // SQLite's own lock around every call on it (about a tenth of reading
     // a journal) is left out.
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
-    if (rc != SQLITE_OK) return Error("open", rc);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create_if_missing ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      bool missing = (rc & 0xff) == SQLITE_CANTOPEN && db_ != nullptr && sqlite3_system_errno(db_) == ENOENT;
+      return missing && !options.create_if_missing ? NoJournal() : Error("open", rc);
+    }
     sqlite3_busy_timeout(db_, 5000);
     // The first read tells a database from any other file.
     Statement tables;
@@ -210,6 +217,7 @@ class SqliteStore final : public Store {
       return Error("read schema", rc);
     }
     if (!has_meta && !other.empty()) return NotAJournal(absl::StrCat("it holds table ", other.front()));
+    if (!has_meta && !options.create_if_missing) return NoJournal();  // an empty file: nothing written to it
     if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
     if (absl::Status s = Exec(SynchronousPragma(options)); !s.ok()) return s;
     if (!has_meta) {

@@ -4,9 +4,12 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -25,9 +28,10 @@ std::string Slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-Result Loyalty(const std::string& arguments) {
+// Runs `command_line` in the shell, its stderr captured.
+Result Shell(const std::string& command_line) {
   std::string err_file = ::testing::TempDir() + "/cli_test_stderr";
-  std::string command = absl::StrCat(LOYALTY_CLI, " ", arguments, " 2>", err_file);
+  std::string command = absl::StrCat(command_line, " 2>", err_file);
   Result result;
   std::FILE* pipe = popen(command.c_str(), "r");
   char buffer[4096];
@@ -38,6 +42,8 @@ Result Loyalty(const std::string& arguments) {
   result.err = Slurp(err_file);
   return result;
 }
+
+Result Loyalty(const std::string& arguments) { return Shell(absl::StrCat(LOYALTY_CLI, " ", arguments)); }
 
 std::string Write(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + "/" + name;
@@ -200,6 +206,157 @@ TEST(Cli, AStepThatIsNotRefusedAsExpectedFailsTheRun) {
   EXPECT_NE(result.err.find("timeline[10]: expected PERMISSION_DENIED with \"partner: \", but the command succeeded"),
             std::string::npos)
       << result.err;
+}
+
+
+const std::string kMilesAndMore = std::string(LOYALTY_SOURCE_DIR) + "/examples/programs/miles-and-more-2011.json";
+
+// A fresh, empty directory under the test's temporary directory.
+std::string EmptyDirectory(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The names of the files in `dir`, sorted.
+std::vector<std::string> Files(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& file : std::filesystem::directory_iterator(dir)) names.push_back(file.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Every command that only reads a journal refuses a path that holds none
+// (exit 3, "no journal at PATH") and creates nothing there: a mistyped path
+// cannot pass an audit as an empty journal.
+TEST(Cli, ReadingCommandsNeverCreateAJournal) {
+  std::string dir = EmptyDirectory("cli_no_journal");
+  std::string db = dir + "/typo.db";
+  const std::vector<std::string> commands = {
+      "verify --db " + db,
+      "verify --json --db " + db,
+      "replay --db " + db,
+      "replay --db " + db + " --program " + kMilesAndMore,
+      "statement --db " + db + " M-1",
+      "liability --db " + db + " --from 2010-01-01 --to 2011-01-01",
+      "impact --db " + db + " --program " + kMilesAndMore +
+          " --from mm-2010 --to mm-2011 --reward award:EU-NA:business:round_trip"};
+  for (const std::string& command : commands) {
+    Result result = Loyalty(command);
+    EXPECT_EQ(result.exit_code, 3) << command << "\n" << result.err;
+    EXPECT_NE(result.err.find("no journal at " + db), std::string::npos) << command << "\n" << result.err;
+    EXPECT_EQ(result.out, "") << command;
+    EXPECT_EQ(Files(dir), std::vector<std::string>{}) << command;
+  }
+  // An empty file holds no journal either, and stays empty.
+  std::ofstream(db).close();
+  for (const std::string& command : commands) {
+    Result result = Loyalty(command);
+    EXPECT_EQ(result.exit_code, 3) << command << "\n" << result.err;
+    EXPECT_NE(result.err.find("no journal at " + db), std::string::npos) << command << "\n" << result.err;
+    EXPECT_EQ(Files(dir), std::vector<std::string>{"typo.db"}) << command;
+    EXPECT_EQ(std::filesystem::file_size(db), 0u) << command;
+  }
+}
+
+// A document nested 100,000 levels deep used to overflow the stack of
+// `run` (a recursive copy and dump of the value); every loader now refuses
+// it before parsing, naming the file, where, and the limit.
+TEST(Cli, DeeplyNestedInputIsRefusedWithoutACrash) {
+  std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  std::string scenario =
+      Write("deep_scenario.json", R"({"id": "deep", "program": {"versions": [)" + deep + R"(]}, "timeline": []})");
+  Result run = Loyalty("run " + scenario);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find(scenario + ": (root): arrays and objects nested more than 64 deep (the limit) at line 1"),
+            std::string::npos)
+      << run.err;
+
+  std::string program = Write("deep_program.json", R"({"versions": [{"id": "v1", "name": )" + deep + "}]}");
+  for (const std::string& command :
+       {"validate " + program, "run " + Write("deep_program_scenario.json",
+                                              R"({"id": "deep", "program": ")" + program + R"(", "timeline": []})"),
+        "population --members 10 --median 5 --sigma 1 --total 100 --program " + program +
+            " --from a --to b --reward c"}) {
+    Result result = Loyalty(command);
+    EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.err;
+    EXPECT_NE(result.err.find(program), std::string::npos) << command << "\n" << result.err;
+    EXPECT_NE(result.err.find("nested more than 64 deep"), std::string::npos) << command << "\n" << result.err;
+  }
+}
+
+// A population of a billion members is refused where it is defined, before
+// anything is allocated for it; it used to abort on std::bad_alloc.
+TEST(Cli, AHugePopulationIsRefusedAtLoad) {
+  std::string text = kSmall;
+  text.replace(text.rfind('}'), 1, R"(, "populations": [{"name": "everyone", "members": 1000000000, "median": 2000,
+      "sigma": "1.8", "total": 198000000000}]})");
+  Result run = Loyalty("run " + Write("huge_population.json", text));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("populations[0].members: 1000000000 is not in 1..100000000"), std::string::npos) << run.err;
+
+  Result population = Loyalty("population --members 1000000000 --median 2000 --sigma 1.8 --total 198000000000 "
+                              "--program " + kMilesAndMore +
+                              " --from mm-2010 --to mm-2011 --reward award:EU-NA:business:round_trip");
+  EXPECT_EQ(population.exit_code, 1) << population.err;
+  EXPECT_NE(population.err.find("members: 1000000000 is not in 1..100000000"), std::string::npos) << population.err;
+}
+
+// Two members at the largest balance: their sum does not fit in 64 bits,
+// and replay says so instead of printing a wrapped total (-2).
+TEST(Cli, ReplayRefusesATotalThatOverflows) {
+  std::string text = kSmall;
+  text.replace(text.find(R"("timeline")"), text.find(R"("reports")") - text.find(R"("timeline")"), R"("timeline": [
+    {"at": "2010-02-01T00:00:00Z", "enroll": "M-2"},
+    {"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-1", "points": 9223372036854775807}},
+    {"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-2", "points": 9223372036854775807}}],
+  )");
+  text.replace(text.find(R"(, "expect": {"members.0.available": 750})"), 40, "");
+  std::string dir = EmptyDirectory("cli_overflow");
+  Result run = Loyalty("run " + Write("overflow_scenario.json", text) + " --db " + dir + "/j.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  Result replay = Loyalty("replay --json --db " + dir + "/j.db");
+  EXPECT_EQ(replay.exit_code, 3) << replay.out;
+  EXPECT_EQ(replay.out, "");
+  EXPECT_NE(replay.err.find("outstanding available: the members' available points add up to more than "
+                            "9223372036854775807"),
+            std::string::npos)
+      << replay.err;
+}
+
+// `population --db` writes all its members or none: a write that fails
+// midway (here the file size limit, as a full disk would) leaves no journal
+// and no temporary file; and it never writes into an existing file.
+TEST(Cli, PopulationIntoAJournalIsAllOrNothing) {
+  std::string dir = EmptyDirectory("cli_population");
+  std::string db = dir + "/population.db";
+  const std::string population = "population --members 20000 --median 2000 --sigma 1.8 --total 40000000 --program " +
+                                 kMilesAndMore + " --db " + db;
+  // SIGXFSZ ignored: a write beyond the limit fails with EFBIG instead of
+  // killing the process. 8,000 blocks (4 MB of 512 bytes in dash, 8 MB in
+  // bash) take the first appends (5,000 members at a time), not all of the
+  // 20,000 members (9 MB).
+  Result failed = Shell("trap '' XFSZ; ulimit -f 8000; " LOYALTY_CLI " " + population);
+  EXPECT_EQ(failed.exit_code, 3) << failed.err;
+  EXPECT_NE(failed.err.find(db), std::string::npos) << failed.err;
+  EXPECT_EQ(Files(dir), std::vector<std::string>{});
+
+  Result written = Loyalty(population + " --json");
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_EQ(Files(dir), std::vector<std::string>{"population.db"});
+  auto summary = nlohmann::json::parse(written.out);
+  Result verified = Loyalty("verify --json --db " + db);
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_EQ(nlohmann::json::parse(verified.out)["entries"], summary["entries"]);
+  EXPECT_EQ(nlohmann::json::parse(Loyalty("replay --json --db " + db).out)["members"], 20000);
+
+  auto size = std::filesystem::file_size(db);
+  Result again = Loyalty(population);
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_NE(again.err.find(db + " exists"), std::string::npos) << again.err;
+  EXPECT_EQ(std::filesystem::file_size(db), size);
+  EXPECT_EQ(Files(dir), std::vector<std::string>{"population.db"});
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "loyalty/audit.h"
 
 namespace loyalty {
 namespace {
@@ -201,6 +202,70 @@ TEST(ScenarioJson, MalformedJsonAndAnUnreadableFileAreRefused) {
   EXPECT_EQ(twice.status().message(), "timeline[0].credit.points: duplicate key");
   auto unreadable = LoadScenarioFile("/nonexistent/scenario.json");
   EXPECT_EQ(unreadable.status().code(), absl::StatusCode::kNotFound);
+}
+
+
+// `depth` arrays nested in one another: "[[...]]".
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// A document nested deeper than the limit (64) is refused before it is
+// parsed, wherever the depth is: in the program, an expectation, a note, a
+// program file. Copying and printing such a value recursed once per level
+// and overflowed the stack at about 75,000.
+TEST(ScenarioJson, DeepNestingIsRefusedBeforeParsing) {
+  const std::string deep = Nested(100'000);
+  const std::string kTooDeep = "arrays and objects nested more than 64 deep (the limit) at line 1, column ";
+  for (const std::string& text :
+       {absl::StrCat(R"({"id": "t", "program": {"versions": [)", deep, R"(]}, "timeline": []})"),
+        WithTimeline(absl::StrCat(R"([{"at": "2010-02-01T00:00:00Z", "credit": {"member": "M-1", "points": 5},
+                                      "expect": {"available": )", deep, "}}]")),
+        absl::StrCat(R"({"id": "t", "program": )", kProgram,
+                     R"(, "members": [{"id": "M-1", "enrolled_at": "2010-01-01T00:00:00Z", "note": )", deep,
+                     R"(}], "timeline": []})")}) {
+    auto scenario = ParseScenario(text, "");
+    ASSERT_EQ(scenario.status().code(), absl::StatusCode::kInvalidArgument) << text.substr(0, 80);
+    EXPECT_EQ(scenario.status().message().rfind("(root): " + kTooDeep.substr(0, kTooDeep.find(" at ")), 0), 0u)
+        << scenario.status().message();
+  }
+  // The column is where level 65 opens: after `{"id": "t", "program": {"versions": ` and 64 brackets.
+  auto located = ParseScenario(absl::StrCat(R"({"id": "t", "program": {"versions": )", deep, "}}"), "");
+  EXPECT_EQ(located.status().message(), "(root): " + kTooDeep + "99") << located.status().message();
+
+  std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/scenario_json_test_deep.json") << deep;
+  auto from_file = ParseScenario(R"({"id": "t", "program": "scenario_json_test_deep.json", "timeline": []})", dir);
+  EXPECT_EQ(from_file.status().message(),
+            absl::StrCat("program: ", dir, "/scenario_json_test_deep.json: ", kTooDeep, "65"))
+      << from_file.status().message();
+
+  // 64 levels are accepted as far as depth goes, and brackets inside strings
+  // do not count.
+  auto at_limit = ParseScenario(absl::StrCat(R"({"id": "t", "program": )", kProgram,
+                                             R"(, "members": [{"id": "M-1", "enrolled_at": "2010-01-01T00:00:00Z",
+                                                 "note": ")", deep, R"("}], "timeline": [], "reports": )",
+                                             Nested(63), "}"),
+                                "");
+  ASSERT_FALSE(at_limit.ok());
+  EXPECT_EQ(at_limit.status().message().find("nested more than"), std::string::npos) << at_limit.status().message();
+  EXPECT_NE(at_limit.status().message().find("reports[0]"), std::string::npos) << at_limit.status().message();
+}
+
+// Population sizes are checked where the population is defined, whether a
+// report uses it or not: a billion members would need 8 GB of balances.
+TEST(ScenarioJson, APopulationTooLargeToComputeIsRefusedAtLoad) {
+  auto scenario = ParseScenario(absl::StrCat(R"({"id": "t", "program": )", kProgram, R"(, "timeline": [],
+      "populations": [{"name": "ok", "members": 1000, "median": 2000, "sigma": "1.8", "total": 5000000},
+                      {"name": "huge", "members": 1000000000, "median": 2000, "sigma": "1.8", "total": 5000000},
+                      {"name": "wide", "members": 1000, "median": 2000, "sigma": "10.5", "total": 5000000}]})"),
+                                "");
+  ASSERT_EQ(scenario.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scenario.status().message(),
+            "populations[1].members: 1000000000 is not in 1..100000000 (the most a synthetic population has)\n"
+            "populations[2].sigma: 10.5 is above 10");
+  EXPECT_EQ(SyntheticBalances({.members = kMaxSyntheticMembers + 1, .median = Points(1), .total = Points(1)})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

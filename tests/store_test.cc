@@ -303,6 +303,34 @@ TEST_F(SqliteJournal, RejectsFilesThatAreNotJournals) {
   EXPECT_NE(status.message().find("customers"), absl::string_view::npos) << status;
 }
 
+// Opened without create_if_missing, a path with no journal is NotFound and
+// stays as it was: no file appears, an empty file stays empty. An existing
+// journal opens as always.
+TEST_F(SqliteJournal, OpeningAnExistingJournalOnlyCreatesNothing) {
+  namespace fs = std::filesystem;
+  std::string missing = TempPath("never-created.db");
+  fs::remove(missing);
+  for (bool verify : {true, false}) {
+    auto store = OpenSqliteStore(missing, {.verify_on_open = verify, .create_if_missing = false});
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound) << store.status();
+    EXPECT_EQ(store.status().message(), "no journal at " + missing);
+  }
+  auto verified = VerifyJournalFile(missing);
+  EXPECT_EQ(verified.status().code(), absl::StatusCode::kNotFound) << verified.status();
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) EXPECT_FALSE(fs::exists(missing + suffix)) << suffix;
+
+  std::string empty = TempPath("empty-file.db");
+  std::ofstream(empty, std::ios::trunc).close();
+  EXPECT_EQ(OpenSqliteStore(empty, {.create_if_missing = false}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(VerifyJournalFile(empty).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(fs::file_size(empty), 0u);
+
+  std::string journal = Write("existing-only.db");
+  auto store = OpenSqliteStore(journal, {.create_if_missing = false});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->LastSeq(), 5u);
+}
+
 TEST_F(SqliteJournal, RejectsNewerSchema) {
   std::string path = Write("newer.db");
   ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '5' WHERE key = 'schema_version'"), absl::OkStatus());

@@ -237,9 +237,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 
 // Opens the SQLite journal at `path` for inspection (without the
 // verification that OpenSqliteStore does, which refuses a damaged file) and
-// verifies it, with `journal_key` for a keyed journal. Errors: those of
-// OpenSqliteStore for a file that is not a loyalty journal or cannot be
-// read, and for a key that does not fit (FailedPrecondition).
+// verifies it, with `journal_key` for a keyed journal. Never creates a
+// journal: NotFound ("no journal at PATH") if there is none at `path`.
+// Other errors: those of OpenSqliteStore for a file that is not a loyalty
+// journal or cannot be read, and for a key that does not fit
+// (FailedPrecondition).
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
                                                       const std::optional<std::string>& journal_key = std::nullopt);
 
@@ -548,12 +550,24 @@ absl::StatusOr<DevaluationImpact> ImpactOnMembers(const Transition& transition,
 
 // ---------------------------------------------------------------- synthetic population
 
+// The most members a synthetic population may have: 100 million, five
+// times the 20 million of an airline program like Miles & More and about
+// the size of the largest programs. Their balances take 8 bytes each
+// (800 MB) and about five seconds to compute; a billion would take 8 GB,
+// more than the machines that run these audits can be assumed to have.
+inline constexpr int64_t kMaxSyntheticMembers = 100'000'000;
+
 struct SyntheticPopulation {
-  int64_t members = 0;  // 1 .. 2^31
+  int64_t members = 0;  // 1 .. kMaxSyntheticMembers
   Points median;        // of the log-normal, > 0
   Rate sigma = *Rate::Parse("1");  // of the log-normal's logarithm, <= 10
   Points total;         // the balances add up to exactly this, >= 0
 };
+
+// OK if SyntheticBalances accepts `population`; else InvalidArgument whose
+// message begins with the field ("members: 1000000000 is more than ..."),
+// so that a loader can put its own path in front. Allocates nothing.
+absl::Status CheckSyntheticPopulation(const SyntheticPopulation& population);
 
 // Member i (0-based) of N gets the (i + 0.5) / N quantile of a log-normal
 // with the given median and sigma, scaled so that the balances add up to
@@ -568,8 +582,9 @@ struct SyntheticPopulation {
 // floating point. What counts are the resulting integer balances, which are
 // deterministic on IEEE-754 hardware with the same libm; every computation on
 // them is exact integer arithmetic. InvalidArgument naming the field for
-// values out of range. 20 million members take about a second and
-// 160 MB (the returned vector).
+// values out of range (CheckSyntheticPopulation, before anything is
+// allocated); ResourceExhausted if the balances do not fit in memory.
+// 20 million members take about a second and 160 MB (the returned vector).
 absl::StatusOr<std::vector<int64_t>> SyntheticBalances(const SyntheticPopulation& population);
 
 // The inverse of the standard normal CDF at p in (0, 1), to about 1e-15

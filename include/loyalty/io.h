@@ -20,7 +20,8 @@
 // Paths name fields with dots and array elements with [index], starting at
 // the document's top level (`versions[0]...` for ParseProgram, the version's
 // own fields for ParseProgramVersion); a problem with the document as a
-// whole (malformed JSON, not an object) has the path `(root)`. Amounts are
+// whole (malformed JSON, not an object, arrays and objects nested more than
+// 64 deep, which is refused before parsing) has the path `(root)`. Amounts are
 // never read from JSON floating-point numbers: rates and money are decimal
 // strings ("0.5", "25.99"), points are JSON integers.
 //

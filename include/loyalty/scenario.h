@@ -150,7 +150,12 @@ struct Scenario {
 // a period whose end is before its start, versions
 // published out of order; the program's own problems as ParseProgram reports
 // them, under `program.versions[i]`. A program file that cannot be read is
-// reported as a problem naming the file.
+// reported as a problem naming the file. Also refused: a population that
+// SyntheticBalances would refuse (CheckSyntheticPopulation: more than
+// kMaxSyntheticMembers members, sigma above 10, ...), and a document, or a
+// program file, nested more than 64 arrays and objects deep (named with
+// the line and column), before it is parsed. ResourceExhausted if memory
+// runs out while loading.
 absl::StatusOr<Scenario> ParseScenario(absl::string_view json_text, const std::string& base_directory);
 
 // Reads and parses the scenario at `path`, resolving program files against

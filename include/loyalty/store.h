@@ -172,11 +172,21 @@ struct SqliteOptions {
   // false. Journals of versions 1 and 2 (before Entry::member_prev) are
   // migrated to 3 and 4 by a verified open.
   std::optional<std::string> journal_key;
+  // true (the default): a path where no file exists, or an empty file,
+  // becomes a new journal. false: only an existing journal is opened; a
+  // missing path, or a file that holds no journal yet, is NotFound ("no
+  // journal at PATH") and nothing is created or written. Readers (audits,
+  // verification) open with false, so that a mistyped path is refused
+  // rather than taken for an empty journal.
+  bool create_if_missing = true;
 };
 
-// Opens (creating if absent) the journal in the SQLite file at `path`, in
-// WAL mode, reads it and verifies the chain. Errors:
+// Opens (creating if absent, unless create_if_missing is false) the journal
+// in the SQLite file at `path`, in WAL mode, reads it and verifies the
+// chain. Errors:
 //   InvalidArgument     journal_key is shorter than 16 bytes
+//   NotFound            create_if_missing is false and there is no journal
+//                       at `path` (no file, or a file without one)
 //   FailedPrecondition  the file is not a loyalty journal, or was written
 //                       by a newer schema version; or the key does not fit:
 //                       a keyed journal opened without journal_key or with
