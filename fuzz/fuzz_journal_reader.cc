@@ -46,7 +46,7 @@ const Program& TheProgram() {
   return *program;
 }
 
-FakeClock& Clock() {
+FakeClock& TheClock() {
   static FakeClock* clock = new FakeClock(*Instant::Parse("2024-03-01T10:00:00Z"));
   return *clock;
 }
@@ -56,7 +56,7 @@ MemberId Id(const char* text) { return MemberId::FromValid(text); }
 // A journal with every common kind of entry, as the engine wrote it.
 const std::vector<Entry>& Journal() {
   static const std::vector<Entry>* journal = [] {
-    auto engine = Engine::Open(NewMemoryStore(), Clock(), TheProgram());
+    auto engine = Engine::Open(NewMemoryStore(), TheClock(), TheProgram());
     LOYALTY_CHECK(engine.ok());
     Engine& e = **engine;
     auto run = [&](const Command& command) {
@@ -84,9 +84,9 @@ const std::vector<Entry>& Journal() {
     run(QuoteReward{.idempotency_key = "q", .member = Id("a"), .reward = "voucher", .ttl = absl::Hours(1)});
     run(SetMemberFlag{.idempotency_key = "f", .member = Id("a"), .flag = "card"});
     run(CloseMembership{.idempotency_key = "close", .member = Id("b")});
-    Clock().Advance(absl::Hours(24 * 800));
-    LOYALTY_CHECK(e.RunExpiry("expiry", Clock().Now()).ok());
-    LOYALTY_CHECK(e.ClosePeriod("review", Clock().Now()).ok());
+    TheClock().Advance(absl::Hours(24 * 800));
+    LOYALTY_CHECK(e.RunExpiry("expiry", TheClock().Now()).ok());
+    LOYALTY_CHECK(e.ClosePeriod("review", TheClock().Now()).ok());
     auto* entries = new std::vector<Entry>();
     LOYALTY_CHECK(e.store().Read(1, [&](const Entry& entry) {
                          entries->push_back(entry);
@@ -159,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)StatementOf(*store, entries.front().member, Instant::Min(), Instant::Max());
   (void)RollForward(*store, TimeZone::Utc(), {.from = Instant::FromUnixMicros(0), .to = Instant::Max()});
 
-  auto engine = Engine::Open(Stored(entries), Clock(), TheProgram());
+  auto engine = Engine::Open(Stored(entries), TheClock(), TheProgram());
   if (engine.ok()) {
     LOYALTY_CHECK(verified.ok());
     // Unless the engine had to publish its program's version again.
