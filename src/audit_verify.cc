@@ -17,6 +17,7 @@ JournalFault FaultOf(internal::ChainFault fault) {
     case internal::ChainFault::kTruncated: return JournalFault::kTruncated;
     case internal::ChainFault::kUnreadable: return JournalFault::kUnreadable;
     case internal::ChainFault::kKeyMismatch: return JournalFault::kKeyMismatch;
+    case internal::ChainFault::kRolledBack: return JournalFault::kRolledBack;
   }
   return JournalFault::kUnreadable;
 }
@@ -33,6 +34,7 @@ absl::string_view JournalFaultName(JournalFault fault) {
     case JournalFault::kUnreadable: return "unreadable";
     case JournalFault::kKeyMismatch: return "key mismatch";
     case JournalFault::kMislinked: return "mislinked";
+    case JournalFault::kRolledBack: return "rolled back";
   }
   return "unreadable";
 }
@@ -43,14 +45,17 @@ std::string JournalVerification::Summary() const {
                       " entries verify before it");
 }
 
-JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key) {
+JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key,
+                                  const std::optional<JournalHead>& expected_head) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
   // The first entry whose link is wrong, the state before it, and why.
   JournalVerification mislinked{JournalFault::kMislinked};
   internal::MemberLinks members;
   const bool links = store.KeepsMemberLinks();
+  std::optional<Sha256> hash_at_expected;  // the verified hash at expected_head's seq
   internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+    if (expected_head && entry.seq == expected_head->seq) hash_at_expected = entry.hash;
     if (!links || mislinked.bad_seq != 0) return;
     const uint64_t expected = members.Next(entry);
     if (entry.member_prev != expected) {
@@ -66,14 +71,16 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
   if (mislinked.bad_seq != 0 && (check.fault == internal::ChainFault::kNone || mislinked.bad_seq < check.bad_seq)) {
     return mislinked;
   }
+  if (expected_head) check = internal::CheckExpectedHead(std::move(check), *expected_head, hash_at_expected);
   return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
 }
 
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
-                                                      const std::optional<std::string>& journal_key) {
-  auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key});
+                                                      const std::optional<std::string>& journal_key,
+                                                      const std::optional<JournalHead>& expected_head) {
+  auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key, .read_only = true});
   if (!store.ok()) return store.status();
-  return VerifyJournal(**store, journal_key);
+  return VerifyJournal(**store, journal_key, expected_head);
 }
 
 }  // namespace loyalty
