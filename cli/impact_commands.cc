@@ -23,6 +23,7 @@ struct ImpactArguments {
   bool json = false;
   int64_t members = 0, median = 0, total = 0;
   std::string sigma;
+  std::string key_file;  // --key-file: the key of a keyed journal
 };
 
 // A bar on stderr when it is a terminal and the output is not JSON.
@@ -73,7 +74,9 @@ int ImpactOf(const ImpactArguments& a, const Program& program, const std::vector
 int Impact(const ImpactArguments& a) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail("--program", program.status());
-  auto store = OpenSqliteStore(a.db);
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = OpenSqliteStore(a.db, {.journal_key = *key, .read_only = true});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant until = Instant::Max();
   if (!a.as_of.empty()) {
@@ -81,7 +84,7 @@ int Impact(const ImpactArguments& a) {
     if (!as_of.ok()) return Fail("--as-of", as_of.status());
     until = *as_of;
   }
-  auto replayed = Replay(**store, until);
+  auto replayed = Replay(**store, until, *key);
   if (!replayed.ok()) return Fail(a.db, replayed.status());
   for (const auto& [id, hash] : replayed->published) {
     const ProgramVersion* version = program->Find(id);
@@ -110,7 +113,9 @@ int Population(const ImpactArguments& a) {
                     absl::StrCat("synthetic population: ", Grouped(a.members), " members, median ", Grouped(a.median),
                                  ", sigma ", a.sigma, ", total ", Grouped(a.total)));
   }
-  auto store = OpenSqliteStore(a.db, {.synchronous = SqliteOptions::Synchronous::kNormal});
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = OpenSqliteStore(a.db, {.synchronous = SqliteOptions::Synchronous::kNormal, .journal_key = *key});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant at = program->versions().front()->effective_from;
   FakeClock clock(at);
@@ -134,7 +139,7 @@ int Population(const ImpactArguments& a) {
     writing.Update(std::min(a.members, first + kBatch));
   }
   Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total},
-             {"entries", (*engine)->store().LastSeq()}, {"head", ToHex((*engine)->store().HeadHash())}},
+             {"entries", (*engine)->store().LastSeq()}, {"head", (*engine)->store().Head().ToString()}},
         a.json);
   return kExitOk;
 }
@@ -151,6 +156,7 @@ void AddImpactOptions(CLI::App* command, ImpactArguments& a, bool required) {
   command->add_option("--value", a.value, "Reference value of one award in the program's currency (\"3000\")");
   command->add_option("--as-of", a.as_of, "Balances as of (YYYY-MM-DD or RFC 3339; default: the change)");
   command->add_flag("--json", a.json, "Machine-readable JSON output");
+  AddKeyFileOption(command, &a.key_file);
 }
 
 }  // namespace
