@@ -210,12 +210,13 @@ struct SqliteOptions {
   // FindKey finds nothing, and Append returns FailedPrecondition.
   bool verify_on_open = true;
   // The secret of a keyed journal (at least 16 bytes; see above). A new
-  // journal created with a key is keyed for good (schema version 4, which
-  // versions of this library before keyed journals refuse to open); nullopt
-  // (the default) creates and opens journals chained with plain SHA-256
-  // (schema version 3). Checked on every open, also with verify_on_open =
-  // false. Journals of versions 1 and 2 (before Entry::member_prev) are
-  // migrated to 3 and 4 by a verified open.
+  // journal created with a key is keyed for good (schema version 5, its
+  // head authenticated; versions of this library before that refuse to
+  // open it); nullopt (the default) creates and opens journals chained
+  // with plain SHA-256 (schema version 3). Checked on every open, also
+  // with verify_on_open = false. A writer's open migrates journals of
+  // versions 1 and 2 (before Entry::member_prev) to 3 and 4, and keyed
+  // journals of version 4 (head not authenticated) to 5.
   std::optional<std::string> journal_key;
   // false (the default): the store is the journal's one writer. It holds
   // an exclusive lock on the side file PATH-lock for as long as it is open,
