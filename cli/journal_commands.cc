@@ -170,6 +170,7 @@ int Liability(const JournalArguments& a) {
   options.currency = *currency;
   auto key = ReadKeyFile(a.key_file);
   if (!key.ok()) return Fail("--key-file", key.status());
+  options.journal_key = *key;
   auto store = Open(a.db, *key);
   if (!store.ok()) return Fail(a.db, store.status());
   auto result = RollForward(**store, *zone, options);

@@ -46,7 +46,9 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
       cohorts[zone.LocalDate(lot->earned_at).year()].*field += sign * static_cast<Int128>(draw.amount.value());
     }
   };
-  internal::ChainCheck check = internal::CheckChain(store, [&](const Entry& entry) {
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
     if (std::holds_alternative<entries::VersionPublished>(entry.body)) return;
     MemberState& member = members[entry.member];
     const bool before = entry.business_time < options.from;
