@@ -4,6 +4,7 @@
 #ifndef LOYALTY_CLI_COMMANDS_H_
 #define LOYALTY_CLI_COMMANDS_H_
 
+#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -35,6 +36,13 @@ void Print(const Json& document, bool json);
 // for the status: kExitFindings for InvalidArgument (bad input content),
 // kExitData otherwise.
 int Fail(const std::string& context, const absl::Status& status);
+// The journal key in the file at `path` (its bytes exactly, a trailing
+// newline included); nullopt for an empty path (no --key-file given).
+// Unavailable naming the file if it cannot be read.
+absl::StatusOr<std::optional<std::string>> ReadKeyFile(const std::string& path);
+// Adds `--key-file PATH` to `command`, into `*path`.
+void AddKeyFileOption(CLI::App* command, std::string* path);
+
 // "2011-01-03" (start of that day in `zone`) or an RFC 3339 instant.
 absl::StatusOr<Instant> ParseWhen(const std::string& text, const TimeZone& zone);
 

@@ -28,6 +28,7 @@ struct ImpactArguments {
   bool json = false;
   int64_t members = 0, median = 0, total = 0;
   std::string sigma;
+  std::string key_file;  // --key-file: the key of a keyed journal
 };
 
 // A bar on stderr when it is a terminal and the output is not JSON.
@@ -78,7 +79,9 @@ int ImpactOf(const ImpactArguments& a, const Program& program, const std::vector
 int Impact(const ImpactArguments& a) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail("--program", program.status());
-  auto store = OpenSqliteStore(a.db, {.create_if_missing = false});
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = OpenSqliteStore(a.db, {.journal_key = *key, .read_only = true});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant until = Instant::Max();
   if (!a.as_of.empty()) {
@@ -86,7 +89,7 @@ int Impact(const ImpactArguments& a) {
     if (!as_of.ok()) return Fail("--as-of", as_of.status());
     until = *as_of;
   }
-  auto replayed = Replay(**store, until);
+  auto replayed = Replay(**store, until, *key);
   if (!replayed.ok()) return Fail(a.db, replayed.status());
   for (const auto& [id, hash] : replayed->published) {
     const ProgramVersion* version = program->Find(id);
@@ -132,7 +135,7 @@ class StagedJournal {
   // published.
   ~StagedJournal() {
     if (published_) return;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) unlink((path_ + suffix).c_str());
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-lock"}) unlink((path_ + suffix).c_str());
   }
 
   // Where to write the journal.
@@ -151,7 +154,7 @@ class StagedJournal {
       return absl::ErrnoToStatus(errno, absl::StrCat("cannot move the new journal to ", destination_));
     }
     published_ = true;
-    unlink(path_.c_str());
+    for (const char* suffix : {"", "-lock"}) unlink((path_ + suffix).c_str());
     return absl::OkStatus();
   }
 
@@ -192,7 +195,9 @@ absl::Status WriteMembers(Engine& engine, Instant at, const std::vector<int64_t>
 // nothing.
 int PopulationJournal(const ImpactArguments& a, const Program& program, const std::vector<int64_t>& balances,
                       StagedJournal& staged) {
-  auto store = OpenSqliteStore(staged.path(), {.synchronous = SqliteOptions::Synchronous::kNormal});
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = OpenSqliteStore(staged.path(), {.synchronous = SqliteOptions::Synchronous::kNormal, .journal_key = *key});
   if (!store.ok()) return Fail(a.db, store.status());
   Instant at = program.versions().front()->effective_from;
   FakeClock clock(at);
@@ -201,11 +206,10 @@ int PopulationJournal(const ImpactArguments& a, const Program& program, const st
   if (absl::Status written = WriteMembers(**engine, at, balances, a.json); !written.ok()) {
     return Fail(a.db, written);
   }
-  uint64_t entries = (*engine)->store().LastSeq();
-  Sha256 head = (*engine)->store().HeadHash();
+  const JournalHead head = (*engine)->store().Head();
   engine->reset();  // closes the journal before it moves
   if (absl::Status published = staged.Publish(); !published.ok()) return Fail(a.db, published);
-  Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total}, {"entries", entries}, {"head", ToHex(head)}},
+  Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total}, {"entries", head.seq}, {"head", head.ToString()}},
         a.json);
   return kExitOk;
 }
@@ -244,6 +248,7 @@ void AddImpactOptions(CLI::App* command, ImpactArguments& a, bool required) {
   command->add_option("--value", a.value, "Reference value of one award in the program's currency (\"3000\")");
   command->add_option("--as-of", a.as_of, "Balances as of (YYYY-MM-DD or RFC 3339; default: the change)");
   command->add_flag("--json", a.json, "Machine-readable JSON output");
+  AddKeyFileOption(command, &a.key_file);
 }
 
 }  // namespace

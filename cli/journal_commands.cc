@@ -26,16 +26,27 @@ struct JournalArguments {
   std::string value_per_point = "0.01";
   std::string currency = "EUR";
   std::string zone = "UTC";
+  std::string key_file;     // --key-file: the key of a keyed journal
+  std::string expect_head;  // verify: SEQ:HASH the journal must still hold
 };
 
-// The existing journal at `db`; NotFound if there is none (a reading
-// command never creates one).
-absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db) {
-  return OpenSqliteStore(db, {.create_if_missing = false});
+// The existing journal at `db`, opened as a reader (it may be appended to
+// meanwhile) with the key from --key-file, if given; NotFound if there is
+// none (a reading command never creates one).
+absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db, const std::optional<std::string>& key) {
+  return OpenSqliteStore(db, {.journal_key = key, .read_only = true});
 }
 
 int Verify(const JournalArguments& a) {
-  auto verification = VerifyJournalFile(a.db);
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  std::optional<JournalHead> expected;
+  if (!a.expect_head.empty()) {
+    auto parsed = JournalHead::Parse(a.expect_head);
+    if (!parsed.ok()) return Fail("--expect-head", parsed.status());
+    expected = *parsed;
+  }
+  auto verification = VerifyJournalFile(a.db, *key, expected);
   if (!verification.ok()) return Fail(a.db, verification.status());
   Print(ToJson(*verification), a.json);
   if (!verification->ok()) {
@@ -47,14 +58,14 @@ int Verify(const JournalArguments& a) {
 
 // `replay --program FILE [--without VERSION]`: the recorded commands decided
 // again under that program history, and what would have been different.
-int Rerating(const Store& store, const JournalArguments& a) {
+int Rerating(const Store& store, const JournalArguments& a, const std::optional<std::string>& key) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail(a.program, program.status());
   if (!a.without.empty()) {
     program = ProgramWithout(*program, a.without);
     if (!program.ok()) return Fail("--without", program.status());
   }
-  auto rerated = Rerate(store, *program);
+  auto rerated = Rerate(store, *program, key);
   if (!rerated.ok()) return Fail(a.db, rerated.status());
   Json members = Json::array();
   for (const MemberRerated& m : rerated->members_changed) {
@@ -114,10 +125,12 @@ absl::StatusOr<MemberBalance> Outstanding(const std::vector<const MemberState*>&
 }
 
 int ReplayJournal(const JournalArguments& a) {
-  auto store = Open(a.db);
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = Open(a.db, *key);
   if (!store.ok()) return Fail(a.db, store.status());
-  if (!a.program.empty()) return Rerating(**store, a);
-  auto replayed = Replay(**store);
+  if (!a.program.empty()) return Rerating(**store, a, *key);
+  auto replayed = Replay(**store, Instant::Max(), *key);
   if (!replayed.ok()) return Fail(a.db, replayed.status());
   Json versions = Json::array();
   std::vector<std::string> ids;
@@ -149,7 +162,9 @@ int StatementCommand(const JournalArguments& a) {
     if (!parsed.ok()) return Fail("--to", parsed.status());
     to = *parsed;
   }
-  auto store = Open(a.db);
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  auto store = Open(a.db, *key);
   if (!store.ok()) return Fail(a.db, store.status());
   auto statement = StatementOf(**store, *member, from, to);
   if (!statement.ok()) return Fail(a.db, statement.status());
@@ -174,7 +189,10 @@ int Liability(const JournalArguments& a) {
   options.to = *to;
   options.value_per_point = *rate;
   options.currency = *currency;
-  auto store = Open(a.db);
+  auto key = ReadKeyFile(a.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
+  options.journal_key = *key;
+  auto store = Open(a.db, *key);
   if (!store.ok()) return Fail(a.db, store.status());
   auto result = RollForward(**store, *zone, options);
   if (!result.ok()) return Fail(a.db, result.status());
@@ -190,12 +208,17 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   CLI::App* verify = app.add_subcommand("verify", "Verify a journal's hash chain (exit 1 naming the first bad entry)");
   verify->add_option("--db", verify_args->db, "Existing SQLite journal (never created)")->required();
   verify->add_flag("--json", verify_args->json, "Machine-readable JSON output");
+  AddKeyFileOption(verify, &verify_args->key_file);
+  verify->add_option("--expect-head", verify_args->expect_head,
+                     "SEQ:HASH, a head printed by a command that wrote the journal: exit 1 (\"rolled back\") if the "
+                     "journal ends before it or holds another entry at SEQ");
   verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
 
   auto replay_args = std::make_shared<JournalArguments>();
   CLI::App* replay = app.add_subcommand("replay", "Replay a journal: verify it, rebuild every member, print the state digest");
   replay->add_option("--db", replay_args->db, "Existing SQLite journal (never created)")->required();
   replay->add_flag("--json", replay_args->json, "Machine-readable JSON output");
+  AddKeyFileOption(replay, &replay_args->key_file);
   replay->add_option("--program", replay_args->program,
                      "Re-rate: decide the recorded commands again under this program (JSON) and show what differs");
   replay->add_option("--without", replay_args->without,
@@ -211,6 +234,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   statement->add_option("--to", statement_args->to, "End, exclusive");
   statement->add_option("--zone", statement_args->zone, "Time zone of dates (default UTC)");
   statement->add_flag("--json", statement_args->json, "Machine-readable JSON output");
+  AddKeyFileOption(statement, &statement_args->key_file);
   statement->callback([statement_args, &outcome] { outcome.exit_code = StatementCommand(*statement_args); });
 
   auto liability_args = std::make_shared<JournalArguments>();
@@ -222,6 +246,7 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   liability->add_option("--currency", liability_args->currency, "ISO 4217 code (default EUR)");
   liability->add_option("--zone", liability_args->zone, "Program time zone for dates and cohorts (default UTC)");
   liability->add_flag("--json", liability_args->json, "Machine-readable JSON output");
+  AddKeyFileOption(liability, &liability_args->key_file);
   liability->callback([liability_args, &outcome] { outcome.exit_code = Liability(*liability_args); });
 }
 

@@ -1,7 +1,9 @@
 // The `loyalty` command: run scenarios, validate programs, and audit
 // journals from the shell. Each subcommand lives in its own file.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <new>
 
 #include "commands.h"
@@ -19,6 +21,21 @@ void Print(const Json& document, bool json) {
 int Fail(const std::string& context, const absl::Status& status) {
   std::cerr << "loyalty: " << context << ": " << status.message() << "\n";
   return status.code() == absl::StatusCode::kInvalidArgument ? kExitFindings : kExitData;
+}
+
+absl::StatusOr<std::optional<std::string>> ReadKeyFile(const std::string& path) {
+  if (path.empty()) return std::optional<std::string>();
+  std::ifstream file(path, std::ios::binary);
+  if (!file.is_open()) return absl::UnavailableError(absl::StrCat("cannot open the key file ", path));
+  std::string key((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) return absl::UnavailableError(absl::StrCat("cannot read the key file ", path));
+  return std::optional<std::string>(std::move(key));
+}
+
+void AddKeyFileOption(CLI::App* command, std::string* path) {
+  command->add_option("--key-file", *path,
+                      "The journal key of a keyed journal: the file's bytes exactly (at least 16; keep it outside "
+                      "the database)");
 }
 
 absl::StatusOr<Instant> ParseWhen(const std::string& text, const TimeZone& zone) {

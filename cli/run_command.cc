@@ -19,6 +19,7 @@ struct RunArguments {
   std::string db;
   std::string html;
   bool json = false;
+  std::string key_file;  // --key-file: the journal is keyed, with this key
 };
 
 // The HTML page of a run: its impact reports with their charts and the
@@ -41,15 +42,22 @@ HtmlReportInput HtmlOf(const RunReport& report) {
 int Run(const RunArguments& args) {
   auto scenario = LoadScenarioFile(args.scenario);
   if (!scenario.ok()) return Fail("scenario", scenario.status());
+  auto key = ReadKeyFile(args.key_file);
+  if (!key.ok()) return Fail("--key-file", key.status());
   std::unique_ptr<Store> store;
-  if (args.db.empty()) {
+  if (args.db.empty() && key->has_value()) {
+    auto keyed = NewKeyedMemoryStore(**key);
+    if (!keyed.ok()) return Fail("--key-file", keyed.status());
+    store = *std::move(keyed);
+  } else if (args.db.empty()) {
     store = NewMemoryStore();
   } else {
-    auto opened = OpenSqliteStore(args.db, {.synchronous = SqliteOptions::Synchronous::kNormal});
+    auto opened =
+        OpenSqliteStore(args.db, {.synchronous = SqliteOptions::Synchronous::kNormal, .journal_key = *key});
     if (!opened.ok()) return Fail(args.db, opened.status());
     store = *std::move(opened);
   }
-  auto report = RunScenario(*scenario, std::move(store));
+  auto report = RunScenario(*scenario, std::move(store), *key);
   if (!report.ok()) return Fail(args.scenario, report.status());
   if (!args.html.empty()) {
     std::ofstream page(args.html, std::ios::binary | std::ios::trunc);
@@ -85,6 +93,7 @@ void AddRunCommand(CLI::App& app, Outcome& outcome) {
   run->add_option("--db", args->db, "Journal in this SQLite file (default: in memory)");
   run->add_flag("--json", args->json, "Machine-readable JSON output");
   run->add_option("--html", args->html, "Also write the impact and notice reports as one self-contained HTML page");
+  AddKeyFileOption(run, &args->key_file);
   run->callback([args, &outcome] { outcome.exit_code = Run(*args); });
 }
 

@@ -114,11 +114,12 @@ absl::Status Chart(const Transition& transition, Population population, ImpactRe
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioReport& wanted, const Store& store) {
+absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioReport& wanted, const Store& store,
+                                      const std::optional<std::string>& journal_key) {
   ReportSection section{.where = wanted.where, .title = wanted.title, .result = BalancesResult{}};
   const Program& program = scenario.program;
   if (const auto* balances = std::get_if<BalancesWanted>(&wanted.what)) {
-    auto replayed = Replay(store);
+    auto replayed = Replay(store, Instant::Max(), journal_key);
     if (!replayed.ok()) return replayed.status();
     BalancesResult result;
     auto add = [&](const MemberId& id, const MemberState& s) {
@@ -168,7 +169,7 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
                                   Grouped(population->population.total.value()));
     } else {
       Instant before_change = Instant::FromUnixMicros(transition->effective_from.unix_micros() - 1);
-      auto replayed = Replay(store, before_change);
+      auto replayed = Replay(store, before_change, journal_key);
       if (!replayed.ok()) return replayed.status();
       std::vector<const MemberState*> states = replayed->States();
       computed = ImpactOnMembers(*transition, states, options);
@@ -200,7 +201,8 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
 
 }  // namespace
 
-absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> journal) {
+absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> journal,
+                                      const std::optional<std::string>& journal_key) {
   RunReport report{.scenario = scenario.id, .title = scenario.title, .description = scenario.description};
   const Instant start = scenario.timeline.empty() ? Instant::FromUnixMicros(0) : scenario.timeline.front().at;
   FakeClock clock(start);
@@ -301,7 +303,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
       if (receipt.ok() && receipt->replayed) {
         // A run over a journal that already holds the scenario: the member
         // as of this step, not as of the journal's end.
-        auto replayed = Replay(*journal, step.at);
+        auto replayed = Replay(*journal, step.at, journal_key);
         if (!replayed.ok()) return replayed.status();
         auto it = replayed->members.find(member);
         if (it == replayed->members.end()) return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
@@ -315,7 +317,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
     report.steps.push_back(std::move(outcome));
   }
   for (const ScenarioReport& wanted : scenario.reports) {
-    auto section = Produce(scenario, wanted, *journal);
+    auto section = Produce(scenario, wanted, *journal, journal_key);
     if (!section.ok()) {
       return absl::Status(section.status().code(), absl::StrCat(wanted.where, ": ", section.status().message()));
     }
@@ -323,7 +325,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
     report.sections.push_back(*std::move(section));
   }
   report.journal_entries = journal->LastSeq();
-  report.journal_head = ToHex(journal->HeadHash());
+  report.journal_head = journal->Head().ToString();
   report.state_digest = ToHex(engine->StateDigest());
   return report;
 }

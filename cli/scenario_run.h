@@ -21,7 +21,9 @@ namespace loyalty::cli {
 // must fail) is FailedPrecondition naming the step's path and the engine's
 // error; the store's and the audit's errors as they are. Expected figures
 // that differ do not stop the run: they are listed in RunReport::failures.
-absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> store);
+// `journal_key`: the key of a keyed journal, for the reports that replay it.
+absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> store,
+                                      const std::optional<std::string>& journal_key = std::nullopt);
 
 }  // namespace loyalty::cli
 

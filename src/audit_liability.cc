@@ -48,7 +48,9 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
       cohorts[zone.LocalDate(lot->earned_at).year()].*field += sign * static_cast<Int128>(draw.amount.value());
     }
   };
-  internal::ChainCheck check = internal::CheckChain(store, [&](const Entry& entry) {
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
     if (!admitted.ok()) return;
     if (internal::IsProgramEntry(entry)) {
       admitted = journal.Admit(entry);

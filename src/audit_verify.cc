@@ -18,6 +18,7 @@ JournalFault FaultOf(internal::ChainFault fault) {
     case internal::ChainFault::kTruncated: return JournalFault::kTruncated;
     case internal::ChainFault::kUnreadable: return JournalFault::kUnreadable;
     case internal::ChainFault::kKeyMismatch: return JournalFault::kKeyMismatch;
+    case internal::ChainFault::kRolledBack: return JournalFault::kRolledBack;
   }
   return JournalFault::kUnreadable;
 }
@@ -34,6 +35,7 @@ absl::string_view JournalFaultName(JournalFault fault) {
     case JournalFault::kUnreadable: return "unreadable";
     case JournalFault::kKeyMismatch: return "key mismatch";
     case JournalFault::kMislinked: return "mislinked";
+    case JournalFault::kRolledBack: return "rolled back";
     case JournalFault::kImpossible: return "impossible";
   }
   return "unreadable";
@@ -45,7 +47,8 @@ std::string JournalVerification::Summary() const {
                       " entries verify before it");
 }
 
-JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key) {
+JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key,
+                                  const std::optional<JournalHead>& expected_head) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
   // The entries that fit so far, then the first that does not and why.
@@ -53,12 +56,14 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
   const bool links = store.KeepsMemberLinks();
   internal::JournalProjection journal({.links = links});
   Sha256 before_transfer{};  // the head before a transfer still waiting for its receiving half
+  std::optional<Sha256> hash_at_expected;  // the verified hash at expected_head's seq
   auto fail = [&](JournalFault fault, uint64_t seq, std::string detail) {
     unfit.fault = fault;
     unfit.bad_seq = seq;
     unfit.detail = std::move(detail);
   };
   internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+    if (expected_head && entry.seq == expected_head->seq) hash_at_expected = entry.hash;
     if (unfit.fault != JournalFault::kNone) return;
     const MemberState* member = internal::IsProgramEntry(entry) ? nullptr : journal.Find(entry.member);
     const uint64_t expected = member == nullptr ? 0 : member->last_seq;
@@ -79,6 +84,7 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
   if (unfit.fault != JournalFault::kNone && (check.fault == internal::ChainFault::kNone || unfit.bad_seq < check.bad_seq)) {
     return unfit;
   }
+  if (expected_head) check = internal::CheckExpectedHead(std::move(check), *expected_head, hash_at_expected);
   if (check.fault != internal::ChainFault::kNone) {
     return JournalVerification{FaultOf(check.fault), check.entries, check.head, check.bad_seq, std::move(check.detail)};
   }
@@ -92,11 +98,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 }
 
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
-                                                      const std::optional<std::string>& journal_key) {
-  auto store =
-      OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key, .create_if_missing = false});
+                                                      const std::optional<std::string>& journal_key,
+                                                      const std::optional<JournalHead>& expected_head) {
+  auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key, .read_only = true});
   if (!store.ok()) return store.status();
-  return VerifyJournal(**store, journal_key);
+  return VerifyJournal(**store, journal_key, expected_head);
 }
 
 }  // namespace loyalty

@@ -11,6 +11,11 @@
 #include <openssl/sha.h>
 #include <utility>
 
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "entry_codec.h"
 #include "loyalty/check.h"
@@ -62,6 +67,7 @@ Sha256 Mac(absl::string_view key, const absl::string_view (&parts)[N]) {
 }
 
 constexpr absl::string_view kKeyCheckText = "loyalty journal key check";
+constexpr absl::string_view kHeadMacText = "loyalty journal head";
 
 }  // namespace
 
@@ -92,6 +98,15 @@ Sha256 Chain::EncodeAndHash(const Sha256& previous, const Entry& entry, std::str
 std::optional<Sha256> Chain::KeyCheck() const {
   if (!key_) return std::nullopt;
   const absl::string_view parts[] = {kKeyCheckText};
+  return Mac(*key_, parts);
+}
+
+std::optional<Sha256> Chain::HeadMac(uint64_t seq, const Sha256& hash) const {
+  if (!key_) return std::nullopt;
+  char seq_bytes[8];
+  for (int i = 0; i < 8; ++i) seq_bytes[i] = static_cast<char>(seq >> (56 - 8 * i));
+  const absl::string_view parts[] = {kHeadMacText, absl::string_view(seq_bytes, sizeof seq_bytes),
+                                     absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size())};
   return Mac(*key_, parts);
 }
 
@@ -222,7 +237,8 @@ ChainCheck WalkChain(const Store& store, const Chain& chain,
   bool stopped = false;     // our visitor ended the read
   bool out_of_place = false;  // classifying a seq found out of its place
   uint64_t found = 0;
-  absl::Status status = store.ReadStored(1, [&](const Entry& entry, absl::string_view stored) -> absl::Status {
+  JournalHead recorded;
+  absl::Status status = store.ReadSnapshot(1, &recorded, [&](const Entry& entry, absl::string_view stored) -> absl::Status {
     if (out_of_place) {
       // Reading on only to see whether the expected entry turns up later.
       if (entry.seq == check.bad_seq) {
@@ -268,13 +284,32 @@ ChainCheck WalkChain(const Store& store, const Chain& chain,
     return check;
   }
   if (check.fault != ChainFault::kNone) return check;
-  uint64_t last = store.LastSeq();
-  if (last != check.entries || store.HeadHash() != check.head) {
+  if (recorded.seq != check.entries || recorded.hash != check.head) {
     check.fault = ChainFault::kTruncated;
     check.bad_seq = check.entries + 1;
     check.detail = absl::StrCat("journal truncated after entry ", check.entries, ": its recorded head is entry ",
-                                last, " with hash ", ToHex(store.HeadHash()));
+                                recorded.seq, " with hash ", ToHex(recorded.hash));
+  } else if (recorded.mac && recorded.mac != chain.HeadMac(recorded.seq, recorded.hash)) {
+    check.fault = ChainFault::kTruncated;
+    check.bad_seq = check.entries + 1;
+    check.detail = absl::StrCat("journal truncated or rewritten after entry ", check.entries,
+                                ": its recorded head is not authentic (its MAC does not verify under the key)");
   }
+  return check;
+}
+
+ChainCheck CheckExpectedHead(ChainCheck check, const JournalHead& expected,
+                             const std::optional<Sha256>& hash_at_expected) {
+  if (check.fault != ChainFault::kNone || (hash_at_expected && *hash_at_expected == expected.hash)) return check;
+  if (expected.seq == 0 && expected.hash == Sha256{}) return check;  // the empty journal's head: nothing to hold
+  check.fault = ChainFault::kRolledBack;
+  check.bad_seq = expected.seq;
+  check.detail = hash_at_expected
+                     ? absl::StrCat("journal entry ", expected.seq, " has hash ", ToHex(*hash_at_expected),
+                                    ", not the expected head's ", ToHex(expected.hash),
+                                    ": the journal was replaced from there on")
+                     : absl::StrCat("the journal ends at entry ", check.entries, ", before the expected head ",
+                                    expected.ToString(), ": entries were cut off or an older copy restored");
   return check;
 }
 
@@ -292,6 +327,38 @@ ChainCheck CheckChain(const Store& store, const Chain& chain, absl::FunctionRef<
 
 namespace loyalty {
 
+std::string JournalHead::ToString() const { return absl::StrCat(seq, ":", ToHex(hash)); }
+
+absl::StatusOr<JournalHead> JournalHead::Parse(absl::string_view text) {
+  const size_t colon = text.find(':');
+  JournalHead head;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(0, colon), &head.seq)) {
+    return absl::InvalidArgumentError(absl::StrCat("head \"", text, "\": not SEQ:HASH (a seq, a colon, 64 hex digits)"));
+  }
+  const absl::string_view hex = text.substr(colon + 1);
+  std::string bytes = absl::HexStringToBytes(hex);
+  if (bytes.size() != head.hash.size() || absl::BytesToHexString(bytes) != absl::AsciiStrToLower(hex)) {
+    return absl::InvalidArgumentError(absl::StrCat("head \"", text, "\": its hash is not 64 hex digits"));
+  }
+  std::memcpy(head.hash.data(), bytes.data(), head.hash.size());
+  return head;
+}
+
+absl::Status Store::ReadSnapshot(uint64_t from, JournalHead* head,
+                                 absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const {
+  *head = Head();
+  const uint64_t last = head->seq;
+  bool past_head = false;
+  absl::Status status = ReadStored(from, [&](const Entry& entry, absl::string_view stored) -> absl::Status {
+    if (entry.seq > last) {
+      past_head = true;  // appended after the head was taken
+      return absl::CancelledError();
+    }
+    return visit(entry, stored);
+  });
+  return past_head ? absl::OkStatus() : status;
+}
+
 absl::Status Store::ReadStored(uint64_t from,
                                absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const {
   std::string bytes;
@@ -302,10 +369,15 @@ absl::Status Store::ReadStored(uint64_t from,
   });
 }
 
-absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key) {
+absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key,
+                                     const std::optional<JournalHead>& expected_head) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return chain.status();
-  internal::ChainCheck check = internal::CheckChain(store, *chain);
+  std::optional<Sha256> hash_at_expected;
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+    if (expected_head && entry.seq == expected_head->seq) hash_at_expected = entry.hash;
+  });
+  if (expected_head) check = internal::CheckExpectedHead(std::move(check), *expected_head, hash_at_expected);
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   return check.entries;
 }

@@ -70,6 +70,11 @@ class Chain {
   // key from another: HMAC-SHA-256(key, "loyalty journal key check").
   // nullopt for the plain chain.
   std::optional<Sha256> KeyCheck() const;
+  // For a keyed chain, the MAC a journal records with its head, so that a
+  // head rewritten by someone without the key is told from the real one:
+  // HMAC-SHA-256(key, "loyalty journal head" || seq as 8 bytes big-endian
+  // || hash). nullopt for the plain chain.
+  std::optional<Sha256> HeadMac(uint64_t seq, const Sha256& hash) const;
 
  private:
   std::optional<std::string> key_;
@@ -104,6 +109,7 @@ enum class ChainFault {
   kTruncated,   // the journal ends before its recorded head
   kUnreadable,  // the store could not read or decode an entry
   kKeyMismatch, // keyed journal without its key, wrong key, or a key for an unkeyed journal
+  kRolledBack,  // the journal ends before an expected head, or has another entry there
 };
 
 // The outcome of CheckChain. When `fault` is kNone, `entries` entries
@@ -121,7 +127,9 @@ struct ChainCheck {
 
 // Reads every entry of `store` from seq 1 and checks the chain: contiguous
 // seqs, each stored hash equal to the recomputed one, the last one equal to
-// the store's head (LastSeq, HeadHash). After a seq out of place it reads on
+// the head the store records, and the head's MAC (if it records one) that
+// of `chain`; entries and head are read in one snapshot
+// (Store::ReadSnapshot). After a seq out of place it reads on
 // to tell a missing entry from a reordered one. Backs VerifyChain and the
 // audit's VerifyJournal. `verified` is called with each entry that verified,
 // in order, as it is read (so that a replay reads the journal once).
@@ -141,6 +149,14 @@ ChainCheck CheckChain(const Store& store, const Chain& chain,
 // is this walk with `take` = check the hash, then call `verified`.
 ChainCheck WalkChain(const Store& store, const Chain& chain,
                      absl::FunctionRef<bool(const Entry&, absl::string_view stored)> take);
+
+// Whether the journal that `check` walked still holds `expected` (a head
+// receipt recorded earlier): `check` unchanged if it has a fault already
+// or if the entry at expected.seq had expected.hash (`hash_at_expected`,
+// the hash the walk verified at that seq; nullopt if the journal ends
+// before it); otherwise kRolledBack at expected.seq.
+ChainCheck CheckExpectedHead(ChainCheck check, const JournalHead& expected,
+                             const std::optional<Sha256>& hash_at_expected);
 
 // The detail of a kModified fault at `seq`.
 std::string ModifiedDetail(uint64_t seq);

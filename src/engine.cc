@@ -149,11 +149,17 @@ void Engine::LinkAndApplyLocked(Entry& entry) {
   ApplyToMember(state, entry);
 }
 
-void Engine::RebuildLocked(const MemberId& member, uint64_t last) {
+absl::Status Engine::RebuildLocked(const MemberId& member, uint64_t last) {
   ShardOf(member).members.Erase(member);
   auto entries = EntriesOf(member, last);
-  LOYALTY_CHECK(entries.ok());  // committed entries must still be readable
+  if (!entries.ok()) {
+    lost_ = absl::FailedPreconditionError(absl::StrCat(
+        "member ", member.value(), " could not be read back after a failed append (", entries.status().message(),
+        "): this engine refuses to write until it is opened again"));
+    return entries.status();
+  }
   for (const Entry& entry : *entries) ApplyLocked(entry);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::EntriesOf(const MemberId& member, uint64_t last) const {
@@ -194,6 +200,7 @@ absl::StatusOr<Receipt> Engine::Replayed(const std::string& key, const CommandDi
 }
 
 absl::Status Engine::AppendLocked(std::span<Entry> entries) {
+  if (!lost_.ok()) return lost_;
   // An entry's member_prev is the seq of its member's entry before it in
   // `entries`, or else its member's last seq. A command's few entries are
   // scanned back; a period run's many go through a map.
@@ -328,6 +335,11 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
   std::vector<Written> written(commands.size());
   const uint64_t committed = store_->LastSeq();
   uint64_t next_seq = committed;
+  // With other writers (a shared journal) a refused append is common: each
+  // member's state is then saved before the batch first changes it and
+  // restored from the copy, rather than read back from the database.
+  const bool shared = store_->Shared();
+  absl::flat_hash_map<MemberId, std::optional<MemberState>> saved;
   const Instant now = clock_.Now();
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -353,6 +365,10 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     written[i] = {pieces.size() - 1, piece.size(), piece.size() + decided->size()};
     for (Entry& entry : *decided) {
       entry.seq = ++next_seq;
+      if (shared && !saved.contains(entry.member)) {
+        const MemberState* state = FindLocked(entry.member);
+        saved.emplace(entry.member, state != nullptr ? std::optional<MemberState>(*state) : std::nullopt);
+      }
       LinkAndApplyLocked(entry);
       piece.push_back(std::move(entry));
     }
@@ -367,14 +383,21 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
     appended = appender->Commit();
   }
   appender.reset();
-  if (!appended.ok()) {
+  if (!appended.ok() && shared) {
+    for (auto& [member, state] : saved) {
+      if (state) ShardOf(member).members.FindOrAdd(member) = *std::move(state);
+      else ShardOf(member).members.Erase(member);
+    }
+  } else if (!appended.ok()) {
     // Each member touched, with its last seq before the batch: the link of
     // its first entry in the batch.
     absl::flat_hash_map<MemberId, uint64_t> touched;
     for (const std::vector<Entry>& piece : pieces) {
       for (const Entry& entry : piece) touched.try_emplace(entry.member, entry.member_prev);
     }
-    for (const auto& [member, last] : touched) RebuildLocked(member, last);
+    // A member that cannot be read back sets lost_, which refuses later
+    // appends; this batch's commands keep the append's error.
+    for (const auto& [member, last] : touched) RebuildLocked(member, last).IgnoreError();
   }
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [piece, begin, end] = written[i];

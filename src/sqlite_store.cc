@@ -11,15 +11,32 @@
 // Schema version 4 (a keyed journal) is version 3 plus two loyalty_meta
 // rows: chain = "hmac-sha256" and key_check = the hex key check value; the
 // version number makes older readers refuse it rather than report every
-// entry as modified.
+// entry as modified. Version 5 (a keyed journal created or last opened for
+// writing by this version) is 4 plus head_mac = the hex HMAC of the head
+// (Chain::HeadMac), updated with the head by every append, so that a head
+// rewritten without the key is DataLoss. A writer's open upgrades 4 to 5;
+// a reader reads a version 4 journal's head as unauthenticated.
 // Versions 1 and 2 are 3 and 4 without journal.member_prev; a verified
 // open adds the column and fills it, in one transaction.
+//
+// One writer per file: a writing store holds an exclusive flock on the side
+// file PATH-lock while it is open (the kernel releases it if the process
+// dies), and a second writer is refused when it opens. Readers
+// (SqliteOptions::read_only) take no lock and never write.
+//
+// Every read runs in one read transaction, which in WAL mode is one
+// snapshot of the file: a reader never mixes rows and a head of different
+// moments while a writer appends.
 //
 // Two connections: appends write on one, in a transaction that stays
 // invisible to the other, on which reads run; so a large append can be
 // written on a thread of its own while its caller decides the rest of the
 // batch, and readers never see a batch in part.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
@@ -41,7 +58,9 @@ namespace loyalty {
 namespace {
 
 constexpr int kSchemaVersion = 3;
-constexpr int kKeyedSchemaVersion = 4;
+constexpr int kKeyedSchemaVersion = 5;
+// A keyed journal whose head is not authenticated (no head_mac).
+constexpr int kUnauthenticatedKeyedSchemaVersion = 4;
 // Versions 1 and 2: versions 3 and 4 without journal.member_prev.
 constexpr int kUnlinkedSchemaVersion = 1;
 constexpr int kUnlinkedKeyedSchemaVersion = 2;
@@ -77,6 +96,7 @@ class SqliteStore final : public Store {
     }
     sqlite3_close_v2(writer_);
     sqlite3_close_v2(db_);
+    if (lock_fd_ >= 0) close(lock_fd_);  // releases the writer lock
   }
 
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, SqliteOptions options) {
@@ -94,22 +114,40 @@ class SqliteStore final : public Store {
   std::unique_ptr<Appender> BeginAppend() override { return std::make_unique<PipelinedAppender>(*this); }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return ReadLocked(from, UINT64_MAX, [&](const Entry& entry, absl::string_view) { return visit(entry); });
+    return ReadStored(from, [&](const Entry& entry, absl::string_view) { return visit(entry); });
   }
 
   absl::Status ReadStored(
       uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return ReadLocked(from, UINT64_MAX, visit);
+    return InSnapshotLocked([&] { return ReadLocked(from, LastReadableLocked(), visit); });
+  }
+
+  absl::Status ReadSnapshot(
+      uint64_t from, JournalHead* head,
+      absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return InSnapshotLocked([&]() -> absl::Status {
+      if (verified_) {
+        *head = JournalHead{last_seq_, head_, std::nullopt};  // the rows up to it are this store's, verified
+      } else {
+        auto recorded = RecordedHead();
+        if (!recorded.ok()) return recorded.status();
+        *head = *recorded;
+      }
+      return ReadLocked(from, LastReadableLocked(), visit);
+    });
   }
 
   absl::StatusOr<Entry> Get(uint64_t seq) const override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::optional<Entry> found;
-    absl::Status status = ReadLocked(seq, seq, [&](const Entry& entry, absl::string_view) {
-      found = entry;
-      return absl::OkStatus();
+    if (seq > LastReadableLocked()) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
+    absl::Status status = InSnapshotLocked([&] {
+      return ReadLocked(seq, seq, [&](const Entry& entry, absl::string_view) {
+        found = entry;
+        return absl::OkStatus();
+      });
     });
     if (!status.ok()) return status;
     if (!found) return absl::NotFoundError(absl::StrCat("no journal entry ", seq));
@@ -137,8 +175,63 @@ class SqliteStore final : public Store {
     return head_;
   }
 
+  JournalHead Head() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return JournalHead{last_seq_, head_, std::nullopt};
+  }
+
  private:
   SqliteStore() = default;
+
+  // The last seq a read may visit: the store's head, unless it was opened
+  // for inspection, whose reads show every row (rows past the recorded
+  // head are damage for the chain check to report). Caller holds mutex_.
+  uint64_t LastReadableLocked() const { return verified_ ? last_seq_ : UINT64_MAX; }
+
+  // Runs `read` in one read transaction on db_, a snapshot of the file.
+  // Caller holds mutex_.
+  template <typename Read>
+  absl::Status InSnapshotLocked(Read read) const {
+    if (absl::Status begun = Exec("BEGIN"); !begun.ok()) return begun;
+    absl::Status status = read();
+    absl::Status ended = Exec("COMMIT");  // ends the snapshot; nothing was written
+    if (!ended.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status.ok() ? ended : status;
+  }
+
+  // Takes the writer lock: an exclusive flock on PATH-lock, held until
+  // the store is destroyed. FailedPrecondition if another store holds it.
+  absl::Status LockWriter() {
+    const std::string lock_path = path_ + "-lock";
+    lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) {
+      return absl::UnavailableError(
+          absl::StrCat("sqlite journal ", path_, ": cannot open its writer lock ", lock_path, ": ", strerror(errno)));
+    }
+    if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      char holder[32] = {};
+      const ssize_t got = pread(lock_fd_, holder, sizeof holder - 1, 0);
+      close(lock_fd_);
+      lock_fd_ = -1;
+      if (error != EWOULDBLOCK) {
+        return absl::UnavailableError(
+            absl::StrCat("sqlite journal ", path_, ": cannot lock ", lock_path, ": ", strerror(error)));
+      }
+      std::string pid(holder, got > 0 ? static_cast<size_t>(got) : 0);
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == '\0')) pid.pop_back();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sqlite journal ", path_, " is already open for writing",
+          pid.empty() ? "" : absl::StrCat(" (by process ", pid, ")"),
+          ": one writer per journal file; open it read-only to read it (its writer lock is ", lock_path, ")"));
+    }
+    // Who holds it, for the message above; the lock itself is the flock.
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    if (ftruncate(lock_fd_, 0) != 0 || pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0) {
+      // Informational only: the lock holds without it.
+    }
+    return absl::OkStatus();
+  }
 
   // DataLoss for a damaged file (SQLite finds its pages malformed or
   // missing), Unavailable for everything else.
@@ -189,14 +282,22 @@ class SqliteStore final : public Store {
     auto chain = internal::Chain::For(options.journal_key);
     if (!chain.ok()) return chain.status();
     chain_ = *std::move(chain);
+    read_only_ = options.read_only || !options.verify_on_open;
+    const bool create = options.create_if_missing && !read_only_;
+    if (struct stat file; !create && stat(path.c_str(), &file) != 0) return NoJournal();
+    // The writer's lock comes first: nothing is read or written before it.
+    if (!read_only_) {
+      if (absl::Status locked = LockWriter(); !locked.ok()) return locked;
+    }
     // db_ is only used under mutex_ (or before the store is returned), so
     // SQLite's own lock around every call on it (about a tenth of reading
-    // a journal) is left out.
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create_if_missing ? SQLITE_OPEN_CREATE : 0);
+    // a journal) is left out. A reader opens the file read-write (WAL
+    // readers share the -shm index) but never writes.
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       bool missing = (rc & 0xff) == SQLITE_CANTOPEN && db_ != nullptr && sqlite3_system_errno(db_) == ENOENT;
-      return missing && !options.create_if_missing ? NoJournal() : Error("open", rc);
+      return missing && !create ? NoJournal() : Error("open", rc);
     }
     sqlite3_busy_timeout(db_, 5000);
     // The first read tells a database from any other file.
@@ -217,9 +318,11 @@ class SqliteStore final : public Store {
       return Error("read schema", rc);
     }
     if (!has_meta && !other.empty()) return NotAJournal(absl::StrCat("it holds table ", other.front()));
-    if (!has_meta && !options.create_if_missing) return NoJournal();  // an empty file: nothing written to it
-    if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
-    if (absl::Status s = Exec(SynchronousPragma(options)); !s.ok()) return s;
+    if (!has_meta && !create) return NoJournal();  // an empty file: nothing written to it
+    if (!read_only_) {
+      if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+      if (absl::Status s = Exec(SynchronousPragma(options)); !s.ok()) return s;
+    }
     if (!has_meta) {
       std::string create = absl::StrCat(
           "BEGIN IMMEDIATE;"
@@ -229,7 +332,8 @@ class SqliteStore final : public Store {
           "INSERT INTO loyalty_meta VALUES('format', '", kFormat, "'), ('schema_version', '",
           chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion, "'), ('head', '0:", ToHex(Sha256{}), "')",
           chain_.keyed() ? absl::StrCat(", ('chain', '", kKeyedChain, "'), ('key_check', '",
-                                        ToHex(*chain_.KeyCheck()), "')")
+                                        ToHex(*chain_.KeyCheck()), "'), ('head_mac', '",
+                                        ToHex(*chain_.HeadMac(0, Sha256{})), "')")
                          : "",
           ";COMMIT;");
       if (absl::Status s = Exec(create.c_str()); !s.ok()) return s;
@@ -247,20 +351,43 @@ class SqliteStore final : public Store {
                                                         kKeyedSchemaVersion,
                                                         ") this library reads (written by a newer version?)"));
     }
-    if (number == kKeyedSchemaVersion || number == kUnlinkedKeyedSchemaVersion) {
+    if (number == kKeyedSchemaVersion || number == kUnauthenticatedKeyedSchemaVersion ||
+        number == kUnlinkedKeyedSchemaVersion) {
       if (absl::Status s = ReadKeyCheck(); !s.ok()) return s;
     }
     linked_ = number >= kSchemaVersion;
+    head_authenticated_ = number == kKeyedSchemaVersion;
     if (absl::Status s = internal::CheckKey(chain_, key_check_, absl::StrCat("sqlite journal ", path_)); !s.ok()) {
       return s;
     }
     verified_ = options.verify_on_open;
     if (!verified_) return LoadRecordedHead();
     if (absl::Status s = Load(); !s.ok()) return s;
+    if (read_only_) return absl::OkStatus();
     if (!linked_) {
       if (absl::Status s = AddMemberLinks(); !s.ok()) return s;
     }
+    if (chain_.keyed() && !head_authenticated_) {
+      if (absl::Status s = AuthenticateHead(); !s.ok()) return s;
+    }
     return OpenWriter(options);
+  }
+
+  // Upgrades a keyed journal of schema version 4 to 5: records the MAC of
+  // its head (verified by Load) and the version, in one transaction, so
+  // that from now on a rewritten head is detected.
+  absl::Status AuthenticateHead() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string upgrade = absl::StrCat(
+        "BEGIN IMMEDIATE; INSERT OR REPLACE INTO loyalty_meta VALUES('head_mac', '",
+        ToHex(*chain_.HeadMac(last_seq_, head_)), "'); UPDATE loyalty_meta SET value = '", kKeyedSchemaVersion,
+        "' WHERE key = 'schema_version'; COMMIT;");
+    if (absl::Status s = Exec(upgrade.c_str()); !s.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+    head_authenticated_ = true;
+    return absl::OkStatus();
   }
 
   // Migrates a journal of schema version 1 or 2 to 3 or 4: adds
@@ -289,7 +416,8 @@ class SqliteStore final : public Store {
         sqlite3_reset(update.get());
         if (rc != SQLITE_DONE) return Error(absl::StrCat("link journal entry ", seq, " to its member's previous"), rc);
       }
-      return Exec(absl::StrCat("UPDATE loyalty_meta SET value = '", chain_.keyed() ? kKeyedSchemaVersion : kSchemaVersion,
+      return Exec(absl::StrCat("UPDATE loyalty_meta SET value = '",
+                               chain_.keyed() ? kUnauthenticatedKeyedSchemaVersion : kSchemaVersion,
                                "' WHERE key = 'schema_version'; COMMIT;")
                       .c_str());
     }();
@@ -316,7 +444,9 @@ class SqliteStore final : public Store {
     if (absl::Status s = Exec(SynchronousPragma(options), writer_); !s.ok()) return s;
     for (auto [sql, statement] : {std::pair{"INSERT INTO journal(seq, entry, hash, member_prev) VALUES(?, ?, ?, ?)",
                                             &insert_},
-                                  std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_}}) {
+                                  std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head'", &update_head_},
+                                  std::pair{"UPDATE loyalty_meta SET value = ? WHERE key = 'head_mac'",
+                                            &update_head_mac_}}) {
       rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
       if (rc != SQLITE_OK) return Error(sql, rc, writer_);
     }
@@ -329,7 +459,7 @@ class SqliteStore final : public Store {
     auto kind = Meta("chain");
     if (!kind.ok()) return kind.status();
     if (*kind != std::string(kKeyedChain)) {
-      return NotAJournal(absl::StrCat("schema version ", kKeyedSchemaVersion, " needs chain = ", kKeyedChain,
+      return NotAJournal(absl::StrCat("a keyed journal (schema version 2, 4 or 5) needs chain = ", kKeyedChain,
                                       " in its loyalty_meta, found \"", kind->value_or("(none)"), "\""));
     }
     auto check = Meta("key_check");
@@ -350,6 +480,11 @@ class SqliteStore final : public Store {
   // link precedes whatever this thread found at the same entry or later.
   absl::Status Load() {
     std::lock_guard<std::mutex> lock(mutex_);
+    return InSnapshotLocked([&] { return LoadLocked(); });
+  }
+
+  // Load's work, in its snapshot. Caller holds mutex_.
+  absl::Status LoadLocked() {
     Sha256 previous{};
     uint64_t expected = 1;
     internal::LinkCheck links(chain_, previous);
@@ -388,6 +523,14 @@ class SqliteStore final : public Store {
       return absl::DataLossError(absl::StrCat(path_, ": journal truncated or rewritten: it ends at entry ",
                                               expected - 1, " but its recorded head is ", head->value_or("?")));
     }
+    if (head_authenticated_) {
+      auto mac = RecordedHeadMac();
+      if (!mac.ok()) return mac.status();
+      if (*mac != chain_.HeadMac(expected - 1, previous)) {
+        return absl::DataLossError(absl::StrCat(path_, ": journal truncated or rewritten: its recorded head ",
+                                                expected_head, " is not authentic (its MAC does not verify)"));
+      }
+    }
     head_ = previous;
     last_seq_ = expected - 1;
     return absl::OkStatus();
@@ -396,20 +539,44 @@ class SqliteStore final : public Store {
   // For an unverified open: takes LastSeq and HeadHash from the head the
   // file records ("<seq>:<hex hash>").
   absl::Status LoadRecordedHead() {
-    auto head = Meta("head");
-    if (!head.ok()) return head.status();
-    std::string text = head->value_or("");
-    size_t colon = text.find(':');
-    uint64_t seq = 0;
-    std::string hash;
-    if (colon == std::string::npos || !absl::SimpleAtoi(absl::string_view(text).substr(0, colon), &seq) ||
-        (hash = absl::HexStringToBytes(text.substr(colon + 1))).size() != head_.size()) {
-      return NotAJournal(absl::StrCat("its recorded head \"", text, "\" is not <seq>:<sha-256 hex>"));
-    }
     std::lock_guard<std::mutex> lock(mutex_);
-    std::memcpy(head_.data(), hash.data(), head_.size());
-    last_seq_ = seq;
+    auto head = RecordedHead();
+    if (!head.ok()) return head.status();
+    head_ = head->hash;
+    last_seq_ = head->seq;
     return absl::OkStatus();
+  }
+
+  // The head the file records, with its MAC for a journal that records
+  // one (32 zero bytes if its record is missing or not 64 hex digits, so
+  // that it fails the check). FailedPrecondition if the head is not
+  // "<seq>:<hex hash>".
+  absl::StatusOr<JournalHead> RecordedHead() const {
+    auto text = Meta("head");
+    if (!text.ok()) return text.status();
+    auto head = JournalHead::Parse(text->value_or(""));
+    if (!head.ok()) {
+      return NotAJournal(absl::StrCat("its recorded head \"", text->value_or(""), "\" is not <seq>:<sha-256 hex>"));
+    }
+    if (head_authenticated_) {
+      auto mac = RecordedHeadMac();
+      if (!mac.ok()) return mac.status();
+      head->mac = mac->value_or(Sha256{});
+    }
+    return head;
+  }
+
+  // The head_mac the file records; nullopt if absent or not 64 hex digits.
+  absl::StatusOr<std::optional<Sha256>> RecordedHeadMac() const {
+    auto text = Meta("head_mac");
+    if (!text.ok()) return text.status();
+    std::string bytes = absl::HexStringToBytes(text->value_or(""));
+    Sha256 mac{};
+    if (bytes.size() != mac.size() || absl::BytesToHexString(bytes) != text->value_or("")) {
+      return std::optional<Sha256>();
+    }
+    std::memcpy(mac.data(), bytes.data(), mac.size());
+    return std::optional<Sha256>(mac);
   }
 
   // A journal row as stored: the views point into SQLite's row buffer and
@@ -544,9 +711,11 @@ class SqliteStore final : public Store {
   class PipelinedAppender final : public Appender {
    public:
     explicit PipelinedAppender(SqliteStore& store) : store_(store), append_lock_(store.append_mutex_) {
-      if (!store_.verified_) {
+      if (store_.read_only_) {
         status_ = absl::FailedPreconditionError(absl::StrCat(
-            "sqlite journal ", store_.path_, " was opened for inspection without verification; appends are refused"));
+            "sqlite journal ", store_.path_,
+            store_.verified_ ? " was opened read-only" : " was opened for inspection without verification",
+            "; appends are refused"));
         return;
       }
       {
@@ -605,6 +774,14 @@ class SqliteStore final : public Store {
       sqlite3_bind_text(update, 1, head.data(), static_cast<int>(head.size()), SQLITE_STATIC);
       int rc = sqlite3_step(update);
       sqlite3_reset(update);
+      if (rc == SQLITE_DONE && store_.head_authenticated_) {
+        // The head's MAC, in the same transaction as the head.
+        sqlite3_stmt* update_mac = store_.update_head_mac_.get();
+        std::string mac = ToHex(*store_.chain_.HeadMac(next_seq_ - 1, previous_));
+        sqlite3_bind_text(update_mac, 1, mac.data(), static_cast<int>(mac.size()), SQLITE_STATIC);
+        rc = sqlite3_step(update_mac);
+        sqlite3_reset(update_mac);
+      }
       absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : store_.Error("append", rc, store_.writer_);
       if (status.ok()) {
         if (worker_used_) sqlite3_wal_hook(store_.writer_, &SqliteStore::AfterLargeCommit, &store_);
@@ -690,6 +867,7 @@ class SqliteStore final : public Store {
   mutable std::mutex mutex_;
   Statement insert_;
   Statement update_head_;
+  Statement update_head_mac_;  // keyed journals of schema version 5
   internal::KeyIndex keys_;
   std::thread checkpointer_;  // started by the first checkpoint requested
   std::mutex checkpoint_mutex_;
@@ -699,7 +877,10 @@ class SqliteStore final : public Store {
   internal::Chain chain_;             // how entries are hashed (keyed or not)
   std::optional<Sha256> key_check_;  // recorded by a keyed journal
   bool verified_ = true;  // false: opened for inspection (verify_on_open = false)
-  bool linked_ = true;    // journal.member_prev exists (schema version 3 or 4)
+  bool read_only_ = false;  // a reader: no writer lock, no writes, reads stop at the head of its open
+  bool head_authenticated_ = false;  // a keyed journal that records its head's MAC (schema version 5)
+  bool linked_ = true;    // journal.member_prev exists (schema version 3 and later)
+  int lock_fd_ = -1;      // PATH-lock, flocked by a writer
   Sha256 head_{};
   uint64_t last_seq_ = 0;
 };

@@ -129,6 +129,50 @@ TEST(Cli, VerifyAcceptsAGoodJournalAndNamesTheTamperedEntry) {
   EXPECT_NE(bad.err.find("entry 3"), std::string::npos) << bad.err;
 }
 
+// A keyed journal from the command line: the run prints its head, every
+// reading command takes --key-file, and verify --expect-head reports an
+// older copy of the file as rolled back.
+TEST(Cli, KeyedJournalWithHeadReceiptsAndKeyFile) {
+  const std::string db = ::testing::TempDir() + "/cli_keyed.db";
+  for (const char* suffix : {"", "-wal", "-shm", ".old"}) std::remove((db + suffix).c_str());
+  const std::string key = Write("cli_journal.key", "0123456789abcdef-host-secret-key");
+  const std::string scenario = Write("small_keyed_scenario.json", kSmall);
+  Result run = Loyalty(absl::StrCat("run --json ", scenario, " --db ", db, " --key-file ", key));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string head = nlohmann::json::parse(run.out)["journal"]["head"];
+  EXPECT_EQ(head.substr(0, 2), "5:") << head;
+
+  EXPECT_EQ(Loyalty(absl::StrCat("verify --db ", db, " --key-file ", key, " --expect-head ", head)).exit_code, 0);
+  Result keyless = Loyalty("verify --db " + db);
+  EXPECT_EQ(keyless.exit_code, 3);
+  EXPECT_NE(keyless.err.find("keyed journal"), std::string::npos) << keyless.err;
+  for (const std::string& command : {"replay", "statement M-1", "liability --from 2010-01-01 --to 2011-01-01"}) {
+    Result read = Loyalty(absl::StrCat(command, " --db ", db, " --key-file ", key));
+    EXPECT_EQ(read.exit_code, 0) << command << ": " << read.err;
+  }
+  EXPECT_EQ(Loyalty(absl::StrCat("verify --db ", db, " --expect-head 5:xyz")).exit_code, 1);
+
+  // An older copy restored: consistent in itself, older than the receipt.
+  std::rename(db.c_str(), (db + ".old").c_str());
+  std::string longer_text = kSmall;
+  const std::string last_step = R"("expect": {"available": 750}})";
+  longer_text.insert(longer_text.find(last_step) + last_step.size(),
+                     R"(, {"at": "2010-05-01T00:00:00Z", "credit": {"member": "M-1", "points": 5}})");
+  const std::string report = R"("members.0.available": 750)";
+  longer_text.replace(longer_text.find(report), report.size(), R"("members.0.available": 755)");
+  const std::string longer = Write("longer_keyed_scenario.json", longer_text);
+  std::filesystem::copy_file(db + ".old", db);
+  Result more = Loyalty(absl::StrCat("run --json ", longer, " --db ", db, " --key-file ", key));
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  const std::string later = nlohmann::json::parse(more.out)["journal"]["head"];
+  std::remove(db.c_str());
+  std::filesystem::copy_file(db + ".old", db);
+  EXPECT_EQ(Loyalty(absl::StrCat("verify --db ", db, " --key-file ", key)).exit_code, 0);
+  Result rolled = Loyalty(absl::StrCat("verify --json --db ", db, " --key-file ", key, " --expect-head ", later));
+  EXPECT_EQ(rolled.exit_code, 1) << rolled.err;
+  EXPECT_NE(rolled.err.find("rolled back"), std::string::npos) << rolled.err;
+}
+
 TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
   std::string text = kSmall;
   const std::string figure = "\"available\": 750}}";  // the redemption's expectation

@@ -61,6 +61,7 @@ class EngineTest : public ::testing::Test {
   // be the one the engine had.
   void ExpectSameStateAfterRestart(const std::string& path) {
     const Sha256 digest = engine_->StateDigest();
+    engine_.reset();  // its store holds the journal's writer lock
     Reopen(*OpenSqliteStore(path));
     EXPECT_EQ(engine_->StateDigest(), digest);
   }

@@ -18,9 +18,10 @@
 
 namespace loyalty {
 
-// Removes an SQLite database and its WAL and shared-memory files, if any.
+// Removes an SQLite database and its WAL, shared-memory and writer-lock
+// files, if any.
 inline void RemoveDb(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) std::filesystem::remove(path + suffix);
 }
 
 // Runs `sql` (one or more statements) on the database at `path`, as a

@@ -253,7 +253,7 @@ TEST_F(KeyedJournal, OpeningAnUnkeyedJournalWithAKeyIsFailedPrecondition) {
   EXPECT_EQ(VerifyJournal(**plain, kKey).fault, JournalFault::kKeyMismatch);
 }
 
-TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFourAndKeyCheck) {
+TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFiveKeyCheckAndHeadMac) {
   WriteJournal(kKey);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -268,9 +268,14 @@ TEST_F(KeyedJournal, KeyedFileRecordsSchemaVersionFourAndKeyCheck) {
     sqlite3_finalize(select);
     return value;
   };
-  EXPECT_EQ(meta("schema_version"), "4");
+  EXPECT_EQ(meta("schema_version"), "5");
   EXPECT_EQ(meta("chain"), "hmac-sha256");
   EXPECT_EQ(meta("key_check"), ToHex(*internal::Chain::For(kKey)->KeyCheck()));
+  const std::string head = meta("head");
+  auto parsed = JournalHead::Parse(head);
+  ASSERT_TRUE(parsed.ok()) << head;
+  EXPECT_NE(parsed->seq, 0u);
+  EXPECT_EQ(meta("head_mac"), ToHex(*internal::Chain::For(kKey)->HeadMac(parsed->seq, parsed->hash)));
   sqlite3_close(db);
 }
 

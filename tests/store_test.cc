@@ -333,10 +333,10 @@ TEST_F(SqliteJournal, OpeningAnExistingJournalOnlyCreatesNothing) {
 
 TEST_F(SqliteJournal, RejectsNewerSchema) {
   std::string path = Write("newer.db");
-  ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '5' WHERE key = 'schema_version'"), absl::OkStatus());
+  ASSERT_EQ(Sql(path, "UPDATE loyalty_meta SET value = '6' WHERE key = 'schema_version'"), absl::OkStatus());
   absl::Status status = Reopen(path);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(status.message().find("schema version 5"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("schema version 6"), absl::string_view::npos) << status;
 }
 
 // An append refused before it could begin (another process holds the

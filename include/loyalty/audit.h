@@ -198,16 +198,19 @@ absl::StatusOr<Program> ProgramWithout(const Program& program, absl::string_view
 // verified without its key or with another, an unkeyed one with a key);
 // nothing was read, bad_seq is 0. kMislinked: the entry's link to its
 // member's previous entry (Entry::member_prev, kept outside the chain) is
-// not that entry.
-// kImpossible: the entry verifies but no engine could have written it after
-// the entries before it (the rules every reader checks: a debit of points
-// the member does not have, a capture of a hold that does not exist, an
-// expiry of lots not yet due, half a transfer, ...).
+// not that entry. kTruncated: the entries end before the head the journal
+// records, or (keyed journal) the recorded head's MAC does not verify.
+// kRolledBack: the journal ends before an expected head (a receipt
+// recorded earlier), or holds another entry at its seq. kImpossible: the
+// entry verifies but no engine could have written it after the entries
+// before it (the rules every reader checks: a debit of points the member
+// does not have, a capture of a hold that does not exist, an expiry of lots
+// not yet due, half a transfer, ...).
 enum class JournalFault {
-  kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch, kMislinked, kImpossible
+  kNone, kModified, kMissing, kReordered, kTruncated, kUnreadable, kKeyMismatch, kMislinked, kRolledBack, kImpossible
 };
 // "ok", "modified", "missing", "reordered", "truncated", "unreadable",
-// "key mismatch", "mislinked", "impossible".
+// "key mismatch", "mislinked", "rolled back", "impossible".
 absl::string_view JournalFaultName(JournalFault fault);
 
 struct JournalVerification {
@@ -232,8 +235,13 @@ struct JournalVerification {
 // never fails as a call: problems are the result. A keyed journal is
 // verified with `journal_key` (HMAC-SHA-256 in place of SHA-256): an entry
 // whose hash was recomputed without the key is kModified; a key that does
-// not fit is kKeyMismatch, and so is a key shorter than 16 bytes.
-JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key = std::nullopt);
+// not fit is kKeyMismatch, and so is a key shorter than 16 bytes. With
+// `expected_head`, a journal that verifies but ends before it, or holds
+// another hash at its seq, is kRolledBack (bad_seq: the expected seq).
+// Entries and head are read in one snapshot, so a journal being appended
+// to verifies as it was at that moment.
+JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key = std::nullopt,
+                                  const std::optional<JournalHead>& expected_head = std::nullopt);
 
 // Opens the SQLite journal at `path` for inspection (without the
 // verification that OpenSqliteStore does, which refuses a damaged file) and
@@ -241,9 +249,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 // journal: NotFound ("no journal at PATH") if there is none at `path`.
 // Other errors: those of OpenSqliteStore for a file that is not a loyalty
 // journal or cannot be read, and for a key that does not fit
-// (FailedPrecondition).
+// (FailedPrecondition). Takes no writer lock: it may run while a writer
+// appends.
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
-                                                      const std::optional<std::string>& journal_key = std::nullopt);
+                                                      const std::optional<std::string>& journal_key = std::nullopt,
+                                                      const std::optional<JournalHead>& expected_head = std::nullopt);
 
 // ---------------------------------------------------------------- statement
 
@@ -290,6 +300,8 @@ struct LiabilityOptions {
   Rate value_per_point = *Rate::Parse("0.01");  // major units of `currency` per point
   Currency currency = *Currency::FromCode("EUR");
   Rounding rounding = Rounding::kHalfEven;  // each line's value to the minor unit
+  // The key of a keyed journal, to verify its chain with (store.h).
+  std::optional<std::string> journal_key;
 };
 
 // Points and their value (points x value_per_point, rounded as the options say).

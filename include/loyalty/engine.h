@@ -167,7 +167,9 @@ class Engine {
   void LinkAndApplyLocked(Entry& entry);
   // Rebuilds a member from its journal entries up to its entry `last` (0:
   // none), dropping what was applied after (a batch whose append failed).
-  void RebuildLocked(const MemberId& member, uint64_t last);
+  // The store's error if its entries cannot be read: the member is then
+  // dropped and lost_ set.
+  absl::Status RebuildLocked(const MemberId& member, uint64_t last);
   // The member's entries up to its entry `last`, oldest first, read by
   // following the links to each previous one (Entry::member_prev);
   // DataLoss naming the entry if a link leads to another member's entry or
@@ -201,6 +203,11 @@ class Engine {
   const Program program_;
   mutable std::array<Shard, kShards> shards_;
   SpinningMutex journal_mutex_;  // serializes seq assignment with appends
+  // Under journal_mutex_: OK, or why the projection no longer matches the
+  // journal (a member could not be rebuilt after a failed append); every
+  // append is then refused with it, so that nothing is decided on a wrong
+  // state. Reopening the engine rebuilds it.
+  absl::Status lost_;
   mutable std::mutex published_mutex_;
   absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
 };

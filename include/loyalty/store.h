@@ -27,6 +27,16 @@
 //   auto store = OpenSqliteStore("journal.db", options);
 //   auto verified = VerifyChain(**store, host_secret);
 //
+// A keyed SQLite journal also authenticates its head record: the head
+// (last seq and hash) is stored with HMAC-SHA-256(key, seq, hash), so that
+// cutting entries off the end and rewriting the head to match is DataLoss
+// too. What no journal can reveal by itself is a whole older copy put in
+// its place (a rollback): for that, record the heads an application is
+// given (Store::Head, printed by every command of the `loyalty` tool that
+// writes) outside the database, and verify against the latest one
+// (VerifyJournal with an expected head, `loyalty verify --expect-head`).
+// docs/security.md says what each mode detects.
+//
 // Idempotency keys are indexed in memory (rebuilt when a store is opened)
 // rather than by a unique index in the database, so that random keys do not
 // slow appends down; the index answers in one hash lookup.
@@ -54,6 +64,25 @@ namespace loyalty {
 struct KeyRecord {
   uint64_t first = 0;
   uint32_t count = 0;
+};
+
+// A journal's head: its last entry's seq and chain hash (seq 0 and 32 zero
+// bytes for an empty journal). A head receipt is its text form, "seq:hash"
+// with the hash in lowercase hex; recorded outside the database, it lets a
+// verification tell a journal that was cut back or replaced by an older
+// copy ("rolled back").
+struct JournalHead {
+  uint64_t seq = 0;
+  Sha256 hash{};
+  // For a keyed SQLite journal, the MAC recorded with the head (checked by
+  // the chain verification); nullopt where the store records none.
+  std::optional<Sha256> mac;
+
+  // "seq:hash" (the MAC is not part of a receipt).
+  std::string ToString() const;
+  // Parses "seq:hash" (64 hex digits); InvalidArgument saying what is wrong.
+  static absl::StatusOr<JournalHead> Parse(absl::string_view text);
+  friend bool operator==(const JournalHead&, const JournalHead&) = default;
 };
 
 // Every store keeps each entry's member_prev (the engine's back link to the
@@ -123,6 +152,18 @@ class Store {
   virtual absl::Status ReadStored(
       uint64_t from, absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const;
 
+  // As ReadStored, reading the entries and the head the journal records in
+  // one consistent snapshot, so that a journal appended to meanwhile (by
+  // this or another process) is never taken for a damaged one: `*head` is
+  // set to the head of that snapshot before the first visit, and the
+  // entries visited are those of the same snapshot. A store opened for
+  // inspection may hold rows past its recorded head, and visits them; the
+  // others visit no entry past `*head`. The default takes Head() and stops
+  // at its seq.
+  virtual absl::Status ReadSnapshot(
+      uint64_t from, JournalHead* head,
+      absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const;
+
   // The entry with this seq; NotFound if there is none.
   virtual absl::StatusOr<Entry> Get(uint64_t seq) const = 0;
 
@@ -132,6 +173,10 @@ class Store {
   virtual uint64_t LastSeq() const = 0;
   // The hash of the last entry (32 zero bytes for an empty journal).
   virtual Sha256 HeadHash() const = 0;
+  // LastSeq and HeadHash together, as one append left them: the head
+  // receipt of the journal as this store has it (mac unset). The default
+  // reads them under no common lock; stores that append override it.
+  virtual JournalHead Head() const { return JournalHead{LastSeq(), HeadHash(), std::nullopt}; }
 
   // For a keyed journal, its key check value (see above); nullopt for a
   // journal chained with plain SHA-256 (the default implementation).
@@ -165,35 +210,55 @@ struct SqliteOptions {
   // FindKey finds nothing, and Append returns FailedPrecondition.
   bool verify_on_open = true;
   // The secret of a keyed journal (at least 16 bytes; see above). A new
-  // journal created with a key is keyed for good (schema version 4, which
-  // versions of this library before keyed journals refuse to open); nullopt
-  // (the default) creates and opens journals chained with plain SHA-256
-  // (schema version 3). Checked on every open, also with verify_on_open =
-  // false. Journals of versions 1 and 2 (before Entry::member_prev) are
-  // migrated to 3 and 4 by a verified open.
+  // journal created with a key is keyed for good (schema version 5, its
+  // head authenticated; versions of this library before that refuse to
+  // open it); nullopt (the default) creates and opens journals chained
+  // with plain SHA-256 (schema version 3). Checked on every open, also
+  // with verify_on_open = false. A writer's open migrates journals of
+  // versions 1 and 2 (before Entry::member_prev) to 3 and 4, and keyed
+  // journals of version 4 (head not authenticated) to 5.
   std::optional<std::string> journal_key;
   // true (the default): a path where no file exists, or an empty file,
   // becomes a new journal. false: only an existing journal is opened; a
   // missing path, or a file that holds no journal yet, is NotFound ("no
-  // journal at PATH") and nothing is created or written. Readers (audits,
-  // verification) open with false, so that a mistyped path is refused
-  // rather than taken for an empty journal.
+  // journal at PATH") and nothing is created or written. read_only implies
+  // false.
   bool create_if_missing = true;
+  // false (the default): the store is the journal's one writer. It holds
+  // an exclusive lock on the side file PATH-lock for as long as it is open,
+  // and an open while another store (in any process) holds it is refused
+  // as FailedPrecondition. true: a reader. Never creates a journal (as
+  // create_if_missing = false), never changes the file (a journal of schema
+  // 1 or 2 is read unmigrated, a keyed one of schema 4 keeps its
+  // unauthenticated head), takes no lock, so it may be opened while a
+  // writer appends, and sees the journal as it was when opened: Read, Get
+  // and LastSeq stop at the head read then. Append returns
+  // FailedPrecondition. verify_on_open = false implies read_only. Readers
+  // (audits, verification) open this way, so that a mistyped path is
+  // refused rather than taken for an empty journal.
+  bool read_only = false;
 };
 
-// Opens (creating if absent, unless create_if_missing is false) the journal
-// in the SQLite file at `path`, in WAL mode, reads it and verifies the
-// chain. Errors:
+// Opens (creating if absent, unless create_if_missing is false or
+// read_only) the journal in the SQLite file at `path`, in WAL mode, reads
+// it and verifies the chain, reading the entries and the head in one
+// transaction (one snapshot of the file), as every later read does.
+// Errors:
 //   InvalidArgument     journal_key is shorter than 16 bytes
-//   NotFound            create_if_missing is false and there is no journal
-//                       at `path` (no file, or a file without one)
+//   NotFound            create_if_missing is false, or read_only (or
+//                       verify_on_open = false), and there is no journal at
+//                       `path` (no file, or an empty one): "no journal at
+//                       PATH"
 //   FailedPrecondition  the file is not a loyalty journal, or was written
 //                       by a newer schema version; or the key does not fit:
 //                       a keyed journal opened without journal_key or with
-//                       another key, or an unkeyed one with a key
+//                       another key, or an unkeyed one with a key; or
+//                       (not read_only) another store holds the journal's
+//                       writer lock: one writer per file
 //   DataLoss            the chain does not verify; the message names the
 //                       first bad entry and what is wrong (modified,
-//                       missing, reordered)
+//                       missing, reordered); or the head record does not
+//                       match the entries, or (keyed journal) its MAC
 //   Unavailable         SQLite could not open or read the file
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                        SqliteOptions options = {});
@@ -222,13 +287,18 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
 
 // Reads every entry of `store` and checks the chain from the first entry:
-// contiguous seqs, each entry's stored hash equal to the recomputed one.
+// contiguous seqs, each entry's stored hash equal to the recomputed one,
+// the last one the recorded head (its MAC too, where one is recorded),
+// all in one snapshot (Store::ReadSnapshot).
 // Hashes are recomputed with `journal_key` (HMAC-SHA-256) if given, else
 // with plain SHA-256. Returns the number of entries, or DataLoss naming the
 // first bad entry; FailedPrecondition if the key does not fit the store's
 // key check value (as for OpenSqliteStore); InvalidArgument for a key
-// shorter than 16 bytes.
-absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key = std::nullopt);
+// shorter than 16 bytes. With `expected_head` (a head receipt recorded
+// earlier), a journal that ends before it or holds another entry at its
+// seq is DataLoss saying it was rolled back.
+absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key = std::nullopt,
+                                     const std::optional<JournalHead>& expected_head = std::nullopt);
 
 }  // namespace loyalty
 
