@@ -18,7 +18,7 @@ namespace {
 
 struct JournalArguments {
   std::string db;
-  std::string program;  // replay: re-rate under this program
+  std::string program;  // verify: the rules that need it; replay: re-rate under this program
   std::string without;  // replay: ... without this version of it
   bool json = false;
   std::string member;
@@ -46,7 +46,13 @@ int Verify(const JournalArguments& a) {
     if (!parsed.ok()) return Fail("--expect-head", parsed.status());
     expected = *parsed;
   }
-  auto verification = VerifyJournalFile(a.db, *key, expected);
+  std::optional<Program> program;
+  if (!a.program.empty()) {
+    auto loaded = LoadProgramFile(a.program);
+    if (!loaded.ok()) return Fail(a.program, loaded.status());
+    program = *std::move(loaded);
+  }
+  auto verification = VerifyJournalFile(a.db, *key, expected, program ? &*program : nullptr);
   if (!verification.ok()) return Fail(a.db, verification.status());
   Print(ToJson(*verification), a.json);
   if (!verification->ok()) {
@@ -212,6 +218,9 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   verify->add_option("--expect-head", verify_args->expect_head,
                      "SEQ:HASH, a head printed by a command that wrote the journal: exit 1 (\"rolled back\") if the "
                      "journal ends before it or holds another entry at SEQ");
+  verify->add_option("--program", verify_args->program,
+                     "The program (JSON) that wrote the journal: also check tiers and inactivity lapses against it, "
+                     "as the engine does when it opens the journal");
   verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
 
   auto replay_args = std::make_shared<JournalArguments>();

@@ -48,13 +48,13 @@ std::string JournalVerification::Summary() const {
 }
 
 JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key,
-                                  const std::optional<JournalHead>& expected_head) {
+                                  const std::optional<JournalHead>& expected_head, const Program* program) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return JournalVerification{JournalFault::kKeyMismatch, 0, {}, 0, std::string(chain.status().message())};
   // The entries that fit so far, then the first that does not and why.
   JournalVerification unfit;
   const bool links = store.KeepsMemberLinks();
-  internal::JournalProjection journal({.links = links});
+  internal::JournalProjection journal({.program = program, .links = links});
   Sha256 before_transfer{};  // the head before a transfer still waiting for its receiving half
   std::optional<Sha256> hash_at_expected;  // the verified hash at expected_head's seq
   auto fail = [&](JournalFault fault, uint64_t seq, std::string detail) {
@@ -99,10 +99,11 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
                                                       const std::optional<std::string>& journal_key,
-                                                      const std::optional<JournalHead>& expected_head) {
+                                                      const std::optional<JournalHead>& expected_head,
+                                                      const Program* program) {
   auto store = OpenSqliteStore(path, {.verify_on_open = false, .journal_key = journal_key, .read_only = true});
   if (!store.ok()) return store.status();
-  return VerifyJournal(**store, journal_key, expected_head);
+  return VerifyJournal(**store, journal_key, expected_head, program);
 }
 
 }  // namespace loyalty

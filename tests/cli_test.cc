@@ -129,6 +129,25 @@ TEST(Cli, VerifyAcceptsAGoodJournalAndNamesTheTamperedEntry) {
   EXPECT_NE(bad.err.find("entry 3"), std::string::npos) << bad.err;
 }
 
+// With the program that wrote the journal, verify checks what the engine
+// checks when it opens it: a tier no version of another program defines is
+// an impossible entry there, and the journal is ok with its own program.
+TEST(Cli, VerifyWithTheProgramChecksTiersAsTheEngineDoes) {
+  std::string db = ::testing::TempDir() + "/cli_verify_program.db";
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) std::remove((db + suffix).c_str());
+  Result run = Loyalty(absl::StrCat("run ", kAirline, " --db ", db));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string examples = std::string(LOYALTY_SOURCE_DIR) + "/examples/";
+  Result own = Loyalty(absl::StrCat("verify --json --db ", db, " --program ", examples, "airline-2011/program.json"));
+  EXPECT_EQ(own.exit_code, 0) << own.err;
+  Result other = Loyalty(absl::StrCat("verify --json --db ", db, " --program ", examples, "programs/miles-and-more-2011.json"));
+  EXPECT_EQ(other.exit_code, 1) << other.err;
+  auto report = nlohmann::json::parse(other.out);
+  EXPECT_EQ(report["result"], "impossible");
+  EXPECT_NE(report["detail"].get<std::string>().find("is defined by no version of the program"), std::string::npos)
+      << other.out;
+}
+
 // A keyed journal from the command line: the run prints its head, every
 // reading command takes --key-file, and verify --expect-head reports an
 // older copy of the file as rolled back.

@@ -121,6 +121,7 @@ class ForgedJournal : public ::testing::Test {
   struct Answers {
     absl::Status open, replay, rerate, statement, liability, settlement;
     JournalVerification verify;
+    JournalVerification verify_with_program;  // agrees with the engine's open
   };
   Answers ReadEverywhere(const std::vector<Entry>& entries, bool keep_links = false) {
     Answers a;
@@ -129,6 +130,8 @@ class ForgedJournal : public ::testing::Test {
     a.replay = Replay(*Rechained(entries, keep_links)).status();
     a.rerate = Rerate(*Rechained(entries, keep_links), TheProgram()).status();
     a.verify = VerifyJournal(*Rechained(entries, keep_links));
+    const Program program = TheProgram();
+    a.verify_with_program = VerifyJournal(*Rechained(entries, keep_links), std::nullopt, std::nullopt, &program);
     a.statement = StatementOf(*Rechained(entries, keep_links), Id("anna"), Instant::Min(), Instant::Max()).status();
     a.liability = RollForward(*Rechained(entries, keep_links), TimeZone::Utc(),
                               {.from = Instant::FromUnixMicros(0), .to = Instant::Max()})
@@ -154,6 +157,7 @@ TEST_F(ForgedJournal, TheJournalAsWrittenReadsEverywhere) {
   EXPECT_TRUE(a.replay.ok()) << a.replay;
   EXPECT_TRUE(a.rerate.ok()) << a.rerate;
   EXPECT_TRUE(a.verify.ok()) << a.verify.Summary();
+  EXPECT_TRUE(a.verify_with_program.ok()) << a.verify_with_program.Summary();
   EXPECT_TRUE(a.statement.ok()) << a.statement;
   EXPECT_TRUE(a.liability.ok()) << a.liability;
   EXPECT_TRUE(a.settlement.ok()) << a.settlement;
@@ -338,6 +342,7 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
     EXPECT_TRUE(NamesEntry(a.open, seq)) << a.open;
     EXPECT_EQ(a.settlement.code(), absl::StatusCode::kDataLoss) << a.settlement;
     EXPECT_TRUE(NamesEntry(a.settlement, seq)) << a.settlement;
+    EXPECT_EQ(a.verify_with_program.bad_seq, seq) << a.verify_with_program.Summary();
     if (f.needs_program) continue;
     for (const absl::Status* status : {&a.replay, &a.rerate, &a.statement, &a.liability}) {
       EXPECT_EQ(status->code(), absl::StatusCode::kDataLoss) << *status;

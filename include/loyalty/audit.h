@@ -230,7 +230,12 @@ struct JournalVerification {
 // one equal to the store's head; each entry's link to its member's
 // previous entry (unless the store keeps none: Store::KeepsMemberLinks);
 // and each entry against the entries before it, by the rules the engine's
-// open applies (kImpossible), so that verify and Engine::Open agree.
+// open applies (kImpossible), so that verify and Engine::Open agree. With
+// `program` (the program that wrote the journal), also the rules that need
+// its definitions, exactly as the engine checks them: tiers that some
+// version defines, lapses for inactivity due under the version in force;
+// without it, any tier name passes and a lapse of lots not yet due needs
+// 27 days without activity.
 // The first fault in journal order is reported. Builds on VerifyChain's check (store.h);
 // never fails as a call: problems are the result. A keyed journal is
 // verified with `journal_key` (HMAC-SHA-256 in place of SHA-256): an entry
@@ -241,11 +246,13 @@ struct JournalVerification {
 // Entries and head are read in one snapshot, so a journal being appended
 // to verifies as it was at that moment.
 JournalVerification VerifyJournal(const Store& store, const std::optional<std::string>& journal_key = std::nullopt,
-                                  const std::optional<JournalHead>& expected_head = std::nullopt);
+                                  const std::optional<JournalHead>& expected_head = std::nullopt,
+                                  const Program* program = nullptr);
 
 // Opens the SQLite journal at `path` for inspection (without the
 // verification that OpenSqliteStore does, which refuses a damaged file) and
-// verifies it, with `journal_key` for a keyed journal. Never creates a
+// verifies it as VerifyJournal does, with `journal_key` for a keyed
+// journal and `program`, if given, for the program's rules. Never creates a
 // journal: NotFound ("no journal at PATH") if there is none at `path`.
 // Other errors: those of OpenSqliteStore for a file that is not a loyalty
 // journal or cannot be read, and for a key that does not fit
@@ -253,7 +260,8 @@ JournalVerification VerifyJournal(const Store& store, const std::optional<std::s
 // appends.
 absl::StatusOr<JournalVerification> VerifyJournalFile(const std::string& path,
                                                       const std::optional<std::string>& journal_key = std::nullopt,
-                                                      const std::optional<JournalHead>& expected_head = std::nullopt);
+                                                      const std::optional<JournalHead>& expected_head = std::nullopt,
+                                                      const Program* program = nullptr);
 
 // ---------------------------------------------------------------- statement
 
