@@ -152,14 +152,23 @@ void Engine::LinkAndApplyLocked(Entry& entry) {
 absl::Status Engine::RebuildLocked(const MemberId& member, uint64_t last) {
   ShardOf(member).members.Erase(member);
   auto entries = EntriesOf(member, last);
-  if (!entries.ok()) {
-    lost_ = absl::FailedPreconditionError(absl::StrCat(
-        "member ", member.value(), " could not be read back after a failed append (", entries.status().message(),
-        "): this engine refuses to write until it is opened again"));
-    return entries.status();
+  absl::Status read = entries.status();
+  // Read back from storage, so checked as any journal entry read is.
+  MemberState* state = read.ok() && !entries->empty() ? &ShardOf(member).members.FindOrAdd(member) : nullptr;
+  for (size_t i = 0; state != nullptr && read.ok() && i < entries->size(); ++i) {
+    const Entry& entry = (*entries)[i];
+    if (absl::Status fits = ApplyChecked(*state, entry); !fits.ok()) {
+      read = absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
+                                              member.value(), ") does not fit its member's entries before it: ",
+                                              fits.message()));
+    }
   }
-  for (const Entry& entry : *entries) ApplyLocked(entry);
-  return absl::OkStatus();
+  if (!read.ok()) {
+    lost_ = absl::FailedPreconditionError(absl::StrCat(
+        "member ", member.value(), " could not be read back after a failed append (", read.message(),
+        "): this engine refuses to write until it is opened again"));
+  }
+  return read;
 }
 
 absl::StatusOr<std::vector<Entry>> Engine::EntriesOf(const MemberId& member, uint64_t last) const {
