@@ -7,7 +7,6 @@
 #include "debt.h"
 #include "lapse.h"
 #include "loyalty/command.h"
-#include "overloaded.h"
 
 namespace loyalty::internal {
 namespace {
