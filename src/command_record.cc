@@ -38,7 +38,7 @@ bool Get(Reader& r, std::vector<T>* items) {
 // Several texts written as one list of a known length.
 template <typename... Texts>
 bool GetTexts(Reader& r, Texts*... texts) {
-  uint64_t size;
+  uint64_t size = 0;
   if (!r.Unsigned(&size)) return false;
   if (size != sizeof...(Texts)) return r.Fail("wrong number of fields");
   return (Get(r, texts) && ...);

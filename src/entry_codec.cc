@@ -62,7 +62,7 @@ void Put(Writer& w, const std::vector<T>& items) {
 }
 
 bool Get(Reader& r, LotDraw* d) {
-  uint64_t part;
+  uint64_t part = 0;
   if (!r.Unsigned(&d->lot.entry) || !r.Unsigned(&part) || !Get(r, &d->amount)) return false;
   if (part > UINT32_MAX) return r.Fail("lot part out of range");
   d->lot.part = static_cast<uint32_t>(part);
@@ -70,14 +70,14 @@ bool Get(Reader& r, LotDraw* d) {
 }
 bool Get(Reader& r, Sha256* h) { return r.Raw(h->data(), h->size()); }
 bool Get(Reader& r, uint32_t* v) {
-  uint64_t raw;
+  uint64_t raw = 0;
   if (!r.Unsigned(&raw)) return false;
   if (raw > UINT32_MAX) return r.Fail("32-bit field out of range");
   *v = static_cast<uint32_t>(raw);
   return true;
 }
 bool Get(Reader& r, int32_t* v) {
-  int64_t raw;
+  int64_t raw = 0;
   if (!r.Signed(&raw)) return false;
   if (raw < INT32_MIN || raw > INT32_MAX) return r.Fail("32-bit field out of range");
   *v = static_cast<int32_t>(raw);
@@ -97,12 +97,12 @@ bool Get(Reader& r, TransferredLot* l) {
 }
 template <typename T>
 bool Get(Reader& r, std::vector<T>* items) {
-  uint64_t count;
+  uint64_t count = 0;
   if (!r.Unsigned(&count)) return false;
   if (count > kMaxItems) return r.Fail("list too long");
   items->clear();
   for (uint64_t i = 0; i < count; ++i) {
-    T item;
+    T item{};
     if (!Get(r, &item)) return false;
     items->push_back(std::move(item));
   }
