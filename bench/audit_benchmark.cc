@@ -8,7 +8,7 @@
 //   cmake --build build-release --target audit_benchmark
 //   ./build-release/bench/audit_benchmark
 //
-// Targets (issue 5): impact <= 2 s and <= 5x the summing loop; re-rating
+// Targets: impact <= 2 s and <= 5x the summing loop; re-rating
 // >= 1 million entries per second. The counter
 // `x_sum` of BM_DevaluationImpact is that ratio, timed in the same
 // iterations. LOYALTY_AUDIT_BENCH_MEMBERS overrides the population size

@@ -5,7 +5,7 @@
 //
 //   ./build-release/bench/memory_benchmark
 //
-// Targets (issue 7): at most 128 bytes per member and 64 bytes per lot.
+// Targets: at most 128 bytes per member and 64 bytes per lot.
 // `bytes_per_member` is an enrolled member without lots: its id, state and
 // index entry (its history is in the journal, linked from its last seq).
 // `bytes_per_lot` is what each further lot adds: the slope between members

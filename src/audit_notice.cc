@@ -1,5 +1,6 @@
 // The notice check: each change from one program version to the next,
-// against the promises of invariant 7 (DESIGN.md).
+// against the promise that a change never lowers the value or shortens the
+// validity of points already earned unless it says so, with enough notice.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"

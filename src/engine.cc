@@ -326,7 +326,7 @@ std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatchOnce(std::span<const Co
 
   // Each command is applied as soon as it is decided, so that the next one
   // sees it. If the append then fails, the members touched are rebuilt from
-  // the journal (invariant 8), which is cheaper than copying them up front
+  // the journal (replay reproduces the state), which is cheaper than copying them up front
   // for a failure that should not happen. The entries go to the store in
   // pieces of about kAppendPiece, cut between commands, so that it can
   // write one piece while the next is decided; a piece stays where it is

@@ -15,7 +15,7 @@ Instant At(const char* text) { return *Instant::Parse(text); }
 MemberId Id(const char* text) { return MemberId::FromValid(text); }
 Money Eur(const char* amount) { return *Money::Parse(amount, *Currency::FromCode("EUR")); }
 
-// A drugstore program after PAYBACK (DESIGN.md): 1 point per EUR 2 (rate
+// A drugstore program after PAYBACK (public program terms): 1 point per EUR 2 (rate
 // 0.5, rounded down) except gift cards and deposits; a "10x on baby
 // products" campaign in March 2011 (4.5 more per EUR on top of the base
 // 0.5), capped at 200 points per member and day; a welcome bonus of 500 on

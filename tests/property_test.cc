@@ -1,5 +1,5 @@
 // Property tests (RapidCheck) over random command sequences, for the
-// invariants of DESIGN.md:
+// ledger's invariants:
 //   1  a member's balance equals the sum of its open lots (and held the sum
 //      of its holds), after every command;
 //   3  a command repeated with its key returns the original receipt and

@@ -1,5 +1,5 @@
 // Golden scenario: the Miles & More award-chart change of January 2011
-// (DESIGN.md): Business round trip Germany - North America 90,000 miles
+// (as announced in December 2010): Business round trip Germany - North America 90,000 miles
 // under the 2010 chart, 105,000 from 3 January 2011 (announced 1 December
 // 2010). Every expected figure is worked out in the comments.
 #include "loyalty/redemption.h"

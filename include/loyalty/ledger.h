@@ -350,7 +350,7 @@ class VersionRef {
   uint32_t index_ = 0;
 };
 
-// 64 bytes (issue 7's bound per lot).
+// At most 64 bytes, so that millions of lots stay affordable in memory.
 struct Lot {
   enum class Origin : uint8_t { kCredit, kAdjustment, kTransfer };
   LotId id;
@@ -458,7 +458,7 @@ struct MemberState {
   Instant enrolled_at;
   Instant last_activity;   // enrolment or the last accrual
   std::vector<Lot> lots;   // every lot ever created, ordered by LotId
-  Points balance;          // == sum of lots[i].remaining (invariant 1)
+  Points balance;          // == sum of lots[i].remaining, always
 
   MemberState() = default;
   MemberState(const MemberState& other);
@@ -483,7 +483,7 @@ struct MemberState {
  private:
   std::unique_ptr<MemberDetail> detail_;
 };
-static_assert(sizeof(MemberState) <= 64);  // issue 7: 128 bytes per member, with its id, index and lots header
+static_assert(sizeof(MemberState) <= 64);  // with its id, index and lots header, 128 bytes per member
 
 // Indexes into member.lots of the lots with points left that are still
 // valid at `at`, in spending order: soonest expiry first, then earliest

@@ -1,5 +1,6 @@
 // MemberTable: members by id, kept small for the engine's in-memory state
-// (issue 7: at most 128 bytes per member besides its lots).
+// (at most 128 bytes per member besides its lots, so that 20 million
+// members fit in a few GB).
 //
 //   MemberTable table;
 //   MemberState& state = table.FindOrAdd(id);   // a new member's state is empty
