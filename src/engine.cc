@@ -44,6 +44,55 @@ class Engine::ShardLocks {
   absl::InlinedVector<Shard*, 2> shards_;
 };
 
+namespace {
+
+// Waits up to 100 us times `attempt`, at random, so that engines overtaken
+// together do not retry in lockstep.
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(static_cast<unsigned>(
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+      static_cast<size_t>(std::chrono::steady_clock::now().time_since_epoch().count())));
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % (100 * static_cast<unsigned>(attempt))));
+}
+
+// A writer's turn at a shared journal (Store::WaitForTurn), ended when it
+// goes out of scope.
+class Turn {
+ public:
+  explicit Turn(Store& store) : store_(store) {}
+  ~Turn() {
+    if (held_) store_.EndTurn();
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+  absl::Status Take() {
+    absl::Status waited = store_.WaitForTurn();
+    held_ = waited.ok();
+    return waited;
+  }
+
+ private:
+  Store& store_;
+  bool held_ = false;
+};
+
+// A call overtaken on every attempt before this one waits for its turn.
+constexpr int kTurnFromAttempt = 4;
+
+// Readies attempt `attempt` of a call whose last attempt was overtaken:
+// waits a random moment, takes `turn` from kTurnFromAttempt on, then
+// catches up with `catch_up`.
+absl::Status ReadyRetry(int attempt, Turn& turn, absl::FunctionRef<absl::Status()> catch_up) {
+  BackOff(attempt - 1);
+  if (attempt >= kTurnFromAttempt) {
+    if (absl::Status taken = turn.Take(); !taken.ok()) return taken;
+  }
+  return catch_up();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> store, const Clock& clock,
                                                      Program program) {
   LOYALTY_CHECK(store != nullptr);
@@ -62,10 +111,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
     if (!status.ok()) return status;
   }
   for (int attempt = 1;; ++attempt) {
+    Turn turn(*engine->store_);
+    if (attempt > 1) {
+      absl::Status ready = ReadyRetry(attempt, turn, [&] { return engine->CatchUp().status(); });
+      if (!ready.ok()) return ready;
+    }
     absl::Status published = engine->PublishVersions();
     if (published.ok()) break;
     if (!absl::IsAborted(published) || attempt == kAttempts) return published;
-    if (absl::StatusOr<uint64_t> read = engine->CatchUp(); !read.ok()) return read.status();
   }
   return engine;
 }
@@ -253,41 +306,37 @@ absl::StatusOr<uint64_t> Engine::CatchUp() {
   return read;
 }
 
-namespace {
-
-// Waits up to 100 us times `attempt`, at random, so that engines overtaken
-// together do not retry in lockstep.
-void BackOff(int attempt) {
-  thread_local std::minstd_rand random(static_cast<unsigned>(
-      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
-      static_cast<size_t>(std::chrono::steady_clock::now().time_since_epoch().count())));
-  std::this_thread::sleep_for(std::chrono::microseconds(random() % (100 * static_cast<unsigned>(attempt))));
-}
-
-}  // namespace
-
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) {
+  bool overtaken = false;
   for (int attempt = 1;; ++attempt) {
+    Turn turn(*store_);
+    if (overtaken) {
+      if (absl::Status ready = ReadyRetry(attempt, turn, [&] { return CatchUp().status(); }); !ready.ok()) {
+        return ready;
+      }
+    }
     absl::StatusOr<Receipt> result = ExecuteOnce(command);
     if (result.ok() || !store_->Shared() || attempt == kAttempts) return result;
-    const bool aborted = absl::IsAborted(result.status());
-    if (aborted) BackOff(attempt);
+    overtaken = absl::IsAborted(result.status());
+    if (overtaken) continue;
     absl::StatusOr<uint64_t> read = CatchUp();
     if (!read.ok()) return read.status();
-    if (!aborted && *read == 0) return result;  // decided on the latest state
+    if (*read == 0) return result;  // decided on the latest state
   }
 }
 
 std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {
   for (int attempt = 1;; ++attempt) {
+    Turn turn(*store_);
+    if (attempt > 1) {
+      if (absl::Status ready = ReadyRetry(attempt, turn, [&] { return CatchUp().status(); }); !ready.ok()) {
+        return std::vector<absl::StatusOr<Receipt>>(commands.size(), ready);
+      }
+    }
     std::vector<absl::StatusOr<Receipt>> results = ExecuteBatchOnce(commands);
     bool overtaken = std::any_of(results.begin(), results.end(),
                                  [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
     if (!overtaken || attempt == kAttempts) return results;
-    BackOff(attempt);
-    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) {
-      return std::vector<absl::StatusOr<Receipt>>(commands.size(), read.status());
-    }
   }
 }
 
@@ -441,20 +490,23 @@ absl::btree_map<MemberId, const MemberState*> Engine::MembersInIdOrderLocked() c
 }
 
 absl::StatusOr<Receipt> Engine::RunExpiry(const std::string& key, Instant as_of) {
-  for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<Receipt> result = RunOverMembers(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
-    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-    BackOff(attempt);
-    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
-  }
+  return RunOverMembersRetrying(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
 }
 
 absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_of) {
+  return RunOverMembersRetrying(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
+}
+
+absl::StatusOr<Receipt> Engine::RunOverMembersRetrying(const PeriodRun& run) {
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<Receipt> result = RunOverMembers(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
+    Turn turn(*store_);
+    if (attempt > 1) {
+      if (absl::Status ready = ReadyRetry(attempt, turn, [&] { return CatchUp().status(); }); !ready.ok()) {
+        return ready;
+      }
+    }
+    absl::StatusOr<Receipt> result = RunOverMembers(run);
     if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-    BackOff(attempt);
-    if (absl::StatusOr<uint64_t> read = CatchUp(); !read.ok()) return read.status();
   }
 }
 

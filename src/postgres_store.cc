@@ -8,7 +8,9 @@
 //     entry's seq and chain hash. Every append locks it (SELECT ... FOR
 //     UPDATE), so appends from all instances are serialized into one global
 //     chain, and an append whose batch was decided before the head moved is
-//     refused (Aborted): optimistic concurrency on the head seq.
+//     refused (Aborted): optimistic concurrency on the head seq. A writer
+//     overtaken again and again takes a turn (an advisory lock that holds
+//     the others' appends back) so that it cannot starve.
 //   loyalty_journal(seq PRIMARY KEY, entry, hash, member_prev): canonical
 //     bytes, hash, and the seq of the member's previous entry
 //     (Entry::member_prev; outside the chain, checked by the engine as it
@@ -44,6 +46,9 @@ constexpr int kSchemaVersion = 2;
 constexpr absl::string_view kFormat = "loyalty-journal";
 // Serializes schema creation and migration between instances opening at once.
 constexpr int64_t kMigrationLock = 0x6c6f79616c7479;  // "loyalty"
+// Writers' turns: every append holds it shared for its transaction, a
+// writer's turn (WaitForTurn) holds it exclusive for its session.
+constexpr int64_t kTurnLock = 0x6c6f79616c7475;
 // Entries read per query when loading or catching up.
 constexpr int kReadChunk = 5000;
 // Rows per INSERT or UPDATE statement (at most 4 parameters each; libpq
@@ -94,7 +99,9 @@ class PostgresStore final : public Store {
     for (size_t i = 0; i < batch.size(); ++i) LOYALTY_CHECK(batch[i].seq == last_seq_ + 1 + i);
     if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
     ReconnectIfLost();
-    absl::Status status = Exec("BEGIN");
+    // The turn lock first, then the head row (as WaitForTurn, which holds
+    // the first while it catches up): one order, no deadlock.
+    absl::Status status = Exec(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock_shared(", kTurnLock, ")").c_str());
     if (status.ok()) {
       status = AppendInTransaction(batch);
       if (status.ok()) status = Exec("COMMIT");
@@ -117,6 +124,20 @@ class PostgresStore final : public Store {
   }
 
   bool Shared() const override { return true; }
+
+  // A session-level exclusive lock: granted once the appends in progress
+  // have committed; PostgreSQL queues later appends behind it. A lost
+  // connection releases it.
+  absl::Status WaitForTurn() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ReconnectIfLost();
+    return Exec(absl::StrCat("SELECT pg_advisory_lock(", kTurnLock, ")").c_str());
+  }
+
+  void EndTurn() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Exec(absl::StrCat("SELECT pg_advisory_unlock(", kTurnLock, ")").c_str()).IgnoreError();
+  }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     uint64_t next = std::max<uint64_t>(from, 1);

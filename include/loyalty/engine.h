@@ -79,8 +79,10 @@ class Engine {
   absl::StatusOr<Receipt> Execute(const Command& command);
 
   // With a journal shared by several engines (PostgreSQL), an append that
-  // another engine overtook is retried after reading its entries, so the
-  // caller sees Aborted only if that happened kAttempts times in a row; a
+  // another engine overtook is retried after reading its entries; from the
+  // fourth attempt on the engine waits for its turn, which other engines'
+  // appends respect, so that a busy journal cannot starve it. The caller
+  // sees Aborted only if that happened kAttempts times in a row; a
   // command that failed (e.g. too few points, unknown member) is decided
   // again if other engines had appended meanwhile. In a batch, commands
   // that fail are decided on the entries this engine had read.
@@ -180,6 +182,8 @@ class Engine {
   // Decides `run` for every member in one append (RunExpiry, ClosePeriod);
   // the first entry records the run.
   absl::StatusOr<Receipt> RunOverMembers(const PeriodRun& run);
+  // RunOverMembers, decided again while overtaken (see kAttempts).
+  absl::StatusOr<Receipt> RunOverMembersRetrying(const PeriodRun& run);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.
@@ -191,8 +195,10 @@ class Engine {
   // they appended since this engine's last (Store::CatchUp), under every
   // shard lock; returns how many. Each mutating call whose append is
   // refused as Aborted waits a random moment, catches up and decides
-  // again, at most kAttempts times; Execute also decides again when it
-  // failed on a state that catching up changed.
+  // again, at most kAttempts times; from the fourth attempt on it first
+  // waits for its turn at the journal (Store::WaitForTurn), so that it
+  // cannot be overtaken again by other instances. Execute also decides
+  // again when it failed on a state that catching up changed.
   static constexpr int kAttempts = 64;
   absl::StatusOr<uint64_t> CatchUp();
   absl::StatusOr<Receipt> ExecuteOnce(const Command& command);

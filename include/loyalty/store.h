@@ -140,6 +140,15 @@ class Store {
   }
   // True if other writers may append to this journal (CatchUp may read).
   virtual bool Shared() const { return false; }
+  // For a shared journal: waits until this writer has the journal to
+  // itself and keeps it until EndTurn, so that a catch-up, decision and
+  // append made in between cannot be overtaken by another instance (their
+  // appends wait). A writer overtaken again and again takes a turn so that
+  // it cannot starve. Unavailable if the database cannot be reached. A
+  // store with a single writer has nothing to wait for.
+  virtual absl::Status WaitForTurn() { return absl::OkStatus(); }
+  // Ends a turn that WaitForTurn began; called once per successful wait.
+  virtual void EndTurn() {}
 
   // Calls `visit` for each entry with seq >= `from`, in order; stops at and
   // returns the first error `visit` returns.
