@@ -12,7 +12,7 @@
 
 #include "airline_population.h"
 #include "benchmark/benchmark.h"
-#include "chain.h"
+#include "journal/chain.h"
 #include "loyalty/engine.h"
 
 namespace loyalty {

@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
-#include "chain.h"
-#include "entry_codec.h"
+#include "journal/chain.h"
+#include "journal/entry_codec.h"
 #include "loyalty/loyalty.h"
 
 namespace loyalty {

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "entry_codec.h"
+#include "journal/entry_codec.h"
 #include "loyalty/check.h"
 #include "loyalty/ledger.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "entry_codec.h"
+#include "journal/entry_codec.h"
 #include "loyalty/audit.h"
 #include "loyalty/check.h"
 #include "loyalty/engine.h"

@@ -10,9 +10,9 @@
 #include <random>
 #include <set>
 
-#include "chain.h"
-#include "command_codec.h"
-#include "divider.h"
+#include "journal/chain.h"
+#include "journal/command_codec.h"
+#include "core/divider.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
 #include "loyalty/check.h"

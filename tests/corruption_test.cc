@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "chain.h"
-#include "entry_codec.h"
+#include "journal/chain.h"
+#include "journal/entry_codec.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"

@@ -1,7 +1,7 @@
 // Unit tests of the canonical journal-entry encoding: round trips of every
 // entry kind, the exact bytes of a small entry, and rejection (never a
 // crash) of truncated, extended and corrupted input.
-#include "entry_codec.h"
+#include "journal/entry_codec.h"
 
 #include <cstdint>
 #include <initializer_list>
@@ -15,7 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "encoding.h"
+#include "journal/encoding.h"
 #include "gtest/gtest.h"
 #include "loyalty/ledger.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "chain.h"
+#include "journal/chain.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
 #include "loyalty/audit.h"

@@ -12,7 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "chain.h"
+#include "journal/chain.h"
 #include "gtest/gtest.h"
 #include "loyalty/audit.h"
 #include "loyalty/engine.h"

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "chain.h"
-#include "entry_codec.h"
+#include "journal/chain.h"
+#include "journal/entry_codec.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
 #include "loyalty/audit.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "entry_codec.h"
+#include "journal/entry_codec.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"

@@ -7,8 +7,8 @@
 #include <regex>
 
 #include "gtest/gtest.h"
-#include "html_text.h"
-#include "svg_bar_chart.h"
+#include "report/html_text.h"
+#include "report/svg_bar_chart.h"
 
 namespace loyalty {
 namespace {

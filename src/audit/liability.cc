@@ -1,0 +1,153 @@
+// The liability roll-forward: outstanding points over a period, by kind of
+// movement, valued; breakage by earning cohort.
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "journal/chain.h"
+#include "ledger/journal_rules.h"
+#include "loyalty/audit.h"
+#include "loyalty/check.h"
+#include "core/overloaded.h"
+
+namespace loyalty {
+
+namespace {
+
+using internal::Overloaded;
+
+// Checked sums in 128 bits, narrowed at the end.
+struct Movements {
+  Int128 opening = 0, issued = 0, redeemed = 0, expired = 0, earn_reversed = 0, redemption_reversed = 0,
+         adjusted = 0, transferred = 0;
+  Int128 available = 0, held = 0, debt = 0;  // closing parts
+};
+
+struct Cohort {
+  Int128 redeemed = 0;
+  Int128 expired = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
+                                                 const LiabilityOptions& options) {
+  if (options.from > options.to) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("from: ", options.from.ToString(), " is after to: ", options.to.ToString()));
+  }
+  Movements m;
+  std::map<int, Cohort> cohorts;
+  // States, to find the lot a draw came from (and its earning date).
+  internal::JournalProjection journal({.links = store.KeepsMemberLinks()});
+  absl::Status admitted;  // the first entry that does not fit
+  auto cohort_add = [&](const MemberState* member, const std::vector<LotDraw>& draws, Int128 Cohort::*field,
+                        int sign) {
+    for (const LotDraw& draw : draws) {
+      const Lot* lot = member == nullptr ? nullptr : member->FindLot(draw.lot);
+      if (lot == nullptr) continue;  // the entry does not fit: reported below
+      cohorts[zone.LocalDate(lot->earned_at).year()].*field += sign * static_cast<Int128>(draw.amount.value());
+    }
+  };
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+    if (!admitted.ok()) return;
+    if (internal::IsProgramEntry(entry)) {
+      admitted = journal.Admit(entry);
+      return;
+    }
+    const MemberState* member = journal.Find(entry.member);
+    const bool before = entry.business_time < options.from;
+    const bool in_period = !before && entry.business_time < options.to;
+    // Breakage reads the lots as they are before the entry applies (a
+    // transfer in creates the lots it lists; nothing draws on them yet).
+    if (before || in_period) {
+      std::visit(Overloaded{
+                     [&](const entries::Debited& e) { cohort_add(member, e.draws, &Cohort::redeemed, 1); },
+                     [&](const entries::HoldCaptured& e) { cohort_add(member, e.draws, &Cohort::redeemed, 1); },
+                     [&](const entries::DebitReversed& e) { cohort_add(member, e.draws, &Cohort::redeemed, -1); },
+                     [&](const entries::Expired& e) { cohort_add(member, e.draws, &Cohort::expired, 1); },
+                     [](const auto&) {},
+                 },
+                 entry.body);
+    }
+    if (admitted = journal.Admit(entry); !admitted.ok()) return;
+    BalanceDelta delta = DeltaOf(entry.body);
+    // Outstanding = available + held - debt.
+    Int128 change = static_cast<Int128>(delta.available.value()) + delta.held.value() - delta.debt.value();
+    if (!(before || in_period)) return;
+    m.available += delta.available.value();
+    m.held += delta.held.value();
+    m.debt += delta.debt.value();
+    if (before) {
+      m.opening += change;
+      return;
+    }
+    std::visit(Overloaded{
+                   [&](const entries::Credited&) { m.issued += change; },
+                   [&](const entries::Debited&) { m.redeemed -= change; },
+                   [&](const entries::HoldCaptured&) { m.redeemed -= change; },
+                   [&](const entries::Expired&) { m.expired -= change; },
+                   [&](const entries::EarnReversed&) { m.earn_reversed -= change; },
+                   [&](const entries::DebitReversed&) { m.redemption_reversed += change; },
+                   [&](const entries::Adjusted&) { m.adjusted += change; },
+                   [&](const entries::TransferredOut&) { m.transferred += change; },
+                   [&](const entries::TransferredIn&) { m.transferred += change; },
+                   // Holds placed and released move points between available
+                   // and held: no change; the rest move no points.
+                   [](const auto&) {},
+               },
+               entry.body);
+  });
+  if (!admitted.ok()) return admitted;
+  if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
+  if (absl::Status finished = journal.Finish(); !finished.ok()) return finished;
+
+  LiabilityRollForward result;
+  result.from = options.from;
+  result.to = options.to;
+  absl::Status error = absl::OkStatus();
+  auto valued = [&](Int128 points, absl::string_view what) {
+    ValuedPoints v;
+    if (points > INT64_MAX || points < INT64_MIN) {
+      if (error.ok()) error = absl::OutOfRangeError(absl::StrCat(what, " overflows"));
+      return v;
+    }
+    v.points = Points(static_cast<int64_t>(points));
+    auto money = ToMoney(v.points, options.value_per_point, options.currency, options.rounding);
+    if (!money.ok()) {
+      if (error.ok()) error = money.status();
+      return v;
+    }
+    v.value = *money;
+    return v;
+  };
+  Int128 closing = m.opening + m.issued - m.redeemed - m.expired - m.earn_reversed + m.redemption_reversed +
+                   m.adjusted + m.transferred;
+  LOYALTY_CHECK(closing == m.available + m.held - m.debt);
+  result.opening = valued(m.opening, "opening");
+  result.issued = valued(m.issued, "issued");
+  result.redeemed = valued(m.redeemed, "redeemed");
+  result.expired = valued(m.expired, "expired");
+  result.earn_reversed = valued(m.earn_reversed, "earn_reversed");
+  result.redemption_reversed = valued(m.redemption_reversed, "redemption_reversed");
+  result.adjusted = valued(m.adjusted, "adjusted");
+  result.transferred = valued(m.transferred, "transferred");
+  result.closing = valued(closing, "closing");
+  result.closing_parts = MemberBalance{valued(m.available, "available").points, valued(m.held, "held").points,
+                                       valued(m.debt, "debt").points};
+  for (const auto& [year, cohort] : cohorts) {
+    Int128 denominator = cohort.expired + cohort.redeemed;
+    if (cohort.redeemed > INT64_MAX || cohort.expired > INT64_MAX) {
+      if (error.ok()) error = absl::OutOfRangeError(absl::StrCat("breakage of cohort ", year, " overflows"));
+      break;
+    }
+    result.breakage.push_back(CohortBreakage{year, Points(static_cast<int64_t>(cohort.redeemed)),
+                                             Points(static_cast<int64_t>(cohort.expired)),
+                                             denominator > 0 ? Fraction{cohort.expired, denominator} : Fraction{0, 1}});
+  }
+  if (!error.ok()) return error;
+  return result;
+}
+
+}  // namespace loyalty

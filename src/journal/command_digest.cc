@@ -1,0 +1,192 @@
+// The command accessors and the canonical form of a command (see
+// command_codec.h): the bytes behind its digest and its journal record.
+#include <algorithm>
+
+#include "journal/chain.h"
+#include "journal/command_codec.h"
+#include "core/overloaded.h"
+#include "journal/value_codec.h"
+#include "loyalty/command.h"
+
+namespace loyalty {
+namespace {
+
+using internal::Overloaded;
+using internal::Put;  // the value types (value_codec.h)
+using internal::Writer;
+
+void EncodeActivity(Writer& w, const Activity& activity) {
+  auto texts = [&](const std::vector<std::string>& list) {
+    w.Unsigned(list.size());
+    for (const std::string& item : list) Put(w, item);
+  };
+  Put(w, activity.id);
+  w.Unsigned(activity.detail.index());
+  std::visit(Overloaded{
+                 [&](const Purchase& p) {
+                   texts({p.partner, p.store, p.channel});
+                   w.Unsigned(p.lines.size());
+                   for (const PurchaseLine& line : p.lines) {
+                     texts({line.sku, line.category});
+                     texts(line.tags);
+                     w.Signed(line.quantity);
+                     Put(w, line.unit_price);
+                   }
+                 },
+                 [&](const FlightSegment& f) {
+                   texts({f.carrier, f.flight_number, f.origin, f.destination, f.cabin, f.booking_class});
+                   w.Signed(f.distance_miles);
+                   Put(w, f.ticket_price);
+                 },
+                 [&](const CustomActivity& c) {
+                   Put(w, c.type);
+                   w.Unsigned(c.attributes.size());
+                   for (const auto& [name, value] : c.attributes) texts({name, value});
+                   Put(w, c.amount);
+                 },
+             },
+             activity.detail);
+}
+
+}  // namespace
+
+namespace internal {
+
+void EncodeCommand(Writer& w, const Command& command) {
+  auto counters = [&](const std::vector<CounterDelta>& list) {
+    w.Unsigned(list.size());
+    for (const CounterDelta& c : list) {
+      Put(w, c.counter);
+      Put(w, c.amount);
+    }
+  };
+  // A partner was added to some commands later: written only when set, so
+  // the digests of commands without one (stored in old journals) stay as
+  // they were. It is the last field, so the form stays unambiguous.
+  auto partner = [&](const std::string& p) {
+    if (!p.empty()) Put(w, p);
+  };
+  w.Unsigned(command.index());
+  Put(w, MemberOf(command));
+  Put(w, AtOf(command));
+  std::visit(Overloaded{
+                 [&](const Enroll&) {},
+                 [&](const Credit& c) {
+                   Put(w, c.amount);
+                   Put(w, c.source);
+                   Put(w, c.expires_at);
+                   counters(c.counters);
+                   partner(c.partner);
+                 },
+                 [&](const Redeem& c) {
+                   Put(w, c.amount);
+                   Put(w, c.reason);
+                   partner(c.partner);
+                 },
+                 [&](const PlaceHold& c) {
+                   Put(w, c.amount);
+                   Put(w, c.ttl);
+                   Put(w, c.reason);
+                 },
+                 [&](const CaptureHold& c) { Put(w, c.hold); },
+                 [&](const ReleaseHold& c) { Put(w, c.hold); },
+                 [&](const ReverseEarn& c) {
+                   Put(w, c.credit);
+                   Put(w, c.amount);
+                   counters(c.counters);
+                 },
+                 [&](const ReverseDebit& c) { Put(w, c.debit); },
+                 [&](const Adjust& c) {
+                   Put(w, c.delta);
+                   Put(w, c.reason);
+                   Put(w, c.actor);
+                 },
+                 [&](const Transfer& c) {
+                   Put(w, c.to);
+                   Put(w, c.amount);
+                 },
+                 [&](const Accrue& c) { EncodeActivity(w, c.activity); },
+                 [&](const ReturnLines& c) {
+                   Put(w, c.credit);
+                   w.Unsigned(c.lines.size());
+                   for (uint32_t line : c.lines) w.Unsigned(line);
+                 },
+                 [&](const QuoteReward& c) {
+                   Put(w, c.reward);
+                   Put(w, c.ttl);
+                 },
+                 [&](const RedeemReward& c) {
+                   Put(w, c.reward);
+                   Put(w, c.quote);
+                 },
+                 [&](const HoldReward& c) {
+                   Put(w, c.reward);
+                   Put(w, c.quote);
+                   Put(w, c.ttl);
+                 },
+                 [&](const PayWithPointsAtTill& c) {
+                   Put(w, c.points);
+                   partner(c.partner);
+                 },
+                 [&](const SetMemberFlag& c) {
+                   Put(w, c.flag);
+                   Put(w, c.on);
+                 },
+                 [&](const CloseMembership&) {},
+                 [&](const GrantTier& c) {
+                   Put(w, c.tier);
+                   Put(w, c.valid_until);
+                   Put(w, c.reason);
+                   Put(w, c.actor);
+                 },
+                 [&](const SubscribeTier& c) {
+                   Put(w, c.tier);
+                   Put(w, c.paid_until);
+                 },
+                 [&](const CancelTierSubscription&) {},
+             },
+             command);
+}
+
+void EncodePeriodRun(Writer& w, const PeriodRun& run) {
+  w.Unsigned(kRunTag + static_cast<uint64_t>(run.kind));
+  Put(w, run.as_of);
+}
+
+CommandDigest DigestOfRecord(absl::string_view record) {
+  Sha256 full = Sha256Of(record);
+  CommandDigest digest;
+  std::copy_n(full.begin(), digest.size(), digest.begin());
+  return digest;
+}
+
+}  // namespace internal
+
+const MemberId& MemberOf(const Command& command) {
+  return std::visit([](const auto& c) -> const MemberId& { return c.member; }, command);
+}
+const std::string& IdempotencyKeyOf(const Command& command) {
+  return std::visit([](const auto& c) -> const std::string& { return c.idempotency_key; }, command);
+}
+std::optional<Instant> AtOf(const Command& command) {
+  return std::visit([](const auto& c) { return c.at; }, command);
+}
+
+std::string RecordOf(const Command& command) {
+  std::string record;
+  record.reserve(64);  // most records fit: one allocation instead of growing twice
+  Writer w(&record);
+  internal::EncodeCommand(w, command);
+  return record;
+}
+
+std::string RecordOf(const PeriodRun& run) {
+  std::string record;
+  Writer w(&record);
+  internal::EncodePeriodRun(w, run);
+  return record;
+}
+
+CommandDigest DigestOf(const Command& command) { return internal::DigestOfRecord(RecordOf(command)); }
+
+}  // namespace loyalty

@@ -1,0 +1,624 @@
+// Apply: how each kind of entry changes a member's state, and what an entry
+// must satisfy to change it, written once.
+//
+// Each kind of entry has one function below, a flat list of the rules it
+// must meet and the changes it makes, run by a Step in one of two modes:
+//
+//   * checking (CheckApplicable) reads the state and keeps what the entry
+//     changes in overlays, so that nothing changes; the first rule broken
+//     is the answer. Entries read from a journal are checked this way.
+//   * applying (ApplyToMember) changes the state; a broken rule is a broken
+//     invariant and crashes. Entries Decide wrote, and entries the check
+//     accepted, are applied this way.
+//
+// So what the ledger accepts and what it does cannot drift apart.
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/debt.h"
+#include "loyalty/check.h"
+#include "loyalty/ledger.h"
+
+namespace loyalty {
+namespace {
+
+std::string LotText(LotId id) { return absl::StrCat(id.entry, "/", id.part); }
+
+// One entry folded into one member's state. kApplies: the state changes;
+// otherwise overlays hold what the entry changed so far.
+template <bool kApplies>
+class Step {
+ public:
+  using State = std::conditional_t<kApplies, MemberState, const MemberState>;
+
+  Step(State& member, const Entry& entry)
+      : member_(member),
+        entry_(entry),
+        balance_(member.balance.value()),
+        held_(member.held().value()),
+        debt_(member.debt().value()),
+        last_lot_(member.lots.empty() ? LotId{} : member.lots.back().id) {}
+
+  const MemberState& member() const { return member_; }
+  const Entry& entry() const { return entry_; }
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  int64_t debt() const { return debt_; }
+
+  // True if `holds`; otherwise the entry breaks the rule `reason` (a string,
+  // or a function that makes it, called only then).
+  template <typename Reason>
+  bool Require(bool holds, Reason&& reason) {
+    if (holds) [[likely]] return true;
+    if (!error_.empty()) return false;
+    if constexpr (std::is_invocable_v<Reason>) {
+      error_ = reason();
+    } else {
+      error_ = std::string(reason);
+    }
+    if constexpr (kApplies) {
+      const std::string what = absl::StrCat("entry ", entry_.seq, " does not fit its member: ", error_);
+      internal::CheckFailed(__FILE__, __LINE__, what.c_str());
+    }
+    return false;
+  }
+
+  // `f(state)`, when applying.
+  template <typename F>
+  void Change(F&& f) {
+    if constexpr (kApplies) f(member_);
+  }
+
+  bool Add(int64_t& total, int64_t delta, absl::string_view what) {
+    return Require(!__builtin_add_overflow(total, delta, &total), [&] { return absl::StrCat(what, " overflows"); });
+  }
+  bool Subtract(int64_t& total, int64_t delta, absl::string_view what) {
+    return Require(!__builtin_sub_overflow(total, delta, &total), [&] { return absl::StrCat(what, " overflows"); });
+  }
+  bool AddHeld(Points amount) { return Add(held_, amount.value(), "the points held"); }
+  bool ReleaseHeld(Points amount) { return Subtract(held_, amount.value(), "the points held"); }
+  bool AddDebt(Points amount) { return Add(debt_, amount.value(), "the debt"); }
+  bool TakeFromBalance(Points amount) { return Subtract(balance_, amount.value(), "the balance"); }
+
+  // Points coming in settle the debt first: `paid` is all of it or all of
+  // the debt, whichever is less.
+  bool PayDebtFrom(Points incoming, Points paid) {
+    return Require(paid >= Points(0) && paid <= incoming && paid.value() == std::min(incoming.value(), debt_),
+                   [&] {
+                     return absl::StrCat("settles ", paid.value(), " of a debt of ", debt_, " from ",
+                                         incoming.value(), " points coming in");
+                   }) &&
+           Subtract(debt_, paid.value(), "the debt");
+  }
+
+  // Takes `draws`, which sum to `total`, from their lots.
+  bool Take(const std::vector<LotDraw>& draws, Points total) {
+    if (!SumIs(draws, total)) return false;
+    for (const LotDraw& draw : draws) {
+      Lot* lot = LotAt(draw.lot);
+      if (!Require(lot != nullptr, [&] { return absl::StrCat("no lot ", LotText(draw.lot)); }) ||
+          !Require(draw.amount > Points(0) && draw.amount <= lot->remaining, [&] {
+            return absl::StrCat("draws ", draw.amount.value(), " from lot ", LotText(draw.lot), ", which has ",
+                                lot->remaining.value());
+          })) {
+        return false;
+      }
+      lot->remaining = Points(lot->remaining.value() - draw.amount.value());
+    }
+    return Subtract(balance_, total.value(), "the balance");
+  }
+
+  // Gives `draws`, which sum to `total`, back to their lots, none beyond
+  // what it earned.
+  bool GiveBack(const std::vector<LotDraw>& draws, Points total) {
+    if (!SumIs(draws, total)) return false;
+    for (const LotDraw& draw : draws) {
+      Lot* lot = LotAt(draw.lot);
+      if (!Require(lot != nullptr, [&] { return absl::StrCat("no lot ", LotText(draw.lot)); })) return false;
+      int64_t remaining = lot->remaining.value();
+      if (!Require(draw.amount > Points(0) && !__builtin_add_overflow(remaining, draw.amount.value(), &remaining) &&
+                       remaining <= lot->earned.value(),
+                   [&] {
+                     return absl::StrCat("gives ", draw.amount.value(), " back to lot ", LotText(draw.lot),
+                                         " beyond the ", lot->earned.value(), " it earned");
+                   })) {
+        return false;
+      }
+      lot->remaining = Points(remaining);
+    }
+    return Add(balance_, total.value(), "the balance");
+  }
+
+  // Creates lot (seq, part) with `remaining` of its `earned` points left.
+  bool AddLot(uint32_t part, Lot::Origin origin, Points earned, Points remaining, Instant earned_at,
+              Instant expires_at) {
+    const LotId id{entry_.seq, part};
+    if (!Require(earned > Points(0) && remaining >= Points(0) && remaining <= earned,
+                 [&] { return absl::StrCat("lot ", LotText(id), " of ", earned.value(), " points is out of range"); }) ||
+        !Require(last_lot_ < id,
+                 [&] { return absl::StrCat("lot ", LotText(id), " is not newer than the member's last lot"); }) ||
+        !Add(balance_, remaining.value(), "the balance")) {
+      return false;
+    }
+    last_lot_ = id;
+    Change([&](MemberState& member) {
+      Lot lot;
+      lot.id = id;
+      lot.origin = origin;
+      lot.earned = earned;
+      lot.remaining = remaining;
+      lot.earned_at = earned_at;
+      lot.expires_at = expires_at;
+      lot.version = InternVersion(entry_.version);
+      member.lots.push_back(lot);
+    });
+    return true;
+  }
+
+  // Takes `amount` of credit `credit`'s lot back: `from_lot` of it from what
+  // the lot has left.
+  bool ReverseLot(Lot& lot, Points amount, Points from_lot) {
+    int64_t reversed = lot.reversed.value();
+    if (!Add(reversed, amount.value(), "the reversed amount") ||
+        !Require(reversed <= lot.earned.value() && from_lot <= lot.remaining, [&] {
+          return absl::StrCat("reverses more of credit ", lot.id.entry, " than it has");
+        })) {
+      return false;
+    }
+    lot.reversed = Points(reversed);
+    lot.remaining = Points(lot.remaining.value() - from_lot.value());
+    return true;
+  }
+
+  // New validities of existing lots.
+  bool Renew(const std::vector<LotRenewal>& renewals) {
+    for (const LotRenewal& renewal : renewals) {
+      Lot* lot = LotAt(renewal.lot);
+      if (!Require(lot != nullptr, [&] { return absl::StrCat("no lot ", LotText(renewal.lot)); })) return false;
+      lot->expires_at = renewal.expires_at;
+    }
+    return true;
+  }
+
+  // Adds (or subtracts) `counters` to the all-time totals and to `day`;
+  // none may go below zero.
+  bool Counters(const std::vector<CounterDelta>& counters, int32_t day, bool subtract) {
+    for (const CounterDelta& delta : counters) {
+      auto change = [&](Points& value) {
+        int64_t v = value.value();
+        const bool overflow = subtract ? __builtin_sub_overflow(v, delta.amount.value(), &v)
+                                       : __builtin_add_overflow(v, delta.amount.value(), &v);
+        if (!Require(!overflow && v >= 0, [&] {
+              return absl::StrCat("counter ", delta.counter, overflow ? " overflows" : " would be negative");
+            })) {
+          return false;
+        }
+        value = Points(v);
+        return true;
+      };
+      if (!change(Counter(delta.counter)) || !change(CounterDay(delta.counter, day))) return false;
+      if constexpr (kApplies) {
+        auto& days = member_.mutable_detail().counter_days[delta.counter];
+        if (days[day].IsZero()) days.erase(day);
+      }
+    }
+    return true;
+  }
+
+  // Records what each rule granted on `local_day`, for caps and limits.
+  bool Grants(const std::vector<RuleGrant>& grants, int32_t local_day) {
+    static const int32_t kFirst = Date::FromYmd(1400, 1, 1)->days_since_epoch();
+    static const int32_t kLast = Date::FromYmd(9999, 12, 31)->days_since_epoch();
+    if (!Require(local_day >= kFirst && local_day <= kLast,
+                 [&] { return absl::StrCat("local day ", local_day, " is out of range"); })) {
+      return false;
+    }
+    const Date date = Date::FromDaysSinceEpoch(local_day);
+    const int32_t month = date.year() * 12 + date.month() - 1;
+    for (const RuleGrant& grant : grants) {
+      RuleUse& use = Use(grant.rule);
+      int64_t day_points = use.day == local_day ? use.day_points.value() : 0;
+      int64_t month_points = use.month == month ? use.month_points.value() : 0;
+      int64_t total = use.total.value();
+      if (!Add(day_points, grant.granted.value(), "rule use") || !Add(month_points, grant.granted.value(), "rule use") ||
+          !Add(total, grant.granted.value(), "rule use")) {
+        return false;
+      }
+      use.day = local_day;
+      use.day_points = Points(day_points);
+      use.month = month;
+      use.month_points = Points(month_points);
+      use.total = Points(total);
+      ++use.uses;
+    }
+    return true;
+  }
+
+  // The lot `id` as this entry has left it so far, or nullptr.
+  Lot* LotAt(LotId id) {
+    if constexpr (kApplies) {
+      return member_.FindLot(id);
+    } else {
+      if (auto it = lots_.find(id); it != lots_.end()) return &it->second;
+      const Lot* lot = member_.FindLot(id);
+      return lot == nullptr ? nullptr : &lots_.emplace(id, *lot).first->second;
+    }
+  }
+
+  // Totals never negative; then the member's last entry is this one.
+  bool Finish() {
+    if (!Require(balance_ >= 0 && held_ >= 0 && debt_ >= 0, "it leaves a negative balance, hold total or debt")) {
+      return false;
+    }
+    Change([&](MemberState& member) {
+      member.balance = Points(balance_);
+      if (held_ != member.held().value() || debt_ != member.debt().value()) {
+        MemberDetail& detail = member.mutable_detail();
+        detail.held = Points(held_);
+        detail.debt = Points(debt_);
+      }
+      member.last_seq = entry_.seq;
+    });
+    return true;
+  }
+
+ private:
+  bool SumIs(const std::vector<LotDraw>& draws, Points expected) {
+    int64_t sum = 0;
+    for (const LotDraw& draw : draws) {
+      if (!Add(sum, draw.amount.value(), "the sum of the draws")) return false;
+    }
+    return Require(sum == expected.value(), [&] {
+      return absl::StrCat("draws sum to ", sum, ", not to the entry's ", expected.value());
+    });
+  }
+
+  Points& Counter(const std::string& name) {
+    if constexpr (kApplies) {
+      return member_.mutable_detail().counters[name];
+    } else {
+      auto [it, fresh] = counters_.try_emplace(name);
+      if (fresh) {
+        auto found = member_.detail().counters.find(name);
+        if (found != member_.detail().counters.end()) it->second = found->second;
+      }
+      return it->second;
+    }
+  }
+
+  Points& CounterDay(const std::string& name, int32_t day) {
+    if constexpr (kApplies) {
+      return member_.mutable_detail().counter_days[name][day];
+    } else {
+      auto [it, fresh] = counter_days_.try_emplace({name, day});
+      if (fresh) {
+        auto days = member_.detail().counter_days.find(name);
+        if (days != member_.detail().counter_days.end()) {
+          auto found = days->second.find(day);
+          if (found != days->second.end()) it->second = found->second;
+        }
+      }
+      return it->second;
+    }
+  }
+
+  RuleUse& Use(const std::string& rule) {
+    if constexpr (kApplies) {
+      return member_.mutable_detail().rule_use[rule];
+    } else {
+      auto [it, fresh] = rule_use_.try_emplace(rule);
+      if (fresh) {
+        auto found = member_.detail().rule_use.find(rule);
+        if (found != member_.detail().rule_use.end()) it->second = found->second;
+      }
+      return it->second;
+    }
+  }
+
+  State& member_;
+  const Entry& entry_;
+  int64_t balance_, held_, debt_;
+  LotId last_lot_;
+  std::string error_;
+  // Checking only: what the entry changed so far.
+  absl::flat_hash_map<LotId, Lot> lots_;
+  absl::flat_hash_map<std::string, Points> counters_;
+  absl::flat_hash_map<std::pair<std::string, int32_t>, Points> counter_days_;
+  absl::flat_hash_map<std::string, RuleUse> rule_use_;
+};
+
+// ---------------------------------------------------------------- one function per kind
+
+template <typename S>
+void Fold(S& s, const entries::Enrolled&) {
+  s.Change([&](MemberState& member) {
+    member.enrolled = true;
+    member.enrolled_at = s.entry().business_time;
+    member.last_activity = s.entry().business_time;
+  });
+}
+
+template <typename S>
+void Fold(S& s, const entries::Credited& e) {
+  const Entry& entry = s.entry();
+  if (!s.Require(e.amount >= Points(0), "a negative amount") ||
+      !s.Require(e.amount > Points(0) || !e.activity.empty(), "a raw credit of nothing") ||
+      !s.PayDebtFrom(e.amount, e.debt_paid) ||
+      (e.amount > Points(0) && !s.AddLot(0, Lot::Origin::kCredit, e.amount, Points(e.amount.value() - e.debt_paid.value()),
+                                         entry.business_time, e.expires_at)) ||
+      !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day))) {
+    return;
+  }
+  if (e.activity.empty()) return;
+  s.Change([&](MemberState& member) {
+    member.has_accrued = true;
+    member.last_activity = std::max(member.last_activity, entry.business_time);
+    member.mutable_detail().accruals[entry.seq] = AccrualRecord{
+        e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
+  });
+}
+
+// A quote a debit or hold uses is open.
+template <typename S>
+bool QuoteOpen(S& s, uint64_t quote) {
+  return s.Require(quote == 0 || s.member().detail().quotes.contains(quote),
+                   [&] { return absl::StrCat("no open quote ", quote); });
+}
+
+template <typename S>
+void Fold(S& s, const entries::Debited& e) {
+  if (!s.Take(e.draws, e.amount) || !QuoteOpen(s, e.quote)) return;
+  s.Change([&](MemberState& member) {
+    MemberDetail& detail = member.mutable_detail();
+    detail.debits[s.entry().seq] = DebitRecord{e.amount, e.draws, false};
+    if (e.quote != 0) detail.quotes.erase(e.quote);
+  });
+}
+
+template <typename S>
+void Fold(S& s, const entries::HoldPlaced& e) {
+  if (!s.Take(e.draws, e.amount) || !s.AddHeld(e.amount) || !QuoteOpen(s, e.quote)) return;
+  s.Change([&](MemberState& member) {
+    MemberDetail& detail = member.mutable_detail();
+    detail.holds[s.entry().seq] = Hold{e.amount, e.expires_at, e.draws, e.price, s.entry().business_time};
+    if (e.quote != 0) detail.quotes.erase(e.quote);
+  });
+}
+
+// The open hold `id` of `amount` points, or nullptr.
+template <typename S>
+const Hold* OpenHold(S& s, uint64_t id, Points amount) {
+  auto it = s.member().detail().holds.find(id);
+  if (!s.Require(it != s.member().detail().holds.end(), [&] { return absl::StrCat("no open hold ", id); }) ||
+      !s.Require(it->second.amount == amount, [&] { return absl::StrCat("hold ", id, " holds other points"); })) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+template <typename S>
+void Fold(S& s, const entries::HoldCaptured& e) {
+  const Hold* hold = OpenHold(s, e.hold, e.amount);
+  if (hold == nullptr ||
+      !s.Require(hold->draws == e.draws, [&] { return absl::StrCat("hold ", e.hold, " holds other points"); }) ||
+      !s.ReleaseHeld(e.amount)) {
+    return;
+  }
+  s.Change([&](MemberState& member) {
+    MemberDetail& detail = member.mutable_detail();
+    detail.holds.erase(e.hold);
+    detail.debits[s.entry().seq] = DebitRecord{e.amount, e.draws, false};
+  });
+}
+
+// Points coming back from `draws` of `amount`: the debt is settled first,
+// the rest goes back to the same lots.
+template <typename S>
+bool Restore(S& s, const std::vector<LotDraw>& original, Points amount, Points debt_paid,
+             const std::vector<LotDraw>& draws) {
+  return s.PayDebtFrom(amount, debt_paid) &&
+         s.Require(draws == internal::AfterDebt(original, debt_paid),
+                   "the points do not go back to the lots they came from") &&
+         s.GiveBack(draws, Points(amount.value() - debt_paid.value()));
+}
+
+template <typename S>
+void Fold(S& s, const entries::HoldReleased& e) {
+  const Hold* hold = OpenHold(s, e.hold, e.amount);
+  if (hold == nullptr || !s.ReleaseHeld(e.amount) || !Restore(s, hold->draws, e.amount, e.debt_paid, e.draws)) return;
+  s.Change([&](MemberState& member) { member.mutable_detail().holds.erase(e.hold); });
+}
+
+template <typename S>
+void Fold(S& s, const entries::EarnReversed& e) {
+  Lot* lot = s.LotAt(LotId{e.credit, 0});
+  // An accrual that earned nothing has no lot; returning its lines
+  // reverses no points.
+  if (!s.Require(lot != nullptr ? lot->origin == Lot::Origin::kCredit : e.amount.IsZero(),
+                 [&] { return absl::StrCat("no credit ", e.credit); }) ||
+      !s.Require(e.amount >= Points(0) && e.from_lot >= Points(0) && e.debt_added >= Points(0), "negative amounts")) {
+    return;
+  }
+  std::vector<bool> returned;
+  if (!e.lines.empty()) {
+    auto accrual = s.member().detail().accruals.find(e.credit);
+    if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); })) {
+      return;
+    }
+    returned = accrual->second.returned;
+    for (uint32_t line : e.lines) {
+      if (!s.Require(line < returned.size() && !returned[line], [&] {
+            return absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable");
+          })) {
+        return;
+      }
+      returned[line] = true;
+    }
+  }
+  int64_t total = e.from_lot.value();
+  if (!s.Add(total, e.debt_added.value(), "the reversal") ||
+      !s.Require(total == e.amount.value(), "from_lot + debt_added is not the amount") ||
+      (lot != nullptr && !s.ReverseLot(*lot, e.amount, e.from_lot)) || !s.TakeFromBalance(e.from_lot) ||
+      !s.AddDebt(e.debt_added) || !s.Counters(e.counters, e.counter_day, /*subtract=*/true)) {
+    return;
+  }
+  if (e.lines.empty()) return;
+  s.Change([&](MemberState& member) { member.mutable_detail().accruals[e.credit].returned = std::move(returned); });
+}
+
+template <typename S>
+void Fold(S& s, const entries::DebitReversed& e) {
+  auto it = s.member().detail().debits.find(e.debit);
+  if (!s.Require(it != s.member().detail().debits.end() && !it->second.reversed && it->second.amount == e.amount,
+                 [&] { return absl::StrCat("no unreversed debit ", e.debit, " of ", e.amount.value()); }) ||
+      !Restore(s, it->second.draws, e.amount, e.debt_paid, e.draws)) {
+    return;
+  }
+  s.Change([&](MemberState& member) { member.mutable_detail().debits[e.debit].reversed = true; });
+}
+
+template <typename S>
+void Fold(S& s, const entries::Expired& e) {
+  s.Take(e.draws, e.amount);
+}
+
+template <typename S>
+void Fold(S& s, const entries::Adjusted& e) {
+  if (!s.Require(!e.delta.IsZero() && e.delta != Points(INT64_MIN), "delta out of range")) return;
+  if (e.delta.IsNegative()) {
+    s.Take(e.draws, Points(-e.delta.value()));
+    return;
+  }
+  s.PayDebtFrom(e.delta, e.debt_paid) &&
+      s.AddLot(0, Lot::Origin::kAdjustment, e.delta, Points(e.delta.value() - e.debt_paid.value()),
+               s.entry().business_time, e.expires_at);
+}
+
+template <typename S>
+void Fold(S& s, const entries::TransferredOut& e) {
+  s.Require(e.to != s.entry().member, "a transfer to the sending member") && s.Take(e.draws, e.amount);
+}
+
+template <typename S>
+void Fold(S& s, const entries::TransferredIn& e) {
+  if (!s.Require(e.from != s.entry().member, "a transfer from the receiving member") ||
+      !s.PayDebtFrom(e.amount, e.debt_paid)) {
+    return;
+  }
+  int64_t total = e.debt_paid.value();
+  for (uint32_t part = 0; part < e.lots.size(); ++part) {
+    const TransferredLot& lot = e.lots[part];
+    if (!s.AddLot(part, Lot::Origin::kTransfer, lot.amount, lot.amount, lot.earned_at, lot.expires_at) ||
+        !s.Add(total, lot.amount.value(), "the transfer")) {
+      return;
+    }
+  }
+  s.Require(total == e.amount.value(), "the transferred lots do not sum to the amount");
+}
+
+template <typename S>
+void Fold(S& s, const entries::Quoted& e) {
+  if (!s.Require(e.amount >= Points(0), "a negative price")) return;
+  s.Change([&](MemberState& member) {
+    member.mutable_detail().quotes[s.entry().seq] = Quote{e.amount, e.expires_at, e.price, s.entry().business_time};
+  });
+}
+
+template <typename S>
+void Fold(S& s, const entries::VersionPublished&) {
+  s.Require(false, "a program version is not a member's entry");
+}
+
+template <typename S>
+void Fold(S& s, const entries::FlagChanged& e) {
+  if (!s.Require(s.member().HasFlag(e.flag) != e.on,
+                 [&] { return absl::StrCat("flag ", e.flag, e.on ? " is already set" : " is not set"); }) ||
+      !s.Renew(e.renewals)) {
+    return;
+  }
+  s.Change([&](MemberState& member) {
+    std::vector<std::string>& flags = member.mutable_detail().flags;
+    auto it = std::lower_bound(flags.begin(), flags.end(), e.flag);
+    if (e.on) {
+      flags.insert(it, e.flag);
+    } else {
+      flags.erase(it);
+    }
+  });
+}
+
+template <typename S>
+void Fold(S& s, const entries::MembershipClosed& e) {
+  if (!s.Require(!s.member().closed, "the membership is already closed")) return;
+  s.Change([&](MemberState& member) {
+    member.closed = true;
+    member.mutable_detail().redeemable_until = e.redeemable_until;
+  });
+}
+
+template <typename S>
+void Fold(S& s, const entries::TierChanged& e) {
+  if (!s.Renew(e.renewals)) return;
+  s.Change([&](MemberState& member) {
+    TierStatus& status = member.mutable_detail().status;
+    if (e.paid) {
+      status.paid_tier = e.tier;
+      status.paid_until = e.valid_until;
+      return;
+    }
+    status.tier = e.tier;
+    status.valid_until = e.valid_until;
+    status.reason = e.reason;
+    status.period_first = e.period_first;
+    status.period_last = e.period_last;
+    status.in_grace = e.reason == "grace";
+    status.lifetime_tier = e.lifetime_tier;
+  });
+}
+
+// The rules every entry meets, then its kind's.
+template <typename S>
+void FoldEntry(S& s) {
+  const Entry& entry = s.entry();
+  const MemberState& member = s.member();
+  const bool enrolling = std::holds_alternative<entries::Enrolled>(entry.body);
+  if (!s.Require(entry.seq != 0 && entry.seq <= MemberState::kMaxSeq, "seq out of range") ||
+      !s.Require(entry.seq > member.last_seq,
+                 [&] { return absl::StrCat("it comes after the member's entry ", member.last_seq); }) ||
+      !s.Require(member.enrolled != enrolling,
+                 enrolling ? "the member is already enrolled" : "the member is not enrolled") ||
+      !s.Require(enrolling || entry.business_time >= member.enrolled_at, [&] {
+        return absl::StrCat("it is dated ", entry.business_time.ToString(), ", before the member's enrolment at ",
+                            member.enrolled_at.ToString());
+      })) {
+    return;
+  }
+  std::visit([&](const auto& body) { Fold(s, body); }, entry.body);
+  if (s.ok()) s.Finish();
+}
+
+}  // namespace
+
+void ApplyToMember(MemberState& member, const Entry& entry) {
+  Step<true> step(member, entry);
+  FoldEntry(step);
+}
+
+absl::Status CheckApplicable(const MemberState& member, const Entry& entry) {
+  Step<false> step(member, entry);
+  FoldEntry(step);
+  if (step.ok()) return absl::OkStatus();
+  return absl::FailedPreconditionError(step.error());
+}
+
+absl::Status ApplyChecked(MemberState& member, const Entry& entry) {
+  if (absl::Status fits = CheckApplicable(member, entry); !fits.ok()) return fits;
+  ApplyToMember(member, entry);
+  return absl::OkStatus();
+}
+
+}  // namespace loyalty

@@ -1,0 +1,139 @@
+// The journal's entry validator: the rules of journal_rules.h, then Apply.
+#include "ledger/journal_rules.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/debt.h"
+#include "ledger/lapse.h"
+#include "loyalty/command.h"
+
+namespace loyalty::internal {
+namespace {
+
+absl::Status Unfit(const Entry& entry, absl::string_view reason) {
+  return absl::DataLossError(absl::StrCat("journal entry ", entry.seq, " (", EntryKindName(entry.body), " of ",
+                                          entry.member.value(), ") does not fit the journal before it: ", reason));
+}
+
+// Without the program, the shortest inactivity a lapse can follow: one
+// month (28 days) less a day for the widest time-zone offsets.
+constexpr int64_t kShortestInactivityMicros = int64_t{27} * 24 * 3600 * 1000 * 1000;
+
+}  // namespace
+
+absl::Status JournalRules::AdmitVersion(const Entry& entry, PublishedVersions& published) {
+  const auto* version = std::get_if<entries::VersionPublished>(&entry.body);
+  if (version == nullptr) return Unfit(entry, "a member's entry under the program's id");
+  if (sent_) return Unfit(entry, absl::StrCat("entry ", sent_->seq, " sent points that no entry received"));
+  if (version->version.empty()) return Unfit(entry, "a version without an id");
+  if (version->announced_at > version->effective_from) return Unfit(entry, "announced after it takes effect");
+  if (!published.try_emplace(version->version, version->content_hash).second) {
+    return Unfit(entry, "the version is already published");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JournalRules::AdmitMember(const Entry& entry, MemberState& member) {
+  if (absl::Status fits = CheckMember(entry, member); !fits.ok()) return fits;
+  if (absl::Status fits = PairTransfer(entry, member); !fits.ok()) return fits;
+  ApplyToMember(member, entry);
+  return absl::OkStatus();
+}
+
+absl::Status JournalRules::Finish() const {
+  if (!sent_) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("journal entry ", sent_->seq, " (transferred_out of ", sent_->from.value(),
+                                          ") sent points that no entry received: the journal ends there"));
+}
+
+absl::Status JournalRules::CheckMember(const Entry& entry, const MemberState& member) const {
+  if (entry.member.value().empty() || entry.member.value().front() == '#') {
+    return Unfit(entry, "a member's entry under a reserved id");
+  }
+  if (absl::Status in_range = CheckBusinessTime("business_time", entry.business_time); !in_range.ok()) {
+    return Unfit(entry, in_range.message());
+  }
+  if (options_.links && entry.member_prev != member.last_seq) {
+    return Unfit(entry, absl::StrCat("it links to entry ", entry.member_prev, " as the member's previous entry, which is ",
+                                     member.last_seq == 0 ? "none (this is the member's first entry)"
+                                                          : absl::StrCat("entry ", member.last_seq)));
+  }
+  if (absl::Status fits = CheckApplicable(member, entry); !fits.ok()) return Unfit(entry, fits.message());
+  if (const auto* expired = std::get_if<entries::Expired>(&entry.body)) return CheckExpiry(entry, *expired, member);
+  if (const auto* change = std::get_if<entries::TierChanged>(&entry.body)) return CheckTiers(entry, *change);
+  return absl::OkStatus();
+}
+
+absl::Status JournalRules::CheckExpiry(const Entry& entry, const entries::Expired& expired,
+                                       const MemberState& member) const {
+  const Instant at = entry.business_time;
+  if (member.closed && member.detail().redeemable_until <= at) return absl::OkStatus();
+  bool inactive;
+  if (options_.program != nullptr) {
+    inactive = LapsesForInactivity(options_.program->InForceAt(at), member, at);
+  } else {
+    inactive = at.unix_micros() - member.last_activity.unix_micros() >= kShortestInactivityMicros;
+  }
+  if (inactive) return absl::OkStatus();
+  for (const LotDraw& draw : expired.draws) {
+    const Lot* lot = member.FindLot(draw.lot);  // exists: CheckApplicable
+    if (lot->expires_at > at) {
+      return Unfit(entry, absl::StrCat("lot ", draw.lot.entry, "/", draw.lot.part, " is valid until ",
+                                       lot->expires_at.ToString(), "; it cannot expire at ", at.ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JournalRules::CheckTiers(const Entry& entry, const entries::TierChanged& change) const {
+  if (options_.program == nullptr) return absl::OkStatus();
+  for (const std::string* tier : {&change.tier, &change.lifetime_tier}) {
+    if (tier->empty()) continue;
+    bool defined = false;
+    for (const auto& version : options_.program->versions()) defined = defined || version->tiers.Find(*tier) != nullptr;
+    if (!defined) return Unfit(entry, absl::StrCat("tier \"", *tier, "\" is defined by no version of the program"));
+  }
+  return absl::OkStatus();
+}
+
+// Before the entry applies, so that the sender's lots still hold their dates.
+absl::Status JournalRules::PairTransfer(const Entry& entry, const MemberState& member) {
+  const auto* in = std::get_if<entries::TransferredIn>(&entry.body);
+  if (sent_) {
+    const TransferSent& sent = *sent_;
+    if (in == nullptr) return Unfit(entry, absl::StrCat("entry ", sent.seq, " sent points that no entry received"));
+    if (entry.seq != sent.seq + 1 || entry.member != sent.to || in->from != sent.from || in->amount != sent.amount ||
+        entry.idempotency_key != sent.idempotency_key ||
+        in->lots != AfterDebt(sent.lots, in->debt_paid)) {
+      return Unfit(entry, absl::StrCat("it does not receive what entry ", sent.seq, " sent"));
+    }
+    sent_.reset();
+  } else if (in != nullptr) {
+    return Unfit(entry, "it receives points that no entry sent");
+  }
+  if (const auto* out = std::get_if<entries::TransferredOut>(&entry.body)) {
+    TransferSent sent{entry.seq, entry.member, out->to, entry.idempotency_key, out->amount, {}};
+    for (const LotDraw& draw : out->draws) {
+      const Lot* lot = member.FindLot(draw.lot);  // exists: CheckApplicable
+      sent.lots.push_back({draw.amount, lot->earned_at, lot->expires_at});
+    }
+    sent_ = std::move(sent);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JournalProjection::Admit(const Entry& entry) {
+  if (IsProgramEntry(entry)) return rules_.AdmitVersion(entry, published_);
+  auto [it, fresh] = members_.try_emplace(entry.member);
+  absl::Status admitted = rules_.AdmitMember(entry, it->second);
+  if (!admitted.ok() && fresh) members_.erase(it);
+  return admitted;
+}
+
+const MemberState* JournalProjection::Find(const MemberId& member) const {
+  auto it = members_.find(member);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+}  // namespace loyalty::internal

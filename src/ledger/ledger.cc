@@ -1,0 +1,187 @@
+// The ledger's values: entry kinds and their balance deltas, member state,
+// lot look-up and spending order, and interned version ids. How entries
+// change the state is in apply.cc.
+#include "loyalty/ledger.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "loyalty/check.h"
+#include "core/overloaded.h"
+
+namespace loyalty {
+namespace {
+
+Points Minus(Points a, Points b) {
+  auto difference = Subtract(a, b);
+  LOYALTY_CHECK(difference.ok());
+  return *difference;
+}
+
+using internal::Overloaded;
+
+}  // namespace
+
+absl::string_view EntryKindName(const EntryBody& body) {
+  static constexpr absl::string_view kNames[] = {
+      "enrolled",      "credited",     "debited",        "hold_placed",
+      "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
+      "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published", "flag_changed",
+      "membership_closed", "tier_changed"};
+  static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
+  return kNames[body.index()];
+}
+
+BalanceDelta DeltaOf(const EntryBody& body) {
+  using namespace entries;
+  auto negate = [](Points p) { return Points(-p.value()); };
+  return std::visit(
+      Overloaded{
+          [](const Enrolled&) { return BalanceDelta{}; },
+          [&](const Credited& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
+          [&](const Debited& e) { return BalanceDelta{negate(e.amount), Points(0), Points(0)}; },
+          [&](const HoldPlaced& e) { return BalanceDelta{negate(e.amount), e.amount, Points(0)}; },
+          [&](const HoldCaptured& e) { return BalanceDelta{Points(0), negate(e.amount), Points(0)}; },
+          [&](const HoldReleased& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), negate(e.amount), negate(e.debt_paid)};
+          },
+          [&](const EarnReversed& e) { return BalanceDelta{negate(e.from_lot), Points(0), e.debt_added}; },
+          [&](const DebitReversed& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
+          [&](const Expired& e) { return BalanceDelta{negate(e.amount), Points(0), Points(0)}; },
+          [&](const Adjusted& e) {
+            if (e.delta.IsNegative()) return BalanceDelta{e.delta, Points(0), Points(0)};
+            return BalanceDelta{Minus(e.delta, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
+          [&](const TransferredOut& e) { return BalanceDelta{negate(e.amount), Points(0), Points(0)}; },
+          [&](const TransferredIn& e) {
+            return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
+          [](const Quoted&) { return BalanceDelta{}; },
+          [](const VersionPublished&) { return BalanceDelta{}; },
+          [](const FlagChanged&) { return BalanceDelta{}; },
+          [](const MembershipClosed&) { return BalanceDelta{}; },
+          [](const TierChanged&) { return BalanceDelta{}; },
+      },
+      body);
+}
+
+MemberState::MemberState(const MemberState& other)
+    : last_seq(other.last_seq),
+      enrolled(other.enrolled),
+      has_accrued(other.has_accrued),
+      closed(other.closed),
+      enrolled_at(other.enrolled_at),
+      last_activity(other.last_activity),
+      lots(other.lots),
+      balance(other.balance),
+      detail_(other.detail_ != nullptr ? std::make_unique<MemberDetail>(*other.detail_) : nullptr) {}
+
+MemberState& MemberState::operator=(const MemberState& other) {
+  if (this != &other) *this = MemberState(other);
+  return *this;
+}
+
+const MemberDetail& MemberState::detail() const {
+  static const MemberDetail* const kNone = new MemberDetail();
+  return detail_ != nullptr ? *detail_ : *kNone;
+}
+
+MemberDetail& MemberState::mutable_detail() {
+  if (detail_ == nullptr) detail_ = std::make_unique<MemberDetail>();
+  return *detail_;
+}
+
+bool MemberState::HasFlag(absl::string_view flag) const {
+  const std::vector<std::string>& flags = detail().flags;
+  return std::binary_search(flags.begin(), flags.end(), flag);
+}
+
+const Lot* MemberState::FindLot(LotId id) const {
+  auto it = std::lower_bound(lots.begin(), lots.end(), id,
+                             [](const Lot& lot, LotId wanted) { return lot.id < wanted; });
+  return it != lots.end() && it->id == id ? &*it : nullptr;
+}
+
+Lot* MemberState::FindLot(LotId id) {
+  return const_cast<Lot*>(static_cast<const MemberState*>(this)->FindLot(id));
+}
+
+std::vector<size_t> SpendableLots(const MemberState& member, Instant at) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < member.lots.size(); ++i) {
+    const Lot& lot = member.lots[i];
+    if (lot.remaining > Points(0) && lot.expires_at > at) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Lot& x = member.lots[a];
+    const Lot& y = member.lots[b];
+    if (x.expires_at != y.expires_at) return x.expires_at < y.expires_at;
+    if (x.earned_at != y.earned_at) return x.earned_at < y.earned_at;
+    return x.id < y.id;
+  });
+  return order;
+}
+
+std::string ToHex(const Sha256& hash) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+namespace {
+
+// The interned ids: index -> text in chunks that never move, so that
+// reading one needs no lock; text -> index under a mutex for interning.
+constexpr size_t kVersionChunk = 4096;
+constexpr size_t kVersionChunks = 4096;
+struct VersionChunk {
+  std::atomic<const std::string*> texts[kVersionChunk];
+};
+std::atomic<VersionChunk*> version_chunks[kVersionChunks];
+
+const std::string* VersionAt(uint32_t index) {
+  VersionChunk* chunk = version_chunks[index / kVersionChunk].load(std::memory_order_acquire);
+  LOYALTY_CHECK(chunk != nullptr);
+  const std::string* text = chunk->texts[index % kVersionChunk].load(std::memory_order_acquire);
+  LOYALTY_CHECK(text != nullptr);
+  return text;
+}
+
+}  // namespace
+
+const std::string& VersionRef::operator*() const {
+  static const std::string* const kEmpty = new std::string();
+  return index_ == 0 ? *kEmpty : *VersionAt(index_);
+}
+
+VersionRef InternVersion(absl::string_view version) {
+  if (version.empty()) return VersionRef();
+  // Versions are few and never change, so a thread's last answer is
+  // almost always the next one.
+  thread_local uint32_t last = 0;
+  if (last != 0 && *VersionAt(last) == version) return VersionRef(last);
+  static std::mutex mutex;
+  static auto* indexes = new absl::flat_hash_map<std::string, uint32_t>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, inserted] = indexes->try_emplace(version, static_cast<uint32_t>(indexes->size() + 1));
+  if (inserted) {
+    const uint32_t index = it->second;
+    LOYALTY_CHECK(index < kVersionChunk * kVersionChunks);
+    std::atomic<VersionChunk*>& slot = version_chunks[index / kVersionChunk];
+    if (slot.load(std::memory_order_relaxed) == nullptr) slot.store(new VersionChunk{}, std::memory_order_release);
+    slot.load(std::memory_order_relaxed)->texts[index % kVersionChunk].store(new std::string(version),
+                                                                        std::memory_order_release);
+  }
+  last = it->second;
+  return VersionRef(last);
+}
+
+}  // namespace loyalty
+
