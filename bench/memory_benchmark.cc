@@ -24,7 +24,7 @@
 
 #include "benchmark/benchmark.h"
 #include "loyalty/ledger.h"
-#include "loyalty/member_table.h"
+#include "engine/member_table.h"
 
 namespace loyalty {
 namespace {

@@ -1,7 +1,7 @@
 // MemberTable: finds, adds and erases as a map from id to state would,
 // across page edges, after moves, and against a std::map under a random
 // sequence of operations.
-#include "loyalty/member_table.h"
+#include "engine/member_table.h"
 
 #include <map>
 #include <random>

@@ -1,5 +1,5 @@
 // MemberTable: see include/loyalty/member_table.h.
-#include "loyalty/member_table.h"
+#include "engine/member_table.h"
 
 #include <limits>
 #include <utility>

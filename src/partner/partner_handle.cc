@@ -20,7 +20,7 @@ absl::Status Denied(absl::string_view field, absl::string_view reason) {
 }  // namespace
 
 absl::StatusOr<PartnerHandle> Engine::ForPartner(absl::string_view partner) {
-  for (const auto& version : program_.versions()) {
+  for (const auto& version : program().versions()) {
     if (version->FindPartner(partner) != nullptr) return PartnerHandle(*this, std::string(partner));
   }
   return absl::NotFoundError(absl::StrCat("partner: no version defines \"", partner, "\""));

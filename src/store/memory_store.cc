@@ -13,7 +13,7 @@
 #include "journal/entry_codec.h"
 #include "journal/huge_page_allocator.h"
 #include "loyalty/check.h"
-#include "loyalty/spinning_mutex.h"
+#include "core/spinning_mutex.h"
 #include "loyalty/store.h"
 
 namespace loyalty {

@@ -16,8 +16,8 @@
 //
 // Not thread-safe: the engine guards each shard's table with the shard's
 // lock.
-#ifndef LOYALTY_MEMBER_TABLE_H_
-#define LOYALTY_MEMBER_TABLE_H_
+#ifndef LOYALTY_SRC_ENGINE_MEMBER_TABLE_H_
+#define LOYALTY_SRC_ENGINE_MEMBER_TABLE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -101,4 +101,4 @@ class MemberTable {
 
 }  // namespace loyalty
 
-#endif  // LOYALTY_MEMBER_TABLE_H_
+#endif  // LOYALTY_SRC_ENGINE_MEMBER_TABLE_H_

@@ -4,8 +4,8 @@
 // sleeping and being woken costs a futex round trip through the kernel
 // (several microseconds on a virtual machine). Not recursive; meets the
 // standard Lockable requirements (use with std::lock_guard).
-#ifndef LOYALTY_SPINNING_MUTEX_H_
-#define LOYALTY_SPINNING_MUTEX_H_
+#ifndef LOYALTY_SRC_CORE_SPINNING_MUTEX_H_
+#define LOYALTY_SRC_CORE_SPINNING_MUTEX_H_
 
 #include <mutex>
 
@@ -32,4 +32,4 @@ class SpinningMutex {
 
 }  // namespace loyalty
 
-#endif  // LOYALTY_SPINNING_MUTEX_H_
+#endif  // LOYALTY_SRC_CORE_SPINNING_MUTEX_H_

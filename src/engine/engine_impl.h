@@ -1,0 +1,130 @@
+// Internal: the engine's state and work behind the facade Engine
+// (loyalty/engine.h): the member shards and their locks, the journal's
+// serialization, idempotency, catching up with other writers and the
+// queries. Hosts never see it, so that a change here recompiles nothing of
+// theirs.
+#ifndef LOYALTY_SRC_ENGINE_ENGINE_IMPL_H_
+#define LOYALTY_SRC_ENGINE_ENGINE_IMPL_H_
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/member_table.h"
+#include "core/spinning_mutex.h"
+#include "loyalty/engine.h"
+
+namespace loyalty::internal {
+
+class JournalRules;  // ledger/journal_rules.h
+
+class EngineImpl {
+ public:
+  // The Engine methods of the same names (loyalty/engine.h).
+  static absl::StatusOr<std::unique_ptr<EngineImpl>> Open(std::unique_ptr<Store> store, const Clock& clock, Program program);
+  absl::StatusOr<Receipt> Execute(const Command& command);
+  std::vector<absl::StatusOr<Receipt>> ExecuteBatch(std::span<const Command> commands);
+  absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
+  absl::StatusOr<Receipt> ClosePeriod(const std::string& key, Instant as_of);
+  absl::StatusOr<TierStanding> TierOf(const MemberId& member, Instant at) const;
+  absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
+  absl::StatusOr<Balance> BalanceAsOf(const MemberId& member, Instant at) const;
+  absl::StatusOr<std::vector<Lot>> OpenLots(const MemberId& member) const;
+  absl::StatusOr<std::vector<Entry>> History(const MemberId& member) const;
+  absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
+  Sha256 StateDigest() const;
+  const Store& store() const { return *store_; }
+  const Program& program() const { return program_; }
+
+ private:
+  static constexpr size_t kShards = 64;
+  // ExecuteBatch hands decided entries to the store in pieces of about this
+  // many (see Store::Appender).
+  static constexpr size_t kAppendPiece = 128;
+  struct Shard {
+    mutable SpinningMutex mutex;
+    MemberTable members;
+  };
+
+  EngineImpl(std::unique_ptr<Store> store, const Clock& clock, Program program)
+      : store_(std::move(store)), clock_(clock), program_(std::move(program)) {}
+
+  Shard& ShardOf(const MemberId& member) const;
+  // Locks the shards of `members` in a fixed order; unlocks on destruction.
+  class ShardLocks;
+  MemberState* FindLocked(const MemberId& member) const;
+  // Every member, in id order; caller holds every shard lock.
+  absl::btree_map<MemberId, const MemberState*> MembersInIdOrderLocked() const;
+  // read(state) under the member's lock, or NotFound.
+  template <typename F>
+  auto ReadMember(const MemberId& member, F read) const
+      -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
+  void ApplyLocked(const Entry& entry);
+  // The rules entries read from the journal must meet.
+  JournalRules JournalRulesFor() const;
+  // Checks an entry read from the journal (JournalRules) and
+  // applies it; DataLoss naming it, with the state unchanged, if it does
+  // not fit. Caller holds the entry's shard lock.
+  absl::Status AdmitLocked(JournalRules& rules, const Entry& entry);
+  // Sets the entry's member_prev to its member's last seq, then applies it.
+  void LinkAndApplyLocked(Entry& entry);
+  // Rebuilds a member from its journal entries up to its entry `last` (0:
+  // none), dropping what was applied after (a batch whose append failed).
+  // The store's error if its entries cannot be read: the member is then
+  // dropped and lost_ set.
+  absl::Status RebuildLocked(const MemberId& member, uint64_t last);
+  // The member's entries up to its entry `last`, oldest first, read by
+  // following the links to each previous one (Entry::member_prev);
+  // DataLoss naming the entry if a link leads to another member's entry or
+  // not backwards.
+  absl::StatusOr<std::vector<Entry>> EntriesOf(const MemberId& member, uint64_t last) const;
+  using MemberDecision = std::vector<Entry> (*)(const Program&, const MemberId&, const MemberState&, Instant,
+                                                const std::string&, const CommandDigest&, Instant);
+  // Decides `run` for every member in one append (RunExpiry, ClosePeriod);
+  // the first entry records the run.
+  absl::StatusOr<Receipt> RunOverMembers(const PeriodRun& run);
+  // RunOverMembers, decided again while overtaken (see kAttempts).
+  absl::StatusOr<Receipt> RunOverMembersRetrying(const PeriodRun& run);
+  absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
+  // Journals every version of the program (with a content hash) not yet
+  // published; FailedPrecondition if a published id now has other content.
+  absl::Status PublishVersions();
+  // Assigns seqs and links (Entry::member_prev) and appends; caller holds
+  // journal_mutex_ and the shard locks of the entries' members.
+  absl::Status AppendLocked(std::span<Entry> entries);
+  // A journal shared with other engines (PostgreSQL): applies the entries
+  // they appended since this engine's last (Store::CatchUp), under every
+  // shard lock; returns how many. Each mutating call whose append is
+  // refused as Aborted waits a random moment, catches up and decides
+  // again, at most kAttempts times; from the fourth attempt on it first
+  // waits for its turn at the journal (Store::WaitForTurn), so that it
+  // cannot be overtaken again by other instances. Execute also decides
+  // again when it failed on a state that catching up changed.
+  static constexpr int kAttempts = 64;
+  absl::StatusOr<uint64_t> CatchUp();
+  absl::StatusOr<Receipt> ExecuteOnce(const Command& command);
+  std::vector<absl::StatusOr<Receipt>> ExecuteBatchOnce(std::span<const Command> commands);
+
+  std::unique_ptr<Store> store_;
+  const Clock& clock_;
+  const Program program_;
+  mutable std::array<Shard, kShards> shards_;
+  SpinningMutex journal_mutex_;  // serializes seq assignment with appends
+  // Under journal_mutex_: OK, or why the projection no longer matches the
+  // journal (a member could not be rebuilt after a failed append); every
+  // append is then refused with it, so that nothing is decided on a wrong
+  // state. Reopening the engine rebuilds it.
+  absl::Status lost_;
+  mutable std::mutex published_mutex_;
+  absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
+};
+
+}  // namespace loyalty::internal
+
+#endif  // LOYALTY_SRC_ENGINE_ENGINE_IMPL_H_
