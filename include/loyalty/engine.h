@@ -53,7 +53,7 @@ struct Receipt {
 
 class PartnerHandle;  // loyalty/partner.h
 namespace internal {
-class JournalRules;  // src/journal_rules.h
+class JournalRules;  // src/ledger/journal_rules.h
 }  // namespace internal
 
 struct Balance {
@@ -129,7 +129,8 @@ class Engine {
 
   // A handle that acts only for coalition partner `partner` (see
   // loyalty/partner.h); the engine must outlive it. NotFound if no version
-  // of the program defines the partner. Defined in src/partner_handle.cc.
+  // of the program defines the partner. Defined in
+  // src/partner/partner_handle.cc.
   absl::StatusOr<PartnerHandle> ForPartner(absl::string_view partner);
 
   const Store& store() const { return *store_; }

@@ -208,8 +208,9 @@ void EncodeEntry(const Entry& entry, std::string* out) {
         });
       },
       entry.body);
-  // Added after format 2 was in use: written only when set, so entries
-  // without a partner keep their bytes (and hashes) and old journals decode.
+  // Last, and written only when set: an entry without a partner encodes to
+  // the same bytes (and hash) as in a format 2 journal, which has no such
+  // field, so those journals decode and verify as they are.
   if (!entry.partner.empty()) Put(w, entry.partner);
 }
 
