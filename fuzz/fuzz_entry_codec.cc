@@ -1,10 +1,10 @@
-// Fuzzes the journal entry decoder (src/entry_codec.h): any bytes decode to
-// an entry or an error, never a crash. A decoded entry re-encodes to bytes
-// that decode to the same entry. Then the entry, as if read back from a
-// forged journal, is checked against a small member state with
+// Fuzzes the journal entry decoder (src/journal/entry_codec.h): any bytes
+// decode to an entry or an error, never a crash. A decoded entry re-encodes
+// to bytes that decode to the same entry. Then the entry, as if read back
+// from a forged journal, is checked against a small member state with
 // CheckApplicable; if that accepts it, ApplyToMember must apply it without
 // tripping a check, and the member's balance must still be the sum of its
-// lots (invariant 1).
+// lots' remaining points.
 #include <cstddef>
 #include <cstdint>
 

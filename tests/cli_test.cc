@@ -323,9 +323,9 @@ TEST(Cli, ReadingCommandsNeverCreateAJournal) {
   }
 }
 
-// A document nested 100,000 levels deep used to overflow the stack of
-// `run` (a recursive copy and dump of the value); every loader now refuses
-// it before parsing, naming the file, where, and the limit.
+// A document nested 100,000 levels deep would overflow the stack of `run`
+// (a recursive copy and dump of the value), so every loader refuses it
+// before parsing, naming the file, where, and the limit.
 TEST(Cli, DeeplyNestedInputIsRefusedWithoutACrash) {
   std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
   std::string scenario =
@@ -350,7 +350,7 @@ TEST(Cli, DeeplyNestedInputIsRefusedWithoutACrash) {
 }
 
 // A population of a billion members is refused where it is defined, before
-// anything is allocated for it; it used to abort on std::bad_alloc.
+// anything is allocated for it, rather than left to fail on std::bad_alloc.
 TEST(Cli, AHugePopulationIsRefusedAtLoad) {
   std::string text = kSmall;
   text.replace(text.rfind('}'), 1, R"(, "populations": [{"name": "everyone", "members": 1000000000, "median": 2000,

@@ -4,7 +4,8 @@
 // or strips the key record): every such history is refused, the rewrite as
 // DataLoss naming the entry, the key mismatches as FailedPrecondition. A
 // keyed journal round-trips through Engine::Open and replays to the live
-// engine's state digest; unkeyed journals behave exactly as before.
+// engine's state digest; unkeyed journals open, verify and replay without
+// a key.
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -244,7 +245,7 @@ TEST_F(KeyedJournal, OpeningAnUnkeyedJournalWithAKeyIsFailedPrecondition) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
   EXPECT_NE(store.status().message().find("is not a keyed journal"), std::string::npos);
-  // The unkeyed default is as before: opens without a key, schema version 1.
+  // The unkeyed default opens without a key and records no key check.
   auto plain = OpenSqliteStore(path_);
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_FALSE((*plain)->KeyCheck().has_value());

@@ -346,7 +346,8 @@ TEST(PartnerJsonTest, RefusesBadPartnersWithTheirPaths) {
                          "versions[0].redemption.catalog[0].partner: \"dm\" is not one of the version's partners"));
   EXPECT_TRUE(HasProblem(ParseProgram(Version("", "[]", R"([{"id": "v", "price": 5, "partner": "dm"}])")),
                          "versions[0].redemption.catalog[0].partner: "));
-  // Without a partners section, rules may still name partners (as before).
+  // Without a partners section, rules may name any partner: the version
+  // lists none to check them against.
   EXPECT_TRUE(ParseProgram(Version("", R"([{"id": "r", "when": {"partners": ["dm"]},
       "effect": {"kind": "per_money", "rate": "1"}}])")).ok());
 }

@@ -1,13 +1,13 @@
-// Property tests (RapidCheck) over random command sequences, for the
-// ledger's invariants:
-//   1  a member's balance equals the sum of its open lots (and held the sum
-//      of its holds), after every command;
-//   3  a command repeated with its key returns the original receipt and
-//      changes nothing;
-//   5  a debit records the lots it consumed and its reversal restores
-//      exactly those; a reversed earn that was spent becomes debt, never a
-//      silent loss;
-//   8  replaying the journal into a fresh engine reproduces the state.
+// Property tests (RapidCheck) over random command sequences, for these
+// properties of the ledger:
+//   lots     a member's balance equals the sum of its open lots (and held
+//            the sum of its holds), after every command;
+//   keys     a command repeated with its key returns the original receipt
+//            and changes nothing;
+//   draws    a debit records the lots it consumed and its reversal restores
+//            exactly those; a reversed earn that was spent becomes debt,
+//            never a silent loss;
+//   replay   replaying the journal into a fresh engine reproduces the state.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -205,11 +205,11 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
       mine.debits.push_back(first.seq);
     }
     if (const auto* reversed = std::get_if<entries::EarnReversed>(&first.body)) {
-      // Invariant 5: what the lot no longer had is debt, not a loss.
+      // Draws: what the lot no longer had is debt, not a loss.
       RC_ASSERT(reversed->from_lot.value() + reversed->debt_added.value() == reversed->amount.value());
     }
     if (const auto* restored = std::get_if<entries::DebitReversed>(&first.body)) {
-      // Invariant 5: exactly the consumed lots get exactly their amounts back.
+      // Draws: exactly the consumed lots get exactly their amounts back.
       auto after = engine->Snapshot(first.member);
       std::map<LotId, int64_t> expected;
       for (const LotDraw& draw : restored->draws) expected[draw.lot] += draw.amount.value();
@@ -242,7 +242,7 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     return debit != nullptr && !debit->price.grandfathering.empty();
   }), "a grandfathered redemption");
 
-  // Invariant 3: repeating every successful command changes nothing.
+  // Keys: repeating every successful command changes nothing.
   Sha256 digest = engine->StateDigest();
   uint64_t last = engine->store().LastSeq();
   for (const auto& [command, receipt] : done) {
@@ -287,7 +287,7 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     RC_ASSERT(balance->debt.value() == debt[Member(i)]);
   }
 
-  // Invariant 8: replay reproduces the live state and the same chain.
+  // Replay: it reproduces the live state and the same chain.
   RC_ASSERT(copy->HeadHash() == engine->store().HeadHash());
   auto replayed = Engine::Open(std::move(copy), clock, program);
   RC_ASSERT(replayed.ok());

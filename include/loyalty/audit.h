@@ -10,7 +10,8 @@
 //                     program history; per-member and per-command differences.
 //   * VerifyJournal   "ok, N entries, head <hash>" or the first bad entry and
 //                     what is wrong with it (modified, missing, reordered,
-//                     truncated, mislinked).
+//                     truncated, unreadable, mislinked, rolled back,
+//                     impossible; or a key that does not fit).
 //   * StatementOf     a member's entries between two dates with the running
 //                     balance.
 //   * RollForward     liability for a period: opening, issued, redeemed,

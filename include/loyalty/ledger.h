@@ -490,13 +490,13 @@ static_assert(sizeof(MemberState) <= 64);  // with its id, index and lots header
 // earned, then lowest id.
 std::vector<size_t> SpendableLots(const MemberState& member, Instant at);
 
-// The rules an entry must meet to change its member's state, and the change,
-// are one piece of code (src/apply.cc), run in two modes by the three calls
-// below. Every entry but Enrolled needs an enrolled member and a business
-// time not before the enrolment; seqs of a member's entries increase; draws
-// name existing lots and sum to the entry's amount; points coming in settle
-// the member's debt first; points given back go to the lots they came from;
-// no total overflows or goes negative.
+// The rules an entry must meet to change its member's state, and the
+// change, are one piece of code (src/ledger/apply.cc), run in two modes by
+// the three calls below. Every entry but Enrolled needs an enrolled member
+// and a business time not before the enrolment; seqs of a member's entries
+// increase; draws name existing lots and sum to the entry's amount; points
+// coming in settle the member's debt first; points given back go to the
+// lots they came from; no total overflows or goes negative.
 
 // Applies `entry` (already appended, seq set) to its member's state.
 // For entries the engine decided, or that CheckApplicable accepted: crashes

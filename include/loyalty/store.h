@@ -20,8 +20,8 @@
 // (HMAC-SHA-256(key, "loyalty journal key check"), which reveals nothing of
 // the key), so that opening or verifying it without its key, with another
 // key, or an unkeyed journal with a key, is FailedPrecondition, never taken
-// for corruption. Without a key everything is as it always was, and
-// journals written before keyed journals existed open unchanged.
+// for corruption. Without a key, entries are chained with plain SHA-256,
+// and a journal that records no key check opens without one.
 //
 //   SqliteOptions options{.journal_key = host_secret};   // 32 random bytes
 //   auto store = OpenSqliteStore("journal.db", options);

@@ -60,9 +60,9 @@ void EncodeCommand(Writer& w, const Command& command) {
       Put(w, c.amount);
     }
   };
-  // A partner was added to some commands later: written only when set, so
-  // the digests of commands without one (stored in old journals) stay as
-  // they were. It is the last field, so the form stays unambiguous.
+  // The partner is written only when set, so that a command without one
+  // has the digest that journals written without partner fields recorded
+  // for it. It is the last field, so the form stays unambiguous.
   auto partner = [&](const std::string& p) {
     if (!p.empty()) Put(w, p);
   };

@@ -9,8 +9,10 @@
 namespace loyalty::internal {
 namespace {
 
-// Format 3 added the recorded command. The chain is checked over the bytes
-// re-encoded from the decoded entry, so only the current format is read.
+// Format 3: every entry has a field for its recorded command. Where a store
+// does not keep the bytes it read (Store::ReadStored's default), the chain
+// is checked over the bytes re-encoded from the decoded entry, so only the
+// current format is read.
 constexpr uint8_t kFormat = 3;
 constexpr size_t kMaxItems = 1 << 20;
 constexpr size_t kMaxCommand = 1 << 24;
@@ -208,8 +210,10 @@ void EncodeEntry(const Entry& entry, std::string* out) {
         });
       },
       entry.body);
-  // Added after format 2 was in use: written only when set, so entries
-  // without a partner keep their bytes (and hashes) and old journals decode.
+  // Last, and written only when set: an entry without a partner encodes to
+  // the same bytes (and hash) as an entry written by a version of this
+  // library without partners, so such journals decode and verify as they
+  // are.
   if (!entry.partner.empty()) Put(w, entry.partner);
 }
 

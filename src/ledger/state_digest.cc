@@ -25,7 +25,7 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& ordered,
   // millions of members never gathers them all in memory.
   constexpr size_t kChunk = 1 << 16;
   Sha256Stream stream;
-  const Sha256 zero{};  // the digest is ChainHash(zero, bytes), as it always was
+  const Sha256 zero{};  // the digest is ChainHash(zero, bytes), streamed
   stream.Update(absl::string_view(reinterpret_cast<const char*>(zero.data()), zero.size()));
   std::string bytes;
   Writer w(&bytes);
