@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/impact.h"
 #include "loyalty/ledger.h"
 #include "loyalty/value.h"
 

@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/settlement.h"
 #include "loyalty/command.h"
 #include "loyalty/engine.h"
 

@@ -187,6 +187,18 @@ class MemberId {
   std::string value_;
 };
 
+// numerator / denominator, exactly. Invariant: denominator > 0.
+struct Fraction {
+  Int128 numerator = 0;
+  Int128 denominator = 1;
+
+  // The value rounded to an integer as asked.
+  Int128 Rounded(Rounding rounding) const { return DivideRounded(numerator, denominator, rounding); }
+  // Decimal text with `digits` (0..18) fraction digits, rounded as asked:
+  // "1885714.29".
+  std::string ToDecimal(int digits, Rounding rounding = Rounding::kHalfEven) const;
+};
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_VALUE_H_

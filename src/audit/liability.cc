@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "journal/chain.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/liability.h"
 #include "loyalty/check.h"
 #include "core/overloaded.h"
 

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/notice.h"
 
 namespace loyalty {
 

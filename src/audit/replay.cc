@@ -7,7 +7,7 @@
 #include "absl/container/btree_map.h"
 #include "journal/chain.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/replay.h"
 #include "ledger/state_digest.h"
 
 namespace loyalty {

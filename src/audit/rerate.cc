@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "journal/chain.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/rerate.h"
 #include "loyalty/command.h"
 #include "core/overloaded.h"
 #include "ledger/state_digest.h"

@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/settlement.h"
 #include "core/overloaded.h"
 
 namespace loyalty {

@@ -1,7 +1,7 @@
 // A member's statement: its entries in a period with the running balance.
 #include "absl/strings/str_cat.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/statement.h"
 
 namespace loyalty {
 

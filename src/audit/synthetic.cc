@@ -5,7 +5,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/synthetic.h"
 #include "loyalty/check.h"
 
 namespace loyalty {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "journal/chain.h"
 #include "ledger/journal_rules.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/verify.h"
 
 namespace loyalty {
 

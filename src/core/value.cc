@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/divider.h"
 #include "loyalty/check.h"
 
 namespace loyalty {
@@ -303,6 +304,26 @@ MemberId MemberId::FromValid(absl::string_view text) {
   auto id = Parse(text);
   LOYALTY_CHECK(id.ok());
   return *std::move(id);
+}
+
+std::string Fraction::ToDecimal(int digits, Rounding rounding) const {
+  LOYALTY_CHECK(digits >= 0 && digits <= 18 && denominator > 0);
+  Int128 scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  Int128 scaled = DivideRounded(numerator * scale, denominator, rounding);
+  bool negative = scaled < 0;
+  internal::Uint128 magnitude = negative ? -static_cast<internal::Uint128>(scaled) : scaled;
+  std::string text;
+  do {
+    text.insert(text.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  } while (magnitude > 0);
+  if (digits > 0) {
+    if (text.size() <= static_cast<size_t>(digits)) text.insert(0, static_cast<size_t>(digits) + 1 - text.size(), '0');
+    text.insert(text.end() - digits, '.');
+  }
+  if (negative) text.insert(text.begin(), '-');
+  return text;
 }
 
 }  // namespace loyalty

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "loyalty/audit.h"
+#include "loyalty/audit/statement.h"
 #include "loyalty/profiles.h"
 
 namespace loyalty {

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "loyalty/audit.h"
 #include "loyalty/value.h"
 
 namespace loyalty::internal {
