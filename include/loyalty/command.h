@@ -277,11 +277,6 @@ CommandDigest DigestOf(const Command& command);
 // the entry's command_digest.
 absl::StatusOr<RecordedCommand> RecordedCommandOf(const Entry& entry);
 
-// InvalidArgument naming `field` unless `at` lies in 1900-01-01 ..
-// 9000-01-01 (UTC), where calendar arithmetic has room for long validity
-// terms. Decide applies it to every command's business time.
-absl::Status CheckBusinessTime(absl::string_view field, Instant at);
-
 // The state of a member, or nullptr if the member is unknown.
 using MemberLookup = absl::FunctionRef<const MemberState*(const MemberId&)>;
 

@@ -39,10 +39,6 @@
 
 namespace loyalty {
 
-using Sha256 = std::array<uint8_t, 32>;
-// Lowercase hex, 64 characters.
-std::string ToHex(const Sha256& hash);
-
 // A lot is named by the entry that created it and, for entries that create
 // several lots (a transfer in), its position in that entry.
 struct LotId {

@@ -29,7 +29,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "loyalty/ledger.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
 

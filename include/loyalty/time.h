@@ -155,6 +155,12 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> micros_;
 };
 
+// InvalidArgument naming `field` unless `at` lies in 1900-01-01 ..
+// 9000-01-01 (UTC), where calendar arithmetic has room for long validity
+// terms. Decide applies it to every command's business time, and a journal's
+// reader to every entry's.
+absl::Status CheckBusinessTime(absl::string_view field, Instant at);
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_TIME_H_

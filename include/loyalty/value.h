@@ -26,6 +26,12 @@
 
 namespace loyalty {
 
+// A SHA-256 digest: of a journal entry and its predecessor, of a command,
+// of a program version's definition.
+using Sha256 = std::array<uint8_t, 32>;
+// Lowercase hex, 64 characters.
+std::string ToHex(const Sha256& hash);
+
 // How a division that does not come out even is rounded.
 enum class Rounding {
   kDown,      // toward zero

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/divider.h"
 #include "loyalty/check.h"
@@ -324,6 +325,10 @@ std::string Fraction::ToDecimal(int digits, Rounding rounding) const {
   }
   if (negative) text.insert(text.begin(), '-');
   return text;
+}
+
+std::string ToHex(const Sha256& hash) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
 }  // namespace loyalty

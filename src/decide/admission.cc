@@ -97,15 +97,3 @@ absl::StatusOr<std::string> AdmitMember(const DecideContext& context, const Comm
 
 }  // namespace loyalty::internal
 
-namespace loyalty {
-
-absl::Status CheckBusinessTime(absl::string_view field, Instant at) {
-  static const Instant kFirst = Instant::FromUnixMicros(-2208988800LL * 1000000);  // 1900-01-01
-  static const Instant kLast = Instant::FromUnixMicros(221845392000LL * 1000000);  // 9000-01-01
-  if (at < kFirst || at >= kLast) {
-    return internal::Invalid(field, absl::StrCat(at.ToString(), " is outside 1900-01-01 to 9000-01-01"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace loyalty

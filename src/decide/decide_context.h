@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ledger/lapse.h"
 #include "loyalty/check.h"
 #include "loyalty/command.h"
 #include "loyalty/ledger.h"
@@ -105,9 +106,6 @@ std::string LastValidDay(const Program& program, Instant lapses);
 
 // Whether a flag of the member, or the tier `status` gives it, protects
 // its points from lapsing.
-bool Protected(const ProgramVersion& version, const std::vector<std::string>& sorted_flags, const TierStatus& status);
-bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status);
-bool Protected(const ProgramVersion& version, const MemberState& member);
 
 // The lots whose validity changes when protection from expiry begins (they
 // stop lapsing) or ends (a fresh term from `at`).

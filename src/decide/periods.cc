@@ -57,12 +57,6 @@ std::string WholeLapse(const ProgramVersion& version, const MemberState& member,
 
 }  // namespace
 
-bool internal::LapsesForInactivity(const ProgramVersion& version, const MemberState& member, Instant as_of) {
-  return version.expiry.inactivity_months > 0 && !Protected(version, member) &&
-         AddMonths(version.zone.LocalDate(member.last_activity), version.expiry.inactivity_months) <=
-             version.zone.LocalDate(as_of);
-}
-
 std::vector<Entry> DecideTierReview(const Program& program, const MemberId& member_id, const MemberState& member,
                                     Instant as_of, const std::string& key, const CommandDigest& digest,
                                     Instant recorded_at) {

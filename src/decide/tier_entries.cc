@@ -8,20 +8,6 @@
 
 namespace loyalty::internal {
 
-bool Protected(const ProgramVersion& version, const std::vector<std::string>& sorted_flags, const TierStatus& status) {
-  for (const std::string& flag : version.expiry.protected_by_flags) {
-    if (std::binary_search(sorted_flags.begin(), sorted_flags.end(), flag)) return true;
-  }
-  const Tier* tier = version.tiers.Find(CurrentTier(version.tiers, status));
-  return tier != nullptr && tier->benefits.protects_from_expiry;
-}
-bool Protected(const ProgramVersion& version, const MemberState& member, const TierStatus& status) {
-  return Protected(version, member.detail().flags, status);
-}
-bool Protected(const ProgramVersion& version, const MemberState& member) {
-  return Protected(version, member.detail().flags, member.detail().status);
-}
-
 // The lots whose validity changes when protection from expiry begins (they
 // stop lapsing) or ends (a fresh term from `at`).
 std::vector<LotRenewal> ProtectionRenewals(const ProgramVersion& version, const MemberState& member, bool was_protected,

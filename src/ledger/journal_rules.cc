@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/debt.h"
 #include "ledger/lapse.h"
-#include "loyalty/command.h"
+#include "loyalty/time.h"
 
 namespace loyalty::internal {
 namespace {

@@ -35,7 +35,6 @@
 #include "absl/status/status.h"
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
-#include "loyalty/store.h"
 
 namespace loyalty::internal {
 

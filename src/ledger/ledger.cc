@@ -131,10 +131,6 @@ std::vector<size_t> SpendableLots(const MemberState& member, Instant at) {
   return order;
 }
 
-std::string ToHex(const Sha256& hash) {
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
-}
-
 namespace {
 
 // The interned ids: index -> text in chunks that never move, so that
