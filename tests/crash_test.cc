@@ -6,8 +6,8 @@
 // is the one the committed batches imply, and that acknowledged commands
 // are recognised as replays.
 //
-// The seed comes from LOYALTY_CRASH_SEED if set, else from the clock; it is
-// printed at the start and with every failure.
+// The seed comes from LOYALTY_CRASH_SEED or LOYALTY_TEST_SEED if set, else
+// it is random; it is printed at the start and with every failure.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "loyalty/loyalty.h"
+#include "test_seed.h"
 
 namespace loyalty {
 namespace {
@@ -260,15 +261,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// LOYALTY_CRASH_SEED if set (to repeat a run), else from the clock.
-uint64_t SeedFromEnvOrClock(uint64_t salt) {
-  if (const char* text = std::getenv("LOYALTY_CRASH_SEED")) {
-    uint64_t seed;
-    if (absl::SimpleAtoi(text, &seed)) return seed;
-  }
-  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ salt;
-}
 
 // After a kill: opens the journal and checks everything it must hold.
 // Returns the number of committed batches minus one (-1 for none).
@@ -511,7 +503,7 @@ CrashRun RunCrashLoop(SqliteOptions options, int kills, int max_sleep_ms, uint64
 }
 
 TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithFullSync) {
-  const uint64_t seed = SeedFromEnvOrClock(0);
+  const uint64_t seed = TestSeed("LOYALTY_CRASH_SEED");
   std::printf("crash test seed %llu (set LOYALTY_CRASH_SEED to repeat)\n", static_cast<unsigned long long>(seed));
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   CrashRun run = RunCrashLoop(SqliteOptions{}, /*kills=*/140, /*max_sleep_ms=*/30, seed);
@@ -525,7 +517,7 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithFullSync) {
 // synchronous=NORMAL promises durability across a crash of the process
 // (not of the machine): a SIGKILL must not lose an acknowledged batch either.
 TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchWithNormalSync) {
-  const uint64_t seed = SeedFromEnvOrClock(0x9e3779b97f4a7c15ULL);
+  const uint64_t seed = TestSeed("LOYALTY_CRASH_SEED");
   std::printf("crash test seed %llu (set LOYALTY_CRASH_SEED to repeat)\n", static_cast<unsigned long long>(seed));
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   SqliteOptions options;

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "loyalty/loyalty.h"
 #include "store_fixture.h"
+#include "test_seed.h"
 
 namespace loyalty {
 namespace {
@@ -296,8 +297,8 @@ TEST(PostgresMultiProcessTest, EnginesInSeveralProcessesKeepOneLedger) {
       ASSERT_TRUE((*engine)->Execute(Enroll{.idempotency_key = absl::StrCat("enroll-", i), .member = Member(i)}).ok());
     }
   }
-  const uint64_t seed = std::random_device{}();
-  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  const uint64_t seed = TestSeed("LOYALTY_TEST_SEED");
+  std::printf("seed %llu (set LOYALTY_TEST_SEED to repeat)\n", static_cast<unsigned long long>(seed));
   std::vector<pid_t> children;
   std::vector<std::string> outputs;
   for (int p = 0; p < kProcesses; ++p) {

@@ -4,9 +4,9 @@
 // state, the journal and the test's own bookkeeping must agree, and an
 // engine rebuilt from the journal must hold the same state.
 //
-// Each thread's generator is seeded from LOYALTY_STRESS_SEED (if set, else
-// the clock) plus the thread's index; the seed is printed at the start and
-// with every failure.
+// Each thread's generator is seeded from LOYALTY_STRESS_SEED or
+// LOYALTY_TEST_SEED (if set, else at random) plus the thread's index; the
+// seed is printed at the start and with every failure.
 #include <barrier>
 #include <chrono>
 #include <cstdio>
@@ -31,6 +31,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "loyalty/loyalty.h"
+#include "test_seed.h"
 
 namespace loyalty {
 namespace {
@@ -45,14 +46,6 @@ Program TestProgram() {
 }
 
 Instant Start() { return *Instant::Parse("2011-01-03T09:00:00Z"); }
-
-uint64_t SeedFromEnvOrClock() {
-  if (const char* text = std::getenv("LOYALTY_STRESS_SEED")) {
-    uint64_t seed;
-    if (absl::SimpleAtoi(text, &seed)) return seed;
-  }
-  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
 
 class TempDir {
  public:
@@ -712,7 +705,7 @@ Sha256 RunStress(Engine& engine, Mode mode, int threads, int ops, uint64_t seed)
 class StressTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = SeedFromEnvOrClock();
+    seed_ = TestSeed("LOYALTY_STRESS_SEED");
     std::printf("stress seed %llu (set LOYALTY_STRESS_SEED to repeat)\n", static_cast<unsigned long long>(seed_));
   }
   void TearDown() override {
