@@ -10,11 +10,10 @@ import re
 PUBLIC_PARTS = {
     "value.h": "core", "time.h": "core", "check.h": "core", "program.h": "core",
     "accrual.h": "core", "redemption.h": "core", "tiers.h": "core",
-    "spinning_mutex.h": "core",
     # Commands are plain values that Decide reads and the journal records.
     "ledger.h": "ledger", "command.h": "ledger",
     "store.h": "store",
-    "member_table.h": "engine", "engine.h": "engine",
+    "engine.h": "engine",
     "audit.h": "audit", "distribution.h": "audit",
     "partner.h": "partner",
     "profiles.h": "profiles",
@@ -45,7 +44,7 @@ ALLOWED = {
     # The audit uses the engine's parts, never the engine itself.
     "audit": {"store", "decide", "journal", "ledger", "core"},
     "partner": {"engine", "audit", "store", "ledger", "core"},
-    "profiles": {"audit", "store", "ledger", "core"},
+    "profiles": {"engine", "audit", "store", "ledger", "core"},
     "io": {"audit", "ledger", "core"},
     "report-text": {"core"},
     "report": {"report-text", "audit", "ledger", "core"},
@@ -57,16 +56,10 @@ ALLOWED = {
 # Upward includes the code has today (file, included header). Each is a
 # debt: remove the entry when the include goes; never add one.
 KNOWN_VIOLATIONS = {
-    # Sha256 and the ledger's value types are declared in ledger.h, which
-    # the rule evaluators' headers need for their results.
-    ("include/loyalty/program.h", "loyalty/ledger.h"),
+    # The rule evaluators read a member's state and counters (ledger.h).
     ("include/loyalty/accrual.h", "loyalty/ledger.h"),
     ("include/loyalty/redemption.h", "loyalty/ledger.h"),
     ("include/loyalty/tiers.h", "loyalty/ledger.h"),
-    # A profile store holds the engine it erases members from.
-    ("include/loyalty/profiles.h", "loyalty/engine.h"),
-    # Int128 comes from the audit header.
-    ("src/report/html_text.h", "loyalty/audit.h"),
     # The program's content hash uses the journal's Sha256.
     ("src/io/program_json.cc", "journal/chain.h"),
     # The state digest hashes the journal's encoding with its Sha256.
@@ -74,8 +67,6 @@ KNOWN_VIOLATIONS = {
     ("src/ledger/state_digest.cc", "journal/encoding.h"),
     # The chain checks a journal against the Store interface's KeyCheck.
     ("src/journal/chain.h", "loyalty/store.h"),
-    # The journal rules read entries back through the Store interface.
-    ("src/ledger/journal_rules.h", "loyalty/store.h"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
@@ -86,6 +77,8 @@ def part_of_file(path):
     """The part of a file under src/, include/ or cli/ (path relative to the root)."""
     if path in FILE_PARTS:
         return FILE_PARTS[path]
+    if path.startswith("include/loyalty/audit/"):
+        return "audit"
     if path.startswith("include/loyalty/"):
         return PUBLIC_PARTS.get(os.path.basename(path))
     if path.startswith("src/"):
