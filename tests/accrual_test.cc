@@ -714,7 +714,9 @@ TEST(AccrualAttribution, AlwaysAddsUpOnManyBaskets) {
     ExpectAttributionAddsUp(*result);
     for (size_t i = 0; i < lines.size(); ++i) {
       bool excluded = lines[i].category == "gift_card" || lines[i].category == "deposit";
-      if (excluded && lines[i].tags.empty()) EXPECT_EQ(result->per_line[i], Points(0)) << round << " " << i;
+      if (excluded && lines[i].tags.empty()) {
+        EXPECT_EQ(result->per_line[i], Points(0)) << round << " " << i;
+      }
     }
   }
 }

@@ -185,7 +185,9 @@ void CheckPopulation(int64_t members, int64_t total) {
   Int128 sum = 0;
   for (size_t i = 0; i < balances->size(); ++i) {
     sum += (*balances)[i];
-    if (i > 0) ASSERT_LE((*balances)[i - 1], (*balances)[i]) << i;
+    if (i > 0) {
+      ASSERT_LE((*balances)[i - 1], (*balances)[i]) << i;
+    }
   }
   EXPECT_EQ(sum, static_cast<Int128>(total));
   auto impact = ImpactOfBalances(Change2011(), *balances, ThreeThousandEuro());

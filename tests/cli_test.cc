@@ -165,7 +165,7 @@ TEST(Cli, KeyedJournalWithHeadReceiptsAndKeyFile) {
   Result keyless = Loyalty("verify --db " + db);
   EXPECT_EQ(keyless.exit_code, 3);
   EXPECT_NE(keyless.err.find("keyed journal"), std::string::npos) << keyless.err;
-  for (const std::string& command : {"replay", "statement M-1", "liability --from 2010-01-01 --to 2011-01-01"}) {
+  for (const char* command : {"replay", "statement M-1", "liability --from 2010-01-01 --to 2011-01-01"}) {
     Result read = Loyalty(absl::StrCat(command, " --db ", db, " --key-file ", key));
     EXPECT_EQ(read.exit_code, 0) << command << ": " << read.err;
   }

@@ -29,7 +29,6 @@
 namespace loyalty {
 namespace {
 
-Instant At(const char* text) { return *Instant::Parse(text); }
 MemberId Id(const char* text) { return MemberId::FromValid(text); }
 Money Eur(const char* amount) { return *Money::Parse(amount, *Currency::FromCode("EUR")); }
 

@@ -271,7 +271,9 @@ int64_t VerifyAfterCrash(const std::string& path, SqliteOptions options, const A
   const uint64_t last_seq = (*store)->LastSeq();
   auto verified = VerifyChain(**store);
   EXPECT_TRUE(verified.ok()) << verified.status();
-  if (verified.ok()) EXPECT_EQ(*verified, last_seq);
+  if (verified.ok()) {
+    EXPECT_EQ(*verified, last_seq);
+  }
 
   // The journal's entries grouped into runs of one key.
   std::map<std::string, KeyRecord> runs;

@@ -87,7 +87,9 @@ TEST(MemberTable, MatchesAMapUnderRandomOperations) {
     const MemberState* found = table.Find(Id(n));
     auto it = model.find(n);
     ASSERT_EQ(found != nullptr, it != model.end()) << n;
-    if (found != nullptr) EXPECT_EQ(found->balance, Points(it->second)) << n;
+    if (found != nullptr) {
+      EXPECT_EQ(found->balance, Points(it->second)) << n;
+    }
   }
 }
 

@@ -192,7 +192,7 @@ TEST(HtmlReport, BarHeightsFollowTheCounts) {
   EXPECT_EQ(afford[2].height, "144.00");
   EXPECT_EQ(afford[3].height, "144.00");
   // Every bar on the page: height = value x 240 / 5 (all three charts have top 5).
-  for (const std::string& id : {"loss-histogram-0", "balance-distribution", "awards-affordable-0"}) {
+  for (const std::string id : {"loss-histogram-0", "balance-distribution", "awards-affordable-0"}) {
     for (const Bar& bar : BarsOf(Svg(page, id))) {
       EXPECT_EQ(bar.height, std::to_string(bar.value * 48) + ".00") << id;
     }

@@ -600,7 +600,9 @@ void CheckConsistency(Engine& engine, const std::vector<std::unique_ptr<Worker>>
     const MemberState& state = states[hold.member];
     auto it = state.detail().holds.find(hold.id);
     EXPECT_EQ(it != state.detail().holds.end(), hold.open) << "hold " << hold.id;
-    if (it != state.detail().holds.end()) EXPECT_EQ(it->second.amount.value(), hold.amount) << "hold " << hold.id;
+    if (it != state.detail().holds.end()) {
+      EXPECT_EQ(it->second.amount.value(), hold.amount) << "hold " << hold.id;
+    }
   }
   for (const CreditRef& credit : pool.credits) {
     const Lot* lot = states[credit.member].FindLot(LotId{credit.seq, 0});

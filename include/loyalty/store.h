@@ -291,8 +291,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
 //   "memory:"                            NewMemoryStore()
 //   "sqlite:PATH"                        OpenSqliteStore(PATH)
 //   "postgresql://..." / "postgres://..." OpenPostgresStore(uri)
-// InvalidArgument naming the uri for any other scheme; otherwise the
-// errors of the store opened.
+// InvalidArgument naming the uri for any other scheme; Unimplemented for a
+// PostgreSQL uri if the library was built without its PostgreSQL store
+// (LOYALTY_WITH_POSTGRES=OFF); otherwise the errors of the store opened.
+// Linked with loyalty::loyalty (CMake), which holds every store built.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
 
 // Reads every entry of `store` and checks the chain from the first entry:
