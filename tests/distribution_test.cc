@@ -1,6 +1,7 @@
 // The balance distribution and awards-affordable counts: bucket edges worked
 // out by hand, the open top bucket, member states, errors, and a synthetic
 // population recounted the slow way.
+#include "loyalty/audit.h"
 #include "loyalty/distribution.h"
 
 #include <limits>

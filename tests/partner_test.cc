@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "loyalty/audit.h"
 #include "loyalty/io.h"
 
 namespace loyalty {
