@@ -929,7 +929,7 @@ TEST_F(DecideTest, TransferRefusals) {
 // ------------------------------------------------------------ status
 
 TEST_F(DecideTest, GrantTierUntilADateOrForAQualificationsValidity) {
-  uint64_t lot = Earn(kAnn, 100, "2020-02-01T00:00:00Z");
+  Earn(kAnn, 100, "2020-02-01T00:00:00Z");
   const Instant at = At("2020-03-10T12:00:00Z");
   auto granted = Run(GrantTier{.idempotency_key = "g",
                                .member = kAnn,
