@@ -15,7 +15,6 @@ LONG_FUNCTIONS = {
     "src/io/program_json.cc:ReadRedemption": 125,
     "src/io/scenario_json.cc:ReadStep": 197,
     "src/io/scenario_json.cc:ParseScenarioOrThrow": 129,
-    "src/ledger/state_digest.cc:StateDigest": 131,
 }
 
 CLASS_KEYWORD = re.compile(r"\b(class|struct|union|enum)\b")

@@ -60,13 +60,6 @@ KNOWN_VIOLATIONS = {
     ("include/loyalty/accrual.h", "loyalty/ledger.h"),
     ("include/loyalty/redemption.h", "loyalty/ledger.h"),
     ("include/loyalty/tiers.h", "loyalty/ledger.h"),
-    # The program's content hash uses the journal's Sha256.
-    ("src/io/program_json.cc", "journal/chain.h"),
-    # The state digest hashes the journal's encoding with its Sha256.
-    ("src/ledger/state_digest.cc", "journal/chain.h"),
-    ("src/ledger/state_digest.cc", "journal/encoding.h"),
-    # The chain checks a journal against the Store interface's KeyCheck.
-    ("src/journal/chain.h", "loyalty/store.h"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

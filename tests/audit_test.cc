@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "journal/command_codec.h"
 #include "core/divider.h"
 #include "gtest/gtest.h"

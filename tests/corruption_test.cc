@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "journal/entry_codec.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"

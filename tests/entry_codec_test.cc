@@ -15,7 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "journal/encoding.h"
+#include "core/encoding.h"
 #include "gtest/gtest.h"
 #include "loyalty/ledger.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "journal/chain.h"
+#include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
 #include "loyalty/audit.h"

@@ -15,7 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "journal/chain.h"
+#include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "loyalty/io.h"
 #include "loyalty/ledger.h"

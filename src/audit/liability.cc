@@ -3,7 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "journal/chain.h"
+#include "store/chain_check.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/liability.h"
 #include "loyalty/check.h"

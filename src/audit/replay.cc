@@ -5,7 +5,7 @@
 #include <span>
 
 #include "absl/container/btree_map.h"
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/replay.h"
 #include "ledger/state_digest.h"

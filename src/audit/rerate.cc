@@ -7,7 +7,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/str_cat.h"
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/rerate.h"
 #include "loyalty/command.h"

@@ -1,7 +1,7 @@
 // Journal verification: the chain check of store.h, the members' links and
 // the journal's rules (journal_rules.h), reported as a result.
 #include "absl/strings/str_cat.h"
-#include "journal/chain.h"
+#include "store/chain_check.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/verify.h"
 

@@ -13,7 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "journal/command_codec.h"
 #include "ledger/state_digest.h"

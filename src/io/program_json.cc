@@ -26,7 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "journal/chain.h"
+#include "core/sha256.h"
 #include "io/json_fields.h"
 #include "loyalty/program.h"
 #include "loyalty/time.h"

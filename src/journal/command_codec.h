@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "journal/encoding.h"
+#include "core/encoding.h"
 #include "loyalty/command.h"
 
 namespace loyalty::internal {

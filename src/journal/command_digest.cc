@@ -2,7 +2,7 @@
 // command_codec.h): the bytes behind its digest and its journal record.
 #include <algorithm>
 
-#include "journal/chain.h"
+#include "core/sha256.h"
 #include "journal/command_codec.h"
 #include "core/overloaded.h"
 #include "journal/value_codec.h"

@@ -3,7 +3,7 @@
 
 #include <type_traits>
 
-#include "journal/encoding.h"
+#include "core/encoding.h"
 #include "journal/value_codec.h"
 
 namespace loyalty::internal {

@@ -19,7 +19,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "journal/encoding.h"
+#include "core/encoding.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include <mutex>
 #include "journal/chain.h"
+#include "store/key_index.h"
 #include "journal/entry_codec.h"
 #include "journal/huge_page_allocator.h"
 #include "loyalty/check.h"

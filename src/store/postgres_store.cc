@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "journal/chain.h"
+#include "store/key_index.h"
 #include "journal/entry_codec.h"
 #include "loyalty/check.h"
 #include "loyalty/store.h"

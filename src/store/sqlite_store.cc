@@ -49,7 +49,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include <mutex>
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
+#include "store/key_index.h"
 #include "journal/entry_codec.h"
 #include "loyalty/check.h"
 #include "loyalty/store.h"

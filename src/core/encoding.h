@@ -3,8 +3,8 @@
 // (their digests). Integers are LEB128 varints, signed ones zigzagged;
 // strings are length-prefixed. The reader never reads past its input and
 // reports the first problem with the byte offset.
-#ifndef LOYALTY_SRC_JOURNAL_ENCODING_H_
-#define LOYALTY_SRC_JOURNAL_ENCODING_H_
+#ifndef LOYALTY_SRC_CORE_ENCODING_H_
+#define LOYALTY_SRC_CORE_ENCODING_H_
 
 #include <cstdint>
 #include <string>
@@ -102,4 +102,4 @@ class Reader {
 
 }  // namespace loyalty::internal
 
-#endif  // LOYALTY_SRC_JOURNAL_ENCODING_H_
+#endif  // LOYALTY_SRC_CORE_ENCODING_H_

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "journal/chain.h"
+#include "store/chain_pipeline.h"
 #include "loyalty/check.h"
 
 namespace loyalty::internal {
