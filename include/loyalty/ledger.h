@@ -400,6 +400,12 @@ struct TierStatus {
   Instant paid_until = Instant::Max();
 };
 
+struct TierLadder;  // program.h
+
+// The member's tier: the higher-ranked of the status and the subscribed
+// tier in `ladder` ("" if neither is in it).
+std::string CurrentTier(const TierLadder& ladder, const TierStatus& status);
+
 // A member's use of one accrual rule: points granted on its last local day
 // and month with grants, in total, and how many times it applied.
 struct RuleUse {

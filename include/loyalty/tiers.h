@@ -76,9 +76,6 @@ TierQualifying LifetimeTier(const Program& program, const MemberState& member, I
 // stops being valid: the start of the day after its last valid day.
 Instant StatusValidUntil(const TierLadder& ladder, const TimeZone& zone, const Period& period, Date earned_on);
 
-// The member's tier: the higher-ranked of the status and the subscribed
-// tier in `ladder` ("" if neither is in it).
-std::string CurrentTier(const TierLadder& ladder, const TierStatus& status);
 
 // What a member has and still needs toward one tier over one period: per
 // requirement (any one suffices), per counter.

@@ -217,10 +217,6 @@ Instant StatusValidUntil(const TierLadder& ladder, const TimeZone& zone, const P
   return Instant::Max();
 }
 
-std::string CurrentTier(const TierLadder& ladder, const TierStatus& status) {
-  return ladder.RankOf(status.paid_tier) > ladder.RankOf(status.tier) ? status.paid_tier : status.tier;
-}
-
 std::optional<TierDecision> ReviewStatus(const Program& program, const MemberState& member, Instant as_of) {
   const ProgramVersion& version = program.InForceAt(as_of);
   const TierLadder& ladder = version.tiers;

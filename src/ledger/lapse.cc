@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "loyalty/tiers.h"
 
 namespace loyalty::internal {
 
