@@ -32,8 +32,8 @@ struct ImpactResult {
   std::string basis;  // "population mm-members-2010 (synthetic)" or "journal members as of ..."
   DevaluationImpact impact;
   // For the HTML page's charts: the balances and the awards they buy.
-  BalanceDistribution balances;
-  AwardsAffordable affordable;
+  BalanceDistribution balances{};
+  AwardsAffordable affordable{};
 };
 
 // SettlePartners over [from, to): one row per partner, ascending id.
@@ -52,22 +52,22 @@ struct ReportSection {
 struct StepOutcome {
   std::string where;
   Instant at;
-  std::string action;  // "accrue", "hold", ...
-  std::string member;  // empty for program-wide steps
+  std::string action{};  // "accrue", "hold", ...
+  std::string member{};  // empty for program-wide steps
   std::string partner; // the partner whose handle ran the step; empty for the operator
-  std::string outcome; // "ok, entry 12", "refused as expected: ...", ...
+  std::string outcome{}; // "ok, entry 12", "refused as expected: ...", ...
 };
 
 struct RunReport {
   std::string scenario;
   std::string title;
   std::string description;
-  std::vector<StepOutcome> steps;
-  std::vector<ReportSection> sections;
+  std::vector<StepOutcome> steps{};
+  std::vector<ReportSection> sections{};
   uint64_t journal_entries = 0;
-  std::string journal_head;
-  std::string state_digest;
-  std::vector<std::string> failures;  // expectations not met, one line each
+  std::string journal_head{};
+  std::string state_digest{};
+  std::vector<std::string> failures{};  // expectations not met, one line each
 };
 
 // JSON forms, with a fixed key order. Points are integers, money and exact

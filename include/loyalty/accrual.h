@@ -91,7 +91,7 @@ struct AccrualContext {
   std::string tier;           // the member's tier at `at`, "" if none
   bool first_activity = false;
   absl::FunctionRef<RuleUsage(absl::string_view rule_id)> usage;
-  std::optional<Rate> tier_bonus;  // the earn bonus of the member's tier, if any
+  std::optional<Rate> tier_bonus{};  // the earn bonus of the member's tier, if any
 };
 
 // A cap that lowered a line's points (AccrualCap, checked in this order).

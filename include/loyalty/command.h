@@ -37,7 +37,7 @@ namespace loyalty {
 struct Enroll {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
 };
 
 // Credit raw points with their source; the lot expires as the program says
@@ -45,45 +45,45 @@ struct Enroll {
 struct Credit {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Points amount;
-  std::string source;
-  std::optional<Instant> expires_at;
-  std::vector<CounterDelta> counters;
-  std::string partner;  // the coalition partner that issues it; "" for none
+  std::string source{};
+  std::optional<Instant> expires_at{};
+  std::vector<CounterDelta> counters{};
+  std::string partner{};  // the coalition partner that issues it; "" for none
 };
 
 // Spend raw points now, soonest-expiring lots first.
 struct Redeem {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Points amount;
-  std::string reason;
-  std::string partner;  // the coalition partner where they are spent; "" for none
+  std::string reason{};
+  std::string partner{};  // the coalition partner where they are spent; "" for none
 };
 
 // Reserve points for `ttl`; the receipt's seq is the hold id.
 struct PlaceHold {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Points amount;
   absl::Duration ttl;
-  std::string reason;
+  std::string reason{};
 };
 
 struct CaptureHold {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   uint64_t hold = 0;
 };
 
 struct ReleaseHold {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   uint64_t hold = 0;
 };
 
@@ -92,17 +92,17 @@ struct ReleaseHold {
 struct ReverseEarn {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   uint64_t credit = 0;
   Points amount;
-  std::vector<CounterDelta> counters;
+  std::vector<CounterDelta> counters{};
 };
 
 // Undo debit `debit` (the seq of a debited or hold_captured entry).
 struct ReverseDebit {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   uint64_t debit = 0;
 };
 
@@ -110,17 +110,17 @@ struct ReverseDebit {
 struct Adjust {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Points delta;
-  std::string reason;
-  std::string actor;
+  std::string reason{};
+  std::string actor{};
 };
 
 // Move points from `member` to `to`; the lots keep their dates.
 struct Transfer {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   MemberId to;
   Points amount;
 };
@@ -130,7 +130,7 @@ struct Transfer {
 struct Accrue {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Activity activity;
 };
 
@@ -140,7 +140,7 @@ struct Accrue {
 struct ReturnLines {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   uint64_t credit = 0;
   std::vector<uint32_t> lines;
 };
@@ -150,7 +150,7 @@ struct ReturnLines {
 struct QuoteReward {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string reward;
   absl::Duration ttl;
 };
@@ -159,7 +159,7 @@ struct QuoteReward {
 struct RedeemReward {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string reward;
   uint64_t quote = 0;
 };
@@ -170,7 +170,7 @@ struct RedeemReward {
 struct HoldReward {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string reward;
   uint64_t quote = 0;
   absl::Duration ttl;
@@ -183,9 +183,9 @@ struct HoldReward {
 struct PayWithPointsAtTill {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   Points points;
-  std::string partner;
+  std::string partner{};
 };
 
 // Set or clear a member flag (a co-brand card). Setting a flag that the
@@ -194,7 +194,7 @@ struct PayWithPointsAtTill {
 struct SetMemberFlag {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string flag;
   bool on = true;
 };
@@ -204,7 +204,7 @@ struct SetMemberFlag {
 struct CloseMembership {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
 };
 
 // Grant a status tier by hand (an invitation-only tier, a goodwill
@@ -213,9 +213,9 @@ struct CloseMembership {
 struct GrantTier {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string tier;
-  std::optional<Instant> valid_until;
+  std::optional<Instant> valid_until{};
   std::string reason;
   std::string actor;
 };
@@ -226,7 +226,7 @@ struct GrantTier {
 struct SubscribeTier {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
   std::string tier;
   Instant paid_until;
 };
@@ -235,7 +235,7 @@ struct SubscribeTier {
 struct CancelTierSubscription {
   std::string idempotency_key;
   MemberId member;
-  std::optional<Instant> at;
+  std::optional<Instant> at{};
 };
 
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,

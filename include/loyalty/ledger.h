@@ -88,9 +88,9 @@ struct RewardPrice {
   std::string grandfathering;  // "", "price_lock", "book_by" or "earned_before"
   Points old_points;           // earned_before: paid from protected lots, old price
   Points new_points;           // earned_before: paid from the other lots, new price
-  std::optional<Money> cash;   // cash + points: the money due besides the points
-  std::string tier;            // the member's tier, when its redemption discount applied
-  Points discount;             // points waived by that discount (already taken off)
+  std::optional<Money> cash{};   // cash + points: the money due besides the points
+  std::string tier{};            // the member's tier, when its redemption discount applied
+  Points discount{};             // points waived by that discount (already taken off)
   friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
 };
 
@@ -118,10 +118,10 @@ struct Credited {
   Instant expires_at;
   std::string source;
   std::vector<CounterDelta> counters;
-  std::string activity;  // the host's activity id; empty for a raw credit
-  std::vector<Points> line_points;
-  Points unattributed;
-  std::vector<RuleGrant> grants;
+  std::string activity{};  // the host's activity id; empty for a raw credit
+  std::vector<Points> line_points{};
+  Points unattributed{};
+  std::vector<RuleGrant> grants{};
   int32_t local_day = 0;  // Date::days_since_epoch of the activity, program zone
   friend bool operator==(const Credited&, const Credited&) = default;
 };
@@ -129,9 +129,9 @@ struct Credited {
 struct Debited {
   Points amount;
   std::vector<LotDraw> draws;
-  RewardPrice price;
+  RewardPrice price{};
   uint64_t quote = 0;          // the quote it redeemed, if any
-  std::optional<Money> value;  // paying at the till: the money the points paid
+  std::optional<Money> value{};  // paying at the till: the money the points paid
   friend bool operator==(const Debited&, const Debited&) = default;
 };
 // Points reserved by hold `seq` until `expires_at`.
@@ -139,7 +139,7 @@ struct HoldPlaced {
   Points amount;
   Instant expires_at;
   std::vector<LotDraw> draws;
-  RewardPrice price;
+  RewardPrice price{};
   uint64_t quote = 0;  // the quote it holds, if any
   friend bool operator==(const HoldPlaced&, const HoldPlaced&) = default;
 };
@@ -148,7 +148,7 @@ struct HoldCaptured {
   uint64_t hold = 0;
   Points amount;
   std::vector<LotDraw> draws;
-  RewardPrice price;
+  RewardPrice price{};
   friend bool operator==(const HoldCaptured&, const HoldCaptured&) = default;
 };
 // A hold's points returned, on request or because it lapsed: `debt_paid`
@@ -169,7 +169,7 @@ struct EarnReversed {
   Points from_lot;
   Points debt_added;
   std::vector<CounterDelta> counters;  // amounts to subtract, from the credit's local day
-  std::vector<uint32_t> lines;         // purchase lines returned, if by lines
+  std::vector<uint32_t> lines{};         // purchase lines returned, if by lines
   int32_t counter_day = 0;             // the credit's local day (Date::days_since_epoch)
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };

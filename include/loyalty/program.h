@@ -38,8 +38,8 @@ namespace loyalty {
 
 struct PurchaseLine {
   std::string sku;
-  std::string category;
-  std::vector<std::string> tags;
+  std::string category{};
+  std::vector<std::string> tags{};
   int64_t quantity = 1;
   Money unit_price{0, *Currency::FromCode("EUR")};
 };
@@ -139,12 +139,12 @@ struct AccrualCap {
 
 struct AccrualRule {
   std::string id;
-  std::string description;
+  std::string description{};
   int priority = 0;             // lower runs first
-  std::string exclusive_group;  // of the rules that apply in a group, only the best counts
-  AccrualCondition when;
-  AccrualEffect effect;
-  AccrualCap cap;
+  std::string exclusive_group{};  // of the rules that apply in a group, only the best counts
+  AccrualCondition when{};
+  AccrualEffect effect{};
+  AccrualCap cap{};
 };
 
 // ---------------------------------------------------------------- rewards
@@ -165,7 +165,7 @@ struct CatalogItem {
   std::string name;
   Points price;
   std::optional<Money> cash;
-  std::string partner;  // the coalition partner where it is redeemed; "" for the operator's own
+  std::string partner{};  // the coalition partner where it is redeemed; "" for the operator's own
 };
 
 // Paying at the till: each point is worth `value_per_point` (0.01 EUR),
@@ -204,7 +204,7 @@ struct ExpiryTerm {
   // Member flags (a co-brand card) under which points do not lapse: lots
   // held or earned while one is set never expire, and get a fresh term from
   // the day the last such flag is cleared.
-  std::vector<std::string> protected_by_flags;
+  std::vector<std::string> protected_by_flags{};
   // After a membership is closed, its points stay redeemable for this many
   // months, then lapse (German courts voided immediate forfeiture).
   int closure_grace_months = 0;
@@ -219,13 +219,13 @@ struct Grandfathering {
   bool price_lock = false;
   // Awards booked before this instant are priced on the previous version
   // (American, 2016).
-  std::optional<Instant> book_by;
+  std::optional<Instant> book_by{};
   // Points from lots earned before `earned_before` may be spent at the
   // previous version's prices until `spend_until` (what LG Koeln ordered for
   // miles credited before the 2011 change): the share of an award paid with
   // them is priced on the old chart, the rest on the new.
-  std::optional<Instant> earned_before;
-  std::optional<Instant> spend_until;
+  std::optional<Instant> earned_before{};
+  std::optional<Instant> spend_until{};
 };
 
 // ---------------------------------------------------------------- tiers
@@ -260,14 +260,14 @@ struct TierBenefits {
 
 struct Tier {
   std::string id;
-  std::string name;
-  TierQualification qualification;
+  std::string name{};
+  TierQualification qualification{};
   // Cumulative counters over the whole membership that make the tier the
   // member's for life: never downgraded below it.
-  std::optional<TierQualification> lifetime;
+  std::optional<TierQualification> lifetime{};
   bool invitation_only = false;  // granted only by a manual command, with a reason
   bool paid = false;             // a subscription: granted for the period paid for
-  TierBenefits benefits;
+  TierBenefits benefits{};
 };
 
 // A status ladder and its rules.

@@ -226,7 +226,7 @@ struct SqliteOptions {
   // with verify_on_open = false. A writer's open migrates journals of
   // versions 1 and 2 (before Entry::member_prev) to 3 and 4, and keyed
   // journals of version 4 (head not authenticated) to 5.
-  std::optional<std::string> journal_key;
+  std::optional<std::string> journal_key{};
   // true (the default): a path where no file exists, or an empty file,
   // becomes a new journal. false: only an existing journal is opened; a
   // missing path, or a file that holds no journal yet, is NotFound ("no

@@ -47,7 +47,7 @@ struct ImpactOptions {
   // earned_before at the new version's effective_from (no spend limit);
   // book_by at `book_by` (unset: effective_from + 3 months);
   // a notice of `notice_days` from announced_at.
-  std::optional<Instant> book_by;
+  std::optional<Instant> book_by{};
   int64_t notice_days = 90;
 };
 

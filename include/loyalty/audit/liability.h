@@ -28,7 +28,7 @@ struct LiabilityOptions {
   Currency currency = *Currency::FromCode("EUR");
   Rounding rounding = Rounding::kHalfEven;  // each line's value to the minor unit
   // The key of a keyed journal, to verify its chain with (store.h).
-  std::optional<std::string> journal_key;
+  std::optional<std::string> journal_key{};
 };
 
 // Points and their value (points x value_per_point, rounded as the options say).
