@@ -545,7 +545,8 @@ void Explain(const AccrualEffect& effect, const RuleState& state, const Currency
 
 // ---------------------------------------------------------------- version checks
 
-// The errors of a version whose rules cannot be evaluated.
+// The errors of CheckAccrualRules, also returned by an evaluation that meets
+// them in a version that did not pass it.
 
 // A min_eligible_amount in another currency than the version's.
 absl::Status MinEligibleCurrencyError(size_t index, const AccrualRule& rule, const Currency& currency) {
@@ -1063,6 +1064,23 @@ absl::Status Evaluation::AddLine(int32_t index, AccrualResult& result, int64_t& 
 }
 
 }  // namespace
+
+absl::Status CheckAccrualRules(const ProgramVersion& version) {
+  for (size_t i = 0; i < version.accrual.size(); ++i) {
+    const AccrualRule& rule = version.accrual[i];
+    if (ResolveBalance(version, rule) == kUnknownBalance) return UnknownBalance(version, i, rule);
+    if (rule.when.min_eligible_amount.has_value() && !(rule.when.min_eligible_amount->currency() == version.currency)) {
+      return MinEligibleCurrencyError(i, rule, version.currency);
+    }
+    if (rule.effect.kind == AccrualEffect::Kind::kFixed && rule.effect.fixed.IsNegative()) {
+      return NegativeFixed(i, rule);
+    }
+    if (rule.effect.kind == AccrualEffect::Kind::kPerDistance && rule.effect.minimum.IsNegative()) {
+      return NegativeMinimum(i, rule);
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
                                               const AccrualContext& context) {
