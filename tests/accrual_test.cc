@@ -831,25 +831,39 @@ TEST(ProgramFromVersions, ReportsEachAccrualRuleErrorWithTheVersion) {
   EXPECT_TRUE(Program::FromVersions({Retail()}).ok());
 }
 
-TEST(AccrualErrors, BadVersions) {
+// A version that did not pass CheckAccrualRules is still evaluated safely:
+// the balance is resolved for every rule, a negative fixed amount or
+// minimum is an error once the rule's effect is computed, and a
+// min_eligible_amount in another currency is compared by its minor units.
+TEST(AccrualErrors, UncheckedVersions) {
   AccrualContext context = Context("2024-04-02T09:00:00Z");
   Activity basket = Basket({Line("A", "x", 1, "1.00")});
-  AccrualRule unknown = Fixed("bonus", 5);
-  unknown.effect.balance = "status";
-  auto balance = EvaluateAccrual(Version("v", {unknown}), basket, context);
+  const std::vector<BadRule> bad = BadRules();
+  auto balance = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[0].rule}), basket, context);
   EXPECT_EQ(balance.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(balance.status().message(), HasSubstr("accrual[0] (rule \"bonus\").effect.balance: \"status\""));
+  EXPECT_EQ(balance.status().message(), bad[0].message);
+  AccrualRule unknown = bad[0].rule;
+  unknown.when.activity_types = {"flight"};  // never applies to the basket: still an error
+  EXPECT_EQ(EvaluateAccrual(Version("v", {unknown}), basket, context).status().code(),
+            absl::StatusCode::kInvalidArgument);
 
-  AccrualRule dollars = Fixed("bonus", 5);
-  dollars.when.min_eligible_amount = *Money::Parse("10.00", *Currency::FromCode("USD"));
-  auto min_amount = EvaluateAccrual(Version("v", {Fixed("a", 1), dollars}), basket, context);
-  EXPECT_EQ(min_amount.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(min_amount.status().message(),
-              HasSubstr("accrual[1] (rule \"bonus\").when.min_eligible_amount: USD is not the program currency EUR"));
+  // 1.00 EUR = 100 minor units, below 10.00 USD = 1,000: the rule does not apply.
+  auto min_amount = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[1].rule}), basket, context);
+  ASSERT_TRUE(min_amount.ok()) << min_amount.status();
+  EXPECT_THAT(RuleIds(*min_amount), ElementsAre("a"));
 
-  auto negative = EvaluateAccrual(Version("v", {Fixed("minus", -5)}), basket, context);
-  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(negative.status().message(), HasSubstr("effect.fixed: -5 is negative"));
+  auto fixed = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[2].rule}), basket, context);
+  EXPECT_EQ(fixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fixed.status().message(), bad[2].message);
+
+  ProgramVersion miles = Version("v", {Fixed("a", 1), bad[3].rule});
+  auto minimum = EvaluateAccrual(miles, Flight(100, "Y"), Context("2010-11-02T10:00:00Z"));
+  EXPECT_EQ(minimum.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(minimum.status().message(), bad[3].message);
+  // No rate for the booking class: the effect is never computed.
+  auto other_class = EvaluateAccrual(miles, Flight(100, "J"), Context("2010-11-02T10:00:00Z"));
+  ASSERT_TRUE(other_class.ok()) << other_class.status();
+  EXPECT_EQ(other_class->redeemable, Points(1));
 }
 
 TEST(AccrualErrors, Overflow) {

@@ -178,9 +178,10 @@ struct AccrualResult {
   Points unattributed;
 };
 
-// Checks what EvaluateAccrual needs of a version's rules. For each rule, in
-// version order: its effect balance is the redeemable balance ("" means
-// it) or one of version.counters; when.min_eligible_amount, if set, is in
+// Checks what EvaluateAccrual needs of a version's rules, so that it need
+// not check them on every call. For each rule, in version order: its
+// effect balance is the redeemable balance ("" means it) or one of
+// version.counters; when.min_eligible_amount, if set, is in
 // version.currency; a kFixed effect's `fixed` and a kPerDistance effect's
 // `minimum` are not negative. Program::FromVersions checks every version
 // with it, so every version of a Program has passed.
@@ -197,6 +198,14 @@ absl::Status CheckAccrualRules(const ProgramVersion& version);
 
 // Evaluates every accrual rule of `version` against `activity`.
 //
+// Precondition: `version` passed CheckAccrualRules, as every version of a
+// Program has. On a version that did not, the result may be wrong but the
+// call is still safe: every rule's balance is resolved in priority order,
+// and an unknown one is the CheckAccrualRules error; a negative fixed
+// amount or minimum is the CheckAccrualRules error once the rule's effect
+// is computed (its conditions hold), never clamped; a min_eligible_amount
+// in another currency is compared by its minor units.
+//
 // Errors:
 //   InvalidArgument naming the field, for bad input: a purchase with no lines
 //     ("lines: a purchase needs at least one line"), a quantity below 1
@@ -204,9 +213,8 @@ absl::Status CheckAccrualRules(const ProgramVersion& version);
 //     amount, money in another currency than version.currency
 //     ("lines[2].unit_price: USD is not the program currency EUR"), a
 //     negative distance ("distance_miles");
-//   InvalidArgument naming the rule, for a version that cannot be evaluated:
-//     the errors of CheckAccrualRules, for the first failing rule in
-//     priority order;
+//   InvalidArgument naming the rule, for a version that did not pass
+//     CheckAccrualRules (see the precondition);
 //   OutOfRange when a line amount, a sum or a product does not fit in 64 bits.
 absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
                                               const AccrualContext& context);

@@ -6,7 +6,8 @@
 // same exact products and roundings as ToPoints and Scale, without building
 // an error text unless one is needed), and records each counted line's
 // explanation as numbers (AccrualExplanation); FormulaText renders the text
-// only when a caller asks for it.
+// only when a caller asks for it. The rules themselves are checked once,
+// when a Program is built (CheckAccrualRules), not on every call.
 //
 // EvaluateAccrual checks the activity, sorts the rules into priority order
 // and runs an Evaluation over them: one function per step of a rule
@@ -671,7 +672,7 @@ class Evaluation {
   absl::Status PerDistance(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies);
   absl::Status PerTicketPrice(size_t idx, const AccrualRule& rule, const RuleBasis& basis, RuleState& state,
                               bool& applies);
-  absl::Status Fixed(const AccrualRule& rule, RuleState& state, bool& applies);
+  absl::Status Fixed(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies);
   absl::Status Multiplier(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state, bool& applies);
   absl::Status MultiplierBase(size_t idx, const AccrualRule& rule, const RuleBasis& basis, Int128& base,
                               Int128& extra, bool& any);
@@ -710,18 +711,10 @@ absl::Status Evaluation::EvaluateRule(int32_t index) {
   const size_t idx = static_cast<size_t>(index);
   const AccrualRule& rule = rules_[idx];
   RuleState& state = states_[idx];
-  // The version itself must make sense, whether or not the rule applies.
+  // The balance picks the total the rule's line adds to; an unknown one (a
+  // version that did not pass CheckAccrualRules) is an error, not an index.
   state.balance = ResolveBalance(version_, rule);
   if (state.balance == kUnknownBalance) return UnknownBalance(version_, idx, rule);
-  if (rule.when.min_eligible_amount.has_value() && !(rule.when.min_eligible_amount->currency() == currency_)) {
-    return MinEligibleCurrencyError(idx, rule, currency_);
-  }
-  if (rule.effect.kind == AccrualEffect::Kind::kFixed && rule.effect.fixed.IsNegative()) {
-    return NegativeFixed(idx, rule);
-  }
-  if (rule.effect.kind == AccrualEffect::Kind::kPerDistance && rule.effect.minimum.IsNegative()) {
-    return NegativeMinimum(idx, rule);
-  }
   if (!ConditionsHold(rule.when, view_, context_, day_)) return absl::OkStatus();
 
   RuleBasis basis;
@@ -799,7 +792,7 @@ absl::Status Evaluation::ApplyEffect(size_t idx, const AccrualRule& rule, RuleBa
     case AccrualEffect::Kind::kPerMoney: return PerMoney(idx, rule, basis, state, applies);
     case AccrualEffect::Kind::kPerDistance: return PerDistance(idx, rule, state, applies);
     case AccrualEffect::Kind::kPerTicketPrice: return PerTicketPrice(idx, rule, basis, state, applies);
-    case AccrualEffect::Kind::kFixed: return Fixed(rule, state, applies);
+    case AccrualEffect::Kind::kFixed: return Fixed(idx, rule, state, applies);
     case AccrualEffect::Kind::kMultiplier: return Multiplier(idx, rule, basis, state, applies);
   }
   return absl::OkStatus();
@@ -824,12 +817,14 @@ absl::Status Evaluation::PerMoney(size_t idx, const AccrualRule& rule, const Rul
 }
 
 // Distance x the booking class's rate, at least the minimum; a class
-// without a rate earns nothing from the rule.
+// without a rate earns nothing from the rule. A negative minimum (a version
+// that did not pass CheckAccrualRules) is the error CheckAccrualRules gives.
 absl::Status Evaluation::PerDistance(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies) {
   if (view_.flight == nullptr) return absl::OkStatus();
   const AccrualEffect& effect = rule.effect;
   auto rate = effect.booking_class_rates.find(view_.flight->booking_class);
   if (rate == effect.booking_class_rates.end()) return absl::OkStatus();
+  if (effect.minimum.IsNegative()) return NegativeMinimum(idx, rule);
   const int64_t distance = view_.flight->distance_miles;
   std::optional<Product> product = MultiplyRate(distance, rate->second, 0, effect.rounding);
   if (!product.has_value()) {
@@ -869,8 +864,10 @@ absl::Status Evaluation::PerTicketPrice(size_t idx, const AccrualRule& rule, con
   return absl::OkStatus();
 }
 
-// The fixed points.
-absl::Status Evaluation::Fixed(const AccrualRule& rule, RuleState& state, bool& applies) {
+// The fixed points. A negative amount (a version that did not pass
+// CheckAccrualRules) is the error CheckAccrualRules gives.
+absl::Status Evaluation::Fixed(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies) {
+  if (rule.effect.fixed.IsNegative()) return NegativeFixed(idx, rule);
   state.desired = rule.effect.fixed.value();
   applies = true;
   return absl::OkStatus();
