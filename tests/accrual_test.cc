@@ -1,7 +1,9 @@
 // Tests of the accrual evaluator (loyalty/accrual.h): a PAYBACK-like retail
 // program, a Miles & More-like flight program, revenue-based earning by
 // tier, attribution of points to purchase lines, every input error and
-// overflow. Every expected figure is worked out by hand in the comments.
+// overflow, and the version checks (CheckAccrualRules, as
+// Program::FromVersions reports them). Every expected figure is worked out
+// by hand in the comments.
 #include "loyalty/accrual.h"
 
 #include <algorithm>
@@ -10,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -761,25 +765,105 @@ TEST(AccrualErrors, BadFlightsAndCustomActivities) {
   EXPECT_THAT(refund.status().message(), HasSubstr("amount: -1.00 EUR is negative"));
 }
 
-TEST(AccrualErrors, BadVersions) {
-  AccrualContext context = Context("2024-04-02T09:00:00Z");
-  Activity basket = Basket({Line("A", "x", 1, "1.00")});
+// The four rule errors CheckAccrualRules reports, one version each: rule
+// `rule` of Version("v", {Fixed("a", 1), rule}) is the bad one.
+struct BadRule {
+  const char* what;
+  AccrualRule rule;
+  const char* message;
+};
+
+std::vector<BadRule> BadRules() {
   AccrualRule unknown = Fixed("bonus", 5);
   unknown.effect.balance = "status";
-  auto balance = EvaluateAccrual(Version("v", {unknown}), basket, context);
-  EXPECT_EQ(balance.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(balance.status().message(), HasSubstr("accrual[0] (rule \"bonus\").effect.balance: \"status\""));
-
   AccrualRule dollars = Fixed("bonus", 5);
   dollars.when.min_eligible_amount = *Money::Parse("10.00", *Currency::FromCode("USD"));
-  auto min_amount = EvaluateAccrual(Version("v", {Fixed("a", 1), dollars}), basket, context);
-  EXPECT_EQ(min_amount.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(min_amount.status().message(),
-              HasSubstr("accrual[1] (rule \"bonus\").when.min_eligible_amount: USD is not the program currency EUR"));
+  AccrualRule negative = Fixed("minus", -5);
+  AccrualRule minimum;
+  minimum.id = "miles";
+  minimum.effect.kind = Kind::kPerDistance;
+  minimum.effect.booking_class_rates = {{"Y", R("1")}};
+  minimum.effect.minimum = Points(-125);
+  return {
+      {"balance", unknown,
+       R"(accrual[1] (rule "bonus").effect.balance: "status" is neither the redeemable balance "points" nor a )"
+       "counter of version v"},
+      {"min_eligible_amount", dollars,
+       R"(accrual[1] (rule "bonus").when.min_eligible_amount: USD is not the program currency EUR)"},
+      {"fixed", negative, R"(accrual[1] (rule "minus").effect.fixed: -5 is negative)"},
+      {"minimum", minimum, R"(accrual[1] (rule "miles").effect.minimum: -125 is negative)"},
+  };
+}
 
-  auto negative = EvaluateAccrual(Version("v", {Fixed("minus", -5)}), basket, context);
-  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(negative.status().message(), HasSubstr("effect.fixed: -5 is negative"));
+TEST(CheckAccrualRules, NamesTheRuleAndTheField) {
+  for (const BadRule& bad : BadRules()) {
+    absl::Status status = CheckAccrualRules(Version("v", {Fixed("a", 1), bad.rule}));
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad.what;
+    EXPECT_EQ(status.message(), bad.message) << bad.what;
+  }
+  EXPECT_TRUE(CheckAccrualRules(Retail()).ok());
+  EXPECT_TRUE(CheckAccrualRules(MilesAndMore()).ok());
+  // A negative minimum of another kind is never used, so it is no error.
+  AccrualRule unused = Fixed("a", 1);
+  unused.effect.minimum = Points(-1);
+  EXPECT_TRUE(CheckAccrualRules(Version("v", {unused})).ok());
+}
+
+TEST(CheckAccrualRules, ReportsTheFirstBadRuleInVersionOrder) {
+  // Version order, not priority order: the fixed rule runs first but is
+  // listed second.
+  AccrualRule negative = Fixed("minus", -5, -1);
+  AccrualRule unknown = Fixed("bonus", 5, 1);
+  unknown.effect.balance = "status";
+  EXPECT_THAT(CheckAccrualRules(Version("v", {unknown, negative})).message(),
+              HasSubstr(R"(accrual[0] (rule "bonus").effect.balance)"));
+}
+
+TEST(ProgramFromVersions, ReportsEachAccrualRuleErrorWithTheVersion) {
+  for (const BadRule& bad : BadRules()) {
+    ProgramVersion good = Version("v0", {Fixed("a", 1)});
+    ProgramVersion version = Version("v", {Fixed("a", 1), bad.rule});
+    version.effective_from = At("2024-01-01T00:00:00Z");
+    auto program = Program::FromVersions({good, version});
+    EXPECT_EQ(program.status().code(), absl::StatusCode::kInvalidArgument) << bad.what;
+    EXPECT_EQ(program.status().message(), absl::StrCat("versions[1] (v): ", bad.message)) << bad.what;
+  }
+  EXPECT_TRUE(Program::FromVersions({Retail()}).ok());
+}
+
+// A version that did not pass CheckAccrualRules is still evaluated safely:
+// the balance is resolved for every rule, a negative fixed amount or
+// minimum is an error once the rule's effect is computed, and a
+// min_eligible_amount in another currency is compared by its minor units.
+TEST(AccrualErrors, UncheckedVersions) {
+  AccrualContext context = Context("2024-04-02T09:00:00Z");
+  Activity basket = Basket({Line("A", "x", 1, "1.00")});
+  const std::vector<BadRule> bad = BadRules();
+  auto balance = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[0].rule}), basket, context);
+  EXPECT_EQ(balance.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(balance.status().message(), bad[0].message);
+  AccrualRule unknown = bad[0].rule;
+  unknown.when.activity_types = {"flight"};  // never applies to the basket: still an error
+  EXPECT_EQ(EvaluateAccrual(Version("v", {unknown}), basket, context).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // 1.00 EUR = 100 minor units, below 10.00 USD = 1,000: the rule does not apply.
+  auto min_amount = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[1].rule}), basket, context);
+  ASSERT_TRUE(min_amount.ok()) << min_amount.status();
+  EXPECT_THAT(RuleIds(*min_amount), ElementsAre("a"));
+
+  auto fixed = EvaluateAccrual(Version("v", {Fixed("a", 1), bad[2].rule}), basket, context);
+  EXPECT_EQ(fixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fixed.status().message(), bad[2].message);
+
+  ProgramVersion miles = Version("v", {Fixed("a", 1), bad[3].rule});
+  auto minimum = EvaluateAccrual(miles, Flight(100, "Y"), Context("2010-11-02T10:00:00Z"));
+  EXPECT_EQ(minimum.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(minimum.status().message(), bad[3].message);
+  // No rate for the booking class: the effect is never computed.
+  auto other_class = EvaluateAccrual(miles, Flight(100, "J"), Context("2010-11-02T10:00:00Z"));
+  ASSERT_TRUE(other_class.ok()) << other_class.status();
+  EXPECT_EQ(other_class->redeemable, Points(1));
 }
 
 TEST(AccrualErrors, Overflow) {

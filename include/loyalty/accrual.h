@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "loyalty/ledger.h"
@@ -177,7 +178,33 @@ struct AccrualResult {
   Points unattributed;
 };
 
+// Checks what EvaluateAccrual needs of a version's rules, so that it need
+// not check them on every call. For each rule, in version order: its
+// effect balance is the redeemable balance ("" means it) or one of
+// version.counters; when.min_eligible_amount, if set, is in
+// version.currency; a kFixed effect's `fixed` and a kPerDistance effect's
+// `minimum` are not negative. Program::FromVersions checks every version
+// with it, so every version of a Program has passed.
+//
+// Errors: InvalidArgument for the first rule that fails, naming the rule
+// and the field as accrual[i] (rule "id").field, e.g.
+//   accrual[2] (rule "status").effect.balance: "status" is neither the
+//     redeemable balance "points" nor a counter of version v1
+//   accrual[0] (rule "big").when.min_eligible_amount: USD is not the program
+//     currency EUR
+//   accrual[1] (rule "bonus").effect.fixed: -5 is negative
+//   accrual[3] (rule "miles").effect.minimum: -125 is negative
+absl::Status CheckAccrualRules(const ProgramVersion& version);
+
 // Evaluates every accrual rule of `version` against `activity`.
+//
+// Precondition: `version` passed CheckAccrualRules, as every version of a
+// Program has. On a version that did not, the result may be wrong but the
+// call is still safe: every rule's balance is resolved in priority order,
+// and an unknown one is the CheckAccrualRules error; a negative fixed
+// amount or minimum is the CheckAccrualRules error once the rule's effect
+// is computed (its conditions hold), never clamped; a min_eligible_amount
+// in another currency is compared by its minor units.
 //
 // Errors:
 //   InvalidArgument naming the field, for bad input: a purchase with no lines
@@ -186,10 +213,8 @@ struct AccrualResult {
 //     amount, money in another currency than version.currency
 //     ("lines[2].unit_price: USD is not the program currency EUR"), a
 //     negative distance ("distance_miles");
-//   InvalidArgument naming the rule, for a version that cannot be evaluated:
-//     an effect balance that is neither the redeemable balance nor one of
-//     version.counters ("" means the redeemable balance), a min_eligible_amount
-//     in another currency, a negative fixed amount or minimum;
+//   InvalidArgument naming the rule, for a version that did not pass
+//     CheckAccrualRules (see the precondition);
 //   OutOfRange when a line amount, a sum or a product does not fit in 64 bits.
 absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
                                               const AccrualContext& context);

@@ -366,7 +366,9 @@ class Program {
   // A history of versions. InvalidArgument, naming the version, unless:
   // ids are unique and 1 to 64 characters; effective_from strictly
   // increases; each announced_at <= effective_from; every version uses the
-  // same time zone and currency.
+  // same time zone and currency; each version's accrual rules pass
+  // CheckAccrualRules (loyalty/accrual.h), whose message follows the
+  // version's name: "versions[0] (v1): accrual[2] (rule \"x\").effect.fixed: ...".
   static absl::StatusOr<Program> FromVersions(std::vector<ProgramVersion> versions);
 
   // The version in force at `at`; the first version for instants before it.

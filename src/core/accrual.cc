@@ -6,7 +6,13 @@
 // same exact products and roundings as ToPoints and Scale, without building
 // an error text unless one is needed), and records each counted line's
 // explanation as numbers (AccrualExplanation); FormulaText renders the text
-// only when a caller asks for it.
+// only when a caller asks for it. The rules themselves are checked once,
+// when a Program is built (CheckAccrualRules), not on every call.
+//
+// EvaluateAccrual checks the activity, sorts the rules into priority order
+// and runs an Evaluation over them: one function per step of a rule
+// (eligible amount, effect by kind, caps, attribution, stacking), then the
+// result.
 #include "loyalty/accrual.h"
 
 #include <algorithm>
@@ -538,357 +544,553 @@ void Explain(const AccrualEffect& effect, const RuleState& state, const Currency
   }
 }
 
-}  // namespace
+// ---------------------------------------------------------------- version checks
 
-absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
-                                              const AccrualContext& context) {
-  const std::vector<AccrualRule>& rules = version.accrual;
-  const Currency& currency = version.currency;
+// The errors of CheckAccrualRules, also returned by an evaluation that meets
+// them in a version that did not pass it.
 
-  // The activity, checked.
+// A min_eligible_amount in another currency than the version's.
+absl::Status MinEligibleCurrencyError(size_t index, const AccrualRule& rule, const Currency& currency) {
+  return CurrencyError(absl::StrCat(RuleRef(index, rule), ".when.min_eligible_amount"), *rule.when.min_eligible_amount,
+                       currency);
+}
+
+// A kFixed effect with negative points.
+absl::Status NegativeFixed(size_t index, const AccrualRule& rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(RuleRef(index, rule), ".effect.fixed: ", rule.effect.fixed.value(), " is negative"));
+}
+
+// A kPerDistance effect with a negative minimum.
+absl::Status NegativeMinimum(size_t index, const AccrualRule& rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(RuleRef(index, rule), ".effect.minimum: ", rule.effect.minimum.value(), " is negative"));
+}
+
+// ---------------------------------------------------------------- evaluation steps
+
+// The activity with its kind resolved.
+ActivityView ViewOf(const Activity& activity) {
   ActivityView view;
   view.type = ActivityTypeName(activity);
   view.purchase = std::get_if<Purchase>(&activity.detail);
   view.flight = std::get_if<FlightSegment>(&activity.detail);
   view.custom = std::get_if<CustomActivity>(&activity.detail);
-  absl::InlinedVector<int64_t, 16> line_amounts;
-  if (view.purchase != nullptr) {
-    if (absl::Status status = LineAmounts(*view.purchase, currency, line_amounts); !status.ok()) return status;
-  } else if (view.flight != nullptr) {
-    if (view.flight->distance_miles < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("distance_miles: ", view.flight->distance_miles, " is negative"));
-    }
-    if (absl::Status status = CheckMoney("ticket_price", view.flight->ticket_price, currency); !status.ok()) {
-      return status;
-    }
-  } else if (absl::Status status = CheckMoney("amount", view.custom->amount, currency); !status.ok()) {
-    return status;
-  }
-  const size_t n = line_amounts.size();  // 0 unless a purchase
+  return view;
+}
 
-  // Priority order: lower priority first, then version order.
-  absl::InlinedVector<int32_t, 32> order(rules.size());
+// Checks the activity, first error only: a purchase's lines (their amounts
+// go into `line_amounts`), a flight's distance then ticket price, a custom
+// activity's amount.
+absl::Status CheckActivity(const ActivityView& view, const Currency& currency,
+                           absl::InlinedVector<int64_t, 16>& line_amounts) {
+  if (view.purchase != nullptr) return LineAmounts(*view.purchase, currency, line_amounts);
+  if (view.flight != nullptr) {
+    if (view.flight->distance_miles < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("distance_miles: ", view.flight->distance_miles, " is negative"));
+    }
+    return CheckMoney("ticket_price", view.flight->ticket_price, currency);
+  }
+  return CheckMoney("amount", view.custom->amount, currency);
+}
+
+// Sorts `order` (the rule indices) into evaluation order: lower priority
+// first, then version order. Versions are usually written in priority order,
+// so a sorted one is left as is; a few dozen rules take an insertion sort,
+// which is stable and needs no buffer.
+void SortByPriority(const std::vector<AccrualRule>& rules, absl::InlinedVector<int32_t, 32>& order) {
   for (size_t i = 0; i < rules.size(); ++i) order[i] = static_cast<int32_t>(i);
   auto by_priority = [&](int32_t a, int32_t b) { return rules[a].priority < rules[b].priority; };
-  if (!std::is_sorted(order.begin(), order.end(), by_priority)) {
-    if (order.size() <= 64) {
-      // Insertion sort: stable, and no buffer to allocate for a few dozen rules.
-      for (size_t i = 1; i < order.size(); ++i) {
-        int32_t moving = order[i];
-        size_t j = i;
-        for (; j > 0 && by_priority(moving, order[j - 1]); --j) order[j] = order[j - 1];
-        order[j] = moving;
-      }
-    } else {
-      std::stable_sort(order.begin(), order.end(), by_priority);
+  if (std::is_sorted(order.begin(), order.end(), by_priority)) return;
+  if (order.size() > 64) {
+    std::stable_sort(order.begin(), order.end(), by_priority);
+    return;
+  }
+  for (size_t i = 1; i < order.size(); ++i) {
+    int32_t moving = order[i];
+    size_t j = i;
+    for (; j > 0 && by_priority(moving, order[j - 1]); --j) order[j] = order[j - 1];
+    order[j] = moving;
+  }
+}
+
+// The member's use of the rule, asked for only when one of its caps or
+// max_uses needs it (the callback may read a store).
+RuleUsage UsageOf(const AccrualRule& rule, const AccrualContext& context) {
+  const AccrualCap& cap = rule.cap;
+  if (cap.per_member_day.has_value() || cap.per_member_month.has_value() || cap.per_campaign.has_value() ||
+      cap.max_uses.has_value()) {
+    return context.usage(rule.id);
+  }
+  return RuleUsage();
+}
+
+// What a rule's effect is computed from and its attribution needs.
+struct RuleBasis {
+  bool all_lines = true;    // a purchase rule without line filters: every line is eligible
+  bool has_amount = false;  // the activity has an eligible amount
+  int64_t amount = 0;       // the eligible amount in minor units
+  int64_t base_extra = 0;   // a multiplier on a purchase: the unattributed part of its base
+};
+
+// One evaluation of a version's rules against one checked activity: the
+// working state of every rule until the exclusive groups are settled. It is
+// inline for up to 32 rules and 16 lines, so a small basket allocates
+// nothing, and used through raw pointers (an inline vector's operator[]
+// tests where its data lives). Not copyable: the pointers point into it.
+class Evaluation {
+ public:
+  Evaluation(const ProgramVersion& version, const ActivityView& view, const AccrualContext& context,
+             absl::Span<const int64_t> line_amounts)
+      : version_(version),
+        rules_(version.accrual),
+        currency_(version.currency),
+        view_(view),
+        context_(context),
+        line_amount_(line_amounts.data()),
+        n_(line_amounts.size()),
+        states_storage_(rules_.size()),
+        shares_storage_(view.purchase != nullptr ? rules_.size() * n_ : 0),
+        eligible_storage_(n_),
+        weights_storage_(n_),
+        states_(states_storage_.data()),
+        shares_(shares_storage_.data()),
+        eligible_(eligible_storage_.data()),
+        weights_(weights_storage_.data()),
+        day_(version.zone, context.at) {}
+  Evaluation(const Evaluation&) = delete;
+  Evaluation& operator=(const Evaluation&) = delete;
+
+  absl::Status EvaluateRule(int32_t index);
+  absl::StatusOr<AccrualResult> Result(absl::Span<const int32_t> order) const;
+
+ private:
+  absl::Status FindEligible(size_t idx, const AccrualRule& rule, RuleBasis& basis, bool& applies);
+  absl::Status BasketTotal(int64_t& total);
+  absl::Status ApplyEffect(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state, bool& applies);
+  absl::Status PerMoney(size_t idx, const AccrualRule& rule, const RuleBasis& basis, RuleState& state, bool& applies);
+  absl::Status PerDistance(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies);
+  absl::Status PerTicketPrice(size_t idx, const AccrualRule& rule, const RuleBasis& basis, RuleState& state,
+                              bool& applies);
+  absl::Status Fixed(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies);
+  absl::Status Multiplier(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state, bool& applies);
+  absl::Status MultiplierBase(size_t idx, const AccrualRule& rule, const RuleBasis& basis, Int128& base,
+                              Int128& extra, bool& any);
+  int64_t ApplyCaps(int32_t index, const AccrualCap& cap, const RuleUsage& usage, int64_t desired);
+  void Attribute(size_t idx, AccrualEffect::Kind kind, const RuleBasis& basis, RuleState& state);
+  void Stack(int32_t index, const AccrualRule& rule, RuleState& state);
+  absl::Status AddLine(int32_t index, AccrualResult& result, int64_t& redeemable, int64_t& unattributed,
+                       absl::Span<int64_t> counter_totals) const;
+
+  const ProgramVersion& version_;
+  const std::vector<AccrualRule>& rules_;
+  const Currency& currency_;
+  const ActivityView& view_;
+  const AccrualContext& context_;
+  const int64_t* const line_amount_;  // quantity x unit price of each purchase line
+  const size_t n_;                    // the purchase lines; 0 unless a purchase
+  absl::InlinedVector<RuleState, 32> states_storage_;
+  absl::InlinedVector<int64_t, 128> shares_storage_;
+  absl::InlinedVector<char, 16> eligible_storage_;
+  absl::InlinedVector<int64_t, 16> weights_storage_;
+  RuleState* const states_;  // [rule]
+  int64_t* const shares_;    // [rule * n_ + line]: the points of the rule attributed to each line
+  char* const eligible_;     // [line]: the rule being evaluated may use it (with line filters)
+  int64_t* const weights_;   // [line]: the attribution weights of the rule being evaluated
+  absl::InlinedVector<CapBite, 8> bites_;
+  absl::InlinedVector<std::pair<absl::string_view, int32_t>, 8> group_leaders_;  // group -> rule index
+  std::optional<int64_t> basket_total_;  // every line, for rules without line filters
+  LocalDay day_;
+};
+
+// Evaluates rule `index`, after every rule before it in priority order: its
+// conditions, eligible amount, max_uses, effect, caps, attribution and its
+// place in its exclusive group. A rule that does not apply is left as it
+// was: not counted.
+absl::Status Evaluation::EvaluateRule(int32_t index) {
+  const size_t idx = static_cast<size_t>(index);
+  const AccrualRule& rule = rules_[idx];
+  RuleState& state = states_[idx];
+  // The balance picks the total the rule's line adds to; an unknown one (a
+  // version that did not pass CheckAccrualRules) is an error, not an index.
+  state.balance = ResolveBalance(version_, rule);
+  if (state.balance == kUnknownBalance) return UnknownBalance(version_, idx, rule);
+  if (!ConditionsHold(rule.when, view_, context_, day_)) return absl::OkStatus();
+
+  RuleBasis basis;
+  bool applies = false;
+  if (absl::Status status = FindEligible(idx, rule, basis, applies); !status.ok() || !applies) return status;
+  const std::optional<Money>& minimum = rule.when.min_eligible_amount;
+  if (minimum.has_value() && (!basis.has_amount || basis.amount < minimum->minor_units())) return absl::OkStatus();
+  const RuleUsage usage = UsageOf(rule, context_);
+  if (rule.cap.max_uses.has_value() && usage.uses >= *rule.cap.max_uses) return absl::OkStatus();
+
+  applies = false;
+  if (absl::Status status = ApplyEffect(idx, rule, basis, state, applies); !status.ok() || !applies) return status;
+  state.granted = ApplyCaps(index, rule.cap, usage, state.desired);
+  state.counted = true;
+  Attribute(idx, rule.effect.kind, basis, state);
+  Stack(index, rule, state);
+  return absl::OkStatus();
+}
+
+// The rule's eligible amount: a purchase's eligible lines (marked in
+// eligible_ when the rule filters lines; no eligible line: the rule does not
+// apply), a flight's ticket price, a custom activity's amount.
+absl::Status Evaluation::FindEligible(size_t idx, const AccrualRule& rule, RuleBasis& basis, bool& applies) {
+  applies = true;
+  if (view_.purchase == nullptr) {
+    if (view_.flight != nullptr && view_.flight->ticket_price.has_value()) {
+      basis.has_amount = true;
+      basis.amount = view_.flight->ticket_price->minor_units();
+    } else if (view_.custom != nullptr && view_.custom->amount.has_value()) {
+      basis.has_amount = true;
+      basis.amount = view_.custom->amount->minor_units();
+    }
+    return absl::OkStatus();
+  }
+  basis.has_amount = true;
+  if (!HasLineFilters(rule.when)) return BasketTotal(basis.amount);
+  basis.all_lines = false;
+  bool any = false;
+  const std::vector<PurchaseLine>& lines = view_.purchase->lines;
+  int64_t amount = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    eligible_[i] = LineEligible(rule.when, lines[i]);
+    if (!eligible_[i]) continue;
+    any = true;
+    if (__builtin_add_overflow(amount, line_amount_[i], &amount)) {
+      return ProductOverflow(idx, rule, "the eligible amount");
     }
   }
+  basis.amount = amount;
+  applies = any;
+  return absl::OkStatus();
+}
 
-  // Working state, inline for up to 32 rules and 16 lines; used through raw
-  // pointers (an inline vector's operator[] tests where its data lives).
-  absl::InlinedVector<RuleState, 32> states_storage(rules.size());
-  absl::InlinedVector<int64_t, 128> shares_storage(view.purchase != nullptr ? rules.size() * n : 0);
-  absl::InlinedVector<char, 16> eligible_storage(n);
-  absl::InlinedVector<int64_t, 16> weights_storage(n);
-  RuleState* const states = states_storage.data();
-  int64_t* const shares = shares_storage.data();  // [rule * n + line]: points attributed to each line
-  char* const eligible = eligible_storage.data();
-  int64_t* const weights = weights_storage.data();
-  const int64_t* const line_amount = line_amounts.data();
-  absl::InlinedVector<CapBite, 8> bites;
-  absl::InlinedVector<std::pair<absl::string_view, int32_t>, 8> group_leaders;
-  std::optional<int64_t> basket_total;  // every line, for rules without line filters
-  LocalDay day(version.zone, context.at);
-
-  for (int32_t index : order) {
-    const size_t idx = static_cast<size_t>(index);
-    const AccrualRule& rule = rules[idx];
-    const AccrualCondition& when = rule.when;
-    const AccrualEffect& effect = rule.effect;
-    RuleState& state = states[idx];
-
-    // The version itself must make sense, whether or not the rule applies.
-    state.balance = ResolveBalance(version, rule);
-    if (state.balance == kUnknownBalance) return UnknownBalance(version, idx, rule);
-    if (when.min_eligible_amount.has_value() && !(when.min_eligible_amount->currency() == currency)) {
-      return CurrencyError(absl::StrCat(RuleRef(idx, rule), ".when.min_eligible_amount"),
-                           *when.min_eligible_amount, currency);
-    }
-    if (effect.kind == AccrualEffect::Kind::kFixed && effect.fixed.IsNegative()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(RuleRef(idx, rule), ".effect.fixed: ", effect.fixed.value(), " is negative"));
-    }
-    if (effect.kind == AccrualEffect::Kind::kPerDistance && effect.minimum.IsNegative()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(RuleRef(idx, rule), ".effect.minimum: ", effect.minimum.value(), " is negative"));
-    }
-
-    if (!ConditionsHold(when, view, context, day)) continue;
-
-    // The eligible lines and amount.
-    bool all_lines = true;
-    bool has_amount = false;
-    int64_t amount = 0;
-    if (view.purchase != nullptr) {
-      if (HasLineFilters(when)) {
-        all_lines = false;
-        bool any = false;
-        for (size_t i = 0; i < n; ++i) {
-          eligible[i] = LineEligible(when, view.purchase->lines[i]);
-          if (!eligible[i]) continue;
-          any = true;
-          if (__builtin_add_overflow(amount, line_amount[i], &amount)) {
-            return ProductOverflow(idx, rule, "the eligible amount");
-          }
-        }
-        if (!any) continue;
-      } else {
-        if (!basket_total.has_value()) {
-          int64_t total = 0;
-          for (int64_t line : line_amounts) {
-            if (__builtin_add_overflow(total, line, &total)) {
-              return absl::OutOfRangeError("lines: the basket total does not fit in 64 bits");
-            }
-          }
-          basket_total = total;
-        }
-        amount = *basket_total;
-      }
-      has_amount = true;
-    } else if (view.flight != nullptr && view.flight->ticket_price.has_value()) {
-      has_amount = true;
-      amount = view.flight->ticket_price->minor_units();
-    } else if (view.custom != nullptr && view.custom->amount.has_value()) {
-      has_amount = true;
-      amount = view.custom->amount->minor_units();
-    }
-    if (when.min_eligible_amount.has_value() &&
-        (!has_amount || amount < when.min_eligible_amount->minor_units())) {
-      continue;
-    }
-
-    const AccrualCap& cap = rule.cap;
-    RuleUsage usage;
-    if (cap.per_member_day.has_value() || cap.per_member_month.has_value() || cap.per_campaign.has_value() ||
-        cap.max_uses.has_value()) {
-      usage = context.usage(rule.id);
-    }
-    if (cap.max_uses.has_value() && usage.uses >= *cap.max_uses) continue;
-
-    // The effect.
-    int64_t base_extra = 0;  // multiplier on a purchase: its base's unattributed part
-    switch (effect.kind) {
-      case AccrualEffect::Kind::kPerMoney: {
-        if (!has_amount) continue;
-        std::optional<Product> product = MultiplyRate(amount, effect.rate, currency.exponent(), effect.rounding);
-        if (!product.has_value()) {
-          return ProductOverflow(idx, rule, absl::StrCat("points for ", Money(amount, currency).ToString(),
-                                                         " x ", effect.rate.ToString()));
-        }
-        state.input = amount;
-        state.rate = &effect.rate;
-        state.exact = product->exact;
-        state.desired = product->value;
-        break;
-      }
-      case AccrualEffect::Kind::kPerDistance: {
-        if (view.flight == nullptr) continue;
-        auto rate = effect.booking_class_rates.find(view.flight->booking_class);
-        if (rate == effect.booking_class_rates.end()) continue;
-        std::optional<Product> product =
-            MultiplyRate(view.flight->distance_miles, rate->second, 0, effect.rounding);
-        if (!product.has_value()) {
-          return ProductOverflow(idx, rule, absl::StrCat("miles for ", view.flight->distance_miles, " mi x ",
-                                                         rate->second.ToString()));
-        }
-        state.input = view.flight->distance_miles;
-        state.rate = &rate->second;
-        state.label = &rate->first;
-        state.exact = product->exact;
-        state.before_minimum = product->value;
-        state.raised_to_minimum = product->value < effect.minimum.value();
-        state.desired = std::max(product->value, effect.minimum.value());
-        break;
-      }
-      case AccrualEffect::Kind::kPerTicketPrice: {
-        if (view.flight == nullptr || !view.flight->ticket_price.has_value()) continue;
-        const Rate* rate = &effect.rate;
-        if (auto tier = effect.tier_rates.find(context.tier); tier != effect.tier_rates.end()) {
-          rate = &tier->second;
-          state.label = &tier->first;
-        }
-        std::optional<Product> product = MultiplyRate(amount, *rate, currency.exponent(), effect.rounding);
-        if (!product.has_value()) {
-          return ProductOverflow(idx, rule, absl::StrCat("points for ", view.flight->ticket_price->ToString(),
-                                                         " x ", rate->ToString()));
-        }
-        state.input = amount;
-        state.rate = rate;
-        state.exact = product->exact;
-        state.desired = product->value;
-        break;
-      }
-      case AccrualEffect::Kind::kFixed:
-        state.desired = effect.fixed.value();
-        break;
-      case AccrualEffect::Kind::kMultiplier: {
-        // The base: the granted points of the listed rules that counted so
-        // far; on a purchase with line filters, only their eligible lines'.
-        bool any = false;
-        Int128 base = 0;
-        Int128 extra = 0;
-        std::fill(weights, weights + n, 0);
-        for (size_t b = 0; b < effect.base_rules.size(); ++b) {
-          const std::string& id = effect.base_rules[b];
-          if (std::find(effect.base_rules.begin(), effect.base_rules.begin() + static_cast<ptrdiff_t>(b), id) !=
-              effect.base_rules.begin() + static_cast<ptrdiff_t>(b)) {
-            continue;  // listed twice
-          }
-          for (size_t j = 0; j < rules.size(); ++j) {
-            if (!states[j].counted || !Equal(rules[j].id, id)) continue;
-            any = true;
-            if (view.purchase == nullptr) {
-              base += states[j].granted;
-              continue;
-            }
-            const int64_t* base_shares = &shares[j * n];
-            for (size_t i = 0; i < n; ++i) {
-              if (all_lines || eligible[i]) {
-                if (__builtin_add_overflow(weights[i], base_shares[i], &weights[i])) {
-                  return ProductOverflow(idx, rule, "the multiplier's base");
-                }
-                base += base_shares[i];
-              }
-            }
-            if (all_lines) {
-              extra += states[j].unattributed;
-              base += states[j].unattributed;
-            }
-          }
-        }
-        if (!any) continue;
-        const Rate* rate = &effect.rate;
-        if (effect.tier_bonus) {
-          if (!context.tier_bonus.has_value()) continue;
-          rate = &*context.tier_bonus;
-          state.label = &context.tier;
-        }
-        if (!FitsInt64(base)) return ProductOverflow(idx, rule, "the multiplier's base");
-        base_extra = static_cast<int64_t>(extra);
-        std::optional<Product> product =
-            MultiplyRate(static_cast<int64_t>(base), *rate, 0, effect.rounding);
-        if (!product.has_value()) {
-          return ProductOverflow(idx, rule,
-                                 absl::StrCat("points ", static_cast<int64_t>(base), " x ", rate->ToString()));
-        }
-        state.input = static_cast<int64_t>(base);
-        state.rate = rate;
-        state.exact = product->exact;
-        state.desired = product->value;
-        break;
+// The sum of every line's amount, added up for the first rule that needs it.
+absl::Status Evaluation::BasketTotal(int64_t& total) {
+  if (!basket_total_.has_value()) {
+    int64_t sum = 0;
+    for (size_t i = 0; i < n_; ++i) {
+      if (__builtin_add_overflow(sum, line_amount_[i], &sum)) {
+        return absl::OutOfRangeError("lines: the basket total does not fit in 64 bits");
       }
     }
+    basket_total_ = sum;
+  }
+  total = *basket_total_;
+  return absl::OkStatus();
+}
 
-    // Caps, each against what is left of it.
-    int64_t granted = state.desired;
-    auto apply_cap = [&](AccrualCapKind kind, const std::optional<Points>& limit, Points used) {
-      if (!limit.has_value()) return;
-      Int128 left = static_cast<Int128>(limit->value()) - used.value();
-      if (left < 0) left = 0;
-      if (granted <= left) return;
-      bites.push_back(
-          CapBite{index, AccrualCapBite{kind, *limit, used, Points(granted), Points(static_cast<int64_t>(left))}});
-      granted = static_cast<int64_t>(left);
-    };
-    apply_cap(AccrualCapKind::kPerActivity, cap.per_activity, Points(0));
-    apply_cap(AccrualCapKind::kPerMemberDay, cap.per_member_day, usage.day);
-    apply_cap(AccrualCapKind::kPerMemberMonth, cap.per_member_month, usage.month);
-    apply_cap(AccrualCapKind::kPerCampaign, cap.per_campaign, usage.campaign);
-    state.granted = granted;
-    state.counted = true;
+// The rule's points before caps (state.desired) and the numbers that
+// explain them, by the effect's kind; `applies` false if the kind has
+// nothing to work on (no amount, no rate for the booking class, no base).
+absl::Status Evaluation::ApplyEffect(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state,
+                                     bool& applies) {
+  switch (rule.effect.kind) {
+    case AccrualEffect::Kind::kPerMoney: return PerMoney(idx, rule, basis, state, applies);
+    case AccrualEffect::Kind::kPerDistance: return PerDistance(idx, rule, state, applies);
+    case AccrualEffect::Kind::kPerTicketPrice: return PerTicketPrice(idx, rule, basis, state, applies);
+    case AccrualEffect::Kind::kFixed: return Fixed(idx, rule, state, applies);
+    case AccrualEffect::Kind::kMultiplier: return Multiplier(idx, rule, basis, state, applies);
+  }
+  return absl::OkStatus();
+}
 
-    // Attribution to purchase lines.
-    if (view.purchase != nullptr) {
-      int64_t* rule_shares = &shares[idx * n];
-      if (effect.kind == AccrualEffect::Kind::kPerMoney) {
-        for (size_t i = 0; i < n; ++i) weights[i] = all_lines || eligible[i] ? line_amount[i] : 0;
-        Apportion(granted, absl::MakeConstSpan(weights, n), 0, amount, rule_shares, &state.unattributed);
-      } else if (effect.kind == AccrualEffect::Kind::kMultiplier) {
-        Apportion(granted, absl::MakeConstSpan(weights, n), base_extra, state.input, rule_shares, &state.unattributed);
-      } else {
-        state.unattributed = granted;
+// The eligible amount in major units x rate.
+absl::Status Evaluation::PerMoney(size_t idx, const AccrualRule& rule, const RuleBasis& basis, RuleState& state,
+                                  bool& applies) {
+  if (!basis.has_amount) return absl::OkStatus();
+  const AccrualEffect& effect = rule.effect;
+  std::optional<Product> product = MultiplyRate(basis.amount, effect.rate, currency_.exponent(), effect.rounding);
+  if (!product.has_value()) {
+    return ProductOverflow(idx, rule, absl::StrCat("points for ", Money(basis.amount, currency_).ToString(), " x ",
+                                                   effect.rate.ToString()));
+  }
+  state.input = basis.amount;
+  state.rate = &effect.rate;
+  state.exact = product->exact;
+  state.desired = product->value;
+  applies = true;
+  return absl::OkStatus();
+}
+
+// Distance x the booking class's rate, at least the minimum; a class
+// without a rate earns nothing from the rule. A negative minimum (a version
+// that did not pass CheckAccrualRules) is the error CheckAccrualRules gives.
+absl::Status Evaluation::PerDistance(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies) {
+  if (view_.flight == nullptr) return absl::OkStatus();
+  const AccrualEffect& effect = rule.effect;
+  auto rate = effect.booking_class_rates.find(view_.flight->booking_class);
+  if (rate == effect.booking_class_rates.end()) return absl::OkStatus();
+  if (effect.minimum.IsNegative()) return NegativeMinimum(idx, rule);
+  const int64_t distance = view_.flight->distance_miles;
+  std::optional<Product> product = MultiplyRate(distance, rate->second, 0, effect.rounding);
+  if (!product.has_value()) {
+    return ProductOverflow(idx, rule, absl::StrCat("miles for ", distance, " mi x ", rate->second.ToString()));
+  }
+  state.input = distance;
+  state.rate = &rate->second;
+  state.label = &rate->first;
+  state.exact = product->exact;
+  state.before_minimum = product->value;
+  state.raised_to_minimum = product->value < effect.minimum.value();
+  state.desired = std::max(product->value, effect.minimum.value());
+  applies = true;
+  return absl::OkStatus();
+}
+
+// The ticket price in major units x the member tier's rate, else the rule's.
+absl::Status Evaluation::PerTicketPrice(size_t idx, const AccrualRule& rule, const RuleBasis& basis,
+                                        RuleState& state, bool& applies) {
+  if (view_.flight == nullptr || !view_.flight->ticket_price.has_value()) return absl::OkStatus();
+  const AccrualEffect& effect = rule.effect;
+  const Rate* rate = &effect.rate;
+  if (auto tier = effect.tier_rates.find(context_.tier); tier != effect.tier_rates.end()) {
+    rate = &tier->second;
+    state.label = &tier->first;
+  }
+  std::optional<Product> product = MultiplyRate(basis.amount, *rate, currency_.exponent(), effect.rounding);
+  if (!product.has_value()) {
+    return ProductOverflow(idx, rule, absl::StrCat("points for ", view_.flight->ticket_price->ToString(), " x ",
+                                                   rate->ToString()));
+  }
+  state.input = basis.amount;
+  state.rate = rate;
+  state.exact = product->exact;
+  state.desired = product->value;
+  applies = true;
+  return absl::OkStatus();
+}
+
+// The fixed points. A negative amount (a version that did not pass
+// CheckAccrualRules) is the error CheckAccrualRules gives.
+absl::Status Evaluation::Fixed(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies) {
+  if (rule.effect.fixed.IsNegative()) return NegativeFixed(idx, rule);
+  state.desired = rule.effect.fixed.value();
+  applies = true;
+  return absl::OkStatus();
+}
+
+// Rate (or the member tier's earn bonus) x the granted points of the base
+// rules that counted so far; on a purchase it also leaves in weights_ the
+// base's points on each of the rule's eligible lines, to split by.
+absl::Status Evaluation::Multiplier(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state,
+                                    bool& applies) {
+  const AccrualEffect& effect = rule.effect;
+  bool any = false;
+  Int128 base = 0;
+  Int128 extra = 0;
+  if (absl::Status status = MultiplierBase(idx, rule, basis, base, extra, any); !status.ok() || !any) return status;
+  const Rate* rate = &effect.rate;
+  if (effect.tier_bonus) {
+    if (!context_.tier_bonus.has_value()) return absl::OkStatus();
+    rate = &*context_.tier_bonus;
+    state.label = &context_.tier;
+  }
+  if (!FitsInt64(base)) return ProductOverflow(idx, rule, "the multiplier's base");
+  basis.base_extra = static_cast<int64_t>(extra);
+  std::optional<Product> product = MultiplyRate(static_cast<int64_t>(base), *rate, 0, effect.rounding);
+  if (!product.has_value()) {
+    return ProductOverflow(idx, rule, absl::StrCat("points ", static_cast<int64_t>(base), " x ", rate->ToString()));
+  }
+  state.input = static_cast<int64_t>(base);
+  state.rate = rate;
+  state.exact = product->exact;
+  state.desired = product->value;
+  applies = true;
+  return absl::OkStatus();
+}
+
+// The multiplier's base: the granted points of each listed rule (once,
+// however often it is listed) that counted so far; on a purchase, only
+// their shares on the multiplier's eligible lines (into weights_), plus
+// their unattributed points (into `extra`) if it has no line filters.
+// `any` says whether a listed rule counted.
+absl::Status Evaluation::MultiplierBase(size_t idx, const AccrualRule& rule, const RuleBasis& basis, Int128& base,
+                                        Int128& extra, bool& any) {
+  const std::vector<std::string>& base_rules = rule.effect.base_rules;
+  std::fill(weights_, weights_ + n_, 0);
+  for (auto listed = base_rules.begin(); listed != base_rules.end(); ++listed) {
+    if (std::find(base_rules.begin(), listed, *listed) != listed) continue;  // listed twice
+    for (size_t j = 0; j < rules_.size(); ++j) {
+      if (!states_[j].counted || !Equal(rules_[j].id, *listed)) continue;
+      any = true;
+      if (view_.purchase == nullptr) {
+        base += states_[j].granted;
+        continue;
       }
-    } else {
-      state.unattributed = granted;
-    }
-
-    // Stacking: the best of an exclusive group counts, the earlier on a tie.
-    if (!rule.exclusive_group.empty()) {
-      auto leader = std::find_if(group_leaders.begin(), group_leaders.end(),
-                                 [&](const auto& entry) { return Equal(entry.first, rule.exclusive_group); });
-      if (leader == group_leaders.end()) {
-        group_leaders.emplace_back(rule.exclusive_group, index);
-      } else if (granted > states[static_cast<size_t>(leader->second)].granted) {
-        states[static_cast<size_t>(leader->second)].counted = false;
-        leader->second = index;
-      } else {
-        state.counted = false;
+      const int64_t* base_shares = &shares_[j * n_];
+      for (size_t i = 0; i < n_; ++i) {
+        if (!basis.all_lines && !eligible_[i]) continue;
+        if (__builtin_add_overflow(weights_[i], base_shares[i], &weights_[i])) {
+          return ProductOverflow(idx, rule, "the multiplier's base");
+        }
+        base += base_shares[i];
+      }
+      if (basis.all_lines) {
+        extra += states_[j].unattributed;
+        base += states_[j].unattributed;
       }
     }
   }
+  return absl::OkStatus();
+}
 
-  // The result: lines, totals, attribution.
+// The caps in their documented order, each against what is left of it
+// (never below zero); each cap that bites is kept for the explanation.
+// Returns the granted points.
+int64_t Evaluation::ApplyCaps(int32_t index, const AccrualCap& cap, const RuleUsage& usage, int64_t desired) {
+  int64_t granted = desired;
+  auto apply_cap = [&](AccrualCapKind kind, const std::optional<Points>& limit, Points used) {
+    if (!limit.has_value()) return;
+    Int128 left = static_cast<Int128>(limit->value()) - used.value();
+    if (left < 0) left = 0;
+    if (granted <= left) return;
+    bites_.push_back(
+        CapBite{index, AccrualCapBite{kind, *limit, used, Points(granted), Points(static_cast<int64_t>(left))}});
+    granted = static_cast<int64_t>(left);
+  };
+  apply_cap(AccrualCapKind::kPerActivity, cap.per_activity, Points(0));
+  apply_cap(AccrualCapKind::kPerMemberDay, cap.per_member_day, usage.day);
+  apply_cap(AccrualCapKind::kPerMemberMonth, cap.per_member_month, usage.month);
+  apply_cap(AccrualCapKind::kPerCampaign, cap.per_campaign, usage.campaign);
+  return granted;
+}
+
+// Splits a purchase rule's granted points over the purchase lines: a
+// per-money rule's by its eligible lines' amounts, a multiplier's by its
+// base's points on them (weights_, from MultiplierBase). Every other
+// effect's points, and every other activity's, belong to no line.
+void Evaluation::Attribute(size_t idx, AccrualEffect::Kind kind, const RuleBasis& basis, RuleState& state) {
+  if (view_.purchase == nullptr) {
+    state.unattributed = state.granted;
+    return;
+  }
+  int64_t* rule_shares = &shares_[idx * n_];
+  const absl::Span<const int64_t> weights(weights_, n_);
+  if (kind == AccrualEffect::Kind::kPerMoney) {
+    for (size_t i = 0; i < n_; ++i) weights_[i] = basis.all_lines || eligible_[i] ? line_amount_[i] : 0;
+    Apportion(state.granted, weights, 0, basis.amount, rule_shares, &state.unattributed);
+  } else if (kind == AccrualEffect::Kind::kMultiplier) {
+    Apportion(state.granted, weights, basis.base_extra, state.input, rule_shares, &state.unattributed);
+  } else {
+    state.unattributed = state.granted;
+  }
+}
+
+// Stacking: an exclusive group keeps the rule with the most granted points
+// so far (the earlier one on a tie); the rule it beats stops counting.
+void Evaluation::Stack(int32_t index, const AccrualRule& rule, RuleState& state) {
+  if (rule.exclusive_group.empty()) return;
+  auto leader = std::find_if(group_leaders_.begin(), group_leaders_.end(),
+                             [&](const auto& entry) { return Equal(entry.first, rule.exclusive_group); });
+  if (leader == group_leaders_.end()) {
+    group_leaders_.emplace_back(rule.exclusive_group, index);
+  } else if (state.granted > states_[static_cast<size_t>(leader->second)].granted) {
+    states_[static_cast<size_t>(leader->second)].counted = false;
+    leader->second = index;
+  } else {
+    state.counted = false;
+  }
+}
+
+// The result: a line per counted rule in priority order, the redeemable and
+// counter totals, and each purchase line's share of the redeemable points.
+absl::StatusOr<AccrualResult> Evaluation::Result(absl::Span<const int32_t> order) const {
   AccrualResult result;
-  result.version_id = version.id;
+  result.version_id = version_.id;
   size_t counted = 0;
-  for (const RuleState& state : states_storage) counted += state.counted ? 1 : 0;
+  for (const RuleState& state : states_storage_) counted += state.counted ? 1 : 0;
   result.lines.reserve(counted);
+  if (view_.purchase != nullptr) result.per_line.resize(n_);
+  absl::InlinedVector<int64_t, 8> counter_totals(version_.counters.size());
   int64_t redeemable = 0;
-  absl::InlinedVector<int64_t, 8> counter_totals(version.counters.size());
-  if (view.purchase != nullptr) result.per_line.resize(n);
   int64_t unattributed = 0;
   for (int32_t index : order) {
-    const size_t idx = static_cast<size_t>(index);
-    const RuleState& state = states[idx];
-    if (!state.counted) continue;
-    const AccrualRule& rule = rules[idx];
-    const std::string& balance =
-        state.balance == kRedeemable ? version.redeemable_balance : version.counters[static_cast<size_t>(state.balance)];
-    // Braces, not emplace_back's parentheses: clang before 16 cannot
-    // construct an aggregate from a parenthesized list.
-    AccrualLine& line =
-        result.lines.emplace_back(AccrualLine{rule.id, balance, Points(state.desired), Points(state.granted), {}});
-    Explain(rule.effect, state, currency, bites, index, line.explanation);
-    if (state.balance != kRedeemable) {
-      int64_t& total = counter_totals[static_cast<size_t>(state.balance)];
-      if (__builtin_add_overflow(total, state.granted, &total)) {
-        return absl::OutOfRangeError(absl::StrCat("counter ", balance, ": the total does not fit in 64 bits"));
-      }
-      continue;
-    }
-    if (__builtin_add_overflow(redeemable, state.granted, &redeemable)) {
-      return absl::OutOfRangeError(
-          absl::StrCat(version.redeemable_balance, ": the total does not fit in 64 bits"));
-    }
-    // Each rule's shares sum to its granted points, all non-negative, so no
-    // partial sum exceeds the redeemable total checked above.
-    unattributed += state.unattributed;
-    if (view.purchase != nullptr) {
-      const int64_t* rule_shares = &shares[idx * n];
-      for (size_t i = 0; i < n; ++i) {
-        result.per_line[i] = Points(result.per_line[i].value() + rule_shares[i]);
-      }
+    if (!states_[static_cast<size_t>(index)].counted) continue;
+    if (absl::Status status = AddLine(index, result, redeemable, unattributed, absl::MakeSpan(counter_totals));
+        !status.ok()) {
+      return status;
     }
   }
   result.redeemable = Points(redeemable);
   result.unattributed = Points(unattributed);
   for (size_t c = 0; c < counter_totals.size(); ++c) {
-    if (counter_totals[c] != 0) result.counters.push_back(CounterDelta{version.counters[c], Points(counter_totals[c])});
+    if (counter_totals[c] == 0) continue;
+    result.counters.push_back(CounterDelta{version_.counters[c], Points(counter_totals[c])});
   }
   std::sort(result.counters.begin(), result.counters.end(),
             [](const CounterDelta& a, const CounterDelta& b) { return a.counter < b.counter; });
   return result;
+}
+
+// Adds a counted rule's line to the result and its points to its balance's
+// total: a counter's, or the redeemable one with its attribution.
+absl::Status Evaluation::AddLine(int32_t index, AccrualResult& result, int64_t& redeemable, int64_t& unattributed,
+                                 absl::Span<int64_t> counter_totals) const {
+  const size_t idx = static_cast<size_t>(index);
+  const RuleState& state = states_[idx];
+  const AccrualRule& rule = rules_[idx];
+  const std::string& balance = state.balance == kRedeemable ? version_.redeemable_balance
+                                                            : version_.counters[static_cast<size_t>(state.balance)];
+  // Braces, not emplace_back's parentheses: clang before 16 cannot
+  // construct an aggregate from a parenthesized list.
+  AccrualLine& line =
+      result.lines.emplace_back(AccrualLine{rule.id, balance, Points(state.desired), Points(state.granted), {}});
+  Explain(rule.effect, state, currency_, bites_, index, line.explanation);
+  if (state.balance != kRedeemable) {
+    int64_t& total = counter_totals[static_cast<size_t>(state.balance)];
+    if (__builtin_add_overflow(total, state.granted, &total)) {
+      return absl::OutOfRangeError(absl::StrCat("counter ", balance, ": the total does not fit in 64 bits"));
+    }
+    return absl::OkStatus();
+  }
+  if (__builtin_add_overflow(redeemable, state.granted, &redeemable)) {
+    return absl::OutOfRangeError(absl::StrCat(version_.redeemable_balance, ": the total does not fit in 64 bits"));
+  }
+  // Each rule's shares sum to its granted points, all non-negative, so no
+  // partial sum exceeds the redeemable total checked above.
+  unattributed += state.unattributed;
+  if (view_.purchase != nullptr) {
+    const int64_t* rule_shares = &shares_[idx * n_];
+    for (size_t i = 0; i < n_; ++i) result.per_line[i] = Points(result.per_line[i].value() + rule_shares[i]);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckAccrualRules(const ProgramVersion& version) {
+  for (size_t i = 0; i < version.accrual.size(); ++i) {
+    const AccrualRule& rule = version.accrual[i];
+    if (ResolveBalance(version, rule) == kUnknownBalance) return UnknownBalance(version, i, rule);
+    if (rule.when.min_eligible_amount.has_value() && !(rule.when.min_eligible_amount->currency() == version.currency)) {
+      return MinEligibleCurrencyError(i, rule, version.currency);
+    }
+    if (rule.effect.kind == AccrualEffect::Kind::kFixed && rule.effect.fixed.IsNegative()) {
+      return NegativeFixed(i, rule);
+    }
+    if (rule.effect.kind == AccrualEffect::Kind::kPerDistance && rule.effect.minimum.IsNegative()) {
+      return NegativeMinimum(i, rule);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
+                                              const AccrualContext& context) {
+  const ActivityView view = ViewOf(activity);
+  absl::InlinedVector<int64_t, 16> line_amounts;
+  if (absl::Status status = CheckActivity(view, version.currency, line_amounts); !status.ok()) return status;
+  absl::InlinedVector<int32_t, 32> order(version.accrual.size());
+  SortByPriority(version.accrual, order);
+  Evaluation evaluation(version, view, context, line_amounts);
+  for (int32_t index : order) {
+    if (absl::Status status = evaluation.EvaluateRule(index); !status.ok()) return status;
+  }
+  return evaluation.Result(order);
 }
 
 absl::string_view AccrualCapName(AccrualCapKind kind) {

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "loyalty/accrual.h"
 #include "loyalty/check.h"
 
 namespace loyalty {
@@ -142,6 +143,7 @@ absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versio
       }
     }
     if (absl::Status s = CheckExpiry(v.expiry, where); !s.ok()) return s;
+    if (absl::Status s = CheckAccrualRules(v); !s.ok()) return absl::Status(s.code(), absl::StrCat(where, s.message()));
     history.push_back(std::make_shared<const ProgramVersion>(std::move(versions[i])));
   }
   return Program(std::move(history));
