@@ -13,7 +13,6 @@ LONG_FUNCTIONS = {
     "cli/scenario_run.cc:RunScenario": 127,
     "src/core/accrual.cc:EvaluateAccrual": 349,
     "src/io/program_json.cc:ReadRedemption": 125,
-    "src/io/scenario_json.cc:ParseScenarioOrThrow": 129,
     "src/ledger/state_digest.cc:StateDigest": 131,
 }
 

@@ -731,83 +731,102 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   return report;
 }
 
-absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const std::string& base_directory) {
-  Problems problems;
-  std::optional<Json> document = ParseDocument(json_text, problems);
-  if (!document) return problems.ToStatus();
-  Fields f(*document, "", problems,
-           {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
-  if (!f.ok()) return problems.ToStatus();
+// ------------------------------------------------------------ the document
+
+// Reads the scenario's id, title and description, then its program; nothing
+// if the program is missing or unusable, as every later section needs it.
+std::optional<Scenario> ReadHeading(const Fields& f, const std::string& base_directory, Problems& problems) {
   std::string id = f.String("id", kRequired).value_or("scenario");
   std::string title = f.String("title").value_or("");
   std::string description = f.String("description").value_or("");
   const Json* program_json = f.Get("program", kRequired);
-  if (program_json == nullptr) return problems.ToStatus();
+  if (program_json == nullptr) return std::nullopt;
   std::optional<Program> program = ReadProgram(*program_json, base_directory, problems);
-  if (!program) return problems.ToStatus();  // the rest needs the program
+  if (!program) return std::nullopt;
+  return Scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
+                  .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
+}
 
-  Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
-                    .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
-  Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
+// What the steps are read against: the program, its currency, and the
+// partners of every version.
+Context ContextOf(const Program& program) {
+  Context context{.currency = program.versions().front()->currency, .program = &program,
                   .step_names = {}, .members = {}, .partners = {}, .publish_order = {}};
-  for (const auto& version : scenario.program.versions()) {
+  for (const auto& version : program.versions()) {
     for (const Partner& partner : version->partners) context.partners.insert(partner.id);
   }
+  return context;
+}
 
-  // Members: each enrolled at its time, before the timeline.
-  if (const Json* members = f.Get("members")) {
-    if (!members->is_array()) {
-      problems.Add("members", absl::StrCat("expected an array, got ", Kind(*members)));
-    } else {
-      for (size_t i = 0; i < members->size(); ++i) {
-        std::string path = Element("members", i);
-        Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
-        std::optional<MemberId> member = g.MemberField("id", kRequired);
-        std::optional<Instant> at = g.InstantField("enrolled_at", kRequired);
-        std::vector<std::string> flags = g.Strings("flags").value_or(std::vector<std::string>());
-        g.String("note");
-        if (!member || !at) continue;
-        if (!context.members.insert(member->value()).second) {
-          problems.Add(g.PathOf("id"), absl::StrCat(Quote(member->value()), " is listed twice"));
-          continue;
-        }
-        scenario.timeline.push_back(
-            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path), .partner = "",
-             .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
-             .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
-        for (size_t k = 0; k < flags.size(); ++k) {
-          std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
-          scenario.timeline.push_back(
-              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
-               .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
-                                               .flag = flags[k], .on = true}),
-               .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
-        }
-      }
+// Reads the `members` section: each member enrolled at its time, with its
+// flags set, by steps before the timeline's.
+void ReadMembers(const Fields& f, const std::string& scenario_id, Context& context,
+                 std::vector<ScenarioStep>& timeline, Problems& problems) {
+  const Json* members = f.Get("members");
+  if (members == nullptr) return;
+  if (!members->is_array()) {
+    problems.Add("members", absl::StrCat("expected an array, got ", Kind(*members)));
+    return;
+  }
+  for (size_t i = 0; i < members->size(); ++i) {
+    std::string path = Element("members", i);
+    Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
+    std::optional<MemberId> member = g.MemberField("id", kRequired);
+    std::optional<Instant> at = g.InstantField("enrolled_at", kRequired);
+    std::vector<std::string> flags = g.Strings("flags").value_or(std::vector<std::string>());
+    g.String("note");
+    if (!member || !at) continue;
+    if (!context.members.insert(member->value()).second) {
+      problems.Add(g.PathOf("id"), absl::StrCat(Quote(member->value()), " is listed twice"));
+      continue;
+    }
+    std::string key = absl::StrCat(scenario_id, "/", path);
+    timeline.push_back({.where = path, .name = "", .at = *at, .key = key, .partner = "",
+                        .action = Command(Enroll{.idempotency_key = key, .member = *member, .at = at}),
+                        .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
+    for (size_t k = 0; k < flags.size(); ++k) {
+      std::string flag_key = absl::StrCat(key, ".flags[", k, "]");
+      timeline.push_back(
+          {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
+           .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
+                                           .flag = flags[k], .on = true}),
+           .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
     }
   }
-  if (const Json* timeline = f.Get("timeline", kRequired)) {
-    if (!timeline->is_array()) {
-      problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*timeline)));
-    } else {
-      for (size_t i = 0; i < timeline->size(); ++i) {
-        ReadStep((*timeline)[i], i, id, context, scenario.timeline, problems);
-      }
+}
+
+// Reads the `timeline` section: its steps follow the members' enrollments.
+void ReadTimeline(const Fields& f, const std::string& scenario_id, Context& context,
+                  std::vector<ScenarioStep>& timeline, Problems& problems) {
+  const Json* steps = f.Get("timeline", kRequired);
+  if (steps == nullptr) return;
+  if (!steps->is_array()) {
+    problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*steps)));
+    return;
+  }
+  for (size_t i = 0; i < steps->size(); ++i) ReadStep((*steps)[i], i, scenario_id, context, timeline, problems);
+}
+
+// Checks that the steps, enrollments of the members section included, are
+// in time order: the run sets the clock to each in turn.
+void CheckTimeOrder(const std::vector<ScenarioStep>& timeline, Problems& problems) {
+  for (size_t i = 1; i < timeline.size(); ++i) {
+    if (timeline[i].at < timeline[i - 1].at) {
+      problems.Add(FieldPath(timeline[i].where, "at"),
+                   absl::StrCat(timeline[i].at.ToString(), " is before ", timeline[i - 1].where, " at ",
+                                timeline[i - 1].at.ToString(), "; steps must be in time order"));
     }
   }
-  for (size_t i = 1; i < scenario.timeline.size(); ++i) {
-    if (scenario.timeline[i].at < scenario.timeline[i - 1].at) {
-      problems.Add(FieldPath(scenario.timeline[i].where, "at"),
-                   absl::StrCat(scenario.timeline[i].at.ToString(), " is before ", scenario.timeline[i - 1].where,
-                                " at ", scenario.timeline[i - 1].at.ToString(), "; steps must be in time order"));
-    }
-  }
-  // Published versions come after those the engine starts with, in the
-  // program's order.
+}
+
+// Sets the versions the engine starts with: those before the first version
+// the timeline publishes. Published versions come after them, each once, in
+// the program's order; checked only when nothing else is wrong.
+void SetInitiallyPublished(const std::vector<std::string>& publish_order, Scenario& scenario, Problems& problems) {
   const auto& versions = scenario.program.versions();
   size_t first_published = versions.size();
   for (size_t i = 0; i < versions.size(); ++i) {
-    if (std::find(context.publish_order.begin(), context.publish_order.end(), versions[i]->id) != context.publish_order.end()) {
+    if (std::find(publish_order.begin(), publish_order.end(), versions[i]->id) != publish_order.end()) {
       first_published = std::min(first_published, i);
     }
   }
@@ -815,49 +834,77 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
   for (size_t i = first_published; i < versions.size(); ++i) expected_order.push_back(versions[i]->id);
   if (first_published == 0) {
     problems.Add("timeline", "publishes the program's first version; the engine needs one to start with");
-  } else if (context.publish_order != expected_order && problems.empty()) {
-    problems.Add("timeline", absl::StrCat("publishes ", absl::StrJoin(context.publish_order, ", "),
+  } else if (publish_order != expected_order && problems.empty()) {
+    problems.Add("timeline", absl::StrCat("publishes ", absl::StrJoin(publish_order, ", "),
                                           "; after the first published version every later one must be "
                                           "published once, in the program's order: ",
                                           absl::StrJoin(expected_order, ", ")));
   }
   for (size_t i = 0; i < first_published; ++i) scenario.initially_published.push_back(versions[i]->id);
+}
 
-  if (const Json* populations = f.Get("populations")) {
-    if (!populations->is_array()) {
-      problems.Add("populations", absl::StrCat("expected an array, got ", Kind(*populations)));
-    } else {
-      for (size_t i = 0; i < populations->size(); ++i) {
-        Fields g((*populations)[i], Element("populations", i), problems,
-                 {"name", "members", "median", "sigma", "total"});
-        ScenarioPopulation population;
-        population.name = g.String("name", kRequired).value_or("");
-        population.population.members = g.Integer("members", 1, kInt64Max, kRequired).value_or(1);
-        population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
-        population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
-        population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
-        // Here rather than when a report computes the balances: a size that
-        // cannot be allocated is refused with the file's other problems.
-        if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
-          problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
-        }
-        scenario.populations.push_back(std::move(population));
-      }
+// Reads the `populations` section: synthetic members' balances for the
+// impact reports.
+void ReadPopulations(const Fields& f, std::vector<ScenarioPopulation>& populations, Problems& problems) {
+  const Json* items = f.Get("populations");
+  if (items == nullptr) return;
+  if (!items->is_array()) {
+    problems.Add("populations", absl::StrCat("expected an array, got ", Kind(*items)));
+    return;
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    Fields g((*items)[i], Element("populations", i), problems, {"name", "members", "median", "sigma", "total"});
+    ScenarioPopulation population;
+    population.name = g.String("name", kRequired).value_or("");
+    population.population.members = g.Integer("members", 1, kInt64Max, kRequired).value_or(1);
+    population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
+    population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
+    population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
+    // Here rather than when a report computes the balances: a size that
+    // cannot be allocated is refused with the file's other problems.
+    if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
+      problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
+    }
+    populations.push_back(std::move(population));
+  }
+}
+
+// Reads the `reports` section, against the program and populations already
+// read.
+void ReadReports(const Fields& f, const Context& context, Scenario& scenario, Problems& problems) {
+  const Json* reports = f.Get("reports");
+  if (reports == nullptr) return;
+  if (!reports->is_array()) {
+    problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
+    return;
+  }
+  for (size_t i = 0; i < reports->size(); ++i) {
+    if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
+      scenario.reports.push_back(*std::move(report));
     }
   }
-  if (const Json* reports = f.Get("reports")) {
-    if (!reports->is_array()) {
-      problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
-    } else {
-      for (size_t i = 0; i < reports->size(); ++i) {
-        if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
-          scenario.reports.push_back(*std::move(report));
-        }
-      }
-    }
-  }
+}
+
+// Reads a scenario document section by section, reporting every problem
+// found; after an unusable program, only those found before it.
+absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const std::string& base_directory) {
+  Problems problems;
+  std::optional<Json> document = ParseDocument(json_text, problems);
+  if (!document) return problems.ToStatus();
+  Fields f(*document, "", problems,
+           {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
+  if (!f.ok()) return problems.ToStatus();
+  std::optional<Scenario> scenario = ReadHeading(f, base_directory, problems);
+  if (!scenario) return problems.ToStatus();
+  Context context = ContextOf(scenario->program);
+  ReadMembers(f, scenario->id, context, scenario->timeline, problems);
+  ReadTimeline(f, scenario->id, context, scenario->timeline, problems);
+  CheckTimeOrder(scenario->timeline, problems);
+  SetInitiallyPublished(context.publish_order, *scenario, problems);
+  ReadPopulations(f, scenario->populations, problems);
+  ReadReports(f, context, *scenario, problems);
   if (!problems.empty()) return problems.ToStatus();
-  return scenario;
+  return *std::move(scenario);
 }
 
 }  // namespace
