@@ -199,6 +199,144 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
   return section;
 }
 
+// Opens the run's engine over `journal` with the program's first `published`
+// versions, closing the one open before; a publish step reopens it.
+absl::Status OpenEngine(const Scenario& scenario, size_t published, Store& journal, const Clock& clock,
+                        std::unique_ptr<Engine>& engine) {
+  engine.reset();
+  auto program = Prefix(scenario.program, published);
+  if (!program.ok()) return program.status();
+  auto opened = Engine::Open(std::make_unique<JournalView>(journal), clock, *std::move(program));
+  if (!opened.ok()) return opened.status();
+  engine = *std::move(opened);
+  return absl::OkStatus();
+}
+
+// Performs a step other than a publish: a member's command (through the
+// step's partner, if it names one), a settlement, expiry or a period close.
+// Sets the outcome's action and member; `settled` gets a settlement's
+// outcome. `first_seq`: the first entry of each earlier step, for references.
+absl::StatusOr<Receipt> Perform(Engine& engine, const ScenarioStep& step, const std::vector<uint64_t>& first_seq,
+                                StepOutcome& outcome, std::string& settled) {
+  if (const auto* command = std::get_if<Command>(&step.action)) {
+    Command filled = *command;
+    if (step.refers_to) SetReference(filled, first_seq[*step.refers_to]);
+    outcome.action = kCommandNames[filled.index()];
+    outcome.member = MemberOf(filled).value();
+    if (step.partner.empty()) return engine.Execute(filled);
+    auto handle = engine.ForPartner(step.partner);
+    if (!handle.ok()) return handle.status();
+    return handle->Execute(filled);
+  }
+  if (const auto* settlement = std::get_if<SettlementStep>(&step.action)) {
+    outcome.action = "settlement";
+    auto rows = Settle(engine, *settlement, step.partner);
+    if (!rows.ok()) return rows.status();
+    settled = SettlementOutcome(*rows);
+    return Receipt{};
+  }
+  if (std::holds_alternative<RunExpiryStep>(step.action)) {
+    outcome.action = "run_expiry";
+    return engine.RunExpiry(step.key, step.at);
+  }
+  outcome.action = "close_period";
+  return engine.ClosePeriod(step.key, step.at);
+}
+
+// Checks the refusal a step expects (its expect_error) against what it got:
+// the step's outcome if they match, else the error that ends the run.
+absl::StatusOr<std::string> ExpectedRefusal(const ScenarioStep& step, const absl::StatusOr<Receipt>& receipt) {
+  const std::string expected = absl::StrCat(
+      step.expect_error,
+      step.expect_error_message.empty() ? "" : absl::StrCat(" with \"", step.expect_error_message, "\""));
+  if (receipt.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(step.where, ": expected ", expected, ", but the command succeeded"));
+  }
+  if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error ||
+      !absl::StrContains(receipt.status().message(), step.expect_error_message)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(step.where, ": expected ", expected, ", got ", receipt.status().ToString()));
+  }
+  return absl::StrCat("refused as expected: ", receipt.status().ToString());
+}
+
+// "entry 12..14, +1,200": the entries a receipt holds and the change of the
+// member's available points.
+std::string EntriesOutcome(const Receipt& receipt) {
+  int64_t change = 0;
+  for (const Entry& entry : receipt.entries) change += DeltaOf(entry.body).available.value();
+  return absl::StrCat("entry ", receipt.entries.front().seq,
+                      receipt.entries.size() > 1 ? absl::StrCat("..", receipt.entries.back().seq) : "",
+                      change != 0 ? absl::StrCat(", ", change > 0 ? "+" : "", Grouped(change)) : "");
+}
+
+// The outcome shown for a performed step (whose action is `action`), or the
+// error that ends the run: a refusal not expected, or an expected one that
+// did not come.
+absl::StatusOr<std::string> OutcomeOf(const ScenarioStep& step, const std::string& action,
+                                      const absl::StatusOr<Receipt>& receipt, const std::string& settled) {
+  std::string outcome;
+  if (!step.expect_error.empty()) {
+    absl::StatusOr<std::string> refused = ExpectedRefusal(step, receipt);
+    if (!refused.ok()) return refused.status();
+    outcome = *std::move(refused);
+  } else if (!receipt.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(step.where, " (", action, "): ", receipt.status().ToString()));
+  } else if (!settled.empty()) {
+    outcome = settled;
+  } else if (receipt->entries.empty()) {
+    outcome = "nothing due";
+  } else {
+    outcome = EntriesOutcome(*receipt);
+  }
+  if (receipt.ok() && receipt->replayed) outcome += " (already in the journal)";
+  return outcome;
+}
+
+// Checks the figures a step expects of its member against the member after
+// the step; those that differ go to `failures`. `replayed`: the journal
+// already held the step, so the member is replayed as of the step, not
+// taken as of the journal's end.
+absl::Status CheckStepExpect(const ScenarioStep& step, bool replayed, const Engine& engine, const Store& journal,
+                             const std::optional<std::string>& journal_key, std::vector<std::string>& failures) {
+  const auto* command = std::get_if<Command>(&step.action);
+  if (command == nullptr) {  // the loader refuses this; never crash on it
+    return absl::InvalidArgumentError(
+        absl::StrCat(step.where, ".expect: only a member's command can state expected figures"));
+  }
+  const MemberId& member = MemberOf(*command);
+  if (replayed) {
+    auto replayed_journal = Replay(journal, step.at, journal_key);
+    if (!replayed_journal.ok()) return replayed_journal.status();
+    auto it = replayed_journal->members.find(member);
+    if (it == replayed_journal->members.end()) {
+      return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
+    }
+    Check(step.expect, MemberJson(it->second), failures);
+  } else {
+    auto state = engine.Snapshot(member);
+    if (!state.ok()) return state.status();
+    Check(step.expect, MemberJson(*state), failures);
+  }
+  return absl::OkStatus();
+}
+
+// Produces the reports the scenario asks for, after its timeline, and
+// checks their expected figures.
+absl::Status ProduceReports(const Scenario& scenario, const Store& journal,
+                            const std::optional<std::string>& journal_key, RunReport& report) {
+  for (const ScenarioReport& wanted : scenario.reports) {
+    auto section = Produce(scenario, wanted, journal, journal_key);
+    if (!section.ok()) {
+      return absl::Status(section.status().code(), absl::StrCat(wanted.where, ": ", section.status().message()));
+    }
+    Check(wanted.expect, ToJson(*section)["result"], report.failures);
+    report.sections.push_back(*std::move(section));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<Store> journal,
@@ -208,121 +346,38 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
   FakeClock clock(start);
   size_t published = scenario.initially_published.size();
   std::unique_ptr<Engine> engine;
-  auto open = [&]() -> absl::Status {
-    engine.reset();
-    auto program = Prefix(scenario.program, published);
-    if (!program.ok()) return program.status();
-    auto opened = Engine::Open(std::make_unique<JournalView>(*journal), clock, *std::move(program));
-    if (!opened.ok()) return opened.status();
-    engine = *std::move(opened);
-    return absl::OkStatus();
-  };
-  if (absl::Status status = open(); !status.ok()) return status;
+  if (absl::Status status = OpenEngine(scenario, published, *journal, clock, engine); !status.ok()) return status;
 
   std::vector<uint64_t> first_seq(scenario.timeline.size(), 0);
   for (size_t i = 0; i < scenario.timeline.size(); ++i) {
     const ScenarioStep& step = scenario.timeline[i];
     clock.Set(step.at);
     StepOutcome outcome{.where = step.where, .at = step.at, .partner = step.partner};
-    absl::StatusOr<Receipt> receipt = absl::UnknownError("no receipt");
-    std::string settled;  // a settlement step's outcome
-    if (const auto* command = std::get_if<Command>(&step.action)) {
-      Command filled = *command;
-      if (step.refers_to) SetReference(filled, first_seq[*step.refers_to]);
-      outcome.action = kCommandNames[filled.index()];
-      outcome.member = MemberOf(filled).value();
-      if (step.partner.empty()) {
-        receipt = engine->Execute(filled);
-      } else if (auto handle = engine->ForPartner(step.partner); handle.ok()) {
-        receipt = handle->Execute(filled);
-      } else {
-        receipt = handle.status();
-      }
-    } else if (const auto* settlement = std::get_if<SettlementStep>(&step.action)) {
-      outcome.action = "settlement";
-      auto rows = Settle(*engine, *settlement, step.partner);
-      if (rows.ok()) {
-        settled = SettlementOutcome(*rows);
-        receipt = Receipt{};
-      } else {
-        receipt = rows.status();
-      }
-    } else if (std::holds_alternative<RunExpiryStep>(step.action)) {
-      outcome.action = "run_expiry";
-      receipt = engine->RunExpiry(step.key, step.at);
-    } else if (std::holds_alternative<ClosePeriodStep>(step.action)) {
-      outcome.action = "close_period";
-      receipt = engine->ClosePeriod(step.key, step.at);
-    } else {
-      const std::string& version = std::get<PublishStep>(step.action).version;
+    if (const auto* publish = std::get_if<PublishStep>(&step.action)) {
       outcome.action = "publish";
-      ++published;
-      if (absl::Status status = open(); !status.ok()) {
-        return absl::FailedPreconditionError(absl::StrCat(step.where, ": publishing ", version, ": ", status.message()));
+      if (absl::Status status = OpenEngine(scenario, ++published, *journal, clock, engine); !status.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(step.where, ": publishing ", publish->version, ": ", status.message()));
       }
-      outcome.outcome = absl::StrCat(version, " published");
+      outcome.outcome = absl::StrCat(publish->version, " published");
       report.steps.push_back(std::move(outcome));
       continue;
     }
-    if (!step.expect_error.empty()) {
-      const std::string expected = absl::StrCat(
-          step.expect_error,
-          step.expect_error_message.empty() ? "" : absl::StrCat(" with \"", step.expect_error_message, "\""));
-      if (receipt.ok()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(step.where, ": expected ", expected, ", but the command succeeded"));
-      }
-      if (absl::StatusCodeToString(receipt.status().code()) != step.expect_error ||
-          !absl::StrContains(receipt.status().message(), step.expect_error_message)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(step.where, ": expected ", expected, ", got ", receipt.status().ToString()));
-      }
-      outcome.outcome = absl::StrCat("refused as expected: ", receipt.status().ToString());
-    } else if (!receipt.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(step.where, " (", outcome.action, "): ",
-                                                        receipt.status().ToString()));
-    } else if (!settled.empty()) {
-      outcome.outcome = settled;
-    } else if (receipt->entries.empty()) {
-      outcome.outcome = "nothing due";
-    } else {
-      first_seq[i] = receipt->entries.front().seq;
-      int64_t change = 0;
-      for (const Entry& entry : receipt->entries) change += DeltaOf(entry.body).available.value();
-      outcome.outcome = absl::StrCat("entry ", first_seq[i],
-                                     receipt->entries.size() > 1 ? absl::StrCat("..", receipt->entries.back().seq) : "",
-                                     change != 0 ? absl::StrCat(", ", change > 0 ? "+" : "", Grouped(change)) : "");
-    }
-    if (receipt.ok() && receipt->replayed) outcome.outcome += " (already in the journal)";
+    std::string settled;  // a settlement step's outcome
+    absl::StatusOr<Receipt> receipt = Perform(*engine, step, first_seq, outcome, settled);
+    absl::StatusOr<std::string> shown = OutcomeOf(step, outcome.action, receipt, settled);
+    if (!shown.ok()) return shown.status();
+    outcome.outcome = *std::move(shown);
+    if (receipt.ok() && !receipt->entries.empty()) first_seq[i] = receipt->entries.front().seq;
     if (!step.expect.empty()) {
-      const auto* command = std::get_if<Command>(&step.action);
-      if (command == nullptr) {  // the loader refuses this; never crash on it
-        return absl::InvalidArgumentError(absl::StrCat(step.where, ".expect: only a member's command can state expected figures"));
-      }
-      const MemberId& member = MemberOf(*command);
-      if (receipt.ok() && receipt->replayed) {
-        // A run over a journal that already holds the scenario: the member
-        // as of this step, not as of the journal's end.
-        auto replayed = Replay(*journal, step.at, journal_key);
-        if (!replayed.ok()) return replayed.status();
-        auto it = replayed->members.find(member);
-        if (it == replayed->members.end()) return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
-        Check(step.expect, MemberJson(it->second), report.failures);
-      } else {
-        auto state = engine->Snapshot(member);
-        if (!state.ok()) return state.status();
-        Check(step.expect, MemberJson(*state), report.failures);
-      }
+      absl::Status checked = CheckStepExpect(step, receipt.ok() && receipt->replayed, *engine, *journal,
+                                             journal_key, report.failures);
+      if (!checked.ok()) return checked;
     }
     report.steps.push_back(std::move(outcome));
   }
-  for (const ScenarioReport& wanted : scenario.reports) {
-    auto section = Produce(scenario, wanted, *journal, journal_key);
-    if (!section.ok()) {
-      return absl::Status(section.status().code(), absl::StrCat(wanted.where, ": ", section.status().message()));
-    }
-    Check(wanted.expect, ToJson(*section)["result"], report.failures);
-    report.sections.push_back(*std::move(section));
+  if (absl::Status produced = ProduceReports(scenario, *journal, journal_key, report); !produced.ok()) {
+    return produced;
   }
   report.journal_entries = journal->LastSeq();
   report.journal_head = journal->Head().ToString();

@@ -378,130 +378,188 @@ std::vector<Partner> ReadPartners(const Json& value, const std::string& path, Pr
 
 // ------------------------------------------------------------ rewards, expiry, grandfathering
 
+// Reward ids already taken, by award chart rows and catalog items, with the
+// path of the one that took each.
+using RewardPaths = absl::flat_hash_map<std::string, std::string>;
+
+// Reads `airport_regions`: the region of each airport code, for the award
+// chart's rows. Returns the regions named.
+absl::flat_hash_set<std::string> ReadAirportRegions(const Fields& f, Redemption& redemption, Problems& problems) {
+  absl::flat_hash_set<std::string> regions;
+  const Json* airports = f.Get("airport_regions");
+  if (airports == nullptr) return regions;
+  std::string at = f.PathOf("airport_regions");
+  if (!airports->is_object()) {
+    problems.Add(at, absl::StrCat("expected an object of airport code to region, got ", Kind(*airports)));
+    return regions;
+  }
+  for (auto it = airports->begin(); it != airports->end(); ++it) {
+    std::string airport_path = FieldPath(at, it.key());
+    if (!IsAirportCode(it.key())) problems.Add(airport_path, CheckAirport(it.key()));
+    if (auto region = ReadString(it.value(), airport_path, problems)) {
+      regions.insert(*region);
+      redemption.airport_regions.emplace(it.key(), *region);
+    }
+  }
+  return regions;
+}
+
+// Reads one row of the award chart: the price in points of an award between
+// two of `regions` in a cabin; nothing if the row is unusable.
+std::optional<AwardChartRow> ReadAwardChartRow(const Json& value, const std::string& path,
+                                               const absl::flat_hash_set<std::string>& regions, Problems& problems) {
+  Fields r(value, path, problems, {"from_region", "to_region", "cabin", "round_trip", "price"});
+  AwardChartRow row;
+  bool ok = r.ok();
+  for (auto [key, target] : {std::pair<absl::string_view, std::string*>{"from_region", &row.from_region},
+                             std::pair<absl::string_view, std::string*>{"to_region", &row.to_region}}) {
+    auto region = r.String(key, kRequired);
+    if (!region) {
+      ok = false;
+    } else if (!regions.contains(*region)) {
+      problems.Add(r.PathOf(key), absl::StrCat(Quote(*region), " is not a region of any airport in airport_regions"));
+      ok = false;
+    } else {
+      *target = *region;
+    }
+  }
+  auto cabin = r.String("cabin", kRequired);
+  if (cabin && !CheckCabin(*cabin).empty()) {
+    problems.Add(r.PathOf("cabin"), CheckCabin(*cabin));
+    cabin.reset();
+  }
+  if (cabin) {
+    row.cabin = *cabin;
+  } else {
+    ok = false;
+  }
+  if (auto round_trip = r.Bool("round_trip")) row.round_trip = *round_trip;
+  if (auto price = r.PointsField("price", kRequired)) {
+    row.price = *price;
+  } else {
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return row;
+}
+
+// Reads `award_chart`: rows over the regions of airport_regions, each
+// pricing a reward no other row or catalog item prices.
+void ReadAwardChart(const Fields& f, const absl::flat_hash_set<std::string>& regions, RewardPaths& reward_paths,
+                    Redemption& redemption, Problems& problems) {
+  const Json* chart = f.Array("award_chart");
+  if (chart == nullptr) return;
+  for (size_t i = 0; i < chart->size(); ++i) {
+    std::string row_path = Element(f.PathOf("award_chart"), i);
+    std::optional<AwardChartRow> row = ReadAwardChartRow((*chart)[i], row_path, regions, problems);
+    if (!row) continue;
+    std::string id = AwardRewardId(*row);
+    if (auto [it, inserted] = reward_paths.emplace(id, row_path); !inserted) {
+      problems.Add(row_path, absl::StrCat("the reward ", Quote(id), " is also priced by ", it->second));
+      continue;
+    }
+    redemption.award_chart.push_back(*std::move(row));
+  }
+}
+
+// Checks the `partner` of a catalog item against the version's partners
+// (nullptr if it has none); false if it is not one of them.
+bool IsVersionPartner(const Fields& c, const std::string& partner, const std::vector<Partner>* partners,
+                      Problems& problems) {
+  if (partners == nullptr) {
+    problems.Add(c.PathOf("partner"),
+                 absl::StrCat(Quote(partner), " names a partner, but the version has no partners"));
+    return false;
+  }
+  if (std::none_of(partners->begin(), partners->end(), [&](const Partner& p) { return p.id == partner; })) {
+    problems.Add(c.PathOf("partner"), absl::StrCat(Quote(partner), " is not one of the version's partners"));
+    return false;
+  }
+  return true;
+}
+
+// Reads one catalog item: a reward with its price in points, perhaps a cash
+// part and the partner where it is redeemed; nothing if it is unusable. Its
+// id is taken in `reward_paths` even then.
+std::optional<CatalogItem> ReadCatalogItem(const Json& value, const std::string& path,
+                                           const std::optional<Currency>& currency,
+                                           const std::vector<Partner>* partners, RewardPaths& reward_paths,
+                                           Problems& problems) {
+  Fields c(value, path, problems, {"id", "name", "price", "cash", "partner"});
+  CatalogItem item;
+  bool ok = c.ok();
+  if (auto id = c.String("id", kRequired)) {
+    if (auto [it, inserted] = reward_paths.emplace(*id, path); !inserted) {
+      problems.Add(c.PathOf("id"), absl::StrCat(Quote(*id), " is also the id of ", it->second));
+      ok = false;
+    }
+    item.id = *id;
+  } else {
+    ok = false;
+  }
+  if (auto name = c.String("name", kOptional, /*non_empty=*/false)) item.name = *name;
+  if (auto price = c.PointsField("price", kRequired)) {
+    item.price = *price;
+  } else {
+    ok = false;
+  }
+  if (const Json* cash = c.Get("cash"); cash != nullptr && currency.has_value()) {
+    item.cash = ReadMoney(*cash, c.PathOf("cash"), problems, *currency);
+    if (!item.cash) {
+      ok = false;
+    } else if (item.cash->minor_units() <= 0) {
+      problems.Add(c.PathOf("cash"), "must be greater than 0");
+      ok = false;
+    }
+  }
+  if (auto partner = c.String("partner")) {
+    if (!IsVersionPartner(c, *partner, partners, problems)) ok = false;
+    item.partner = *partner;
+  }
+  if (!ok) return std::nullopt;
+  return item;
+}
+
+// Reads `catalog`: the rewards besides the award chart's.
+void ReadCatalog(const Fields& f, const std::optional<Currency>& currency, const std::vector<Partner>* partners,
+                 RewardPaths& reward_paths, Redemption& redemption, Problems& problems) {
+  const Json* catalog = f.Array("catalog");
+  if (catalog == nullptr) return;
+  for (size_t i = 0; i < catalog->size(); ++i) {
+    std::string item_path = Element(f.PathOf("catalog"), i);
+    if (auto item = ReadCatalogItem((*catalog)[i], item_path, currency, partners, reward_paths, problems)) {
+      redemption.catalog.push_back(*std::move(item));
+    }
+  }
+}
+
+// Reads `pay_with_points`: what a point is worth at the till, and the least
+// and the step of points a payment spends; nothing if it is not an object.
+std::optional<PayWithPoints> ReadPayWithPoints(const Json& value, const std::string& path, Problems& problems) {
+  Fields p(value, path, problems, {"value_per_point", "minimum_points", "step_points"});
+  PayWithPoints terms;
+  if (auto value_per_point = p.RateField("value_per_point", kRequired)) {
+    if (value_per_point->mantissa() == 0) problems.Add(p.PathOf("value_per_point"), "must be greater than 0");
+    terms.value_per_point = *value_per_point;
+  }
+  if (auto minimum = p.PointsField("minimum_points")) terms.minimum_points = *minimum;
+  if (auto step = p.Integer("step_points", 1, kInt64Max)) terms.step_points = Points(*step);
+  if (!p.ok()) return std::nullopt;
+  return terms;
+}
+
+// Reads the `redemption` section: the rewards and how points pay at a till.
 // `partners`: the version's partners section, or nullptr if it has none.
 Redemption ReadRedemption(const Json& value, const std::string& path, Problems& problems,
                           const std::optional<Currency>& currency, const std::vector<Partner>* partners) {
   Redemption redemption;
   Fields f(value, path, problems, {"airport_regions", "award_chart", "catalog", "pay_with_points"});
-
-  absl::flat_hash_set<std::string> regions;
-  if (const Json* airports = f.Get("airport_regions")) {
-    std::string at = f.PathOf("airport_regions");
-    if (!airports->is_object()) {
-      problems.Add(at, absl::StrCat("expected an object of airport code to region, got ", Kind(*airports)));
-    } else {
-      for (auto it = airports->begin(); it != airports->end(); ++it) {
-        std::string airport_path = FieldPath(at, it.key());
-        if (!IsAirportCode(it.key())) problems.Add(airport_path, CheckAirport(it.key()));
-        if (auto region = ReadString(it.value(), airport_path, problems)) {
-          regions.insert(*region);
-          redemption.airport_regions.emplace(it.key(), *region);
-        }
-      }
-    }
-  }
-
-  // Reward ids already taken, with the path that took them.
-  absl::flat_hash_map<std::string, std::string> reward_paths;
-  if (const Json* chart = f.Array("award_chart")) {
-    for (size_t i = 0; i < chart->size(); ++i) {
-      std::string row_path = Element(f.PathOf("award_chart"), i);
-      Fields r((*chart)[i], row_path, problems, {"from_region", "to_region", "cabin", "round_trip", "price"});
-      AwardChartRow row;
-      bool ok = r.ok();
-      for (auto [key, target] : {std::pair<absl::string_view, std::string*>{"from_region", &row.from_region},
-                                 std::pair<absl::string_view, std::string*>{"to_region", &row.to_region}}) {
-        auto region = r.String(key, kRequired);
-        if (!region) {
-          ok = false;
-        } else if (!regions.contains(*region)) {
-          problems.Add(r.PathOf(key),
-                       absl::StrCat(Quote(*region), " is not a region of any airport in airport_regions"));
-          ok = false;
-        } else {
-          *target = *region;
-        }
-      }
-      auto cabin = r.String("cabin", kRequired);
-      if (cabin && !CheckCabin(*cabin).empty()) {
-        problems.Add(r.PathOf("cabin"), CheckCabin(*cabin));
-        cabin.reset();
-      }
-      if (cabin) {
-        row.cabin = *cabin;
-      } else {
-        ok = false;
-      }
-      if (auto round_trip = r.Bool("round_trip")) row.round_trip = *round_trip;
-      if (auto price = r.PointsField("price", kRequired)) {
-        row.price = *price;
-      } else {
-        ok = false;
-      }
-      if (!ok) continue;
-      std::string id = AwardRewardId(row);
-      if (auto [it, inserted] = reward_paths.emplace(id, row_path); !inserted) {
-        problems.Add(row_path, absl::StrCat("the reward ", Quote(id), " is also priced by ", it->second));
-        continue;
-      }
-      redemption.award_chart.push_back(std::move(row));
-    }
-  }
-
-  if (const Json* catalog = f.Array("catalog")) {
-    for (size_t i = 0; i < catalog->size(); ++i) {
-      std::string item_path = Element(f.PathOf("catalog"), i);
-      Fields c((*catalog)[i], item_path, problems, {"id", "name", "price", "cash", "partner"});
-      CatalogItem item;
-      bool ok = c.ok();
-      if (auto id = c.String("id", kRequired)) {
-        if (auto [it, inserted] = reward_paths.emplace(*id, item_path); !inserted) {
-          problems.Add(c.PathOf("id"), absl::StrCat(Quote(*id), " is also the id of ", it->second));
-          ok = false;
-        }
-        item.id = *id;
-      } else {
-        ok = false;
-      }
-      if (auto name = c.String("name", kOptional, /*non_empty=*/false)) item.name = *name;
-      if (auto price = c.PointsField("price", kRequired)) {
-        item.price = *price;
-      } else {
-        ok = false;
-      }
-      if (const Json* cash = c.Get("cash"); cash != nullptr && currency.has_value()) {
-        item.cash = ReadMoney(*cash, c.PathOf("cash"), problems, *currency);
-        if (!item.cash) {
-          ok = false;
-        } else if (item.cash->minor_units() <= 0) {
-          problems.Add(c.PathOf("cash"), "must be greater than 0");
-          ok = false;
-        }
-      }
-      if (auto partner = c.String("partner")) {
-        if (partners == nullptr) {
-          problems.Add(c.PathOf("partner"), absl::StrCat(Quote(*partner), " names a partner, but the version has no partners"));
-          ok = false;
-        } else if (std::none_of(partners->begin(), partners->end(), [&](const Partner& p) { return p.id == *partner; })) {
-          problems.Add(c.PathOf("partner"), absl::StrCat(Quote(*partner), " is not one of the version's partners"));
-          ok = false;
-        }
-        item.partner = *partner;
-      }
-      if (ok) redemption.catalog.push_back(std::move(item));
-    }
-  }
-
+  absl::flat_hash_set<std::string> regions = ReadAirportRegions(f, redemption, problems);
+  RewardPaths reward_paths;
+  ReadAwardChart(f, regions, reward_paths, redemption, problems);
+  ReadCatalog(f, currency, partners, reward_paths, redemption, problems);
   if (const Json* pay = f.Get("pay_with_points")) {
-    Fields p(*pay, f.PathOf("pay_with_points"), problems, {"value_per_point", "minimum_points", "step_points"});
-    PayWithPoints terms;
-    if (auto value_per_point = p.RateField("value_per_point", kRequired)) {
-      if (value_per_point->mantissa() == 0) problems.Add(p.PathOf("value_per_point"), "must be greater than 0");
-      terms.value_per_point = *value_per_point;
-    }
-    if (auto minimum = p.PointsField("minimum_points")) terms.minimum_points = *minimum;
-    if (auto step = p.Integer("step_points", 1, kInt64Max)) terms.step_points = Points(*step);
-    if (p.ok()) redemption.pay_with_points = terms;
+    redemption.pay_with_points = ReadPayWithPoints(*pay, f.PathOf("pay_with_points"), problems);
   }
   return redemption;
 }

@@ -171,6 +171,7 @@ struct Context {
   std::map<std::string, size_t> step_names;  // name -> timeline index
   std::set<std::string> members;
   std::set<std::string> partners;  // of every version of the program
+  std::vector<std::string> publish_order;  // the versions the timeline publishes
 };
 
 // Whose partner id is read: a step's (the handle it runs through) must be
@@ -273,10 +274,6 @@ std::optional<Activity> ReadActivity(const Json& value, const std::string& path,
 }
 
 constexpr const char* kStepCommon[] = {"at", "name", "key", "partner", "note", "expect", "expect_error"};
-constexpr const char* kActions[] = {"enroll",  "accrue", "credit",  "redeem",        "pay_at_till",
-                                    "quote",   "hold",   "capture", "release",       "return",
-                                    "reverse_debit", "adjust", "set_flag", "close_membership",
-                                    "run_expiry", "close_period", "publish", "settlement"};
 constexpr const char* kErrorCodes[] = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION",
                                        "OUT_OF_RANGE", "PERMISSION_DENIED"};
 
@@ -319,11 +316,303 @@ absl::Duration Days(const Fields& f, int64_t default_days) {
   return absl::Hours(24 * f.Integer("ttl_days", 1, kMaxTtlDays).value_or(default_days));
 }
 
-void ReadStep(const Json& value, size_t index, Context& context, std::vector<std::string>& publish_order,
-              std::vector<ScenarioStep>& timeline, Problems& problems, const std::string& scenario_id) {
+// Reads the `member` of a member's command: required, and enrolled by an
+// earlier step.
+MemberId ReadEnrolledMember(const Fields& g, const Context& context, Problems& problems) {
+  std::optional<MemberId> member = g.MemberField("member", kRequired);
+  if (member && !context.members.count(member->value())) {
+    problems.Add(g.PathOf("member"), absl::StrCat(Quote(member->value()), " is not enrolled by an earlier step"));
+  }
+  return member.value_or(MemberId());
+}
+
+// The action of one timeline step: its name ("accrue"), its value, the path
+// of that value, and the fields of the step itself.
+struct StepAction {
+  absl::string_view name;
+  const Json& body;
+  std::string path;
+  const Fields& step;
+};
+
+// Reads a step's action into step.action (and step.refers_to); false if the
+// action is unusable, which leaves the step out of the timeline.
+using ActionReader = bool (*)(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems);
+
+// Refuses expected figures on a step that is no member's command: `report`
+// is where its figures are stated instead.
+void RefuseExpect(const StepAction& action, const ScenarioStep& step, absl::string_view report, Problems& problems) {
+  if (!step.expect.empty()) {
+    problems.Add(action.step.PathOf("expect"),
+                 absl::StrCat("only a member's command can state expected figures; use ", report));
+  }
+}
+
+// Checks what an operator's step (expiry, period close, publish) must not
+// have: expected figures, or a partner to run through.
+void CheckOperatorStep(const StepAction& action, const ScenarioStep& step, Problems& problems) {
+  RefuseExpect(action, step, "a report", problems);
+  if (!step.partner.empty()) {
+    problems.Add(action.step.PathOf("partner"), absl::StrCat(action.name, " is the operator's, never a partner's"));
+  }
+}
+
+// Reads an enroll step: the new member's id, which later steps may name.
+bool ReadEnroll(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  if (!action.body.is_string()) {
+    problems.Add(action.path, absl::StrCat("expected a member id, got ", Kind(action.body)));
+    return false;
+  }
+  auto member = MemberId::Parse(action.body.get<std::string>());
+  if (!member.ok()) {
+    problems.Add(action.path, member.status().message());
+    return false;
+  }
+  context.members.insert(member->value());
+  step.action = Command(Enroll{.idempotency_key = step.key, .member = *member, .at = step.at});
+  return true;
+}
+
+// Reads a run_expiry or close_period step: the operator's, with {} as its
+// body.
+bool ReadOperatorRun(const StepAction& action, ScenarioStep& step, Context&, Problems& problems) {
+  if (!action.body.is_object() || !action.body.empty()) problems.Add(action.path, "expected {}");
+  CheckOperatorStep(action, step, problems);
+  if (action.name == "run_expiry") step.action = RunExpiryStep{};
+  else step.action = ClosePeriodStep{};
+  return true;
+}
+
+// Reads a publish step: the id of the program version that takes effect.
+bool ReadPublish(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  if (!action.body.is_string()) {
+    problems.Add(action.path, absl::StrCat("expected a version id, got ", Kind(action.body)));
+    return false;
+  }
+  std::string version = action.body.get<std::string>();
+  if (context.program != nullptr && context.program->Find(version) == nullptr) {
+    problems.Add(action.path, absl::StrCat(Quote(version), " is not a version of the program"));
+  }
+  CheckOperatorStep(action, step, problems);
+  context.publish_order.push_back(version);
+  step.action = PublishStep{version};
+  return true;
+}
+
+// Reads a settlement step: the partners' settlement over a period, as the
+// operator sees it or as the step's partner does.
+bool ReadSettlementStep(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"partner", "from", "to"});
+  auto [from, to] = ReadPeriod(g, problems);
+  RefuseExpect(action, step, "a settlement report", problems);
+  step.action = SettlementStep{.from = from, .to = to,
+                               .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
+  return true;
+}
+
+// Reads an accrue step: a member's activity, which the program turns into
+// points.
+bool ReadAccrue(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "activity"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  const Json* activity = g.Get("activity", kRequired);
+  if (activity == nullptr) return false;
+  std::optional<Activity> read = ReadActivity(*activity, g.PathOf("activity"), context, problems);
+  if (!read) return false;
+  step.action =
+      Command(Accrue{.idempotency_key = step.key, .member = member, .at = step.at, .activity = *std::move(read)});
+  return true;
+}
+
+// Reads a credit step: points given to a member outright.
+bool ReadCredit(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "points", "source", "expires_at", "partner"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.action = Command(Credit{.idempotency_key = step.key, .member = member, .at = step.at,
+                               .amount = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
+                               .source = g.String("source").value_or("scenario credit"),
+                               .expires_at = g.InstantField("expires_at"), .counters = {},
+                               .partner = ReadPartner(g, "partner", context, problems)});
+  return true;
+}
+
+// Reads a redeem or hold step: of a reward (priced by an earlier quote, if
+// it names one) or of points.
+bool ReadRedeemOrHold(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  const bool hold = action.name == "hold";
+  Fields g(action.body, action.path, problems,
+           {"member", "reward", "points", "quote", "reason", "ttl_days", "partner"});
+  std::string partner = ReadPartner(g, "partner", context, problems);
+  if (g.Has("partner") && (g.Has("reward") || hold)) {
+    problems.Add(g.PathOf("partner"),
+                 "only a redemption of points names its partner; a reward's is its catalog item's");
+  }
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  if (g.Has("reward") == g.Has("points")) {
+    problems.Add(action.path, "needs exactly one of reward, points");
+    return false;
+  }
+  const std::string& key = step.key;
+  if (g.Has("reward")) {
+    std::string reward = g.String("reward", kRequired).value_or("");
+    step.refers_to = Reference(g, "quote", false, context, problems);
+    if (hold) {
+      step.action = Command(
+          HoldReward{.idempotency_key = key, .member = member, .at = step.at, .reward = reward, .ttl = Days(g, 7)});
+    } else {
+      step.action = Command(RedeemReward{.idempotency_key = key, .member = member, .at = step.at, .reward = reward});
+    }
+    return true;
+  }
+  Points points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1));
+  std::string reason = g.String("reason").value_or("");
+  if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
+  if (hold) {
+    step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = step.at, .amount = points,
+                                    .ttl = Days(g, 7), .reason = reason});
+  } else {
+    step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = step.at, .amount = points,
+                                 .reason = reason, .partner = partner});
+  }
+  return true;
+}
+
+// Reads a pay_at_till step: points spent at a partner's till.
+bool ReadPayAtTill(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "points", "partner"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.action = Command(PayWithPointsAtTill{.idempotency_key = step.key, .member = member, .at = step.at,
+                                            .points = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
+                                            .partner = ReadPartner(g, "partner", context, problems)});
+  return true;
+}
+
+// Reads a quote step: a reward's price for a member, which a later redeem or
+// hold can name.
+bool ReadQuote(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "reward", "ttl_days"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.action = Command(QuoteReward{.idempotency_key = step.key, .member = member, .at = step.at,
+                                    .reward = g.String("reward", kRequired).value_or(""), .ttl = Days(g, 1)});
+  return true;
+}
+
+// Reads a capture or release step: the end of the hold an earlier step
+// placed.
+bool ReadCaptureOrRelease(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "hold"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.refers_to = Reference(g, "hold", true, context, problems);
+  if (action.name == "capture") {
+    step.action = Command(CaptureHold{.idempotency_key = step.key, .member = member, .at = step.at});
+  } else {
+    step.action = Command(ReleaseHold{.idempotency_key = step.key, .member = member, .at = step.at});
+  }
+  return true;
+}
+
+// Reads a return step: lines of an earlier accrual's purchase, by their
+// 0-based numbers.
+bool ReadReturn(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "accrual", "lines"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.refers_to = Reference(g, "accrual", true, context, problems);
+  ReturnLines command{.idempotency_key = step.key, .member = member, .at = step.at, .credit = 0, .lines = {}};
+  const Json* lines = g.Get("lines", kRequired);
+  if (lines != nullptr && (!lines->is_array() || lines->empty())) {
+    problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
+  } else if (lines != nullptr) {
+    for (size_t i = 0; i < lines->size(); ++i) {
+      const Json& line = (*lines)[i];
+      if (!line.is_number_unsigned() || line.get<uint64_t>() > UINT32_MAX) {
+        problems.Add(Element(g.PathOf("lines"), i), absl::StrCat("expected a line number, got ", Kind(line)));
+      } else {
+        command.lines.push_back(line.get<uint32_t>());
+      }
+    }
+  }
+  step.action = Command(std::move(command));
+  return true;
+}
+
+// Reads a reverse_debit step: the undoing of an earlier step's debit.
+bool ReadReverseDebit(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "debit"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.refers_to = Reference(g, "debit", true, context, problems);
+  step.action = Command(ReverseDebit{.idempotency_key = step.key, .member = member, .at = step.at});
+  return true;
+}
+
+// Reads an adjust step: a signed correction of a member's points by an
+// actor, with its reason.
+bool ReadAdjust(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "points", "reason", "actor"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  int64_t delta = g.Integer("points", kInt64Min, kInt64Max, kRequired).value_or(0);
+  if (g.Has("points") && delta == 0) problems.Add(g.PathOf("points"), "must not be 0");
+  step.action = Command(Adjust{.idempotency_key = step.key, .member = member, .at = step.at, .delta = Points(delta),
+                               .reason = g.String("reason", kRequired).value_or(""),
+                               .actor = g.String("actor", kRequired).value_or("")});
+  return true;
+}
+
+// Reads a set_flag step: a member's flag turned on or off.
+bool ReadSetFlag(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "flag", "on"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.action = Command(SetMemberFlag{.idempotency_key = step.key, .member = member, .at = step.at,
+                                      .flag = g.String("flag", kRequired).value_or(""),
+                                      .on = g.Bool("on").value_or(true)});
+  return true;
+}
+
+// Reads a close_membership step: the member whose membership ends.
+bool ReadCloseMembership(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.action = Command(CloseMembership{.idempotency_key = step.key, .member = member, .at = step.at});
+  return true;
+}
+
+// An action a step can have, with its reader.
+struct StepKind {
+  const char* action;
+  ActionReader read;
+};
+
+// Every action, in the order the messages list them.
+constexpr StepKind kStepKinds[] = {
+    {"enroll", ReadEnroll},
+    {"accrue", ReadAccrue},
+    {"credit", ReadCredit},
+    {"redeem", ReadRedeemOrHold},
+    {"pay_at_till", ReadPayAtTill},
+    {"quote", ReadQuote},
+    {"hold", ReadRedeemOrHold},
+    {"capture", ReadCaptureOrRelease},
+    {"release", ReadCaptureOrRelease},
+    {"return", ReadReturn},
+    {"reverse_debit", ReadReverseDebit},
+    {"adjust", ReadAdjust},
+    {"set_flag", ReadSetFlag},
+    {"close_membership", ReadCloseMembership},
+    {"run_expiry", ReadOperatorRun},
+    {"close_period", ReadOperatorRun},
+    {"publish", ReadPublish},
+    {"settlement", ReadSettlementStep},
+};
+
+// Appends the action of a step kind, for listing them in a message.
+void AppendAction(std::string* out, const StepKind& kind) { out->append(kind.action); }
+
+// Reads one timeline step: the fields every step has, then its one action.
+// A step with an unusable action is left out of the timeline.
+void ReadStep(const Json& value, size_t index, const std::string& scenario_id, Context& context,
+              std::vector<ScenarioStep>& timeline, Problems& problems) {
   std::string path = Element("timeline", index);
   std::vector<std::string> known(std::begin(kStepCommon), std::end(kStepCommon));
-  known.insert(known.end(), std::begin(kActions), std::end(kActions));
+  for (const StepKind& kind : kStepKinds) known.push_back(kind.action);
   Fields f(value, path, problems, known);
   if (!f.ok()) return;
   ScenarioStep step;
@@ -336,180 +625,19 @@ void ReadStep(const Json& value, size_t index, Context& context, std::vector<std
   step.expect = ReadExpect(f, problems);
   ReadExpectError(f, step, problems);
   std::vector<std::string> actions;
-  for (const char* action : kActions) {
-    if (f.Has(action)) actions.push_back(action);
+  const StepKind* kind = nullptr;
+  for (const StepKind& candidate : kStepKinds) {
+    if (!f.Has(candidate.action)) continue;
+    actions.push_back(candidate.action);
+    kind = &candidate;
   }
   if (actions.size() != 1) {
-    problems.Add(path, actions.empty() ? absl::StrCat("needs one action: ", absl::StrJoin(kActions, ", "))
-                                       : absl::StrCat("has more than one action: ", absl::StrJoin(actions, ", ")));
+    problems.Add(path, actions.empty()
+                           ? absl::StrCat("needs one action: ", absl::StrJoin(kStepKinds, ", ", AppendAction))
+                           : absl::StrCat("has more than one action: ", absl::StrJoin(actions, ", ")));
     return;
   }
-  const std::string& action = actions.front();
-  const Json& body = *f.Get(action);
-  const std::string body_path = f.PathOf(action);
-  const std::string& key = step.key;
-  std::optional<Instant> at = step.at;
-  auto member_known = [&](const Fields& g, const std::optional<MemberId>& member) {
-    if (member && action != "enroll" && !context.members.count(member->value())) {
-      problems.Add(g.PathOf("member"), absl::StrCat(Quote(member->value()), " is not enrolled by an earlier step"));
-    }
-    return member.value_or(MemberId());
-  };
-
-  if (action == "enroll") {
-    if (!body.is_string()) {
-      problems.Add(body_path, absl::StrCat("expected a member id, got ", Kind(body)));
-      return;
-    }
-    auto member = MemberId::Parse(body.get<std::string>());
-    if (!member.ok()) {
-      problems.Add(body_path, member.status().message());
-      return;
-    }
-    context.members.insert(member->value());
-    step.action = Command(Enroll{.idempotency_key = key, .member = *member, .at = at});
-  } else if (action == "run_expiry" || action == "close_period") {
-    if (!body.is_object() || !body.empty()) problems.Add(body_path, "expected {}");
-    if (!step.expect.empty()) {
-      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
-    }
-    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), absl::StrCat(action, " is the operator's, never a partner's"));
-    if (action == "run_expiry") step.action = RunExpiryStep{};
-    else step.action = ClosePeriodStep{};
-  } else if (action == "publish") {
-    if (!body.is_string()) {
-      problems.Add(body_path, absl::StrCat("expected a version id, got ", Kind(body)));
-      return;
-    }
-    std::string version = body.get<std::string>();
-    if (context.program != nullptr && context.program->Find(version) == nullptr) {
-      problems.Add(body_path, absl::StrCat(Quote(version), " is not a version of the program"));
-    }
-    if (!step.expect.empty()) {
-      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a report");
-    }
-    if (!step.partner.empty()) problems.Add(f.PathOf("partner"), "publish is the operator's, never a partner's");
-    publish_order.push_back(version);
-    step.action = PublishStep{version};
-  } else if (action == "settlement") {
-    Fields g(body, body_path, problems, {"partner", "from", "to"});
-    auto [from, to] = ReadPeriod(g, problems);
-    if (!step.expect.empty()) {
-      problems.Add(f.PathOf("expect"), "only a member's command can state expected figures; use a settlement report");
-    }
-    step.action = SettlementStep{.from = from, .to = to,
-                                 .partner = ReadPartner(g, "partner", context, problems, PartnerOf::kStep)};
-  } else if (action == "accrue") {
-    Fields g(body, body_path, problems, {"member", "activity"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    const Json* activity = g.Get("activity", kRequired);
-    if (activity == nullptr) return;
-    std::optional<Activity> read = ReadActivity(*activity, g.PathOf("activity"), context, problems);
-    if (!read) return;
-    step.action = Command(Accrue{.idempotency_key = key, .member = member, .at = at, .activity = *std::move(read)});
-  } else if (action == "credit") {
-    Fields g(body, body_path, problems, {"member", "points", "source", "expires_at", "partner"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.action = Command(Credit{.idempotency_key = key, .member = member, .at = at,
-                                 .amount = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
-                                 .source = g.String("source").value_or("scenario credit"),
-                                 .expires_at = g.InstantField("expires_at"), .counters = {},
-                                 .partner = ReadPartner(g, "partner", context, problems)});
-  } else if (action == "redeem" || action == "hold") {
-    Fields g(body, body_path, problems, {"member", "reward", "points", "quote", "reason", "ttl_days", "partner"});
-    std::string partner = ReadPartner(g, "partner", context, problems);
-    if (g.Has("partner") && (g.Has("reward") || action == "hold")) {
-      problems.Add(g.PathOf("partner"), "only a redemption of points names its partner; a reward's is its catalog item's");
-    }
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    if (g.Has("reward") == g.Has("points")) {
-      problems.Add(body_path, "needs exactly one of reward, points");
-      return;
-    }
-    if (g.Has("reward")) {
-      std::string reward = g.String("reward", kRequired).value_or("");
-      step.refers_to = Reference(g, "quote", false, context, problems);
-      if (action == "redeem") {
-        step.action = Command(RedeemReward{.idempotency_key = key, .member = member, .at = at, .reward = reward});
-      } else {
-        step.action = Command(
-            HoldReward{.idempotency_key = key, .member = member, .at = at, .reward = reward, .ttl = Days(g, 7)});
-      }
-    } else {
-      Points points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1));
-      std::string reason = g.String("reason").value_or("");
-      if (g.Has("quote")) problems.Add(g.PathOf("quote"), "a quote is for a reward, not for points");
-      if (action == "redeem") {
-        step.action = Command(Redeem{.idempotency_key = key, .member = member, .at = at, .amount = points,
-                                     .reason = reason, .partner = partner});
-      } else {
-        step.action = Command(PlaceHold{.idempotency_key = key, .member = member, .at = at, .amount = points,
-                                        .ttl = Days(g, 7), .reason = reason});
-      }
-    }
-  } else if (action == "pay_at_till") {
-    Fields g(body, body_path, problems, {"member", "points", "partner"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.action = Command(PayWithPointsAtTill{.idempotency_key = key, .member = member, .at = at,
-                                              .points = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1)),
-                                              .partner = ReadPartner(g, "partner", context, problems)});
-  } else if (action == "quote") {
-    Fields g(body, body_path, problems, {"member", "reward", "ttl_days"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.action = Command(QuoteReward{.idempotency_key = key, .member = member, .at = at,
-                                      .reward = g.String("reward", kRequired).value_or(""), .ttl = Days(g, 1)});
-  } else if (action == "capture" || action == "release") {
-    Fields g(body, body_path, problems, {"member", "hold"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.refers_to = Reference(g, "hold", true, context, problems);
-    if (action == "capture") {
-      step.action = Command(CaptureHold{.idempotency_key = key, .member = member, .at = at});
-    } else {
-      step.action = Command(ReleaseHold{.idempotency_key = key, .member = member, .at = at});
-    }
-  } else if (action == "return") {
-    Fields g(body, body_path, problems, {"member", "accrual", "lines"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.refers_to = Reference(g, "accrual", true, context, problems);
-    ReturnLines command{.idempotency_key = key, .member = member, .at = at, .credit = 0, .lines = {}};
-    const Json* lines = g.Get("lines", kRequired);
-    if (lines != nullptr && (!lines->is_array() || lines->empty())) {
-      problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
-    } else if (lines != nullptr) {
-      for (size_t i = 0; i < lines->size(); ++i) {
-        const Json& line = (*lines)[i];
-        if (!line.is_number_unsigned() || line.get<uint64_t>() > UINT32_MAX) {
-          problems.Add(Element(g.PathOf("lines"), i), absl::StrCat("expected a line number, got ", Kind(line)));
-        } else {
-          command.lines.push_back(line.get<uint32_t>());
-        }
-      }
-    }
-    step.action = Command(std::move(command));
-  } else if (action == "reverse_debit") {
-    Fields g(body, body_path, problems, {"member", "debit"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.refers_to = Reference(g, "debit", true, context, problems);
-    step.action = Command(ReverseDebit{.idempotency_key = key, .member = member, .at = at});
-  } else if (action == "adjust") {
-    Fields g(body, body_path, problems, {"member", "points", "reason", "actor"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    int64_t delta = g.Integer("points", kInt64Min, kInt64Max, kRequired).value_or(0);
-    if (g.Has("points") && delta == 0) problems.Add(g.PathOf("points"), "must not be 0");
-    step.action = Command(Adjust{.idempotency_key = key, .member = member, .at = at, .delta = Points(delta),
-                                 .reason = g.String("reason", kRequired).value_or(""),
-                                 .actor = g.String("actor", kRequired).value_or("")});
-  } else if (action == "set_flag") {
-    Fields g(body, body_path, problems, {"member", "flag", "on"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.action = Command(SetMemberFlag{.idempotency_key = key, .member = member, .at = at,
-                                        .flag = g.String("flag", kRequired).value_or(""),
-                                        .on = g.Bool("on").value_or(true)});
-  } else if (action == "close_membership") {
-    Fields g(body, body_path, problems, {"member"});
-    MemberId member = member_known(g, g.MemberField("member", kRequired));
-    step.action = Command(CloseMembership{.idempotency_key = key, .member = member, .at = at});
-  }
+  if (!kind->read({kind->action, *f.Get(kind->action), f.PathOf(kind->action), f}, step, context, problems)) return;
   if (!step.name.empty()) {
     if (auto [it, inserted] = context.step_names.emplace(step.name, timeline.size()); !inserted) {
       problems.Add(f.PathOf("name"), absl::StrCat(Quote(step.name), " is also the name of ", timeline[it->second].where));
@@ -603,80 +731,98 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   return report;
 }
 
-absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const std::string& base_directory) {
-  Problems problems;
-  std::optional<Json> document = ParseDocument(json_text, problems);
-  if (!document) return problems.ToStatus();
-  Fields f(*document, "", problems,
-           {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
-  if (!f.ok()) return problems.ToStatus();
+// ------------------------------------------------------------ the document
+
+// Reads the scenario's id, title and description, then its program; nothing
+// if the program is missing or unusable, as every later section needs it.
+std::optional<Scenario> ReadHeading(const Fields& f, const std::string& base_directory, Problems& problems) {
   std::string id = f.String("id", kRequired).value_or("scenario");
   std::string title = f.String("title").value_or("");
   std::string description = f.String("description").value_or("");
   const Json* program_json = f.Get("program", kRequired);
-  if (program_json == nullptr) return problems.ToStatus();
+  if (program_json == nullptr) return std::nullopt;
   std::optional<Program> program = ReadProgram(*program_json, base_directory, problems);
-  if (!program) return problems.ToStatus();  // the rest needs the program
+  if (!program) return std::nullopt;
+  return Scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
+                  .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
+}
 
-  Scenario scenario{.id = id, .title = title, .description = description, .program = *std::move(program),
-                    .initially_published = {}, .timeline = {}, .populations = {}, .reports = {}};
-  Context context{.currency = scenario.program.versions().front()->currency, .program = &scenario.program,
-                  .step_names = {}, .members = {}, .partners = {}};
-  for (const auto& version : scenario.program.versions()) {
+// What the steps are read against: the program, its currency, and the
+// partners of every version.
+Context ContextOf(const Program& program) {
+  Context context{.currency = program.versions().front()->currency, .program = &program,
+                  .step_names = {}, .members = {}, .partners = {}, .publish_order = {}};
+  for (const auto& version : program.versions()) {
     for (const Partner& partner : version->partners) context.partners.insert(partner.id);
   }
+  return context;
+}
 
-  // Members: each enrolled at its time, before the timeline.
-  if (const Json* members = f.Get("members")) {
-    if (!members->is_array()) {
-      problems.Add("members", absl::StrCat("expected an array, got ", Kind(*members)));
-    } else {
-      for (size_t i = 0; i < members->size(); ++i) {
-        std::string path = Element("members", i);
-        Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
-        std::optional<MemberId> member = g.MemberField("id", kRequired);
-        std::optional<Instant> at = g.InstantField("enrolled_at", kRequired);
-        std::vector<std::string> flags = g.Strings("flags").value_or(std::vector<std::string>());
-        g.String("note");
-        if (!member || !at) continue;
-        if (!context.members.insert(member->value()).second) {
-          problems.Add(g.PathOf("id"), absl::StrCat(Quote(member->value()), " is listed twice"));
-          continue;
-        }
-        scenario.timeline.push_back(
-            {.where = path, .name = "", .at = *at, .key = absl::StrCat(id, "/", path), .partner = "",
-             .action = Command(Enroll{.idempotency_key = absl::StrCat(id, "/", path), .member = *member, .at = at}),
-             .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
-        for (size_t k = 0; k < flags.size(); ++k) {
-          std::string flag_key = absl::StrCat(id, "/", path, ".flags[", k, "]");
-          scenario.timeline.push_back(
-              {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
-               .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
-                                               .flag = flags[k], .on = true}),
-               .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
-        }
-      }
+// Reads the `members` section: each member enrolled at its time, with its
+// flags set, by steps before the timeline's.
+void ReadMembers(const Fields& f, const std::string& scenario_id, Context& context,
+                 std::vector<ScenarioStep>& timeline, Problems& problems) {
+  const Json* members = f.Get("members");
+  if (members == nullptr) return;
+  if (!members->is_array()) {
+    problems.Add("members", absl::StrCat("expected an array, got ", Kind(*members)));
+    return;
+  }
+  for (size_t i = 0; i < members->size(); ++i) {
+    std::string path = Element("members", i);
+    Fields g((*members)[i], path, problems, {"id", "enrolled_at", "flags", "note"});
+    std::optional<MemberId> member = g.MemberField("id", kRequired);
+    std::optional<Instant> at = g.InstantField("enrolled_at", kRequired);
+    std::vector<std::string> flags = g.Strings("flags").value_or(std::vector<std::string>());
+    g.String("note");
+    if (!member || !at) continue;
+    if (!context.members.insert(member->value()).second) {
+      problems.Add(g.PathOf("id"), absl::StrCat(Quote(member->value()), " is listed twice"));
+      continue;
+    }
+    std::string key = absl::StrCat(scenario_id, "/", path);
+    timeline.push_back({.where = path, .name = "", .at = *at, .key = key, .partner = "",
+                        .action = Command(Enroll{.idempotency_key = key, .member = *member, .at = at}),
+                        .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
+    for (size_t k = 0; k < flags.size(); ++k) {
+      std::string flag_key = absl::StrCat(key, ".flags[", k, "]");
+      timeline.push_back(
+          {.where = absl::StrCat(path, ".flags[", k, "]"), .name = "", .at = *at, .key = flag_key, .partner = "",
+           .action = Command(SetMemberFlag{.idempotency_key = flag_key, .member = *member, .at = at,
+                                           .flag = flags[k], .on = true}),
+           .refers_to = std::nullopt, .expect_error = "", .expect_error_message = "", .expect = {}});
     }
   }
-  std::vector<std::string> publish_order;
-  if (const Json* timeline = f.Get("timeline", kRequired)) {
-    if (!timeline->is_array()) {
-      problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*timeline)));
-    } else {
-      for (size_t i = 0; i < timeline->size(); ++i) {
-        ReadStep((*timeline)[i], i, context, publish_order, scenario.timeline, problems, id);
-      }
+}
+
+// Reads the `timeline` section: its steps follow the members' enrollments.
+void ReadTimeline(const Fields& f, const std::string& scenario_id, Context& context,
+                  std::vector<ScenarioStep>& timeline, Problems& problems) {
+  const Json* steps = f.Get("timeline", kRequired);
+  if (steps == nullptr) return;
+  if (!steps->is_array()) {
+    problems.Add("timeline", absl::StrCat("expected an array of steps, got ", Kind(*steps)));
+    return;
+  }
+  for (size_t i = 0; i < steps->size(); ++i) ReadStep((*steps)[i], i, scenario_id, context, timeline, problems);
+}
+
+// Checks that the steps, enrollments of the members section included, are
+// in time order: the run sets the clock to each in turn.
+void CheckTimeOrder(const std::vector<ScenarioStep>& timeline, Problems& problems) {
+  for (size_t i = 1; i < timeline.size(); ++i) {
+    if (timeline[i].at < timeline[i - 1].at) {
+      problems.Add(FieldPath(timeline[i].where, "at"),
+                   absl::StrCat(timeline[i].at.ToString(), " is before ", timeline[i - 1].where, " at ",
+                                timeline[i - 1].at.ToString(), "; steps must be in time order"));
     }
   }
-  for (size_t i = 1; i < scenario.timeline.size(); ++i) {
-    if (scenario.timeline[i].at < scenario.timeline[i - 1].at) {
-      problems.Add(FieldPath(scenario.timeline[i].where, "at"),
-                   absl::StrCat(scenario.timeline[i].at.ToString(), " is before ", scenario.timeline[i - 1].where,
-                                " at ", scenario.timeline[i - 1].at.ToString(), "; steps must be in time order"));
-    }
-  }
-  // Published versions come after those the engine starts with, in the
-  // program's order.
+}
+
+// Sets the versions the engine starts with: those before the first version
+// the timeline publishes. Published versions come after them, each once, in
+// the program's order; checked only when nothing else is wrong.
+void SetInitiallyPublished(const std::vector<std::string>& publish_order, Scenario& scenario, Problems& problems) {
   const auto& versions = scenario.program.versions();
   size_t first_published = versions.size();
   for (size_t i = 0; i < versions.size(); ++i) {
@@ -695,42 +841,70 @@ absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const
                                           absl::StrJoin(expected_order, ", ")));
   }
   for (size_t i = 0; i < first_published; ++i) scenario.initially_published.push_back(versions[i]->id);
+}
 
-  if (const Json* populations = f.Get("populations")) {
-    if (!populations->is_array()) {
-      problems.Add("populations", absl::StrCat("expected an array, got ", Kind(*populations)));
-    } else {
-      for (size_t i = 0; i < populations->size(); ++i) {
-        Fields g((*populations)[i], Element("populations", i), problems,
-                 {"name", "members", "median", "sigma", "total"});
-        ScenarioPopulation population;
-        population.name = g.String("name", kRequired).value_or("");
-        population.population.members = g.Integer("members", 1, kInt64Max, kRequired).value_or(1);
-        population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
-        population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
-        population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
-        // Here rather than when a report computes the balances: a size that
-        // cannot be allocated is refused with the file's other problems.
-        if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
-          problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
-        }
-        scenario.populations.push_back(std::move(population));
-      }
+// Reads the `populations` section: synthetic members' balances for the
+// impact reports.
+void ReadPopulations(const Fields& f, std::vector<ScenarioPopulation>& populations, Problems& problems) {
+  const Json* items = f.Get("populations");
+  if (items == nullptr) return;
+  if (!items->is_array()) {
+    problems.Add("populations", absl::StrCat("expected an array, got ", Kind(*items)));
+    return;
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    Fields g((*items)[i], Element("populations", i), problems, {"name", "members", "median", "sigma", "total"});
+    ScenarioPopulation population;
+    population.name = g.String("name", kRequired).value_or("");
+    population.population.members = g.Integer("members", 1, kInt64Max, kRequired).value_or(1);
+    population.population.median = Points(g.Integer("median", 1, kInt64Max, kRequired).value_or(1));
+    population.population.sigma = g.RateField("sigma", kRequired).value_or(*Rate::Parse("1"));
+    population.population.total = Points(g.Integer("total", 0, kInt64Max, kRequired).value_or(0));
+    // Here rather than when a report computes the balances: a size that
+    // cannot be allocated is refused with the file's other problems.
+    if (absl::Status checked = CheckSyntheticPopulation(population.population); !checked.ok()) {
+      problems.AddLine(absl::StrCat(g.path(), ".", checked.message()));
+    }
+    populations.push_back(std::move(population));
+  }
+}
+
+// Reads the `reports` section, against the program and populations already
+// read.
+void ReadReports(const Fields& f, const Context& context, Scenario& scenario, Problems& problems) {
+  const Json* reports = f.Get("reports");
+  if (reports == nullptr) return;
+  if (!reports->is_array()) {
+    problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
+    return;
+  }
+  for (size_t i = 0; i < reports->size(); ++i) {
+    if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
+      scenario.reports.push_back(*std::move(report));
     }
   }
-  if (const Json* reports = f.Get("reports")) {
-    if (!reports->is_array()) {
-      problems.Add("reports", absl::StrCat("expected an array, got ", Kind(*reports)));
-    } else {
-      for (size_t i = 0; i < reports->size(); ++i) {
-        if (auto report = ReadReport((*reports)[i], i, scenario, context, problems)) {
-          scenario.reports.push_back(*std::move(report));
-        }
-      }
-    }
-  }
+}
+
+// Reads a scenario document section by section, reporting every problem
+// found; after an unusable program, only those found before it.
+absl::StatusOr<Scenario> ParseScenarioOrThrow(absl::string_view json_text, const std::string& base_directory) {
+  Problems problems;
+  std::optional<Json> document = ParseDocument(json_text, problems);
+  if (!document) return problems.ToStatus();
+  Fields f(*document, "", problems,
+           {"id", "title", "description", "program", "members", "timeline", "populations", "reports"});
+  if (!f.ok()) return problems.ToStatus();
+  std::optional<Scenario> scenario = ReadHeading(f, base_directory, problems);
+  if (!scenario) return problems.ToStatus();
+  Context context = ContextOf(scenario->program);
+  ReadMembers(f, scenario->id, context, scenario->timeline, problems);
+  ReadTimeline(f, scenario->id, context, scenario->timeline, problems);
+  CheckTimeOrder(scenario->timeline, problems);
+  SetInitiallyPublished(context.publish_order, *scenario, problems);
+  ReadPopulations(f, scenario->populations, problems);
+  ReadReports(f, context, *scenario, problems);
   if (!problems.empty()) return problems.ToStatus();
-  return scenario;
+  return *std::move(scenario);
 }
 
 }  // namespace
