@@ -293,6 +293,29 @@ TEST(Notice, ValidityAndGrandfathering) {
   EXPECT_EQ(report->transitions[0].days, 121);
 }
 
+// A reward that was free and gets a price is a devaluation with no
+// percentage to give.
+TEST(Notice, RewardThatWasFreeGetsAPrice) {
+  ProgramVersion a;
+  a.id = "a";
+  a.effective_from = At("2020-01-01T00:00:00Z");
+  a.announced_at = At("2019-06-01T00:00:00Z");
+  a.redemption.catalog = {{"mug", "Mug", Points(0), std::nullopt}};
+  ProgramVersion b = a;
+  b.id = "b";
+  b.announced_at = At("2020-02-01T00:00:00Z");
+  b.effective_from = At("2020-06-01T00:00:00Z");
+  b.redemption.catalog = {{"mug", "Mug", Points(500), std::nullopt}};
+  auto program = Program::FromVersions({a, b});
+  ASSERT_TRUE(program.ok()) << program.status();
+  auto report = CheckNotice(*program, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->findings.size(), 1u);
+  EXPECT_EQ(report->findings[0].code, "devaluation_without_grandfathering");
+  EXPECT_NE(report->findings[0].facts.find("0 -> 500 points (was free)"), std::string::npos)
+      << report->findings[0].facts;
+}
+
 // ------------------------------------------------------------ a journal with a varied workload
 
 // An engine over the 2010/2011 program with members who earn, spend, hold,

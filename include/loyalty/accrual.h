@@ -60,7 +60,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "loyalty/ledger.h"
 #include "loyalty/program.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"

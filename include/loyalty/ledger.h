@@ -34,6 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "loyalty/program.h"
 #include "loyalty/time.h"
 #include "loyalty/value.h"
 
@@ -58,13 +59,6 @@ struct LotDraw {
   friend bool operator==(const LotDraw&, const LotDraw&) = default;
 };
 
-// A change of a qualifying counter (status miles, segments, qualifying spend).
-struct CounterDelta {
-  std::string counter;
-  Points amount;
-  friend bool operator==(const CounterDelta&, const CounterDelta&) = default;
-};
-
 // A lot that moves to another member with its earning and expiry dates.
 struct TransferredLot {
   Points amount;
@@ -78,20 +72,6 @@ struct LotRenewal {
   LotId lot;
   Instant expires_at;
   friend bool operator==(const LotRenewal&, const LotRenewal&) = default;
-};
-
-// How a reward was priced; stated on every quote, hold and redemption of a
-// reward (empty `reward` for raw points).
-struct RewardPrice {
-  std::string reward;
-  std::string version;         // the version whose price applied
-  std::string grandfathering;  // "", "price_lock", "book_by" or "earned_before"
-  Points old_points;           // earned_before: paid from protected lots, old price
-  Points new_points;           // earned_before: paid from the other lots, new price
-  std::optional<Money> cash{};   // cash + points: the money due besides the points
-  std::string tier{};            // the member's tier, when its redemption discount applied
-  Points discount{};             // points waived by that discount (already taken off)
-  friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
 };
 
 // What one accrual rule granted, for caps and usage limits.
@@ -169,7 +149,7 @@ struct EarnReversed {
   Points from_lot;
   Points debt_added;
   std::vector<CounterDelta> counters;  // amounts to subtract, from the credit's local day
-  std::vector<uint32_t> lines{};         // purchase lines returned, if by lines
+  std::vector<uint32_t> lines{};       // purchase lines returned, if by lines
   int32_t counter_day = 0;             // the credit's local day (Date::days_since_epoch)
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
@@ -399,8 +379,6 @@ struct TierStatus {
   std::string paid_tier;
   Instant paid_until = Instant::Max();
 };
-
-struct TierLadder;  // program.h
 
 // The member's tier: the higher-ranked of the status and the subscribed
 // tier in `ladder` ("" if neither is in it).

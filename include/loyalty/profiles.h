@@ -34,10 +34,10 @@ namespace loyalty {
 // What is known about the person behind a member id. Every field may be
 // empty; whatever is set must be valid (ValidateProfile).
 struct Profile {
-  std::string name{};                                // up to 200 bytes of UTF-8, no control characters
-  std::string email{};                               // local@domain.tld, up to 254 bytes
-  std::optional<Date> birthday{};                    // a real date, not after today, at most 150 years ago
-  std::map<std::string, std::string> attributes{};   // key (1-64 bytes) -> value (up to 1000 bytes)
+  std::string name{};                              // up to 200 bytes of UTF-8, no control characters
+  std::string email{};                             // local@domain.tld, up to 254 bytes
+  std::optional<Date> birthday{};                  // a real date, not after today, at most 150 years ago
+  std::map<std::string, std::string> attributes{};  // key (1-64 bytes) -> value (up to 1000 bytes)
   friend bool operator==(const Profile&, const Profile&) = default;
 };
 

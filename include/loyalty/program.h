@@ -78,6 +78,13 @@ struct Activity {
 // "purchase", "flight" or "custom".
 absl::string_view ActivityTypeName(const Activity& activity);
 
+// A change of a qualifying counter (status miles, segments, qualifying spend).
+struct CounterDelta {
+  std::string counter;
+  Points amount;
+  friend bool operator==(const CounterDelta&, const CounterDelta&) = default;
+};
+
 // ---------------------------------------------------------------- accrual
 
 // When a rule applies. Empty lists mean "any"; every set condition must hold.
@@ -353,6 +360,20 @@ struct ProgramVersion {
     }
     return nullptr;
   }
+};
+
+// How a reward was priced; stated on every quote, hold and redemption of a
+// reward (empty `reward` for raw points).
+struct RewardPrice {
+  std::string reward;
+  std::string version;         // the version whose price applied
+  std::string grandfathering;  // "", "price_lock", "book_by" or "earned_before"
+  Points old_points;           // earned_before: paid from protected lots, old price
+  Points new_points;           // earned_before: paid from the other lots, new price
+  std::optional<Money> cash{};  // cash + points: the money due besides the points
+  std::string tier{};          // the member's tier, when its redemption discount applied
+  Points discount{};           // points waived by that discount (already taken off)
+  friend bool operator==(const RewardPrice&, const RewardPrice&) = default;
 };
 
 class Program {

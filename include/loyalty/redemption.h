@@ -28,7 +28,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "loyalty/ledger.h"
 #include "loyalty/program.h"
 
 namespace loyalty {

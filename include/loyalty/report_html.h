@@ -42,8 +42,8 @@ struct LabelledImpact {
 
 struct HtmlReportInput {
   std::string title;
-  std::vector<LabelledImpact> impacts{};       // each gets its tables and loss histogram
-  std::optional<NoticeReport> notice{};        // the notice check, if run
+  std::vector<LabelledImpact> impacts{};     // each gets its tables and loss histogram
+  std::optional<NoticeReport> notice{};      // the notice check, if run
   std::optional<BalanceDistribution> balances{};  // chart (a), if given
   std::vector<AwardsAffordable> affordable{};  // chart (b), one per reward
 };

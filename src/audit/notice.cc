@@ -19,8 +19,10 @@ std::vector<std::pair<std::string, Points>> RewardsOf(const ProgramVersion& vers
   return rewards;
 }
 
-// "+16.67 %" for the rise from `before` to `after` (exact, half-even).
+// "+16.67 %" for the rise from `before` to `after` (exact, half-even);
+// "was free" when there was no price to compare with.
 std::string PercentRise(Points before, Points after) {
+  if (before.value() <= 0) return "was free";
   Fraction rise{static_cast<Int128>(after.value() - before.value()) * 100, before.value()};
   return absl::StrCat(after >= before ? "+" : "", rise.ToDecimal(2), " %");
 }

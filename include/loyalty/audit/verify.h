@@ -42,9 +42,9 @@ absl::string_view JournalFaultName(JournalFault fault);
 struct JournalVerification {
   JournalFault fault = JournalFault::kNone;
   uint64_t entries = 0;  // entries that verified, from the first
-  Sha256 head{};         // hash of the last entry that verified
+  Sha256 head{};       // hash of the last entry that verified
   uint64_t bad_seq = 0;  // the first bad entry (kTruncated: the first missing at the end)
-  std::string detail{};    // what is wrong, in words
+  std::string detail{};  // what is wrong, in words
 
   bool ok() const { return fault == JournalFault::kNone; }
   // "ok, 5 entries, head 3f2a..." or "entry 3: modified (...)".
