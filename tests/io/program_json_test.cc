@@ -26,7 +26,7 @@ namespace {
 
 constexpr absl::string_view kBusinessAward = "award:EU-NA:business:round_trip";
 
-// The repository root, from this file's path (tests/program_json_test.cc).
+// The repository root, from this file's path (tests/io/program_json_test.cc).
 std::string SourceRoot() {
   std::string file = __FILE__;
   return file.substr(0, file.rfind("/tests/"));
