@@ -23,9 +23,10 @@ struct JournalArguments {
   bool json = false;
   std::string member;
   std::string from, to;
-  std::string value_per_point = "0.01";
-  std::string currency = "EUR";
-  std::string zone = "UTC";
+  // Empty when not given: the command's default, or the program's.
+  std::string value_per_point;
+  std::string currency;
+  std::string zone;
   std::string key_file;     // --key-file: the key of a keyed journal
   std::string expect_head;  // verify: SEQ:HASH the journal must still hold
 };
@@ -153,7 +154,7 @@ int ReplayJournal(const JournalArguments& a) {
 }
 
 int StatementCommand(const JournalArguments& a) {
-  auto zone = TimeZone::Load(a.zone);
+  auto zone = TimeZone::Load(a.zone.empty() ? "UTC" : a.zone);
   if (!zone.ok()) return Fail("--zone", zone.status());
   auto member = MemberId::Parse(a.member);
   if (!member.ok()) return Fail("member", member.status());
@@ -179,17 +180,85 @@ int StatementCommand(const JournalArguments& a) {
   return kExitOk;
 }
 
+// What the liability is valued in, and where each part came from:
+// "program" (--program), "option" (its own option) or "default".
+struct LiabilityBasis {
+  std::string zone = "UTC", zone_from = "default";
+  std::string currency = "EUR", currency_from = "default";
+  std::string value_per_point = "0.01", value_per_point_from = "default";
+  std::string version;  // the program's version in force at the period's end
+};
+
+// The basis from the program, if given (the version in force at `to`: its
+// zone, currency and pay-with-points value per point), then the options.
+// An option that contradicts the program's zone or currency is an error;
+// --value-per-point overrides the program's, which is a redemption value,
+// not necessarily the one the accounts use.
+absl::StatusOr<LiabilityBasis> BasisOf(const JournalArguments& a, const std::optional<Program>& program,
+                                       absl::string_view to_text) {
+  LiabilityBasis basis;
+  if (program) {
+    auto to = ParseWhen(std::string(to_text), program->zone());
+    if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("--to: ", to.status().message()));
+    const ProgramVersion& version = program->InForceAt(Instant::FromUnixMicros(to->unix_micros() - 1));
+    basis.version = version.id;
+    basis.zone = version.zone.name();
+    basis.zone_from = "program";
+    basis.currency = std::string(version.currency.code());
+    basis.currency_from = "program";
+    if (version.redemption.pay_with_points) {
+      basis.value_per_point = version.redemption.pay_with_points->value_per_point.ToString();
+      basis.value_per_point_from = "program";
+    }
+  }
+  for (auto [given, option, value, from] :
+       {std::tuple{&a.zone, "--zone", &basis.zone, &basis.zone_from},
+        std::tuple{&a.currency, "--currency", &basis.currency, &basis.currency_from}}) {
+    if (given->empty()) continue;
+    if (program && *given != *value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(option, ": ", *given, " is not the program's (", *value, "); leave it out or change the program"));
+    }
+    *value = *given;
+    *from = "option";
+  }
+  if (!a.value_per_point.empty()) {
+    basis.value_per_point = a.value_per_point;
+    basis.value_per_point_from = "option";
+  }
+  return basis;
+}
+
+Json ToJson(const LiabilityBasis& b) {
+  Json json{{"zone", b.zone},
+            {"zone_from", b.zone_from},
+            {"currency", b.currency},
+            {"currency_from", b.currency_from},
+            {"value_per_point", b.value_per_point},
+            {"value_per_point_from", b.value_per_point_from}};
+  json["program_version"] = b.version.empty() ? Json(nullptr) : Json(b.version);
+  return json;
+}
+
 int Liability(const JournalArguments& a) {
-  auto zone = TimeZone::Load(a.zone);
+  std::optional<Program> program;
+  if (!a.program.empty()) {
+    auto loaded = LoadProgramFile(a.program);
+    if (!loaded.ok()) return Fail(a.program, loaded.status());
+    program = *std::move(loaded);
+  }
+  auto basis = BasisOf(a, program, a.to);
+  if (!basis.ok()) return Fail("liability", basis.status());
+  auto zone = TimeZone::Load(basis->zone);
   if (!zone.ok()) return Fail("--zone", zone.status());
   LiabilityOptions options;
   auto from = ParseWhen(a.from, *zone);
   if (!from.ok()) return Fail("--from", from.status());
   auto to = ParseWhen(a.to, *zone);
   if (!to.ok()) return Fail("--to", to.status());
-  auto rate = Rate::Parse(a.value_per_point);
+  auto rate = Rate::Parse(basis->value_per_point);
   if (!rate.ok()) return Fail("--value-per-point", rate.status());
-  auto currency = Currency::FromCode(a.currency);
+  auto currency = Currency::FromCode(basis->currency);
   if (!currency.ok()) return Fail("--currency", currency.status());
   options.from = *from;
   options.to = *to;
@@ -203,7 +272,9 @@ int Liability(const JournalArguments& a) {
   auto result = RollForward(**store, *zone, options);
   if (!result.ok()) return Fail(a.db, result.status());
   ReportSection section{.where = "liability", .title = "", .result = *std::move(result)};
-  Print(ToJson(section)["result"], a.json);
+  Json report = ToJson(section)["result"];
+  report["basis"] = ToJson(*basis);
+  Print(report, a.json);
   return kExitOk;
 }
 
@@ -251,9 +322,14 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   liability->add_option("--db", liability_args->db, "Existing SQLite journal (never created)")->required();
   liability->add_option("--from", liability_args->from, "Start (YYYY-MM-DD or RFC 3339)")->required();
   liability->add_option("--to", liability_args->to, "End, exclusive")->required();
-  liability->add_option("--value-per-point", liability_args->value_per_point, "Money per point (default 0.01)");
-  liability->add_option("--currency", liability_args->currency, "ISO 4217 code (default EUR)");
-  liability->add_option("--zone", liability_args->zone, "Program time zone for dates and cohorts (default UTC)");
+  liability->add_option("--program", liability_args->program,
+                        "The program (JSON): its zone, currency and pay-with-points value per point, as in force "
+                        "at --to");
+  liability->add_option("--value-per-point", liability_args->value_per_point,
+                        "Money per point (default: the program's, else 0.01)");
+  liability->add_option("--currency", liability_args->currency, "ISO 4217 code (default: the program's, else EUR)");
+  liability->add_option("--zone", liability_args->zone,
+                        "Time zone for dates and cohorts (default: the program's, else UTC)");
   liability->add_flag("--json", liability_args->json, "Machine-readable JSON output");
   AddKeyFileOption(liability, &liability_args->key_file);
   liability->callback([liability_args, &outcome] { outcome.exit_code = Liability(*liability_args); });

@@ -192,6 +192,56 @@ TEST(Cli, KeyedJournalWithHeadReceiptsAndKeyFile) {
   EXPECT_NE(rolled.err.find("rolled back"), std::string::npos) << rolled.err;
 }
 
+// `liability` values points as the program says with --program (its zone,
+// currency and pay-with-points value per point) and names the defaults it
+// used without it. 750 points outstanding at the end of 2010.
+TEST(Cli, LiabilityTakesItsBasisFromTheProgram) {
+  const std::string db = ::testing::TempDir() + "/cli_liability.db";
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) std::remove((db + suffix).c_str());
+  ASSERT_EQ(Loyalty(absl::StrCat("run ", Write("liability_scenario.json", kSmall), " --db ", db)).exit_code, 0);
+  const std::string program = Write("liability_program.json", R"({"versions": [{"id": "v1",
+      "time_zone": "Europe/Berlin", "currency": "EUR", "announced_at": "2009-12-01T00:00:00Z",
+      "effective_from": "2010-01-01T00:00:00Z", "expiry": {"months": 36, "round": "none"},
+      "redemption": {"pay_with_points": {"value_per_point": "0.005"}}}]})");
+  const std::string period = absl::StrCat("liability --json --db ", db, " --from 2010-01-01 --to 2011-01-01");
+  auto closing = [](const nlohmann::json& report) {
+    for (const auto& line : report["roll_forward"]) {
+      if (line["line"] == "closing") return line;
+    }
+    return nlohmann::json();
+  };
+
+  Result with = Loyalty(period + " --program " + program);
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  auto report = nlohmann::json::parse(with.out);
+  EXPECT_EQ(report["basis"]["zone"], "Europe/Berlin");
+  EXPECT_EQ(report["basis"]["zone_from"], "program");
+  EXPECT_EQ(report["basis"]["currency"], "EUR");
+  EXPECT_EQ(report["basis"]["value_per_point"], "0.005");
+  EXPECT_EQ(report["basis"]["value_per_point_from"], "program");
+  EXPECT_EQ(report["basis"]["program_version"], "v1");
+  EXPECT_EQ(closing(report)["points"], 750);
+  EXPECT_NE(closing(report)["value"].get<std::string>().find("3.75"), std::string::npos) << with.out;
+
+  Result without = Loyalty(period);
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  report = nlohmann::json::parse(without.out);
+  EXPECT_EQ(report["basis"]["zone"], "UTC");
+  EXPECT_EQ(report["basis"]["zone_from"], "default");
+  EXPECT_EQ(report["basis"]["value_per_point_from"], "default");
+  EXPECT_TRUE(report["basis"]["program_version"].is_null());
+  EXPECT_NE(closing(report)["value"].get<std::string>().find("7.50"), std::string::npos) << without.out;
+
+  // An option may set what the program does not contradict.
+  Result valued = Loyalty(period + " --program " + program + " --value-per-point 0.02");
+  ASSERT_EQ(valued.exit_code, 0) << valued.err;
+  EXPECT_EQ(nlohmann::json::parse(valued.out)["basis"]["value_per_point_from"], "option");
+  Result other_currency = Loyalty(period + " --program " + program + " --currency USD");
+  EXPECT_EQ(other_currency.exit_code, 1);
+  EXPECT_NE(other_currency.err.find("--currency: USD is not the program's (EUR)"), std::string::npos)
+      << other_currency.err;
+}
+
 TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
   std::string text = kSmall;
   const std::string figure = "\"available\": 750}}";  // the redemption's expectation
