@@ -157,6 +157,32 @@ TEST(ScenarioJson, StepsAndReportsNameTheirPartner) {
   EXPECT_EQ(wanted.from, *Instant::Parse("2010-02-01T00:00:00Z"));
 }
 
+// A liability report without its own value per point values points at the
+// pay-with-points value of the version in force at the period's end.
+TEST(ScenarioJson, LiabilityValuesPointsAsTheVersionAtThePeriodsEndPays) {
+  std::string program = kProgram;
+  const std::string v2_catalog = R"("redemption": {"catalog": [{"id": "mug", "name": "Mug", "price": 600}]})";
+  program.replace(program.find(v2_catalog), v2_catalog.size(),
+                  R"("redemption": {"catalog": [{"id": "mug", "name": "Mug", "price": 600}],
+                                   "pay_with_points": {"value_per_point": "0.005"}})");
+  auto parse = [&](const std::string& reports) {
+    return ParseScenario(absl::StrCat(R"({"id": "t", "program": )", program, R"(, "timeline": [], "reports": )",
+                                      reports, "}"),
+                         "");
+  };
+  auto value_of = [](const Scenario& scenario, size_t i) {
+    return std::get<LiabilityWanted>(scenario.reports[i].what).options.value_per_point.ToString();
+  };
+  auto scenario = parse(R"([
+      {"liability": {"from": "2010-01-01T00:00:00Z", "to": "2010-06-01T00:00:00Z"}},
+      {"liability": {"from": "2010-01-01T00:00:00Z", "to": "2010-06-01T00:00:01Z"}},
+      {"liability": {"from": "2010-01-01T00:00:00Z", "to": "2011-01-01T00:00:00Z", "value_per_point": "0.02"}}])");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  EXPECT_EQ(value_of(*scenario, 0), "0.01");   // v1 in force to the end: no pay-with-points, the default
+  EXPECT_EQ(value_of(*scenario, 1), "0.005");  // v2 in force at the end
+  EXPECT_EQ(value_of(*scenario, 2), "0.02");   // its own
+}
+
 TEST(ScenarioJson, UnknownPartnersAndBadPeriodsAreReportedWithTheirPaths) {
   auto scenario = ParseScenario(Coalition(R"([
       {"at": "2010-02-01T00:00:00Z", "partner": "shopp", "pay_at_till": {"member": "M-1", "points": 10}},
