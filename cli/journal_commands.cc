@@ -200,7 +200,7 @@ absl::StatusOr<LiabilityBasis> BasisOf(const JournalArguments& a, const std::opt
   if (program) {
     auto to = ParseWhen(std::string(to_text), program->zone());
     if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("--to: ", to.status().message()));
-    const ProgramVersion& version = program->InForceAt(Instant::FromUnixMicros(to->unix_micros() - 1));
+    const ProgramVersion& version = program->InForceJustBefore(*to);
     basis.version = version.id;
     basis.zone = version.zone.name();
     basis.zone_from = "program";

@@ -394,6 +394,11 @@ class Program {
 
   // The version in force at `at`; the first version for instants before it.
   const ProgramVersion& InForceAt(Instant at) const;
+  // The version a period [.., end) ends under: the one in force at the last
+  // instant before `end`.
+  const ProgramVersion& InForceJustBefore(Instant end) const {
+    return InForceAt(end == Instant::Min() ? end : Instant::FromUnixMicros(end.unix_micros() - 1));
+  }
   // The version with this id, or nullptr.
   const ProgramVersion* Find(absl::string_view version_id) const;
   // The version before `version` in the history, or nullptr.

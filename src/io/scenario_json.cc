@@ -648,14 +648,6 @@ void ReadStep(const Json& value, size_t index, const std::string& scenario_id, C
 
 // ------------------------------------------------------------ reports
 
-// The pay-with-points terms of the version in force at the end of a period
-// [.., to), which value a liability report's points when the report does
-// not give its own value per point; nullopt if that version has none.
-const std::optional<PayWithPoints>& PayWithPointsAtEnd(const Program& program, Instant to) {
-  const Instant last = to == Instant::Min() ? to : Instant::FromUnixMicros(to.unix_micros() - 1);
-  return program.InForceAt(last).redemption.pay_with_points;
-}
-
 std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const Scenario& partial,
                                          const Context& context, Problems& problems) {
   std::string path = Element("reports", index);
@@ -734,7 +726,8 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
     wanted.options.currency = currency;
     if (std::optional<Rate> rate = g.RateField("value_per_point")) {
       wanted.options.value_per_point = *rate;
-    } else if (const auto& pay = PayWithPointsAtEnd(partial.program, wanted.options.to)) {
+    } else if (const auto& pay = partial.program.InForceJustBefore(wanted.options.to).redemption.pay_with_points) {
+      // The period's points are worth what the version it ends under pays.
       wanted.options.value_per_point = pay->value_per_point;
     }
     if (wanted.options.to < wanted.options.from) problems.Add(g.PathOf("to"), "is before from");
