@@ -104,7 +104,7 @@ void BM_MemoryHoldAndCapture(benchmark::State& state) {
     MemberId member = Member(static_cast<int>(n % kMembers));
     auto hold = engine->Execute(PlaceHold{"h-" + std::to_string(n), member, {}, Points(10), absl::Hours(1), "bench"});
     if (!hold.ok()) state.SkipWithError("hold failed");
-    auto capture = engine->Execute(CaptureHold{"k-" + std::to_string(n), member, {}, hold->entries.front().seq});
+    auto capture = engine->Execute(CaptureHold{"k-" + std::to_string(n), member, {}, hold->seq()});
     if (!capture.ok()) state.SkipWithError("capture failed");
     ++n;
   }
@@ -121,7 +121,7 @@ void BM_MemoryReturn(benchmark::State& state) {
   for (int i = 0; i < kMembers; ++i) {
     auto credit = engine->Execute(Credit{"seed-" + std::to_string(i), Member(i), {}, Points(1'000'000'000), "seed", {}, {}});
     if (!credit.ok()) std::abort();
-    credits.emplace_back(Member(i), credit->entries.front().seq);
+    credits.emplace_back(Member(i), credit->seq());
   }
   int64_t n = 0;
   for (auto _ : state) {

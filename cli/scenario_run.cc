@@ -368,7 +368,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
     absl::StatusOr<std::string> shown = OutcomeOf(step, outcome.action, receipt, settled);
     if (!shown.ok()) return shown.status();
     outcome.outcome = *std::move(shown);
-    if (receipt.ok() && !receipt->entries.empty()) first_seq[i] = receipt->entries.front().seq;
+    if (receipt.ok() && !receipt->entries.empty()) first_seq[i] = receipt->seq();
     if (!step.expect.empty()) {
       absl::Status checked = CheckStepExpect(step, receipt.ok() && receipt->replayed, *engine, *journal,
                                              journal_key, report.failures);

@@ -62,7 +62,7 @@ const std::vector<Entry>& Journal() {
     auto run = [&](const Command& command) {
       auto receipt = e.Execute(command);
       LOYALTY_CHECK(receipt.ok());
-      return receipt->entries.front().seq;
+      return receipt->seq();
     };
     const Currency eur = *Currency::FromCode("EUR");
     run(Enroll{.idempotency_key = "e-a", .member = Id("a")});

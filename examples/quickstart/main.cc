@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   for (const Command& command : setup) {
     auto receipt = (*engine)->Execute(command);
     if (!receipt.ok()) return Fail(receipt.status());
-    hold = receipt->entries.front().seq;  // the last one is the hold
+    hold = receipt->seq();  // the last one is the hold
   }
   const Command after_change[] = {
       CaptureHold{.idempotency_key = "award-1-ticket", .member = member, .at = At("2011-01-05T09:00:00Z"), .hold = hold},

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   auto earned = loyalty.Execute(Accrue{.idempotency_key = "till-3/receipt-0815", .member = card,
                                        .activity = {"receipt-0815", basket}});
   if (!earned.ok()) return Fail(earned.status());
-  uint64_t credit = earned->entries.front().seq;
+  uint64_t credit = earned->seq();
 
   clock.Set(*Instant::Parse("2024-03-09T08:30:00Z"));
   auto paid = loyalty.Execute(PayWithPointsAtTill{.idempotency_key = "till-3/receipt-0830/points",

@@ -36,12 +36,21 @@
 
 namespace loyalty {
 
-// What a command wrote to the journal. The first entry's seq names what
-// the command created: the credit (for ReverseEarn), the hold (for
-// CaptureHold / ReleaseHold), the debit (for ReverseDebit).
+// What a command wrote to the journal. A member's command first releases
+// the member's holds whose time-to-live had passed (hold_released entries,
+// lapsed), then writes its own entries; the first of those names what it
+// created, which later commands refer to: the credit (for ReverseEarn and
+// ReturnLines), the hold (for CaptureHold / ReleaseHold), the debit (for
+// ReverseDebit).
 struct Receipt {
   std::vector<Entry> entries;
   bool replayed = false;  // true if the key had been applied before
+
+  // The command's own entries: `entries` without the lapsed holds'
+  // releases before them. Never empty for a member's command.
+  std::span<const Entry> own() const;
+  // The seq of the command's first own entry (0 if it wrote none).
+  uint64_t seq() const { return own().empty() ? 0 : own().front().seq; }
 };
 
 class PartnerHandle;  // loyalty/partner.h
@@ -107,10 +116,14 @@ class Engine {
   // reach the next, at `at`. NotFound for an unknown member.
   absl::StatusOr<TierStanding> TierOf(const MemberId& member, Instant at) const;
 
-  // NotFound for an unknown member.
+  // The balance now (by the engine's clock). Holds whose time-to-live has
+  // passed count as released, as the member's next command or the next
+  // expiry run journals them: their points settle debt first, the rest
+  // are available. NotFound for an unknown member.
   absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
   // The balance counting only entries whose business time is at or before
-  // `at`. Reads the member's entries from the store.
+  // `at`, holds lapsed by `at` counted as released. Reads the member's
+  // entries from the store.
   absl::StatusOr<Balance> BalanceAsOf(const MemberId& member, Instant at) const;
   // Lots with points left, in spending order.
   absl::StatusOr<std::vector<Lot>> OpenLots(const MemberId& member) const;

@@ -5,9 +5,11 @@
 // consumed, so that a reversal restores those lots with their original
 // expiry. A member's redeemable balance is the sum of the lots' remaining
 // amounts; qualifying counters are kept apart and are never spendable. A
-// reversed earn whose points were already spent becomes an explicit debt,
-// which points coming in later (credits, adjustments, transfers, released
-// holds, reversed debits) pay off first.
+// reversed earn whose points were already spent is taken from the member's
+// other lots, and what they do not cover becomes an explicit debt, which
+// points coming in later (credits, adjustments, transfers, released holds,
+// reversed debits) pay off first: a member who owes points has none
+// available.
 //
 // ApplyToMember(state, entry) is the only way state changes. It is
 // deterministic and total for entries that Decide produced against the same
@@ -28,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -142,7 +145,13 @@ struct HoldReleased {
   friend bool operator==(const HoldReleased&, const HoldReleased&) = default;
 };
 // Part or all of credit `credit` taken back: `from_lot` from what is left
-// of its lot, `debt_added` as debt because it was already spent.
+// of its lot, then `draws` from the member's other lots, soonest-expiring
+// first, and what no lot covers, `debt_added`, as debt. So a member who
+// owes points has none available.
+//
+// `balance_first` is false for reversals journaled before they drew on
+// other lots (entry kind 6): those have no draws and may leave debt beside
+// available points, which the ledger accepts from them alone.
 struct EarnReversed {
   uint64_t credit = 0;
   Points amount;
@@ -151,6 +160,8 @@ struct EarnReversed {
   std::vector<CounterDelta> counters;  // amounts to subtract, from the credit's local day
   std::vector<uint32_t> lines{};       // purchase lines returned, if by lines
   int32_t counter_day = 0;             // the credit's local day (Date::days_since_epoch)
+  std::vector<LotDraw> draws{};        // from other lots
+  bool balance_first = true;
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -411,6 +422,10 @@ struct MemberDetail {
   absl::flat_hash_map<uint64_t, DebitRecord> debits;      // by debit seq
   absl::flat_hash_map<uint64_t, Quote> quotes;            // open quotes by quote seq
   absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
+  // The activities credited, by partner ("" for the operator) and the
+  // host's activity id: the seq of the credit. A return does not remove
+  // one: an activity is credited once.
+  absl::flat_hash_map<std::pair<std::string, std::string>, uint64_t> activities;
   absl::flat_hash_map<std::string, RuleUse> rule_use;     // by rule id
   std::vector<std::string> flags;                         // sorted
   Instant redeemable_until = Instant::Max();              // when closed
@@ -476,7 +491,8 @@ std::vector<size_t> SpendableLots(const MemberState& member, Instant at);
 // and a business time not before the enrolment; seqs of a member's entries
 // increase; draws name existing lots and sum to the entry's amount; points
 // coming in settle the member's debt first; points given back go to the
-// lots they came from; no total overflows or goes negative.
+// lots they came from; a reversal leaves no debt beside available points;
+// no total overflows or goes negative.
 
 // Applies `entry` (already appended, seq set) to its member's state.
 // For entries the engine decided, or that CheckApplicable accepted: crashes

@@ -34,12 +34,25 @@ std::string AccrualText(const Program& program, const ProgramVersion& version, c
   return text;
 }
 
+// AlreadyExists if the member was credited for activity `id` at `partner`
+// before, under any idempotency key: once, even after its lines were
+// returned.
+absl::Status CheckNotCredited(const MemberId& member_id, const MemberState& member, const std::string& partner,
+                              const std::string& id) {
+  auto it = member.detail().activities.find(std::pair(partner, id));
+  if (it == member.detail().activities.end()) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat("member ", member_id.value(), ": activity \"", id, "\"",
+                                               partner.empty() ? "" : absl::StrCat(" at partner ", partner),
+                                               " was already credited by entry ", it->second));
+}
+
 }  // namespace
 
 Decided DecideAccrue(const DecideContext& context, const Accrue& command, Entry entry) {
   const MemberState& member = context.member();
   const Activity& activity = command.activity;
   if (absl::Status s = CheckText("activity.id", activity.id, true); !s.ok()) return s;
+  if (absl::Status s = CheckNotCredited(context.id, member, entry.partner, activity.id); !s.ok()) return s;
   const ProgramVersion& version = context.version();
   const Date day = version.zone.LocalDate(context.at);
   const int32_t month = day.year() * 12 + day.month() - 1;

@@ -34,6 +34,12 @@ absl::Status CheckEnvelope(const Command& command, Instant at);
 // command's partner ("" for none).
 absl::StatusOr<std::string> AdmitMember(const DecideContext& context, const Command& command);
 
+// decide.cc: the hold a CaptureHold or ReleaseHold names; 0 for others.
+uint64_t HoldNamedBy(const Command& command);
+// decide.cc: `member` after `releases` (LapsedHoldReleases), which have no
+// seq yet: the state the command is decided on.
+MemberState AfterReleases(const MemberState& member, const std::vector<Entry>& releases);
+
 // membership.cc
 Decided DecideEnroll(const DecideContext& context, const Enroll& command, Entry entry);
 Decided DecideSetMemberFlag(const DecideContext& context, const SetMemberFlag& command, Entry entry);

@@ -1,7 +1,10 @@
 // Decide: the checks every command passes, then one decision function per
 // command kind (declared in commands.h, grouped by theme in this folder).
 // Pure: no clock, no I/O, no mutation.
+#include <iterator>
+#include <optional>
 #include <variant>
+#include <vector>
 
 #include "core/overloaded.h"
 #include "decide/commands.h"
@@ -40,6 +43,24 @@ Decided Dispatch(const DecideContext& context, const Command& command, Entry ent
 }
 
 }  // namespace
+
+uint64_t HoldNamedBy(const Command& command) {
+  if (const auto* capture = std::get_if<CaptureHold>(&command)) return capture->hold;
+  if (const auto* release = std::get_if<ReleaseHold>(&command)) return release->hold;
+  return 0;
+}
+
+MemberState AfterReleases(const MemberState& member, const std::vector<Entry>& releases) {
+  MemberState after = member;
+  uint64_t seq = member.last_seq;
+  for (const Entry& release : releases) {
+    Entry applied = release;
+    applied.seq = ++seq;  // a stand-in: the journal gives the real one
+    ApplyToMember(after, applied);
+  }
+  return after;
+}
+
 }  // namespace loyalty::internal
 
 namespace loyalty {
@@ -51,8 +72,18 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   std::string record = RecordOf(command);
   const CommandDigest digest = internal::DigestOfRecord(record);
   const MemberId& id = MemberOf(command);
-  const internal::DecideContext context{program, members, id, members(id), at,
-                                       recorded_at, IdempotencyKeyOf(command), digest};
+  const std::string& key = IdempotencyKeyOf(command);
+  // Holds that lapsed by `at` are released first, so that the command sees
+  // their points; the hold a command names is its own to decide on.
+  std::vector<Entry> released;
+  std::optional<MemberState> after_release;
+  const MemberState* member = members(id);
+  if (member != nullptr && !std::holds_alternative<Enroll>(command)) {
+    released = internal::LapsedHoldReleases(program, id, *member, at, recorded_at, key, digest,
+                                            internal::HoldNamedBy(command));
+    if (!released.empty()) member = &after_release.emplace(internal::AfterReleases(*member, released));
+  }
+  const internal::DecideContext context{program, members, id, member, at, recorded_at, key, digest};
   Entry entry = context.Header(id);
   if (!std::holds_alternative<Enroll>(command)) {
     absl::StatusOr<std::string> partner = internal::AdmitMember(context, command);
@@ -61,10 +92,13 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   }
 
   internal::Decided decided = internal::Dispatch(context, command, std::move(entry));
-  if (decided.ok()) {
-    LOYALTY_CHECK(!decided->empty());
-    decided->front().command = std::move(record);
+  if (!decided.ok()) return decided;
+  LOYALTY_CHECK(!decided->empty());
+  if (!released.empty()) {
+    released.insert(released.end(), std::make_move_iterator(decided->begin()), std::make_move_iterator(decided->end()));
+    *decided = std::move(released);
   }
+  decided->front().command = std::move(record);
   return decided;
 }
 

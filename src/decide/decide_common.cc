@@ -2,6 +2,7 @@
 // field checks, drawing points from lots in spending order, and the texts
 // that explain entries.
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "decide/decide_context.h"
@@ -94,6 +95,29 @@ std::vector<LotDraw> SettleDebt(const std::vector<LotDraw>& returning, Points de
   for (const LotDraw& draw : returning) total += draw.amount.value();
   *paid = Points(std::min(total, debt.value()));
   return internal::AfterDebt(returning, *paid);
+}
+
+std::vector<Entry> LapsedHoldReleases(const Program& program, const MemberId& member_id, const MemberState& member,
+                                      Instant at, Instant recorded_at, const std::string& key,
+                                      const CommandDigest& digest, uint64_t except) {
+  std::vector<std::pair<uint64_t, const Hold*>> lapsed;
+  for (const auto& [hold_id, hold] : member.detail().holds) {
+    if (hold.expires_at <= at && hold_id != except) lapsed.emplace_back(hold_id, &hold);
+  }
+  std::sort(lapsed.begin(), lapsed.end());
+  std::vector<Entry> out;
+  Points debt = member.debt();
+  for (const auto& [hold_id, hold] : lapsed) {
+    Entry entry = Header(program, member_id, at, recorded_at, key, digest);
+    entries::HoldReleased body{hold_id, true, hold->amount, {}, Points(0)};
+    body.draws = SettleDebt(hold->draws, debt, &body.debt_paid);
+    debt = Points(debt.value() - body.debt_paid.value());
+    entry.explanation = absl::StrCat("hold ", hold_id, " lapsed at ", hold->expires_at.ToString(), ": ",
+                                     hold->amount.value(), " points back to their lots", DebtText(body.debt_paid));
+    entry.body = std::move(body);
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 std::string DebtText(Points paid) {

@@ -95,6 +95,14 @@ absl::StatusOr<std::vector<LotDraw>> Draw(const MemberState& member, const Membe
 // the lots and sets `*paid`.
 std::vector<LotDraw> SettleDebt(const std::vector<LotDraw>& returning, Points debt, Points* paid);
 
+// Released entries (lapsed) for the member's holds that lapsed by `at`, in
+// hold order, but hold `except`; their points settle debt first. An expiry
+// run journals them, and so does the member's next command, before its own
+// entries, so that it decides on the points those holds return.
+std::vector<Entry> LapsedHoldReleases(const Program& program, const MemberId& member_id, const MemberState& member,
+                                      Instant at, Instant recorded_at, const std::string& key,
+                                      const CommandDigest& digest, uint64_t except = 0);
+
 // "; N settle debt", or "" if nothing was paid.
 std::string DebtText(Points paid);
 // "100 from lot 7, 20 from lot 9/1".

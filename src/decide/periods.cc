@@ -4,6 +4,7 @@
 // membership's grace).
 #include <algorithm>
 #include <utility>
+#include <variant>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -14,32 +15,6 @@ namespace loyalty {
 namespace {
 
 using internal::Header;
-
-// Released entries for the member's holds that lapsed by `as_of`, in hold
-// order; their points settle debt first. Adds what goes back to each lot
-// to `*returned`.
-void ReleaseLapsedHolds(const Program& program, const MemberId& member_id, const MemberState& member, Instant as_of,
-                        const std::string& key, const CommandDigest& digest, Instant recorded_at,
-                        absl::flat_hash_map<LotId, int64_t>* returned, std::vector<Entry>* out) {
-  std::vector<std::pair<uint64_t, const Hold*>> lapsed;
-  for (const auto& [hold_id, hold] : member.detail().holds) {
-    if (hold.expires_at <= as_of) lapsed.emplace_back(hold_id, &hold);
-  }
-  std::sort(lapsed.begin(), lapsed.end());
-  Points debt = member.debt();
-  for (const auto& [hold_id, hold] : lapsed) {
-    Entry entry = Header(program, member_id, as_of, recorded_at, key, digest);
-    entries::HoldReleased body{hold_id, true, hold->amount, {}, Points(0)};
-    body.draws = internal::SettleDebt(hold->draws, debt, &body.debt_paid);
-    debt = Points(debt.value() - body.debt_paid.value());
-    entry.explanation = absl::StrCat("hold ", hold_id, " lapsed at ", hold->expires_at.ToString(), ": ",
-                                     hold->amount.value(), " points back to their lots",
-                                     internal::DebtText(body.debt_paid));
-    for (const LotDraw& draw : body.draws) (*returned)[draw.lot] += draw.amount.value();
-    entry.body = std::move(body);
-    out->push_back(std::move(entry));
-  }
-}
 
 // Why every lot of the member lapses at `as_of`: a closed membership's
 // grace ended, or too long without activity (unless a flag protects the
@@ -84,8 +59,13 @@ std::vector<Entry> DecideExpiry(const Program& program, const MemberId& member_i
   if (!member.enrolled || member.enrolled_at > as_of) return out;
   // Lapsed holds first: their points go back to their lots, which may
   // themselves be due to expire below.
+  out = internal::LapsedHoldReleases(program, member_id, member, as_of, recorded_at, key, digest);
   absl::flat_hash_map<LotId, int64_t> returned;
-  ReleaseLapsedHolds(program, member_id, member, as_of, key, digest, recorded_at, &returned, &out);
+  for (const Entry& release : out) {
+    for (const LotDraw& draw : std::get<entries::HoldReleased>(release.body).draws) {
+      returned[draw.lot] += draw.amount.value();
+    }
+  }
   const std::string whole = WholeLapse(program.InForceAt(as_of), member, as_of);
   entries::Expired expired;
   int64_t total = 0;

@@ -1,9 +1,11 @@
 // Decisions that take back what was recorded before: part of a credit
 // (ReverseEarn), the purchase lines of an accrual (ReturnLines), and a
-// debit (ReverseDebit). Points already spent become debt; points given
-// back settle debt first.
+// debit (ReverseDebit). Points of a credit already spent are taken from
+// the member's other points, and only what they do not cover becomes debt;
+// points given back settle debt first.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "decide/commands.h"
@@ -43,6 +45,34 @@ absl::StatusOr<int64_t> ReturnedPoints(const DecideContext& context, const Retur
   return amount;
 }
 
+// Takes `body.amount` of credit `body.credit` back: what is left of its lot
+// (`lot`, nullptr for an accrual that earned nothing), then the member's
+// other lots in spending order (soonest-expiring first, lots already past
+// their expiry included), and only what no lot covers as debt.
+void TakeBack(const MemberState& member, const Lot* lot, entries::EarnReversed& body) {
+  body.from_lot = lot == nullptr ? Points(0) : std::min(body.amount, lot->remaining);
+  int64_t needed = body.amount.value() - body.from_lot.value();
+  for (size_t index : SpendableLots(member, Instant::Min())) {
+    const Lot& other = member.lots[index];
+    if (needed == 0) break;
+    if (other.id == LotId{body.credit, 0}) continue;
+    const int64_t take = std::min(needed, other.remaining.value());
+    body.draws.push_back({other.id, Points(take)});
+    needed -= take;
+  }
+  body.debt_added = Points(needed);
+}
+
+// ": N from its lot, M from other lots (100 from lot 7, ...), D already
+// spent become debt".
+std::string TakeBackText(const entries::EarnReversed& body) {
+  std::string text = absl::StrCat(": ", body.from_lot.value(), " from its lot");
+  const int64_t drawn = body.amount.value() - body.from_lot.value() - body.debt_added.value();
+  if (drawn > 0) absl::StrAppend(&text, ", ", drawn, " from other lots (", DrawText(body.draws), ")");
+  if (!body.debt_added.IsZero()) absl::StrAppend(&text, ", ", body.debt_added.value(), " already spent become debt");
+  return text;
+}
+
 }  // namespace
 
 Decided DecideReverseEarn(const DecideContext& context, const ReverseEarn& c, Entry entry) {
@@ -68,14 +98,11 @@ Decided DecideReverseEarn(const DecideContext& context, const ReverseEarn& c, En
                                                         c.credit, "'s day is below ", delta.amount.value()));
     }
   }
-  Points from_lot = std::min(c.amount, lot->remaining);
-  Points debt(c.amount.value() - from_lot.value());
-  if (!Add(member.debt(), debt).ok()) return absl::OutOfRangeError("debt would overflow");
-
-  entry.explanation = absl::StrCat("reversed ", c.amount.value(), " points of credit ", c.credit, ": ",
-                                   from_lot.value(), " from its lot");
-  if (!debt.IsZero()) absl::StrAppend(&entry.explanation, ", ", debt.value(), " already spent become debt");
-  entry.body = entries::EarnReversed{c.credit, c.amount, from_lot, debt, c.counters, {}, day};
+  entries::EarnReversed body{c.credit, c.amount, Points(0), Points(0), c.counters, {}, day};
+  TakeBack(member, lot, body);
+  if (!Add(member.debt(), body.debt_added).ok()) return absl::OutOfRangeError("debt would overflow");
+  entry.explanation = absl::StrCat("reversed ", c.amount.value(), " points of credit ", c.credit, TakeBackText(body));
+  entry.body = std::move(body);
   auto review = ReviewAfterReversal(context.program, member, context.at, Pending(c.counters, day, true));
   return WithTierChange(context.program, member, review, context.at, std::move(entry));
 }
@@ -107,13 +134,11 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
         lot->earned.value() - lot->reversed.value(), " of accrual ", c.credit, " are not yet reversed"));
   }
 
-  body.from_lot = lot == nullptr ? Points(0) : std::min(body.amount, lot->remaining);
-  body.debt_added = Points(amount - body.from_lot.value());
+  TakeBack(member, lot, body);
+  if (!Add(member.debt(), body.debt_added).ok()) return absl::OutOfRangeError("debt would overflow");
   entry.explanation = absl::StrCat("returned ", c.lines.size(), " line(s) of accrual ", c.credit, ": ", amount,
-                                   " points earned on them reversed", last ? " with the activity's bonuses" : "");
-  if (!body.debt_added.IsZero()) {
-    absl::StrAppend(&entry.explanation, "; ", body.debt_added.value(), " already spent become debt");
-  }
+                                   " points earned on them reversed", last ? " with the activity's bonuses" : "",
+                                   amount == 0 ? "" : TakeBackText(body));
   auto review =
       ReviewAfterReversal(context.program, member, context.at, Pending(body.counters, record.local_day, true));
   entry.body = std::move(body);

@@ -91,10 +91,15 @@ Decided DecideReleaseHold(const DecideContext& context, const ReleaseHold& c, En
   if (it == member.detail().holds.end()) {
     return absl::NotFoundError(absl::StrCat("member ", context.id.value(), ": no open hold ", c.hold));
   }
-  entries::HoldReleased body{c.hold, false, it->second.amount, {}, Points(0)};
+  // A hold released after its time-to-live had already lapsed: the entry
+  // says so, as the one an expiry run would have written.
+  const bool lapsed = context.at >= it->second.expires_at;
+  entries::HoldReleased body{c.hold, lapsed, it->second.amount, {}, Points(0)};
   body.draws = SettleDebt(it->second.draws, member.debt(), &body.debt_paid);
-  entry.explanation = absl::StrCat("released hold ", c.hold, ": ", it->second.amount.value(),
-                                   " points back to their lots", DebtText(body.debt_paid));
+  entry.explanation = absl::StrCat("released hold ", c.hold,
+                                   lapsed ? absl::StrCat(" (lapsed at ", it->second.expires_at.ToString(), ")") : "",
+                                   ": ", it->second.amount.value(), " points back to their lots",
+                                   DebtText(body.debt_paid));
   entry.body = std::move(body);
   return std::vector<Entry>{std::move(entry)};
 }

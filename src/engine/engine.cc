@@ -17,6 +17,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> stor
   return std::unique_ptr<Engine>(new Engine(*std::move(impl)));
 }
 
+std::span<const Entry> Receipt::own() const {
+  // A release a command decided on its own (ReleaseHold of a lapsed hold)
+  // is its last entry, so the last entry is always its own.
+  size_t released = 0;
+  while (released + 1 < entries.size()) {
+    const auto* release = std::get_if<entries::HoldReleased>(&entries[released].body);
+    if (release == nullptr || !release->lapsed) break;
+    ++released;
+  }
+  return std::span<const Entry>(entries).subspan(released);
+}
+
 absl::StatusOr<Receipt> Engine::Execute(const Command& command) { return impl_->Execute(command); }
 
 std::vector<absl::StatusOr<Receipt>> Engine::ExecuteBatch(std::span<const Command> commands) {

@@ -47,6 +47,21 @@ class EngineImpl::ShardLocks {
 
 namespace {
 
+// `balance` with the holds of `holds` (hold seq -> amount and expiry) that
+// lapsed by `at` counted as released, in hold order, as the member's next
+// command journals them: each settles debt first, the rest is available
+// again.
+void ReleaseLapsed(const absl::btree_map<uint64_t, std::pair<Points, Instant>>& holds, Instant at, Balance& balance) {
+  for (const auto& [seq, hold] : holds) {
+    const auto& [amount, expires_at] = hold;
+    if (expires_at > at) continue;
+    const Points paid = std::min(amount, balance.debt);
+    balance.held = Points(balance.held.value() - amount.value());
+    balance.debt = Points(balance.debt.value() - paid.value());
+    balance.available = Points(balance.available.value() + amount.value() - paid.value());
+  }
+}
+
 // Waits up to 100 us times `attempt`, at random, so that engines overtaken
 // together do not retry in lockstep.
 void BackOff(int attempt) {
@@ -560,7 +575,14 @@ absl::StatusOr<MemberState> EngineImpl::Snapshot(const MemberId& member) const {
 }
 
 absl::StatusOr<Balance> EngineImpl::BalanceOf(const MemberId& member) const {
-  return ReadMember(member, [](const MemberState& state) { return Balance{state.balance, state.held(), state.debt()}; });
+  const Instant now = clock_.Now();
+  return ReadMember(member, [now](const MemberState& state) {
+    Balance balance{state.balance, state.held(), state.debt()};
+    absl::btree_map<uint64_t, std::pair<Points, Instant>> holds;
+    for (const auto& [seq, hold] : state.detail().holds) holds.emplace(seq, std::pair(hold.amount, hold.expires_at));
+    ReleaseLapsed(holds, now, balance);
+    return balance;
+  });
 }
 
 absl::StatusOr<std::vector<Lot>> EngineImpl::OpenLots(const MemberId& member) const {
@@ -581,6 +603,7 @@ absl::StatusOr<Balance> EngineImpl::BalanceAsOf(const MemberId& member, Instant 
   auto history = History(member);
   if (!history.ok()) return history.status();
   Balance balance;
+  absl::btree_map<uint64_t, std::pair<Points, Instant>> holds;  // open at `at`
   for (const Entry& entry : *history) {
     if (entry.business_time > at) continue;
     BalanceDelta delta = DeltaOf(entry.body);
@@ -588,7 +611,15 @@ absl::StatusOr<Balance> EngineImpl::BalanceAsOf(const MemberId& member, Instant 
     balance.available = Points(balance.available.value() + delta.available.value());
     balance.held = Points(balance.held.value() + delta.held.value());
     balance.debt = Points(balance.debt.value() + delta.debt.value());
+    if (const auto* placed = std::get_if<entries::HoldPlaced>(&entry.body)) {
+      holds.emplace(entry.seq, std::pair(placed->amount, placed->expires_at));
+    } else if (const auto* captured = std::get_if<entries::HoldCaptured>(&entry.body)) {
+      holds.erase(captured->hold);
+    } else if (const auto* released = std::get_if<entries::HoldReleased>(&entry.body)) {
+      holds.erase(released->hold);
+    }
   }
+  ReleaseLapsed(holds, at, balance);
   return balance;
 }
 

@@ -134,7 +134,8 @@ bool Fields(E& e, F&& f) {
   } else if constexpr (std::is_same_v<T, HoldReleased>) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
-    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) && f(e.counter_day);
+    return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) &&
+           f(e.counter_day) && (!e.balance_first || f(e.draws));
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
@@ -158,11 +159,32 @@ bool Fields(E& e, F&& f) {
   }
 }
 
+// An entry's kind is its body's index in EntryBody, but for the reversals
+// that take from the member's other lots (EarnReversed::balance_first):
+// they are kind kEarnReversedFromBalance, with their draws after the older
+// kind's fields, so that journals written before them decode unchanged.
+template <typename T, size_t I = 0>
+constexpr uint64_t IndexOf() {
+  if constexpr (std::is_same_v<std::variant_alternative_t<I, EntryBody>, T>) {
+    return I;
+  } else {
+    return IndexOf<T, I + 1>();
+  }
+}
+constexpr uint64_t kEarnReversed = IndexOf<entries::EarnReversed>();
+constexpr uint64_t kEarnReversedFromBalance = std::variant_size_v<EntryBody>;
+
+uint64_t KindOf(const EntryBody& body) {
+  const auto* reversal = std::get_if<entries::EarnReversed>(&body);
+  return reversal != nullptr && reversal->balance_first ? kEarnReversedFromBalance : body.index();
+}
+
 template <size_t I = 0>
 bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
   if constexpr (I < std::variant_size_v<EntryBody>) {
-    if (kind == I) {
+    if (kind == I || (I == kEarnReversed && kind == kEarnReversedFromBalance)) {
       std::variant_alternative_t<I, EntryBody> value;
+      if constexpr (I == kEarnReversed) value.balance_first = kind == kEarnReversedFromBalance;
       if (!Fields(value, [&](auto& field) { return Get(r, &field); })) return false;
       *body = std::move(value);
       return true;
@@ -201,7 +223,7 @@ void EncodeEntry(const Entry& entry, std::string* out) {
   Put(w, entry.version);
   Put(w, entry.explanation);
   Put(w, entry.command);
-  w.Unsigned(entry.body.index());
+  w.Unsigned(KindOf(entry.body));
   std::visit(
       [&](const auto& body) {
         Fields(body, [&](const auto& field) {

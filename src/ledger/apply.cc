@@ -48,6 +48,7 @@ class Step {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   int64_t debt() const { return debt_; }
+  int64_t balance() const { return balance_; }
 
   // True if `holds`; otherwise the entry breaks the rule `reason` (a string,
   // or a function that makes it, called only then).
@@ -249,9 +250,21 @@ class Step {
     }
   }
 
-  // Totals never negative; then the member's last entry is this one.
+  // The entry is a reversal journaled before reversals took from the
+  // balance first, which may leave debt beside available points.
+  void MayLeaveDebtBesidePoints() { legacy_debt_ = true; }
+
+  // Totals never negative; a member who owes points has none available
+  // (unless the member already had both, which only journals from before
+  // that rule hold); then the member's last entry is this one.
   bool Finish() {
     if (!Require(balance_ >= 0 && held_ >= 0 && debt_ >= 0, "it leaves a negative balance, hold total or debt")) {
+      return false;
+    }
+    const bool had_both = member_.debt() > Points(0) && member_.balance > Points(0);
+    if (!Require(debt_ == 0 || balance_ == 0 || had_both || legacy_debt_, [&] {
+          return absl::StrCat("it leaves a debt of ", debt_, " beside ", balance_, " available points");
+        })) {
       return false;
     }
     Change([&](MemberState& member) {
@@ -323,6 +336,7 @@ class Step {
   const Entry& entry_;
   int64_t balance_, held_, debt_;
   LotId last_lot_;
+  bool legacy_debt_ = false;
   std::string error_;
   // Checking only: what the entry changed so far.
   absl::flat_hash_map<LotId, Lot> lots_;
@@ -357,8 +371,12 @@ void Fold(S& s, const entries::Credited& e) {
   s.Change([&](MemberState& member) {
     member.has_accrued = true;
     member.last_activity = std::max(member.last_activity, entry.business_time);
-    member.mutable_detail().accruals[entry.seq] = AccrualRecord{
-        e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
+    MemberDetail& detail = member.mutable_detail();
+    detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()),
+                                               e.counters, e.local_day};
+    // Journals written before activities were credited once may credit one
+    // twice: the first credit is the one a repeat is refused with.
+    detail.activities.try_emplace(std::pair(entry.partner, e.activity), entry.seq);
   });
 }
 
@@ -433,6 +451,30 @@ void Fold(S& s, const entries::HoldReleased& e) {
   s.Change([&](MemberState& member) { member.mutable_detail().holds.erase(e.hold); });
 }
 
+// The purchase lines a reversal returns, marked in a copy of the accrual's
+// record; false if one is not returnable.
+template <typename S>
+bool MarkReturned(S& s, const entries::EarnReversed& e, std::vector<bool>* returned) {
+  auto accrual = s.member().detail().accruals.find(e.credit);
+  if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); })) {
+    return false;
+  }
+  *returned = accrual->second.returned;
+  for (uint32_t line : e.lines) {
+    if (!s.Require(line < returned->size() && !(*returned)[line], [&] {
+          return absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable");
+        })) {
+      return false;
+    }
+    (*returned)[line] = true;
+  }
+  return true;
+}
+
+// A reversal takes what is left of the credit's lot first, then draws on
+// the member's other lots, and only then adds debt, so that a member who
+// owes points has none available. Reversals journaled before that rule
+// (balance_first false) have no draws and may leave debt beside points.
 template <typename S>
 void Fold(S& s, const entries::EarnReversed& e) {
   Lot* lot = s.LotAt(LotId{e.credit, 0});
@@ -444,26 +486,29 @@ void Fold(S& s, const entries::EarnReversed& e) {
     return;
   }
   std::vector<bool> returned;
-  if (!e.lines.empty()) {
-    auto accrual = s.member().detail().accruals.find(e.credit);
-    if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); })) {
+  if (!e.lines.empty() && !MarkReturned(s, e, &returned)) return;
+  int64_t total = e.from_lot.value(), drawn = 0;
+  for (const LotDraw& draw : e.draws) {
+    if (!s.Add(drawn, draw.amount.value(), "the draws") ||
+        !s.Require(draw.lot != LotId{e.credit, 0}, "it draws on the reversed credit's own lot")) {
       return;
     }
-    returned = accrual->second.returned;
-    for (uint32_t line : e.lines) {
-      if (!s.Require(line < returned.size() && !returned[line], [&] {
-            return absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable");
-          })) {
-        return;
-      }
-      returned[line] = true;
-    }
   }
-  int64_t total = e.from_lot.value();
-  if (!s.Add(total, e.debt_added.value(), "the reversal") ||
-      !s.Require(total == e.amount.value(), "from_lot + debt_added is not the amount") ||
+  if (!s.Add(total, drawn, "the reversal") || !s.Add(total, e.debt_added.value(), "the reversal") ||
+      !s.Require(total == e.amount.value(), "from_lot + draws + debt_added is not the amount") ||
+      !s.Require(!e.balance_first || lot == nullptr || e.from_lot == std::min(e.amount, lot->remaining),
+                 "it does not take what is left of the credit's lot first") ||
       (lot != nullptr && !s.ReverseLot(*lot, e.amount, e.from_lot)) || !s.TakeFromBalance(e.from_lot) ||
-      !s.AddDebt(e.debt_added) || !s.Counters(e.counters, e.counter_day, /*subtract=*/true)) {
+      !s.Take(e.draws, Points(drawn)) || !s.AddDebt(e.debt_added) ||
+      !s.Counters(e.counters, e.counter_day, /*subtract=*/true)) {
+    return;
+  }
+  if (!e.balance_first) {
+    s.MayLeaveDebtBesidePoints();
+  } else if (!s.Require(e.debt_added.IsZero() || s.balance() == 0, [&] {
+               return absl::StrCat("it adds ", e.debt_added.value(), " of debt but leaves ", s.balance(),
+                                   " points available");
+             })) {
     return;
   }
   if (e.lines.empty()) return;

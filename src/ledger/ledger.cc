@@ -48,7 +48,8 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [&](const HoldReleased& e) {
             return BalanceDelta{Minus(e.amount, e.debt_paid), negate(e.amount), negate(e.debt_paid)};
           },
-          [&](const EarnReversed& e) { return BalanceDelta{negate(e.from_lot), Points(0), e.debt_added}; },
+          // What is not debt came from lots: the credit's and the draws.
+          [&](const EarnReversed& e) { return BalanceDelta{negate(Minus(e.amount, e.debt_added)), Points(0), e.debt_added}; },
           [&](const DebitReversed& e) {
             return BalanceDelta{Minus(e.amount, e.debt_paid), Points(0), negate(e.debt_paid)};
           },

@@ -101,6 +101,13 @@ void WriteAccruals(Writer& w, const MemberDetail& detail) {
     w.Unsigned(accrual->counters.size());
     w.Signed(accrual->local_day);
   }
+  auto activities = InKeyOrder(detail.activities);
+  w.Unsigned(activities.size());
+  for (const auto& [activity, credit] : activities) {
+    w.Bytes(activity.first);
+    w.Bytes(activity.second);
+    w.Unsigned(*credit);
+  }
 }
 
 // How much each capped rule has granted, which its caps count against.

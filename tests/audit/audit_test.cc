@@ -350,7 +350,7 @@ class Workload : public ::testing::Test {
                 .entries[0]
                 .seq;
     Ok(QuoteReward{.idempotency_key = "q5", .member = Id(Name(5)), .reward = kAward, .ttl = absl::Hours(24 * 30)});
-    uint64_t debit = Ok(RedeemReward{.idempotency_key = "r0", .member = Id(Name(0)), .reward = kAward}).entries[0].seq;
+    uint64_t debit = Ok(RedeemReward{.idempotency_key = "r0", .member = Id(Name(0)), .reward = kAward}).seq();
     Ok(Transfer{.idempotency_key = "t1", .member = Id(Name(1)), .to = Id(Name(4)), .amount = Points(5'000)});
     Ok(Adjust{.idempotency_key = "a4", .member = Id(Name(4)), .delta = Points(-100), .reason = "typo", .actor = "ops"});
     // After the change.

@@ -96,9 +96,9 @@ TEST_F(AwardChartChange, HoldBeforeTheChangeCapturedAfterUnderPriceLock) {
   auto hold = engine_->Execute(HoldReward{.idempotency_key = "h", .member = Id("A"), .at = At("2011-01-02T10:00:00Z"),
                                           .reward = kBusinessAward, .ttl = absl::Hours(24 * 7)});
   ASSERT_TRUE(hold.ok()) << hold.status();
-  EXPECT_EQ(engine_->BalanceOf(Id("A"))->held, Points(90'000));
+  EXPECT_EQ(engine_->BalanceAsOf(Id("A"), At("2011-01-02T10:00:00Z"))->held, Points(90'000));
   auto capture = engine_->Execute(CaptureHold{.idempotency_key = "cap", .member = Id("A"),
-                                              .at = At("2011-01-05T09:00:00Z"), .hold = hold->entries[0].seq});
+                                              .at = At("2011-01-05T09:00:00Z"), .hold = hold->seq()});
   ASSERT_TRUE(capture.ok()) << capture.status();
   const auto& captured = std::get<entries::HoldCaptured>(capture->entries[0].body);
   EXPECT_EQ(captured.amount, Points(90'000));
@@ -115,10 +115,11 @@ TEST_F(AwardChartChange, WithoutPriceLockAnOldHoldMustBeRepriced) {
                                           .reward = kBusinessAward, .ttl = absl::Hours(24 * 7)});
   ASSERT_TRUE(hold.ok());
   auto capture = engine_->Execute(CaptureHold{.idempotency_key = "cap", .member = Id("A"),
-                                              .at = At("2011-01-05T09:00:00Z"), .hold = hold->entries[0].seq});
+                                              .at = At("2011-01-05T09:00:00Z"), .hold = hold->seq()});
   EXPECT_EQ(capture.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(capture.status().message().find("release it and hold again"), absl::string_view::npos);
-  EXPECT_EQ(engine_->BalanceOf(Id("A"))->held, Points(90'000));
+  // The refusal changed nothing: the hold stays until its week is over.
+  EXPECT_EQ(engine_->BalanceAsOf(Id("A"), At("2011-01-05T09:00:00Z"))->held, Points(90'000));
 }
 
 TEST_F(AwardChartChange, QuoteUsedAfterTheChange) {
@@ -127,7 +128,7 @@ TEST_F(AwardChartChange, QuoteUsedAfterTheChange) {
   auto quote = engine_->Execute(QuoteReward{.idempotency_key = "q", .member = Id("A"), .at = At("2011-01-02T10:00:00Z"),
                                             .reward = kBusinessAward, .ttl = absl::Hours(72)});
   ASSERT_TRUE(quote.ok()) << quote.status();
-  uint64_t quote_id = quote->entries[0].seq;
+  uint64_t quote_id = quote->seq();
   EXPECT_EQ(std::get<entries::Quoted>(quote->entries[0].body).amount, Points(90'000));
   // A quote reserves nothing.
   EXPECT_EQ(Available("A"), Points(200'000));
@@ -149,10 +150,10 @@ TEST_F(AwardChartChange, QuoteLapsesAndNeedsPriceLock) {
                                             .reward = kBusinessAward, .ttl = absl::Hours(72)});
   ASSERT_TRUE(quote.ok());
   auto unlocked = engine_->Execute(RedeemReward{.idempotency_key = "r", .member = Id("A"), .at = At("2011-01-04T10:00:00Z"),
-                                                .reward = kBusinessAward, .quote = quote->entries[0].seq});
+                                                .reward = kBusinessAward, .quote = quote->seq()});
   EXPECT_EQ(unlocked.status().code(), absl::StatusCode::kFailedPrecondition);
   auto lapsed = engine_->Execute(RedeemReward{.idempotency_key = "r2", .member = Id("A"), .at = At("2011-01-06T10:00:00Z"),
-                                              .reward = kBusinessAward, .quote = quote->entries[0].seq});
+                                              .reward = kBusinessAward, .quote = quote->seq()});
   EXPECT_EQ(lapsed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(lapsed.status().message().find("lapsed"), absl::string_view::npos);
 }

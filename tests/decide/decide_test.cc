@@ -502,8 +502,11 @@ TEST_F(DecideTest, ReverseEarnRefusals) {
       absl::StrCat("member ann: reversing 101 of credit ", credit, " exceeds the 100 points not yet reversed"));
   ExpectRefused(reverse(credit, 1, {{"status", Points(11)}}), absl::StatusCode::kFailedPrecondition,
                 absl::StrCat("member ann: counter status of credit ", credit, "'s day is below 11"));
+  // A member who owes points has none available: the reversal finds no
+  // lot to take from, and the debt it adds would overflow.
   State(kAnn).mutable_detail().debt = Points(INT64_MAX);
-  State(kAnn).FindLot(LotId{credit, 0})->remaining = Points(0);
+  for (Lot& lot : State(kAnn).lots) lot.remaining = Points(0);
+  State(kAnn).balance = Points(0);
   ExpectRefused(reverse(credit, 1), absl::StatusCode::kOutOfRange, "debt would overflow");
 }
 
@@ -708,7 +711,7 @@ TEST_F(DecideTest, CaptureAndReleaseAHold) {
   EXPECT_EQ(capture[0].explanation, absl::StrCat("captured hold ", captured, ": 30 points"));
   State(kAnn).mutable_detail().debt = Points(11);
   auto release =
-      Run(ReleaseHold{.idempotency_key = "r", .member = kAnn, .at = At("2020-03-05T00:00:00Z"), .hold = released});
+      Run(ReleaseHold{.idempotency_key = "r", .member = kAnn, .at = At("2020-03-01T18:00:00Z"), .hold = released});
   const auto& back = BodyOf<entries::HoldReleased>(release[0]);
   EXPECT_EQ(back.hold, released);
   EXPECT_FALSE(back.lapsed);

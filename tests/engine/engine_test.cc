@@ -155,7 +155,7 @@ TEST_F(EngineTest, HoldCaptureReleaseAndLapse) {
   uint64_t hold2 = Ok(PlaceHold{.idempotency_key = "h2", .member = Id("A"), .amount = Points(250), .ttl = absl::Hours(1)})
                        .entries[0]
                        .seq;
-  uint64_t capture = Ok(CaptureHold{.idempotency_key = "cap", .member = Id("A"), .hold = hold2}).entries[0].seq;
+  uint64_t capture = Ok(CaptureHold{.idempotency_key = "cap", .member = Id("A"), .hold = hold2}).seq();
   EXPECT_EQ(BalanceOf("A"), (Balance{Points(750), Points(0), Points(0)}));
   // A captured hold is a debit and can be reversed.
   Ok(ReverseDebit{.idempotency_key = "undo", .member = Id("A"), .debit = capture});
@@ -199,7 +199,7 @@ TEST_F(EngineTest, ReverseDebitRestoresTheSameLotsWithTheirExpiry) {
   Enroll("A");
   uint64_t a = CreditPoints("A", 300, "a", "2010-02-01T00:00:00Z");
   uint64_t b = CreditPoints("A", 300, "b", "2011-01-01T00:00:00Z");
-  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(450)}).entries[0].seq;
+  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(450)}).seq();
   CreditPoints("A", 50, "c", "2011-01-02T00:00:00Z");
   Ok(ReverseDebit{.idempotency_key = "undo", .member = Id("A"), .debit = debit});
   auto state = engine_->Snapshot(Id("A"));
@@ -214,7 +214,7 @@ TEST_F(EngineTest, ReverseDebitRestoresTheSameLotsWithTheirExpiry) {
 TEST_F(EngineTest, PointsComingBackSettleDebtFirst) {
   Enroll("A");
   uint64_t credit = CreditPoints("A", 100, "c", "2011-01-01T00:00:00Z");
-  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(70)}).entries[0].seq;
+  uint64_t debit = Ok(Redeem{.idempotency_key = "r", .member = Id("A"), .amount = Points(70)}).seq();
   uint64_t hold = Ok(PlaceHold{.idempotency_key = "h", .member = Id("A"), .amount = Points(30), .ttl = absl::Hours(5)})
                       .entries[0]
                       .seq;
@@ -338,7 +338,7 @@ TEST_F(EngineTest, RepeatAfterAFailureInTheBatchIsDecidedAgain) {
   ASSERT_TRUE(results[3].ok()) << results[3].status();
   EXPECT_FALSE(results[3]->replayed);
   ASSERT_EQ(results[3]->entries.size(), 1u);
-  EXPECT_EQ(results[3]->entries[0].seq, 3u);
+  EXPECT_EQ(results[3]->seq(), 3u);
   EXPECT_EQ(engine_->store().LastSeq(), 3u);
   EXPECT_EQ(BalanceOf("A").available, Points(40));
 }

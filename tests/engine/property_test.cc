@@ -5,12 +5,18 @@
 //   keys     a command repeated with its key returns the original receipt
 //            and changes nothing;
 //   draws    a debit records the lots it consumed and its reversal restores
-//            exactly those; a reversed earn that was spent becomes debt,
-//            never a silent loss;
+//            exactly those; a reversed earn that was spent is taken from
+//            the member's other lots, and only what they do not cover
+//            becomes debt, never a silent loss;
+//   debt     a member who owes points has none available, after every
+//            command, in the journaled state and in the balance (which
+//            counts lapsed holds as released);
+//   activity an activity is credited to a member once, whatever the key;
 //   replay   replaying the journal into a fresh engine reproduces the state.
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
@@ -67,6 +73,9 @@ void CheckLotsAndHolds(const Engine& engine, int members) {
     RC_ASSERT(state->balance.value() == lots);
     RC_ASSERT(state->held().value() == holds);
     RC_ASSERT(state->debt() >= Points(0));
+    RC_ASSERT(state->debt().IsZero() || state->balance.IsZero());
+    auto balance = engine.BalanceOf(Member(i));
+    RC_ASSERT(balance->debt.IsZero() || balance->available.IsZero());
   }
 }
 
@@ -112,14 +121,16 @@ Program TwoVersions() {
   return *program;
 }
 
-Activity Basket(const Op& op, int step) {
+// A basket whose id repeats now and then (`reuse`), as a retro claim of an
+// activity already credited would.
+Activity Basket(const Op& op, int step, bool reuse = false) {
   static const char* kCategories[] = {"baby", "food", "gift_cards"};
   Purchase purchase{"shop", "s1", "store", {}};
   for (int line = 0; line <= op.ref % 3; ++line) {
     purchase.lines.push_back(PurchaseLine{"sku" + std::to_string(line), kCategories[(op.ref + line) % 3], {},
                                           1 + line, Money(op.amount * 37 + line, *Currency::FromCode("EUR"))});
   }
-  return {"basket-" + std::to_string(step), purchase};
+  return {"basket-" + std::to_string(reuse ? op.ref % 40 : step), purchase};
 }
 
 // Builds the command for `op` from what the member's earlier receipts
@@ -143,8 +154,8 @@ Command MakeCommand(const Op& op, int step, const Refs& refs) {
     case 8: return ReverseDebit{key, member, {}, pick(refs.debits)};
     case 9: return Adjust{key, member, {}, Points(op.ref % 2 == 0 ? op.amount : -op.amount), "fix", "agent"};
     case 10: return Transfer{key, member, {}, Member(op.other), Points(op.amount)};
-    case 14:
-    case 15: return Accrue{key, member, {}, Basket(op, step)};
+    case 14: return Accrue{key, member, {}, Basket(op, step)};
+    case 15: return Accrue{key, member, {}, Basket(op, step, /*reuse=*/true)};
     case 16: return ReturnLines{key, member, {}, pick(refs.accruals), {static_cast<uint32_t>(op.ref % 3)}};
     case 17: return RedeemReward{key, member, {}, op.ref % 2 ? "mug" : "bag", op.ref % 3 ? 0 : pick(refs.quotes)};
     case 18: return PayWithPointsAtTill{key, member, {}, Points(50 + op.amount)};
@@ -167,6 +178,7 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     RC_ASSERT(engine->Execute(Enroll{"enroll-" + std::to_string(i), Member(i), {}}).ok());
   }
   std::map<int, Refs> refs;  // by member
+  std::map<int, std::set<std::string>> credited;  // activity ids, by member
   std::vector<std::pair<Command, Receipt>> done;
   int step = 0;
   for (const Op& op : ops) {
@@ -185,14 +197,21 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
     }
     uint64_t last = engine->store().LastSeq();
     auto receipt = engine->Execute(command);
+    const auto* accrual = std::get_if<Accrue>(&command);
     if (!receipt.ok()) {
       // A refused command writes nothing.
       RC_ASSERT(engine->store().LastSeq() == last);
       RC_ASSERT(receipt.status().code() != absl::StatusCode::kInternal);
+      // An activity credited before is refused by name.
+      if (accrual != nullptr && credited[op.member].contains(accrual->activity.id)) {
+        RC_ASSERT(receipt.status().code() == absl::StatusCode::kAlreadyExists);
+        RC_ASSERT(receipt.status().message().find(accrual->activity.id) != absl::string_view::npos);
+      }
       continue;
     }
     RC_ASSERT(!receipt->replayed);
-    const Entry& first = receipt->entries.front();
+    if (accrual != nullptr) RC_ASSERT(credited[op.member].insert(accrual->activity.id).second);
+    const Entry& first = receipt->own().front();
     Refs& mine = refs[op.member];
     if (const auto* credited = std::get_if<entries::Credited>(&first.body)) {
       mine.credits.push_back(first.seq);
@@ -205,14 +224,24 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
       mine.debits.push_back(first.seq);
     }
     if (const auto* reversed = std::get_if<entries::EarnReversed>(&first.body)) {
-      // Draws: what the lot no longer had is debt, not a loss.
-      RC_ASSERT(reversed->from_lot.value() + reversed->debt_added.value() == reversed->amount.value());
+      // Draws: what the lot no longer had comes from other lots, and only
+      // what they do not cover is debt, not a loss.
+      int64_t drawn = 0;
+      for (const LotDraw& draw : reversed->draws) drawn += draw.amount.value();
+      RC_ASSERT(reversed->from_lot.value() + drawn + reversed->debt_added.value() == reversed->amount.value());
+      if (reversed->debt_added > Points(0)) RC_ASSERT(engine->Snapshot(first.member)->balance.IsZero());
     }
     if (const auto* restored = std::get_if<entries::DebitReversed>(&first.body)) {
       // Draws: exactly the consumed lots get exactly their amounts back.
       auto after = engine->Snapshot(first.member);
       std::map<LotId, int64_t> expected;
       for (const LotDraw& draw : restored->draws) expected[draw.lot] += draw.amount.value();
+      // Holds that had lapsed were released first, to their own lots.
+      for (const Entry& release : receipt->entries) {
+        if (const auto* released = std::get_if<entries::HoldReleased>(&release.body)) {
+          for (const LotDraw& draw : released->draws) expected[draw.lot] += draw.amount.value();
+        }
+      }
       for (const Lot& lot : after->lots) {
         const Lot* old = before->FindLot(lot.id);
         int64_t gained = lot.remaining.value() - old->remaining.value();
@@ -226,19 +255,26 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
 
   RC_CLASSIFY(done.size() >= 30, "30+ commands applied");
   RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
-    return std::holds_alternative<entries::DebitReversed>(d.second.entries.front().body);
+    return std::holds_alternative<entries::DebitReversed>(d.second.own().front().body);
   }), "a debit reversed");
   RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
-    const auto* r = std::get_if<entries::EarnReversed>(&d.second.entries.front().body);
+    const auto* r = std::get_if<entries::EarnReversed>(&d.second.own().front().body);
     return r != nullptr && r->debt_added > Points(0);
   }), "debt created");
+  RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
+    const auto* r = std::get_if<entries::EarnReversed>(&d.second.own().front().body);
+    return r != nullptr && !r->draws.empty();
+  }), "a reversal took from other lots");
+  RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
+    return d.second.own().size() < d.second.entries.size();
+  }), "a command released lapsed holds first");
 
   RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
-    const auto* r = std::get_if<entries::EarnReversed>(&d.second.entries.front().body);
+    const auto* r = std::get_if<entries::EarnReversed>(&d.second.own().front().body);
     return r != nullptr && !r->lines.empty();
   }), "a purchase line returned");
   RC_CLASSIFY(std::any_of(done.begin(), done.end(), [](const auto& d) {
-    const auto* debit = std::get_if<entries::Debited>(&d.second.entries.front().body);
+    const auto* debit = std::get_if<entries::Debited>(&d.second.own().front().body);
     return debit != nullptr && !debit->price.grandfathering.empty();
   }), "a grandfathered redemption");
 
@@ -281,10 +317,10 @@ RC_GTEST_PROP(LedgerProperties, InvariantsHoldOverRandomCommands, (const std::ve
                 .ok());
   RC_ASSERT(flush().ok());
   for (int i = 0; i < kMembers; ++i) {
-    auto balance = engine->BalanceOf(Member(i));
-    RC_ASSERT(balance->available.value() == available[Member(i)]);
-    RC_ASSERT(balance->held.value() == held[Member(i)]);
-    RC_ASSERT(balance->debt.value() == debt[Member(i)]);
+    auto state = engine->Snapshot(Member(i));
+    RC_ASSERT(state->balance.value() == available[Member(i)]);
+    RC_ASSERT(state->held().value() == held[Member(i)]);
+    RC_ASSERT(state->debt().value() == debt[Member(i)]);
   }
 
   // Replay: it reproduces the live state and the same chain.

@@ -458,7 +458,7 @@ std::vector<Receipt> Setup(Engine& engine, Pool& pool, int64_t* net) {
     EXPECT_TRUE(credited.ok()) << credited.status();
     if (credited.ok()) {
       receipts.push_back(*credited);
-      pool.credits.push_back({Member(i), credited->entries.front().seq, 1000});
+      pool.credits.push_back({Member(i), credited->seq(), 1000});
       *net += 1000;
     }
   }

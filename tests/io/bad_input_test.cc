@@ -81,7 +81,7 @@ struct World {
     LOYALTY_CHECK(receipt.ok());
     return *std::move(receipt);
   }
-  uint64_t Seq(const Command& command) { return Run(command).entries.front().seq; }
+  uint64_t Seq(const Command& command) { return Run(command).seq(); }
 
   World() {
     auto program = ParseProgram(kProgram);
@@ -109,14 +109,16 @@ struct World {
                                   .at = At("2011-05-07T00:00:00Z"), .amount = Points(50), .ttl = absl::Hours(24)});
     Run(ReleaseHold{.idempotency_key = "release-1", .member = Id("anna"), .at = At("2011-05-07T01:00:00Z"),
                     .hold = released_hold});
-    lapsed_hold = Seq(PlaceHold{.idempotency_key = "hold-2", .member = Id("anna"),
-                                .at = At("2011-06-01T08:00:00Z"), .amount = Points(50), .ttl = absl::Hours(1)});
-    open_hold = Seq(PlaceHold{.idempotency_key = "hold-3", .member = Id("anna"),
-                              .at = At("2011-06-01T08:00:00Z"), .amount = Points(20), .ttl = absl::Hours(24)});
     quote = Seq(QuoteReward{.idempotency_key = "quote-1", .member = Id("anna"), .at = At("2011-06-01T09:00:00Z"),
                             .reward = "voucher", .ttl = absl::Hours(24)});
     lapsed_quote = Seq(QuoteReward{.idempotency_key = "quote-2", .member = Id("anna"),
                                    .at = At("2011-05-01T09:00:00Z"), .reward = "voucher", .ttl = absl::Hours(1)});
+    // The last of anna's commands: a later one would release the lapsed
+    // hold first.
+    lapsed_hold = Seq(PlaceHold{.idempotency_key = "hold-2", .member = Id("anna"),
+                                .at = At("2011-06-01T08:00:00Z"), .amount = Points(50), .ttl = absl::Hours(1)});
+    open_hold = Seq(PlaceHold{.idempotency_key = "hold-3", .member = Id("anna"),
+                              .at = At("2011-06-01T08:00:00Z"), .amount = Points(20), .ttl = absl::Hours(24)});
     Run(CloseMembership{.idempotency_key = "close-carl", .member = Id("carl"), .at = At("2011-05-10T00:00:00Z")});
     // dora's balance is 10 short of 2^63 - 1, and so is her status counter.
     Run(Credit{.idempotency_key = "credit-dora", .member = Id("dora"), .at = At("2011-05-02T00:00:00Z"),

@@ -322,7 +322,8 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 }
 
 TEST(EntryCodecTest, UnknownKindRejected) {
-  for (uint64_t kind : {uint64_t{17}, uint64_t{18}, uint64_t{127}, uint64_t{128},
+  // Kind 17 is the reversal that takes from the balance first (below).
+  for (uint64_t kind : {uint64_t{18}, uint64_t{19}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
@@ -330,6 +331,47 @@ TEST(EntryCodecTest, UnknownKindRejected) {
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(absl::StrContains(decoded.status().message(), "kind")) << decoded.status();
   }
+}
+
+// A reversal journaled before reversals took from the member's other lots
+// keeps kind 6 and its bytes; one that takes from them is kind 17, with its
+// draws after the fields the two share.
+TEST(EntryCodecTest, ReversalsKeepTheKindOfTheirRule) {
+  entries::EarnReversed legacy{17, Points(1300), Points(1000), Points(300), {}, {0, 2}, -40};
+  legacy.balance_first = false;
+  entries::EarnReversed drawing = legacy;
+  drawing.balance_first = true;
+  drawing.debt_added = Points(100);
+  drawing.draws = {{LotId{9, 1}, Points(200)}};
+  for (const auto& [body, kind] : {std::pair(legacy, uint8_t{6}), std::pair(drawing, uint8_t{17})}) {
+    SCOPED_TRACE(kind);
+    const Entry entry = MakeEntry(body);
+    const std::string bytes = Encode(entry);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    EXPECT_EQ(Encode(*decoded), bytes);
+  }
+  // The older kind's body, written by hand: no draws follow its fields.
+  std::string old = WithKind(Header("M-1"), 6);
+  Writer w(&old);
+  w.Unsigned(17);     // credit
+  w.Signed(1300);     // amount
+  w.Signed(1000);     // from_lot
+  w.Signed(300);      // debt_added
+  w.Unsigned(0);      // counters
+  w.Unsigned(0);      // lines
+  w.Signed(-40);      // counter day
+  auto decoded = DecodeEntry(old);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  const auto& reversal = std::get<entries::EarnReversed>(decoded->body);
+  EXPECT_FALSE(reversal.balance_first);
+  EXPECT_TRUE(reversal.draws.empty());
+  EXPECT_EQ(reversal.debt_added, Points(300));
+  EXPECT_EQ(Encode(*decoded), old);
+  // The same fields under kind 17 lack the draws' count.
+  old[Header("M-1").size()] = 17;
+  EXPECT_FALSE(DecodeEntry(old).ok());
 }
 
 TEST(EntryCodecTest, UnknownFormatRejected) {

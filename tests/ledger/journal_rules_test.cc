@@ -62,7 +62,7 @@ class ForgedJournal : public ::testing::Test {
     auto run = [&](const Command& command) -> uint64_t {
       auto receipt = e.Execute(command);
       EXPECT_TRUE(receipt.ok()) << receipt.status();
-      return receipt.ok() ? receipt->entries.front().seq : 0;
+      return receipt.ok() ? receipt->seq() : 0;
     };
     s_.anna = run(Enroll{.idempotency_key = "enroll-anna", .member = Id("anna")});
     run(Enroll{.idempotency_key = "enroll-ben", .member = Id("ben")});

@@ -79,6 +79,7 @@ TEST_F(LedgerTest, DebitAndReversalRestoreTheSameLots) {
 TEST_F(LedgerTest, EarnReversalBeyondTheLotIsDebt) {
   uint64_t a = Credit(100, Day(1), Day(50));
   Apply(entries::Debited{Points(60), {{LotId{a, 0}, Points(60)}}}, Day(2));
+  // Nothing else to take from: the 60 already spent become debt.
   Apply(entries::EarnReversed{a, Points(100), Points(40), Points(60), {}}, Day(3));
   EXPECT_EQ(member_.balance, Points(0));
   EXPECT_EQ(member_.debt(), Points(60));
@@ -88,6 +89,65 @@ TEST_F(LedgerTest, EarnReversalBeyondTheLotIsDebt) {
   EXPECT_EQ(member_.debt(), Points(0));
   EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(20));
   EXPECT_EQ(member_.balance, Points(20));
+}
+
+// Credit a (100) has 40 left after a debit of 60; b (50) expires first,
+// c (30) later. Reversing all of a takes its 40, then 50 from b and 10 from
+// c: no debt, 20 left.
+TEST_F(LedgerTest, EarnReversalTakesFromOtherLotsBeforeDebt) {
+  uint64_t a = Credit(100, Day(1), Day(50));
+  uint64_t b = Credit(50, Day(2), Day(40));
+  uint64_t c = Credit(30, Day(2), Day(60));
+  Apply(entries::Debited{Points(60), {{LotId{a, 0}, Points(60)}}}, Day(3));
+  entries::EarnReversed reversal{a, Points(100), Points(40), Points(0), {}};
+  reversal.draws = {{LotId{b, 0}, Points(50)}, {LotId{c, 0}, Points(10)}};
+  BalanceDelta delta = DeltaOf(reversal);
+  EXPECT_EQ(delta.available, Points(-100));
+  EXPECT_EQ(delta.debt, Points(0));
+  Apply(reversal, Day(4));
+  EXPECT_EQ(member_.balance, Points(20));
+  EXPECT_EQ(member_.debt(), Points(0));
+  EXPECT_EQ(member_.FindLot(LotId{b, 0})->remaining, Points(0));
+  EXPECT_EQ(member_.FindLot(LotId{c, 0})->remaining, Points(20));
+}
+
+// The entry validator refuses what Decide would never write: debt beside
+// points, the credit's own lot skipped or drawn twice, draws that do not
+// add up. A reversal of the older kind may leave debt beside points: old
+// journals replay as they were.
+TEST_F(LedgerTest, ReversalRulesOfTheValidator) {
+  uint64_t a = Credit(100, Day(1), Day(50));
+  uint64_t b = Credit(50, Day(2), Day(40));
+  Apply(entries::Debited{Points(60), {{LotId{a, 0}, Points(60)}}}, Day(3));
+  auto check = [&](entries::EarnReversed body) {
+    Entry entry;
+    entry.seq = seq_ + 1;
+    entry.member = MemberId::FromValid("M-1");
+    entry.business_time = Day(4);
+    entry.body = std::move(body);
+    return CheckApplicable(member_, entry);
+  };
+  auto message = [&](entries::EarnReversed body) { return std::string(check(std::move(body)).message()); };
+  // 60 of debt while b's 50 stay available.
+  EXPECT_EQ(message({a, Points(100), Points(40), Points(60), {}}), "it adds 60 of debt but leaves 50 points available");
+  entries::EarnReversed skips{a, Points(50), Points(0), Points(0), {}};
+  skips.draws = {{LotId{b, 0}, Points(50)}};
+  EXPECT_EQ(message(skips), "it does not take what is left of the credit's lot first");
+  entries::EarnReversed own{a, Points(50), Points(40), Points(0), {}};
+  own.draws = {{LotId{a, 0}, Points(10)}};
+  EXPECT_EQ(message(own), "it draws on the reversed credit's own lot");
+  entries::EarnReversed short_draws{a, Points(100), Points(40), Points(0), {}};
+  short_draws.draws = {{LotId{b, 0}, Points(50)}};
+  EXPECT_EQ(message(short_draws), "from_lot + draws + debt_added is not the amount");
+  entries::EarnReversed legacy{a, Points(100), Points(40), Points(60), {}};
+  legacy.balance_first = false;
+  EXPECT_TRUE(check(legacy).ok());
+  Apply(legacy, Day(4));
+  EXPECT_EQ(member_.balance, Points(50));
+  EXPECT_EQ(member_.debt(), Points(60));
+  // Such a member goes on as before: a credit pays 30 of the debt.
+  Apply(entries::Credited{Points(30), Points(30), Day(90), "test", {}}, Day(5));
+  EXPECT_EQ(member_.debt(), Points(30));
 }
 
 TEST_F(LedgerTest, TransferInCreatesOneLotPerPart) {

@@ -60,7 +60,7 @@ class CoalitionTest : public ::testing::Test {
     clock_.Set(At(at));
     auto receipt = handle.Execute(command);
     EXPECT_TRUE(receipt.ok()) << receipt.status();
-    return receipt.ok() ? receipt->entries.front().seq : 0;
+    return receipt.ok() ? receipt->seq() : 0;
   }
 
   // The March day: returns nothing, records the seqs it needs.
@@ -285,7 +285,7 @@ TEST(PartnerJournalTest, SettlementReadsAReopenedSqliteJournal) {
     auto receipt = fuel.Execute(Accrue{.idempotency_key = "fc", .member = Id("A"),
                                        .activity = Basket("FC", "", {Line("petrol", 1, "18.00")})});
     ASSERT_TRUE(receipt.ok()) << receipt.status();
-    seq = receipt->entries.front().seq;
+    seq = receipt->seq();
   }
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status();

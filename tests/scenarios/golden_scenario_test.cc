@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
@@ -98,37 +99,40 @@ TEST(GoldenRetail, DrugstoreDay) {
   EXPECT_EQ(engine->BalanceOf(Id("anna"))->available, Points(129));
 
   // The diapers of basket 1 come back: exactly the 124 points that line
-  // earned. Its lot has 26 left; the other 98 were spent and become debt.
+  // earned. Its lot has 26 left; the other 98 were spent, and come from
+  // the member's other points: basket 2's lot, 103 -> 5. No debt.
   auto returned = engine->Execute(ReturnLines{.idempotency_key = "ret", .member = Id("anna"),
-                                              .at = At("2011-03-03T10:00:00Z"), .credit = first->entries[0].seq,
+                                              .at = At("2011-03-03T10:00:00Z"), .credit = first->seq(),
                                               .lines = {0}});
   ASSERT_TRUE(returned.ok()) << returned.status();
   const auto& reversal = std::get<entries::EarnReversed>(returned->entries[0].body);
   EXPECT_EQ(reversal.amount, Points(124));
   EXPECT_EQ(reversal.from_lot, Points(26));
-  EXPECT_EQ(reversal.debt_added, Points(98));
-  EXPECT_EQ(engine->BalanceOf(Id("anna"))->available, Points(103));
-  EXPECT_EQ(engine->BalanceOf(Id("anna"))->debt, Points(98));
+  EXPECT_EQ(reversal.draws, (std::vector<LotDraw>{{LotId{second->seq(), 0}, Points(98)}}));
+  EXPECT_EQ(reversal.debt_added, Points(0));
+  EXPECT_EQ(*engine->BalanceOf(Id("anna")), (Balance{Points(5), Points(0), Points(0)}));
   // The same line cannot be returned twice.
   auto twice = engine->Execute(ReturnLines{.idempotency_key = "ret2", .member = Id("anna"),
-                                           .credit = first->entries[0].seq, .lines = {0}});
+                                           .credit = first->seq(), .lines = {0}});
   EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
 
-  // After a manual reversal of the rest of basket 1's points, returning its
-  // shampoo line would reverse more than the accrual has left: refused.
-  // 626 earned, 124 reversed; reversing 500 leaves 2 (the shampoo's).
+  // A manual reversal of 500 more of basket 1's points: its lot is empty,
+  // basket 2's 5 points are taken, and the 495 no lot covers become debt.
+  // Returning the shampoo line afterwards would reverse more than the
+  // accrual has left (626 earned, 624 reversed, lines 1-3 and the welcome
+  // bonus worth 502): refused.
   ASSERT_TRUE(engine->Execute(ReverseEarn{.idempotency_key = "manual", .member = Id("anna"),
-                                          .credit = first->entries[0].seq, .amount = Points(500)})
+                                          .credit = first->seq(), .amount = Points(500)})
                   .ok());
   auto over = engine->Execute(ReturnLines{.idempotency_key = "ret3", .member = Id("anna"),
-                                          .credit = first->entries[0].seq, .lines = {1, 2, 3}});
+                                          .credit = first->seq(), .lines = {1, 2, 3}});
   EXPECT_EQ(over.status().code(), absl::StatusCode::kFailedPrecondition) << over.status();
-  EXPECT_EQ(engine->BalanceOf(Id("anna"))->debt, Points(98 + 500));
+  EXPECT_EQ(*engine->BalanceOf(Id("anna")), (Balance{Points(0), Points(0), Points(495)}));
 
   // Paying below the minimum or without points is refused, changing nothing.
   auto small = engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay2", .member = Id("anna"), .points = Points(99)});
   EXPECT_EQ(small.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(engine->BalanceOf(Id("anna"))->available, Points(103));
+  EXPECT_EQ(engine->BalanceOf(Id("anna"))->debt, Points(495));
 
   // Replaying the journal reproduces the whole state: lots, debt, the
   // returned line, the campaign's daily usage.
@@ -137,6 +141,170 @@ TEST(GoldenRetail, DrugstoreDay) {
   auto replayed = Engine::Open(*OpenSqliteStore(path), clock, *program);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ((*replayed)->StateDigest(), live);
+}
+
+// A drugstore engine on a fresh SQLite journal `name` in the scratch
+// directory, with the clock at `now`; anna enrolled.
+struct Drugstore {
+  explicit Drugstore(const char* name, const char* now)
+      : path(::testing::TempDir() + "/" + name), clock(At(now)) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    Reopen();
+    EXPECT_TRUE(engine->Execute(Enroll{.idempotency_key = "e", .member = Id("anna"), .at = At("2011-01-01T00:00:00Z")}).ok());
+  }
+  void Reopen() {
+    engine.reset();  // its store holds the journal's writer lock
+    auto opened = Engine::Open(*OpenSqliteStore(path), clock, *ParseProgram(kDrugstore));
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    engine = *std::move(opened);
+  }
+  absl::StatusOr<Receipt> Buy(const char* key, const char* at, const char* basket, std::vector<PurchaseLine> lines) {
+    return engine->Execute(Accrue{.idempotency_key = key, .member = Id("anna"), .at = At(at),
+                                  .activity = {basket, Purchase{"drugstore", "berlin-01", "store", std::move(lines)}}});
+  }
+  Balance Anna() { return *engine->BalanceOf(Id("anna")); }
+
+  std::string path;
+  FakeClock clock;
+  std::unique_ptr<Engine> engine;
+};
+
+// Basket 1 of the drugstore day (diapers 2 x 12.50, shampoo 3.99): base 14
+// (12 on the diapers, 2 on the shampoo), baby-10x 112 on the diapers, the
+// welcome bonus 500: 626 points, lines [124, 2], 500 to the basket.
+std::vector<PurchaseLine> Basket1() { return {Line("diapers", "baby", 2, "12.50"), Line("shampoo", "drugstore", 1, "3.99")}; }
+
+// Issue 22, item 1. A return of points already spent takes them from the
+// member's other points, soonest-expiring first, before any debt:
+//   1 Mar  basket 1: 626, lot A, valid through 30 Sep 2014.
+//   10 Mar towels 100.00 (home): base 50, lot B, valid through 30 Sep 2014.
+//   15 Mar pays 600 at the till: A and B lapse together, A is older: A 26.
+//   5 Oct  towels 200.00: base 100, lot C; 5 Oct 2011 + 36 months, next
+//          30 Sep: valid through 30 Sep 2015. Available 26 + 50 + 100 = 176.
+//   7 Oct  the diapers come back: 124 = 26 from A, then B's 50 (it lapses
+//          first), then 48 of C. No debt; available 52.
+//   8 Oct  the shampoo comes back, the last line, with the welcome bonus:
+//          2 + 500 = 502 = C's 52 and 450 of debt. Available 0.
+//   9 Oct  towels 300.00: 150 pay 150 of the debt: debt 300, available 0.
+TEST(GoldenRetail, AReturnTakesFromTheMembersOtherPointsBeforeDebt) {
+  Drugstore shop("return_draws.db", "2011-03-01T09:00:00Z");
+  auto a = shop.Buy("b1", "2011-03-01T09:00:00Z", "basket-1", Basket1());
+  auto b = shop.Buy("b2", "2011-03-10T09:00:00Z", "basket-2", {Line("towels", "home", 1, "100.00")});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(shop.engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay", .member = Id("anna"),
+                                                       .at = At("2011-03-15T10:00:00Z"), .points = Points(600)})
+                  .ok());
+  auto c = shop.Buy("b3", "2011-10-05T09:00:00Z", "basket-3", {Line("towels", "home", 1, "200.00")});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(std::get<entries::Credited>(c->entries[0].body).expires_at, At("2015-09-30T22:00:00Z"));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(176), Points(0), Points(0)}));
+
+  auto diapers = shop.engine->Execute(ReturnLines{.idempotency_key = "r0", .member = Id("anna"),
+                                                  .at = At("2011-10-07T09:00:00Z"), .credit = a->seq(), .lines = {0}});
+  ASSERT_TRUE(diapers.ok()) << diapers.status();
+  const auto& first = std::get<entries::EarnReversed>(diapers->entries[0].body);
+  EXPECT_EQ(first.from_lot, Points(26));
+  EXPECT_EQ(first.draws, (std::vector<LotDraw>{{LotId{b->seq(), 0}, Points(50)}, {LotId{c->seq(), 0}, Points(48)}}));
+  EXPECT_EQ(first.debt_added, Points(0));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(52), Points(0), Points(0)}));
+
+  auto shampoo = shop.engine->Execute(ReturnLines{.idempotency_key = "r1", .member = Id("anna"),
+                                                  .at = At("2011-10-08T09:00:00Z"), .credit = a->seq(), .lines = {1}});
+  ASSERT_TRUE(shampoo.ok()) << shampoo.status();
+  const auto& second = std::get<entries::EarnReversed>(shampoo->entries[0].body);
+  EXPECT_EQ(second.amount, Points(502));
+  EXPECT_EQ(second.from_lot, Points(0));
+  EXPECT_EQ(second.draws, (std::vector<LotDraw>{{LotId{c->seq(), 0}, Points(52)}}));
+  EXPECT_EQ(second.debt_added, Points(450));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(0), Points(0), Points(450)}));
+  // In debt, nothing can be spent.
+  auto spend = shop.engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay2", .member = Id("anna"),
+                                                        .at = At("2011-10-08T10:00:00Z"), .points = Points(100)});
+  EXPECT_EQ(spend.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(shop.Buy("b4", "2011-10-09T09:00:00Z", "basket-4", {Line("towels", "home", 1, "300.00")}).ok());
+  EXPECT_EQ(shop.Anna(), (Balance{Points(0), Points(0), Points(300)}));
+  // The journal replays to the same state.
+  const Sha256 live = shop.engine->StateDigest();
+  shop.Reopen();
+  EXPECT_EQ(shop.engine->StateDigest(), live);
+}
+
+// Issue 22, item 2. An activity (here a receipt number) is credited to a
+// member once per partner, whatever the idempotency key: a retro claim of a receipt
+// already credited is refused, before and after its lines are returned
+// and after a restart. Basket 1 earns 626 (see above) at entry 3, after the
+// program's version and anna's enrolment.
+TEST(GoldenRetail, AnActivityIsCreditedOnce) {
+  Drugstore shop("activity_once.db", "2011-03-01T09:00:00Z");
+  auto till = shop.Buy("till-1", "2011-03-01T09:00:00Z", "receipt-0815", Basket1());
+  ASSERT_TRUE(till.ok()) << till.status();
+  ASSERT_EQ(till->seq(), 3u);
+  const std::string refusal = "member anna: activity \"receipt-0815\" at partner drugstore was already credited by entry 3";
+  auto claim = shop.Buy("claim-1", "2011-03-05T09:00:00Z", "receipt-0815", Basket1());
+  EXPECT_EQ(claim.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(std::string(claim.status().message()), refusal);
+  // The till's own retry is the same command: its receipt, not a refusal.
+  auto retry = shop.Buy("till-1", "2011-03-01T09:00:00Z", "receipt-0815", Basket1());
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed);
+
+  ASSERT_TRUE(shop.engine->Execute(ReturnLines{.idempotency_key = "r0", .member = Id("anna"),
+                                               .at = At("2011-03-06T09:00:00Z"), .credit = 3, .lines = {0}})
+                  .ok());
+  EXPECT_EQ(std::string(shop.Buy("claim-2", "2011-03-07T09:00:00Z", "receipt-0815", Basket1()).status().message()),
+            refusal);
+  shop.Reopen();
+  EXPECT_EQ(std::string(shop.Buy("claim-3", "2011-03-08T09:00:00Z", "receipt-0815", Basket1()).status().message()),
+            refusal);
+  // 626 earned, 124 returned; the claims changed nothing.
+  EXPECT_EQ(shop.Anna(), (Balance{Points(502), Points(0), Points(0)}));
+}
+
+// Issue 22, item 3. A hold whose time-to-live has passed frees its points
+// at once; the member's next command journals the release first:
+//   09:00 basket 1: 626 in lot A.
+//   10:00 a hold of 600 for two hours: available 26, held 600.
+//   11:00 the diapers come back: 124 = A's 26 and 98 of debt.
+//   12:30 (the hold lapsed at 12:00) the balance counts it released: its
+//         600 pay the 98 of debt, 502 are available; nothing journaled yet.
+//         Paying 500 at the till writes the release, then the payment,
+//         which draws 500 of A's 502: 2 left.
+TEST(GoldenRetail, ALapsedHoldFreesItsPointsAtOnce) {
+  Drugstore shop("lapsed_hold.db", "2011-03-01T09:00:00Z");
+  auto bought = shop.Buy("b1", "2011-03-01T09:00:00Z", "basket-1", Basket1());
+  ASSERT_TRUE(bought.ok()) << bought.status();
+  auto hold = shop.engine->Execute(PlaceHold{.idempotency_key = "h", .member = Id("anna"), .at = At("2011-03-01T10:00:00Z"),
+                                             .amount = Points(600), .ttl = absl::Hours(2)});
+  ASSERT_TRUE(hold.ok()) << hold.status();
+  ASSERT_TRUE(shop.engine->Execute(ReturnLines{.idempotency_key = "r0", .member = Id("anna"),
+                                               .at = At("2011-03-01T11:00:00Z"), .credit = bought->seq(), .lines = {0}})
+                  .ok());
+  shop.clock.Set(At("2011-03-01T11:00:00Z"));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(0), Points(600), Points(98)}));
+
+  shop.clock.Set(At("2011-03-01T12:30:00Z"));
+  const uint64_t journaled = shop.engine->store().LastSeq();
+  EXPECT_EQ(shop.Anna(), (Balance{Points(502), Points(0), Points(0)}));
+  EXPECT_EQ(*shop.engine->BalanceAsOf(Id("anna"), At("2011-03-01T11:59:59Z")), (Balance{Points(0), Points(600), Points(98)}));
+  EXPECT_EQ(*shop.engine->BalanceAsOf(Id("anna"), At("2011-03-01T12:00:00Z")), (Balance{Points(502), Points(0), Points(0)}));
+  EXPECT_EQ(shop.engine->store().LastSeq(), journaled);
+
+  auto paid = shop.engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay", .member = Id("anna"), .points = Points(500)});
+  ASSERT_TRUE(paid.ok()) << paid.status();
+  ASSERT_EQ(paid->entries.size(), 2u);
+  const auto& release = std::get<entries::HoldReleased>(paid->entries[0].body);
+  EXPECT_TRUE(release.lapsed);
+  EXPECT_EQ(release.hold, hold->seq());
+  EXPECT_EQ(release.debt_paid, Points(98));
+  EXPECT_EQ(paid->entries[0].explanation,
+            absl::StrCat("hold ", hold->seq(), " lapsed at 2011-03-01T12:00:00Z: 600 points back to their lots; 98 settle debt"));
+  ASSERT_EQ(paid->own().size(), 1u);
+  EXPECT_EQ(paid->seq(), paid->entries[1].seq);
+  EXPECT_EQ(std::get<entries::Debited>(paid->entries[1].body).amount, Points(500));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(2), Points(0), Points(0)}));
+  auto capture = shop.engine->Execute(CaptureHold{.idempotency_key = "cap", .member = Id("anna"), .hold = hold->seq()});
+  EXPECT_EQ(capture.status().code(), absl::StatusCode::kNotFound);
 }
 
 std::string ExampleProgramText() {

@@ -194,7 +194,7 @@ TEST_F(MilesAndMoreTiers, HonCircleOverTwoYearsAndAReversalThatKeepsStatus) {
   // longer reach HON Circle, but this ladder keeps status on reversal, and
   // says so.
   auto refund = engine_->Execute(ReverseEarn{.idempotency_key = "refund", .member = Id("hans"),
-                                             .at = At("2011-07-01T10:00:00Z"), .credit = second->entries[0].seq,
+                                             .at = At("2011-07-01T10:00:00Z"), .credit = second->seq(),
                                              .amount = Points(100), .counters = {{"status_miles", Points(100'000)}}});
   ASSERT_TRUE(refund.ok()) << refund.status();
   ASSERT_EQ(refund->entries.size(), 2u);
@@ -271,7 +271,7 @@ TEST(RetailRollingTiers, SpendQualifiesReturnsRevokePaidAndInvitedTiers) {
   // reaches Gold: revoked to Silver, valid 12 months from 20 January.
   auto returned = engine->Execute(ReturnLines{.idempotency_key = "r", .member = rita,
                                               .at = At("2024-02-05T10:00:00Z"),
-                                              .credit = second->entries[0].seq, .lines = {0}});
+                                              .credit = second->seq(), .lines = {0}});
   ASSERT_TRUE(returned.ok()) << returned.status();
   ASSERT_EQ(returned->entries.size(), 2u);
   EXPECT_EQ(TierOf(returned->entries[1]).tier, "silver");

@@ -78,7 +78,7 @@ class Corruption : public ::testing::Test {
     auto run = [&](const Command& command) {
       auto receipt = e.Execute(command);
       EXPECT_TRUE(receipt.ok()) << receipt.status();
-      return receipt.ok() ? receipt->entries.front().seq : 0;
+      return receipt.ok() ? receipt->seq() : 0;
     };
     run(Enroll{.idempotency_key = "enroll-anna", .member = Id("anna")});
     run(Enroll{.idempotency_key = "enroll-ben", .member = Id("ben")});
