@@ -95,6 +95,14 @@ TEST(ProgramJsonTest, ExampleFileLoads) {
   EXPECT_EQ(old_price->value(), 90000);
   EXPECT_EQ(new_price->value(), 105000);
 
+  // The ladder that the status holders' bonus names, in both versions.
+  for (const ProgramVersion* v : {&v2010, &v2011}) {
+    ASSERT_EQ(v->tiers.tiers.size(), 3u) << v->id;
+    EXPECT_EQ(v->tiers.tiers[0].id, "frequent_traveller");
+    EXPECT_EQ(v->tiers.tiers[2].qualification.periods, 2);
+    EXPECT_EQ(v->accrual[2].when.member_tiers,
+              (std::vector<std::string>{"frequent_traveller", "senator", "hon_circle"}));
+  }
   EXPECT_EQ(v2011.announced_at, At("2010-12-01T00:00:00+01:00"));
   EXPECT_EQ(v2011.effective_from, At("2011-01-03T00:00:00+01:00"));
   EXPECT_TRUE(v2011.grandfathering.price_lock);
