@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "loyalty/time.h"
@@ -310,6 +311,14 @@ struct TierLadder {
   const Tier* Find(absl::string_view tier) const;
 };
 
+// OK if `tier` is the id of a tier of `ladder`; otherwise InvalidArgument
+// naming it and listing the ladder's ids, lowest first, e.g.
+//   unknown tier "frequent_traveler"; the version's tiers are: basic, frequent_traveller, senator
+//   unknown tier "gold"; the version declares no tiers
+// The message has no path: Program::FromVersions and the JSON loader put
+// the field's path before it.
+absl::Status CheckTierName(const TierLadder& ladder, absl::string_view tier);
+
 // ---------------------------------------------------------------- partners
 
 // A coalition partner (a shop, an airline, a fuel station) where members
@@ -389,7 +398,12 @@ class Program {
   // increases; each announced_at <= effective_from; every version uses the
   // same time zone and currency; each version's accrual rules pass
   // CheckAccrualRules (loyalty/accrual.h), whose message follows the
-  // version's name: "versions[0] (v1): accrual[2] (rule \"x\").effect.fixed: ...".
+  // version's name: "versions[0] (v1): accrual[2] (rule \"x\").effect.fixed: ...";
+  // each version's ladder has non-empty, unique tier ids, and every field
+  // that names a tier (an accrual rule's when.member_tiers and
+  // effect.tier_rates) names one of the same version's ladder, checked
+  // with CheckTierName: "versions[0] (v1): accrual[2] (rule \"x\")
+  // .when.member_tiers[1]: unknown tier \"gold\"; the version's tiers are: ...".
   static absl::StatusOr<Program> FromVersions(std::vector<ProgramVersion> versions);
 
   // The version in force at `at`; the first version for instants before it.

@@ -1,11 +1,12 @@
-// Program versions: validation of a history, the version in force, lot
-// expiry and reward prices.
+// Program versions: validation of a history (including the tier names its
+// rules use), the version in force, lot expiry and reward prices.
 #include "loyalty/program.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "loyalty/accrual.h"
 #include "loyalty/check.h"
 
@@ -76,6 +77,16 @@ const Tier* TierLadder::Find(absl::string_view tier) const {
   return rank < 0 ? nullptr : &tiers[static_cast<size_t>(rank)];
 }
 
+absl::Status CheckTierName(const TierLadder& ladder, absl::string_view tier) {
+  if (ladder.RankOf(tier) >= 0) return absl::OkStatus();
+  if (ladder.tiers.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown tier \"", tier, "\"; the version declares no tiers"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown tier \"", tier, "\"; the version's tiers are: ",
+      absl::StrJoin(ladder.tiers, ", ", [](std::string* out, const Tier& t) { absl::StrAppend(out, t.id); })));
+}
+
 std::optional<Money> ProgramVersion::CashOf(absl::string_view reward) const {
   for (const CatalogItem& item : redemption.catalog) {
     if (item.id == reward) return item.cash;
@@ -94,6 +105,43 @@ absl::Status CheckExpiry(const ExpiryTerm& expiry, absl::string_view where) {
        !Date::FromYmd(2001, expiry.fixed_month, expiry.fixed_day).ok())) {
     return absl::InvalidArgumentError(absl::StrCat(where, "expiry fixed day ", expiry.fixed_month, "-",
                                                    expiry.fixed_day, " does not exist in every year"));
+  }
+  return absl::OkStatus();
+}
+
+// The ladder's ids are non-empty and unique, so that a name means one tier.
+absl::Status CheckLadderIds(const TierLadder& ladder) {
+  for (size_t i = 0; i < ladder.tiers.size(); ++i) {
+    const std::string& id = ladder.tiers[i].id;
+    std::string field = absl::StrCat("tiers.tiers[", i, "].id: ");
+    if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, "a tier needs an id"));
+    if (int first = ladder.RankOf(id); first != static_cast<int>(i)) {
+      return absl::InvalidArgumentError(absl::StrCat(field, "\"", id, "\" is also the id of tiers.tiers[", first, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every field of `version` that names a tier names one of its own ladder: a
+// rule cannot count on a tier that only another version declares, and a
+// typo is refused instead of a rule that never fires. The first wrong name
+// in version order, with the field's path.
+absl::Status CheckTierNames(const ProgramVersion& version) {
+  if (absl::Status s = CheckLadderIds(version.tiers); !s.ok()) return s;
+  auto check = [&](const std::string& field, absl::string_view tier) {
+    absl::Status s = CheckTierName(version.tiers, tier);
+    return s.ok() ? s : absl::Status(s.code(), absl::StrCat(field, ": ", s.message()));
+  };
+  for (size_t i = 0; i < version.accrual.size(); ++i) {
+    const AccrualRule& rule = version.accrual[i];
+    const std::string where = absl::StrCat("accrual[", i, "] (rule \"", rule.id, "\")");
+    for (size_t j = 0; j < rule.when.member_tiers.size(); ++j) {
+      const std::string field = absl::StrCat(where, ".when.member_tiers[", j, "]");
+      if (absl::Status s = check(field, rule.when.member_tiers[j]); !s.ok()) return s;
+    }
+    for (const auto& [tier, rate] : rule.effect.tier_rates) {
+      if (absl::Status s = check(absl::StrCat(where, ".effect.tier_rates[\"", tier, "\"]"), tier); !s.ok()) return s;
+    }
   }
   return absl::OkStatus();
 }
@@ -144,6 +192,7 @@ absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versio
     }
     if (absl::Status s = CheckExpiry(v.expiry, where); !s.ok()) return s;
     if (absl::Status s = CheckAccrualRules(v); !s.ok()) return absl::Status(s.code(), absl::StrCat(where, s.message()));
+    if (absl::Status s = CheckTierNames(v); !s.ok()) return absl::Status(s.code(), absl::StrCat(where, s.message()));
     history.push_back(std::make_shared<const ProgramVersion>(std::move(versions[i])));
   }
   return Program(std::move(history));

@@ -98,8 +98,17 @@ std::string CheckBookingClass(absl::string_view word) {
 
 // ------------------------------------------------------------ accrual
 
+// The references of one rule, resolved once the whole version is read.
+struct RuleRefs {
+  std::string path;                                        // accrual[i]
+  bool multiplier = false;
+  std::vector<std::pair<std::string, std::string>> bases;  // rule id, path of the reference
+  std::optional<std::string> balance;                      // as written
+  std::vector<std::pair<std::string, std::string>> tiers;  // tier id, path of the reference
+};
+
 AccrualCondition ReadCondition(const Json& value, const std::string& path, Problems& problems,
-                               const std::optional<Currency>& currency) {
+                               const std::optional<Currency>& currency, RuleRefs& refs) {
   AccrualCondition when;
   Fields f(value, path, problems,
            {"activity_types", "custom_types", "partners", "channels", "stores", "include_categories",
@@ -127,10 +136,14 @@ AccrualCondition ReadCondition(const Json& value, const std::string& path, Probl
       {"booking_classes", &when.booking_classes, CheckBookingClass},
       {"origins", &when.origins, CheckAirport},
       {"destinations", &when.destinations, CheckAirport},
-      {"member_tiers", &when.member_tiers, nullptr},  // tiers are not declared yet: any name
   };
   for (const ListField& list : lists) {
     if (auto words = f.Strings(list.key, list.check)) *list.target = *std::move(words);
+  }
+  std::vector<std::string> tier_paths;  // checked against the version's ladder once it is read
+  if (auto tiers = f.Strings("member_tiers", nullptr, /*unique=*/false, &tier_paths)) {
+    for (size_t i = 0; i < tiers->size(); ++i) refs.tiers.emplace_back((*tiers)[i], tier_paths[i]);
+    when.member_tiers = *std::move(tiers);
   }
   when.from_date = f.DateField("from_date");
   when.until_date = f.DateField("until_date");
@@ -180,14 +193,6 @@ bool KindUses(AccrualEffect::Kind kind, absl::string_view key) {
   return false;
 }
 
-// The references of one rule, resolved once the whole version is read.
-struct RuleRefs {
-  std::string path;                                        // accrual[i]
-  bool multiplier = false;
-  std::vector<std::pair<std::string, std::string>> bases;  // rule id, path of the reference
-  std::optional<std::string> balance;                      // as written
-};
-
 AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& problems, RuleRefs& refs) {
   AccrualEffect effect;
   Fields f(value, path, problems,
@@ -210,7 +215,10 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   }
   auto class_rates = f.Rates("booking_class_rates", CheckBookingClass);
   if (class_rates) effect.booking_class_rates = *std::move(class_rates);
-  if (auto tier_rates = f.Rates("tier_rates")) effect.tier_rates = *std::move(tier_rates);
+  if (auto tier_rates = f.Rates("tier_rates")) {
+    for (const auto& [tier, rate] : *tier_rates) refs.tiers.emplace_back(tier, FieldPath(f.PathOf("tier_rates"), tier));
+    effect.tier_rates = *std::move(tier_rates);
+  }
   if (auto minimum = f.PointsField("minimum")) effect.minimum = *minimum;
   if (auto fixed = f.PointsField("fixed")) effect.fixed = *fixed;
   std::vector<std::string> base_paths;
@@ -284,7 +292,7 @@ AccrualRule ReadRule(const Json& value, const std::string& path, Problems& probl
     rule.priority = static_cast<int>(*priority);
   }
   if (auto group = f.String("exclusive_group", kOptional, /*non_empty=*/false)) rule.exclusive_group = *group;
-  if (const Json* when = f.Get("when")) rule.when = ReadCondition(*when, f.PathOf("when"), problems, currency);
+  if (const Json* when = f.Get("when")) rule.when = ReadCondition(*when, f.PathOf("when"), problems, currency, refs);
   if (const Json* effect = f.Get("effect", kRequired)) {
     rule.effect = ReadEffect(*effect, f.PathOf("effect"), problems, refs);
   }
@@ -754,6 +762,23 @@ TierLadder ReadTiers(const Json& value, const std::string& path, Problems& probl
   return ladder;
 }
 
+// Reads the version's tiers section, if any, into `v`, then reports each
+// tier a rule names (when.member_tiers, effect.tier_rates) that is not in
+// that ladder, as Program::FromVersions would refuse it. A tiers section
+// from which no tier was read is reported there; its rules' tier names are
+// not also reported as unknown.
+void ReadVersionTiers(const Fields& f, const std::vector<RuleRefs>& refs, Problems& problems, ProgramVersion& v) {
+  if (const Json* tiers = f.Get("tiers")) {
+    v.tiers = ReadTiers(*tiers, f.PathOf("tiers"), problems, v.counters);
+    if (v.tiers.tiers.empty()) return;
+  }
+  for (const RuleRefs& rule_refs : refs) {
+    for (const auto& [tier, at] : rule_refs.tiers) {
+      if (absl::Status known = CheckTierName(v.tiers, tier); !known.ok()) problems.Add(at, known.message());
+    }
+  }
+}
+
 // ------------------------------------------------------------ versions
 
 struct ReadResult {
@@ -870,7 +895,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   if (const Json* promise = f.Get("grandfathering")) {
     v.grandfathering = ReadGrandfathering(*promise, f.PathOf("grandfathering"), problems);
   }
-  if (const Json* tiers = f.Get("tiers")) v.tiers = ReadTiers(*tiers, f.PathOf("tiers"), problems, v.counters);
+  ReadVersionTiers(f, refs, problems, v);
   return result;
 }
 

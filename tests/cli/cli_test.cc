@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -140,7 +141,15 @@ TEST(Cli, VerifyWithTheProgramChecksTiersAsTheEngineDoes) {
   const std::string examples = std::string(LOYALTY_SOURCE_DIR) + "/examples/";
   Result own = Loyalty(absl::StrCat("verify --json --db ", db, " --program ", examples, "airline-2011/program.json"));
   EXPECT_EQ(own.exit_code, 0) << own.err;
-  Result other = Loyalty(absl::StrCat("verify --json --db ", db, " --program ", examples, "programs/miles-and-more-2011.json"));
+  // The same program with its Frequent Traveller tier renamed, in its ladder
+  // and in the rule that names it (so that it loads): the journal's
+  // frequent_traveller is a tier no version defines.
+  const std::string renamed = absl::StrReplaceAll(Slurp(examples + "airline-2011/program.json"),
+                                                  {{"\"frequent_traveller\"", "\"frequent_flyer\""}});
+  ASSERT_NE(renamed.find("\"frequent_flyer\""), std::string::npos);
+  const std::string program = Write("airline_renamed_tier.json", renamed);
+  ASSERT_EQ(Loyalty("validate " + program).exit_code, 0);
+  Result other = Loyalty(absl::StrCat("verify --json --db ", db, " --program ", program));
   EXPECT_EQ(other.exit_code, 1) << other.err;
   auto report = nlohmann::json::parse(other.out);
   EXPECT_EQ(report["result"], "impossible");

@@ -95,6 +95,14 @@ TEST(ProgramJsonTest, ExampleFileLoads) {
   EXPECT_EQ(old_price->value(), 90000);
   EXPECT_EQ(new_price->value(), 105000);
 
+  // The ladder that the status holders' bonus names, in both versions.
+  for (const ProgramVersion* v : {&v2010, &v2011}) {
+    ASSERT_EQ(v->tiers.tiers.size(), 3u) << v->id;
+    EXPECT_EQ(v->tiers.tiers[0].id, "frequent_traveller");
+    EXPECT_EQ(v->tiers.tiers[2].qualification.periods, 2);
+    EXPECT_EQ(v->accrual[2].when.member_tiers,
+              (std::vector<std::string>{"frequent_traveller", "senator", "hon_circle"}));
+  }
   EXPECT_EQ(v2011.announced_at, At("2010-12-01T00:00:00+01:00"));
   EXPECT_EQ(v2011.effective_from, At("2011-01-03T00:00:00+01:00"));
   EXPECT_TRUE(v2011.grandfathering.price_lock);
@@ -268,7 +276,8 @@ TEST(ProgramJsonTest, EveryFieldIsRead) {
                    "pay_with_points": {"value_per_point": "0.01", "minimum_points": 200, "step_points": 10}},
     "expiry": {"months": 36, "round": "fixed_day", "fixed_month": 9, "fixed_day": 30},
     "grandfathering": {"price_lock": true, "book_by": "2011-01-03T00:00:00Z",
-                       "earned_before": "2011-01-03T00:00:00Z", "spend_until": "2011-07-01T00:00:00Z"})"));
+                       "earned_before": "2011-01-03T00:00:00Z", "spend_until": "2011-07-01T00:00:00Z"},
+    "tiers": {"period": "calendar_year", "months_after_period": 12, "ladder": [{"id": "gold", "qualify": [{"spend": 1}]}]})"));
   ASSERT_TRUE(version.ok()) << version.status();
   const AccrualRule& base = version->accrual[0];
   EXPECT_EQ(base.description, "1 point per EUR 2");
@@ -567,6 +576,78 @@ TEST(ProgramJsonTest, DanglingBaseRules) {
       {"id": "bonus", "effect": {"kind": "multiplier", "rate": "0.25", "base_rules": ["base", "bsae"]}}])");
   EXPECT_TRUE(HasProblem(status, R"(accrual[1].effect.base_rules[1]: no rule has the id "bsae")"));
   EXPECT_FALSE(HasProblem(status, "accrual[1].effect.base_rules[0]"));
+}
+
+// Every field that names a tier names one of the same version's ladder; the
+// problem has the JSON path (the element's own index, even after a bad
+// element) and lists the version's tiers, lowest first.
+TEST(ProgramJsonTest, TierNamesAreTheVersionsOwn) {
+  const std::string ladder = R"("counters": ["miles"], "tiers": {"period": "calendar_year", "months_after_period": 14,
+      "ladder": [{"id": "basic", "qualify": [{"miles": 1}]}, {"id": "frequent_traveller", "qualify": [{"miles": 2}]},
+                 {"id": "senator", "qualify": [{"miles": 3}]}]})";
+  const std::string rules = R"("accrual": [
+      {"id": "base", "effect": {"kind": "fixed", "fixed": 10}},
+      {"id": "bonus", "when": {"member_tiers": ["senator", 7, "frequent_traveler"]},
+       "effect": {"kind": "fixed", "fixed": 5}},
+      {"id": "ticket", "effect": {"kind": "per_ticket_price", "tier_rates": {"basic": "5", "gold": "6", "gold tier": "7"}}}])";
+  auto program = ParseProgram(Document({Version(absl::StrCat(ladder, ", ", rules)),
+                                        Version(rules, "v2", "2012-01-01T00:00:00+01:00")}));
+  const std::string known = "the version's tiers are: basic, frequent_traveller, senator";
+  EXPECT_EQ(program.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(program.status().message(),
+            absl::StrJoin(std::vector<std::string>{
+                              R"(versions[0].accrual[1].when.member_tiers[1]: expected a string, got an integer)",
+                           R"(versions[0].accrual[1].when.member_tiers[2]: unknown tier "frequent_traveler"; )" + known,
+                           R"(versions[0].accrual[2].effect.tier_rates.gold: unknown tier "gold"; )" + known,
+                           R"(versions[0].accrual[2].effect.tier_rates["gold tier"]: unknown tier "gold tier"; )" + known,
+                           R"(versions[1].accrual[1].when.member_tiers[1]: expected a string, got an integer)",
+                           R"(versions[1].accrual[1].when.member_tiers[0]: unknown tier "senator"; the version declares no tiers)",
+                           R"(versions[1].accrual[1].when.member_tiers[2]: unknown tier "frequent_traveler"; the version declares no tiers)",
+                           R"(versions[1].accrual[2].effect.tier_rates.basic: unknown tier "basic"; the version declares no tiers)",
+                           R"(versions[1].accrual[2].effect.tier_rates.gold: unknown tier "gold"; the version declares no tiers)",
+                           R"(versions[1].accrual[2].effect.tier_rates["gold tier"]: unknown tier "gold tier"; the version declares no tiers)"},
+                          "\n"));
+
+  // The same names against a good ladder load; a ladder that could not be
+  // read is reported once, not again as every name being unknown.
+  auto good = ParseProgramVersion(Version(absl::StrCat(ladder, R"(, "accrual": [{"id": "bonus",
+      "when": {"member_tiers": ["senator", "frequent_traveller"]}, "effect": {"kind": "fixed", "fixed": 5}}])")));
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->accrual[0].when.member_tiers[1], "frequent_traveller");
+  auto broken = VersionStatus(R"("tiers": {"period": "calendar_year", "months_after_period": 14, "ladder": []},
+      "accrual": [{"id": "bonus", "when": {"member_tiers": ["senator"]}, "effect": {"kind": "fixed", "fixed": 5}}])");
+  EXPECT_EQ(broken.message(), "tiers.ladder: must list at least one tier");
+}
+
+// Golden: the typo that motivated the check. "frequent_traveler" (one l)
+// for the ladder's "frequent_traveller" used to load, and the status
+// holders' 25 % bonus then silently never fired for Frequent Travellers. It
+// is refused in both versions of the example, with the JSON path; a program
+// built in C++ with the same typo is refused by Program::FromVersions with
+// the version and the rule.
+TEST(ProgramJsonTest, GoldenFrequentTravelerTypoIsRefused) {
+  const std::string text = ReadText(ExamplePath());
+  const std::string typo = absl::StrReplaceAll(
+      text, {{R"("member_tiers": ["frequent_traveller")", R"("member_tiers": ["frequent_traveler")"}});
+  ASSERT_NE(typo, text);
+  auto program = ParseProgram(typo);
+  EXPECT_EQ(program.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(program.status().message(),
+            "versions[0].accrual[2].when.member_tiers[0]: unknown tier \"frequent_traveler\"; the version's tiers "
+            "are: frequent_traveller, senator, hon_circle\n"
+            "versions[1].accrual[2].when.member_tiers[0]: unknown tier \"frequent_traveler\"; the version's tiers "
+            "are: frequent_traveller, senator, hon_circle");
+
+  auto good = ParseProgram(text);
+  ASSERT_TRUE(good.ok()) << good.status();
+  std::vector<ProgramVersion> versions;
+  for (const auto& version : good->versions()) versions.push_back(*version);
+  versions[1].accrual[2].when.member_tiers[0] = "frequent_traveler";
+  auto built = Program::FromVersions(versions);
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(built.status().message(),
+            "versions[1] (mm-2011): accrual[2] (rule \"status-holder-bonus\").when.member_tiers[0]: unknown tier "
+            "\"frequent_traveler\"; the version's tiers are: frequent_traveller, senator, hon_circle");
 }
 
 TEST(ProgramJsonTest, MultiplierCycles) {
