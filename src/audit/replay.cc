@@ -8,7 +8,7 @@
 #include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/replay.h"
-#include "ledger/state_digest.h"
+#include "journal/state_digest.h"
 
 namespace loyalty {
 

@@ -12,7 +12,7 @@
 #include "loyalty/audit/rerate.h"
 #include "loyalty/command.h"
 #include "core/overloaded.h"
-#include "ledger/state_digest.h"
+#include "journal/state_digest.h"
 
 namespace loyalty {
 namespace {

@@ -16,7 +16,7 @@
 #include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "journal/command_codec.h"
-#include "ledger/state_digest.h"
+#include "journal/state_digest.h"
 #include "loyalty/check.h"
 
 namespace loyalty::internal {

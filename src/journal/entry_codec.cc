@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "core/encoding.h"
+#include "journal/ledger_codec.h"
 #include "journal/value_codec.h"
 
 namespace loyalty::internal {
@@ -14,102 +15,7 @@ namespace {
 // is checked over the bytes re-encoded from the decoded entry, so only the
 // current format is read.
 constexpr uint8_t kFormat = 3;
-constexpr size_t kMaxItems = 1 << 20;
 constexpr size_t kMaxCommand = 1 << 24;
-
-// The value types come from value_codec.h; the entry's own parts follow.
-using internal::Get;
-using internal::Put;
-
-void Put(Writer& w, const LotDraw& d) {
-  w.Unsigned(d.lot.entry);
-  w.Unsigned(d.lot.part);
-  Put(w, d.amount);
-}
-void Put(Writer& w, const CounterDelta& c) {
-  Put(w, c.counter);
-  Put(w, c.amount);
-}
-void Put(Writer& w, uint32_t v) { w.Unsigned(v); }
-void Put(Writer& w, const Sha256& h) { w.Raw(h.data(), h.size()); }
-void Put(Writer& w, int32_t v) { w.Signed(v); }
-void Put(Writer& w, const RewardPrice& p) {
-  Put(w, p.reward);
-  Put(w, p.version);
-  Put(w, p.grandfathering);
-  Put(w, p.old_points);
-  Put(w, p.new_points);
-  Put(w, p.cash);
-  Put(w, p.tier);
-  Put(w, p.discount);
-}
-void Put(Writer& w, const RuleGrant& g) {
-  Put(w, g.rule);
-  Put(w, g.granted);
-}
-void Put(Writer& w, const LotRenewal& r) {
-  w.Unsigned(r.lot.entry);
-  w.Unsigned(r.lot.part);
-  Put(w, r.expires_at);
-}
-void Put(Writer& w, const TransferredLot& l) {
-  Put(w, l.amount);
-  Put(w, l.earned_at);
-  Put(w, l.expires_at);
-}
-template <typename T>
-void Put(Writer& w, const std::vector<T>& items) {
-  w.Unsigned(items.size());
-  for (const T& item : items) Put(w, item);
-}
-
-bool Get(Reader& r, LotDraw* d) {
-  uint64_t part = 0;
-  if (!r.Unsigned(&d->lot.entry) || !r.Unsigned(&part) || !Get(r, &d->amount)) return false;
-  if (part > UINT32_MAX) return r.Fail("lot part out of range");
-  d->lot.part = static_cast<uint32_t>(part);
-  return true;
-}
-bool Get(Reader& r, Sha256* h) { return r.Raw(h->data(), h->size()); }
-bool Get(Reader& r, uint32_t* v) {
-  uint64_t raw = 0;
-  if (!r.Unsigned(&raw)) return false;
-  if (raw > UINT32_MAX) return r.Fail("32-bit field out of range");
-  *v = static_cast<uint32_t>(raw);
-  return true;
-}
-bool Get(Reader& r, int32_t* v) {
-  int64_t raw = 0;
-  if (!r.Signed(&raw)) return false;
-  if (raw < INT32_MIN || raw > INT32_MAX) return r.Fail("32-bit field out of range");
-  *v = static_cast<int32_t>(raw);
-  return true;
-}
-bool Get(Reader& r, RewardPrice* p) {
-  return Get(r, &p->reward) && Get(r, &p->version) && Get(r, &p->grandfathering) && Get(r, &p->old_points) &&
-         Get(r, &p->new_points) && Get(r, &p->cash) && Get(r, &p->tier) && Get(r, &p->discount);
-}
-bool Get(Reader& r, RuleGrant* g) { return Get(r, &g->rule) && Get(r, &g->granted); }
-bool Get(Reader& r, LotRenewal* renewal) {
-  return r.Unsigned(&renewal->lot.entry) && Get(r, &renewal->lot.part) && Get(r, &renewal->expires_at);
-}
-bool Get(Reader& r, CounterDelta* c) { return Get(r, &c->counter) && Get(r, &c->amount); }
-bool Get(Reader& r, TransferredLot* l) {
-  return Get(r, &l->amount) && Get(r, &l->earned_at) && Get(r, &l->expires_at);
-}
-template <typename T>
-bool Get(Reader& r, std::vector<T>* items) {
-  uint64_t count = 0;
-  if (!r.Unsigned(&count)) return false;
-  if (count > kMaxItems) return r.Fail("list too long");
-  items->clear();
-  for (uint64_t i = 0; i < count; ++i) {
-    T item{};
-    if (!Get(r, &item)) return false;
-    items->push_back(std::move(item));
-  }
-  return true;
-}
 
 // Applies `f(field)` to each field of a body (const or not) in its encoding
 // order; `f` returns false to stop. Writing and reading share this list, so

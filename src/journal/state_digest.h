@@ -1,8 +1,8 @@
 // Internal: the digest of a projection (every member's state and the
 // published program versions), shared by Engine::StateDigest and the
 // audit's replay so that both hash the same bytes in the same order.
-#ifndef LOYALTY_SRC_LEDGER_STATE_DIGEST_H_
-#define LOYALTY_SRC_LEDGER_STATE_DIGEST_H_
+#ifndef LOYALTY_SRC_JOURNAL_STATE_DIGEST_H_
+#define LOYALTY_SRC_JOURNAL_STATE_DIGEST_H_
 
 #include <string>
 
@@ -20,4 +20,4 @@ Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& members,
 
 }  // namespace loyalty::internal
 
-#endif  // LOYALTY_SRC_LEDGER_STATE_DIGEST_H_
+#endif  // LOYALTY_SRC_JOURNAL_STATE_DIGEST_H_

@@ -1,0 +1,249 @@
+// A member's whole state as bytes and back. Each part has a Put and a Get
+// side by side, in the order the member's bytes hold them.
+#include "journal/member_codec.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "journal/ledger_codec.h"
+#include "journal/value_codec.h"
+#include "ledger/member_check.h"
+
+namespace loyalty::internal {
+namespace {
+
+void Put(Writer& w, const Lot& lot) {
+  w.Unsigned(lot.id.entry);
+  w.Unsigned(lot.id.part);
+  w.Unsigned(static_cast<uint64_t>(lot.origin));
+  for (Points points : {lot.earned, lot.reversed, lot.remaining}) Put(w, points);
+  Put(w, lot.earned_at);
+  Put(w, lot.expires_at);
+  Put(w, *lot.version);
+}
+bool Get(Reader& r, absl::FunctionRef<bool(absl::string_view)> known_version, Lot* lot) {
+  uint64_t origin = 0;
+  std::string version;
+  if (!r.Unsigned(&lot->id.entry) || !Get(r, &lot->id.part) || !r.Unsigned(&origin) || !Get(r, &lot->earned) ||
+      !Get(r, &lot->reversed) || !Get(r, &lot->remaining) || !Get(r, &lot->earned_at) || !Get(r, &lot->expires_at) ||
+      !Get(r, &version)) {
+    return false;
+  }
+  if (origin > static_cast<uint64_t>(Lot::Origin::kTransfer)) return r.Fail("unknown lot origin");
+  // Interning is bounded by the versions a program publishes, not by input.
+  if (!known_version(version)) return r.Fail("a lot earned under a version the journal does not publish");
+  lot->origin = static_cast<Lot::Origin>(origin);
+  lot->version = InternVersion(version);
+  return true;
+}
+
+void Put(Writer& w, const Hold& hold) {
+  Put(w, hold.amount);
+  Put(w, hold.expires_at);
+  Put(w, hold.draws);
+  Put(w, hold.price);
+  Put(w, hold.placed_at);
+}
+bool Get(Reader& r, Hold* hold) {
+  return Get(r, &hold->amount) && Get(r, &hold->expires_at) && Get(r, &hold->draws) && Get(r, &hold->price) &&
+         Get(r, &hold->placed_at);
+}
+
+void Put(Writer& w, const DebitRecord& debit) {
+  Put(w, debit.amount);
+  Put(w, debit.draws);
+  Put(w, debit.reversed);
+}
+bool Get(Reader& r, DebitRecord* debit) {
+  return Get(r, &debit->amount) && Get(r, &debit->draws) && Get(r, &debit->reversed);
+}
+
+void Put(Writer& w, const Quote& quote) {
+  Put(w, quote.amount);
+  Put(w, quote.expires_at);
+  Put(w, quote.price);
+  Put(w, quote.quoted_at);
+}
+bool Get(Reader& r, Quote* quote) {
+  return Get(r, &quote->amount) && Get(r, &quote->expires_at) && Get(r, &quote->price) && Get(r, &quote->quoted_at);
+}
+
+void Put(Writer& w, const AccrualRecord& accrual) {
+  Put(w, accrual.line_points);
+  Put(w, accrual.unattributed);
+  w.Unsigned(accrual.returned.size());
+  for (bool returned : accrual.returned) Put(w, returned);
+  Put(w, accrual.counters);
+  Put(w, accrual.local_day);
+}
+bool Get(Reader& r, AccrualRecord* accrual) {
+  uint64_t lines = 0;
+  if (!Get(r, &accrual->line_points) || !Get(r, &accrual->unattributed) || !r.Unsigned(&lines)) return false;
+  if (lines != accrual->line_points.size()) return r.Fail("an accrual's returned lines do not match its lines");
+  accrual->returned.assign(lines, false);
+  for (uint64_t i = 0; i < lines; ++i) {
+    bool returned = false;
+    if (!Get(r, &returned)) return false;
+    accrual->returned[i] = returned;
+  }
+  return Get(r, &accrual->counters) && Get(r, &accrual->local_day);
+}
+
+void Put(Writer& w, const RuleUse& use) {
+  Put(w, use.day);
+  Put(w, use.day_points);
+  Put(w, use.month);
+  Put(w, use.month_points);
+  Put(w, use.total);
+  w.Signed(use.uses);
+}
+bool Get(Reader& r, RuleUse* use) {
+  return Get(r, &use->day) && Get(r, &use->day_points) && Get(r, &use->month) && Get(r, &use->month_points) &&
+         Get(r, &use->total) && r.Signed(&use->uses);
+}
+
+void Put(Writer& w, const TierStatus& t) {
+  for (const std::string* text : {&t.tier, &t.reason, &t.lifetime_tier, &t.paid_tier}) Put(w, *text);
+  Put(w, t.valid_until);
+  Put(w, t.period_first);
+  Put(w, t.period_last);
+  Put(w, t.in_grace);
+  Put(w, t.paid_until);
+}
+bool Get(Reader& r, TierStatus* t) {
+  return Get(r, &t->tier) && Get(r, &t->reason) && Get(r, &t->lifetime_tier) && Get(r, &t->paid_tier) &&
+         Get(r, &t->valid_until) && Get(r, &t->period_first) && Get(r, &t->period_last) && Get(r, &t->in_grace) &&
+         Get(r, &t->paid_until);
+}
+
+void Put(Writer& w, const std::pair<std::string, std::string>& activity) {
+  Put(w, activity.first);
+  Put(w, activity.second);
+}
+bool Get(Reader& r, std::pair<std::string, std::string>* activity) {
+  return Get(r, &activity->first) && Get(r, &activity->second);
+}
+
+// A counter's amounts by local day (below, as a map).
+void Put(Writer& w, const std::map<int32_t, Points>& days);
+
+// A map as its size and its entries in key order.
+template <typename Map>
+void PutMap(Writer& w, const Map& map) {
+  absl::btree_map<typename Map::key_type, const typename Map::mapped_type*> ordered;
+  for (const auto& [key, value] : map) ordered.emplace(key, &value);
+  w.Unsigned(ordered.size());
+  for (const auto& [key, value] : ordered) {
+    Put(w, key);
+    Put(w, *value);
+  }
+}
+
+// Reads what PutMap wrote: keys strictly increasing, so that one state has
+// one encoding. `get(r, &value)` reads a value.
+template <typename Map, typename GetValue>
+bool GetMap(Reader& r, Map* map, GetValue&& get) {
+  uint64_t count = 0;
+  if (!r.Unsigned(&count)) return false;
+  if (count > kMaxItems) return r.Fail("map too long");
+  std::optional<typename Map::key_type> previous;
+  for (uint64_t i = 0; i < count; ++i) {
+    typename Map::key_type key{};
+    typename Map::mapped_type value{};
+    if (!Get(r, &key) || !get(r, &value)) return false;
+    if (previous && !(*previous < key)) return r.Fail("map keys out of order");
+    previous = key;
+    map->emplace(std::move(key), std::move(value));
+  }
+  return true;
+}
+template <typename Map>
+bool GetMap(Reader& r, Map* map) {
+  return GetMap(r, map, [](Reader& in, typename Map::mapped_type* value) { return Get(in, value); });
+}
+
+void Put(Writer& w, const std::map<int32_t, Points>& days) { PutMap(w, days); }
+
+void PutDetail(Writer& w, const MemberDetail& d) {
+  PutMap(w, d.holds);
+  Put(w, d.held);
+  Put(w, d.debt);
+  PutMap(w, d.debits);
+  PutMap(w, d.quotes);
+  PutMap(w, d.accruals);
+  PutMap(w, d.activities);
+  PutMap(w, d.rule_use);
+  Put(w, d.flags);
+  Put(w, d.redeemable_until);
+  PutMap(w, d.counters);
+  PutMap(w, d.counter_days);
+  Put(w, d.status);
+}
+bool GetDetail(Reader& r, MemberDetail* d) {
+  return GetMap(r, &d->holds) && Get(r, &d->held) && Get(r, &d->debt) && GetMap(r, &d->debits) &&
+         GetMap(r, &d->quotes) && GetMap(r, &d->accruals) && GetMap(r, &d->activities) && GetMap(r, &d->rule_use) &&
+         Get(r, &d->flags) && Get(r, &d->redeemable_until) && GetMap(r, &d->counters) &&
+         GetMap(r, &d->counter_days,
+                [](Reader& in, std::map<int32_t, Points>* days) { return GetMap(in, days); }) &&
+         Get(r, &d->status);
+}
+
+// Whether `d` holds nothing a member without a detail would not.
+bool IsEmpty(const MemberDetail& d) {
+  const TierStatus none;
+  const TierStatus& t = d.status;
+  return d.holds.empty() && d.held.IsZero() && d.debt.IsZero() && d.debits.empty() && d.quotes.empty() &&
+         d.accruals.empty() && d.activities.empty() && d.rule_use.empty() && d.flags.empty() &&
+         d.redeemable_until == Instant::Max() && d.counters.empty() && d.counter_days.empty() && t.tier.empty() &&
+         t.valid_until == none.valid_until && t.reason.empty() && t.period_first == 0 && t.period_last == 0 &&
+         !t.in_grace && t.lifetime_tier.empty() && t.paid_tier.empty() && t.paid_until == none.paid_until;
+}
+
+}  // namespace
+
+void EncodeMember(Writer& w, const MemberId& id, const MemberState& m) {
+  Put(w, id);
+  w.Unsigned(m.last_seq);
+  for (bool flag : {bool{m.enrolled}, bool{m.has_accrued}, bool{m.closed}}) Put(w, flag);
+  Put(w, m.enrolled_at);
+  Put(w, m.last_activity);
+  Put(w, m.balance);
+  w.Unsigned(m.lots.size());
+  for (const Lot& lot : m.lots) Put(w, lot);
+  PutDetail(w, m.detail());
+}
+
+bool DecodeMember(Reader& r, absl::FunctionRef<bool(absl::string_view)> known_version, MemberId* id,
+                  MemberState* member) {
+  MemberState m;
+  uint64_t last_seq = 0, lots = 0;
+  bool enrolled = false, has_accrued = false, closed = false;
+  if (!Get(r, id) || !r.Unsigned(&last_seq) || !Get(r, &enrolled) || !Get(r, &has_accrued) || !Get(r, &closed) ||
+      !Get(r, &m.enrolled_at) || !Get(r, &m.last_activity) || !Get(r, &m.balance) || !r.Unsigned(&lots)) {
+    return false;
+  }
+  if (last_seq > MemberState::kMaxSeq) return r.Fail("seq out of range");
+  if (lots > kMaxItems) return r.Fail("too many lots");
+  m.last_seq = last_seq;
+  m.enrolled = enrolled;
+  m.has_accrued = has_accrued;
+  m.closed = closed;
+  m.lots.resize(lots);
+  for (Lot& lot : m.lots) {
+    if (!Get(r, known_version, &lot)) return false;
+  }
+  MemberDetail detail;
+  if (!GetDetail(r, &detail)) return false;
+  if (!IsEmpty(detail)) m.mutable_detail() = std::move(detail);
+  if (absl::Status valid = CheckMemberState(m); !valid.ok()) {
+    return r.Fail(absl::StrCat("member ", id->value(), ": ", valid.message()));
+  }
+  *member = std::move(m);
+  return true;
+}
+
+}  // namespace loyalty::internal

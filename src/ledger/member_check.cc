@@ -1,0 +1,106 @@
+// The invariants of one member's state, checked as a whole.
+#include "ledger/member_check.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace loyalty::internal {
+namespace {
+
+absl::Status Broken(absl::string_view rule) { return absl::FailedPreconditionError(rule); }
+
+// Adds `value` to `*sum`; false on overflow.
+bool AddTo(int64_t* sum, int64_t value) { return !__builtin_add_overflow(*sum, value, sum); }
+
+absl::Status CheckLots(const MemberState& member) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < member.lots.size(); ++i) {
+    const Lot& lot = member.lots[i];
+    if (i > 0 && !(member.lots[i - 1].id < lot.id)) return Broken("lots are not in increasing id order");
+    if (lot.id.entry == 0 || lot.id.entry > member.last_seq) {
+      return Broken(absl::StrCat("lot ", lot.id.entry, " is not an entry of the member"));
+    }
+    if (lot.earned <= Points(0) || lot.remaining < Points(0) || lot.remaining > lot.earned ||
+        lot.reversed < Points(0) || lot.reversed > lot.earned) {
+      return Broken(absl::StrCat("lot ", lot.id.entry, "/", lot.id.part, " has amounts out of range"));
+    }
+    if (lot.origin > Lot::Origin::kTransfer) return Broken("a lot of unknown origin");
+    if (!AddTo(&sum, lot.remaining.value())) return Broken("the lots overflow");
+  }
+  if (sum != member.balance.value()) return Broken("the balance is not the sum of the lots");
+  return absl::OkStatus();
+}
+
+// Draws name lots of the member and take a positive amount each.
+absl::Status CheckDraws(const MemberState& member, const std::vector<LotDraw>& draws, Points total) {
+  int64_t sum = 0;
+  for (const LotDraw& draw : draws) {
+    if (member.FindLot(draw.lot) == nullptr) return Broken(absl::StrCat("a draw names no lot ", draw.lot.entry));
+    if (draw.amount <= Points(0) || !AddTo(&sum, draw.amount.value())) return Broken("a draw is out of range");
+  }
+  if (sum != total.value()) return Broken("draws do not sum to their amount");
+  return absl::OkStatus();
+}
+
+absl::Status CheckHoldsAndDebits(const MemberState& member) {
+  const MemberDetail& detail = member.detail();
+  int64_t held = 0;
+  for (const auto& [seq, hold] : detail.holds) {
+    if (seq == 0 || seq > member.last_seq) return Broken(absl::StrCat("hold ", seq, " is not an entry of the member"));
+    if (absl::Status s = CheckDraws(member, hold.draws, hold.amount); !s.ok()) return s;
+    if (!AddTo(&held, hold.amount.value())) return Broken("the holds overflow");
+  }
+  if (held != detail.held.value()) return Broken("the held total is not the sum of the holds");
+  for (const auto& [seq, debit] : detail.debits) {
+    if (seq == 0 || seq > member.last_seq) return Broken(absl::StrCat("debit ", seq, " is not an entry of the member"));
+    if (absl::Status s = CheckDraws(member, debit.draws, debit.amount); !s.ok()) return s;
+  }
+  for (const auto& [seq, quote] : detail.quotes) {
+    if (seq == 0 || seq > member.last_seq || quote.amount < Points(0)) return Broken("a quote is out of range");
+  }
+  for (const auto& [seq, accrual] : detail.accruals) {
+    if (seq == 0 || seq > member.last_seq || accrual.returned.size() != accrual.line_points.size()) {
+      return Broken(absl::StrCat("accrual ", seq, " is out of range"));
+    }
+  }
+  for (const auto& [activity, seq] : detail.activities) {
+    if (seq == 0 || seq > member.last_seq) return Broken("an activity names no entry of the member");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTotals(const MemberState& member) {
+  const MemberDetail& detail = member.detail();
+  if (detail.debt < Points(0) || detail.held < Points(0)) return Broken("a negative debt or held total");
+  for (const auto& [name, value] : detail.counters) {
+    if (value < Points(0)) return Broken(absl::StrCat("counter ", name, " is negative"));
+  }
+  for (const auto& [name, days] : detail.counter_days) {
+    for (const auto& [day, value] : days) {
+      if (value <= Points(0)) return Broken(absl::StrCat("counter ", name, " has a day without a positive amount"));
+    }
+  }
+  for (const auto& [rule, use] : detail.rule_use) {
+    if (use.day_points < Points(0) || use.month_points < Points(0) || use.total < Points(0) || use.uses < 0) {
+      return Broken(absl::StrCat("rule ", rule, " has a negative use"));
+    }
+  }
+  if (std::adjacent_find(detail.flags.begin(), detail.flags.end(), std::greater_equal<>()) != detail.flags.end()) {
+    return Broken("the flags are not sorted and distinct");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckMemberState(const MemberState& member) {
+  if (member.last_seq == 0 && (member.enrolled || !member.lots.empty())) return Broken("a member without entries");
+  if (absl::Status s = CheckLots(member); !s.ok()) return s;
+  if (absl::Status s = CheckHoldsAndDebits(member); !s.ok()) return s;
+  return CheckTotals(member);
+}
+
+}  // namespace loyalty::internal
