@@ -37,6 +37,13 @@ inline absl::Status Sql(const std::string& path, const std::string& sql) {
   return rc == SQLITE_OK ? absl::OkStatus() : absl::UnknownError(message);
 }
 
+// Drops the checkpoints an engine wrote into the journal at `path`, so that
+// the next open reads every entry again (the tests of damage to entries
+// that only an entry's reader finds, such as a changed link).
+inline absl::Status DropCheckpoints(const std::string& path) {
+  return Sql(path, "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts; VACUUM;");
+}
+
 // One row of the journal table: an encoded entry, its chain hash and its
 // link to the member's previous entry.
 struct Row {

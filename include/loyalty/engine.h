@@ -137,6 +137,16 @@ class Engine {
   // (used to check that replay reproduces the live state).
   Sha256 StateDigest() const;
 
+  // Writes a checkpoint of the state (every member and the published
+  // versions) at the journal's last entry into the store, so that the next
+  // open applies only the entries after it. The engine also writes one
+  // when it opens a journal without any and, at a clean shutdown (its
+  // destruction), when entries were appended since the last. Unimplemented
+  // for a store that keeps none (memory, PostgreSQL, a keyed SQLite
+  // journal); FailedPrecondition for one opened read-only. Blocks every
+  // command while it encodes the state.
+  absl::Status SaveCheckpoint();
+
   // A handle that acts only for coalition partner `partner` (see
   // loyalty/partner.h); the engine must outlive it. NotFound if no version
   // of the program defines the partner. Defined in src/partner/partner_handle.cc.

@@ -51,11 +51,12 @@
 #include <optional>
 #include <span>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "loyalty/ledger.h"
 
 namespace loyalty {
@@ -83,6 +84,20 @@ struct JournalHead {
   // Parses "seq:hash" (64 hex digits); InvalidArgument saying what is wrong.
   static absl::StatusOr<JournalHead> Parse(absl::string_view text);
   friend bool operator==(const JournalHead&, const JournalHead&) = default;
+};
+
+// A checkpoint of the projection (every member's state and the published
+// versions) after entry `seq`, whose chain hash was `head_hash`: an engine
+// opens from the latest one and applies only the entries after it. Its
+// content is a sequence of parts whose SHA-256 is `digest` (the engine's
+// StateDigest at that seq); `loyalty verify --full` rebuilds the state from
+// the first entry and compares it with every checkpoint's.
+struct CheckpointInfo {
+  uint64_t seq = 0;
+  Sha256 head_hash{};
+  Sha256 digest{};
+  uint64_t parts = 0;
+  friend bool operator==(const CheckpointInfo&, const CheckpointInfo&) = default;
 };
 
 // Every store keeps each entry's member_prev (the engine's back link to the
@@ -190,6 +205,22 @@ class Store {
   // For a keyed journal, its key check value (see above); nullopt for a
   // journal chained with plain SHA-256 (the default implementation).
   virtual std::optional<Sha256> KeyCheck() const { return std::nullopt; }
+
+  // Checkpoints. A store that keeps none (the default) has none, and
+  // refuses SaveCheckpoint with Unimplemented; a store opened read-only
+  // refuses it with FailedPrecondition.
+  //
+  // Stores `info` and its parts, which `next_part` gives one at a time
+  // (false when there are no more), atomically; replaces a checkpoint
+  // with the same seq.
+  virtual absl::Status SaveCheckpoint(const CheckpointInfo& info,
+                                      absl::FunctionRef<bool(std::string* part)> next_part);
+  // Every checkpoint kept, by ascending seq.
+  virtual absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints() const;
+  // Calls `visit` with each part of the checkpoint at `seq`, in order;
+  // NotFound if there is none.
+  virtual absl::Status ReadCheckpoint(uint64_t seq,
+                                      absl::FunctionRef<absl::Status(absl::string_view part)> visit) const;
 
   // False only for a journal written before Entry::member_prev and opened
   // without being migrated (an SQLite journal of schema 1 or 2 opened for

@@ -8,7 +8,9 @@
 #include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/replay.h"
+#include "journal/projection_codec.h"
 #include "journal/state_digest.h"
+#include "absl/strings/str_cat.h"
 
 namespace loyalty {
 
@@ -23,14 +25,59 @@ std::vector<const MemberState*> ReplayedJournal::States() const {
   return states;
 }
 
+namespace {
+
+// The digest of `members` and `published`, as Engine::StateDigest makes it.
+Sha256 DigestOf(const absl::flat_hash_map<MemberId, MemberState>& members,
+                const absl::flat_hash_map<std::string, Sha256>& published) {
+  absl::btree_map<MemberId, const MemberState*> ordered;
+  for (const auto& [id, state] : members) ordered.emplace(id, &state);
+  return internal::StateDigest(ordered, published);
+}
+
+// OK if the content of `checkpoint` decodes and matches its digest.
+absl::Status CheckContent(const Store& store, const CheckpointInfo& checkpoint) {
+  internal::ProjectionDecoder decoder([](const MemberId&, MemberState&&) { return absl::OkStatus(); });
+  absl::Status read = store.ReadCheckpoint(checkpoint.seq, [&](absl::string_view part) { return decoder.Part(part); });
+  if (read.ok()) read = decoder.Finish();
+  if (read.ok() && decoder.Digest() != checkpoint.digest) {
+    read = absl::DataLossError("its content does not match its digest");
+  }
+  return read;
+}
+
+}  // namespace
+
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
                                        const std::optional<std::string>& journal_key) {
   auto chain = internal::Chain::For(journal_key);
   if (!chain.ok()) return chain.status();
   ReplayedJournal replayed;
+  absl::StatusOr<std::vector<CheckpointInfo>> checkpoints = store.Checkpoints();
+  if (!checkpoints.ok()) return checkpoints.status();
+  // Each checkpoint's content against its digest first: the store is not
+  // read from while the chain is.
+  for (const CheckpointInfo& checkpoint : *checkpoints) {
+    if (absl::Status fits = CheckContent(store, checkpoint); !fits.ok()) {
+      return absl::DataLossError(absl::StrCat("checkpoint at entry ", checkpoint.seq, ": ", fits.message()));
+    }
+  }
+  size_t next_checkpoint = 0;
   internal::JournalRules rules({.links = store.KeepsMemberLinks()});
-  absl::Status admitted;  // the first entry that does not fit
+  absl::Status admitted;  // the first entry (or checkpoint) that does not fit
   bool applying = true;
+  // The checkpoint at `entry`, if there is one, against the state rebuilt.
+  auto compare = [&](const Entry& entry) -> absl::Status {
+    const CheckpointInfo& checkpoint = (*checkpoints)[next_checkpoint++];
+    absl::Status fits = absl::OkStatus();
+    if (checkpoint.head_hash != entry.hash) fits = absl::DataLossError("it is of another journal");
+    if (fits.ok() && checkpoint.digest != DigestOf(replayed.members, replayed.published)) {
+      fits = absl::DataLossError("it is not the state the journal's entries build");
+    }
+    if (!fits.ok()) return absl::DataLossError(absl::StrCat("checkpoint at entry ", checkpoint.seq, ": ", fits.message()));
+    ++replayed.checkpoints;
+    return absl::OkStatus();
+  };
   auto apply = [&](const Entry& entry) {
     if (!applying || entry.business_time > until) {
       applying = false;
@@ -38,6 +85,9 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
     }
     admitted = internal::IsProgramEntry(entry) ? rules.AdmitVersion(entry, replayed.published)
                                                : rules.AdmitMember(entry, replayed.members[entry.member]);
+    if (admitted.ok() && next_checkpoint < checkpoints->size() && (*checkpoints)[next_checkpoint].seq == entry.seq) {
+      admitted = compare(entry);
+    }
     if (!admitted.ok()) {
       applying = false;
       return;
@@ -71,9 +121,11 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   if (absl::Status finished = rules.Finish(); !finished.ok()) return finished;
   replayed.entries = check.entries;
   replayed.head = check.head;
-  absl::btree_map<MemberId, const MemberState*> ordered;
-  for (const auto& [id, state] : replayed.members) ordered.emplace(id, &state);
-  replayed.state_digest = internal::StateDigest(ordered, replayed.published);
+  if (applying && next_checkpoint < checkpoints->size()) {
+    return absl::DataLossError(absl::StrCat("checkpoint at entry ", (*checkpoints)[next_checkpoint].seq,
+                                            ": the journal has no such entry (a journal cut back?)"));
+  }
+  replayed.state_digest = DigestOf(replayed.members, replayed.published);
   return replayed;
 }
 

@@ -61,6 +61,8 @@ absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const { ret
 
 Sha256 Engine::StateDigest() const { return impl_->StateDigest(); }
 
+absl::Status Engine::SaveCheckpoint() { return impl_->SaveCheckpoint(); }
+
 const Store& Engine::store() const { return impl_->store(); }
 
 const Program& Engine::program() const { return impl_->program(); }

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "engine/shard_locks.h"
 #include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "journal/command_codec.h"
@@ -20,30 +21,6 @@
 #include "loyalty/check.h"
 
 namespace loyalty::internal {
-
-// Holds the shard mutexes of a set of members, taken in shard order so that
-// two commands never wait on each other in a cycle.
-class EngineImpl::ShardLocks {
- public:
-  ShardLocks(const EngineImpl& engine, std::span<const MemberId* const> members) {
-    for (const MemberId* member : members) shards_.push_back(&engine.ShardOf(*member));
-    std::sort(shards_.begin(), shards_.end());
-    shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
-    for (Shard* shard : shards_) shard->mutex.lock();
-  }
-  explicit ShardLocks(const EngineImpl& engine) {
-    for (Shard& shard : engine.shards_) shards_.push_back(&shard);
-    for (Shard* shard : shards_) shard->mutex.lock();
-  }
-  ~ShardLocks() {
-    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->mutex.unlock();
-  }
-  ShardLocks(const ShardLocks&) = delete;
-  ShardLocks& operator=(const ShardLocks&) = delete;
-
- private:
-  absl::InlinedVector<Shard*, 2> shards_;
-};
 
 namespace {
 
@@ -116,8 +93,11 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Sto
   {
     ShardLocks all(*engine);
     // A second thread reads and decodes the journal while this one applies.
+    absl::StatusOr<uint64_t> checkpoint = engine->LoadCheckpointLocked();
+    if (!checkpoint.ok()) return checkpoint.status();
     JournalRules rules = engine->JournalRulesFor();
-    absl::Status status = ReadPipelined(*engine->store_, 1, [&](std::span<const Entry> entries) -> absl::Status {
+    absl::Status status =
+        ReadPipelined(*engine->store_, *checkpoint + 1, [&](std::span<const Entry> entries) -> absl::Status {
       for (const Entry& entry : entries) {
         if (absl::Status admitted = engine->AdmitLocked(rules, entry); !admitted.ok()) return admitted;
       }
@@ -135,6 +115,13 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Sto
     absl::Status published = engine->PublishVersions();
     if (published.ok()) break;
     if (!absl::IsAborted(published) || attempt == kAttempts) return published;
+  }
+  // A journal opened without a checkpoint gets its first one now, so that
+  // the next open starts from it.
+  engine->opened_ = true;
+  if (engine->checkpoint_seq_ == 0 && engine->store_->LastSeq() > 0) {
+    absl::Status saved = engine->SaveCheckpoint();
+    if (!saved.ok() && !absl::IsUnimplemented(saved) && !absl::IsFailedPrecondition(saved)) return saved;
   }
   return engine;
 }

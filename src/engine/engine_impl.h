@@ -39,6 +39,10 @@ class EngineImpl {
   absl::StatusOr<std::vector<Entry>> History(const MemberId& member) const;
   absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
   Sha256 StateDigest() const;
+  absl::Status SaveCheckpoint();
+  // At a clean shutdown: a checkpoint of what was appended since the last
+  // one, if the store keeps checkpoints.
+  ~EngineImpl();
   const Store& store() const { return *store_; }
   const Program& program() const { return program_; }
 
@@ -95,6 +99,12 @@ class EngineImpl {
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.
   absl::Status PublishVersions();
+  // Loads the store's latest checkpoint into the empty projection, under
+  // every shard lock; returns its seq, from which the journal is read on
+  // (0: none). DataLoss naming the checkpoint if it is not of this journal,
+  // its content does not match its digest, or it lies past the journal's
+  // last entry (a journal cut back).
+  absl::StatusOr<uint64_t> LoadCheckpointLocked();
   // Assigns seqs and links (Entry::member_prev) and appends; caller holds
   // journal_mutex_ and the shard locks of the entries' members.
   absl::Status AppendLocked(std::span<Entry> entries);
@@ -123,6 +133,11 @@ class EngineImpl {
   absl::Status lost_;
   mutable std::mutex published_mutex_;
   absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
+  // Under journal_mutex_: the seq of the latest checkpoint loaded or saved
+  // (0: none), and whether the store keeps checkpoints at all.
+  uint64_t checkpoint_seq_ = 0;
+  bool keeps_checkpoints_ = true;
+  bool opened_ = false;  // Open succeeded: the projection is the journal's
 };
 
 }  // namespace loyalty::internal

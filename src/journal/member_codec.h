@@ -26,7 +26,7 @@ void EncodeMember(Writer& w, const MemberId& id, const MemberState& member);
 // Reads one member that EncodeMember wrote. The bytes come from a store and
 // are untrusted: false, with the reason in `r`, for bytes EncodeMember does
 // not write (maps out of key order included), for a lot earned under a
-// version `known_version` does not accept, and for a state that breaks the
+// version `known_version` refuses, and for a state that breaks the
 // ledger's invariants (CheckMemberState).
 bool DecodeMember(Reader& r, absl::FunctionRef<bool(absl::string_view)> known_version, MemberId* id,
                   MemberState* member);

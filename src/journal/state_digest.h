@@ -12,9 +12,10 @@
 
 namespace loyalty::internal {
 
-// SHA-256 over `members` (in id order, as the map gives them) and then the
-// `published` versions in id order. Two projections with equal digests hold
-// equal states. Pure; the caller keeps the states from changing meanwhile.
+// The SHA-256 of the projection's parts (EncodeProjection): the published
+// versions, then `members` in id order. Two projections with equal digests
+// hold equal states, and a checkpoint's digest is the digest of the state
+// it restores. Pure; the caller keeps the states from changing meanwhile.
 Sha256 StateDigest(const absl::btree_map<MemberId, const MemberState*>& members,
                    const absl::flat_hash_map<std::string, Sha256>& published);
 

@@ -114,6 +114,79 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Appender> BeginAppend() override { return std::make_unique<PipelinedAppender>(*this); }
 
+  // Projection checkpoints live in two tables of their own, created by the
+  // first one saved; older readers ignore them.
+  absl::Status SaveCheckpoint(const CheckpointInfo& info,
+                              absl::FunctionRef<bool(std::string* part)> next_part) override {
+    if (read_only_) return absl::FailedPreconditionError(absl::StrCat("sqlite journal ", path_, " is opened read-only"));
+    if (chain_.keyed()) {
+      return absl::UnimplementedError("a keyed journal keeps no checkpoints: they would need a MAC of their own");
+    }
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    absl::Status status = Exec(
+        "BEGIN IMMEDIATE;"
+        "CREATE TABLE IF NOT EXISTS loyalty_checkpoints(seq INTEGER PRIMARY KEY, head_hash BLOB NOT NULL,"
+        " digest BLOB NOT NULL, parts INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS loyalty_checkpoint_parts(seq INTEGER NOT NULL, part INTEGER NOT NULL,"
+        " bytes BLOB NOT NULL, PRIMARY KEY(seq, part)) WITHOUT ROWID;",
+        writer_);
+    if (status.ok()) status = WriteCheckpointLocked(info, next_part);
+    if (status.ok()) status = Exec("COMMIT", writer_);
+    if (!status.ok()) sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+
+  absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<CheckpointInfo> out;
+    if (!HasCheckpointsLocked()) return out;
+    Statement select;
+    if (absl::Status s = Prepare("SELECT seq, head_hash, digest, parts FROM loyalty_checkpoints ORDER BY seq", &select);
+        !s.ok()) {
+      return s;
+    }
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      CheckpointInfo info;
+      info.seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
+      info.parts = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 3));
+      if (!ColumnHash(select.get(), 1, &info.head_hash) || !ColumnHash(select.get(), 2, &info.digest)) {
+        return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": checkpoint at entry ", info.seq,
+                                                " has a malformed hash"));
+      }
+      out.push_back(info);
+    }
+    if (rc != SQLITE_DONE) return Error("read loyalty_checkpoints", rc);
+    return out;
+  }
+
+  absl::Status ReadCheckpoint(uint64_t seq,
+                              absl::FunctionRef<absl::Status(absl::string_view part)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!HasCheckpointsLocked()) return absl::NotFoundError(absl::StrCat("no checkpoint at entry ", seq));
+    Statement select;
+    if (absl::Status s = Prepare("SELECT part, bytes FROM loyalty_checkpoint_parts WHERE seq = ? ORDER BY part", &select);
+        !s.ok()) {
+      return s;
+    }
+    sqlite3_bind_int64(select.get(), 1, static_cast<sqlite3_int64>(seq));
+    int rc;
+    uint64_t expected = 0;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      if (static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)) != expected++) {
+        return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": checkpoint at entry ", seq,
+                                                " misses part ", expected - 1));
+      }
+      const void* bytes = sqlite3_column_blob(select.get(), 1);
+      const int size = sqlite3_column_bytes(select.get(), 1);
+      absl::string_view part(static_cast<const char*>(bytes), static_cast<size_t>(size));
+      if (absl::Status visited = visit(part); !visited.ok()) return visited;
+    }
+    if (rc != SQLITE_DONE) return Error("read loyalty_checkpoint_parts", rc);
+    if (expected == 0) return absl::NotFoundError(absl::StrCat("no checkpoint at entry ", seq));
+    return absl::OkStatus();
+  }
+
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
     return ReadStored(from, [&](const Entry& entry, absl::string_view) { return visit(entry); });
   }
@@ -269,6 +342,56 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_ROW) return Error("read loyalty_meta", rc);
     const unsigned char* text = sqlite3_column_text(select.get(), 0);
     return std::optional<std::string>(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+  }
+
+  // Writes checkpoint `info` and its parts on writer_, in the transaction
+  // the caller began.
+  absl::Status WriteCheckpointLocked(const CheckpointInfo& info, absl::FunctionRef<bool(std::string*)> next_part) {
+    Statement insert;
+    auto prepare = [&](const char* sql, Statement* statement) {
+      int rc = sqlite3_prepare_v2(writer_, sql, -1, statement->out(), nullptr);
+      return rc == SQLITE_OK ? absl::OkStatus() : Error(sql, rc, writer_);
+    };
+    const auto seq = static_cast<sqlite3_int64>(info.seq);
+    Statement clear;
+    if (absl::Status s = prepare("DELETE FROM loyalty_checkpoint_parts WHERE seq = ?", &clear); !s.ok()) return s;
+    sqlite3_bind_int64(clear.get(), 1, seq);
+    if (int rc = sqlite3_step(clear.get()); rc != SQLITE_DONE) return Error("clear a checkpoint", rc, writer_);
+    if (absl::Status s = prepare("INSERT INTO loyalty_checkpoint_parts VALUES(?, ?, ?)", &insert); !s.ok()) return s;
+    uint64_t parts = 0;
+    for (std::string part; next_part(&part); ++parts) {
+      sqlite3_bind_int64(insert.get(), 1, seq);
+      sqlite3_bind_int64(insert.get(), 2, static_cast<sqlite3_int64>(parts));
+      sqlite3_bind_blob64(insert.get(), 3, part.data(), part.size(), SQLITE_STATIC);
+      int rc = sqlite3_step(insert.get());
+      sqlite3_reset(insert.get());
+      if (rc != SQLITE_DONE) return Error("write a checkpoint part", rc, writer_);
+    }
+    if (parts != info.parts) return absl::InvalidArgumentError("the checkpoint's parts are not as many as it says");
+    Statement head;
+    if (absl::Status s = prepare("INSERT OR REPLACE INTO loyalty_checkpoints VALUES(?, ?, ?, ?)", &head); !s.ok()) {
+      return s;
+    }
+    sqlite3_bind_int64(head.get(), 1, seq);
+    sqlite3_bind_blob(head.get(), 2, info.head_hash.data(), static_cast<int>(info.head_hash.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(head.get(), 3, info.digest.data(), static_cast<int>(info.digest.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(head.get(), 4, static_cast<sqlite3_int64>(parts));
+    if (int rc = sqlite3_step(head.get()); rc != SQLITE_DONE) return Error("write a checkpoint", rc, writer_);
+    return absl::OkStatus();
+  }
+
+  // Whether a checkpoint was ever saved (its table exists).
+  bool HasCheckpointsLocked() const {
+    Statement select;
+    return Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'loyalty_checkpoints'", &select)
+               .ok() &&
+           sqlite3_step(select.get()) == SQLITE_ROW;
+  }
+
+  static bool ColumnHash(sqlite3_stmt* statement, int column, Sha256* hash) {
+    if (sqlite3_column_bytes(statement, column) != static_cast<int>(hash->size())) return false;
+    std::memcpy(hash->data(), sqlite3_column_blob(statement, column), hash->size());
+    return true;
   }
 
   // What opening without create_if_missing finds where no journal is.

@@ -42,6 +42,16 @@ absl::Status Store::ReadSnapshot(uint64_t from, JournalHead* head,
   return past_head ? absl::OkStatus() : status;
 }
 
+absl::Status Store::SaveCheckpoint(const CheckpointInfo&, absl::FunctionRef<bool(std::string*)>) {
+  return absl::UnimplementedError("this store keeps no checkpoints");
+}
+
+absl::StatusOr<std::vector<CheckpointInfo>> Store::Checkpoints() const { return std::vector<CheckpointInfo>{}; }
+
+absl::Status Store::ReadCheckpoint(uint64_t seq, absl::FunctionRef<absl::Status(absl::string_view)>) const {
+  return absl::NotFoundError(absl::StrCat("no checkpoint at entry ", seq));
+}
+
 absl::Status Store::ReadStored(uint64_t from,
                                absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const {
   std::string bytes;

@@ -1,7 +1,8 @@
 // A journal written before reversals took from the member's other points,
 // before activities were credited once and before lapsed holds freed their
-// points at once (issue 22) still opens and replays to the state it had;
-// what is new applies from the next command on.
+// points at once (issue 22), and before checkpoints, still opens and
+// replays to the state it had; what is new applies from the next command
+// on.
 //
 // tests/data/journal-before-issue-22.sql is the SQLite dump of the journal
 // that the engine of that time wrote for
@@ -55,6 +56,9 @@ TEST(LegacyJournal, OpensToTheStateItHadAndFollowsTheNewRulesAfter) {
   EXPECT_FALSE(reversal.balance_first);
   EXPECT_TRUE(reversal.draws.empty());
   ASSERT_TRUE(VerifyChain((*engine)->store()).ok());
+  // Its first verified open gave it its first checkpoint, at its last entry.
+  ASSERT_EQ((*engine)->store().Checkpoints()->size(), 1u);
+  EXPECT_EQ((*engine)->store().Checkpoints()->front().seq, 8u);
 
   // The receipt credited twice then is refused now, naming the first credit.
   auto claim = (*engine)->Execute(Accrue{

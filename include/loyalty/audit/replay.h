@@ -31,6 +31,9 @@ struct ReplayedJournal {
   // SHA-256 of the state in the canonical order of Engine::StateDigest:
   // equal to the live engine's digest for a full replay of its journal.
   Sha256 state_digest{};
+  // Checkpoints of the journal (Store::Checkpoints) compared with the state
+  // rebuilt at their seq, all of them for a full replay.
+  uint64_t checkpoints = 0;
 
   // Pointers to the member states, in member id order.
   std::vector<const MemberState*> States() const;
@@ -41,7 +44,10 @@ struct ReplayedJournal {
 // first whose business time is after `until` (Instant::Max(): all).
 // DataLoss naming the first bad entry and what is wrong if the chain does
 // not verify, or if an entry does not fit the entries before it (checked as
-// the engine's open checks them). A keyed journal
+// the engine's open checks them), or if a checkpoint the store keeps is
+// not the state the entries build at its seq (a forged or damaged
+// checkpoint: its content against its digest, its digest against the state
+// rebuilt, its chain hash against the entry's). A keyed journal
 // (store.h) is verified with `journal_key`; FailedPrecondition if the key
 // does not fit the journal, InvalidArgument if it is shorter than 16 bytes.
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max(),
