@@ -79,7 +79,8 @@ Json ToJson(const ImpactResult& result) {
            {"awards_lost", ToJson(i.awards_lost)},
            {"shortfall", ToJson(i.shortfall)},
            {"loss_histogram", histogram},
-           {"grandfathering", options}};
+           {"grandfathering", options},
+           {"open_at_change", nullptr}};  // not known of a synthetic population
   if (i.open_at_change) {
     const OpenAtChange& o = *i.open_at_change;
     out["open_at_change"] = Json{{"holds", o.holds}, {"quotes", o.quotes}, {"held", o.held.value()},

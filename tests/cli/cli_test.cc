@@ -251,6 +251,24 @@ TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
   EXPECT_NE(result.err.find("timeline[2].expect.available: expected 751, got 750"), std::string::npos) << result.err;
 }
 
+// run_expiry and close_period check the figures of the members their
+// expect names, as of the step, and a failure names the member.
+TEST(Cli, PeriodStepsCheckTheFiguresOfTheMembersTheyName) {
+  std::string text = Slurp(std::string(LOYALTY_SOURCE_DIR) + "/tests/cli/every_step_scenario.json");
+  const std::string figures = R"("M-1": {"tier": null, "counters.status": 1200)";
+  ASSERT_NE(text.find(figures), std::string::npos);
+  text.replace(text.find(figures), figures.size(), R"("M-1": {"tier": "silver", "counters.status": 1200)");
+  const std::string expiry = R"("M-2": {"available": 10})";
+  ASSERT_NE(text.find(expiry), std::string::npos);
+  text.replace(text.find(expiry), expiry.size(), R"("M-2": {"available": 11})");
+  Result result = Loyalty("run " + Write("wrong_period_scenario.json", text));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("timeline[21].expect.M-1.tier: expected \"silver\", got null"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("timeline[20].expect.M-2.available: expected 11, got 10"), std::string::npos)
+      << result.err;
+}
+
 TEST(Cli, RunningTheAirlineScenarioTwiceGivesByteIdenticalJson) {
   Result first = Loyalty("run --json " + kAirline);
   Result second = Loyalty("run --json " + kAirline);
