@@ -136,11 +136,6 @@ Json ToJson(const SettlementResult& r) {
 
 // ------------------------------------------------------------ text
 
-bool IsMoney(const Json& value) {
-  return value.is_object() && value.size() == 2 && value.contains("amount") && value.contains("currency") &&
-         value["amount"].is_string() && value["currency"].is_string();
-}
-
 bool IsPeriod(const Json& value) {
   return value.is_object() && value.size() == 2 && value.contains("first") && value.contains("last") &&
          value["first"].is_string() && value["last"].is_string();
@@ -150,9 +145,7 @@ bool IsPeriod(const Json& value) {
 // "2011-01-01..2011-12-31", null as "-".
 Json Readable(const Json& value) {
   if (value.is_null()) return "-";
-  if (IsMoney(value)) {
-    return absl::StrCat(value["amount"].get<std::string>(), " ", value["currency"].get<std::string>());
-  }
+  if (IsMoney(value)) return MoneyText(value);
   if (IsPeriod(value)) return absl::StrCat(value["first"].get<std::string>(), "..", value["last"].get<std::string>());
   if (!value.is_structured()) return value;
   Json out = value.is_array() ? Json::array() : Json::object();
@@ -305,6 +298,15 @@ Json ToJson(const Money& money) {
   const std::string text = money.ToString();
   const size_t space = text.rfind(' ');
   return Json{{"amount", text.substr(0, space)}, {"currency", std::string(money.currency().code())}};
+}
+
+bool IsMoney(const Json& value) {
+  return value.is_object() && value.size() == 2 && value.contains("amount") && value.contains("currency") &&
+         value["amount"].is_string() && value["currency"].is_string();
+}
+
+std::string MoneyText(const Json& money) {
+  return absl::StrCat(money["amount"].get<std::string>(), " ", money["currency"].get<std::string>());
 }
 
 Json ToJson(const PartnerSettlement& s) {

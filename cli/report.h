@@ -80,6 +80,10 @@ struct RunReport {
 // integers, exact ratios decimal strings, money {"amount": "0.46",
 // "currency": "EUR"}; what is absent is null.
 Json ToJson(const Money& money);
+// Whether `value` is the JSON form of money, and that money as text
+// ("0.46 EUR").
+bool IsMoney(const Json& value);
+std::string MoneyText(const Json& money);
 Json ToJson(const MemberBalance& balance);
 Json ToJson(const PartnerSettlement& row);
 Json ToJson(const ReportSection& section);

@@ -65,11 +65,7 @@ const Json* Find(const Json& document, const std::string& path) {
 // Whether `found` is what `expected` says. Money, {"amount", "currency"}
 // in the JSON output, may also be expected as its text, "0.46 EUR".
 bool Matches(const Json& found, const Json& expected) {
-  if (found.is_object() && found.size() == 2 && found.contains("amount") && found.contains("currency") &&
-      expected.is_string()) {
-    return expected.get<std::string>() ==
-           absl::StrCat(found["amount"].get<std::string>(), " ", found["currency"].get<std::string>());
-  }
+  if (IsMoney(found) && expected.is_string()) return expected.get<std::string>() == MoneyText(found);
   return found.dump() == expected.dump();
 }
 
