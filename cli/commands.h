@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "loyalty/time.h"
 #include "report.h"
 
@@ -30,8 +31,11 @@ void AddValidateCommand(CLI::App& app, Outcome& outcome);
 void AddJournalCommands(CLI::App& app, Outcome& outcome);  // verify, replay, statement, liability
 void AddImpactCommands(CLI::App& app, Outcome& outcome);   // impact, population
 
-// Prints `document` to stdout as JSON (2-space indent) or as text.
-void Print(const Json& document, bool json);
+// Prints `document` to stdout: with `json`, as the JSON document of
+// `command` ("format": "loyalty.<command>/2" first, then its fields;
+// 2-space indent), else as text (ToText), where `text` replaces it if
+// given.
+void Print(absl::string_view command, const Json& document, bool json, const Json* text = nullptr);
 // Prints "loyalty: <context>: <message>" to stderr and returns the exit code
 // for the status: kExitFindings for InvalidArgument (bad input content),
 // kExitData otherwise.

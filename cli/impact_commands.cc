@@ -72,7 +72,10 @@ int ImpactOf(const ImpactArguments& a, const Program& program, const std::vector
     ReportSection section{.where = "impact", .title = reward, .result = ImpactResult{basis, *std::move(impact)}};
     reports.push_back(ToJson(section)["result"]);
   }
-  Print(reports.size() == 1 ? reports[0] : reports, a.json);
+  // One report reads as itself, several as a table; a program always gets
+  // the list.
+  const Json text = reports.size() == 1 ? reports[0] : reports;
+  Print("impact", Json{{"reports", reports}}, a.json, &text);
   return kExitOk;
 }
 
@@ -209,7 +212,8 @@ int PopulationJournal(const ImpactArguments& a, const Program& program, const st
   const JournalHead head = (*engine)->store().Head();
   engine->reset();  // closes the journal before it moves
   if (absl::Status published = staged.Publish(); !published.ok()) return Fail(a.db, published);
-  Print(Json{{"db", a.db}, {"members", a.members}, {"total", a.total}, {"entries", head.seq}, {"head", head.ToString()}},
+  Print("population",
+        Json{{"db", a.db}, {"members", a.members}, {"total", a.total}, {"entries", head.seq}, {"head", head.ToString()}},
         a.json);
   return kExitOk;
 }

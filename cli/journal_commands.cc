@@ -55,12 +55,33 @@ int Verify(const JournalArguments& a) {
   }
   auto verification = VerifyJournalFile(a.db, *key, expected, program ? &*program : nullptr);
   if (!verification.ok()) return Fail(a.db, verification.status());
-  Print(ToJson(*verification), a.json);
+  Print("verify", ToJson(*verification), a.json);
   if (!verification->ok()) {
     std::cerr << "loyalty: " << a.db << ": " << verification->Summary() << "\n";
     return kExitFindings;
   }
   return kExitOk;
+}
+
+// The text of a re-rating: `document` with its tiers and rewards as they
+// were ("" for none) and each changed command's outcomes in words
+// ("debited 105000", "failed: ...").
+Json RerateText(const Json& document, const Rerating& rerated) {
+  Json text = document;
+  text["without"] = document["without"].is_null() ? "" : document["without"];
+  for (size_t i = 0; i < rerated.members_changed.size(); ++i) {
+    text["members_changed"][i]["recorded_tier"] = rerated.members_changed[i].recorded.tier;
+    text["members_changed"][i]["rerated_tier"] = rerated.members_changed[i].rerated.tier;
+  }
+  for (size_t i = 0; i < rerated.commands_changed.size(); ++i) {
+    const CommandRerated& c = rerated.commands_changed[i];
+    Json& row = text["commands_changed"][i];
+    row["reward"] = c.reward;
+    row["recorded"] = absl::StrCat(c.recorded_kind, " ", c.recorded_points.value());
+    row["rerated"] = c.rerated_error.ok() ? absl::StrCat(c.rerated_kind, " ", c.rerated_points.value())
+                                          : absl::StrCat("failed: ", c.rerated_error.message());
+  }
+  return text;
 }
 
 // `replay --program FILE [--without VERSION]`: the recorded commands decided
@@ -74,39 +95,47 @@ int Rerating(const Store& store, const JournalArguments& a, const std::optional<
   }
   auto rerated = Rerate(store, *program, key);
   if (!rerated.ok()) return Fail(a.db, rerated.status());
+  auto text_or_null = [](const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); };
   Json members = Json::array();
   for (const MemberRerated& m : rerated->members_changed) {
     members.push_back(Json{{"member", m.member.value()},
                            {"recorded_available", m.recorded.available.value()},
                            {"rerated_available", m.rerated.available.value()},
                            {"difference", m.rerated.available.value() - m.recorded.available.value()},
-                           {"recorded_tier", m.recorded.tier},
-                           {"rerated_tier", m.rerated.tier}});
+                           {"recorded_tier", text_or_null(m.recorded.tier)},
+                           {"rerated_tier", text_or_null(m.rerated.tier)}});
   }
   Json commands = Json::array();
   for (const CommandRerated& c : rerated->commands_changed) {
+    Json rerated_entry{{"kind", nullptr}, {"points", nullptr}, {"error", nullptr}};
+    if (c.rerated_error.ok()) {
+      rerated_entry["kind"] = c.rerated_kind;
+      rerated_entry["points"] = c.rerated_points.value();
+    } else {
+      rerated_entry["error"] = Json{{"code", absl::StatusCodeToString(c.rerated_error.code())},
+                                    {"message", std::string(c.rerated_error.message())}};
+    }
     commands.push_back(Json{{"entry", c.seq},
                             {"member", c.member.value()},
                             {"key", c.idempotency_key},
-                            {"reward", c.reward},
-                            {"recorded", absl::StrCat(c.recorded_kind, " ", c.recorded_points.value())},
-                            {"rerated", c.rerated_error.ok()
-                                            ? absl::StrCat(c.rerated_kind, " ", c.rerated_points.value())
-                                            : absl::StrCat("failed: ", c.rerated_error.message())}});
+                            {"reward", text_or_null(c.reward)},
+                            {"recorded", Json{{"kind", c.recorded_kind}, {"points", c.recorded_points.value()}}},
+                            {"rerated", rerated_entry}});
   }
-  Print(Json{{"program", a.program},
-             {"without", a.without},
-             {"entries", rerated->entries},
-             {"commands", rerated->commands},
-             {"entries_decided", rerated->entries_decided},
-             {"failed", rerated->failed},
-             {"members", rerated->members},
-             {"recorded_available", rerated->recorded_available.value()},
-             {"rerated_available", rerated->rerated_available.value()},
-             {"state_digest", ToHex(rerated->state_digest)},
-             {"members_changed", members},
-             {"commands_changed", commands}},
-        a.json);
+  Json document{{"program", a.program},
+                {"without", text_or_null(a.without)},
+                {"entries", rerated->entries},
+                {"commands", rerated->commands},
+                {"entries_decided", rerated->entries_decided},
+                {"failed", rerated->failed},
+                {"members", rerated->members},
+                {"recorded_available", rerated->recorded_available.value()},
+                {"rerated_available", rerated->rerated_available.value()},
+                {"state_digest", ToHex(rerated->state_digest)},
+                {"members_changed", members},
+                {"commands_changed", commands}};
+  Json text = RerateText(document, *rerated);
+  Print("rerate", document, a.json, &text);
   return kExitOk;
 }
 
@@ -146,7 +175,7 @@ int ReplayJournal(const JournalArguments& a) {
   for (const std::string& id : ids) versions.push_back(Json{{"version", id}, {"content_hash", ToHex(replayed->published.at(id))}});
   auto total = Outstanding(replayed->States());
   if (!total.ok()) return Fail(a.db, total.status());
-  Print(Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
+  Print("replay", Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
              {"members", replayed->members.size()}, {"outstanding", ToJson(*total)},
              {"state_digest", ToHex(replayed->state_digest)}, {"published", versions}},
         a.json);
@@ -176,7 +205,7 @@ int StatementCommand(const JournalArguments& a) {
   auto statement = StatementOf(**store, *member, from, to);
   if (!statement.ok()) return Fail(a.db, statement.status());
   ReportSection section{.where = "statement", .title = "", .result = *std::move(statement)};
-  Print(ToJson(section)["result"], a.json);
+  Print("statement", ToJson(section)["result"], a.json);
   return kExitOk;
 }
 
@@ -274,7 +303,7 @@ int Liability(const JournalArguments& a) {
   ReportSection section{.where = "liability", .title = "", .result = *std::move(result)};
   Json report = ToJson(section)["result"];
   report["basis"] = ToJson(*basis);
-  Print(report, a.json);
+  Print("liability", report, a.json);
   return kExitOk;
 }
 

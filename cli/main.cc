@@ -12,9 +12,9 @@
 
 namespace loyalty::cli {
 
-void Print(const Json& document, bool json) {
-  if (json) std::cout << document.dump(2) << "\n";
-  else std::cout << ToText(document);
+void Print(absl::string_view command, const Json& document, bool json, const Json* text) {
+  if (json) std::cout << Document(command, document).dump(2) << "\n";
+  else std::cout << ToText(text != nullptr ? *text : document);
   std::cout.flush();
 }
 

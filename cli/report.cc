@@ -15,7 +15,7 @@ namespace {
 
 using ::loyalty::cli::ToJson;  // the public overloads, beside those below
 
-std::string MoneyText(const Money& money) { return money.ToString(); }
+Json TextOrNull(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
 
 Json ToJson(const Percentiles& p) { return Json{{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}}; }
 
@@ -23,12 +23,7 @@ Json ToJson(const BalancesResult& result) {
   Json rows = Json::array();
   for (const BalanceRow& row : result.rows) {
     Json line{{"member", row.member.value()}};
-    Json balance = ToJson(row.balance);
-    line.update(balance);
-    line["tier"] = row.tier.empty() ? "-" : row.tier;
-    Json counters = Json::object();
-    for (const auto& [name, amount] : row.counters) counters[name] = amount.value();
-    line["counters"] = counters;
+    line.update(ToJson(row.figures));
     rows.push_back(line);
   }
   return Json{{"members", rows}};
@@ -52,7 +47,7 @@ Json ToJson(const ImpactResult& result) {
   for (const GrandfatheringOutcome& o : i.options) {
     options.push_back(Json{{"option", o.option}, {"whole_awards", o.whole_awards},
                            {"awards_protected", o.awards_protected}, {"members_protected", o.members_protected},
-                           {"value_protected", MoneyText(o.value_protected)}, {"facts", o.facts}});
+                           {"value_protected", ToJson(o.value_protected)}, {"facts", o.facts}});
   }
   Json histogram = Json::array();
   for (size_t k = 0; k < i.histogram.size(); ++k) {
@@ -73,18 +68,19 @@ Json ToJson(const ImpactResult& result) {
            {"pool", Json{{"metric", "outstanding points / price, exact"},
                          {"awards_before", i.pool_awards_before.ToDecimal(2)},
                          {"awards_after", i.pool_awards_after.ToDecimal(2)},
-                         {"value_lost", MoneyText(i.pool_value_lost)}}},
+                         {"value_lost", ToJson(i.pool_value_lost)}}},
            {"whole_awards", Json{{"metric", "sum over members of floor(balance / price)"},
                                  {"before", i.whole_awards_before},
                                  {"after", i.whole_awards_after},
                                  {"lost", i.whole_awards_lost},
-                                 {"value_lost", MoneyText(i.whole_value_lost)}}},
+                                 {"value_lost", ToJson(i.whole_value_lost)}}},
            {"members_with_award_before", i.members_with_award_before},
            {"members_affected", i.members_affected},
            {"awards_lost", ToJson(i.awards_lost)},
            {"shortfall", ToJson(i.shortfall)},
            {"loss_histogram", histogram},
-           {"grandfathering", options}};
+           {"grandfathering", options},
+           {"open_at_change", nullptr}};  // not known of a synthetic population
   if (i.open_at_change) {
     const OpenAtChange& o = *i.open_at_change;
     out["open_at_change"] = Json{{"holds", o.holds}, {"quotes", o.quotes}, {"held", o.held.value()},
@@ -112,7 +108,7 @@ Json ToJson(const NoticeReport& report) {
 Json ToJson(const LiabilityRollForward& r) {
   Json lines = Json::array();
   auto line = [&](const char* name, const ValuedPoints& v) {
-    lines.push_back(Json{{"line", name}, {"points", v.points.value()}, {"value", MoneyText(v.value)}});
+    lines.push_back(Json{{"line", name}, {"points", v.points.value()}, {"value", ToJson(v.value)}});
   };
   line("opening", r.opening);
   line("issued", r.issued);
@@ -134,15 +130,32 @@ Json ToJson(const LiabilityRollForward& r) {
 
 Json ToJson(const SettlementResult& r) {
   Json partners = Json::array();
-  for (const PartnerSettlement& s : r.partners) {
-    partners.push_back(Json{{"partner", s.partner}, {"issued", s.issued.value()}, {"redeemed", s.redeemed.value()},
-                            {"owed_to_operator", MoneyText(s.owed_to_operator)},
-                            {"owed_to_partner", MoneyText(s.owed_to_partner)}, {"net", MoneyText(s.net)}});
-  }
+  for (const PartnerSettlement& s : r.partners) partners.push_back(ToJson(s));
   return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"partners", partners}};
 }
 
 // ------------------------------------------------------------ text
+
+bool IsPeriod(const Json& value) {
+  return value.is_object() && value.size() == 2 && value.contains("first") && value.contains("last") &&
+         value["first"].is_string() && value["last"].is_string();
+}
+
+// `value` as a person reads it: money as "0.46 EUR", a period of days as
+// "2011-01-01..2011-12-31", null as "-".
+Json Readable(const Json& value) {
+  if (value.is_null()) return "-";
+  if (IsMoney(value)) return MoneyText(value);
+  if (IsPeriod(value)) return absl::StrCat(value["first"].get<std::string>(), "..", value["last"].get<std::string>());
+  if (!value.is_structured()) return value;
+  Json out = value.is_array() ? Json::array() : Json::object();
+  if (value.is_array()) {
+    for (const Json& element : value) out.push_back(Readable(element));
+  } else {
+    for (const auto& [key, element] : value.items()) out[key] = Readable(element);
+  }
+  return out;
+}
 
 bool IsTable(const Json& value) {
   return value.is_array() && !value.empty() &&
@@ -279,6 +292,38 @@ std::string GroupedDecimal(const std::string& text) {
   return absl::StrCat(out, fraction, currency);
 }
 
+Json ToJson(const Money& money) {
+  // Money::ToString is "<amount> <currency>", the amount exact with the
+  // currency's minor digits.
+  const std::string text = money.ToString();
+  const size_t space = text.rfind(' ');
+  return Json{{"amount", text.substr(0, space)}, {"currency", std::string(money.currency().code())}};
+}
+
+bool IsMoney(const Json& value) {
+  return value.is_object() && value.size() == 2 && value.contains("amount") && value.contains("currency") &&
+         value["amount"].is_string() && value["currency"].is_string();
+}
+
+std::string MoneyText(const Json& money) {
+  return absl::StrCat(money["amount"].get<std::string>(), " ", money["currency"].get<std::string>());
+}
+
+Json ToJson(const PartnerSettlement& s) {
+  return Json{{"partner", s.partner},
+              {"issued", s.issued.value()},
+              {"redeemed", s.redeemed.value()},
+              {"owed_to_operator", ToJson(s.owed_to_operator)},
+              {"owed_to_partner", ToJson(s.owed_to_partner)},
+              {"net", ToJson(s.net)}};
+}
+
+Json Document(absl::string_view command, const Json& body) {
+  Json out{{"format", absl::StrCat("loyalty.", command, "/", kJsonFormatVersion)}};
+  for (const auto& [key, value] : body.items()) out[key] = value;
+  return out;
+}
+
 Json ToJson(const MemberBalance& balance) {
   return Json{{"available", balance.available.value()}, {"held", balance.held.value()},
               {"debt", balance.debt.value()}};
@@ -288,10 +333,10 @@ Json ToJson(const ReportSection& section) {
   static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
   static_assert(std::size(kKinds) == std::variant_size_v<decltype(section.result)>);
   Json body = std::visit([](const auto& result) { return ToJson(result); }, section.result);
-  return Json{{"report", kKinds[section.result.index()]}, {"title", section.title}, {"result", body}};
+  return Json{{"report", kKinds[section.result.index()]}, {"title", TextOrNull(section.title)}, {"result", body}};
 }
 
-Json ToJson(const RunReport& report) {
+Json TimelineRows(const RunReport& report) {
   Json steps = Json::array();
   // A partner column only in scenarios where some step runs at a partner.
   const bool partners = std::any_of(report.steps.begin(), report.steps.end(),
@@ -302,29 +347,48 @@ Json ToJson(const RunReport& report) {
     line["outcome"] = step.outcome;
     steps.push_back(std::move(line));
   }
+  return steps;
+}
+
+Json ToJson(const RunReport& report) {
+  Json steps = Json::array();
+  for (const StepOutcome& step : report.steps) {
+    steps.push_back(Json{{"step", step.where},
+                         {"at", step.at.ToString()},
+                         {"action", step.action},
+                         {"member", TextOrNull(step.member)},
+                         {"partner", TextOrNull(step.partner)},
+                         {"outcome", step.result}});
+  }
   Json sections = Json::array();
   for (const ReportSection& section : report.sections) sections.push_back(ToJson(section));
   Json failures = Json::array();
   for (const std::string& failure : report.failures) failures.push_back(failure);
-  return Json{{"scenario", report.scenario},
-              {"title", report.title},
-              {"steps", steps},
-              {"reports", sections},
-              {"journal", Json{{"entries", report.journal_entries}, {"head", report.journal_head},
-                               {"state_digest", report.state_digest}}},
-              {"expectations_failed", failures}};
+  return Document("run", Json{{"scenario", report.scenario},
+                              {"title", TextOrNull(report.title)},
+                              {"steps", steps},
+                              {"reports", sections},
+                              {"journal", Json{{"entries", report.journal_entries}, {"head", report.journal_head},
+                                               {"state_digest", report.state_digest}}},
+                              {"expectations_failed", failures}});
 }
 
 Json ToJson(const JournalVerification& v) {
-  return Json{{"result", std::string(JournalFaultName(v.fault))}, {"entries", v.entries},
-              {"head", ToHex(v.head)}, {"bad_entry", v.bad_seq}, {"detail", v.detail}, {"summary", v.Summary()}};
+  return Json{{"result", std::string(JournalFaultName(v.fault))},
+              {"entries", v.entries},
+              {"head", ToHex(v.head)},
+              {"bad_entry", v.ok() ? Json(nullptr) : Json(v.bad_seq)},
+              {"detail", TextOrNull(v.detail)},
+              {"summary", v.Summary()}};
 }
 
 std::string ToText(const Json& document) {
+  Json readable = Readable(document);
+  if (readable.is_object()) readable.erase("format");
   std::string out;
-  if (IsTable(document)) Table(document, "", out);
-  else if (document.is_object()) Block(document, "", out);
-  else out = Scalar(document) + "\n";
+  if (IsTable(readable)) Table(readable, "", out);
+  else if (readable.is_object()) Block(readable, "", out);
+  else out = Scalar(readable) + "\n";
   return out;
 }
 

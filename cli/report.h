@@ -9,21 +9,26 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "loyalty/audit.h"
 #include "loyalty/distribution.h"
 #include "loyalty/ledger.h"
+#include "member_figures.h"
 #include "nlohmann/json.hpp"
 
 namespace loyalty::cli {
 
 using Json = nlohmann::ordered_json;
 
+// The version of the JSON documents the commands print with --json, in
+// their "format" field ("loyalty.run/2"; docs/json-output.md). Version 1
+// was the output before the field existed.
+inline constexpr int kJsonFormatVersion = 2;
+
 // One member's balance and status at the end of the run.
 struct BalanceRow {
   MemberId member;
-  MemberBalance balance;
-  std::string tier;
-  std::map<std::string, Points, std::less<>> counters;
+  MemberFigures figures;
 };
 struct BalancesResult {
   std::vector<BalanceRow> rows;
@@ -55,7 +60,8 @@ struct StepOutcome {
   std::string action{};  // "accrue", "hold", ...
   std::string member{};  // empty for program-wide steps
   std::string partner; // the partner whose handle ran the step; empty for the operator
-  std::string outcome{};  // "ok, entry 12", "refused as expected: ...", ...
+  std::string outcome{};  // for people: "entry 12, +1,200", "refused as expected: ...", ...
+  Json result{};          // for programs: the outcome's JSON form (step_json.h)
 };
 
 struct RunReport {
@@ -70,16 +76,32 @@ struct RunReport {
   std::vector<std::string> failures{};  // expectations not met, one line each
 };
 
-// JSON forms, with a fixed key order. Points are integers, money and exact
-// ratios decimal strings.
+// JSON forms, with a fixed key order (docs/json-output.md). Points are
+// integers, exact ratios decimal strings, money {"amount": "0.46",
+// "currency": "EUR"}; what is absent is null.
+Json ToJson(const Money& money);
+// Whether `value` is the JSON form of money, and that money as text
+// ("0.46 EUR").
+bool IsMoney(const Json& value);
+std::string MoneyText(const Json& money);
 Json ToJson(const MemberBalance& balance);
+Json ToJson(const PartnerSettlement& row);
 Json ToJson(const ReportSection& section);
-Json ToJson(const RunReport& report);
+Json ToJson(const RunReport& report);  // a whole document, with its "format"
 Json ToJson(const JournalVerification& verification);
+
+// The document a command prints with --json: "format":
+// "loyalty.<command>/<kJsonFormatVersion>", then the fields of `body`.
+Json Document(absl::string_view command, const Json& body);
+
+// The run's steps as its text timeline shows them: one row per step with
+// its outcome in words (StepOutcome::outcome).
+Json TimelineRows(const RunReport& report);
 
 // A person's view of a JSON document: scalars as aligned "key  value"
 // lines, arrays of objects as aligned tables with a header row, nested
-// objects as indented blocks.
+// objects as indented blocks. Money reads "0.46 EUR", null "-"; the
+// document's "format" is left out.
 std::string ToText(const Json& document);
 
 // "887,000".

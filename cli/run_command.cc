@@ -67,14 +67,13 @@ int Run(const RunArguments& args) {
   }
   Json document = ToJson(*report);
   if (args.json) {
-    Print(document, true);
+    Print("run", document, true);
   } else {
     std::cout << report->title << "\n" << std::string(report->title.size(), '=') << "\n\n";
     if (!report->description.empty()) std::cout << report->description << "\n\n";
-    std::cout << "Timeline\n--------\n" << ToText(document["steps"]) << "\n";
+    std::cout << "Timeline\n--------\n" << ToText(TimelineRows(*report)) << "\n";
     for (const Json& section : document["reports"]) {
-      std::string heading = section["title"].get<std::string>();
-      if (heading.empty()) heading = section["report"].get<std::string>();
+      const std::string heading = (section["title"].is_null() ? section["report"] : section["title"]).get<std::string>();
       std::cout << heading << "\n" << std::string(heading.size(), '-') << "\n" << ToText(section["result"]) << "\n";
     }
     std::cout << "Journal: " << report->journal_entries << " entries, head " << report->journal_head

@@ -13,6 +13,8 @@
 #include "journal_view.h"
 #include "loyalty/engine.h"
 #include "loyalty/partner.h"
+#include "member_figures.h"
+#include "step_json.h"
 
 namespace loyalty::cli {
 namespace {
@@ -60,24 +62,26 @@ const Json* Find(const Json& document, const std::string& path) {
   return at;
 }
 
-void Check(const std::vector<Expectation>& expect, const Json& actual, std::vector<std::string>& failures) {
+// Whether `found` is what `expected` says. Money, {"amount", "currency"}
+// in the JSON output, may also be expected as its text, "0.46 EUR".
+bool Matches(const Json& found, const Json& expected) {
+  if (IsMoney(found) && expected.is_string()) return expected.get<std::string>() == MoneyText(found);
+  return found.dump() == expected.dump();
+}
+
+// Checks the expectations `expect` against `actual`; those of `member`
+// only, if given (a step that concerns every member).
+void Check(const std::vector<Expectation>& expect, const Json& actual, std::vector<std::string>& failures,
+           const std::string* member = nullptr) {
   for (const Expectation& e : expect) {
+    if (member != nullptr && e.member != *member) continue;
     const Json* found = Find(actual, e.path);
     if (found == nullptr) {
       failures.push_back(absl::StrCat(e.where, ": expected ", e.json, ", but the result has no ", e.path));
-    } else if (found->dump() != Json::parse(e.json).dump()) {
+    } else if (!Matches(*found, Json::parse(e.json))) {
       failures.push_back(absl::StrCat(e.where, ": expected ", e.json, ", got ", found->dump()));
     }
   }
-}
-
-Json MemberJson(const MemberState& state) {
-  Json out{{"available", state.balance.value()}, {"held", state.held().value()}, {"debt", state.debt().value()},
-           {"tier", state.detail().status.tier.empty() ? "-" : state.detail().status.tier}};
-  Json counters = Json::object();
-  for (const auto& [name, amount] : state.detail().counters) counters[name] = amount.value();
-  out["counters"] = counters;
-  return out;
 }
 
 // A settlement step: SettlePartners as the operator, or the partner handle's
@@ -114,31 +118,42 @@ absl::Status Chart(const Transition& transition, Population population, ImpactRe
   return absl::OkStatus();
 }
 
+// The balances report: the members' figures at the end of the journal,
+// their qualification period the one in force at the scenario's last step.
+absl::StatusOr<BalancesResult> BalancesOf(const Scenario& scenario, const ScenarioReport& wanted,
+                                          const BalancesWanted& balances, const Store& store,
+                                          const std::optional<std::string>& journal_key) {
+  auto replayed = Replay(store, Instant::Max(), journal_key);
+  if (!replayed.ok()) return replayed.status();
+  const Instant end = scenario.timeline.empty() ? Instant::FromUnixMicros(0) : scenario.timeline.back().at;
+  BalancesResult result;
+  auto add = [&](const MemberId& id, const MemberState& s) {
+    result.rows.push_back({id, FiguresOf(scenario.program, s, end)});
+  };
+  if (balances.members.empty()) {
+    std::vector<MemberId> ids;
+    for (const auto& [id, state] : replayed->members) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (const MemberId& id : ids) add(id, replayed->members.at(id));
+  }
+  for (const MemberId& id : balances.members) {
+    auto it = replayed->members.find(id);
+    if (it == replayed->members.end()) {
+      return absl::NotFoundError(absl::StrCat(wanted.where, ".balances.members: no member ", id.value()));
+    }
+    add(id, it->second);
+  }
+  return result;
+}
+
 absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioReport& wanted, const Store& store,
                                       const std::optional<std::string>& journal_key) {
   ReportSection section{.where = wanted.where, .title = wanted.title, .result = BalancesResult{}};
   const Program& program = scenario.program;
   if (const auto* balances = std::get_if<BalancesWanted>(&wanted.what)) {
-    auto replayed = Replay(store, Instant::Max(), journal_key);
-    if (!replayed.ok()) return replayed.status();
-    BalancesResult result;
-    auto add = [&](const MemberId& id, const MemberState& s) {
-      result.rows.push_back({id, {s.balance, s.held(), s.debt()}, s.detail().status.tier, s.detail().counters});
-    };
-    if (balances->members.empty()) {
-      std::vector<MemberId> ids;
-      for (const auto& [id, state] : replayed->members) ids.push_back(id);
-      std::sort(ids.begin(), ids.end());
-      for (const MemberId& id : ids) add(id, replayed->members.at(id));
-    }
-    for (const MemberId& id : balances->members) {
-      auto it = replayed->members.find(id);
-      if (it == replayed->members.end()) {
-        return absl::NotFoundError(absl::StrCat(wanted.where, ".balances.members: no member ", id.value()));
-      }
-      add(id, it->second);
-    }
-    section.result = std::move(result);
+    auto result = BalancesOf(scenario, wanted, *balances, store, journal_key);
+    if (!result.ok()) return result.status();
+    section.result = *std::move(result);
   } else if (const auto* statement = std::get_if<StatementWanted>(&wanted.what)) {
     auto result = StatementOf(store, statement->member, statement->from.value_or(Instant::Min()),
                               statement->to.value_or(Instant::Max()));
@@ -212,12 +227,15 @@ absl::Status OpenEngine(const Scenario& scenario, size_t published, Store& journ
   return absl::OkStatus();
 }
 
+// A settlement step's rows, which it reads and writes nothing.
+using Settled = std::optional<std::vector<PartnerSettlement>>;
+
 // Performs a step other than a publish: a member's command (through the
 // step's partner, if it names one), a settlement, expiry or a period close.
 // Sets the outcome's action and member; `settled` gets a settlement's
-// outcome. `first_seq`: the first entry of each earlier step, for references.
+// rows. `first_seq`: the first entry of each earlier step, for references.
 absl::StatusOr<Receipt> Perform(Engine& engine, const ScenarioStep& step, const std::vector<uint64_t>& first_seq,
-                                StepOutcome& outcome, std::string& settled) {
+                                StepOutcome& outcome, Settled& settled) {
   if (const auto* command = std::get_if<Command>(&step.action)) {
     Command filled = *command;
     if (step.refers_to) SetReference(filled, first_seq[*step.refers_to]);
@@ -232,7 +250,7 @@ absl::StatusOr<Receipt> Perform(Engine& engine, const ScenarioStep& step, const 
     outcome.action = "settlement";
     auto rows = Settle(engine, *settlement, step.partner);
     if (!rows.ok()) return rows.status();
-    settled = SettlementOutcome(*rows);
+    settled = *std::move(rows);
     return Receipt{};
   }
   if (std::holds_alternative<RunExpiryStep>(step.action)) {
@@ -275,7 +293,7 @@ std::string EntriesOutcome(const Receipt& receipt) {
 // error that ends the run: a refusal not expected, or an expected one that
 // did not come.
 absl::StatusOr<std::string> OutcomeOf(const ScenarioStep& step, const std::string& action,
-                                      const absl::StatusOr<Receipt>& receipt, const std::string& settled) {
+                                      const absl::StatusOr<Receipt>& receipt, const Settled& settled) {
   std::string outcome;
   if (!step.expect_error.empty()) {
     absl::StatusOr<std::string> refused = ExpectedRefusal(step, receipt);
@@ -283,8 +301,8 @@ absl::StatusOr<std::string> OutcomeOf(const ScenarioStep& step, const std::strin
     outcome = *std::move(refused);
   } else if (!receipt.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(step.where, " (", action, "): ", receipt.status().ToString()));
-  } else if (!settled.empty()) {
-    outcome = settled;
+  } else if (settled) {
+    outcome = SettlementOutcome(*settled);
   } else if (receipt->entries.empty()) {
     outcome = "nothing due";
   } else {
@@ -294,32 +312,56 @@ absl::StatusOr<std::string> OutcomeOf(const ScenarioStep& step, const std::strin
   return outcome;
 }
 
-// Checks the figures a step expects of its member against the member after
-// the step; those that differ go to `failures`. `replayed`: the journal
-// already held the step, so the member is replayed as of the step, not
-// taken as of the journal's end.
+// The members whose figures a step expects: its command's member, or those
+// its expectations name (run_expiry, close_period), each once.
+std::vector<MemberId> MembersExpected(const ScenarioStep& step) {
+  if (const auto* command = std::get_if<Command>(&step.action)) return {MemberOf(*command)};
+  std::vector<MemberId> members;
+  for (const Expectation& e : step.expect) {
+    MemberId member = MemberId::FromValid(e.member);
+    if (std::find(members.begin(), members.end(), member) == members.end()) members.push_back(member);
+  }
+  return members;
+}
+
+// Checks the figures a step expects of members against the members after
+// the step, as of its time; those that differ go to `failures`. `replayed`:
+// the journal already held the step, so the members are replayed as of the
+// step, not taken as of the journal's end.
 absl::Status CheckStepExpect(const ScenarioStep& step, bool replayed, const Engine& engine, const Store& journal,
                              const std::optional<std::string>& journal_key, std::vector<std::string>& failures) {
-  const auto* command = std::get_if<Command>(&step.action);
-  if (command == nullptr) {  // the loader refuses this; never crash on it
-    return absl::InvalidArgumentError(
-        absl::StrCat(step.where, ".expect: only a member's command can state expected figures"));
-  }
-  const MemberId& member = MemberOf(*command);
+  const bool every_member = !std::holds_alternative<Command>(step.action);
+  std::optional<ReplayedJournal> as_of_step;
   if (replayed) {
     auto replayed_journal = Replay(journal, step.at, journal_key);
     if (!replayed_journal.ok()) return replayed_journal.status();
-    auto it = replayed_journal->members.find(member);
-    if (it == replayed_journal->members.end()) {
-      return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
+    as_of_step = *std::move(replayed_journal);
+  }
+  for (const MemberId& member : MembersExpected(step)) {
+    MemberState state;
+    if (as_of_step) {
+      auto it = as_of_step->members.find(member);
+      if (it == as_of_step->members.end()) {
+        return absl::NotFoundError(absl::StrCat(step.where, ": no member ", member.value()));
+      }
+      state = it->second;
+    } else {
+      auto snapshot = engine.Snapshot(member);
+      if (!snapshot.ok()) return snapshot.status();
+      state = *std::move(snapshot);
     }
-    Check(step.expect, MemberJson(it->second), failures);
-  } else {
-    auto state = engine.Snapshot(member);
-    if (!state.ok()) return state.status();
-    Check(step.expect, MemberJson(*state), failures);
+    Check(step.expect, ToJson(FiguresOf(engine.program(), state, step.at)), failures,
+          every_member ? &member.value() : nullptr);
   }
   return absl::OkStatus();
+}
+
+// The JSON form of a performed step's outcome that OutcomeOf accepted: the
+// refusal it expected, the settlement it read or what it wrote.
+absl::StatusOr<Json> ResultOf(const absl::StatusOr<Receipt>& receipt, const Settled& settled) {
+  if (!receipt.ok()) return RefusalJson(receipt.status());
+  if (settled) return SettledJson(*settled);
+  return DoneJson(*receipt);
 }
 
 // Produces the reports the scenario asks for, after its timeline, and
@@ -345,6 +387,10 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
   const Instant start = scenario.timeline.empty() ? Instant::FromUnixMicros(0) : scenario.timeline.front().at;
   FakeClock clock(start);
   size_t published = scenario.initially_published.size();
+  // A journal that held entries before the run: a step that writes nothing
+  // now (a refusal, nothing due) may have later steps' entries after it,
+  // so its expected figures are those replayed as of its time.
+  const bool rerun = journal->LastSeq() > 0;
   std::unique_ptr<Engine> engine;
   if (absl::Status status = OpenEngine(scenario, published, *journal, clock, engine); !status.ok()) return status;
 
@@ -360,20 +406,26 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, std::unique_ptr<
             absl::StrCat(step.where, ": publishing ", publish->version, ": ", status.message()));
       }
       outcome.outcome = absl::StrCat(publish->version, " published");
+      outcome.result = PublishedJson(publish->version);
       report.steps.push_back(std::move(outcome));
       continue;
     }
-    std::string settled;  // a settlement step's outcome
+    Settled settled;
     absl::StatusOr<Receipt> receipt = Perform(*engine, step, first_seq, outcome, settled);
     absl::StatusOr<std::string> shown = OutcomeOf(step, outcome.action, receipt, settled);
     if (!shown.ok()) return shown.status();
     outcome.outcome = *std::move(shown);
     if (receipt.ok() && !receipt->entries.empty()) first_seq[i] = receipt->seq();
     if (!step.expect.empty()) {
-      absl::Status checked = CheckStepExpect(step, receipt.ok() && receipt->replayed, *engine, *journal,
-                                             journal_key, report.failures);
+      const bool as_of_step = receipt.ok() ? receipt->replayed || (rerun && receipt->entries.empty()) : rerun;
+      absl::Status checked = CheckStepExpect(step, as_of_step, *engine, *journal, journal_key, report.failures);
       if (!checked.ok()) return checked;
     }
+    absl::StatusOr<Json> result = ResultOf(receipt, settled);
+    if (!result.ok()) {
+      return absl::Status(result.status().code(), absl::StrCat(step.where, ": ", result.status().message()));
+    }
+    outcome.result = *std::move(result);
     report.steps.push_back(std::move(outcome));
   }
   if (absl::Status produced = ProduceReports(scenario, *journal, journal_key, report); !produced.ok()) {

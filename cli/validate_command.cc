@@ -26,7 +26,7 @@ void AddValidateCommand(CLI::App& app, Outcome& outcome) {
                               {"effective", v->effective_from.ToString()}, {"rules", v->accrual.size()},
                               {"content_hash", ToHex(v->content_hash)}});
     }
-    Print(Json{{"file", *file}, {"valid", true}, {"versions", versions}}, *json);
+    Print("validate", Json{{"file", *file}, {"valid", true}, {"versions", versions}}, *json);
   });
 }
 

@@ -48,6 +48,10 @@ struct Expectation {
   std::string path;
   std::string json;
   std::string where;  // the scenario path of the expectation, for messages
+  // On a step that concerns every member (run_expiry, close_period): the
+  // member whose figures `path` names. Empty on a member's command (its
+  // own member) and on a report.
+  std::string member{};
 };
 
 // Timeline actions besides the engine's commands.
@@ -85,7 +89,9 @@ struct ScenarioStep {
   std::string expect_error;
   // With expect_error: a text the error's message must contain ("" = any).
   std::string expect_error_message;
-  std::vector<Expectation> expect;  // on the member's balance after the step
+  // The member's figures after the step (each Expectation::member's, on a
+  // run_expiry or close_period step).
+  std::vector<Expectation> expect;
 };
 
 struct ScenarioPopulation {

@@ -143,22 +143,53 @@ std::optional<Program> ReadProgram(const Json& value, const std::string& base_di
 
 // ------------------------------------------------------------ expectations
 
-std::vector<Expectation> ReadExpect(const Fields& f, Problems& problems) {
-  std::vector<Expectation> out;
-  const Json* expect = f.Get("expect");
-  if (expect == nullptr) return out;
-  std::string path = f.PathOf("expect");
-  if (!expect->is_object() || expect->empty()) {
-    problems.Add(path, absl::StrCat("expected a non-empty object of figures, got ", Kind(*expect)));
-    return out;
+// Reads the figures of `expect` (at `path`), each a dotted path and the
+// value it must have, into `out`; `member` names whose figures they are
+// ("" for the step's own member or a report).
+void ReadFigures(const Json& expect, const std::string& path, const std::string& member,
+                 std::vector<Expectation>& out, Problems& problems) {
+  if (!expect.is_object() || expect.empty()) {
+    problems.Add(path, absl::StrCat("expected a non-empty object of figures, got ", Kind(expect)));
+    return;
   }
-  for (const auto& [key, value] : expect->items()) {
+  for (const auto& [key, value] : expect.items()) {
     std::string where = FieldPath(path, key);
     if (value.is_number_float()) {
       problems.Add(where, "a figure is an integer or a decimal string, never a JSON number with a fraction");
       continue;
     }
-    out.push_back({key, value.dump(), where});
+    out.push_back({.path = key, .json = value.dump(), .where = where, .member = member});
+  }
+}
+
+std::vector<Expectation> ReadExpect(const Fields& f, Problems& problems) {
+  std::vector<Expectation> out;
+  const Json* expect = f.Get("expect");
+  if (expect != nullptr) ReadFigures(*expect, f.PathOf("expect"), "", out, problems);
+  return out;
+}
+
+// Reads the `expect` of a step that concerns every member (run_expiry,
+// close_period): the figures of each member it names, {"M-1": {"tier":
+// null}}; every member must be enrolled by an earlier step.
+std::vector<Expectation> ReadExpectByMember(const Fields& f, const std::set<std::string>& enrolled,
+                                            Problems& problems) {
+  std::vector<Expectation> out;
+  const Json* expect = f.Get("expect");
+  if (expect == nullptr) return out;
+  std::string path = f.PathOf("expect");
+  if (!expect->is_object() || expect->empty()) {
+    problems.Add(path, absl::StrCat("expected an object of members' figures ({\"<member>\": {...}}), got ",
+                                    Kind(*expect)));
+    return out;
+  }
+  for (const auto& [member, figures] : expect->items()) {
+    std::string where = FieldPath(path, member);
+    if (!enrolled.count(member)) {
+      problems.Add(where, absl::StrCat(Quote(member), " is not enrolled by an earlier step"));
+      continue;
+    }
+    ReadFigures(figures, where, member, out, problems);
   }
   return out;
 }
@@ -339,19 +370,19 @@ struct StepAction {
 // action is unusable, which leaves the step out of the timeline.
 using ActionReader = bool (*)(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems);
 
-// Refuses expected figures on a step that is no member's command: `report`
-// is where its figures are stated instead.
+// Refuses expected figures on a step that changes no member (publish,
+// settlement): `report` is where its figures are stated instead.
 void RefuseExpect(const StepAction& action, const ScenarioStep& step, absl::string_view report, Problems& problems) {
   if (!step.expect.empty()) {
     problems.Add(action.step.PathOf("expect"),
-                 absl::StrCat("only a member's command can state expected figures; use ", report));
+                 absl::StrCat("only a member's command, run_expiry or close_period can state expected figures; use ",
+                              report));
   }
 }
 
-// Checks what an operator's step (expiry, period close, publish) must not
-// have: expected figures, or a partner to run through.
+// Checks that an operator's step (expiry, period close, publish) names no
+// partner to run through.
 void CheckOperatorStep(const StepAction& action, const ScenarioStep& step, Problems& problems) {
-  RefuseExpect(action, step, "a report", problems);
   if (!step.partner.empty()) {
     problems.Add(action.step.PathOf("partner"), absl::StrCat(action.name, " is the operator's, never a partner's"));
   }
@@ -374,7 +405,7 @@ bool ReadEnroll(const StepAction& action, ScenarioStep& step, Context& context, 
 }
 
 // Reads a run_expiry or close_period step: the operator's, with {} as its
-// body.
+// body. Its expected figures name the members they are of (ReadStep).
 bool ReadOperatorRun(const StepAction& action, ScenarioStep& step, Context&, Problems& problems) {
   if (!action.body.is_object() || !action.body.empty()) problems.Add(action.path, "expected {}");
   CheckOperatorStep(action, step, problems);
@@ -394,6 +425,7 @@ bool ReadPublish(const StepAction& action, ScenarioStep& step, Context& context,
     problems.Add(action.path, absl::StrCat(Quote(version), " is not a version of the program"));
   }
   CheckOperatorStep(action, step, problems);
+  RefuseExpect(action, step, "a report", problems);
   context.publish_order.push_back(version);
   step.action = PublishStep{version};
   return true;
@@ -622,7 +654,6 @@ void ReadStep(const Json& value, size_t index, const std::string& scenario_id, C
   step.key = f.String("key").value_or(absl::StrCat(scenario_id, "/", path));
   step.partner = ReadPartner(f, "partner", context, problems, PartnerOf::kStep);
   f.String("note");
-  step.expect = ReadExpect(f, problems);
   ReadExpectError(f, step, problems);
   std::vector<std::string> actions;
   const StepKind* kind = nullptr;
@@ -631,6 +662,10 @@ void ReadStep(const Json& value, size_t index, const std::string& scenario_id, C
     actions.push_back(candidate.action);
     kind = &candidate;
   }
+  // A step that concerns every member states the figures of the members
+  // it names; a member's command, those of its member.
+  const bool every_member = actions.size() == 1 && (kind->read == ReadOperatorRun);
+  step.expect = every_member ? ReadExpectByMember(f, context.members, problems) : ReadExpect(f, problems);
   if (actions.size() != 1) {
     problems.Add(path, actions.empty()
                            ? absl::StrCat("needs one action: ", absl::StrJoin(kStepKinds, ", ", AppendAction))

@@ -230,7 +230,7 @@ TEST(Cli, LiabilityTakesItsBasisFromTheProgram) {
   EXPECT_EQ(report["basis"]["value_per_point_from"], "program");
   EXPECT_EQ(report["basis"]["program_version"], "v1");
   EXPECT_EQ(closing(report)["points"], 750);
-  EXPECT_NE(closing(report)["value"].get<std::string>().find("3.75"), std::string::npos) << with.out;
+  EXPECT_EQ(closing(report)["value"], nlohmann::json::parse(R"({"amount": "3.75", "currency": "EUR"})")) << with.out;
 
   Result without = Loyalty(period);
   ASSERT_EQ(without.exit_code, 0) << without.err;
@@ -239,7 +239,7 @@ TEST(Cli, LiabilityTakesItsBasisFromTheProgram) {
   EXPECT_EQ(report["basis"]["zone_from"], "default");
   EXPECT_EQ(report["basis"]["value_per_point_from"], "default");
   EXPECT_TRUE(report["basis"]["program_version"].is_null());
-  EXPECT_NE(closing(report)["value"].get<std::string>().find("7.50"), std::string::npos) << without.out;
+  EXPECT_EQ(closing(report)["value"]["amount"], "7.50") << without.out;
 
   // An option may set what the program does not contradict.
   Result valued = Loyalty(period + " --program " + program + " --value-per-point 0.02");
@@ -260,6 +260,24 @@ TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
   EXPECT_NE(result.err.find("timeline[2].expect.available: expected 751, got 750"), std::string::npos) << result.err;
 }
 
+// run_expiry and close_period check the figures of the members their
+// expect names, as of the step, and a failure names the member.
+TEST(Cli, PeriodStepsCheckTheFiguresOfTheMembersTheyName) {
+  std::string text = Slurp(std::string(LOYALTY_SOURCE_DIR) + "/tests/cli/every_step_scenario.json");
+  const std::string figures = R"("M-1": {"tier": null, "counters.status": 1200)";
+  ASSERT_NE(text.find(figures), std::string::npos);
+  text.replace(text.find(figures), figures.size(), R"("M-1": {"tier": "silver", "counters.status": 1200)");
+  const std::string expiry = R"("M-2": {"available": 10})";
+  ASSERT_NE(text.find(expiry), std::string::npos);
+  text.replace(text.find(expiry), expiry.size(), R"("M-2": {"available": 11})");
+  Result result = Loyalty("run " + Write("wrong_period_scenario.json", text));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("timeline[21].expect.M-1.tier: expected \"silver\", got null"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("timeline[20].expect.M-2.available: expected 11, got 10"), std::string::npos)
+      << result.err;
+}
+
 TEST(Cli, RunningTheAirlineScenarioTwiceGivesByteIdenticalJson) {
   Result first = Loyalty("run --json " + kAirline);
   Result second = Loyalty("run --json " + kAirline);
@@ -270,7 +288,8 @@ TEST(Cli, RunningTheAirlineScenarioTwiceGivesByteIdenticalJson) {
   const auto& population = report["reports"][2]["result"];
   EXPECT_EQ(population["pool"]["awards_before"], "2200000.00");
   EXPECT_EQ(population["pool"]["awards_after"], "1885714.29");   // 198e9 / 105,000
-  EXPECT_EQ(population["pool"]["value_lost"], "942857142.86 EUR");  // 314,285.71... awards x EUR 3,000
+  EXPECT_EQ(population["pool"]["value_lost"]["amount"], "942857142.86");  // 314,285.71... awards x EUR 3,000
+  EXPECT_EQ(population["pool"]["value_lost"]["currency"], "EUR");
   const auto& member = report["reports"][3]["result"]["whole_awards"];
   EXPECT_EQ(member["before"], 9);  // floor(887,000 / 90,000)
   EXPECT_EQ(member["after"], 8);   // floor(887,000 / 105,000)
@@ -298,17 +317,20 @@ TEST(Cli, RunningTheCoalitionScenarioTwiceGivesByteIdenticalJsonWithTheSettlemen
   ASSERT_EQ(partners.size(), 3u);
   // fuelco: 62 x 0.0075 = 0.465, a tie rounded half-even to 0.46; 40 x 0.0085 = 0.34.
   EXPECT_EQ(partners[1], nlohmann::json::parse(R"({"partner": "fuelco", "issued": 62, "redeemed": 40,
-      "owed_to_operator": "0.46 EUR", "owed_to_partner": "0.34 EUR", "net": "0.12 EUR"})"));
+      "owed_to_operator": {"amount": "0.46", "currency": "EUR"}, "owed_to_partner": {"amount": "0.34", "currency": "EUR"},
+      "net": {"amount": "0.12", "currency": "EUR"}})"));
   // freshmart: issued 33 + 50 - 13, redeemed 30 - 30 + 100; the operator owes it 0.10.
   EXPECT_EQ(partners[0]["issued"], 70);
   EXPECT_EQ(partners[0]["redeemed"], 100);
-  EXPECT_EQ(partners[0]["net"], "-0.10 EUR");
-  EXPECT_EQ(partners[2]["owed_to_operator"], "14.40 EUR");  // skyways: 1,200 x 0.012
+  EXPECT_EQ(partners[0]["net"]["amount"], "-0.10");
+  EXPECT_EQ(partners[2]["owed_to_operator"]["amount"], "14.40");  // skyways: 1,200 x 0.012
   EXPECT_EQ(report["reports"][1]["result"]["from"], "2026-02-28T23:00:00Z");  // 1 March, Berlin
   const auto& refusal = report["steps"][12];
   EXPECT_EQ(refusal["partner"], "freshmart");
   EXPECT_EQ(refusal["action"], "settlement");
-  EXPECT_EQ(refusal["outcome"].get<std::string>().rfind("refused as expected: PERMISSION_DENIED: partner: ", 0), 0u)
+  EXPECT_EQ(refusal["outcome"]["status"], "refused");
+  EXPECT_EQ(refusal["outcome"]["refusal"]["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(refusal["outcome"]["refusal"]["message"].get<std::string>().rfind("partner: ", 0), 0u)
       << refusal["outcome"];
   EXPECT_EQ(report["expectations_failed"].size(), 0u);
 }

@@ -83,8 +83,45 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
            "\"25.99\", got a number with a fraction or exponent (or beyond 64 bits)",
            "timeline[5].publish: \"v9\" is not a version of the program",
            "timeline[5].expect.available: a figure is an integer or a decimal string",
-           "timeline[6].expect: only a member's command can state expected figures",
-           "timeline[7].expect: only a member's command can state expected figures",
+           "timeline[6].expect.available: \"available\" is not enrolled by an earlier step",
+           "timeline[7].expect: only a member's command, run_expiry or close_period can state expected figures",
+       }) {
+    EXPECT_NE(message.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << message;
+  }
+}
+
+// run_expiry and close_period concern every member: their expected figures
+// are grouped by the member they are of.
+TEST(ScenarioJson, PeriodStepsExpectTheFiguresOfTheMembersTheyName) {
+  auto scenario = ParseScenario(WithTimeline(R"([
+      {"at": "2010-02-01T00:00:00Z", "enroll": "M-2"},
+      {"at": "2010-03-01T00:00:00Z", "run_expiry": {}, "expect": {"M-1": {"available": 0, "tier": null}}},
+      {"at": "2010-04-01T00:00:00Z", "close_period": {}, "expect": {"M-2": {"counters.status_miles": 0}}}])"),
+                                "");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const std::vector<Expectation>& expiry = scenario->timeline[2].expect;
+  ASSERT_EQ(expiry.size(), 2u);
+  EXPECT_EQ(expiry[0].member, "M-1");
+  EXPECT_EQ(expiry[0].path, "available");
+  EXPECT_EQ(expiry[0].where, "timeline[1].expect.M-1.available");
+  EXPECT_EQ(expiry[1].json, "null");
+  ASSERT_EQ(scenario->timeline[3].expect.size(), 1u);
+  EXPECT_EQ(scenario->timeline[3].expect[0].member, "M-2");
+  EXPECT_EQ(scenario->timeline[3].expect[0].path, "counters.status_miles");
+
+  scenario = ParseScenario(WithTimeline(R"([
+      {"at": "2010-03-01T00:00:00Z", "run_expiry": {}, "expect": {"M-9": {"available": 0}}},
+      {"at": "2010-04-01T00:00:00Z", "close_period": {}, "expect": {"M-1": 5}},
+      {"at": "2010-04-02T00:00:00Z", "close_period": {}, "expect": {"M-1": {"available": 0.5}}},
+      {"at": "2010-04-03T00:00:00Z", "close_period": {}, "expect": []}])"),
+                           "");
+  ASSERT_FALSE(scenario.ok());
+  const std::string message(scenario.status().message());
+  for (const char* expected : {
+           "timeline[0].expect.M-9: \"M-9\" is not enrolled by an earlier step",
+           "timeline[1].expect.M-1: expected a non-empty object of figures, got an integer",
+           "timeline[2].expect.M-1.available: a figure is an integer or a decimal string",
+           "timeline[3].expect: expected an object of members' figures",
        }) {
     EXPECT_NE(message.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << message;
   }

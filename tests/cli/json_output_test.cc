@@ -1,0 +1,209 @@
+// The --json output of the `loyalty` command against its schema
+// (docs/json-output.schema.json, JSON Schema draft 7, checked with
+// valijson): every example scenario and tests/cli/every_step_scenario.json
+// (each kind of step, expectations on run_expiry and close_period), run
+// fresh and again over the same journal, and every other command's
+// document on the journal a run leaves.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "valijson/adapters/nlohmann_json_adapter.hpp"
+#include "valijson/schema.hpp"
+#include "valijson/schema_parser.hpp"
+#include "valijson/validation_results.hpp"
+#include "valijson/validator.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+const std::string kSource = LOYALTY_SOURCE_DIR;
+const std::string kEveryStep = kSource + "/tests/cli/every_step_scenario.json";
+const std::string kAirline = kSource + "/examples/airline-2011/scenario.json";
+const std::string kAirlineProgram = kSource + "/examples/airline-2011/program.json";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs the command line with `arguments`, its stderr left to the test's.
+Result Loyalty(const std::string& arguments) {
+  Result result;
+  std::FILE* pipe = popen(absl::StrCat(LOYALTY_CLI, " ", arguments).c_str(), "r");
+  char buffer[4096];
+  size_t read;
+  while ((read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, read);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// Removes the SQLite journal at `path` with its companion files.
+void RemoveJournal(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) std::filesystem::remove(path + suffix);
+}
+
+// The schema, parsed once.
+const valijson::Schema& Schema() {
+  static const valijson::Schema* schema = [] {
+    std::ifstream file(kSource + "/docs/json-output.schema.json");
+    static const json document = json::parse(file);
+    auto* parsed = new valijson::Schema;
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter adapter(document);
+    parser.populateSchema(adapter, *parsed);
+    return parsed;
+  }();
+  return *schema;
+}
+
+// The schema's complaints about `document`, one a line with where they
+// are ("" if it conforms).
+std::string Violations(const json& document) {
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter adapter(document);
+  if (validator.validate(Schema(), adapter, &results)) return "";
+  std::string out;
+  valijson::ValidationResults::Error error;
+  while (results.popError(error)) {
+    std::string where;
+    for (const std::string& part : error.context) where += part;
+    absl::StrAppend(&out, where, ": ", error.description, "\n");
+  }
+  return out;
+}
+
+// Runs `arguments` (a command with --json), expects exit 0 and a document
+// the schema accepts, and returns it.
+json Conforming(const std::string& arguments) {
+  Result result = Loyalty(arguments);
+  EXPECT_EQ(result.exit_code, 0) << arguments;
+  json document = json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(document.is_discarded()) << arguments << " printed no JSON:\n" << result.out;
+  EXPECT_EQ(Violations(document), "") << arguments;
+  return document;
+}
+
+// Every scenario the command line can run: the examples' and this test's.
+std::vector<std::string> Scenarios() {
+  std::vector<std::string> paths;
+  for (const auto& example : std::filesystem::directory_iterator(kSource + "/examples")) {
+    if (std::filesystem::exists(example.path() / "scenario.json")) paths.push_back(example.path() / "scenario.json");
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.push_back(kEveryStep);
+  return paths;
+}
+
+TEST(JsonOutput, TheSchemaRefusesWhatFormat1Printed) {
+  json run = Conforming("run --json " + kAirline);
+  json old = run;
+  old["steps"][2]["outcome"] = "entry 4, +870,448";
+  EXPECT_NE(Violations(old), "");
+  old = run;
+  old["reports"][2]["result"]["pool"]["value_lost"] = "942857142.86 EUR";
+  EXPECT_NE(Violations(old), "");
+  old = run;
+  old["steps"][13]["member"] = "";  // the period close, which concerns every member
+  EXPECT_NE(Violations(old), "");
+  old = run;
+  old.erase("format");
+  EXPECT_NE(Violations(old), "");
+}
+
+TEST(JsonOutput, EveryScenarioConformsRunFreshAndAgainOverItsJournal) {
+  const std::vector<std::string> scenarios = Scenarios();
+  ASSERT_GE(scenarios.size(), 4u);
+  std::set<std::string> statuses, actions;
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    SCOPED_TRACE(scenarios[i]);
+    json fresh = Conforming("run --json " + scenarios[i]);
+    EXPECT_EQ(fresh["format"], "loyalty.run/2");
+    EXPECT_EQ(fresh["expectations_failed"], json::array());
+    for (const json& step : fresh["steps"]) {
+      statuses.insert(step["outcome"]["status"].get<std::string>());
+      actions.insert(step["action"].get<std::string>());
+    }
+    const std::string db = absl::StrCat(::testing::TempDir(), "/json_output_", i, ".db");
+    RemoveJournal(db);
+    Conforming(absl::StrCat("run --json ", scenarios[i], " --db ", db));
+    json again = Conforming(absl::StrCat("run --json ", scenarios[i], " --db ", db));
+    EXPECT_EQ(again["journal"], fresh["journal"]);
+    EXPECT_EQ(again["steps"][0]["outcome"]["replayed"], true);
+  }
+  EXPECT_EQ(statuses, (std::set<std::string>{"done", "refused", "published", "settled"}));
+  for (const char* action : {"enroll", "credit", "accrue", "quote", "hold", "capture", "release", "redeem",
+                             "pay_at_till", "return", "reverse_debit", "adjust", "set_flag", "close_membership",
+                             "run_expiry", "close_period", "publish", "settlement"}) {
+    EXPECT_TRUE(actions.count(action)) << action << " is in no scenario";
+  }
+}
+
+// The outcomes of tests/cli/every_step_scenario.json that its comments work
+// out: what each kind of step created and changed.
+TEST(JsonOutput, StepOutcomesSayWhatTheStepsWroteAndCreated) {
+  json run = Conforming("run --json " + kEveryStep);
+  auto outcome = [&](const std::string& where) {
+    for (const json& step : run["steps"]) {
+      if (step["step"] == where) return step["outcome"];
+    }
+    ADD_FAILURE() << "no step " << where;
+    return json();
+  };
+  EXPECT_EQ(outcome("timeline[1]")["points"], 1200);
+  EXPECT_EQ(outcome("timeline[1]")["created"]["kind"], "credit");
+  EXPECT_EQ(outcome("timeline[1]")["tier_changes"][0]["tier"], "silver");
+  EXPECT_EQ(outcome("timeline[2]")["created"]["kind"], "quote");
+  EXPECT_EQ(outcome("timeline[3]")["held"], 300);
+  EXPECT_EQ(outcome("timeline[3]")["points"], -300);
+  EXPECT_EQ(outcome("timeline[4]")["created"]["kind"], "debit");
+  EXPECT_EQ(outcome("timeline[10]")["created"]["value"], json::parse(R"({"amount": "1.00", "currency": "EUR"})"));
+  EXPECT_EQ(outcome("timeline[16]")["refusal"]["code"], "FAILED_PRECONDITION");
+  EXPECT_EQ(outcome("timeline[17]")["partners"][0]["net"]["amount"], "9.20");
+  EXPECT_EQ(outcome("timeline[18]")["entries"], json::array());  // nothing due
+  EXPECT_EQ(outcome("timeline[20]")["members"][0], json::parse(R"({"member": "M-1", "entries": [22], "points": -1050,
+                                                                   "held": 0, "debt": 0})"));
+  EXPECT_TRUE(outcome("timeline[21]")["tier_changes"][0]["tier"].is_null());
+  const json& m2 = run["reports"][0]["result"]["members"][1];
+  EXPECT_EQ(m2["member"], "M-2");
+  EXPECT_TRUE(m2["tier"].is_null());
+  EXPECT_EQ(m2["period"], json::parse(R"({"first": "2012-01-01", "last": "2012-12-31"})"));
+}
+
+TEST(JsonOutput, EveryOtherCommandConforms) {
+  const std::string db = ::testing::TempDir() + "/json_output_commands.db";
+  RemoveJournal(db);
+  ASSERT_EQ(Loyalty(absl::StrCat("run ", kAirline, " --db ", db, " > /dev/null")).exit_code, 0);
+  const std::string on = " --json --db " + db;
+  const std::string change = " --program " + kAirlineProgram + " --from mm-2010 --to mm-2011 --value 3000";
+  EXPECT_TRUE(Conforming("verify" + on)["bad_entry"].is_null());
+  Conforming("replay" + on);
+  json rerated = Conforming("replay" + on + " --program " + kAirlineProgram + " --without mm-2011");
+  EXPECT_EQ(rerated["commands_changed"][0]["rerated"]["points"], 90000);
+  Conforming("statement M-0887" + on);
+  Conforming("liability" + on + " --from 2010-01-01 --to 2011-01-01");
+  Conforming("liability" + on + " --from 2010-01-01 --to 2011-01-01 --program " + kAirlineProgram);
+  json impact = Conforming("impact" + on + change + " --reward award:EU-NA:business:round_trip --reward lounge-voucher");
+  EXPECT_EQ(impact["reports"].size(), 2u);
+  Conforming("population --json --members 1000 --median 2000 --sigma 1.8 --total 5000000" + change +
+             " --reward award:EU-NA:business:round_trip");
+  const std::string population = ::testing::TempDir() + "/json_output_population.db";
+  RemoveJournal(population);
+  Conforming(absl::StrCat("population --json --members 10 --median 2000 --sigma 1.8 --total 50000 --program ",
+                          kAirlineProgram, " --db ", population));
+  Conforming("validate --json " + kAirlineProgram);
+}
+
+}  // namespace
