@@ -52,7 +52,8 @@ TEST(LegacyJournal, OpensToTheStateItHadAndFollowsTheNewRulesAfter) {
   const MemberId member = MemberId::FromValid("R-1");
   // The state it had, debt beside available points included.
   EXPECT_EQ(*(*engine)->BalanceOf(member), (Balance{Points(56), Points(10), Points(45)}));
-  const auto& reversal = std::get<entries::EarnReversed>((*engine)->store().Get(7)->body);
+  const Entry returned = *(*engine)->store().Get(7);
+  const auto& reversal = std::get<entries::EarnReversed>(returned.body);
   EXPECT_FALSE(reversal.balance_first);
   EXPECT_TRUE(reversal.draws.empty());
   ASSERT_TRUE(VerifyChain((*engine)->store()).ok());
