@@ -87,9 +87,9 @@ absl::Status ReadyRetry(int attempt, Turn& turn, absl::FunctionRef<absl::Status(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Store> store, const Clock& clock,
-                                                     Program program) {
+                                                     Program program, EngineOptions options) {
   LOYALTY_CHECK(store != nullptr);
-  auto engine = std::unique_ptr<EngineImpl>(new EngineImpl(std::move(store), clock, std::move(program)));
+  auto engine = std::unique_ptr<EngineImpl>(new EngineImpl(std::move(store), clock, std::move(program), options));
   {
     ShardLocks all(*engine);
     // A second thread reads and decodes the journal while this one applies.
@@ -319,6 +319,7 @@ absl::StatusOr<Receipt> EngineImpl::Execute(const Command& command) {
       }
     }
     absl::StatusOr<Receipt> result = ExecuteOnce(command);
+    if (result.ok()) CheckpointIfDue();
     if (result.ok() || !store_->Shared() || attempt == kAttempts) return result;
     overtaken = absl::IsAborted(result.status());
     if (overtaken) continue;
@@ -339,6 +340,7 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatch(std::span<const Co
     std::vector<absl::StatusOr<Receipt>> results = ExecuteBatchOnce(commands);
     bool overtaken = std::any_of(results.begin(), results.end(),
                                  [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
+    if (!overtaken) CheckpointIfDue();
     if (!overtaken || attempt == kAttempts) return results;
   }
 }
