@@ -318,19 +318,48 @@ void BM_OpenSqliteStore(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenSqliteStore)->Arg(OpenJournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The store's open and the engine's: the state rebuilt from every entry.
-void BM_OpenEngineOnSqlite(benchmark::State& state) {
-  const std::string& path = WrittenJournal(state.range(0));
+// The same journal without its checkpoint (the engine that wrote it left
+// one at its shutdown), for the open that rebuilds the state from every
+// entry; opened read-only, so that the engine cannot write one.
+const std::string& JournalWithoutCheckpoints(int64_t entries) {
+  static const std::string* path = nullptr;
+  if (path != nullptr) return *path;
+  path = new std::string(ScratchDb("loyalty_open_bench_bare.db"));
+  std::filesystem::copy_file(WrittenJournal(entries), *path);
+  sqlite3* db = nullptr;
+  sqlite3_open(path->c_str(), &db);
+  if (sqlite3_exec(db, "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts",
+                   nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::abort();
+  }
+  sqlite3_close(db);
+  return *path;
+}
+
+// The store's open and the engine's, from `path` opened as `options` say.
+void OpenEngine(benchmark::State& state, const std::string& path, SqliteOptions options) {
   FakeClock clock(*Instant::Parse("2011-01-03T00:00:00Z"));
   for (auto _ : state) {
-    auto store = OpenSqliteStore(path);
+    auto store = OpenSqliteStore(path, options);
     if (!store.ok()) state.SkipWithError("open failed");
     auto engine = Engine::Open(*std::move(store), clock, BenchProgram());
     if (!engine.ok()) state.SkipWithError("engine open failed");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+
+// The engine's open from its checkpoint: the state loaded, no entry after it.
+void BM_OpenEngineOnSqlite(benchmark::State& state) { OpenEngine(state, WrittenJournal(state.range(0)), {}); }
 BENCHMARK(BM_OpenEngineOnSqlite)->Arg(OpenJournalEntries())->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The engine's open without a checkpoint: the state rebuilt from every entry.
+void BM_OpenEngineOnSqliteFromTheFirstEntry(benchmark::State& state) {
+  OpenEngine(state, JournalWithoutCheckpoints(state.range(0)), {.read_only = true});
+}
+BENCHMARK(BM_OpenEngineOnSqliteFromTheFirstEntry)
+    ->Arg(OpenJournalEntries())
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace loyalty

@@ -29,6 +29,7 @@ struct JournalArguments {
   std::string zone;
   std::string key_file;     // --key-file: the key of a keyed journal
   std::string expect_head;  // verify: SEQ:HASH the journal must still hold
+  bool full = false;        // verify: also rebuild the state and compare every checkpoint
 };
 
 // The existing journal at `db`, opened as a reader (it may be appended to
@@ -36,6 +37,17 @@ struct JournalArguments {
 // none (a reading command never creates one).
 absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& db, const std::optional<std::string>& key) {
   return OpenSqliteStore(db, {.journal_key = key, .read_only = true});
+}
+
+// `verify --full`: the state rebuilt from the first entry and compared with
+// every checkpoint the journal keeps; how many. A checkpoint that is not the
+// state its entries build is DataLoss naming it (a finding).
+absl::StatusOr<uint64_t> CheckpointsCompared(const std::string& db, const std::optional<std::string>& key) {
+  auto store = Open(db, key);
+  if (!store.ok()) return store.status();
+  auto replayed = Replay(**store, Instant::Max(), key);
+  if (!replayed.ok()) return replayed.status();
+  return replayed->checkpoints;
 }
 
 int Verify(const JournalArguments& a) {
@@ -55,7 +67,20 @@ int Verify(const JournalArguments& a) {
   }
   auto verification = VerifyJournalFile(a.db, *key, expected, program ? &*program : nullptr);
   if (!verification.ok()) return Fail(a.db, verification.status());
-  Print("verify", ToJson(*verification), a.json);
+  Json document = ToJson(*verification);
+  document["checkpoints"] = nullptr;
+  if (a.full && verification->ok()) {
+    auto checkpoints = CheckpointsCompared(a.db, *key);
+    if (!checkpoints.ok() && !absl::IsDataLoss(checkpoints.status())) return Fail(a.db, checkpoints.status());
+    if (!checkpoints.ok()) {
+      // The chain verified, but a checkpoint is not what its entries build.
+      Print("verify", document, a.json);
+      std::cerr << "loyalty: " << a.db << ": " << checkpoints.status().message() << "\n";
+      return kExitFindings;
+    }
+    document["checkpoints"] = *checkpoints;
+  }
+  Print("verify", document, a.json);
   if (!verification->ok()) {
     std::cerr << "loyalty: " << a.db << ": " << verification->Summary() << "\n";
     return kExitFindings;
@@ -177,7 +202,8 @@ int ReplayJournal(const JournalArguments& a) {
   if (!total.ok()) return Fail(a.db, total.status());
   Print("replay", Json{{"entries", replayed->entries}, {"verified", true}, {"head", ToHex(replayed->head)},
              {"members", replayed->members.size()}, {"outstanding", ToJson(*total)},
-             {"state_digest", ToHex(replayed->state_digest)}, {"published", versions}},
+             {"state_digest", ToHex(replayed->state_digest)}, {"checkpoints", replayed->checkpoints},
+             {"published", versions}},
         a.json);
   return kExitOk;
 }
@@ -321,6 +347,9 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
   verify->add_option("--program", verify_args->program,
                      "The program (JSON) that wrote the journal: also check tiers and inactivity lapses against it, "
                      "as the engine does when it opens the journal");
+  verify->add_flag("--full", verify_args->full,
+                   "Also rebuild every member from the first entry and compare the state with each checkpoint the "
+                   "journal keeps (exit 1 naming a checkpoint that is not the state its entries build)");
   verify->callback([verify_args, &outcome] { outcome.exit_code = Verify(*verify_args); });
 
   auto replay_args = std::make_shared<JournalArguments>();

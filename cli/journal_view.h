@@ -20,6 +20,15 @@ class JournalView final : public Store {
   std::optional<KeyRecord> FindKey(absl::string_view key) const override { return journal_.FindKey(key); }
   uint64_t LastSeq() const override { return journal_.LastSeq(); }
   Sha256 HeadHash() const override { return journal_.HeadHash(); }
+  absl::Status SaveCheckpoint(const CheckpointInfo& info,
+                              absl::FunctionRef<bool(std::string* part)> next_part) override {
+    return journal_.SaveCheckpoint(info, next_part);
+  }
+  absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints() const override { return journal_.Checkpoints(); }
+  absl::Status ReadCheckpoint(uint64_t seq,
+                              absl::FunctionRef<absl::Status(absl::string_view part)> visit) const override {
+    return journal_.ReadCheckpoint(seq, visit);
+  }
 
  private:
   Store& journal_;

@@ -65,6 +65,15 @@ struct Balance {
   friend bool operator==(const Balance&, const Balance&) = default;
 };
 
+// How an engine keeps its checkpoints (Engine::SaveCheckpoint).
+struct EngineOptions {
+  // A checkpoint is written when a command or batch has taken the journal
+  // this many entries past the last one (0: only at the first open, on
+  // request and at a clean shutdown). Writing one blocks every command
+  // while it encodes the state.
+  uint64_t checkpoint_every = uint64_t{1} << 20;
+};
+
 class Engine {
  public:
   ~Engine();
@@ -72,12 +81,14 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Opens an engine over `store` (rebuilding every member's state from the
-  // journal), reading time from `clock`, which must outlive the engine.
+  // journal's latest checkpoint and the entries after it, or from every
+  // entry), reading time from `clock`, which must outlive the engine.
   // Versions of `program` that carry a content hash (loaded from a
   // definition) and are not yet in the journal are published there;
-  // FailedPrecondition if a version id was published with other content.
+  // FailedPrecondition if a version id was published with other content;
+  // DataLoss naming the entry or checkpoint that does not fit.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(std::unique_ptr<Store> store, const Clock& clock,
-                                                      Program program);
+                                                      Program program, EngineOptions options = {});
 
   // Decides, records and applies one command. Errors as in Decide, plus
   // AlreadyExists for a reused key with a different command and the store's

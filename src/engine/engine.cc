@@ -11,8 +11,8 @@ Engine::Engine(std::unique_ptr<internal::EngineImpl> impl) : impl_(std::move(imp
 Engine::~Engine() = default;
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<Store> store, const Clock& clock,
-                                                     Program program) {
-  auto impl = internal::EngineImpl::Open(std::move(store), clock, std::move(program));
+                                                     Program program, EngineOptions options) {
+  auto impl = internal::EngineImpl::Open(std::move(store), clock, std::move(program), options);
   if (!impl.ok()) return impl.status();
   return std::unique_ptr<Engine>(new Engine(*std::move(impl)));
 }

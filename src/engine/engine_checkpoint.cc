@@ -44,6 +44,12 @@ absl::Status EngineImpl::SaveCheckpoint() {
   return saved;
 }
 
+void EngineImpl::CheckpointIfDue() {
+  const uint64_t every = options_.checkpoint_every;
+  if (every == 0 || !keeps_checkpoints_ || store_->Shared() || store_->LastSeq() - checkpoint_seq_ < every) return;
+  SaveCheckpoint().IgnoreError();
+}
+
 EngineImpl::~EngineImpl() {
   if (!opened_ || !keeps_checkpoints_ || store_->Shared() || store_->LastSeq() == checkpoint_seq_) return;
   // A failure leaves the previous checkpoint, from which the next open

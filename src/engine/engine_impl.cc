@@ -87,14 +87,16 @@ absl::Status ReadyRetry(int attempt, Turn& turn, absl::FunctionRef<absl::Status(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Store> store, const Clock& clock,
-                                                     Program program) {
+                                                     Program program, EngineOptions options) {
   LOYALTY_CHECK(store != nullptr);
-  auto engine = std::unique_ptr<EngineImpl>(new EngineImpl(std::move(store), clock, std::move(program)));
+  auto engine = std::unique_ptr<EngineImpl>(new EngineImpl(std::move(store), clock, std::move(program), options));
+  bool read_without_checkpoint = false;
   {
     ShardLocks all(*engine);
     // A second thread reads and decodes the journal while this one applies.
     absl::StatusOr<uint64_t> checkpoint = engine->LoadCheckpointLocked();
     if (!checkpoint.ok()) return checkpoint.status();
+    read_without_checkpoint = *checkpoint == 0 && engine->store_->LastSeq() > 0;
     JournalRules rules = engine->JournalRulesFor();
     absl::Status status =
         ReadPipelined(*engine->store_, *checkpoint + 1, [&](std::span<const Entry> entries) -> absl::Status {
@@ -116,10 +118,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Sto
     if (published.ok()) break;
     if (!absl::IsAborted(published) || attempt == kAttempts) return published;
   }
-  // A journal opened without a checkpoint gets its first one now, so that
-  // the next open starts from it.
+  // A journal read from its first entry gets its first checkpoint now, so
+  // that the next open starts from it.
   engine->opened_ = true;
-  if (engine->checkpoint_seq_ == 0 && engine->store_->LastSeq() > 0) {
+  if (read_without_checkpoint) {
     absl::Status saved = engine->SaveCheckpoint();
     if (!saved.ok() && !absl::IsUnimplemented(saved) && !absl::IsFailedPrecondition(saved)) return saved;
   }
@@ -319,6 +321,7 @@ absl::StatusOr<Receipt> EngineImpl::Execute(const Command& command) {
       }
     }
     absl::StatusOr<Receipt> result = ExecuteOnce(command);
+    if (result.ok()) CheckpointIfDue();
     if (result.ok() || !store_->Shared() || attempt == kAttempts) return result;
     overtaken = absl::IsAborted(result.status());
     if (overtaken) continue;
@@ -339,6 +342,7 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatch(std::span<const Co
     std::vector<absl::StatusOr<Receipt>> results = ExecuteBatchOnce(commands);
     bool overtaken = std::any_of(results.begin(), results.end(),
                                  [](const absl::StatusOr<Receipt>& r) { return absl::IsAborted(r.status()); });
+    if (!overtaken) CheckpointIfDue();
     if (!overtaken || attempt == kAttempts) return results;
   }
 }

@@ -7,6 +7,7 @@
 #define LOYALTY_SRC_ENGINE_ENGINE_IMPL_H_
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -27,7 +28,8 @@ class JournalRules;  // ledger/journal_rules.h
 class EngineImpl {
  public:
   // The Engine methods of the same names (loyalty/engine.h).
-  static absl::StatusOr<std::unique_ptr<EngineImpl>> Open(std::unique_ptr<Store> store, const Clock& clock, Program program);
+  static absl::StatusOr<std::unique_ptr<EngineImpl>> Open(std::unique_ptr<Store> store, const Clock& clock,
+                                                          Program program, EngineOptions options = {});
   absl::StatusOr<Receipt> Execute(const Command& command);
   std::vector<absl::StatusOr<Receipt>> ExecuteBatch(std::span<const Command> commands);
   absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
@@ -56,8 +58,8 @@ class EngineImpl {
     MemberTable members;
   };
 
-  EngineImpl(std::unique_ptr<Store> store, const Clock& clock, Program program)
-      : store_(std::move(store)), clock_(clock), program_(std::move(program)) {}
+  EngineImpl(std::unique_ptr<Store> store, const Clock& clock, Program program, EngineOptions options)
+      : store_(std::move(store)), clock_(clock), program_(std::move(program)), options_(options) {}
 
   Shard& ShardOf(const MemberId& member) const;
   // Locks the shards of `members` in a fixed order; unlocks on destruction.
@@ -105,6 +107,10 @@ class EngineImpl {
   // its content does not match its digest, or it lies past the journal's
   // last entry (a journal cut back).
   absl::StatusOr<uint64_t> LoadCheckpointLocked();
+  // A checkpoint, if the journal went options_.checkpoint_every entries past
+  // the last; called with no lock held, after a command or batch. A failure
+  // leaves the previous checkpoint: nothing is lost.
+  void CheckpointIfDue();
   // Assigns seqs and links (Entry::member_prev) and appends; caller holds
   // journal_mutex_ and the shard locks of the entries' members.
   absl::Status AppendLocked(std::span<Entry> entries);
@@ -124,6 +130,7 @@ class EngineImpl {
   std::unique_ptr<Store> store_;
   const Clock& clock_;
   const Program program_;
+  const EngineOptions options_;
   mutable std::array<Shard, kShards> shards_;
   SpinningMutex journal_mutex_;  // serializes seq assignment with appends
   // Under journal_mutex_: OK, or why the projection no longer matches the
@@ -135,8 +142,9 @@ class EngineImpl {
   absl::flat_hash_map<std::string, Sha256> published_;  // version id -> content hash
   // Under journal_mutex_: the seq of the latest checkpoint loaded or saved
   // (0: none), and whether the store keeps checkpoints at all.
-  uint64_t checkpoint_seq_ = 0;
-  bool keeps_checkpoints_ = true;
+  // Atomic, so that CheckpointIfDue can look without the lock.
+  std::atomic<uint64_t> checkpoint_seq_ = 0;
+  std::atomic<bool> keeps_checkpoints_ = true;
   bool opened_ = false;  // Open succeeded: the projection is the journal's
 };
 

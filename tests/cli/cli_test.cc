@@ -130,6 +130,30 @@ TEST(Cli, VerifyAcceptsAGoodJournalAndNamesTheTamperedEntry) {
   EXPECT_NE(bad.err.find("entry 3"), std::string::npos) << bad.err;
 }
 
+// `loyalty run` leaves a checkpoint of the state at the journal's last
+// entry; `verify --full` rebuilds the state from the first entry and
+// compares it with every checkpoint, naming one that does not match.
+TEST(Cli, VerifyFullComparesEveryCheckpointWithTheStateItsEntriesBuild) {
+  std::string db = ::testing::TempDir() + "/cli_verify_full.db";
+  std::remove(db.c_str());
+  ASSERT_EQ(Loyalty(absl::StrCat("run ", Write("small_scenario.json", kSmall), " --db ", db)).exit_code, 0);
+  Result full = Loyalty("verify --full --json --db " + db);
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_EQ(nlohmann::json::parse(full.out)["checkpoints"], 1);
+  EXPECT_TRUE(nlohmann::json::parse(Loyalty("verify --json --db " + db).out)["checkpoints"].is_null());
+  EXPECT_EQ(nlohmann::json::parse(Loyalty("replay --json --db " + db).out)["checkpoints"], 1);
+
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(handle, "UPDATE loyalty_checkpoints SET digest = zeroblob(32)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(handle);
+  Result forged = Loyalty("verify --full --db " + db);
+  EXPECT_EQ(forged.exit_code, 1);
+  EXPECT_NE(forged.err.find("checkpoint at entry 5: its content does not match its digest"), std::string::npos)
+      << forged.err;
+}
+
 // With the program that wrote the journal, verify checks what the engine
 // checks when it opens it: a tier no version of another program defines is
 // an impossible entry there, and the journal is ok with its own program.
