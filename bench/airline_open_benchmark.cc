@@ -11,13 +11,12 @@
 // BM_AirlineOpenFromCheckpoint opens the journal as a restarted host does;
 // BM_AirlineOpenFromTheFirstEntry opens a copy without its checkpoint,
 // read-only, rebuilding the state from every entry (the open before
-// checkpoints). `rss_per_member` is the growth of the resident set while
-// the engine opens, per member: the state's memory as the kernel sees it.
+// checkpoints). Peak memory needs a process per open, and is not measured
+// here.
 #include <sqlite3.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,14 +45,6 @@ constexpr char kProgram[] = R"({"versions": [{
 int64_t Members() { return bench::FromEnvironment("LOYALTY_AIRLINE_BENCH_MEMBERS", 100'000); }
 
 MemberId Member(int64_t i) { return MemberId::FromValid("M" + std::to_string(i)); }
-
-// The resident set of this process, in bytes.
-int64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * 4096;
-}
 
 // The journal of Members() members with `flights` flights each, written once.
 const std::string& Journal(int64_t flights) {
@@ -114,20 +105,16 @@ const std::string& JournalWithoutCheckpoint(int64_t flights) {
 void Open(benchmark::State& state, const std::string& path, SqliteOptions options) {
   FakeClock clock(*Instant::Parse("2011-01-03T00:00:00Z"));
   const Program program = *ParseProgram(kProgram);
-  int64_t growth = 0;
   uint64_t entries = 0;
   for (auto _ : state) {
-    const int64_t before = ResidentBytes();
     auto engine = Engine::Open(*OpenSqliteStore(path, options), clock, program);
     if (!engine.ok()) {
       state.SkipWithError(std::string(engine.status().message()).c_str());
       return;
     }
-    growth = ResidentBytes() - before;
     entries = (*engine)->store().LastSeq();
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(entries));
-  state.counters["rss_per_member"] = static_cast<double>(growth) / static_cast<double>(Members());
 }
 
 void BM_AirlineOpenFromCheckpoint(benchmark::State& state) { Open(state, Journal(state.range(0)), {}); }
