@@ -37,8 +37,9 @@ absl::StatusOr<std::string> AdmitMember(const DecideContext& context, const Comm
 // decide.cc: the hold a CaptureHold or ReleaseHold names; 0 for others.
 uint64_t HoldNamedBy(const Command& command);
 // decide.cc: `member` after `releases` (LapsedHoldReleases), which have no
-// seq yet: the state the command is decided on.
-MemberState AfterReleases(const MemberState& member, const std::vector<Entry>& releases);
+// seq yet: the state the command is decided on. FailedPrecondition if a
+// release does not fit the state (a hold forged into the journal).
+absl::StatusOr<MemberState> AfterReleases(const MemberState& member, const std::vector<Entry>& releases);
 
 // membership.cc
 Decided DecideEnroll(const DecideContext& context, const Enroll& command, Entry entry);

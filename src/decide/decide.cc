@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/overloaded.h"
 #include "decide/commands.h"
 #include "journal/command_codec.h"
@@ -50,13 +51,18 @@ uint64_t HoldNamedBy(const Command& command) {
   return 0;
 }
 
-MemberState AfterReleases(const MemberState& member, const std::vector<Entry>& releases) {
+absl::StatusOr<MemberState> AfterReleases(const MemberState& member, const std::vector<Entry>& releases) {
   MemberState after = member;
   uint64_t seq = member.last_seq;
   for (const Entry& release : releases) {
     Entry applied = release;
     applied.seq = ++seq;  // a stand-in: the journal gives the real one
-    ApplyToMember(after, applied);
+    // Checked: the hold comes from a journal, which may have been forged.
+    if (absl::Status fits = ApplyChecked(after, applied); !fits.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("member ", release.member.value(), ": hold ",
+                                                        std::get<entries::HoldReleased>(release.body).hold,
+                                                        " cannot be released: ", fits.message()));
+    }
   }
   return after;
 }
@@ -78,10 +84,14 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
   std::vector<Entry> released;
   std::optional<MemberState> after_release;
   const MemberState* member = members(id);
-  if (member != nullptr && !std::holds_alternative<Enroll>(command)) {
+  if (member != nullptr && !std::holds_alternative<Enroll>(command) && at >= member->enrolled_at) {
     released = internal::LapsedHoldReleases(program, id, *member, at, recorded_at, key, digest,
                                             internal::HoldNamedBy(command));
-    if (!released.empty()) member = &after_release.emplace(internal::AfterReleases(*member, released));
+    if (!released.empty()) {
+      absl::StatusOr<MemberState> after = internal::AfterReleases(*member, released);
+      if (!after.ok()) return after.status();
+      member = &after_release.emplace(*std::move(after));
+    }
   }
   const internal::DecideContext context{program, members, id, member, at, recorded_at, key, digest};
   Entry entry = context.Header(id);

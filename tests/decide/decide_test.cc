@@ -720,6 +720,17 @@ TEST_F(DecideTest, CaptureAndReleaseAHold) {
   EXPECT_EQ(back.draws, (std::vector<LotDraw>{{LotId{lot, 0}, Points(20)}}));
 }
 
+// A command first releases the member's lapsed holds. A hold that cannot be
+// released (one forged into a journal, drawing on a lot that does not
+// exist) refuses the command instead of crashing.
+TEST_F(DecideTest, ALapsedHoldThatDoesNotFitRefusesTheCommand) {
+  State(kAnn).mutable_detail().holds[99] =
+      Hold{Points(5), At("2020-03-02T00:00:00Z"), {{LotId{12345, 0}, Points(5)}}, RewardPrice{}, At("2020-03-01T00:00:00Z")};
+  State(kAnn).mutable_detail().held = Points(5);
+  ExpectRefused(Credit{.idempotency_key = "c", .member = kAnn, .at = At("2020-03-05T00:00:00Z"), .amount = Points(10)},
+                absl::StatusCode::kFailedPrecondition, "member ann: hold 99 cannot be released: no lot 12345/0");
+}
+
 TEST_F(DecideTest, CaptureAndReleaseRefusals) {
   Earn(kAnn, 100, "2020-02-01T00:00:00Z");
   uint64_t hold = First(PlaceHold{.idempotency_key = "h",
