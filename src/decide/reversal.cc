@@ -127,6 +127,15 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
     body.counters = record.counters;
   }
   body.amount = Points(amount);
+  // A manual reversal of the same credit may have taken its counters back.
+  const Period credit_day{Date::FromDaysSinceEpoch(record.local_day), Date::FromDaysSinceEpoch(record.local_day)};
+  for (const CounterDelta& delta : body.counters) {
+    if (CounterTotal(member, delta.counter, credit_day, {}) < delta.amount.value()) {
+      return absl::FailedPreconditionError(absl::StrCat("member ", context.id.value(), ": counter ", delta.counter,
+                                                        " of accrual ", c.credit, "'s day is below ",
+                                                        delta.amount.value(), ": it was reversed already"));
+    }
+  }
   const Lot* lot = member.FindLot(LotId{c.credit, 0});
   if (lot != nullptr && amount > lot->earned.value() - lot->reversed.value()) {
     return absl::FailedPreconditionError(absl::StrCat(

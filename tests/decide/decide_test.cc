@@ -533,6 +533,26 @@ TEST_F(DecideTest, ReturnLinesReversesWhatTheLinesEarned) {
   EXPECT_THAT(last[0].explanation, HasSubstr("12 points earned on them reversed with the activity's bonuses"));
 }
 
+// A manual reversal took the accrual's status counter back already: the
+// return of its last line, which takes the counters with it, is refused
+// rather than driving the counter below zero.
+TEST_F(DecideTest, ReturnAfterItsCountersWereReversedIsRefused) {
+  uint64_t credit = First(Accrue{.idempotency_key = "a",
+                                 .member = kAnn,
+                                 .at = At("2020-03-10T00:00:00Z"),
+                                 .activity = Basket("b", {"12.00", "8.00"})});
+  Run(ReverseEarn{.idempotency_key = "v",
+                  .member = kAnn,
+                  .at = At("2020-03-11T00:00:00Z"),
+                  .credit = credit,
+                  .amount = Points(1),
+                  .counters = {{"status", Points(5)}}});
+  ExpectRefused(ReturnLines{.idempotency_key = "r", .member = kAnn, .at = At("2020-03-12T00:00:00Z"),
+                            .credit = credit, .lines = {0, 1}},
+                absl::StatusCode::kFailedPrecondition,
+                absl::StrCat("member ann: counter status of accrual ", credit, "'s day is below 5"));
+}
+
 TEST_F(DecideTest, ReturnLinesRefusals) {
   uint64_t credit = First(Accrue{.idempotency_key = "a",
                                  .member = kAnn,
