@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace loyalty::internal {
@@ -45,6 +46,32 @@ absl::Status CheckDraws(const MemberState& member, const std::vector<LotDraw>& d
   return absl::OkStatus();
 }
 
+// What open holds and debits not yet reversed would give back to a lot
+// never takes it beyond what it earned.
+absl::Status CheckGivenBack(const MemberState& member) {
+  absl::flat_hash_map<LotId, int64_t> owed;  // lot -> points it would get back
+  auto add = [&](const std::vector<LotDraw>& draws) {
+    for (const LotDraw& draw : draws) {
+      if (!AddTo(&owed[draw.lot], draw.amount.value())) return false;
+    }
+    return true;
+  };
+  for (const auto& [seq, hold] : member.detail().holds) {
+    if (!add(hold.draws)) return Broken("the holds' draws overflow");
+  }
+  for (const auto& [seq, debit] : member.detail().debits) {
+    if (!debit.reversed && !add(debit.draws)) return Broken("the debits' draws overflow");
+  }
+  for (const auto& [id, points] : owed) {
+    const Lot* lot = member.FindLot(id);
+    int64_t back = lot->remaining.value();
+    if (!AddTo(&back, points) || back > lot->earned.value()) {
+      return Broken(absl::StrCat("lot ", id.entry, "/", id.part, " would get back more than it earned"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckHoldsAndDebits(const MemberState& member) {
   const MemberDetail& detail = member.detail();
   int64_t held = 0;
@@ -58,6 +85,7 @@ absl::Status CheckHoldsAndDebits(const MemberState& member) {
     if (seq == 0 || seq > member.last_seq) return Broken(absl::StrCat("debit ", seq, " is not an entry of the member"));
     if (absl::Status s = CheckDraws(member, debit.draws, debit.amount); !s.ok()) return s;
   }
+  if (absl::Status s = CheckGivenBack(member); !s.ok()) return s;
   for (const auto& [seq, quote] : detail.quotes) {
     if (seq == 0 || seq > member.last_seq || quote.amount < Points(0)) return Broken("a quote is out of range");
   }

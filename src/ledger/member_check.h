@@ -13,7 +13,9 @@ namespace loyalty::internal {
 // increasing id order, each with 0 <= remaining <= earned and
 // 0 <= reversed <= earned; the balance the sum of the lots' remaining
 // points and the held total the sum of the open holds; debt, counters and
-// rule totals never negative; every draw of a hold or debit naming a lot;
+// rule totals never negative; every draw of a hold or debit naming a lot,
+// and no lot owed back (by open holds and debits not yet reversed) more
+// than it earned;
 // holds, debits, quotes and accruals no newer than the member's last entry;
 // the flags sorted and distinct. FailedPrecondition naming the broken rule
 // otherwise.

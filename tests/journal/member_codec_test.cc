@@ -178,6 +178,11 @@ TEST_F(MemberCodecTest, StatesThatBreakTheLedgersRulesAreRefused) {
   MemberState future = live;
   future.last_seq = 1;
   refused(future, "is not an entry of the member");
+  MemberState owed = live;
+  Lot* held_lot = owed.FindLot(owed.detail().holds.begin()->second.draws.front().lot);
+  owed.balance = Points(owed.balance.value() + held_lot->earned.value() - held_lot->remaining.value());
+  held_lot->remaining = held_lot->earned;  // as if the hold had taken nothing from it
+  refused(owed, "would get back more than it earned");
   MemberState flags = live;
   flags.mutable_detail().flags = {"b", "a"};
   refused(flags, "the flags are not sorted and distinct");
