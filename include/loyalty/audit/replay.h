@@ -32,7 +32,7 @@ struct ReplayedJournal {
   // equal to the live engine's digest for a full replay of its journal.
   Sha256 state_digest{};
   // Checkpoints of the journal (Store::Checkpoints) compared with the state
-  // rebuilt at their seq, all of them for a full replay.
+  // rebuilt at their seq: all of those within the entries applied.
   uint64_t checkpoints = 0;
 
   // Pointers to the member states, in member id order.
