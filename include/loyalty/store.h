@@ -37,9 +37,18 @@
 // (VerifyJournal with an expected head, `loyalty verify --expect-head`).
 // docs/security.md says what each mode detects.
 //
-// Idempotency keys are indexed in memory (rebuilt when a store is opened)
-// rather than by a unique index in the database, so that random keys do not
-// slow appends down; the index answers in one hash lookup.
+// Idempotency keys are indexed in memory rather than by a unique index in
+// the database, so that random keys do not slow appends down. An SQLite
+// journal moves them to an index on disk with each checkpoint of its head
+// (written sorted, in the checkpoint's transaction), so that memory holds
+// only the keys since the latest checkpoint, and a retry of an older
+// command is still found (one look-up in the index on disk).
+//
+// Opening an SQLite journal that has a checkpoint reads and verifies only
+// the entries from that checkpoint on (its recorded hash must be the
+// entry's), so that a start does not grow with the history; the entries
+// before it are verified by VerifyChain (`loyalty verify`), or on open
+// with SqliteOptions::verify_from_first_entry.
 //
 // Thread safety: every method may be called from any thread; appends are
 // serialized inside the store.
@@ -249,6 +258,12 @@ struct SqliteOptions {
   // are returned as stored even where a row holds another entry's seq,
   // FindKey finds nothing, and Append returns FailedPrecondition.
   bool verify_on_open = true;
+  // false (the default): a verified open of a journal with a checkpoint
+  // reads and verifies the entries from the latest checkpoint of its head
+  // (the one its idempotency keys were indexed on disk with) on, and takes
+  // the entries before it as verified by an earlier open or by
+  // VerifyChain. true: reads and verifies every entry from the first.
+  bool verify_from_first_entry = false;
   // The secret of a keyed journal (at least 16 bytes; see above). A new
   // journal created with a key is keyed for good (schema version 5, its
   // head authenticated; versions of this library before that refuse to

@@ -1,6 +1,8 @@
 // The in-memory index of idempotency keys.
 #include "store/key_index.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace loyalty::internal {
@@ -46,6 +48,17 @@ std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
   auto it = keys_.find(key);
   if (it == keys_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::pair<absl::string_view, KeyRecord>> KeyIndex::Sorted() const {
+  std::vector<std::pair<absl::string_view, KeyRecord>> sorted(keys_.begin(), keys_.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return sorted;
+}
+
+void KeyIndex::Clear() {
+  keys_.clear();
+  last_key_.clear();
 }
 
 }  // namespace loyalty::internal

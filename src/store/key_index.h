@@ -5,6 +5,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -29,6 +31,12 @@ class KeyIndex {
   // AlreadyExists if the key belongs to an earlier command.
   absl::Status AddNext(uint64_t seq, absl::string_view key);
   std::optional<KeyRecord> Find(absl::string_view key) const;
+  // Every key recorded, by ascending key (the order an index on disk is
+  // built fastest in). The views stay valid until the index changes.
+  std::vector<std::pair<absl::string_view, KeyRecord>> Sorted() const;
+  // Forgets every key (they were written to an index on disk).
+  void Clear();
+  size_t size() const { return keys_.size(); }
   // Starts loading the memory that adding or finding `key` will touch, so
   // that the cache misses of a large index overlap the caller's other work.
   void Prefetch(absl::string_view key) const { keys_.prefetch(key); }

@@ -67,6 +67,7 @@ constexpr int kUnlinkedSchemaVersion = 1;
 constexpr int kUnlinkedKeyedSchemaVersion = 2;
 constexpr absl::string_view kKeyedChain = "hmac-sha256";
 constexpr absl::string_view kFormat = "loyalty-journal";
+constexpr const char* kFindKeySql = "SELECT first, count FROM loyalty_keys WHERE key = ?";
 
 // A prepared statement, finalized on destruction.
 class Statement {
@@ -131,33 +132,27 @@ class SqliteStore final : public Store {
         " bytes BLOB NOT NULL, PRIMARY KEY(seq, part)) WITHOUT ROWID;",
         writer_);
     if (status.ok()) status = WriteCheckpointLocked(info, next_part);
+    // The keys move to the index on disk with a checkpoint of the head
+    // (every command's entries lie before it); an older one leaves them.
+    const bool move_keys = info.seq == Head().seq && info.seq > keys_through_;
+    if (status.ok() && move_keys) status = WriteKeysLocked(info.seq);
     if (status.ok()) status = Exec("COMMIT", writer_);
-    if (!status.ok()) sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return status;
+    if (!status.ok()) {
+      sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return status;
+    }
+    if (move_keys) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      keys_.Clear();
+      keys_through_ = info.seq;
+      key_table_ = true;
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<CheckpointInfo> out;
-    if (!HasCheckpointsLocked()) return out;
-    Statement select;
-    if (absl::Status s = Prepare("SELECT seq, head_hash, digest, parts FROM loyalty_checkpoints ORDER BY seq", &select);
-        !s.ok()) {
-      return s;
-    }
-    int rc;
-    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
-      CheckpointInfo info;
-      info.seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
-      info.parts = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 3));
-      if (!ColumnHash(select.get(), 1, &info.head_hash) || !ColumnHash(select.get(), 2, &info.digest)) {
-        return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": checkpoint at entry ", info.seq,
-                                                " has a malformed hash"));
-      }
-      out.push_back(info);
-    }
-    if (rc != SQLITE_DONE) return Error("read loyalty_checkpoints", rc);
-    return out;
+    return CheckpointsLocked();
   }
 
   absl::Status ReadCheckpoint(uint64_t seq,
@@ -231,6 +226,13 @@ class SqliteStore final : public Store {
   std::optional<KeyRecord> FindKey(absl::string_view key) const override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::optional<KeyRecord> record = keys_.Find(key);
+    if (!record && key_table_) {
+      if (find_key_.get() == nullptr &&
+          sqlite3_prepare_v2(db_, kFindKeySql, -1, find_key_.out(), nullptr) != SQLITE_OK) {
+        return std::nullopt;
+      }
+      record = FindIndexedKey(find_key_.get(), key);
+    }
     if (record && record->first > last_seq_) return std::nullopt;  // of an append not committed yet
     return record;
   }
@@ -380,12 +382,83 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
-  // Whether a checkpoint was ever saved (its table exists).
-  bool HasCheckpointsLocked() const {
+  // Writes every key of the index in memory into loyalty_keys and records
+  // that it holds the keys of the entries up to `through`, on writer_, in
+  // the transaction the caller began (under append_mutex_).
+  absl::Status WriteKeysLocked(uint64_t through) {
+    absl::Status status = Exec(
+        "CREATE TABLE IF NOT EXISTS loyalty_keys(key BLOB PRIMARY KEY, first INTEGER NOT NULL,"
+        " count INTEGER NOT NULL) WITHOUT ROWID",
+        writer_);
+    if (!status.ok()) return status;
+    Statement insert;
+    if (int rc = sqlite3_prepare_v2(writer_, "INSERT INTO loyalty_keys VALUES(?, ?, ?)", -1, insert.out(), nullptr);
+        rc != SQLITE_OK) {
+      return Error("prepare the key index", rc, writer_);
+    }
+    std::vector<std::pair<absl::string_view, KeyRecord>> keys;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      keys = keys_.Sorted();
+    }
+    for (const auto& [key, record] : keys) {
+      sqlite3_bind_blob(insert.get(), 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(insert.get(), 2, static_cast<sqlite3_int64>(record.first));
+      sqlite3_bind_int64(insert.get(), 3, static_cast<sqlite3_int64>(record.count));
+      int rc = sqlite3_step(insert.get());
+      sqlite3_reset(insert.get());
+      if (rc != SQLITE_DONE) return Error(absl::StrCat("index idempotency key \"", key, "\""), rc, writer_);
+    }
+    return Exec(absl::StrCat("INSERT OR REPLACE INTO loyalty_meta VALUES('keys_through', '", through, "')").c_str(),
+                writer_);
+  }
+
+  // The record of `key` in loyalty_keys, read with `find` (a prepared
+  // "SELECT first, count ... WHERE key = ?"); nullopt if absent or unreadable.
+  static std::optional<KeyRecord> FindIndexedKey(sqlite3_stmt* find, absl::string_view key) {
+    sqlite3_bind_blob(find, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    std::optional<KeyRecord> record;
+    if (sqlite3_step(find) == SQLITE_ROW) {
+      record = KeyRecord{static_cast<uint64_t>(sqlite3_column_int64(find, 0)),
+                         static_cast<uint32_t>(sqlite3_column_int64(find, 1))};
+    }
+    sqlite3_reset(find);
+    return record;
+  }
+
+  // Every checkpoint recorded, by ascending seq. Caller holds mutex_.
+  absl::StatusOr<std::vector<CheckpointInfo>> CheckpointsLocked() const {
+    std::vector<CheckpointInfo> out;
+    if (!HasCheckpointsLocked()) return out;
     Statement select;
-    return Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'loyalty_checkpoints'", &select)
-               .ok() &&
-           sqlite3_step(select.get()) == SQLITE_ROW;
+    if (absl::Status s = Prepare("SELECT seq, head_hash, digest, parts FROM loyalty_checkpoints ORDER BY seq", &select);
+        !s.ok()) {
+      return s;
+    }
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      CheckpointInfo info;
+      info.seq = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
+      info.parts = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 3));
+      if (!ColumnHash(select.get(), 1, &info.head_hash) || !ColumnHash(select.get(), 2, &info.digest)) {
+        return absl::DataLossError(absl::StrCat("sqlite journal ", path_, ": checkpoint at entry ", info.seq,
+                                                " has a malformed hash"));
+      }
+      out.push_back(info);
+    }
+    if (rc != SQLITE_DONE) return Error("read loyalty_checkpoints", rc);
+    return out;
+  }
+
+
+  // Whether a checkpoint was ever saved (its table exists).
+  bool HasCheckpointsLocked() const { return HasTableLocked("loyalty_checkpoints"); }
+
+  bool HasTableLocked(const char* name) const {
+    Statement select;
+    if (!Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &select).ok()) return false;
+    sqlite3_bind_text(select.get(), 1, name, -1, SQLITE_STATIC);
+    return sqlite3_step(select.get()) == SQLITE_ROW;
   }
 
   static bool ColumnHash(sqlite3_stmt* statement, int column, Sha256* hash) {
@@ -486,7 +559,7 @@ class SqliteStore final : public Store {
     }
     verified_ = options.verify_on_open;
     if (!verified_) return LoadRecordedHead();
-    if (absl::Status s = Load(); !s.ok()) return s;
+    if (absl::Status s = Load(options.verify_from_first_entry); !s.ok()) return s;
     if (read_only_) return absl::OkStatus();
     if (!linked_) {
       if (absl::Status s = AddMemberLinks(); !s.ok()) return s;
@@ -598,24 +671,46 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
-  // Reads the whole journal, verifying the chain and building the key index.
-  // The links are checked on a second thread (LinkCheck). The first entry
-  // at fault is reported, as a check of one entry at a time would: a bad
-  // link precedes whatever this thread found at the same entry or later.
-  absl::Status Load() {
+  // Reads the journal, verifying the chain and building the key index: from
+  // the first entry, or (by default, where the file has one) from the
+  // anchor, the checkpoint up to which the keys are indexed on disk. The
+  // links are checked on a second thread (LinkCheck). The first entry at
+  // fault is reported, as a check of one entry at a time would: a bad link
+  // precedes whatever this thread found at the same entry or later.
+  absl::Status Load(bool from_first_entry) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return InSnapshotLocked([&] { return LoadLocked(); });
+    return InSnapshotLocked([&]() -> absl::Status {
+      if (absl::Status s = ReadKeysThroughLocked(); !s.ok()) return s;
+      std::optional<CheckpointInfo> anchor;
+      if (!from_first_entry && keys_through_ > 0) {
+        auto found = CheckpointAtLocked(keys_through_);
+        if (!found.ok()) return found.status();
+        anchor = *std::move(found);
+      }
+      return LoadLocked(anchor);
+    });
   }
 
   // Load's work, in its snapshot. Caller holds mutex_.
-  absl::Status LoadLocked() {
-    Sha256 previous{};
-    uint64_t expected = 1;
+  absl::Status LoadLocked(const std::optional<CheckpointInfo>& anchor) {
+    Sha256 previous = anchor ? anchor->head_hash : Sha256{};
+    uint64_t expected = anchor ? anchor->seq : 1;
     internal::LinkCheck links(chain_, previous);
-    absl::Status status = ReadRowsLocked(1, UINT64_MAX, [&](const Row& row) -> absl::Status {
+    absl::Status status = ReadRowsLocked(expected, UINT64_MAX, [&](const Row& row) -> absl::Status {
       if (row.seq != expected) {
         return absl::DataLossError(absl::StrCat(path_, ": journal entry ", expected,
                                                 ": missing or reordered (found ", row.seq, " in its place)"));
+      }
+      if (anchor && row.seq == anchor->seq) {
+        // The anchor's own entry is not checked again: only its hash is
+        // matched against the checkpoint's.
+        if (row.hash != anchor->head_hash) {
+          return absl::DataLossError(absl::StrCat(path_, ": journal entry ", row.seq,
+                                                  ": its hash is not the one its checkpoint recorded (the entry or "
+                                                  "the checkpoint was modified)"));
+        }
+        ++expected;
+        return absl::OkStatus();
       }
       // Only the key is decoded here; whoever reads the entry decodes it whole.
       auto key = internal::DecodeEntryKey(row.bytes);
@@ -629,8 +724,10 @@ class SqliteStore final : public Store {
       keys_.Prefetch(key->idempotency_key);  // overlapped with copying the row for the link check
       // False only once an earlier link failed, which Finish reports.
       if (!links.Add(row.seq, row.bytes, row.hash)) return absl::CancelledError("a link does not verify");
-      if (absl::Status keys = keys_.AddNext(row.seq, key->idempotency_key); !keys.ok()) {
-        return absl::DataLossError(absl::StrCat(path_, ": journal entry ", row.seq, ": ", keys.message()));
+      if (row.seq > keys_through_) {  // the keys up to it are indexed on disk
+        if (absl::Status keys = keys_.AddNext(row.seq, key->idempotency_key); !keys.ok()) {
+          return absl::DataLossError(absl::StrCat(path_, ": journal entry ", row.seq, ": ", keys.message()));
+        }
       }
       previous = row.hash;
       ++expected;
@@ -640,6 +737,10 @@ class SqliteStore final : public Store {
       return absl::DataLossError(absl::StrCat(path_, ": ", internal::ModifiedDetail(*bad)));
     }
     if (!status.ok()) return status;
+    if (anchor && expected == anchor->seq) {
+      return absl::DataLossError(absl::StrCat(path_, ": journal truncated: it ends before entry ", anchor->seq,
+                                              ", where it has a checkpoint"));
+    }
     auto head = Meta("head");
     if (!head.ok()) return head.status();
     std::string expected_head = absl::StrCat(expected - 1, ":", ToHex(previous));
@@ -658,6 +759,33 @@ class SqliteStore final : public Store {
     head_ = previous;
     last_seq_ = expected - 1;
     return absl::OkStatus();
+  }
+
+  // Reads keys_through_ from loyalty_meta (0 if the file records none).
+  // DataLoss if it is not a number, or the key index it names is missing.
+  absl::Status ReadKeysThroughLocked() {
+    auto text = Meta("keys_through");
+    if (!text.ok()) return text.status();
+    keys_through_ = 0;
+    if (!text->has_value()) return absl::OkStatus();
+    if (!absl::SimpleAtoi(**text, &keys_through_) || !HasTableLocked("loyalty_keys")) {
+      return absl::DataLossError(absl::StrCat(path_, ": its key index (keys_through \"", **text,
+                                              "\" in loyalty_meta, table loyalty_keys) is damaged"));
+    }
+    key_table_ = true;
+    return absl::OkStatus();
+  }
+
+  // The checkpoint at `seq`, if one is recorded (the key index is written
+  // with one, in one transaction; checkpoints deleted since leave the index
+  // usable and the open verifies from the first entry).
+  absl::StatusOr<std::optional<CheckpointInfo>> CheckpointAtLocked(uint64_t seq) const {
+    auto all = CheckpointsLocked();
+    if (!all.ok()) return all.status();
+    for (const CheckpointInfo& info : *all) {
+      if (info.seq == seq) return info;
+    }
+    return std::nullopt;
   }
 
   // For an unverified open: takes LastSeq and HeadHash from the head the
@@ -937,8 +1065,12 @@ class SqliteStore final : public Store {
 
     absl::Status WritePiece(std::span<Entry> piece) {
       sqlite3_stmt* insert = store_.insert_.get();
-      for (Entry& entry : piece) {
+      for (size_t i = 0; i < piece.size(); ++i) {
+        Entry& entry = piece[i];
         LOYALTY_CHECK(entry.seq == next_seq_);
+        if (i == 0 || entry.idempotency_key != piece[i - 1].idempotency_key) {
+          if (absl::Status unused = CheckKeyNotIndexed(entry.idempotency_key); !unused.ok()) return unused;
+        }
         ++next_seq_;
         entry.hash = store_.chain_.EncodeAndHash(previous_, entry, &bytes_);
         previous_ = entry.hash;
@@ -951,6 +1083,20 @@ class SqliteStore final : public Store {
         if (rc != SQLITE_DONE) return store_.Error("append", rc, store_.writer_);
       }
       return absl::OkStatus();
+    }
+
+    // AlreadyExists if `key` is in the index on disk (the index in memory
+    // only holds the keys after it).
+    absl::Status CheckKeyNotIndexed(absl::string_view key) {
+      if (!store_.key_table_) return absl::OkStatus();
+      Statement& find = store_.find_key_writer_;
+      if (find.get() == nullptr) {
+        if (int rc = sqlite3_prepare_v2(store_.writer_, kFindKeySql, -1, find.out(), nullptr); rc != SQLITE_OK) {
+          return store_.Error("read the key index", rc, store_.writer_);
+        }
+      }
+      if (!FindIndexedKey(find.get(), key)) return absl::OkStatus();
+      return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key, "\" is already used"));
     }
 
     // Lets the worker, if any, write what is queued and end.
@@ -992,7 +1138,14 @@ class SqliteStore final : public Store {
   Statement insert_;
   Statement update_head_;
   Statement update_head_mac_;  // keyed journals of schema version 5
+  // The idempotency keys of the entries after keys_through_ (all of them
+  // in a journal that never moved its keys to disk); those up to it are in
+  // the table loyalty_keys, which exists if key_table_.
   internal::KeyIndex keys_;
+  uint64_t keys_through_ = 0;
+  bool key_table_ = false;
+  mutable Statement find_key_;  // kFindKeySql on db_, prepared by the first FindKey that needs it
+  Statement find_key_writer_;   // kFindKeySql on writer_, for appends
   std::thread checkpointer_;  // started by the first checkpoint requested
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_due_;

@@ -36,8 +36,8 @@ class CheckpointTest : public ::testing::Test {
     for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
   }
 
-  absl::StatusOr<std::unique_ptr<Engine>> Open() {
-    auto store = OpenSqliteStore(path_);
+  absl::StatusOr<std::unique_ptr<Engine>> Open(SqliteOptions options = {}) {
+    auto store = OpenSqliteStore(path_, options);
     if (!store.ok()) return store.status();
     return Engine::Open(*std::move(store), clock_, *Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter}));
   }
@@ -106,6 +106,36 @@ TEST_F(CheckpointTest, OpenStartsFromTheLatestCheckpoint) {
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->checkpoints, 3u);
   EXPECT_EQ(replayed->state_digest, digest);
+}
+
+// A checkpoint moves the idempotency keys to the store's index on disk: a
+// retry of a command from before it, after a restart, still returns the
+// original receipt and changes nothing; a retry with other content is
+// refused.
+TEST_F(CheckpointTest, ARetryOfACommandBeforeTheCheckpointIsAnsweredFromTheIndexOnDisk) {
+  Receipt original;
+  {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Work(**engine, "1");
+    auto receipt = (*engine)->Execute(Credit{.idempotency_key = "late", .member = Id("bob"), .amount = Points(7)});
+    ASSERT_TRUE(receipt.ok());
+    original = *receipt;
+    ASSERT_TRUE((*engine)->SaveCheckpoint().ok());
+    Work(**engine, "2");
+  }
+  auto engine = Open();
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const Sha256 digest = (*engine)->StateDigest();
+  const uint64_t last = (*engine)->store().LastSeq();
+  auto again = (*engine)->Execute(Credit{.idempotency_key = "late", .member = Id("bob"), .amount = Points(7)});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->entries, original.entries);
+  auto other = (*engine)->Execute(Credit{.idempotency_key = "c-ann-1", .member = Id("ann"), .amount = Points(5)});
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists) << other.status();
+  EXPECT_EQ((*engine)->store().LastSeq(), last);
+  EXPECT_EQ((*engine)->StateDigest(), digest);
 }
 
 TEST_F(CheckpointTest, ADamagedCheckpointRefusesTheOpen) {
@@ -194,7 +224,15 @@ TEST_F(CheckpointTest, DamageBeforeTheCheckpointIsFoundByAFullReplay) {
   EXPECT_NE(replayed.status().message().find("journal entry 5"), absl::string_view::npos) << replayed.status();
   engine->reset();
   Sql(path_, "UPDATE loyalty_checkpoints SET head_hash = zeroblob(32)");
+  // The store's open starts at the checkpoint and finds its entry's hash
+  // is not the one recorded; an open verifying from the first entry reaches
+  // the engine, which finds the checkpoint is not of this chain.
   auto other = Open();
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("its hash is not the one its checkpoint recorded"),
+            absl::string_view::npos)
+      << other.status();
+  other = Open({.verify_from_first_entry = true});
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.status().message().find("it is of another journal"), absl::string_view::npos) << other.status();
 }
@@ -214,6 +252,13 @@ TEST_F(CheckpointTest, ACheckpointPastTheJournalsEndRefusesTheOpen) {
   Sql(path_, absl::StrCat("DELETE FROM journal WHERE seq > ", earlier.seq, "; UPDATE loyalty_meta SET value = '",
                           earlier.seq, ":", ToHex(earlier.hash), "' WHERE key = 'head'"));
   auto engine = Open();
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(engine.status().message().find(absl::StrCat("it ends before entry ", checkpoint.seq,
+                                                        ", where it has a checkpoint")),
+            absl::string_view::npos)
+      << engine.status();
+  engine = Open({.verify_from_first_entry = true});
   ASSERT_FALSE(engine.ok());
   EXPECT_EQ(engine.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(engine.status().message().find("past the journal's last entry"), absl::string_view::npos)
