@@ -85,7 +85,8 @@ const std::string& Journal(int64_t flights) {
   return paths->emplace(flights, path).first->second;
 }
 
-// A copy of Journal(flights) without its checkpoint.
+// A copy of Journal(flights) without its checkpoint and its key index on
+// disk, as journals were before them.
 const std::string& JournalWithoutCheckpoint(int64_t flights) {
   static auto* paths = new std::map<int64_t, std::string>();
   if (auto it = paths->find(flights); it != paths->end()) return it->second;
@@ -94,7 +95,9 @@ const std::string& JournalWithoutCheckpoint(int64_t flights) {
   std::filesystem::copy_file(Journal(flights), path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  if (sqlite3_exec(db, "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts",
+  if (sqlite3_exec(db,
+                   "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts;"
+                   "DROP TABLE IF EXISTS loyalty_keys; DELETE FROM loyalty_meta WHERE key = 'keys_through'",
                    nullptr, nullptr, nullptr) != SQLITE_OK) {
     std::abort();
   }

@@ -34,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -412,6 +413,18 @@ struct DebitRecord {
   bool reversed = false;
 };
 
+// A qualifying counter by local day (Date::days_since_epoch) -> amount: a
+// B-tree, about 16 bytes a day.
+using CounterDays = absl::btree_map<int32_t, Points>;
+
+// The fingerprint of activity `activity` at `partner` ("" for the
+// operator): the first 8 bytes, little-endian, of the SHA-256 of both,
+// each preceded by its length (a LEB128 varint). Members keep fingerprints
+// rather than the ids (16 bytes an activity instead of about 80); two
+// activities of one member would be taken for one only if their
+// fingerprints met, a chance of about n^2 / 2^65 for n activities.
+uint64_t ActivityFingerprint(absl::string_view partner, absl::string_view activity);
+
 // The parts of a member's state that most members seldom or never use:
 // open holds and quotes, debits kept for reversal, accrual records kept
 // for returns, rule use, flags, closure, qualifying counters and status.
@@ -421,18 +434,21 @@ struct MemberDetail {
   Points debt;                                            // owed, paid from the next credits
   absl::flat_hash_map<uint64_t, DebitRecord> debits;      // by debit seq
   absl::flat_hash_map<uint64_t, Quote> quotes;            // open quotes by quote seq
-  absl::flat_hash_map<uint64_t, AccrualRecord> accruals;  // by credit seq
-  // The activities credited, by partner ("" for the operator) and the
-  // host's activity id: the seq of the credit. A return does not remove
-  // one: an activity is credited once.
-  absl::flat_hash_map<std::pair<std::string, std::string>, uint64_t> activities;
+  // The accruals with purchase lines (the ones ReturnLines can return),
+  // by credit seq. An accrual without lines keeps no record: its lot
+  // holds what a reversal needs.
+  absl::flat_hash_map<uint64_t, AccrualRecord> accruals;
+  // The activities credited: ActivityFingerprint(partner, activity id) ->
+  // the seq of the credit. A return does not remove one: an activity is
+  // credited once.
+  absl::flat_hash_map<uint64_t, uint64_t> activities;
   absl::flat_hash_map<std::string, RuleUse> rule_use;     // by rule id
   std::vector<std::string> flags;                         // sorted
   Instant redeemable_until = Instant::Max();              // when closed
   std::map<std::string, Points, std::less<>> counters;    // qualifying, all time; never spendable
   // The same counters by the local day they were earned on: counter -> day
   // (Date::days_since_epoch) -> amount. Qualification periods sum these.
-  std::map<std::string, std::map<int32_t, Points>, std::less<>> counter_days;
+  std::map<std::string, CounterDays, std::less<>> counter_days;
   TierStatus status;
 };
 

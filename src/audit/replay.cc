@@ -59,11 +59,16 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   // read from while the chain is. Checkpoints past the entries read are
   // not compared: a reader's snapshot may end before a writer's latest
   // (a writer's open refuses a checkpoint past the journal's end).
+  // Checkpoints of an older format are not compared: no engine of this
+  // version opens from them.
+  std::vector<CheckpointInfo> current;
   for (const CheckpointInfo& checkpoint : *checkpoints) {
-    if (absl::Status fits = CheckContent(store, checkpoint); !fits.ok()) {
-      return absl::DataLossError(absl::StrCat("checkpoint at entry ", checkpoint.seq, ": ", fits.message()));
-    }
+    absl::Status fits = CheckContent(store, checkpoint);
+    if (absl::IsFailedPrecondition(fits)) continue;
+    if (!fits.ok()) return absl::DataLossError(absl::StrCat("checkpoint at entry ", checkpoint.seq, ": ", fits.message()));
+    current.push_back(checkpoint);
   }
+  *checkpoints = std::move(current);
   size_t next_checkpoint = 0;
   internal::JournalRules rules({.links = store.KeepsMemberLinks()});
   absl::Status admitted;  // the first entry (or checkpoint) that does not fit

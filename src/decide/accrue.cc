@@ -39,7 +39,7 @@ std::string AccrualText(const Program& program, const ProgramVersion& version, c
 // returned.
 absl::Status CheckNotCredited(const MemberId& member_id, const MemberState& member, const std::string& partner,
                               const std::string& id) {
-  auto it = member.detail().activities.find(std::pair(partner, id));
+  auto it = member.detail().activities.find(ActivityFingerprint(partner, id));
   if (it == member.detail().activities.end()) return absl::OkStatus();
   return absl::AlreadyExistsError(absl::StrCat("member ", member_id.value(), ": activity \"", id, "\"",
                                                partner.empty() ? "" : absl::StrCat(" at partner ", partner),

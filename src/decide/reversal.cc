@@ -13,7 +13,9 @@
 namespace loyalty::internal {
 namespace {
 
-// The local day credit `credit` counted its qualifying counters on.
+// The local day credit `credit` counted its qualifying counters on: its
+// accrual's, or its lot's earning day (the same day: every version has the
+// program's zone).
 int32_t CreditDay(const Program& program, const MemberState& member, uint64_t credit) {
   if (auto it = member.detail().accruals.find(credit); it != member.detail().accruals.end()) return it->second.local_day;
   const Lot* lot = member.FindLot(LotId{credit, 0});
@@ -111,7 +113,8 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
   const MemberState& member = context.member();
   auto accrual = member.detail().accruals.find(c.credit);
   if (accrual == member.detail().accruals.end()) {
-    return absl::NotFoundError(absl::StrCat("member ", context.id.value(), ": no accrual ", c.credit));
+    return absl::NotFoundError(
+        absl::StrCat("member ", context.id.value(), ": no accrual ", c.credit, " with purchase lines to return"));
   }
   const AccrualRecord& record = accrual->second;
   if (c.lines.empty()) return Invalid("lines", "name at least one line to return");

@@ -77,6 +77,9 @@ absl::StatusOr<uint64_t> EngineImpl::LoadCheckpointLocked() {
     return absl::OkStatus();
   });
   absl::Status read = store_->ReadCheckpoint(latest.seq, [&](absl::string_view part) { return decoder.Part(part); });
+  // A checkpoint of an older format is not read: the open starts from the
+  // first entry and leaves a checkpoint of today's format.
+  if (absl::IsFailedPrecondition(read)) return 0;
   if (read.ok()) read = decoder.Finish();
   if (read.ok() && decoder.Digest() != latest.digest) read = absl::DataLossError("its content does not match its digest");
   if (!read.ok()) return damaged(read.message());

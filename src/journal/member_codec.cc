@@ -120,16 +120,8 @@ bool Get(Reader& r, TierStatus* t) {
          Get(r, &t->paid_until);
 }
 
-void Put(Writer& w, const std::pair<std::string, std::string>& activity) {
-  Put(w, activity.first);
-  Put(w, activity.second);
-}
-bool Get(Reader& r, std::pair<std::string, std::string>* activity) {
-  return Get(r, &activity->first) && Get(r, &activity->second);
-}
-
 // A counter's amounts by local day (below, as a map).
-void Put(Writer& w, const std::map<int32_t, Points>& days);
+void Put(Writer& w, const CounterDays& days);
 
 // A map as its size and its entries in key order.
 template <typename Map>
@@ -166,7 +158,7 @@ bool GetMap(Reader& r, Map* map) {
   return GetMap(r, map, [](Reader& in, typename Map::mapped_type* value) { return Get(in, value); });
 }
 
-void Put(Writer& w, const std::map<int32_t, Points>& days) { PutMap(w, days); }
+void Put(Writer& w, const CounterDays& days) { PutMap(w, days); }
 
 void PutDetail(Writer& w, const MemberDetail& d) {
   PutMap(w, d.holds);
@@ -188,7 +180,7 @@ bool GetDetail(Reader& r, MemberDetail* d) {
          GetMap(r, &d->quotes) && GetMap(r, &d->accruals) && GetMap(r, &d->activities) && GetMap(r, &d->rule_use) &&
          Get(r, &d->flags) && Get(r, &d->redeemable_until) && GetMap(r, &d->counters) &&
          GetMap(r, &d->counter_days,
-                [](Reader& in, std::map<int32_t, Points>* days) { return GetMap(in, days); }) &&
+                [](Reader& in, CounterDays* days) { return GetMap(in, days); }) &&
          Get(r, &d->status);
 }
 

@@ -12,7 +12,9 @@
 namespace loyalty::internal {
 namespace {
 
-constexpr uint64_t kFormat = 1;
+// Format 2 keeps accrual records only for accruals with purchase lines and
+// activities as fingerprints; format 1 checkpoints are not read.
+constexpr uint64_t kFormat = 2;
 constexpr uint64_t kMaxVersions = 1 << 16;
 
 // The first part: the format and the published versions in id order.
@@ -62,7 +64,12 @@ absl::Status ProjectionDecoder::Part(absl::string_view bytes) {
   uint64_t count = 0;
   if (part == 0) {
     uint64_t format = 0;
-    if (!r.Unsigned(&format) || (format != kFormat && !r.Fail("unknown checkpoint format")) || !r.Unsigned(&count) ||
+    if (!r.Unsigned(&format)) return bad();
+    if (format >= 1 && format < kFormat) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint format ", format, " predates this library's (", kFormat, ")"));
+    }
+    if ((format != kFormat && !r.Fail("unknown checkpoint format")) || !r.Unsigned(&count) ||
         (count > kMaxVersions && !r.Fail("too many versions"))) {
       return bad();
     }

@@ -47,7 +47,9 @@ void EncodeProjection(const absl::btree_map<MemberId, const MemberState*>& membe
 // from a store and are untrusted: InvalidArgument naming the part and the
 // reason for bytes EncodeProjection does not write, for a member that
 // breaks the ledger's invariants or is out of id order, and for lots that
-// name more than 65,536 versions in all.
+// name more than 65,536 versions in all. FailedPrecondition for the parts
+// of an older format, which this version does not read (the state is
+// rebuilt from the entries instead).
 class ProjectionDecoder {
  public:
   using MemberVisit = std::function<absl::Status(const MemberId& id, MemberState&& state)>;

@@ -372,11 +372,13 @@ void Fold(S& s, const entries::Credited& e) {
     member.has_accrued = true;
     member.last_activity = std::max(member.last_activity, entry.business_time);
     MemberDetail& detail = member.mutable_detail();
-    detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed, std::vector<bool>(e.line_points.size()),
-                                               e.counters, e.local_day};
+    if (!e.line_points.empty()) {
+      detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed,
+                                                 std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
+    }
     // Journals written before activities were credited once may credit one
     // twice: the first credit is the one a repeat is refused with.
-    detail.activities.try_emplace(std::pair(entry.partner, e.activity), entry.seq);
+    detail.activities.try_emplace(ActivityFingerprint(entry.partner, e.activity), entry.seq);
   });
 }
 

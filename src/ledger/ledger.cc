@@ -8,7 +8,9 @@
 
 #include "loyalty/check.h"
 #include "loyalty/program.h"
+#include "core/encoding.h"
 #include "core/overloaded.h"
+#include "core/sha256.h"
 
 namespace loyalty {
 namespace {
@@ -130,6 +132,17 @@ std::vector<size_t> SpendableLots(const MemberState& member, Instant at) {
     return x.id < y.id;
   });
   return order;
+}
+
+uint64_t ActivityFingerprint(absl::string_view partner, absl::string_view activity) {
+  std::string bytes;
+  internal::Writer w(&bytes);
+  w.Bytes(partner);
+  w.Bytes(activity);
+  const Sha256 hash = internal::Sha256Of(bytes);
+  uint64_t fingerprint = 0;
+  for (int i = 7; i >= 0; --i) fingerprint = fingerprint << 8 | hash[static_cast<size_t>(i)];
+  return fingerprint;
 }
 
 }  // namespace loyalty

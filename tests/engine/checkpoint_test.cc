@@ -138,6 +138,32 @@ TEST_F(CheckpointTest, ARetryOfACommandBeforeTheCheckpointIsAnsweredFromTheIndex
   EXPECT_EQ((*engine)->StateDigest(), digest);
 }
 
+// A checkpoint of an older format is not read: the open rebuilds the state
+// from the first entry and replaces it with one of today's format.
+TEST_F(CheckpointTest, ACheckpointOfAnOlderFormatIsReplacedFromTheEntries) {
+  Sha256 digest;
+  {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok());
+    Work(**engine, "1");
+    digest = (*engine)->StateDigest();
+  }
+  const CheckpointInfo before = Checkpoints().at(0);
+  Sql(path_, "UPDATE loyalty_checkpoint_parts SET bytes = x'01' || substr(bytes, 2) WHERE part = 0");
+  auto replayed = Replay(**OpenSqliteStore(path_, {.read_only = true}));
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->checkpoints, 0u);  // not compared
+  {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    EXPECT_EQ((*engine)->StateDigest(), digest);
+  }
+  EXPECT_EQ(Checkpoints(), std::vector<CheckpointInfo>{before});
+  replayed = Replay(**OpenSqliteStore(path_, {.read_only = true}));
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->checkpoints, 1u);
+}
+
 TEST_F(CheckpointTest, ADamagedCheckpointRefusesTheOpen) {
   {
     auto engine = Open();

@@ -33,6 +33,14 @@ class LedgerTest : public ::testing::Test {
   int version_ = 1;
 };
 
+// Worked with Python's hashlib: the first 8 bytes, little-endian, of
+// sha256(b"\x00\x08coupon-1") and of sha256(b"\x02LH\x08coupon-1").
+TEST(ActivityFingerprint, IsTheSha256OfPartnerAndIdLengthPrefixed) {
+  EXPECT_EQ(ActivityFingerprint("", "coupon-1"), 0xb09e1de4ff41872eu);
+  EXPECT_EQ(ActivityFingerprint("LH", "coupon-1"), 0xb04fb9d3422e9d7fu);
+  EXPECT_NE(ActivityFingerprint("L", "Hcoupon-1"), ActivityFingerprint("LH", "coupon-1"));
+}
+
 TEST_F(LedgerTest, CreditAddsLotWithVersionAndCounters) {
   uint64_t seq = Apply(entries::Credited{Points(500), Points(0), Day(100), "flight", {{"status_miles", Points(500)}, {"segments", Points(1)}}},
                        Day(1));
