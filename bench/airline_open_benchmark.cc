@@ -11,12 +11,19 @@
 // BM_AirlineOpenFromCheckpoint opens the journal as a restarted host does;
 // BM_AirlineOpenFromTheFirstEntry opens a copy without its checkpoint,
 // read-only, rebuilding the state from every entry (the open before
-// checkpoints). Peak memory needs a process per open, and is not measured
-// here.
+// checkpoints). BM_AirlineOpenPeakMemory opens the journal from its
+// checkpoint in a child process of this binary (`--open-only PATH`), so
+// that the peak is the open's alone: `peak_bytes_per_member` is the
+// child's peak resident set after the open less its resident set before
+// it, divided by the members.
 #include <sqlite3.h>
+#include <sys/resource.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -123,6 +130,54 @@ void Open(benchmark::State& state, const std::string& path, SqliteOptions option
 void BM_AirlineOpenFromCheckpoint(benchmark::State& state) { Open(state, Journal(state.range(0)), {}); }
 BENCHMARK(BM_AirlineOpenFromCheckpoint)->Arg(10)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The resident set of this process now, in bytes (VmRSS).
+int64_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return 0;
+}
+
+// The child's work: opens the journal at `path` from its checkpoint and
+// prints "<resident bytes before> <peak resident bytes> <seconds>".
+int OpenOnly(const char* path) {
+  FakeClock clock(*Instant::Parse("2011-01-03T00:00:00Z"));
+  const Program program = *ParseProgram(kProgram);
+  const int64_t before = ResidentBytes();
+  const auto start = std::chrono::steady_clock::now();
+  auto store = OpenSqliteStore(path);
+  if (!store.ok()) return 1;
+  auto engine = Engine::Open(*std::move(store), clock, program);
+  if (!engine.ok()) return 1;
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%lld %lld %.3f\n", static_cast<long long>(before), static_cast<long long>(usage.ru_maxrss) * 1024,
+              took.count());
+  return 0;
+}
+
+void BM_AirlineOpenPeakMemory(benchmark::State& state) {
+  const std::string& path = Journal(state.range(0));
+  const std::string output = path + "-peak";
+  long long before = 0, peak = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    std::string command = "'" + self + "' --open-only '" + path + "' > '" + output + "'";
+    if (std::system(command.c_str()) != 0) {
+      state.SkipWithError("the child's open failed");
+      return;
+    }
+    std::ifstream in(output);
+    in >> before >> peak >> seconds;
+  }
+  state.counters["peak_bytes_per_member"] = static_cast<double>(peak - before) / static_cast<double>(Members());
+  state.counters["open_seconds"] = seconds;
+}
+BENCHMARK(BM_AirlineOpenPeakMemory)->Arg(10)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
 void BM_AirlineOpenFromTheFirstEntry(benchmark::State& state) {
   Open(state, JournalWithoutCheckpoint(state.range(0)), {.read_only = true});
 }
@@ -131,4 +186,12 @@ BENCHMARK(BM_AirlineOpenFromTheFirstEntry)->Arg(10)->Arg(20)->Unit(benchmark::kM
 }  // namespace
 }  // namespace loyalty
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--open-only") == 0) return loyalty::OpenOnly(argv[2]);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
