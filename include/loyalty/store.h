@@ -231,6 +231,19 @@ class Store {
   virtual absl::Status ReadCheckpoint(uint64_t seq,
                                       absl::FunctionRef<absl::Status(absl::string_view part)> visit) const;
 
+  // The index of idempotency keys the store keeps on disk (see above):
+  // sets `*through` to the seq up to which it holds every command's key
+  // (0 if it keeps none, the default) and then calls `visit` with each key
+  // and its record, in no particular order, from one snapshot, under the
+  // store's lock (`visit` must not call the store). Replay compares it with
+  // the entries.
+  virtual absl::Status ReadKeyIndex(
+      uint64_t* through, absl::FunctionRef<absl::Status(absl::string_view key, const KeyRecord& record)> visit) const {
+    (void)visit;
+    *through = 0;
+    return absl::OkStatus();
+  }
+
   // False only for a journal written before Entry::member_prev and opened
   // without being migrated (an SQLite journal of schema 1 or 2 opened for
   // inspection): its entries read back with member_prev 0, not their links.

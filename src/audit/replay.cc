@@ -3,8 +3,11 @@
 // digest, computed by the same code as the engine's.
 #include <algorithm>
 #include <span>
+#include <string>
+#include <tuple>
 
 #include "absl/container/btree_map.h"
+#include "absl/hash/hash.h"
 #include "store/chain_pipeline.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/replay.h"
@@ -46,6 +49,74 @@ absl::Status CheckContent(const Store& store, const CheckpointInfo& checkpoint) 
   return read;
 }
 
+// The index of idempotency keys a store keeps on disk against the entries:
+// both sides as an order-independent sum of the commands (key, first seq,
+// count) that end at or before the index's seq, so that neither is held in
+// memory. The hash is seeded per process, so that no file can be made to
+// match by design.
+class IndexedKeys {
+ public:
+  // Reads the store's index (up to the store's last entry, for a reader
+  // whose snapshot ends before it).
+  absl::Status Read(const Store& store) {
+    const uint64_t last = store.LastSeq();
+    absl::Status read = store.ReadKeyIndex(&through_, [&](absl::string_view key, const KeyRecord& record) {
+      if (record.count > 0 && record.first + record.count - 1 <= std::min(through_, last)) {
+        indexed_.Add(key, record.first, record.count);
+      }
+      return absl::OkStatus();
+    });
+    through_ = std::min(through_, last);
+    return read;
+  }
+
+  // The next entry read, in seq order.
+  void Next(const Entry& entry) {
+    if (through_ == 0 || entry.seq > through_) return;
+    if (count_ > 0 && entry.idempotency_key == key_) {
+      ++count_;
+      return;
+    }
+    Close();
+    key_ = entry.idempotency_key;
+    first_ = entry.seq;
+    count_ = 1;
+  }
+
+  // DataLoss if the index does not hold exactly the commands read.
+  absl::Status Compare() {
+    Close();
+    if (indexed_ == read_) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat(
+        "the index of idempotency keys on disk does not match the entries up to ", through_, ": it holds ",
+        indexed_.commands, " commands and the entries ", read_.commands,
+        read_.commands == indexed_.commands ? " (as many, with other keys or seqs)" : ""));
+  }
+
+ private:
+  struct Sum {
+    uint64_t commands = 0;
+    size_t hash = 0;
+    void Add(absl::string_view key, uint64_t first, uint64_t count) {
+      ++commands;
+      hash += absl::Hash<std::tuple<absl::string_view, uint64_t, uint64_t>>{}({key, first, count});
+    }
+    friend bool operator==(const Sum&, const Sum&) = default;
+  };
+
+  void Close() {
+    if (count_ > 0) read_.Add(key_, first_, count_);
+    count_ = 0;
+  }
+
+  uint64_t through_ = 0;  // 0: the store keeps no index
+  Sum indexed_;
+  Sum read_;
+  std::string key_;  // the command being read
+  uint64_t first_ = 0;
+  uint64_t count_ = 0;
+};
+
 }  // namespace
 
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
@@ -69,6 +140,8 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
     current.push_back(checkpoint);
   }
   *checkpoints = std::move(current);
+  IndexedKeys keys;
+  if (absl::Status read = keys.Read(store); !read.ok()) return read;
   size_t next_checkpoint = 0;
   internal::JournalRules rules({.links = store.KeepsMemberLinks()});
   absl::Status admitted;  // the first entry (or checkpoint) that does not fit
@@ -118,6 +191,7 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
           __builtin_prefetch(last + 1, 1);  // where the next lot goes, if there is room
         }
       }
+      keys.Next(run[i]);
       apply(run[i]);
     }
   });
@@ -126,6 +200,7 @@ absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until,
   if (!admitted.ok()) return admitted;
   if (check.fault != internal::ChainFault::kNone) return internal::ChainCheckStatus(check);
   if (absl::Status finished = rules.Finish(); !finished.ok()) return finished;
+  if (absl::Status indexed = keys.Compare(); !indexed.ok()) return indexed;
   replayed.entries = check.entries;
   replayed.head = check.head;
   replayed.state_digest = DigestOf(replayed.members, replayed.published);

@@ -239,6 +239,30 @@ class SqliteStore final : public Store {
 
   std::optional<Sha256> KeyCheck() const override { return key_check_; }
 
+  absl::Status ReadKeyIndex(
+      uint64_t* through,
+      absl::FunctionRef<absl::Status(absl::string_view key, const KeyRecord& record)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    *through = 0;
+    return InSnapshotLocked([&]() -> absl::Status {
+      auto recorded = RecordedKeysThroughLocked();
+      if (!recorded.ok()) return recorded.status();
+      *through = *recorded;
+      if (*through == 0) return absl::OkStatus();
+      Statement select;
+      if (absl::Status s = Prepare("SELECT key, first, count FROM loyalty_keys", &select); !s.ok()) return s;
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        absl::string_view key(static_cast<const char*>(sqlite3_column_blob(select.get(), 0)),
+                              static_cast<size_t>(sqlite3_column_bytes(select.get(), 0)));
+        const KeyRecord record{static_cast<uint64_t>(sqlite3_column_int64(select.get(), 1)),
+                               static_cast<uint32_t>(sqlite3_column_int64(select.get(), 2))};
+        if (absl::Status visited = visit(key, record); !visited.ok()) return visited;
+      }
+      return rc == SQLITE_DONE ? absl::OkStatus() : Error("read loyalty_keys", rc);
+    });
+  }
+
   bool KeepsMemberLinks() const override { return linked_; }
 
   uint64_t LastSeq() const override {
@@ -764,16 +788,25 @@ class SqliteStore final : public Store {
   // Reads keys_through_ from loyalty_meta (0 if the file records none).
   // DataLoss if it is not a number, or the key index it names is missing.
   absl::Status ReadKeysThroughLocked() {
+    auto through = RecordedKeysThroughLocked();
+    if (!through.ok()) return through.status();
+    keys_through_ = *through;
+    key_table_ = keys_through_ > 0;
+    return absl::OkStatus();
+  }
+
+  // The keys_through the file records (0 if none). DataLoss if it is not
+  // a number, or the key index it names is missing. Caller holds mutex_.
+  absl::StatusOr<uint64_t> RecordedKeysThroughLocked() const {
     auto text = Meta("keys_through");
     if (!text.ok()) return text.status();
-    keys_through_ = 0;
-    if (!text->has_value()) return absl::OkStatus();
-    if (!absl::SimpleAtoi(**text, &keys_through_) || !HasTableLocked("loyalty_keys")) {
+    uint64_t through = 0;
+    if (!text->has_value()) return through;
+    if (!absl::SimpleAtoi(**text, &through) || through == 0 || !HasTableLocked("loyalty_keys")) {
       return absl::DataLossError(absl::StrCat(path_, ": its key index (keys_through \"", **text,
                                               "\" in loyalty_meta, table loyalty_keys) is damaged"));
     }
-    key_table_ = true;
-    return absl::OkStatus();
+    return through;
   }
 
   // The checkpoint at `seq`, if one is recorded (the key index is written

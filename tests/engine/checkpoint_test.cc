@@ -138,6 +138,30 @@ TEST_F(CheckpointTest, ARetryOfACommandBeforeTheCheckpointIsAnsweredFromTheIndex
   EXPECT_EQ((*engine)->StateDigest(), digest);
 }
 
+// The index of idempotency keys on disk is compared with the entries by a
+// replay from the first entry: a key deleted from it, or a record changed,
+// is DataLoss.
+TEST_F(CheckpointTest, AReplayComparesTheKeyIndexOnDiskWithTheEntries) {
+  {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok());
+    Work(**engine, "1");
+  }
+  auto replay = [&] { return Replay(**OpenSqliteStore(path_, {.read_only = true})); };
+  ASSERT_TRUE(replay().ok()) << replay().status();
+  Sql(path_, "UPDATE loyalty_keys SET first = first + 1 WHERE key = CAST('c-bob-1' AS BLOB)");
+  auto changed = replay();
+  ASSERT_EQ(changed.status().code(), absl::StatusCode::kDataLoss) << changed.status();
+  EXPECT_NE(changed.status().message().find("(as many, with other keys or seqs)"), absl::string_view::npos)
+      << changed.status();
+  Sql(path_, "DELETE FROM loyalty_keys WHERE key = CAST('c-bob-1' AS BLOB)");
+  auto deleted = replay();
+  ASSERT_EQ(deleted.status().code(), absl::StatusCode::kDataLoss) << deleted.status();
+  EXPECT_NE(deleted.status().message().find("the index of idempotency keys on disk does not match the entries up to"),
+            absl::string_view::npos)
+      << deleted.status();
+}
+
 // A checkpoint of an older format is not read: the open rebuilds the state
 // from the first entry and replaces it with one of today's format.
 TEST_F(CheckpointTest, ACheckpointOfAnOlderFormatIsReplacedFromTheEntries) {

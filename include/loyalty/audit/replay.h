@@ -47,7 +47,9 @@ struct ReplayedJournal {
 // the engine's open checks them), or if a checkpoint the store keeps is
 // not the state the entries build at its seq (a forged or damaged
 // checkpoint: its content against its digest, its digest against the state
-// rebuilt, its chain hash against the entry's). A keyed journal
+// rebuilt, its chain hash against the entry's), or if the index of
+// idempotency keys the store keeps on disk (Store::ReadKeyIndex) does not
+// hold exactly the commands of the entries up to its seq. A keyed journal
 // (store.h) is verified with `journal_key`; FailedPrecondition if the key
 // does not fit the journal, InvalidArgument if it is shorter than 16 bytes.
 absl::StatusOr<ReplayedJournal> Replay(const Store& store, Instant until = Instant::Max(),
