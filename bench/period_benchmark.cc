@@ -1,9 +1,12 @@
 // Period-run benchmarks (members per second): the expiry run over a
 // population where every member has one lot that lapses, through the engine
-// (decide, encode, hash, append to the in-memory journal, apply), one run.
+// (decide, encode, hash, append to the in-memory journal, apply), one run,
+// and its baseline, the decisions alone.
 // The period close of 1 million members is in tier_benchmark.
 //
 //   ./build-release/bench/period_benchmark
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +20,7 @@ namespace {
 // with lots valid 36 months to the end of the quarter, the first lapses on
 // 31 March 2011 and the second is still valid when the run looks on
 // 1 April 2011.
-void BM_EngineRunExpiry(benchmark::State& state) {
-  FakeClock clock(*Instant::Parse("2011-04-01T00:00:00Z"));
+std::unique_ptr<Engine> Population(int64_t members, const Clock& clock) {
   auto engine = *Engine::Open(NewMemoryStore(), clock,
                               *Program::Create("bench-1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter}));
   std::vector<Command> batch;
@@ -28,7 +30,7 @@ void BM_EngineRunExpiry(benchmark::State& state) {
     }
     batch.clear();
   };
-  for (int i = 0; i < state.range(0); ++i) {
+  for (int64_t i = 0; i < members; ++i) {
     MemberId id = MemberId::FromValid("M-" + std::to_string(i));
     batch.push_back(Enroll{"e-" + std::to_string(i), id, *Instant::Parse("2007-12-01T10:00:00Z")});
     batch.push_back(Credit{"a-" + std::to_string(i), id, *Instant::Parse("2008-01-15T10:00:00Z"), Points(100),
@@ -38,6 +40,12 @@ void BM_EngineRunExpiry(benchmark::State& state) {
     if (batch.size() >= 8192) flush();
   }
   flush();
+  return engine;
+}
+
+void BM_EngineRunExpiry(benchmark::State& state) {
+  FakeClock clock(*Instant::Parse("2011-04-01T00:00:00Z"));
+  auto engine = Population(state.range(0), clock);
   int64_t lapsed = 0;
   for (auto _ : state) {
     auto receipt = engine->RunExpiry("expiry-2011-04", *Instant::Parse("2011-04-01T00:00:00Z"));
@@ -49,6 +57,35 @@ void BM_EngineRunExpiry(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_EngineRunExpiry)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// The baseline: the expiry decisions alone over the same members' states
+// (copied out of the engine beforehand), in id order, one thread.
+void BM_DecideExpiry(benchmark::State& state) {
+  FakeClock clock(*Instant::Parse("2011-04-01T00:00:00Z"));
+  const Program program = *Program::Create("bench-1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter});
+  std::vector<std::pair<MemberId, MemberState>> members;
+  {
+    auto engine = Population(state.range(0), clock);
+    for (int64_t i = 0; i < state.range(0); ++i) {
+      MemberId id = MemberId::FromValid("M-" + std::to_string(i));
+      members.emplace_back(id, *engine->Snapshot(id));
+    }
+  }
+  std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const Instant as_of = *Instant::Parse("2011-04-01T00:00:00Z");
+  int64_t lapsed = 0;
+  for (auto _ : state) {
+    lapsed = 0;
+    for (const auto& [id, member] : members) {
+      auto entries = DecideExpiry(program, id, member, as_of, "expiry-2011-04", CommandDigest{}, as_of);
+      lapsed += static_cast<int64_t>(entries.size());
+      benchmark::DoNotOptimize(entries);
+    }
+  }
+  if (lapsed != state.range(0)) state.SkipWithError("every member should have one lot lapse");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_DecideExpiry)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace loyalty

@@ -296,6 +296,17 @@ absl::Status EngineImpl::AppendLocked(std::span<Entry> entries) {
   return store_->Append(entries);
 }
 
+absl::Status EngineImpl::AppendRunLocked(std::span<Entry> entries, std::span<MemberState* const> states) {
+  if (!lost_.ok()) return lost_;
+  uint64_t seq = store_->LastSeq();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].seq = ++seq;
+    const bool after_own = i > 0 && states[i - 1] == states[i];
+    entries[i].member_prev = after_own ? entries[i - 1].seq : states[i]->last_seq;
+  }
+  return store_->Append(entries);
+}
+
 absl::StatusOr<uint64_t> EngineImpl::CatchUp() {
   ShardLocks all(*this);
   std::lock_guard<SpinningMutex> journal(journal_mutex_);
@@ -496,6 +507,15 @@ absl::btree_map<MemberId, const MemberState*> EngineImpl::MembersInIdOrderLocked
   return ordered;
 }
 
+std::vector<std::pair<const MemberId*, MemberState*>> EngineImpl::MembersSortedLocked() {
+  std::vector<std::pair<const MemberId*, MemberState*>> sorted;
+  for (Shard& shard : shards_) {
+    shard.members.ForEach([&](const MemberId& id, MemberState& member) { sorted.emplace_back(&id, &member); });
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  return sorted;
+}
+
 absl::StatusOr<Receipt> EngineImpl::RunExpiry(const std::string& key, Instant as_of) {
   return RunOverMembersRetrying(PeriodRun{PeriodRun::Kind::kExpiry, key, as_of});
 }
@@ -531,19 +551,34 @@ absl::StatusOr<Receipt> EngineImpl::RunOverMembers(const PeriodRun& run) {
 
   ShardLocks all(*this);
   // Members in id order, so that the same journal always yields the same run.
-  absl::btree_map<MemberId, const MemberState*> ordered = MembersInIdOrderLocked();
+  const std::vector<std::pair<const MemberId*, MemberState*>> sorted = MembersSortedLocked();
   const Instant now = clock_.Now();
   std::vector<Entry> batch;
-  for (const auto& [id, member] : ordered) {
-    std::vector<Entry> due = decide(program_, id, *member, as_of, key, digest, now);
+  std::vector<MemberState*> states;  // of each entry of the batch
+  constexpr size_t kAhead = 8;  // members in id order are scattered over the shards' pages
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (i + kAhead < sorted.size()) __builtin_prefetch(sorted[i + kAhead].second);
+    if (i + kAhead / 2 < sorted.size()) {
+      const MemberState& next = *sorted[i + kAhead / 2].second;
+      __builtin_prefetch(&next.detail());
+      if (!next.lots.empty()) __builtin_prefetch(next.lots.data());
+    }
+    const auto& [id, member] = sorted[i];
+    std::vector<Entry> due = decide(program_, *id, *member, as_of, key, digest, now);
+    if (due.empty()) continue;
+    if (batch.empty()) {  // most runs change most members, with an entry or two each
+      batch.reserve(sorted.size());
+      states.reserve(sorted.size());
+    }
     std::move(due.begin(), due.end(), std::back_inserter(batch));
+    states.resize(batch.size(), member);
   }
   if (!batch.empty()) {
     batch.front().command = std::move(record);
     std::lock_guard<SpinningMutex> journal(journal_mutex_);
-    if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
+    if (absl::Status appended = AppendRunLocked(batch, states); !appended.ok()) return appended;
   }
-  for (const Entry& entry : batch) ApplyLocked(entry);
+  for (size_t i = 0; i < batch.size(); ++i) ApplyToMember(*states[i], batch[i]);
   return Receipt{std::move(batch), false};
 }
 

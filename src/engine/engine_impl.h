@@ -67,6 +67,9 @@ class EngineImpl {
   MemberState* FindLocked(const MemberId& member) const;
   // Every member, in id order; caller holds every shard lock.
   absl::btree_map<MemberId, const MemberState*> MembersInIdOrderLocked() const;
+  // The same, as pointers into the shards' tables, sorted without copying
+  // the ids (a period run over millions of members).
+  std::vector<std::pair<const MemberId*, MemberState*>> MembersSortedLocked();
   // read(state) under the member's lock, or NotFound.
   template <typename F>
   auto ReadMember(const MemberId& member, F read) const
@@ -114,6 +117,9 @@ class EngineImpl {
   // Assigns seqs and links (Entry::member_prev) and appends; caller holds
   // journal_mutex_ and the shard locks of the entries' members.
   absl::Status AppendLocked(std::span<Entry> entries);
+  // The same for a period run's entries, whose member states are known
+  // (`states[i]` is entries[i]'s) and whose members' entries are adjacent.
+  absl::Status AppendRunLocked(std::span<Entry> entries, std::span<MemberState* const> states);
   // A journal shared with other engines (PostgreSQL): applies the entries
   // they appended since this engine's last (Store::CatchUp), under every
   // shard lock; returns how many. Each mutating call whose append is

@@ -56,6 +56,11 @@ class MemberTable {
   void ForEach(F visit) const {
     for (uint32_t n = 0; n < slots_->size(); ++n) visit((*slots_)[n].id, (*slots_)[n].state);
   }
+  // The same, with each state mutable.
+  template <typename F>
+  void ForEach(F visit) {
+    for (uint32_t n = 0; n < slots_->size(); ++n) visit((*slots_)[n].id, (*slots_)[n].state);
+  }
 
  private:
   struct Slot {
