@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,43 @@
 
 namespace loyalty::internal {
 namespace {
+
+// Applies `f(field)` to each field of the records written field by field,
+// in their encoding order; `f` returns false to stop. Put and Get share
+// this list, so the two cannot drift apart.
+template <typename T, typename F>
+bool Fields(T& t, F&& f) {
+  using R = std::remove_const_t<T>;
+  if constexpr (std::is_same_v<R, Hold>) {
+    return f(t.amount) && f(t.expires_at) && f(t.draws) && f(t.price) && f(t.placed_at);
+  } else if constexpr (std::is_same_v<R, DebitRecord>) {
+    return f(t.amount) && f(t.draws) && f(t.reversed);
+  } else if constexpr (std::is_same_v<R, Quote>) {
+    return f(t.amount) && f(t.expires_at) && f(t.price) && f(t.quoted_at);
+  } else if constexpr (std::is_same_v<R, RuleUse>) {
+    return f(t.day) && f(t.day_points) && f(t.month) && f(t.month_points) && f(t.total) && f(t.uses);
+  } else {
+    static_assert(std::is_same_v<R, TierStatus>);
+    return f(t.tier) && f(t.reason) && f(t.lifetime_tier) && f(t.paid_tier) && f(t.valid_until) &&
+           f(t.period_first) && f(t.period_last) && f(t.in_grace) && f(t.paid_until);
+  }
+}
+
+template <typename T>
+concept FieldRecord = std::is_same_v<T, Hold> || std::is_same_v<T, DebitRecord> || std::is_same_v<T, Quote> ||
+                      std::is_same_v<T, RuleUse> || std::is_same_v<T, TierStatus>;
+
+template <FieldRecord T>
+void Put(Writer& w, const T& record) {
+  Fields(record, [&](const auto& field) {
+    Put(w, field);
+    return true;
+  });
+}
+template <FieldRecord T>
+bool Get(Reader& r, T* record) {
+  return Fields(*record, [&](auto& field) { return Get(r, &field); });
+}
 
 void Put(Writer& w, const Lot& lot) {
   w.Unsigned(lot.id.entry);
@@ -41,37 +79,6 @@ bool Get(Reader& r, absl::FunctionRef<bool(absl::string_view)> known_version, Lo
   return true;
 }
 
-void Put(Writer& w, const Hold& hold) {
-  Put(w, hold.amount);
-  Put(w, hold.expires_at);
-  Put(w, hold.draws);
-  Put(w, hold.price);
-  Put(w, hold.placed_at);
-}
-bool Get(Reader& r, Hold* hold) {
-  return Get(r, &hold->amount) && Get(r, &hold->expires_at) && Get(r, &hold->draws) && Get(r, &hold->price) &&
-         Get(r, &hold->placed_at);
-}
-
-void Put(Writer& w, const DebitRecord& debit) {
-  Put(w, debit.amount);
-  Put(w, debit.draws);
-  Put(w, debit.reversed);
-}
-bool Get(Reader& r, DebitRecord* debit) {
-  return Get(r, &debit->amount) && Get(r, &debit->draws) && Get(r, &debit->reversed);
-}
-
-void Put(Writer& w, const Quote& quote) {
-  Put(w, quote.amount);
-  Put(w, quote.expires_at);
-  Put(w, quote.price);
-  Put(w, quote.quoted_at);
-}
-bool Get(Reader& r, Quote* quote) {
-  return Get(r, &quote->amount) && Get(r, &quote->expires_at) && Get(r, &quote->price) && Get(r, &quote->quoted_at);
-}
-
 void Put(Writer& w, const AccrualRecord& accrual) {
   Put(w, accrual.line_points);
   Put(w, accrual.unattributed);
@@ -91,33 +98,6 @@ bool Get(Reader& r, AccrualRecord* accrual) {
     accrual->returned[i] = returned;
   }
   return Get(r, &accrual->counters) && Get(r, &accrual->local_day);
-}
-
-void Put(Writer& w, const RuleUse& use) {
-  Put(w, use.day);
-  Put(w, use.day_points);
-  Put(w, use.month);
-  Put(w, use.month_points);
-  Put(w, use.total);
-  w.Signed(use.uses);
-}
-bool Get(Reader& r, RuleUse* use) {
-  return Get(r, &use->day) && Get(r, &use->day_points) && Get(r, &use->month) && Get(r, &use->month_points) &&
-         Get(r, &use->total) && r.Signed(&use->uses);
-}
-
-void Put(Writer& w, const TierStatus& t) {
-  for (const std::string* text : {&t.tier, &t.reason, &t.lifetime_tier, &t.paid_tier}) Put(w, *text);
-  Put(w, t.valid_until);
-  Put(w, t.period_first);
-  Put(w, t.period_last);
-  Put(w, t.in_grace);
-  Put(w, t.paid_until);
-}
-bool Get(Reader& r, TierStatus* t) {
-  return Get(r, &t->tier) && Get(r, &t->reason) && Get(r, &t->lifetime_tier) && Get(r, &t->paid_tier) &&
-         Get(r, &t->valid_until) && Get(r, &t->period_first) && Get(r, &t->period_last) && Get(r, &t->in_grace) &&
-         Get(r, &t->paid_until);
 }
 
 // A counter's amounts by local day (below, as a map).

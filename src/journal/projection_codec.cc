@@ -8,6 +8,7 @@
 #include "core/encoding.h"
 #include "journal/member_codec.h"
 #include "journal/value_codec.h"
+#include "loyalty/check.h"
 
 namespace loyalty::internal {
 namespace {
@@ -57,10 +58,15 @@ void EncodeProjection(const absl::btree_map<MemberId, const MemberState*>& membe
 }
 
 absl::Status ProjectionDecoder::Part(absl::string_view bytes) {
+  LOYALTY_CHECK(!digest_.has_value());  // no part after the digest
   hash_.Update(bytes);
   Reader r(bytes);
   const uint64_t part = parts_++;
-  auto bad = [&] { return absl::InvalidArgumentError(absl::StrCat("checkpoint part ", part, ": ", r.error())); };
+  // The reader's error, or `why` at the reader's offset.
+  auto bad = [&](const char* why = nullptr) {
+    if (why != nullptr) r.Fail(why);
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint part ", part, ": ", r.error()));
+  };
   uint64_t count = 0;
   if (part == 0) {
     uint64_t format = 0;
@@ -77,9 +83,9 @@ absl::Status ProjectionDecoder::Part(absl::string_view bytes) {
       std::string version;
       Sha256 hash{};
       if (!Get(r, &version) || !r.Raw(hash.data(), hash.size())) return bad();
-      if (!published_.emplace(std::move(version), hash).second) return r.Fail("a version twice"), bad();
+      if (!published_.emplace(std::move(version), hash).second) return bad("a version twice");
     }
-    if (!r.AtEnd()) return r.Fail("trailing bytes"), bad();
+    if (!r.AtEnd()) return bad("trailing bytes");
     return absl::OkStatus();
   }
   if (!r.Unsigned(&count)) return bad();
@@ -96,12 +102,17 @@ absl::Status ProjectionDecoder::Part(absl::string_view bytes) {
     MemberId id;
     MemberState state;
     if (!DecodeMember(r, known, &id, &state)) return bad();
-    if (last_ && !(*last_ < id)) return r.Fail("members out of id order"), bad();
+    if (last_ && !(*last_ < id)) return bad("members out of id order");
     last_ = id;
     if (absl::Status visited = member_(id, std::move(state)); !visited.ok()) return visited;
   }
-  if (count == 0 || !r.AtEnd()) return r.Fail(count == 0 ? "an empty part" : "trailing bytes"), bad();
+  if (count == 0 || !r.AtEnd()) return bad(count == 0 ? "an empty part" : "trailing bytes");
   return absl::OkStatus();
+}
+
+Sha256 ProjectionDecoder::Digest() {
+  if (!digest_) digest_ = hash_.Finish();
+  return *digest_;
 }
 
 absl::Status ProjectionDecoder::Finish() const {

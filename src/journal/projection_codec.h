@@ -61,12 +61,14 @@ class ProjectionDecoder {
   absl::Status Finish() const;
 
   const PublishedVersions& published() const { return published_; }
-  // The SHA-256 of the parts given so far: the projection's digest.
-  Sha256 Digest() { return hash_.Finish(); }
+  // The SHA-256 of the parts given: the projection's digest. Ends the
+  // parts: a Part after it crashes (a programming error).
+  Sha256 Digest();
 
  private:
   MemberVisit member_;
   Sha256Stream hash_;
+  std::optional<Sha256> digest_;  // once Digest was called
   uint64_t parts_ = 0;
   std::optional<MemberId> last_;
   PublishedVersions published_;

@@ -37,6 +37,7 @@ inline void Put(Writer& w, absl::Duration duration) { w.Signed(absl::ToInt64Micr
 inline void Put(Writer& w, const std::string& text) { w.Bytes(text); }
 inline void Put(Writer& w, const MemberId& id) { w.Bytes(id.value()); }
 inline void Put(Writer& w, uint64_t value) { w.Unsigned(value); }
+inline void Put(Writer& w, int64_t value) { w.Signed(value); }
 inline void Put(Writer& w, bool flag) { w.Unsigned(flag ? 1 : 0); }
 // Money as its currency code and its minor units.
 inline void Put(Writer& w, const Money& money) {
