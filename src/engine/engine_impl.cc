@@ -253,9 +253,17 @@ absl::StatusOr<Receipt> EngineImpl::Replayed(const std::string& key, const Comma
   LOYALTY_CHECK(record.has_value());
   Receipt receipt;
   receipt.replayed = true;
+  // The record may come from an index on disk: its entries must be the
+  // key's (a damaged index is DataLoss, never a wrong receipt).
+  auto damaged = [&](uint64_t seq) {
+    return absl::DataLossError(absl::StrCat("the index of idempotency keys names entry ", seq, " for key \"", key,
+                                            "\", which is not that command's (run loyalty verify --full)"));
+  };
+  if (record->count == 0) return damaged(record->first);
   for (uint64_t seq = record->first; seq < record->first + record->count; ++seq) {
     auto entry = store_->Get(seq);
     if (!entry.ok()) return entry.status();
+    if (entry->idempotency_key != key) return damaged(seq);
     receipt.entries.push_back(*std::move(entry));
   }
   if (receipt.entries.front().command_digest != digest) {

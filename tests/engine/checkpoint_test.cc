@@ -162,6 +162,30 @@ TEST_F(CheckpointTest, AReplayComparesTheKeyIndexOnDiskWithTheEntries) {
       << deleted.status();
 }
 
+// A record of the index on disk that names another command's entries, or
+// none, answers a retry with DataLoss rather than a wrong receipt.
+TEST_F(CheckpointTest, ADamagedKeyIndexRecordIsDataLossForARetry) {
+  {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok());
+    Work(**engine, "1");
+  }
+  Sql(path_, "UPDATE loyalty_keys SET first = first + 1 WHERE key = CAST('c-ann-1' AS BLOB)");
+  auto engine = Open();
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const uint64_t last = (*engine)->store().LastSeq();
+  auto retry = (*engine)->Execute(Credit{.idempotency_key = "c-ann-1", .member = Id("ann"), .amount = Points(1000)});
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kDataLoss) << retry.status();
+  EXPECT_NE(retry.status().message().find("which is not that command's"), absl::string_view::npos) << retry.status();
+  engine->reset();
+  Sql(path_, "UPDATE loyalty_keys SET count = 0 WHERE key = CAST('c-bob-1' AS BLOB)");
+  engine = Open();
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  retry = (*engine)->Execute(Credit{.idempotency_key = "c-bob-1", .member = Id("bob"), .amount = Points(300)});
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kDataLoss) << retry.status();
+  EXPECT_EQ((*engine)->store().LastSeq(), last);
+}
+
 // A checkpoint of an older format is not read: the open rebuilds the state
 // from the first entry and replaces it with one of today's format.
 TEST_F(CheckpointTest, ACheckpointOfAnOlderFormatIsReplacedFromTheEntries) {
