@@ -278,7 +278,8 @@ absl::Status EngineImpl::AppendLocked(std::span<Entry> entries) {
   if (!lost_.ok()) return lost_;
   // An entry's member_prev is the seq of its member's entry before it in
   // `entries`, or else its member's last seq. A command's few entries are
-  // scanned back; a period run's many go through a map.
+  // scanned back; a batch's many go through a map (period runs use
+  // AppendRunLocked).
   const bool few = entries.size() <= 16;
   absl::flat_hash_map<absl::string_view, uint64_t> last;  // member -> seq so far, if not few
   uint64_t seq = store_->LastSeq();
