@@ -73,7 +73,12 @@ int Verify(const JournalArguments& a) {
     auto checkpoints = CheckpointsCompared(a.db, *key);
     if (!checkpoints.ok() && !absl::IsDataLoss(checkpoints.status())) return Fail(a.db, checkpoints.status());
     if (!checkpoints.ok()) {
-      // The chain verified, but a checkpoint is not what its entries build.
+      // The chain verified, but a checkpoint or the index of idempotency
+      // keys on disk is not what its entries build.
+      const std::string finding(checkpoints.status().message());
+      document["result"] = "derived state mismatch";
+      document["detail"] = finding;
+      document["summary"] = absl::StrCat("the entries verify, but ", finding);
       Print("verify", document, a.json);
       std::cerr << "loyalty: " << a.db << ": " << checkpoints.status().message() << "\n";
       return kExitFindings;

@@ -152,6 +152,10 @@ TEST(Cli, VerifyFullComparesEveryCheckpointWithTheStateItsEntriesBuild) {
   EXPECT_EQ(forged.exit_code, 1);
   EXPECT_NE(forged.err.find("checkpoint at entry 5: its content does not match its digest"), std::string::npos)
       << forged.err;
+  EXPECT_NE(forged.out.find("derived state mismatch"), std::string::npos) << forged.out;
+  auto report = nlohmann::json::parse(Loyalty("verify --full --json --db " + db).out);
+  EXPECT_EQ(report["result"], "derived state mismatch");
+  EXPECT_NE(report["detail"].get<std::string>().find("checkpoint at entry 5"), std::string::npos) << report;
 }
 
 // With the program that wrote the journal, verify checks what the engine
