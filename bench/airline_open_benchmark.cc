@@ -16,7 +16,6 @@
 // that the peak is the open's alone: `peak_bytes_per_member` is the
 // child's peak resident set after the open less its resident set before
 // it, divided by the members.
-#include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -29,6 +28,7 @@
 #include <vector>
 
 #include "airline_population.h"
+#include "bare_journal.h"
 #include "benchmark/benchmark.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
@@ -98,17 +98,7 @@ const std::string& JournalWithoutCheckpoint(int64_t flights) {
   static auto* paths = new std::map<int64_t, std::string>();
   if (auto it = paths->find(flights); it != paths->end()) return it->second;
   const std::string path = Journal(flights) + "-bare";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  std::filesystem::copy_file(Journal(flights), path);
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  if (sqlite3_exec(db,
-                   "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts;"
-                   "DROP TABLE IF EXISTS loyalty_keys; DELETE FROM loyalty_meta WHERE key = 'keys_through'",
-                   nullptr, nullptr, nullptr) != SQLITE_OK) {
-    std::abort();
-  }
-  sqlite3_close(db);
+  bench::CopyWithoutCheckpoints(Journal(flights), path);
   return paths->emplace(flights, path).first->second;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "airline_population.h"
+#include "bare_journal.h"
 #include "benchmark/benchmark.h"
 #include "journal/chain.h"
 #include "loyalty/engine.h"
@@ -326,16 +327,7 @@ const std::string& JournalWithoutCheckpoints(int64_t entries) {
   static const std::string* path = nullptr;
   if (path != nullptr) return *path;
   path = new std::string(ScratchDb("loyalty_open_bench_bare.db"));
-  std::filesystem::copy_file(WrittenJournal(entries), *path);
-  sqlite3* db = nullptr;
-  sqlite3_open(path->c_str(), &db);
-  if (sqlite3_exec(db,
-                   "DROP TABLE IF EXISTS loyalty_checkpoints; DROP TABLE IF EXISTS loyalty_checkpoint_parts;"
-                   "DROP TABLE IF EXISTS loyalty_keys; DELETE FROM loyalty_meta WHERE key = 'keys_through'",
-                   nullptr, nullptr, nullptr) != SQLITE_OK) {
-    std::abort();
-  }
-  sqlite3_close(db);
+  bench::CopyWithoutCheckpoints(WrittenJournal(entries), *path);
   return *path;
 }
 
