@@ -16,33 +16,16 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "fuzz_program.h"
 #include "journal/projection_codec.h"
 #include "loyalty/check.h"
 #include "loyalty/command.h"
 #include "loyalty/engine.h"
-#include "loyalty/io.h"
 
 namespace {
 
 using namespace loyalty;
-
-constexpr char kProgram[] = R"({"versions": [
- {"id": "fuzz-1", "currency": "EUR", "time_zone": "Europe/Berlin",
-  "announced_at": "2023-11-01T00:00:00Z", "effective_from": "2024-01-01T00:00:00Z",
-  "counters": ["spend"],
-  "accrual": [{"id": "base", "when": {"activity_types": ["purchase"]},
-               "effect": {"kind": "per_money", "rate": "1", "rounding": "down"}},
-              {"id": "spend", "when": {"activity_types": ["purchase"]},
-               "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
-  "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
-  "expiry": {"months": 24, "round": "end_of_month"},
-  "tiers": {"period": "rolling_12_months", "validity_months": 12,
-            "ladder": [{"id": "silver", "qualify": [{"spend": 50}]}]}}]})";
-
-const Program& TheProgram() {
-  static const Program* program = new Program(*ParseProgram(kProgram));
-  return *program;
-}
+using fuzz::TheProgram;
 
 MemberId Id(const char* text) { return MemberId::FromValid(text); }
 
