@@ -29,6 +29,11 @@ class JournalView final : public Store {
                               absl::FunctionRef<absl::Status(absl::string_view part)> visit) const override {
     return journal_.ReadCheckpoint(seq, visit);
   }
+  absl::Status ReadKeyIndex(
+      uint64_t* through,
+      absl::FunctionRef<absl::Status(absl::string_view key, const KeyRecord& record)> visit) const override {
+    return journal_.ReadKeyIndex(through, visit);
+  }
 
  private:
   Store& journal_;
