@@ -70,7 +70,8 @@ inline void PostgresSql(const std::string& sql) {
 inline void DropPostgresJournal() {
   PostgresSql(
       "SET client_min_messages = warning; "
-      "DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys");
+      "DROP TABLE IF EXISTS loyalty_meta, loyalty_head, loyalty_journal, loyalty_keys, loyalty_checkpoints,"
+      " loyalty_checkpoint_parts");
 }
 
 // The test server's conninfo, its database emptied of loyalty tables.

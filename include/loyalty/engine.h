@@ -72,6 +72,10 @@ struct EngineOptions {
   // request and at a clean shutdown). Writing one blocks every command
   // while it encodes the state.
   uint64_t checkpoint_every = uint64_t{1} << 20;
+  // After writing one, the engine deletes all but this many of the newest
+  // (at least 1: the open starts from the latest). Each holds the whole
+  // state; `loyalty verify --full` compares every one kept.
+  size_t checkpoints_kept = 2;
 };
 
 class Engine {
@@ -152,10 +156,12 @@ class Engine {
   // versions) at the journal's last entry into the store, so that the next
   // open applies only the entries after it. The engine also writes one
   // when it opens a journal without any and, at a clean shutdown (its
-  // destruction), when entries were appended since the last. Unimplemented
-  // for a store that keeps none (memory, PostgreSQL, a keyed SQLite
-  // journal); FailedPrecondition for one opened read-only. Blocks every
-  // command while it encodes the state.
+  // destruction), when entries were appended since the last, and then
+  // deletes all but the newest EngineOptions::checkpoints_kept. On a
+  // journal that engines share (PostgreSQL) a checkpoint saved by any of
+  // them counts for all. Unimplemented for a store that keeps none
+  // (memory, a keyed SQLite journal); FailedPrecondition for one opened
+  // read-only. Blocks every command while it encodes the state.
   absl::Status SaveCheckpoint();
 
   // A handle that acts only for coalition partner `partner` (see

@@ -44,11 +44,11 @@
 // only the keys since the latest checkpoint, and a retry of an older
 // command is still found (one look-up in the index on disk).
 //
-// Opening an SQLite journal that has a checkpoint reads and verifies only
-// the entries from that checkpoint on (its recorded hash must be the
-// entry's), so that a start does not grow with the history; the entries
-// before it are verified by VerifyChain (`loyalty verify`), or on open
-// with SqliteOptions::verify_from_first_entry.
+// Opening an SQLite or PostgreSQL journal that has a checkpoint reads and
+// verifies only the entries from that checkpoint on (its recorded hash
+// must be the entry's), so that a start does not grow with the history;
+// the entries before it are verified by VerifyChain (`loyalty verify`), or,
+// for SQLite, on open with SqliteOptions::verify_from_first_entry.
 //
 // Thread safety: every method may be called from any thread; appends are
 // serialized inside the store.
@@ -230,6 +230,12 @@ class Store {
   // NotFound if there is none.
   virtual absl::Status ReadCheckpoint(uint64_t seq,
                                       absl::FunctionRef<absl::Status(absl::string_view part)> visit) const;
+  // Deletes the checkpoint at `seq` and its parts (OK if there is none),
+  // so that old ones do not pile up (EngineOptions::checkpoints_kept).
+  // FailedPrecondition for a checkpoint the store's open starts from (the
+  // SQLite store's latest checkpoint of its head); Unimplemented (the
+  // default) for a store without checkpoints.
+  virtual absl::Status DeleteCheckpoint(uint64_t seq);
 
   // The index of idempotency keys the store keeps on disk (see above):
   // sets `*through` to the seq up to which it holds every command's key
@@ -334,15 +340,21 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
 // Opens (creating or migrating its schema if needed) the journal in the
 // PostgreSQL database named by `conninfo`, a libpq connection string or URI
 // ("postgresql:///loyalty?host=/run/postgresql"), reads it and verifies the
-// chain. Several stores, in any number of processes, may share one
+// chain from its latest checkpoint (loading the idempotency keys of the
+// commands before it from the database). Several stores, in any number of processes, may share one
 // database: appends are serialized by a row lock on the journal's head, an
 // append decided on a stale state is refused as Aborted (see Append and
 // CatchUp), and idempotency keys are unique in the database. Every commit
 // is as durable as the server's synchronous_commit makes it. Errors:
 //   FailedPrecondition  the database holds loyalty tables that are not a
 //                       journal, or a schema written by a newer version
-//   DataLoss            the chain does not verify (names the entry)
+//   DataLoss            the chain does not verify (names the entry); the
+//                       latest checkpoint's entry is missing or has another
+//                       hash; a key row cannot be a command's
 //   Unavailable         the server cannot be reached or fails a query
+// Checkpoints() lists those up to the entries the store has read (another
+// instance may have saved one past them). Every command's key is held in
+// memory: a look-up on the server per new command would cost a round trip.
 // Thread safety: as every Store; one connection, used under a lock.
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
 

@@ -1,6 +1,7 @@
 // The engine's checkpoints of its projection: saved into the store (on
 // request, on a journal's first open, at a clean shutdown) and loaded at
 // open, so that an open applies only the entries after the latest one.
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,7 +15,6 @@
 namespace loyalty::internal {
 
 absl::Status EngineImpl::SaveCheckpoint() {
-  if (store_->Shared()) return absl::UnimplementedError("a journal shared by several engines keeps no checkpoints");
   ShardLocks all(*this);
   std::lock_guard<SpinningMutex> journal(journal_mutex_);
   if (!lost_.ok()) return lost_;
@@ -40,18 +40,43 @@ absl::Status EngineImpl::SaveCheckpoint() {
   });
   // A store without checkpoints, or opened read-only, stays so.
   if (absl::IsUnimplemented(saved) || absl::IsFailedPrecondition(saved)) keeps_checkpoints_ = false;
-  if (saved.ok()) checkpoint_seq_ = head.seq;
+  if (!saved.ok()) return saved;
+  checkpoint_seq_ = head.seq;
+  PruneCheckpoints();
   return saved;
+}
+
+void EngineImpl::PruneCheckpoints() {
+  const size_t kept = std::max<size_t>(1, options_.checkpoints_kept);
+  absl::StatusOr<std::vector<CheckpointInfo>> checkpoints = store_->Checkpoints();
+  if (!checkpoints.ok() || checkpoints->size() <= kept) return;
+  // A checkpoint left behind by a failure here is deleted after the next.
+  for (size_t i = 0; i + kept < checkpoints->size(); ++i) {
+    store_->DeleteCheckpoint((*checkpoints)[i].seq).IgnoreError();
+  }
+}
+
+bool EngineImpl::CheckpointDue(uint64_t every) {
+  if (!keeps_checkpoints_ || store_->LastSeq() - checkpoint_seq_ < every) return false;
+  if (!store_->Shared()) return true;
+  // Another engine sharing the journal may have saved one since, past the
+  // entries this one has read: read up to the head first.
+  if (!CatchUp().ok()) return false;
+  absl::StatusOr<std::vector<CheckpointInfo>> checkpoints = store_->Checkpoints();
+  if (checkpoints.ok() && !checkpoints->empty() && checkpoints->back().seq > checkpoint_seq_) {
+    checkpoint_seq_ = checkpoints->back().seq;
+  }
+  return store_->LastSeq() - checkpoint_seq_ >= every;
 }
 
 void EngineImpl::CheckpointIfDue() {
   const uint64_t every = options_.checkpoint_every;
-  if (every == 0 || !keeps_checkpoints_ || store_->Shared() || store_->LastSeq() - checkpoint_seq_ < every) return;
+  if (every == 0 || !CheckpointDue(every)) return;
   SaveCheckpoint().IgnoreError();
 }
 
 EngineImpl::~EngineImpl() {
-  if (!opened_ || !keeps_checkpoints_ || store_->Shared() || store_->LastSeq() == checkpoint_seq_) return;
+  if (!opened_ || !CheckpointDue(1)) return;
   // A failure leaves the previous checkpoint, from which the next open
   // applies more entries: nothing is lost.
   SaveCheckpoint().IgnoreError();

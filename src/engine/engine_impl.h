@@ -114,6 +114,11 @@ class EngineImpl {
   // the last; called with no lock held, after a command or batch. A failure
   // leaves the previous checkpoint: nothing is lost.
   void CheckpointIfDue();
+  // Whether the journal is at least `every` entries past the latest
+  // checkpoint (looked up in the store when other engines share it).
+  bool CheckpointDue(uint64_t every);
+  // Deletes all but the newest options_.checkpoints_kept checkpoints.
+  void PruneCheckpoints();
   // Assigns seqs and links (Entry::member_prev) and appends; caller holds
   // journal_mutex_ and the shard locks of the entries' members.
   absl::Status AppendLocked(std::span<Entry> entries);

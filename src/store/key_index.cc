@@ -44,6 +44,14 @@ absl::Status KeyIndex::AddNext(uint64_t seq, absl::string_view key) {
   return absl::OkStatus();
 }
 
+absl::Status KeyIndex::AddRecord(absl::string_view key, const KeyRecord& record) {
+  last_key_.clear();
+  if (!keys_.try_emplace(key, record).second) {
+    return absl::AlreadyExistsError(absl::StrCat("idempotency key \"", key, "\" is already used"));
+  }
+  return absl::OkStatus();
+}
+
 std::optional<KeyRecord> KeyIndex::Find(absl::string_view key) const {
   auto it = keys_.find(key);
   if (it == keys_.end()) return std::nullopt;

@@ -30,6 +30,10 @@ class KeyIndex {
   // order: an entry with its predecessor's key belongs to the same command.
   // AlreadyExists if the key belongs to an earlier command.
   absl::Status AddNext(uint64_t seq, absl::string_view key);
+  // Records a command read back from an index on disk: `key` wrote
+  // `record`. AlreadyExists if the key is recorded already. The next
+  // AddNext starts a command of its own.
+  absl::Status AddRecord(absl::string_view key, const KeyRecord& record);
   std::optional<KeyRecord> Find(absl::string_view key) const;
   // Every key recorded, by ascending key (the order an index on disk is
   // built fastest in). The views stay valid until the index changes.

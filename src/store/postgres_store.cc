@@ -18,13 +18,21 @@
 //     adds it and fills it from the entries.
 //   loyalty_keys(key PRIMARY KEY, first_seq, count): one row per command,
 //     so that an idempotency key is unique across every instance.
+//   loyalty_checkpoints(seq PRIMARY KEY, head_hash, digest, parts) and
+//   loyalty_checkpoint_parts(seq, part, bytes): projection checkpoints,
+//     created by the first one saved (outside the schema version, so that
+//     a library that predates them still reads the journal).
 //
 // Each instance keeps, like the SQLite store, an in-memory index of keys and
 // its view of the head (LastSeq, HeadHash): the entries it has read. Read
-// and Get never go past that view; CatchUp moves it forward.
+// and Get never go past that view; CatchUp moves it forward. Its open starts
+// at the latest checkpoint: it checks that entry's hash against the one the
+// checkpoint recorded, loads the keys of the commands up to it from
+// loyalty_keys, and reads and verifies only the entries after it.
 #include <endian.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -50,6 +58,10 @@ constexpr int64_t kMigrationLock = 0x6c6f79616c7479;  // "loyalty"
 // Writers' turns: every append holds it shared for its transaction, a
 // writer's turn (WaitForTurn) holds it exclusive for its session.
 constexpr int64_t kTurnLock = 0x6c6f79616c7475;
+// Serializes the writing and deleting of checkpoints between instances.
+constexpr int64_t kCheckpointLock = 0x6c6f79616c7463;
+// Keys read per FETCH when loading or reading the index of keys.
+constexpr int kKeyChunk = 65536;
 // Entries read per query when loading or catching up.
 constexpr int kReadChunk = 5000;
 // Rows per INSERT or UPDATE statement (at most 4 parameters each; libpq
@@ -125,6 +137,95 @@ class PostgresStore final : public Store {
   }
 
   bool Shared() const override { return true; }
+
+  absl::Status SaveCheckpoint(const CheckpointInfo& info,
+                              absl::FunctionRef<bool(std::string* part)> next_part) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (info.seq == 0 || info.seq > last_seq_) {
+      return absl::InvalidArgumentError(absl::StrCat("postgres journal: a checkpoint at entry ", info.seq,
+                                                     " lies past the entries this instance has read (", last_seq_,
+                                                     ")"));
+    }
+    ReconnectIfLost();
+    return InTransaction(
+        absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kCheckpointLock,
+                     ");"
+                     "CREATE TABLE IF NOT EXISTS loyalty_checkpoints(seq bigint PRIMARY KEY, head_hash bytea NOT NULL,"
+                     " digest bytea NOT NULL, parts bigint NOT NULL);"
+                     "CREATE TABLE IF NOT EXISTS loyalty_checkpoint_parts(seq bigint NOT NULL, part bigint NOT NULL,"
+                     " bytes bytea NOT NULL, PRIMARY KEY(seq, part))"),
+        [&] { return WriteCheckpointLocked(info, next_part); });
+  }
+
+  // The checkpoints up to the entries this instance has read: another
+  // instance may have saved one past them.
+  absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ReconnectIfLost();
+    auto all = CheckpointsLocked();
+    if (!all.ok()) return all.status();
+    std::erase_if(*all, [&](const CheckpointInfo& info) { return info.seq > last_seq_; });
+    return all;
+  }
+
+  absl::Status ReadCheckpoint(uint64_t seq,
+                              absl::FunctionRef<absl::Status(absl::string_view part)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ReconnectIfLost();
+    return InTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [&]() -> absl::Status {
+      auto all = CheckpointsLocked();
+      if (!all.ok()) return all.status();
+      auto it = std::find_if(all->begin(), all->end(), [&](const CheckpointInfo& info) { return info.seq == seq; });
+      if (it == all->end()) return absl::NotFoundError(absl::StrCat("no checkpoint at entry ", seq));
+      const std::string at = std::to_string(seq);
+      for (uint64_t part = 0; part < it->parts; ++part) {
+        const std::string number = std::to_string(part);
+        absl::Status error;
+        Result row = Query("read a checkpoint part",
+                           "SELECT bytes FROM loyalty_checkpoint_parts WHERE seq = $1::bigint AND part = $2::bigint",
+                           {at.c_str(), number.c_str()}, {0, 0}, {0, 0}, &error);
+        if (!error.ok()) return error;
+        if (PQntuples(row.get()) != 1) {
+          return absl::DataLossError(
+              absl::StrCat("postgres journal: checkpoint at entry ", seq, " misses part ", part));
+        }
+        absl::string_view bytes(PQgetvalue(row.get(), 0, 0), static_cast<size_t>(PQgetlength(row.get(), 0, 0)));
+        if (absl::Status visited = visit(bytes); !visited.ok()) return visited;
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status DeleteCheckpoint(uint64_t seq) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ReconnectIfLost();
+    if (!HasTableLocked("loyalty_checkpoints")) return absl::OkStatus();
+    const std::string at = std::to_string(seq);
+    return InTransaction(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kCheckpointLock, ")"),
+                         [&]() -> absl::Status {
+                           absl::Status error;
+                           Query("delete a checkpoint",
+                                 "DELETE FROM loyalty_checkpoints WHERE seq = $1::bigint;",
+                                 {at.c_str()}, {0}, {0}, &error);
+                           if (!error.ok()) return error;
+                           Query("delete a checkpoint's parts",
+                                 "DELETE FROM loyalty_checkpoint_parts WHERE seq = $1::bigint",
+                                 {at.c_str()}, {0}, {0}, &error);
+                           return error;
+                         });
+  }
+
+  // Every command recorded in loyalty_keys, which holds them all, up to
+  // the entries this instance has read.
+  absl::Status ReadKeyIndex(
+      uint64_t* through,
+      absl::FunctionRef<absl::Status(absl::string_view key, const KeyRecord& record)> visit) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    *through = last_seq_;
+    ReconnectIfLost();
+    return InTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                         [&] { return VisitKeysLocked(last_seq_, visit); });
+  }
 
   // A session-level exclusive lock: granted once the appends in progress
   // have committed; PostgreSQL queues later appends behind it. A lost
@@ -271,7 +372,151 @@ class PostgresStore final : public Store {
     if (absl::Status s = Exec("SET client_min_messages = warning"); !s.ok()) return s;
     if (absl::Status s = Migrate(); !s.ok()) return s;
     std::lock_guard<std::mutex> lock(mutex_);
+    if (absl::Status s = AnchorLocked(); !s.ok()) return s;
     return ReadNewLocked([](const Entry&) { return absl::OkStatus(); });
+  }
+
+  // Runs `begin` (which opens a transaction), then `body`, then COMMIT; on
+  // any error rolls back and returns it. Caller holds mutex_.
+  absl::Status InTransaction(const std::string& begin, absl::FunctionRef<absl::Status()> body) const {
+    absl::Status status = Exec(begin.c_str());
+    if (status.ok()) status = body();
+    if (status.ok()) return Exec("COMMIT");
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) Exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+
+  // Whether the database holds table `name`. Caller holds mutex_.
+  bool HasTableLocked(const char* name) const {
+    absl::Status error;
+    Result exists = Query("look for a table", "SELECT to_regclass($1::text) IS NOT NULL", {name}, {0}, {0}, &error);
+    return error.ok() && PQntuples(exists.get()) == 1 && *PQgetvalue(exists.get(), 0, 0) != 0;
+  }
+
+  // Every checkpoint recorded, by ascending seq. Caller holds mutex_.
+  absl::StatusOr<std::vector<CheckpointInfo>> CheckpointsLocked() const {
+    std::vector<CheckpointInfo> out;
+    if (!HasTableLocked("loyalty_checkpoints")) return out;
+    absl::Status error;
+    Result rows = Query("read the checkpoints", "SELECT seq, head_hash, digest, parts FROM loyalty_checkpoints ORDER BY seq",
+                        {}, {}, {}, &error);
+    if (!error.ok()) return error;
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      CheckpointInfo info;
+      info.seq = BigEndian64(PQgetvalue(rows.get(), row, 0));
+      info.parts = BigEndian64(PQgetvalue(rows.get(), row, 3));
+      if (!ColumnHash(rows.get(), row, 1, &info.head_hash) || !ColumnHash(rows.get(), row, 2, &info.digest)) {
+        return absl::DataLossError(
+            absl::StrCat("postgres journal: checkpoint at entry ", info.seq, " has a malformed hash"));
+      }
+      out.push_back(info);
+    }
+    return out;
+  }
+
+  // Copies a 32-byte bytea column into *hash; false if it is not 32 bytes.
+  static bool ColumnHash(const PGresult* rows, int row, int column, Sha256* hash) {
+    if (PQgetisnull(rows, row, column) || PQgetlength(rows, row, column) != static_cast<int>(hash->size())) return false;
+    std::memcpy(hash->data(), PQgetvalue(rows, row, column), hash->size());
+    return true;
+  }
+
+  // Writes checkpoint `info` and its parts in the transaction the caller
+  // began, replacing one at the same seq. Caller holds mutex_.
+  absl::Status WriteCheckpointLocked(const CheckpointInfo& info, absl::FunctionRef<bool(std::string*)> next_part) {
+    const std::string at = std::to_string(info.seq);
+    absl::Status error;
+    Query("clear a checkpoint", "DELETE FROM loyalty_checkpoint_parts WHERE seq = $1::bigint", {at.c_str()}, {0}, {0},
+          &error);
+    if (!error.ok()) return error;
+    uint64_t parts = 0;
+    for (std::string part; next_part(&part); ++parts) {
+      const std::string number = std::to_string(parts);
+      Query("write a checkpoint part", "INSERT INTO loyalty_checkpoint_parts VALUES ($1::bigint, $2::bigint, $3::bytea)",
+            {at.c_str(), number.c_str(), part.data()}, {0, 0, static_cast<int>(part.size())}, {0, 0, 1}, &error);
+      if (!error.ok()) return error;
+    }
+    if (parts != info.parts) return absl::InvalidArgumentError("the checkpoint's parts are not as many as it says");
+    const std::string count = std::to_string(parts);
+    Query("write a checkpoint",
+          "INSERT INTO loyalty_checkpoints VALUES ($1::bigint, $2::bytea, $3::bytea, $4::bigint) ON CONFLICT (seq)"
+          " DO UPDATE SET head_hash = excluded.head_hash, digest = excluded.digest, parts = excluded.parts",
+          {at.c_str(), reinterpret_cast<const char*>(info.head_hash.data()),
+           reinterpret_cast<const char*>(info.digest.data()), count.c_str()},
+          {0, static_cast<int>(info.head_hash.size()), static_cast<int>(info.digest.size()), 0}, {0, 1, 1, 0}, &error);
+    return error;
+  }
+
+  // Starts this instance's view at the latest checkpoint, if the journal
+  // has one: checks that the entry there carries the hash the checkpoint
+  // recorded and loads the keys of the commands up to it. The entries
+  // before it are not read (loyalty verify reads them). Caller holds mutex_.
+  absl::Status AnchorLocked() {
+    return InTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [&]() -> absl::Status {
+      auto checkpoints = CheckpointsLocked();
+      if (!checkpoints.ok()) return checkpoints.status();
+      if (checkpoints->empty()) return absl::OkStatus();
+      const CheckpointInfo& latest = checkpoints->back();
+      const std::string at = std::to_string(latest.seq);
+      absl::Status error;
+      Result row = Query("read the checkpoint's entry",
+                         "SELECT hash, (SELECT seq FROM loyalty_head) FROM loyalty_journal WHERE seq = $1::bigint",
+                         {at.c_str()}, {0}, {0}, &error);
+      if (!error.ok()) return error;
+      Sha256 hash;
+      if (PQntuples(row.get()) != 1 || BigEndian64(PQgetvalue(row.get(), 0, 1)) < latest.seq) {
+        return absl::DataLossError(absl::StrCat("postgres journal: it ends before entry ", latest.seq,
+                                                ", where it has a checkpoint (cut back or rewritten)"));
+      }
+      if (!ColumnHash(row.get(), 0, 0, &hash) || hash != latest.head_hash) {
+        return absl::DataLossError(absl::StrCat("postgres journal: entry ", latest.seq,
+                                                ": its hash is not the one its checkpoint recorded"));
+      }
+      absl::Status loaded = VisitKeysLocked(latest.seq, [&](absl::string_view key, const KeyRecord& record) {
+        absl::Status added = keys_.AddRecord(key, record);
+        if (added.ok()) return added;
+        return absl::DataLossError(absl::StrCat("postgres journal: the key index: ", added.message()));
+      });
+      if (!loaded.ok()) return loaded;
+      last_seq_ = latest.seq;
+      head_ = latest.head_hash;
+      return absl::OkStatus();
+    });
+  }
+
+  // Calls `visit` with each command of loyalty_keys whose entries lie up
+  // to `through`, in no particular order, read in chunks through a cursor
+  // in the transaction the caller began. DataLoss for a row that cannot
+  // be a command's (no entries, or entries past `through`); the first
+  // error of `visit` as it is. Caller holds mutex_.
+  absl::Status VisitKeysLocked(uint64_t through,
+                               absl::FunctionRef<absl::Status(absl::string_view, const KeyRecord&)> visit) const {
+    const std::string limit = std::to_string(through);
+    absl::Status error;
+    Query("read the keys",
+          "DECLARE loyalty_key_rows NO SCROLL CURSOR FOR SELECT key, first_seq, count FROM loyalty_keys"
+          " WHERE first_seq <= $1::bigint",
+          {limit.c_str()}, {0}, {0}, &error);
+    if (!error.ok()) return error;
+    const std::string fetch = absl::StrCat("FETCH ", kKeyChunk, " FROM loyalty_key_rows");
+    for (;;) {
+      Result rows = Query("read the keys", fetch, {}, {}, {}, &error);
+      if (!error.ok()) return error;
+      const int n = PQntuples(rows.get());
+      for (int row = 0; row < n; ++row) {
+        absl::string_view key(PQgetvalue(rows.get(), row, 0), static_cast<size_t>(PQgetlength(rows.get(), row, 0)));
+        uint32_t count;
+        std::memcpy(&count, PQgetvalue(rows.get(), row, 2), sizeof count);
+        const KeyRecord record{BigEndian64(PQgetvalue(rows.get(), row, 1)), be32toh(count)};
+        if (record.first == 0 || record.count == 0 || record.count > through - record.first + 1) {
+          return absl::DataLossError(absl::StrCat("postgres journal: the key index names entries ", record.first,
+                                                  " to ", record.first + record.count - 1, " for key \"", key,
+                                                  "\", which cannot be that command's"));
+        }
+        if (absl::Status visited = visit(key, record); !visited.ok()) return visited;
+      }
+      if (n < kKeyChunk) return Exec("CLOSE loyalty_key_rows");
+    }
   }
 
   // The schema version recorded in loyalty_meta (0: no journal here yet).

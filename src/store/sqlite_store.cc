@@ -155,6 +155,27 @@ class SqliteStore final : public Store {
     return CheckpointsLocked();
   }
 
+  // The checkpoint at keys_through_ stays: the open starts from it.
+  absl::Status DeleteCheckpoint(uint64_t seq) override {
+    if (read_only_) return absl::FailedPreconditionError(absl::StrCat("sqlite journal ", path_, " is opened read-only"));
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    {
+      std::lock_guard<std::mutex> state(mutex_);
+      if (seq == keys_through_) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("sqlite journal ", path_, ": the checkpoint at entry ", seq, " is where its open starts"));
+      }
+      if (!HasCheckpointsLocked()) return absl::OkStatus();
+    }
+    const std::string at = std::to_string(seq);
+    absl::Status status = Exec(absl::StrCat("BEGIN IMMEDIATE; DELETE FROM loyalty_checkpoint_parts WHERE seq = ", at,
+                                            "; DELETE FROM loyalty_checkpoints WHERE seq = ", at, "; COMMIT")
+                                   .c_str(),
+                               writer_);
+    if (!status.ok()) sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+
   absl::Status ReadCheckpoint(uint64_t seq,
                               absl::FunctionRef<absl::Status(absl::string_view part)> visit) const override {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -52,6 +52,10 @@ absl::Status Store::ReadCheckpoint(uint64_t seq, absl::FunctionRef<absl::Status(
   return absl::NotFoundError(absl::StrCat("no checkpoint at entry ", seq));
 }
 
+absl::Status Store::DeleteCheckpoint(uint64_t) {
+  return absl::UnimplementedError("this store keeps no checkpoints");
+}
+
 absl::Status Store::ReadStored(uint64_t from,
                                absl::FunctionRef<absl::Status(const Entry&, absl::string_view stored)> visit) const {
   std::string bytes;
