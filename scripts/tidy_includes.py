@@ -14,6 +14,7 @@ PUBLIC_PARTS = {
     # Tier qualification reads a member's counters and status.
     "ledger.h": "ledger", "command.h": "ledger", "tiers.h": "ledger",
     "store.h": "store",
+    "shard_map.h": "core",
     "engine.h": "engine",
     "audit.h": "audit", "distribution.h": "audit",
     "partner.h": "partner",

@@ -1,6 +1,6 @@
-// JSON program definitions: parse one program version or a whole history of
-// versions, load a program file, and fingerprint each version by the SHA-256
-// of its canonical JSON. The format is documented field by field in
+// JSON program definitions (and shard maps, at the end): parse one program
+// version or a whole history of versions, load a program file, and
+// fingerprint each version by the SHA-256 of its canonical JSON. The format is documented field by field in
 // docs/program-format.md.
 //
 //   auto program = LoadProgramFile("examples/programs/miles-and-more-2011.json");
@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "loyalty/program.h"
+#include "loyalty/shard_map.h"
 
 namespace loyalty {
 
@@ -63,6 +64,21 @@ absl::StatusOr<Program> ParseProgram(absl::string_view json_text);
 // (NotFound, PermissionDenied, ...) and names the path; InvalidArgument
 // messages prefix every line with `<path>: `.
 absl::StatusOr<Program> LoadProgramFile(const std::string& path);
+
+// A shard map (loyalty/shard_map.h) from its JSON form:
+//
+//   {"shards": 256,
+//    "databases": [{"conninfo": "postgresql:///loyalty?host=/run/pg-a", "shards": ["0-127"]},
+//                  {"conninfo": "postgresql:///loyalty?host=/run/pg-b", "shards": ["128-254", 255]}]}
+//
+// "shards" is the number of logical shards (1 to kMaxShards); each
+// database's "shards" lists shard numbers and ranges "first-last". Every
+// shard must be held by exactly one database. InvalidArgument listing every
+// problem as `<json path>: <reason>` (for example `databases[1].shards[0]:
+// shard 200 is held by databases[0] already`).
+absl::StatusOr<ShardMap> ParseShardMap(absl::string_view json_text);
+// ParseShardMap of the file at `path`, with errors as LoadProgramFile's.
+absl::StatusOr<ShardMap> LoadShardMapFile(const std::string& path);
 
 }  // namespace loyalty
 

@@ -17,6 +17,7 @@
 #include "loyalty/partner.h"
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
+#include "loyalty/shard_map.h"
 #include "loyalty/report_html.h"
 #include "loyalty/store.h"
 #include "loyalty/tiers.h"

@@ -355,8 +355,16 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
 // Checkpoints() lists those up to the entries the store has read (another
 // instance may have saved one past them). Every command's key is held in
 // memory: a look-up on the server per new command would cost a round trip.
+// With options.schema, the journal's tables live in that schema (created if
+// needed), and its advisory locks are its own: a database holds as many
+// independent journals, e.g. the logical shards of a program; InvalidArgument
+// for a schema name that is not lower-case letters, digits and _.
 // Thread safety: as every Store; one connection, used under a lock.
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+struct PostgresOptions {
+  std::string schema;  // empty: the connection's search_path, as before
+};
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
+                                                         const PostgresOptions& options = {});
 
 // Opens the store named by `uri`:
 //   "memory:"                            NewMemoryStore()

@@ -23,6 +23,11 @@
 //     created by the first one saved (outside the schema version, so that
 //     a library that predates them still reads the journal).
 //
+// With PostgresOptions::schema, these tables live in that schema (the
+// session's search_path names it alone) and the advisory locks take the
+// two-int form (kind, hash of the schema), so that journals in different
+// schemas of one database are independent.
+//
 // Each instance keeps, like the SQLite store, an in-memory index of keys and
 // its view of the head (LastSeq, HeadHash): the entries it has read. Read
 // and Get never go past that view; CatchUp moves it forward. Its open starts
@@ -40,8 +45,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/sha256.h"
 #include "journal/chain.h"
 #include "store/key_index.h"
 #include "journal/entry_codec.h"
@@ -100,8 +107,10 @@ class PostgresStore final : public Store {
     if (conn_ != nullptr) PQfinish(conn_);
   }
 
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& conninfo) {
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& conninfo, const PostgresOptions& options) {
+    if (absl::Status valid = CheckSchemaName(options.schema); !valid.ok()) return valid;
     auto store = std::unique_ptr<PostgresStore>(new PostgresStore());
+    store->schema_ = options.schema;
     if (absl::Status status = store->Init(conninfo); !status.ok()) return status;
     return std::unique_ptr<Store>(std::move(store));
   }
@@ -114,7 +123,7 @@ class PostgresStore final : public Store {
     ReconnectIfLost();
     // The turn lock first, then the head row (as WaitForTurn, which holds
     // the first while it catches up): one order, no deadlock.
-    absl::Status status = Exec(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock_shared(", kTurnLock, ")").c_str());
+    absl::Status status = Exec(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock_shared(", LockKey(kTurnLock), ")").c_str());
     if (status.ok()) {
       status = AppendInTransaction(batch);
       if (status.ok()) status = Exec("COMMIT");
@@ -201,7 +210,7 @@ class PostgresStore final : public Store {
     ReconnectIfLost();
     if (!HasTableLocked("loyalty_checkpoints")) return absl::OkStatus();
     const std::string at = std::to_string(seq);
-    return InTransaction(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kCheckpointLock, ")"),
+    return InTransaction(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", LockKey(kCheckpointLock), ")"),
                          [&]() -> absl::Status {
                            absl::Status error;
                            Query("delete a checkpoint",
@@ -233,12 +242,12 @@ class PostgresStore final : public Store {
   absl::Status WaitForTurn() override {
     std::lock_guard<std::mutex> lock(mutex_);
     ReconnectIfLost();
-    return Exec(absl::StrCat("SELECT pg_advisory_lock(", kTurnLock, ")").c_str());
+    return Exec(absl::StrCat("SELECT pg_advisory_lock(", LockKey(kTurnLock), ")").c_str());
   }
 
   void EndTurn() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Exec(absl::StrCat("SELECT pg_advisory_unlock(", kTurnLock, ")").c_str()).IgnoreError();
+    Exec(absl::StrCat("SELECT pg_advisory_unlock(", LockKey(kTurnLock), ")").c_str()).IgnoreError();
   }
 
   absl::Status Read(uint64_t from, absl::FunctionRef<absl::Status(const Entry&)> visit) const override {
@@ -320,7 +329,42 @@ class PostgresStore final : public Store {
   // with the connection, the append may have landed: the next append then
   // finds the head advanced (Aborted) and CatchUp reads the entries back.
   void ReconnectIfLost() const {
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_BAD) return;
+    PQreset(conn_);
+    if (PQstatus(conn_) == CONNECTION_OK) UseSchema().IgnoreError();  // else the next query fails
+  }
+
+  // A schema name this store accepts: lower-case letters, digits and
+  // underscores, not starting with a digit, at most 63 bytes (so that it
+  // needs no quoting in SQL).
+  static absl::Status CheckSchemaName(const std::string& schema) {
+    if (schema.empty()) return absl::OkStatus();
+    bool valid = schema.size() <= 63 && !absl::ascii_isdigit(static_cast<unsigned char>(schema[0]));
+    for (char c : schema) valid = valid && (absl::ascii_islower(static_cast<unsigned char>(c)) ||
+                                            absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_');
+    if (valid) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("postgres journal: schema \"", schema,
+                                                   "\": use lower-case letters, digits and _, at most 63, not"
+                                                   " starting with a digit"));
+  }
+
+  // Makes the session read and write the tables of schema_ (if set) and
+  // nothing else; temporary until the schema exists.
+  absl::Status UseSchema() const {
+    if (schema_.empty()) return absl::OkStatus();
+    return Exec(absl::StrCat("SET search_path TO ", schema_).c_str());
+  }
+
+  // The key of an advisory lock of `kind`: the bigint `kind` itself for the
+  // tables of the default schema; for a schema of their own, the two-int
+  // key (kind, the schema's hash), so that journals in different schemas of
+  // one database do not wait for each other.
+  std::string LockKey(int64_t kind) const {
+    if (schema_.empty()) return std::to_string(kind);
+    const Sha256 hash = internal::Sha256Of(schema_);
+    int32_t schema_key;
+    std::memcpy(&schema_key, hash.data(), sizeof schema_key);
+    return absl::StrCat(static_cast<int32_t>(kind & 0x7fffffff), ", ", schema_key);
   }
 
   // Unavailable with the server's message, or DataLoss / AlreadyExists for
@@ -370,6 +414,7 @@ class PostgresStore final : public Store {
       return absl::UnavailableError(absl::StrCat("postgres journal: cannot connect: ", message));
     }
     if (absl::Status s = Exec("SET client_min_messages = warning"); !s.ok()) return s;
+    if (absl::Status s = UseSchema(); !s.ok()) return s;
     if (absl::Status s = Migrate(); !s.ok()) return s;
     std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status s = AnchorLocked(); !s.ok()) return s;
@@ -558,9 +603,12 @@ class PostgresStore final : public Store {
   absl::Status Migrate() {
     if (absl::Status s = Exec("BEGIN"); !s.ok()) return s;
     absl::Status status = [&]() -> absl::Status {
-      if (absl::Status s = Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kMigrationLock, ")").c_str());
+      if (absl::Status s = Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", LockKey(kMigrationLock), ")").c_str());
           !s.ok()) {
         return s;
+      }
+      if (!schema_.empty()) {
+        if (absl::Status s = Exec(absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", schema_).c_str()); !s.ok()) return s;
       }
       auto version = RecordedVersion();
       if (!version.ok()) return version.status();
@@ -793,6 +841,7 @@ class PostgresStore final : public Store {
   }
 
   PGconn* conn_ = nullptr;
+  std::string schema_;  // PostgresOptions::schema
   mutable std::mutex mutex_;  // guards everything below and the connection
   internal::KeyIndex keys_;
   Sha256 head_{};
@@ -803,8 +852,8 @@ class PostgresStore final : public Store {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
-  return PostgresStore::Open(conninfo);
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo, const PostgresOptions& options) {
+  return PostgresStore::Open(conninfo, options);
 }
 
 }  // namespace loyalty
