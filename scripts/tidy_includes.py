@@ -15,6 +15,7 @@ PUBLIC_PARTS = {
     "ledger.h": "ledger", "command.h": "ledger", "tiers.h": "ledger",
     "store.h": "store",
     "shard_map.h": "core",
+    "sharded_engine.h": "engine",
     "engine.h": "engine",
     "audit.h": "audit", "distribution.h": "audit",
     "partner.h": "partner",

@@ -18,6 +18,7 @@
 #include "loyalty/program.h"
 #include "loyalty/redemption.h"
 #include "loyalty/shard_map.h"
+#include "loyalty/sharded_engine.h"
 #include "loyalty/report_html.h"
 #include "loyalty/store.h"
 #include "loyalty/tiers.h"

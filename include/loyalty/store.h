@@ -67,6 +67,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "loyalty/ledger.h"
+#include "loyalty/shard_map.h"
 
 namespace loyalty {
 
@@ -365,6 +366,11 @@ struct PostgresOptions {
 };
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
                                                          const PostgresOptions& options = {});
+
+// The journal of logical shard `shard` of `map`: OpenPostgresStore of the
+// database the map names for it, in schema ShardSchema(shard).
+// Precondition: shard < map.shards().
+absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard);
 
 // Opens the store named by `uri`:
 //   "memory:"                            NewMemoryStore()

@@ -856,4 +856,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
   return PostgresStore::Open(conninfo, options);
 }
 
+absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard) {
+  return OpenPostgresStore(map.ConninfoOf(shard), {.schema = ShardSchema(shard)});
+}
+
 }  // namespace loyalty
