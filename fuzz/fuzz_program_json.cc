@@ -2,6 +2,8 @@
 // must return a program or an error for any text, never crash. A program
 // that loads is then exercised: the version in force, lot expiry, reward
 // prices and one accrual of a purchase, a flight and a custom activity.
+// The same text goes to the shard map loader (ParseShardMap), which shares
+// the JSON reading: a map that loads must hold every shard once.
 #include <cstddef>
 #include <cstdint>
 
@@ -51,5 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto version = ParseProgramVersion(text);
   if (version.ok()) Exercise(*version);
+  auto map = ParseShardMap(text);
+  if (map.ok()) {
+    for (uint32_t shard = 0; shard < map->shards(); ++shard) LOYALTY_CHECK(!map->ConninfoOf(shard).empty());
+    LOYALTY_CHECK(map->ShardOf(MemberId::FromValid("M-1")) < map->shards());
+  } else {
+    LOYALTY_CHECK(!map.status().message().empty());
+  }
   return 0;
 }

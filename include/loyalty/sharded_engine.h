@@ -41,9 +41,11 @@ class ShardedEngine {
   // Opens an engine for each owned shard over the journal `open_store`
   // gives for it (OpenShardStore, loyalty/store.h, for the PostgreSQL
   // schema of the shard in the database the map names); the program's
-  // versions are published in each. InvalidArgument for an owned shard
-  // past the map or named twice; otherwise the first shard's error, its
-  // message prefixed "shard N: ".
+  // versions are published in each. The shards open on several threads at
+  // once, so `open_store` must be safe to call from any thread.
+  // InvalidArgument for an owned shard past the map or named twice;
+  // otherwise the error of the lowest shard that failed, its message
+  // prefixed "shard N: "; no engine stays open then.
   static absl::StatusOr<std::unique_ptr<ShardedEngine>> Open(ShardMap map, const StoreOpener& open_store,
                                                              const Clock& clock, const Program& program,
                                                              ShardedEngineOptions options = {});

@@ -3,6 +3,8 @@
 #include "loyalty/sharded_engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -41,12 +43,33 @@ absl::StatusOr<std::unique_ptr<ShardedEngine>> ShardedEngine::Open(ShardMap map,
   auto host = std::unique_ptr<ShardedEngine>(new ShardedEngine(map));
   host->owned_ = *std::move(owned);
   host->engines_.resize(map.shards());
-  for (uint32_t shard : host->owned_) {
-    auto store = open_store(shard);
-    if (!store.ok()) return InShard(shard, store.status());
-    auto engine = Engine::Open(*std::move(store), clock, program, options.engine);
-    if (!engine.ok()) return InShard(shard, engine.status());
-    host->engines_[shard] = *std::move(engine);
+  // The shards open on every core at once (each open reads its checkpoint
+  // and the entries after it); the first failing shard's error is returned.
+  std::vector<absl::Status> errors(host->owned_.size());
+  std::atomic<size_t> next = 0;
+  auto open_next = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < host->owned_.size();) {
+      const uint32_t shard = host->owned_[i];
+      auto store = open_store(shard);
+      if (!store.ok()) {
+        errors[i] = InShard(shard, store.status());
+        continue;
+      }
+      auto engine = Engine::Open(*std::move(store), clock, program, options.engine);
+      if (!engine.ok()) {
+        errors[i] = InShard(shard, engine.status());
+        continue;
+      }
+      host->engines_[shard] = *std::move(engine);
+    }
+  };
+  const size_t threads = std::min<size_t>(host->owned_.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(open_next);
+  open_next();
+  for (std::thread& worker : workers) worker.join();
+  for (const absl::Status& error : errors) {
+    if (!error.ok()) return error;
   }
   return host;
 }

@@ -150,6 +150,20 @@ TEST_F(ShardedEngineTest, ATransferWithinAShardRunsAndOneBetweenShardsIsRefused)
   EXPECT_EQ((*host)->BalanceOf(ann)->available, Points(300));
 }
 
+// The shards open at once; a shard whose journal cannot be opened fails
+// the whole open, named.
+TEST_F(ShardedEngineTest, AShardThatCannotOpenIsNamed) {
+  auto host = ShardedEngine::Open(
+      map_,
+      [](uint32_t shard) -> absl::StatusOr<std::unique_ptr<Store>> {
+        if (shard == 2) return absl::UnavailableError("no server");
+        return NewMemoryStore();
+      },
+      clock_, program_);
+  EXPECT_TRUE(absl::IsUnavailable(host.status())) << host.status();
+  EXPECT_EQ(host.status().message(), "shard 2: no server");
+}
+
 TEST_F(ShardedEngineTest, OwnedShardsMustBeOfTheMapAndNamedOnce) {
   EXPECT_TRUE(absl::IsInvalidArgument(Open({0, 4}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Open({1, 1}).status()));
