@@ -396,6 +396,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
 absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std::string>& journal_key = std::nullopt,
                                      const std::optional<JournalHead>& expected_head = std::nullopt);
 
+// Copies `from` into `to`, to move a journal (a logical shard) to another
+// database: appends the entries after to.LastSeq(), in batches, and then
+// the checkpoints of `from` that `to` lacks, up to its head. Each entry's
+// link is checked before its batch is appended: a stored hash that does not
+// match its content and predecessor is DataLoss naming the entry, so `to`
+// holds exactly `from`'s chain, verified. It may run while `from` takes
+// commands, and again to copy what came since: stop the shard's writers,
+// copy the rest, then switch the shard map. Nothing else may write `to`
+// meanwhile. FailedPrecondition, copying nothing, if `to` holds entries
+// that are not `from`'s (its head differs from `from`'s entry at that seq,
+// or lies past its end); Unimplemented for keyed journals. Returns the
+// number of entries copied.
+absl::StatusOr<uint64_t> CopyJournal(const Store& from, Store& to);
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_STORE_H_
