@@ -47,6 +47,14 @@ class PostgresCheckpointTest : public ::testing::Test {
                   .ttl = absl::Hours(5)});
   }
 
+  // Ann's first round (entries 1 to 7), then a clean shutdown, whose
+  // checkpoint is at entry 7.
+  void WriteFirstRound() {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Work(**engine, "ann", "1");
+  }
+
   std::vector<CheckpointInfo> Checkpoints() {
     auto store = OpenPostgresStore(conninfo_);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -100,11 +108,7 @@ TEST_F(PostgresCheckpointTest, OpenStartsFromTheLatestCheckpointAndAnswersAnOldR
 // The open trusts the checkpoint for the entries before it (as the SQLite
 // store does): damage there is found by a replay from the first entry.
 TEST_F(PostgresCheckpointTest, DamageBeforeTheCheckpointIsFoundByAReplay) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    Work(**engine, "ann", "1");
-  }
+  WriteFirstRound();
   PostgresSql("UPDATE loyalty_journal SET hash = decode(repeat('ab', 32), 'hex') WHERE seq = 3");
   auto engine = Open();
   ASSERT_TRUE(engine.ok()) << engine.status();
@@ -114,11 +118,7 @@ TEST_F(PostgresCheckpointTest, DamageBeforeTheCheckpointIsFoundByAReplay) {
 }
 
 TEST_F(PostgresCheckpointTest, TheCheckpointsEntryMustCarryTheHashItRecorded) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    Work(**engine, "ann", "1");
-  }
+  WriteFirstRound();
   PostgresSql("UPDATE loyalty_checkpoints SET head_hash = decode(repeat('00', 32), 'hex')");
   auto store = OpenPostgresStore(conninfo_);
   EXPECT_TRUE(absl::IsDataLoss(store.status())) << store.status();
@@ -128,11 +128,7 @@ TEST_F(PostgresCheckpointTest, TheCheckpointsEntryMustCarryTheHashItRecorded) {
 }
 
 TEST_F(PostgresCheckpointTest, AJournalCutBackBeforeItsCheckpointIsRefused) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    Work(**engine, "ann", "1");
-  }
+  WriteFirstRound();
   PostgresSql(
       "DELETE FROM loyalty_journal WHERE seq > 5; DELETE FROM loyalty_keys WHERE first_seq > 5;"
       "UPDATE loyalty_head SET seq = 5, hash = (SELECT hash FROM loyalty_journal WHERE seq = 5)");
@@ -146,11 +142,7 @@ TEST_F(PostgresCheckpointTest, AJournalCutBackBeforeItsCheckpointIsRefused) {
 // DataLoss (never a wrong receipt), and a replay finds the index does not
 // match the entries.
 TEST_F(PostgresCheckpointTest, ADamagedKeyRowIsFound) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    Work(**engine, "ann", "1");
-  }
+  WriteFirstRound();
   PostgresSql("UPDATE loyalty_keys SET first_seq = 3 WHERE key = 'c-ann-1a'");
   auto engine = Open();
   ASSERT_TRUE(engine.ok()) << engine.status();
@@ -163,11 +155,7 @@ TEST_F(PostgresCheckpointTest, ADamagedKeyRowIsFound) {
 }
 
 TEST_F(PostgresCheckpointTest, AKeyRowPastTheCheckpointIsRefusedAtOpen) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    Work(**engine, "ann", "1");
-  }
+  WriteFirstRound();
   PostgresSql("UPDATE loyalty_keys SET count = 4 WHERE key = 'r-ann-1'");  // entries 6 to 9 of 7
   auto store = OpenPostgresStore(conninfo_);
   EXPECT_TRUE(absl::IsDataLoss(store.status())) << store.status();

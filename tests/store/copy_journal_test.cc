@@ -37,6 +37,23 @@ class CopyJournalTest : public ::testing::Test {
   }
   absl::StatusOr<std::unique_ptr<Store>> Target() { return OpenPostgresStore(target_, {.schema = ShardSchema(1)}); }
 
+  // Shard 1's journal and its copy in the new database, and what
+  // CopyJournal made of them.
+  struct Copied {
+    std::unique_ptr<Store> source, target;
+    absl::StatusOr<uint64_t> entries;
+  };
+  Copied Copy() {
+    auto source = Source(1);
+    auto target = Target();
+    if (!source.ok() || !target.ok()) {
+      ADD_FAILURE() << source.status() << " / " << target.status();
+      return {nullptr, nullptr, absl::UnknownError("not opened")};
+    }
+    absl::StatusOr<uint64_t> entries = CopyJournal(**source, **target);
+    return {*std::move(source), *std::move(target), entries};
+  }
+
   // `n` credits of `member` (enrolled by the first round), keyed by `round`.
   static void Credits(Engine& engine, const std::string& member, const std::string& round, int n) {
     const MemberId id = MemberId::FromValid(member);
@@ -64,29 +81,21 @@ TEST_F(CopyJournalTest, AShardMovesWhileTheOthersKeepTakingCommands) {
   Credits(**moving, "ann", "2", 5);
   {
     // The bulk, while the shard takes commands.
-    auto source = Source(1);
-    ASSERT_TRUE(source.ok()) << source.status();
-    auto target = Target();
-    ASSERT_TRUE(target.ok()) << target.status();
-    auto copied = CopyJournal(**source, **target);
-    ASSERT_TRUE(copied.ok()) << copied.status();
-    EXPECT_EQ(*copied, 26u);
-    EXPECT_EQ((*target)->Checkpoints()->size(), 1u);
+    Copied copied = Copy();
+    ASSERT_TRUE(copied.entries.ok()) << copied.entries.status();
+    EXPECT_EQ(*copied.entries, 26u);
+    EXPECT_EQ(copied.target->Checkpoints()->size(), 1u);
   }
   Credits(**moving, "ann", "3", 4);
   Credits(**staying, "bob", "1", 3);
   const Sha256 digest = (*moving)->StateDigest();
   moving->reset();  // the shard's writer stops (its shutdown checkpoint is copied too)
   {
-    auto source = Source(1);
-    ASSERT_TRUE(source.ok()) << source.status();
-    auto target = Target();
-    ASSERT_TRUE(target.ok()) << target.status();
-    auto copied = CopyJournal(**source, **target);
-    ASSERT_TRUE(copied.ok()) << copied.status();
-    EXPECT_EQ(*copied, 4u);
-    EXPECT_EQ((*target)->HeadHash(), (*source)->HeadHash());
-    auto verified = VerifyChain(**target);
+    Copied copied = Copy();
+    ASSERT_TRUE(copied.entries.ok()) << copied.entries.status();
+    EXPECT_EQ(*copied.entries, 4u);
+    EXPECT_EQ(copied.target->HeadHash(), copied.source->HeadHash());
+    auto verified = VerifyChain(*copied.target);
     ASSERT_TRUE(verified.ok()) << verified.status();
     EXPECT_EQ(*verified, 30u);
   }
@@ -113,13 +122,10 @@ TEST_F(CopyJournalTest, ATargetHoldingAnotherJournalIsRefused) {
     ASSERT_TRUE(other.ok()) << other.status();
     Credits(**other, "zoe", "1", 1);
   }
-  auto source = Source(1);
-  ASSERT_TRUE(source.ok()) << source.status();
-  auto target = Target();
-  ASSERT_TRUE(target.ok()) << target.status();
-  auto copied = CopyJournal(**source, **target);
-  EXPECT_TRUE(absl::IsFailedPrecondition(copied.status())) << copied.status();
-  EXPECT_EQ((*target)->LastSeq(), 2u);
+  Copied copied = Copy();
+  EXPECT_TRUE(absl::IsFailedPrecondition(copied.entries.status())) << copied.entries.status();
+  ASSERT_NE(copied.target, nullptr);
+  EXPECT_EQ(copied.target->LastSeq(), 2u);
 }
 
 TEST_F(CopyJournalTest, ADamagedSourceEntryIsNamedAndNotCopied) {
@@ -130,14 +136,11 @@ TEST_F(CopyJournalTest, ADamagedSourceEntryIsNamedAndNotCopied) {
   }
   // Damage before the checkpoint, which the source's open does not read.
   PostgresSql("UPDATE loyalty_shard_1.loyalty_journal SET hash = decode(repeat('ab', 32), 'hex') WHERE seq = 2");
-  auto source = Source(1);
-  ASSERT_TRUE(source.ok()) << source.status();
-  auto target = Target();
-  ASSERT_TRUE(target.ok()) << target.status();
-  auto copied = CopyJournal(**source, **target);
-  EXPECT_TRUE(absl::IsDataLoss(copied.status())) << copied.status();
-  EXPECT_NE(copied.status().message().find("entry 2"), std::string::npos) << copied.status();
-  EXPECT_EQ((*target)->LastSeq(), 0u);
+  Copied copied = Copy();
+  EXPECT_TRUE(absl::IsDataLoss(copied.entries.status())) << copied.entries.status();
+  EXPECT_NE(copied.entries.status().message().find("entry 2"), std::string::npos) << copied.entries.status();
+  ASSERT_NE(copied.target, nullptr);
+  EXPECT_EQ(copied.target->LastSeq(), 0u);
 }
 
 }  // namespace
