@@ -214,7 +214,7 @@ class PostgresStore final : public Store {
                          [&]() -> absl::Status {
                            absl::Status error;
                            Query("delete a checkpoint",
-                                 "DELETE FROM loyalty_checkpoints WHERE seq = $1::bigint;",
+                                 "DELETE FROM loyalty_checkpoints WHERE seq = $1::bigint",
                                  {at.c_str()}, {0}, {0}, &error);
                            if (!error.ok()) return error;
                            Query("delete a checkpoint's parts",
