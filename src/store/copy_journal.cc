@@ -73,6 +73,11 @@ absl::StatusOr<uint64_t> CopyJournal(const Store& from, Store& to) {
   std::string bytes;
   std::vector<Entry> batch;
   auto flush = [&]() -> absl::Status {
+    if (to.LastSeq() + 1 != batch.front().seq) {
+      return absl::FailedPreconditionError(absl::StrCat("the target journal was appended to during the copy",
+                                                        " (it ends at entry ", to.LastSeq(), ", not ",
+                                                        batch.front().seq - 1, ")"));
+    }
     absl::Status appended = to.Append(std::span<Entry>(batch));
     batch.clear();
     return appended;
