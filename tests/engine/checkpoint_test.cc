@@ -59,6 +59,14 @@ class CheckpointTest : public ::testing::Test {
     run(Transfer{.idempotency_key = "t-" + round, .member = Id("ann"), .to = Id("bob"), .amount = Points(50)});
   }
 
+  // The first round of Work, then a clean shutdown, which leaves a
+  // checkpoint of its last entry.
+  void WriteFirstRound() {
+    auto engine = Open();
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Work(**engine, "1");
+  }
+
   std::vector<CheckpointInfo> Checkpoints() {
     auto store = OpenSqliteStore(path_, {.read_only = true});
     EXPECT_TRUE(store.ok()) << store.status();
@@ -144,11 +152,7 @@ TEST_F(CheckpointTest, ARetryOfACommandBeforeTheCheckpointIsAnsweredFromTheIndex
 // replay from the first entry: a key deleted from it, or a record changed,
 // is DataLoss.
 TEST_F(CheckpointTest, AReplayComparesTheKeyIndexOnDiskWithTheEntries) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   auto replay = [&] { return Replay(**OpenSqliteStore(path_, {.read_only = true})); };
   ASSERT_TRUE(replay().ok()) << replay().status();
   Sql(path_, "UPDATE loyalty_keys SET first = first + 1 WHERE key = CAST('c-bob-1' AS BLOB)");
@@ -167,11 +171,7 @@ TEST_F(CheckpointTest, AReplayComparesTheKeyIndexOnDiskWithTheEntries) {
 // A record of the index on disk that names another command's entries, or
 // none, answers a retry with DataLoss rather than a wrong receipt.
 TEST_F(CheckpointTest, ADamagedKeyIndexRecordIsDataLossForARetry) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   Sql(path_, "UPDATE loyalty_keys SET first = first + 1 WHERE key = CAST('c-ann-1' AS BLOB)");
   auto engine = Open();
   ASSERT_TRUE(engine.ok()) << engine.status();
@@ -215,11 +215,7 @@ TEST_F(CheckpointTest, ACheckpointOfAnOlderFormatIsReplacedFromTheEntries) {
 }
 
 TEST_F(CheckpointTest, ADamagedCheckpointRefusesTheOpen) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   const uint64_t seq = Checkpoints().at(0).seq;
   Sql(path_, "UPDATE loyalty_checkpoint_parts SET bytes = bytes || x'00' WHERE part = 1");
   auto engine = Open();
@@ -236,11 +232,7 @@ TEST_F(CheckpointTest, ADamagedCheckpointRefusesTheOpen) {
 // open trusts the latest checkpoint that matches its digest and its
 // journal), and a replay from the first entry finds it.
 TEST_F(CheckpointTest, AForgedCheckpointIsFoundByAFullReplay) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   const CheckpointInfo checkpoint = Checkpoints().at(0);
   // Decode it, give ann 1,000 more points in her first lot, encode again.
   absl::flat_hash_map<MemberId, MemberState> members;
@@ -286,11 +278,7 @@ TEST_F(CheckpointTest, AForgedCheckpointIsFoundByAFullReplay) {
 // before the checkpoint is found there, naming the entry; entries forged
 // and chained again no longer match the checkpoint's chain hash.
 TEST_F(CheckpointTest, DamageBeforeTheCheckpointIsFoundByAFullReplay) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   Sql(path_, "UPDATE journal SET member_prev = 0 WHERE seq = 5");
   auto engine = Open();
   ASSERT_TRUE(engine.ok()) << engine.status();
@@ -316,11 +304,7 @@ TEST_F(CheckpointTest, DamageBeforeTheCheckpointIsFoundByAFullReplay) {
 // A journal cut back behind its checkpoint (rows and head rolled back) is
 // not opened from a state it no longer has.
 TEST_F(CheckpointTest, ACheckpointPastTheJournalsEndRefusesTheOpen) {
-  {
-    auto engine = Open();
-    ASSERT_TRUE(engine.ok());
-    Work(**engine, "1");
-  }
+  WriteFirstRound();
   const CheckpointInfo checkpoint = Checkpoints().at(0);
   auto store = OpenSqliteStore(path_, {.read_only = true});
   const Entry earlier = *(*store)->Get(checkpoint.seq - 2);
