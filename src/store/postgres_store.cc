@@ -111,6 +111,7 @@ class PostgresStore final : public Store {
     if (absl::Status valid = CheckSchemaName(options.schema); !valid.ok()) return valid;
     auto store = std::unique_ptr<PostgresStore>(new PostgresStore());
     store->schema_ = options.schema;
+    store->schema_lock_key_ = SchemaLockKey(options.schema);
     if (absl::Status status = store->Init(conninfo); !status.ok()) return status;
     return std::unique_ptr<Store>(std::move(store));
   }
@@ -361,10 +362,16 @@ class PostgresStore final : public Store {
   // one database do not wait for each other.
   std::string LockKey(int64_t kind) const {
     if (schema_.empty()) return std::to_string(kind);
-    const Sha256 hash = internal::Sha256Of(schema_);
-    int32_t schema_key;
-    std::memcpy(&schema_key, hash.data(), sizeof schema_key);
-    return absl::StrCat(static_cast<int32_t>(kind & 0x7fffffff), ", ", schema_key);
+    return absl::StrCat(static_cast<int32_t>(kind & 0x7fffffff), ", ", schema_lock_key_);
+  }
+
+  // The second key of this schema's advisory locks: the first 4 bytes of
+  // the SHA-256 of its name.
+  static int32_t SchemaLockKey(const std::string& schema) {
+    const Sha256 hash = internal::Sha256Of(schema);
+    int32_t key;
+    std::memcpy(&key, hash.data(), sizeof key);
+    return key;
   }
 
   // Unavailable with the server's message, or DataLoss / AlreadyExists for
@@ -841,7 +848,8 @@ class PostgresStore final : public Store {
   }
 
   PGconn* conn_ = nullptr;
-  std::string schema_;  // PostgresOptions::schema
+  std::string schema_;           // PostgresOptions::schema
+  int32_t schema_lock_key_ = 0;  // SchemaLockKey(schema_), computed once
   mutable std::mutex mutex_;  // guards everything below and the connection
   internal::KeyIndex keys_;
   Sha256 head_{};
