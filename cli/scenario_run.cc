@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kCommandNames[] = {
     "enroll", "credit", "redeem", "hold", "capture", "release", "reverse_earn", "reverse_debit", "adjust",
     "transfer", "accrue", "return", "quote", "redeem", "hold", "pay_at_till", "set_flag", "close_membership",
-    "grant_tier", "subscribe_tier", "cancel_tier_subscription"};
+    "grant_tier", "subscribe_tier", "cancel_tier_subscription", "send_transfer", "receive_transfer",
+    "settle_transfer"};
 static_assert(std::size(kCommandNames) == std::variant_size_v<Command>);
 
 // The program made of the first `count` versions of `program`.

@@ -238,10 +238,48 @@ struct CancelTierSubscription {
   std::optional<Instant> at{};
 };
 
+// A transfer to a member of another shard's journal (docs/scaling.md) is
+// three commands, which ShardedEngine runs for a Transfer between shards:
+//   1. SendTransfer on the sender's shard: the points leave `member` (in
+//      spending order; the entry lists the lots' dates) and the transfer
+//      is pending on the sender;
+//   2. ReceiveTransfer on the receiver's shard, under the same key, with
+//      the lots the first entry sent: they arrive with their dates, after
+//      settling the receiver's debt;
+//   3. SettleTransfer on the sender's shard: delivered if the second
+//      succeeded; returned, the lots coming back to the sender, if the
+//      receiver's shard refused it.
+// No point is created or lost while a transfer is pending: the audit over
+// the shards counts it in flight (ReconcileTransfers, loyalty/audit).
+struct SendTransfer {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at{};
+  MemberId to;
+  Points amount;
+};
+struct ReceiveTransfer {
+  std::string idempotency_key;  // the SendTransfer's
+  MemberId member;              // the receiver
+  std::optional<Instant> at{};
+  MemberId from;
+  Points amount;
+  std::vector<TransferredLot> lots;  // as the sending entry lists them
+};
+struct SettleTransfer {
+  std::string idempotency_key;
+  MemberId member;  // the sender
+  std::optional<Instant> at{};
+  uint64_t transfer = 0;  // the seq of the sending entry
+  bool returned = false;
+  std::string reason{};  // why the receiver's shard refused it, if returned
+};
+
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
                              ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
                              HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership, GrantTier,
-                             SubscribeTier, CancelTierSubscription>;
+                             SubscribeTier, CancelTierSubscription, SendTransfer, ReceiveTransfer,
+                             SettleTransfer>;
 
 // The member a command is for, and the other member a transfer touches.
 const MemberId& MemberOf(const Command& command);

@@ -193,20 +193,43 @@ struct Adjusted {
   std::vector<LotDraw> draws;
   friend bool operator==(const Adjusted&, const Adjusted&) = default;
 };
+// Points sent to member `to`, taken by `draws`. Within one journal the
+// receiving entry follows at once. `across`: the receiver is in another
+// shard's journal (SendTransfer); `lots` then carries the drawn lots'
+// dates, and the transfer stays pending on the sender until a
+// TransferSettled entry closes it.
 struct TransferredOut {
   MemberId to;
   Points amount;
   std::vector<LotDraw> draws;
+  bool across = false;
+  std::vector<TransferredLot> lots{};  // only when `across`, one per draw
   friend bool operator==(const TransferredOut&, const TransferredOut&) = default;
 };
 // The receiving side: `debt_paid` settles debt, `lots` become lots
-// (seq, 0), (seq, 1), ... with the dates they had.
+// (seq, 0), (seq, 1), ... with the dates they had. `across`: the sender is
+// in another shard's journal (ReceiveTransfer), linked by the idempotency
+// key that both halves carry.
 struct TransferredIn {
   MemberId from;
   Points amount;
   Points debt_paid;
   std::vector<TransferredLot> lots;
+  bool across = false;
   friend bool operator==(const TransferredIn&, const TransferredIn&) = default;
+};
+// Closes transfer `transfer` (the seq of the sender's TransferredOut
+// across): delivered when `returned` is zero; otherwise the receiver's
+// shard refused it (`reason`) and all its points come back, `debt_paid`
+// of them settling debt and `lots` becoming lots (seq, 0), (seq, 1), ...
+// with the dates they had.
+struct TransferSettled {
+  uint64_t transfer = 0;
+  Points returned;
+  Points debt_paid;
+  std::vector<TransferredLot> lots;
+  std::string reason;
+  friend bool operator==(const TransferSettled&, const TransferSettled&) = default;
 };
 // A price offered for a reward until `expires_at`; reserves nothing.
 struct Quoted {
@@ -273,7 +296,7 @@ using EntryBody =
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
                  entries::TransferredOut, entries::TransferredIn, entries::Quoted,
                  entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed,
-                 entries::TierChanged>;
+                 entries::TierChanged, entries::TransferSettled>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);
@@ -407,6 +430,16 @@ struct RuleUse {
   int64_t uses = 0;
 };
 
+// A transfer on its way to a member of another shard: what the sender's
+// entry sent, under its idempotency key, which the receiving half carries.
+struct SentTransfer {
+  MemberId to;
+  Points amount;
+  std::vector<TransferredLot> lots;
+  std::string idempotency_key;
+  Instant sent_at;  // the sending entry's business time
+};
+
 struct DebitRecord {
   Points amount;
   std::vector<LotDraw> draws;
@@ -450,6 +483,9 @@ struct MemberDetail {
   // (Date::days_since_epoch) -> amount. Qualification periods sum these.
   std::map<std::string, CounterDays, std::less<>> counter_days;
   TierStatus status;
+  // Transfers this member sent to another shard (TransferredOut across)
+  // and not yet settled, by the seq of the sending entry.
+  absl::flat_hash_map<uint64_t, SentTransfer> transfers_sent;
 };
 
 // A member's state: what every member has inline, the rest (MemberDetail)

@@ -93,6 +93,7 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
                    [&](const entries::Adjusted&) { m.adjusted += change; },
                    [&](const entries::TransferredOut&) { m.transferred += change; },
                    [&](const entries::TransferredIn&) { m.transferred += change; },
+                   [&](const entries::TransferSettled&) { m.transferred += change; },
                    // Holds placed and released move points between available
                    // and held: no change; the rest move no points.
                    [](const auto&) {},

@@ -40,6 +40,7 @@ EntryFacts FactsOf(const EntryBody& body) {
           [](const entries::Adjusted& b) { return EntryFacts{b.delta, ""}; },
           [](const entries::TransferredOut& b) { return EntryFacts{b.amount, ""}; },
           [](const entries::TransferredIn& b) { return EntryFacts{b.amount, ""}; },
+          [](const entries::TransferSettled& b) { return EntryFacts{b.returned, ""}; },
           [](const auto&) { return EntryFacts{}; },
       },
       body);
@@ -72,6 +73,7 @@ absl::Status FollowReferences(Command& command, const absl::flat_hash_map<uint64
                         [&](ReturnLines& c) { return follow(c.credit, "credit"); },
                         [&](RedeemReward& c) { return follow(c.quote, "quote"); },
                         [&](HoldReward& c) { return follow(c.quote, "quote"); },
+                        [&](SettleTransfer& c) { return follow(c.transfer, "transfer"); },
                         [](auto&) { return absl::OkStatus(); },
                     },
                     command);

@@ -11,15 +11,19 @@
 namespace loyalty::internal {
 namespace {
 
-// A closed membership earns nothing, and spends only within its grace.
+// A closed membership earns nothing, and spends only within its grace. A
+// transfer it sent to another shard is still settled, so that refused
+// points come back to it.
 absl::Status CheckOpen(const MemberState& member, const MemberId& id, const Command& command, Instant at) {
   if (!member.closed) return absl::OkStatus();
   bool earns = std::holds_alternative<Credit>(command) || std::holds_alternative<Accrue>(command) ||
                std::holds_alternative<GrantTier>(command) || std::holds_alternative<SubscribeTier>(command) ||
+               std::holds_alternative<ReceiveTransfer>(command) ||
                (std::holds_alternative<Adjust>(command) && std::get<Adjust>(command).delta > Points(0));
   bool spends = std::holds_alternative<Redeem>(command) || std::holds_alternative<PlaceHold>(command) ||
                 std::holds_alternative<RedeemReward>(command) || std::holds_alternative<HoldReward>(command) ||
-                std::holds_alternative<PayWithPointsAtTill>(command) || std::holds_alternative<Transfer>(command);
+                std::holds_alternative<PayWithPointsAtTill>(command) || std::holds_alternative<Transfer>(command) ||
+                std::holds_alternative<SendTransfer>(command);
   if (earns || std::holds_alternative<CloseMembership>(command)) {
     return absl::FailedPreconditionError(absl::StrCat("member ", id.value(), " is closed"));
   }

@@ -72,6 +72,9 @@ Decided DecideHoldReward(const DecideContext& context, const HoldReward& command
 
 // transfer.cc
 Decided DecideTransfer(const DecideContext& context, const Transfer& command, Entry entry);
+Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& command, Entry entry);
+Decided DecideReceiveTransfer(const DecideContext& context, const ReceiveTransfer& command, Entry entry);
+Decided DecideSettleTransfer(const DecideContext& context, const SettleTransfer& command, Entry entry);
 
 // status.cc
 Decided DecideGrantTier(const DecideContext& context, const GrantTier& command, Entry entry);

@@ -39,6 +39,9 @@ Decided Dispatch(const DecideContext& context, const Command& command, Entry ent
           [&](const GrantTier& c) { return DecideGrantTier(context, c, std::move(entry)); },
           [&](const SubscribeTier& c) { return DecideSubscribeTier(context, c, std::move(entry)); },
           [&](const CancelTierSubscription& c) { return DecideCancelTierSubscription(context, c, std::move(entry)); },
+          [&](const SendTransfer& c) { return DecideSendTransfer(context, c, std::move(entry)); },
+          [&](const ReceiveTransfer& c) { return DecideReceiveTransfer(context, c, std::move(entry)); },
+          [&](const SettleTransfer& c) { return DecideSettleTransfer(context, c, std::move(entry)); },
       },
       command);
 }

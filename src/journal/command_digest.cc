@@ -144,6 +144,25 @@ void EncodeCommand(Writer& w, const Command& command) {
                    Put(w, c.paid_until);
                  },
                  [&](const CancelTierSubscription&) {},
+                 [&](const SendTransfer& c) {
+                   Put(w, c.to);
+                   Put(w, c.amount);
+                 },
+                 [&](const ReceiveTransfer& c) {
+                   Put(w, c.from);
+                   Put(w, c.amount);
+                   w.Unsigned(c.lots.size());
+                   for (const TransferredLot& lot : c.lots) {
+                     Put(w, lot.amount);
+                     Put(w, lot.earned_at);
+                     Put(w, lot.expires_at);
+                   }
+                 },
+                 [&](const SettleTransfer& c) {
+                   Put(w, c.transfer);
+                   Put(w, c.returned);
+                   Put(w, c.reason);
+                 },
              },
              command);
 }

@@ -24,9 +24,12 @@ bool Get(Reader& r, uint32_t* value) {
   return true;
 }
 bool Get(Reader& r, CounterDelta* counter) { return Get(r, &counter->counter) && Get(r, &counter->amount); }
+bool Get(Reader& r, TransferredLot* lot) {
+  return Get(r, &lot->amount) && Get(r, &lot->earned_at) && Get(r, &lot->expires_at);
+}
 template <typename T>
 bool Get(Reader& r, std::vector<T>* items) {
-  uint64_t size;
+  uint64_t size = 0;
   if (!r.Unsigned(&size)) return false;
   if (size > kMaxItems) return r.Fail("list too long");
   items->resize(size);
@@ -118,6 +121,11 @@ bool GetFields(Reader& r, GrantTier* c) {
 }
 bool GetFields(Reader& r, SubscribeTier* c) { return Get(r, &c->tier) && Get(r, &c->paid_until); }
 bool GetFields(Reader&, CancelTierSubscription*) { return true; }
+bool GetFields(Reader& r, SendTransfer* c) { return Get(r, &c->to) && Get(r, &c->amount); }
+bool GetFields(Reader& r, ReceiveTransfer* c) { return Get(r, &c->from) && Get(r, &c->amount) && Get(r, &c->lots); }
+bool GetFields(Reader& r, SettleTransfer* c) {
+  return Get(r, &c->transfer) && Get(r, &c->returned) && Get(r, &c->reason);
+}
 
 // Constructs the alternative `index` of Command (checked < its size).
 template <size_t... I>

@@ -1,6 +1,7 @@
 // Encoding and decoding of journal entries, field by field in a fixed order.
 #include "journal/entry_codec.h"
 
+#include <optional>
 #include <type_traits>
 
 #include "core/encoding.h"
@@ -47,7 +48,7 @@ bool Fields(E& e, F&& f) {
   } else if constexpr (std::is_same_v<T, Adjusted>) {
     return f(e.delta) && f(e.reason) && f(e.actor) && f(e.expires_at) && f(e.debt_paid) && f(e.draws);
   } else if constexpr (std::is_same_v<T, TransferredOut>) {
-    return f(e.to) && f(e.amount) && f(e.draws);
+    return f(e.to) && f(e.amount) && f(e.draws) && (!e.across || f(e.lots));
   } else if constexpr (std::is_same_v<T, TransferredIn>) {
     return f(e.from) && f(e.amount) && f(e.debt_paid) && f(e.lots);
   } else if constexpr (std::is_same_v<T, Quoted>) {
@@ -59,16 +60,22 @@ bool Fields(E& e, F&& f) {
   } else if constexpr (std::is_same_v<T, TierChanged>) {
     return f(e.tier) && f(e.valid_until) && f(e.reason) && f(e.paid) && f(e.lifetime_tier) && f(e.period_first) &&
            f(e.period_last) && f(e.renewals);
+  } else if constexpr (std::is_same_v<T, TransferSettled>) {
+    return f(e.transfer) && f(e.returned) && f(e.debt_paid) && f(e.lots) && f(e.reason);
   } else {
     static_assert(std::is_same_v<T, MembershipClosed>);
     return f(e.redeemable_until);
   }
 }
 
-// An entry's kind is its body's index in EntryBody, but for the reversals
-// that take from the member's other lots (EarnReversed::balance_first):
-// they are kind kEarnReversedFromBalance, with their draws after the older
-// kind's fields, so that journals written before them decode unchanged.
+// An entry's kind: its body's index in EntryBody for the first 17
+// alternatives, kinds 17-19 for the flagged forms of three of them, and
+// the later alternatives after those, so that journals written before any
+// of them decode unchanged.
+//   17: EarnReversed that takes from the member's other lots (balance_first),
+//       its draws after the older kind's fields;
+//   18, 19: TransferredOut and TransferredIn across shards (`across`);
+//   20: TransferSettled.
 template <typename T, size_t I = 0>
 constexpr uint64_t IndexOf() {
   if constexpr (std::is_same_v<std::variant_alternative_t<I, EntryBody>, T>) {
@@ -77,28 +84,80 @@ constexpr uint64_t IndexOf() {
     return IndexOf<T, I + 1>();
   }
 }
-constexpr uint64_t kEarnReversed = IndexOf<entries::EarnReversed>();
-constexpr uint64_t kEarnReversedFromBalance = std::variant_size_v<EntryBody>;
+constexpr uint64_t kFlaggedKinds = 17;  // the first kind that is not an index
+static_assert(IndexOf<entries::TierChanged>() == kFlaggedKinds - 1);
+constexpr uint64_t kEarnReversedFromBalance = 17;
+constexpr uint64_t kTransferredOutAcross = 18;
+constexpr uint64_t kTransferredInAcross = 19;
+constexpr uint64_t kTransferSettled = 20;
+static_assert(IndexOf<entries::TransferSettled>() == kFlaggedKinds &&
+              std::variant_size_v<EntryBody> == kFlaggedKinds + 1);
+
+// The flag that a kind of its own stands for, where a body has one.
+template <typename T>
+bool* FlagOf(T& body) {
+  if constexpr (std::is_same_v<T, entries::EarnReversed>) return &body.balance_first;
+  if constexpr (std::is_same_v<T, entries::TransferredOut>) return &body.across;
+  if constexpr (std::is_same_v<T, entries::TransferredIn>) return &body.across;
+  return nullptr;
+}
 
 uint64_t KindOf(const EntryBody& body) {
-  const auto* reversal = std::get_if<entries::EarnReversed>(&body);
-  return reversal != nullptr && reversal->balance_first ? kEarnReversedFromBalance : body.index();
+  return std::visit(
+      [](const auto& b) -> uint64_t {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, entries::EarnReversed>) {
+          if (b.balance_first) return kEarnReversedFromBalance;
+        } else if constexpr (std::is_same_v<T, entries::TransferredOut>) {
+          if (b.across) return kTransferredOutAcross;
+        } else if constexpr (std::is_same_v<T, entries::TransferredIn>) {
+          if (b.across) return kTransferredInAcross;
+        } else if constexpr (std::is_same_v<T, entries::TransferSettled>) {
+          return kTransferSettled;
+        }
+        return IndexOf<T>();
+      },
+      body);
+}
+
+// The alternative of EntryBody that `kind` is, and whether its flag is set.
+struct KindForm {
+  uint64_t index;
+  bool flagged;
+};
+std::optional<KindForm> FormOf(uint64_t kind) {
+  switch (kind) {
+    case kEarnReversedFromBalance:
+      return KindForm{IndexOf<entries::EarnReversed>(), true};
+    case kTransferredOutAcross:
+      return KindForm{IndexOf<entries::TransferredOut>(), true};
+    case kTransferredInAcross:
+      return KindForm{IndexOf<entries::TransferredIn>(), true};
+    case kTransferSettled:
+      return KindForm{IndexOf<entries::TransferSettled>(), false};
+    default:
+      if (kind < kFlaggedKinds) return KindForm{kind, false};
+      return std::nullopt;
+  }
 }
 
 template <size_t I = 0>
-bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
+bool DecodeBody(Reader& r, KindForm form, EntryBody* body) {
   if constexpr (I < std::variant_size_v<EntryBody>) {
-    if (kind == I || (I == kEarnReversed && kind == kEarnReversedFromBalance)) {
-      std::variant_alternative_t<I, EntryBody> value;
-      if constexpr (I == kEarnReversed) value.balance_first = kind == kEarnReversedFromBalance;
-      if (!Fields(value, [&](auto& field) { return Get(r, &field); })) return false;
-      *body = std::move(value);
-      return true;
-    }
-    return DecodeBody<I + 1>(r, kind, body);
+    if (form.index != I) return DecodeBody<I + 1>(r, form, body);
+    std::variant_alternative_t<I, EntryBody> value;
+    if (bool* flag = FlagOf(value)) *flag = form.flagged;
+    if (!Fields(value, [&](auto& field) { return Get(r, &field); })) return false;
+    *body = std::move(value);
+    return true;
   } else {
     return r.Fail("unknown entry kind");
   }
+}
+
+bool DecodeBody(Reader& r, uint64_t kind, EntryBody* body) {
+  std::optional<KindForm> form = FormOf(kind);
+  return form ? DecodeBody(r, *form, body) : r.Fail("unknown entry kind");
 }
 
 // The optional trailer after the body: a non-empty partner and nothing

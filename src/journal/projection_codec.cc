@@ -13,9 +13,10 @@
 namespace loyalty::internal {
 namespace {
 
-// Format 2 keeps accrual records only for accruals with purchase lines and
-// activities as fingerprints; format 1 checkpoints are not read.
-constexpr uint64_t kFormat = 2;
+// Format 3 keeps the transfers each member sent to another shard and not
+// yet settled; checkpoints of the formats before it are not read (the
+// engine rebuilds the state from the entries instead).
+constexpr uint64_t kFormat = 3;
 constexpr uint64_t kMaxVersions = 1 << 16;
 
 // The first part: the format and the published versions in id order.

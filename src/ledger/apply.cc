@@ -545,26 +545,70 @@ void Fold(S& s, const entries::Adjusted& e) {
                s.entry().business_time, e.expires_at);
 }
 
+// Whether `lots` are what `draws` take from the member's lots: the same
+// amounts, with the dates of the lots drawn.
+bool SameAsDrawn(const MemberState& member, const std::vector<LotDraw>& draws, const std::vector<TransferredLot>& lots) {
+  if (draws.size() != lots.size()) return false;
+  for (size_t i = 0; i < draws.size(); ++i) {
+    const Lot* lot = member.FindLot(draws[i].lot);
+    if (lot == nullptr || lots[i] != TransferredLot{draws[i].amount, lot->earned_at, lot->expires_at}) return false;
+  }
+  return true;
+}
+
 template <typename S>
 void Fold(S& s, const entries::TransferredOut& e) {
-  s.Require(e.to != s.entry().member, "a transfer to the sending member") && s.Take(e.draws, e.amount);
+  if (!s.Require(e.to != s.entry().member, "a transfer to the sending member") ||
+      !s.Require(e.across || e.lots.empty(), "a transfer within the journal that lists lots") ||
+      !s.Require(!e.across || SameAsDrawn(s.member(), e.draws, e.lots),
+                 "the lots sent are not the lots drawn") ||
+      !s.Take(e.draws, e.amount) || !e.across) {
+    return;
+  }
+  s.Change([&](MemberState& member) {
+    member.mutable_detail().transfers_sent[s.entry().seq] =
+        SentTransfer{e.to, e.amount, e.lots, s.entry().idempotency_key, s.entry().business_time};
+  });
+}
+
+// `lots` become lots (seq, 0), (seq, 1), ... of the member, after `paid` of
+// `amount` settled debt; they must sum to what is left.
+template <typename S>
+bool AddTransferredLots(S& s, const std::vector<TransferredLot>& lots, Points amount, Points paid) {
+  if (!s.PayDebtFrom(amount, paid)) return false;
+  int64_t total = paid.value();
+  for (uint32_t part = 0; part < lots.size(); ++part) {
+    const TransferredLot& lot = lots[part];
+    if (!s.AddLot(part, Lot::Origin::kTransfer, lot.amount, lot.amount, lot.earned_at, lot.expires_at) ||
+        !s.Add(total, lot.amount.value(), "the transfer")) {
+      return false;
+    }
+  }
+  return s.Require(total == amount.value(), "the transferred lots do not sum to the amount");
 }
 
 template <typename S>
 void Fold(S& s, const entries::TransferredIn& e) {
-  if (!s.Require(e.from != s.entry().member, "a transfer from the receiving member") ||
-      !s.PayDebtFrom(e.amount, e.debt_paid)) {
+  s.Require(e.from != s.entry().member, "a transfer from the receiving member") &&
+      AddTransferredLots(s, e.lots, e.amount, e.debt_paid);
+}
+
+template <typename S>
+void Fold(S& s, const entries::TransferSettled& e) {
+  const auto& sent = s.member().detail().transfers_sent;
+  auto it = sent.find(e.transfer);
+  if (!s.Require(it != sent.end(), [&] { return absl::StrCat("no transfer ", e.transfer, " is pending"); })) return;
+  const SentTransfer& transfer = it->second;
+  if (e.returned.IsZero()) {
+    if (!s.Require(e.debt_paid.IsZero() && e.lots.empty(), "a delivered transfer that returns lots")) return;
+  } else if (!s.Require(e.returned == transfer.amount, [&] {
+               return absl::StrCat("returns ", e.returned.value(), " of a transfer of ", transfer.amount.value());
+             }) ||
+             !s.Require(e.lots == internal::AfterDebt(transfer.lots, e.debt_paid), "the lots returned are not the lots sent") ||
+             !AddTransferredLots(s, e.lots, e.returned, e.debt_paid)) {
     return;
   }
-  int64_t total = e.debt_paid.value();
-  for (uint32_t part = 0; part < e.lots.size(); ++part) {
-    const TransferredLot& lot = e.lots[part];
-    if (!s.AddLot(part, Lot::Origin::kTransfer, lot.amount, lot.amount, lot.earned_at, lot.expires_at) ||
-        !s.Add(total, lot.amount.value(), "the transfer")) {
-      return;
-    }
-  }
-  s.Require(total == e.amount.value(), "the transferred lots do not sum to the amount");
+  s.Change([&](MemberState& member) { member.mutable_detail().transfers_sent.erase(e.transfer); });
 }
 
 template <typename S>

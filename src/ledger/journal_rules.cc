@@ -98,8 +98,11 @@ absl::Status JournalRules::CheckTiers(const Entry& entry, const entries::TierCha
 }
 
 // Before the entry applies, so that the sender's lots still hold their dates.
+// The halves of a transfer across shards are in two journals: each stands
+// alone here (the audit over the shards pairs them).
 absl::Status JournalRules::PairTransfer(const Entry& entry, const MemberState& member) {
   const auto* in = std::get_if<entries::TransferredIn>(&entry.body);
+  if (in != nullptr && in->across) in = nullptr;
   if (sent_) {
     const TransferSent& sent = *sent_;
     if (in == nullptr) return Unfit(entry, absl::StrCat("entry ", sent.seq, " sent points that no entry received"));
@@ -112,7 +115,7 @@ absl::Status JournalRules::PairTransfer(const Entry& entry, const MemberState& m
   } else if (in != nullptr) {
     return Unfit(entry, "it receives points that no entry sent");
   }
-  if (const auto* out = std::get_if<entries::TransferredOut>(&entry.body)) {
+  if (const auto* out = std::get_if<entries::TransferredOut>(&entry.body); out != nullptr && !out->across) {
     TransferSent sent{entry.seq, entry.member, out->to, entry.idempotency_key, out->amount, {}};
     for (const LotDraw& draw : out->draws) {
       const Lot* lot = member.FindLot(draw.lot);  // exists: CheckApplicable

@@ -30,7 +30,7 @@ absl::string_view EntryKindName(const EntryBody& body) {
       "enrolled",      "credited",     "debited",        "hold_placed",
       "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
       "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published", "flag_changed",
-      "membership_closed", "tier_changed"};
+      "membership_closed", "tier_changed", "transfer_settled"};
   static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
   return kNames[body.index()];
 }
@@ -69,6 +69,9 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [](const FlagChanged&) { return BalanceDelta{}; },
           [](const MembershipClosed&) { return BalanceDelta{}; },
           [](const TierChanged&) { return BalanceDelta{}; },
+          [&](const TransferSettled& e) {
+            return BalanceDelta{Minus(e.returned, e.debt_paid), Points(0), negate(e.debt_paid)};
+          },
       },
       body);
 }

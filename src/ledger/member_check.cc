@@ -122,12 +122,27 @@ absl::Status CheckTotals(const MemberState& member) {
   return absl::OkStatus();
 }
 
+// Each transfer sent and not settled: sent by an entry of the member, of
+// a positive amount that its lots (positive) sum to.
+absl::Status CheckTransfersSent(const MemberState& member) {
+  for (const auto& [seq, sent] : member.detail().transfers_sent) {
+    int64_t sum = 0;
+    bool positive = sent.amount > Points(0);
+    for (const TransferredLot& lot : sent.lots) positive = positive && lot.amount > Points(0) && AddTo(&sum, lot.amount.value());
+    if (seq == 0 || seq > member.last_seq || !positive || sum != sent.amount.value()) {
+      return Broken(absl::StrCat("transfer ", seq, " is out of range"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckMemberState(const MemberState& member) {
   if (member.last_seq == 0 && (member.enrolled || !member.lots.empty())) return Broken("a member without entries");
   if (absl::Status s = CheckLots(member); !s.ok()) return s;
   if (absl::Status s = CheckHoldsAndDebits(member); !s.ok()) return s;
+  if (absl::Status s = CheckTransfersSent(member); !s.ok()) return s;
   return CheckTotals(member);
 }
 

@@ -516,6 +516,9 @@ TEST(RecordedCommand, RoundTripsEveryKind) {
       GrantTier{"k", m, at, "senator", at, "goodwill", "ops"},
       SubscribeTier{"k", m, at, "club", At("2012-01-01T00:00:00Z")},
       CancelTierSubscription{"k", m, at},
+      SendTransfer{"k", m, at, Id("M-2"), Points(10)},
+      ReceiveTransfer{"k", m, at, Id("M-2"), Points(10), {{Points(10), At("2010-01-01T00:00:00Z"), Instant::Max()}}},
+      SettleTransfer{"k", m, std::nullopt, 21, true, "member M-2 is closed"},
   };
   std::set<size_t> kinds;
   for (const Command& command : commands) {

@@ -146,7 +146,7 @@ class Simulation {
       return Enroll{.idempotency_key = Key(), .member = id};
     }
     MemberId m = AnyMember();
-    switch (Uniform(0, 19)) {
+    switch (Uniform(0, 20)) {
       case 0: case 1:
         return Accrue{.idempotency_key = Key(), .member = m, .activity = Basket()};
       case 2:
@@ -180,7 +180,23 @@ class Simulation {
         return Adjust{.idempotency_key = Key(), .member = m, .delta = Points(Uniform(-300, 300)),
                       .reason = "sim correction", .actor = "sim"};
       case 9:
-        return Transfer{.idempotency_key = Key(), .member = m, .to = AnyMember(), .amount = Points(Uniform(1, 400))};
+        if (Chance(70)) {
+          return Transfer{.idempotency_key = Key(), .member = m, .to = AnyMember(), .amount = Points(Uniform(1, 400))};
+        }
+        // To a member of another shard's journal.
+        return SendTransfer{.idempotency_key = Key(), .member = m, .to = MemberId::FromValid("S-1"),
+                            .amount = Points(Uniform(1, 400))};
+      case 20: {
+        auto sent = Pick(sent_);
+        if (!sent) break;
+        if (Chance(50)) {
+          return SettleTransfer{.idempotency_key = Key(), .member = sent->member, .transfer = sent->seq,
+                                .returned = Chance(50)};
+        }
+        // What another shard sent: the lots of a transfer this one sent.
+        return ReceiveTransfer{.idempotency_key = Key(), .member = m, .from = MemberId::FromValid("S-2"),
+                               .amount = sent->amount, .lots = sent->lots};
+      }
       case 10: {
         auto accrual = Pick(accruals_);
         if (!accrual) break;
@@ -240,6 +256,8 @@ class Simulation {
       debits_.push_back(ref);
     } else if (std::holds_alternative<entries::Quoted>(first.body)) {
       quotes_.push_back(ref);
+    } else if (const auto* out = std::get_if<entries::TransferredOut>(&first.body); out != nullptr && out->across) {
+      sent_.push_back({first.member, first.seq, out->amount, out->lots});
     }
   }
 
@@ -374,6 +392,13 @@ class Simulation {
   Tally tally_;
   std::vector<MemberId> members_;
   std::vector<std::pair<MemberId, uint64_t>> credits_, accruals_, holds_, debits_, quotes_;
+  struct Sent {
+    MemberId member;
+    uint64_t seq;
+    Points amount;
+    std::vector<TransferredLot> lots;
+  };
+  std::vector<Sent> sent_;  // transfers to another shard's journal
   std::vector<std::pair<Command, Receipt>> done_;
   std::vector<Command> pending_;
 };

@@ -118,6 +118,9 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(MembershipClosed{At(1316037600000000)}));
   all.push_back(MakeEntry(TierChanged{"senator", At(1330556400000000), "qualified", false, "ftl", 14610, 14974,
                                       {LotRenewal{LotId{4, 0}, Instant::Max()}}}));
+  all.push_back(MakeEntry(TransferSettled{41, Points(600), Points(50),
+                                          {TransferredLot{Points(550), At(-1), At(1577833200000000)}},
+                                          "member M-2 is not enrolled"}));
   return all;
 }
 
@@ -322,8 +325,9 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 }
 
 TEST(EntryCodecTest, UnknownKindRejected) {
-  // Kind 17 is the reversal that takes from the balance first (below).
-  for (uint64_t kind : {uint64_t{18}, uint64_t{19}, uint64_t{127}, uint64_t{128},
+  // Kind 17 is the reversal that takes from the balance first (below);
+  // 18 and 19 are the halves of a transfer across shards, 20 its settlement.
+  for (uint64_t kind : {uint64_t{21}, uint64_t{22}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
@@ -372,6 +376,31 @@ TEST(EntryCodecTest, ReversalsKeepTheKindOfTheirRule) {
   // The same fields under kind 17 lack the draws' count.
   old[Header("M-1").size()] = 17;
   EXPECT_FALSE(DecodeEntry(old).ok());
+}
+
+// The halves of a transfer across shards are kinds 18 and 19; the sending
+// half lists the lots' dates after the fields of a transfer within a
+// journal, which keeps kind 10 and its bytes.
+TEST(EntryCodecTest, TransfersAcrossShardsHaveKindsOfTheirOwn) {
+  const std::vector<TransferredLot> lots = {{Points(600), At(-1), At(1577833200000000)}};
+  entries::TransferredOut within{Id("M-2"), Points(600), {{LotId{9, 1}, Points(600)}}};
+  entries::TransferredOut sent = within;
+  sent.across = true;
+  sent.lots = lots;
+  entries::TransferredIn received{Id("M-3"), Points(600), Points(0), lots, true};
+  // An enrolment has no fields: its last byte is the kind.
+  const size_t kind_at = Encode(MakeEntry(entries::Enrolled{})).size() - 1;
+  const std::pair<EntryBody, uint8_t> cases[] = {{within, 10}, {sent, 18}, {received, 19}};
+  for (const auto& [body, kind] : cases) {
+    SCOPED_TRACE(kind);
+    const Entry entry = MakeEntry(body);
+    const std::string bytes = Encode(entry);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[kind_at]), kind);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    EXPECT_EQ(Encode(*decoded), bytes);
+  }
 }
 
 TEST(EntryCodecTest, UnknownFormatRejected) {
