@@ -26,6 +26,10 @@
 //                     member: the pool metric and the whole-award metric side
 //                     by side, the loss distribution, what each
 //                     grandfathering option would have protected.
+//   * ReconcileTransfers
+//                     the transfers between the shards of a sharded program,
+//                     paired over every shard's journal: sent = received +
+//                     returned + in flight, nothing received twice.
 //   * SyntheticBalances
 //                     a deterministic log-normal population for audits at
 //                     airline scale (20 million members).
@@ -61,5 +65,6 @@
 #include "loyalty/audit/notice.h"
 #include "loyalty/audit/impact.h"
 #include "loyalty/audit/synthetic.h"
+#include "loyalty/audit/transfers.h"
 
 #endif  // LOYALTY_AUDIT_H_

@@ -65,6 +65,14 @@ struct Balance {
   friend bool operator==(const Balance&, const Balance&) = default;
 };
 
+// A transfer that a member of this journal sent to a member of another
+// shard (SendTransfer) and that no SettleTransfer has closed yet.
+struct PendingTransfer {
+  MemberId from;
+  uint64_t seq = 0;  // of the sending entry
+  SentTransfer sent;
+};
+
 // How an engine keeps its checkpoints (Engine::SaveCheckpoint).
 struct EngineOptions {
   // A checkpoint is written when a command or batch has taken the journal
@@ -96,7 +104,10 @@ class Engine {
 
   // Decides, records and applies one command. Errors as in Decide, plus
   // AlreadyExists for a reused key with a different command and the store's
-  // errors; on any error nothing changes.
+  // errors; on any error nothing changes. An engine that could not read
+  // back the members of an append that failed no longer knows whether it
+  // was written: it refuses every later write with Unavailable until it is
+  // opened again.
   absl::StatusOr<Receipt> Execute(const Command& command);
 
   // With a journal shared by several engines (PostgreSQL), an append that
@@ -146,6 +157,10 @@ class Engine {
   absl::StatusOr<std::vector<Entry>> History(const MemberId& member) const;
   // A copy of the member's whole state.
   absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
+  // Every transfer sent to another shard and not settled, by sender and
+  // seq. Visits every member under the engine's locks, so that commands
+  // wait meanwhile: for a recovery pass, not for each command.
+  std::vector<PendingTransfer> PendingTransfers() const;
 
   // A SHA-256 over every member's state and the published versions, in a
   // canonical order: two engines with equal digests hold equal projections

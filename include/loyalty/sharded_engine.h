@@ -10,12 +10,22 @@
 // Each shard's journal has its own chain, head and idempotency keys (a key
 // is unique within the member's shard), and each engine starts from its
 // shard's latest checkpoint. An append is a transaction on one database.
+//
+// A transfer between members of two shards runs as three commands, each an
+// append to one journal (command.h): SendTransfer under the transfer's key
+// on the sender's shard, ReceiveTransfer under the same key on the
+// receiver's, SettleTransfer under the key + "/settled" on the sender's.
+// After a crash between them, RecoverTransfers completes what was sent:
+// it receives and settles, or settles as returned what the receiver's
+// shard refuses. A retry of the Transfer does the same for its transfer.
 // Thread safety: every method may be called from any thread.
 #ifndef LOYALTY_SHARDED_ENGINE_H_
 #define LOYALTY_SHARDED_ENGINE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <span>
 #include <vector>
@@ -27,6 +37,15 @@
 #include "loyalty/store.h"
 
 namespace loyalty {
+
+// What ShardedEngine::RecoverTransfers did with the transfers pending on
+// the shards this host owns.
+struct TransferRecovery {
+  size_t delivered = 0;  // received by the other shard and settled
+  size_t returned = 0;   // refused by the other shard: the points are back with the sender
+  size_t pending = 0;    // left pending: the other shard is not owned here, or an append failed
+  absl::Status first_error;  // why the first one left pending is
+};
 
 struct ShardedEngineOptions {
   std::vector<uint32_t> owned;  // the logical shards this host serves; empty: every shard of the map
@@ -58,12 +77,25 @@ class ShardedEngine {
   Engine* EngineOfShard(uint32_t shard) const;
 
   // Engine::Execute on the engine of the command's member. A Transfer
-  // between members of two shards is Unimplemented.
+  // between members of two shards needs this host to own both (otherwise
+  // FailedPrecondition naming the shard, and nothing is written) and a key
+  // of at most 120 bytes; its receipt lists the entries of both journals:
+  // the sending entry, the receiving entry, the settlement. If the
+  // receiver's shard refuses it, the points go back to the sender and the
+  // refusal is returned, its message prefixed "transfer K returned: ". If
+  // an append fails midway, the error is returned and the transfer stays
+  // pending until a retry of it or RecoverTransfers completes it.
   absl::StatusOr<Receipt> Execute(const Command& command);
   // Each command as Execute would route it; the commands of one shard go
-  // to its engine as one ExecuteBatch, in their order. The results are in
-  // the order of `commands`.
+  // to its engine as one ExecuteBatch, in their order, and transfers
+  // between shards run after them, one by one. The results are in the
+  // order of `commands`.
   std::vector<absl::StatusOr<Receipt>> ExecuteBatch(std::span<const Command> commands);
+  // Completes every transfer that a member of an owned shard sent to
+  // another shard and that is not settled (Engine::PendingTransfers), as a
+  // retry of each would. Run it after opening, on the host that runs the
+  // transfers of those shards. Visits every member of every owned shard.
+  TransferRecovery RecoverTransfers();
   // Engine::BalanceOf on the member's shard (errors as EngineOf).
   absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
 
@@ -73,13 +105,30 @@ class ShardedEngine {
 
  private:
   explicit ShardedEngine(ShardMap map) : map_(std::move(map)) {}
-  // The engine of the command's member, or the routing error; for a
-  // transfer, also checks that both members are in one shard.
+  // A transfer's end: received and settled, or settled as returned.
+  struct Settlement {
+    bool returned = false;
+    absl::Status refusal;         // the receiver's shard's, if returned
+    std::vector<Entry> entries;   // the receiving entry (if received) and the settlement
+  };
+
+  // The engine of the command's member, or the routing error; nullptr for
+  // a transfer between two shards.
   absl::StatusOr<Engine*> Route(const Command& command) const;
+  absl::StatusOr<Receipt> TransferAcross(const Transfer& transfer);
+  // Receives and settles `pending`, sent from a member of `sender`'s shard
+  // to one of `receiver`'s; if it was settled already, that settlement.
+  absl::StatusOr<Settlement> Complete(Engine& sender, Engine& receiver, const PendingTransfer& pending);
+  // The settlement of a transfer no longer pending, read from the journal.
+  absl::StatusOr<Settlement> SettledAlready(const Engine& sender, const PendingTransfer& pending) const;
 
   ShardMap map_;
   std::vector<uint32_t> owned_;
   std::vector<std::unique_ptr<Engine>> engines_;  // by shard; null where not owned
+  // One transfer is completed by one thread at a time: locks by the
+  // sending entry's seq, so that a retry and a recovery pass cannot
+  // settle it two ways.
+  std::array<std::mutex, 64> transfer_locks_;
 };
 
 }  // namespace loyalty

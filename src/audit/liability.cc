@@ -1,6 +1,7 @@
 // The liability roll-forward: outstanding points over a period, by kind of
 // movement, valued; breakage by earning cohort.
 #include <map>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "store/chain_check.h"
@@ -21,6 +22,29 @@ struct Movements {
          adjusted = 0, transferred = 0;
   Int128 available = 0, held = 0, debt = 0;  // closing parts
 };
+
+// The line of the roll-forward an entry's change in outstanding points
+// goes to, and its sign there (lines count redemptions, expiries and
+// reversals of earnings as positive); none for holds placed and released,
+// which move points between available and held, and for entries that move
+// none.
+std::pair<Int128 Movements::*, int> LineOf(const EntryBody& body) {
+  return std::visit(
+      Overloaded{
+          [](const entries::Credited&) { return std::pair(&Movements::issued, 1); },
+          [](const entries::Debited&) { return std::pair(&Movements::redeemed, -1); },
+          [](const entries::HoldCaptured&) { return std::pair(&Movements::redeemed, -1); },
+          [](const entries::Expired&) { return std::pair(&Movements::expired, -1); },
+          [](const entries::EarnReversed&) { return std::pair(&Movements::earn_reversed, -1); },
+          [](const entries::DebitReversed&) { return std::pair(&Movements::redemption_reversed, 1); },
+          [](const entries::Adjusted&) { return std::pair(&Movements::adjusted, 1); },
+          [](const entries::TransferredOut&) { return std::pair(&Movements::transferred, 1); },
+          [](const entries::TransferredIn&) { return std::pair(&Movements::transferred, 1); },
+          [](const entries::TransferSettled&) { return std::pair(&Movements::transferred, 1); },
+          [](const auto&) { return std::pair<Int128 Movements::*, int>(nullptr, 0); },
+      },
+      body);
+}
 
 struct Cohort {
   Int128 redeemed = 0;
@@ -83,22 +107,7 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
       m.opening += change;
       return;
     }
-    std::visit(Overloaded{
-                   [&](const entries::Credited&) { m.issued += change; },
-                   [&](const entries::Debited&) { m.redeemed -= change; },
-                   [&](const entries::HoldCaptured&) { m.redeemed -= change; },
-                   [&](const entries::Expired&) { m.expired -= change; },
-                   [&](const entries::EarnReversed&) { m.earn_reversed -= change; },
-                   [&](const entries::DebitReversed&) { m.redemption_reversed += change; },
-                   [&](const entries::Adjusted&) { m.adjusted += change; },
-                   [&](const entries::TransferredOut&) { m.transferred += change; },
-                   [&](const entries::TransferredIn&) { m.transferred += change; },
-                   [&](const entries::TransferSettled&) { m.transferred += change; },
-                   // Holds placed and released move points between available
-                   // and held: no change; the rest move no points.
-                   [](const auto&) {},
-               },
-               entry.body);
+    if (auto [line, sign] = LineOf(entry.body); line != nullptr) m.*line += sign * change;
   });
   if (!admitted.ok()) return admitted;
   if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);

@@ -60,6 +60,7 @@ absl::StatusOr<std::vector<Entry>> Engine::History(const MemberId& member) const
 absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const { return impl_->Snapshot(member); }
 
 Sha256 Engine::StateDigest() const { return impl_->StateDigest(); }
+std::vector<PendingTransfer> Engine::PendingTransfers() const { return impl_->PendingTransfers(); }
 
 absl::Status Engine::SaveCheckpoint() { return impl_->SaveCheckpoint(); }
 

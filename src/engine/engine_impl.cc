@@ -222,7 +222,7 @@ absl::Status EngineImpl::RebuildLocked(const MemberId& member, uint64_t last) {
     }
   }
   if (!read.ok()) {
-    lost_ = absl::FailedPreconditionError(absl::StrCat(
+    lost_ = absl::UnavailableError(absl::StrCat(
         "member ", member.value(), " could not be read back after a failed append (", read.message(),
         "): this engine refuses to write until it is opened again"));
   }
@@ -656,6 +656,19 @@ absl::StatusOr<Balance> EngineImpl::BalanceAsOf(const MemberId& member, Instant 
   }
   ReleaseLapsed(holds, at, balance);
   return balance;
+}
+
+std::vector<PendingTransfer> EngineImpl::PendingTransfers() const {
+  ShardLocks all(*this);
+  std::vector<PendingTransfer> pending;
+  for (const Shard& shard : shards_) {
+    shard.members.ForEach([&](const MemberId& id, const MemberState& member) {
+      for (const auto& [seq, sent] : member.detail().transfers_sent) pending.push_back({id, seq, sent});
+    });
+  }
+  std::sort(pending.begin(), pending.end(),
+            [](const PendingTransfer& a, const PendingTransfer& b) { return std::tie(a.from, a.seq) < std::tie(b.from, b.seq); });
+  return pending;
 }
 
 Sha256 EngineImpl::StateDigest() const {

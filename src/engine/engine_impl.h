@@ -41,6 +41,7 @@ class EngineImpl {
   absl::StatusOr<std::vector<Entry>> History(const MemberId& member) const;
   absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
   Sha256 StateDigest() const;
+  std::vector<PendingTransfer> PendingTransfers() const;
   absl::Status SaveCheckpoint();
   // At a clean shutdown: a checkpoint of what was appended since the last
   // one, if the store keeps checkpoints.

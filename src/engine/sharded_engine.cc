@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -31,6 +33,43 @@ absl::StatusOr<std::vector<uint32_t>> OwnedShards(const ShardMap& map, std::vect
 
 absl::Status InShard(uint32_t shard, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("shard ", shard, ": ", status.message()));
+}
+
+// The key of a transfer's settlement, and the longest transfer key that
+// leaves room for it (idempotency keys have at most 128 bytes).
+constexpr absl::string_view kSettledSuffix = "/settled";
+constexpr size_t kMaxTransferKey = 128 - kSettledSuffix.size();
+
+// Whether the receiving shard decided against the command (it will never
+// write it), rather than failing to run it: only then are the points
+// returned. An engine that may have written it answers Unavailable.
+bool Refused(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The refusal as a settlement's reason: at most 200 bytes, cut before a
+// UTF-8 continuation byte.
+std::string ReasonOf(const absl::Status& refusal) {
+  std::string reason(refusal.message());
+  if (reason.size() > 200) {
+    size_t cut = 200;
+    while (cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
+    reason.resize(cut);
+  }
+  return reason;
+}
+
+absl::Status Returned(const std::string& key, const absl::Status& refusal) {
+  return absl::Status(refusal.code(), absl::StrCat("transfer ", key, " returned: ", refusal.message()));
 }
 
 }  // namespace
@@ -86,31 +125,127 @@ absl::StatusOr<Engine*> ShardedEngine::EngineOf(const MemberId& member) const {
 }
 
 absl::StatusOr<Engine*> ShardedEngine::Route(const Command& command) const {
-  if (const auto* transfer = std::get_if<Transfer>(&command)) {
-    const uint32_t from = map_.ShardOf(transfer->member), to = map_.ShardOf(transfer->to);
-    if (from != to) {
-      return absl::UnimplementedError(absl::StrCat("transfer from member ", transfer->member.value(), " (shard ", from,
-                                                   ") to member ", transfer->to.value(), " (shard ", to,
-                                                   "): transfers between shards are not supported yet"));
-    }
+  auto engine = EngineOf(MemberOf(command));
+  if (!engine.ok()) return engine;
+  const auto* transfer = std::get_if<Transfer>(&command);
+  if (transfer == nullptr || map_.ShardOf(transfer->to) == map_.ShardOf(transfer->member)) return engine;
+  const uint32_t to = map_.ShardOf(transfer->to);
+  if (EngineOfShard(to) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("transfer to member ", transfer->to.value(), ", who is in shard ",
+                                                      to, ", which this host does not own"));
   }
-  return EngineOf(MemberOf(command));
+  if (transfer->idempotency_key.size() > kMaxTransferKey) {
+    return absl::InvalidArgumentError(absl::StrCat("idempotency_key: a transfer between shards needs a key of at most ",
+                                                   kMaxTransferKey, " bytes"));
+  }
+  return nullptr;
 }
 
 absl::StatusOr<Receipt> ShardedEngine::Execute(const Command& command) {
   auto engine = Route(command);
   if (!engine.ok()) return engine.status();
+  if (*engine == nullptr) return TransferAcross(std::get<Transfer>(command));
   return (*engine)->Execute(command);
+}
+
+absl::StatusOr<Receipt> ShardedEngine::TransferAcross(const Transfer& t) {
+  Engine& sender = *EngineOfShard(map_.ShardOf(t.member));  // both owned: Route
+  Engine& receiver = *EngineOfShard(map_.ShardOf(t.to));
+  auto sent = sender.Execute(SendTransfer{t.idempotency_key, t.member, t.at, t.to, t.amount});
+  if (!sent.ok()) return sent.status();
+  const Entry& out = sent->own().front();
+  const auto& body = std::get<entries::TransferredOut>(out.body);
+  const PendingTransfer pending{t.member, out.seq,
+                                SentTransfer{t.to, t.amount, body.lots, t.idempotency_key, out.business_time}};
+  auto settled = Complete(sender, receiver, pending);
+  if (!settled.ok()) return settled.status();
+  if (settled->returned) return Returned(t.idempotency_key, settled->refusal);
+  Receipt receipt = *std::move(sent);
+  for (Entry& entry : settled->entries) receipt.entries.push_back(std::move(entry));
+  return receipt;
+}
+
+absl::StatusOr<ShardedEngine::Settlement> ShardedEngine::Complete(Engine& sender, Engine& receiver,
+                                                                  const PendingTransfer& pending) {
+  std::lock_guard<std::mutex> lock(transfer_locks_[pending.seq % transfer_locks_.size()]);
+  auto state = sender.Snapshot(pending.from);
+  if (!state.ok()) return state.status();
+  if (!state->detail().transfers_sent.contains(pending.seq)) return SettledAlready(sender, pending);
+  const SentTransfer& sent = pending.sent;
+  auto received =
+      receiver.Execute(ReceiveTransfer{sent.idempotency_key, sent.to, sent.sent_at, pending.from, sent.amount, sent.lots});
+  if (!received.ok() && !Refused(received.status())) return received.status();
+  Settlement settlement;
+  settlement.returned = !received.ok();
+  settlement.refusal = received.status();
+  auto settled = sender.Execute(SettleTransfer{absl::StrCat(sent.idempotency_key, kSettledSuffix), pending.from,
+                                               sent.sent_at, pending.seq, settlement.returned,
+                                               settlement.returned ? ReasonOf(received.status()) : ""});
+  if (!settled.ok()) return settled.status();
+  if (received.ok()) settlement.entries.assign(received->own().begin(), received->own().end());
+  settlement.entries.insert(settlement.entries.end(), settled->own().begin(), settled->own().end());
+  return settlement;
+}
+
+absl::StatusOr<ShardedEngine::Settlement> ShardedEngine::SettledAlready(const Engine& sender,
+                                                                        const PendingTransfer& pending) const {
+  const std::string key = absl::StrCat(pending.sent.idempotency_key, kSettledSuffix);
+  std::optional<KeyRecord> record = sender.store().FindKey(key);
+  auto entry = record ? sender.store().Get(record->first) : absl::NotFoundError("no entry");
+  const auto* body = entry.ok() ? std::get_if<entries::TransferSettled>(&entry->body) : nullptr;
+  if (body == nullptr || body->transfer != pending.seq) {
+    return absl::InternalError(absl::StrCat("transfer ", pending.sent.idempotency_key, " (entry ", pending.seq,
+                                            ") is settled, but not under key ", key));
+  }
+  Settlement settlement;
+  settlement.returned = !body->returned.IsZero();
+  if (settlement.returned) settlement.refusal = absl::FailedPreconditionError(body->reason);
+  settlement.entries.push_back(*std::move(entry));
+  return settlement;
+}
+
+TransferRecovery ShardedEngine::RecoverTransfers() {
+  TransferRecovery recovery;
+  auto leave = [&](const absl::Status& why) {
+    ++recovery.pending;
+    if (recovery.first_error.ok()) recovery.first_error = why;
+  };
+  for (uint32_t shard : owned_) {
+    Engine& sender = *engines_[shard];
+    for (const PendingTransfer& pending : sender.PendingTransfers()) {
+      Engine* receiver = EngineOfShard(map_.ShardOf(pending.sent.to));
+      if (receiver == nullptr) {
+        leave(absl::FailedPreconditionError(absl::StrCat("transfer ", pending.sent.idempotency_key, " to member ",
+                                                         pending.sent.to.value(), ": shard ",
+                                                         map_.ShardOf(pending.sent.to), " is not owned here")));
+        continue;
+      }
+      auto settled = Complete(sender, *receiver, pending);
+      if (!settled.ok()) {
+        leave(settled.status());
+      } else if (settled->returned) {
+        ++recovery.returned;
+      } else {
+        ++recovery.delivered;
+      }
+    }
+  }
+  return recovery;
 }
 
 std::vector<absl::StatusOr<Receipt>> ShardedEngine::ExecuteBatch(std::span<const Command> commands) {
   std::vector<absl::StatusOr<Receipt>> results(commands.size(), absl::UnknownError("not executed"));
   // The commands of each engine, in order, with their places in `commands`.
   std::vector<std::pair<Engine*, std::vector<size_t>>> batches;
+  std::vector<size_t> across;  // transfers between shards, run after the batches
   for (size_t i = 0; i < commands.size(); ++i) {
     auto engine = Route(commands[i]);
-    if (!engine.ok()) {
-      results[i] = engine.status();
+    if (!engine.ok() || *engine == nullptr) {
+      if (engine.ok()) {
+        across.push_back(i);
+      } else {
+        results[i] = engine.status();
+      }
       continue;
     }
     auto it = std::find_if(batches.begin(), batches.end(), [&](const auto& batch) { return batch.first == *engine; });
@@ -125,6 +260,7 @@ std::vector<absl::StatusOr<Receipt>> ShardedEngine::ExecuteBatch(std::span<const
     LOYALTY_CHECK(done.size() == places.size());
     for (size_t j = 0; j < places.size(); ++j) results[places[j]] = std::move(done[j]);
   }
+  for (size_t i : across) results[i] = TransferAcross(std::get<Transfer>(commands[i]));
   return results;
 }
 

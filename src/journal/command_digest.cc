@@ -53,12 +53,10 @@ void EncodeActivity(Writer& w, const Activity& activity) {
 namespace internal {
 
 void EncodeCommand(Writer& w, const Command& command) {
+  auto fields = [&](const auto&... field) { (Put(w, field), ...); };
   auto counters = [&](const std::vector<CounterDelta>& list) {
     w.Unsigned(list.size());
-    for (const CounterDelta& c : list) {
-      Put(w, c.counter);
-      Put(w, c.amount);
-    }
+    for (const CounterDelta& c : list) fields(c.counter, c.amount);
   };
   // The partner is written only when set, so that a command without one
   // has the digest that journals written without partner fields recorded
@@ -67,102 +65,53 @@ void EncodeCommand(Writer& w, const Command& command) {
     if (!p.empty()) Put(w, p);
   };
   w.Unsigned(command.index());
-  Put(w, MemberOf(command));
-  Put(w, AtOf(command));
+  fields(MemberOf(command), AtOf(command));
   std::visit(Overloaded{
                  [&](const Enroll&) {},
                  [&](const Credit& c) {
-                   Put(w, c.amount);
-                   Put(w, c.source);
-                   Put(w, c.expires_at);
+                   fields(c.amount, c.source, c.expires_at);
                    counters(c.counters);
                    partner(c.partner);
                  },
                  [&](const Redeem& c) {
-                   Put(w, c.amount);
-                   Put(w, c.reason);
+                   fields(c.amount, c.reason);
                    partner(c.partner);
                  },
-                 [&](const PlaceHold& c) {
-                   Put(w, c.amount);
-                   Put(w, c.ttl);
-                   Put(w, c.reason);
-                 },
-                 [&](const CaptureHold& c) { Put(w, c.hold); },
-                 [&](const ReleaseHold& c) { Put(w, c.hold); },
+                 [&](const PlaceHold& c) { fields(c.amount, c.ttl, c.reason); },
+                 [&](const CaptureHold& c) { fields(c.hold); },
+                 [&](const ReleaseHold& c) { fields(c.hold); },
                  [&](const ReverseEarn& c) {
-                   Put(w, c.credit);
-                   Put(w, c.amount);
+                   fields(c.credit, c.amount);
                    counters(c.counters);
                  },
-                 [&](const ReverseDebit& c) { Put(w, c.debit); },
-                 [&](const Adjust& c) {
-                   Put(w, c.delta);
-                   Put(w, c.reason);
-                   Put(w, c.actor);
-                 },
-                 [&](const Transfer& c) {
-                   Put(w, c.to);
-                   Put(w, c.amount);
-                 },
+                 [&](const ReverseDebit& c) { fields(c.debit); },
+                 [&](const Adjust& c) { fields(c.delta, c.reason, c.actor); },
+                 [&](const Transfer& c) { fields(c.to, c.amount); },
                  [&](const Accrue& c) { EncodeActivity(w, c.activity); },
                  [&](const ReturnLines& c) {
-                   Put(w, c.credit);
+                   fields(c.credit);
                    w.Unsigned(c.lines.size());
                    for (uint32_t line : c.lines) w.Unsigned(line);
                  },
-                 [&](const QuoteReward& c) {
-                   Put(w, c.reward);
-                   Put(w, c.ttl);
-                 },
-                 [&](const RedeemReward& c) {
-                   Put(w, c.reward);
-                   Put(w, c.quote);
-                 },
-                 [&](const HoldReward& c) {
-                   Put(w, c.reward);
-                   Put(w, c.quote);
-                   Put(w, c.ttl);
-                 },
+                 [&](const QuoteReward& c) { fields(c.reward, c.ttl); },
+                 [&](const RedeemReward& c) { fields(c.reward, c.quote); },
+                 [&](const HoldReward& c) { fields(c.reward, c.quote, c.ttl); },
                  [&](const PayWithPointsAtTill& c) {
-                   Put(w, c.points);
+                   fields(c.points);
                    partner(c.partner);
                  },
-                 [&](const SetMemberFlag& c) {
-                   Put(w, c.flag);
-                   Put(w, c.on);
-                 },
+                 [&](const SetMemberFlag& c) { fields(c.flag, c.on); },
                  [&](const CloseMembership&) {},
-                 [&](const GrantTier& c) {
-                   Put(w, c.tier);
-                   Put(w, c.valid_until);
-                   Put(w, c.reason);
-                   Put(w, c.actor);
-                 },
-                 [&](const SubscribeTier& c) {
-                   Put(w, c.tier);
-                   Put(w, c.paid_until);
-                 },
+                 [&](const GrantTier& c) { fields(c.tier, c.valid_until, c.reason, c.actor); },
+                 [&](const SubscribeTier& c) { fields(c.tier, c.paid_until); },
                  [&](const CancelTierSubscription&) {},
-                 [&](const SendTransfer& c) {
-                   Put(w, c.to);
-                   Put(w, c.amount);
-                 },
+                 [&](const SendTransfer& c) { fields(c.to, c.amount); },
                  [&](const ReceiveTransfer& c) {
-                   Put(w, c.from);
-                   Put(w, c.amount);
+                   fields(c.from, c.amount);
                    w.Unsigned(c.lots.size());
-                   for (const TransferredLot& lot : c.lots) {
-                     Put(w, lot.amount);
-                     Put(w, lot.earned_at);
-                     Put(w, lot.expires_at);
-                   }
+                   for (const TransferredLot& lot : c.lots) fields(lot.amount, lot.earned_at, lot.expires_at);
                  },
-                 [&](const SettleTransfer& c) {
-                   Put(w, c.transfer);
-                   Put(w, c.returned);
-                   Put(w, c.reason);
-                 },
+                 [&](const SettleTransfer& c) { fields(c.transfer, c.returned, c.reason); },
              },
              command);
 }

@@ -360,7 +360,7 @@ TEST(FailedRead, AfterAFailedAppendIsAnErrorNotAnAbort) {
   store.fail_reads = false;
   // Its projection is no longer the journal's: it refuses to write.
   auto next = (*engine)->Execute(Credit{.idempotency_key = "x3", .member = Member(2), .amount = Points(5), .source = "t"});
-  EXPECT_EQ(next.status().code(), absl::StatusCode::kFailedPrecondition) << next.status();
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kUnavailable) << next.status();
   EXPECT_NE(next.status().message().find("opened again"), std::string::npos) << next.status();
 }
 

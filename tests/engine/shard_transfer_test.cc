@@ -1,0 +1,322 @@
+// Transfers between the shards of a sharded program (ShardedEngine over
+// one SQLite journal per shard): the points move with their dates in three
+// appends; a refusal by the receiver's shard returns them; a retry and a
+// recovery pass after a crash complete what was sent, exactly once; a
+// process killed among 100 transfers loses and creates no point; and the
+// audit over the shards (ReconcileTransfers) pairs every half, or names
+// the one that does not pair.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "loyalty/audit/transfers.h"
+#include "loyalty/sharded_engine.h"
+#include "loyalty/store.h"
+#include "test_seed.h"
+
+namespace loyalty {
+namespace {
+
+constexpr uint32_t kShards = 4;
+
+Instant At(const char* text) { return *Instant::Parse(text); }
+
+class ShardTransferTest : public ::testing::Test {
+ protected:
+  ShardTransferTest()
+      : map_(*ShardMap::Create(kShards, {{"sqlite", ShardRange(0, kShards - 1)}})),
+        clock_(At("2011-01-10T12:00:00Z")),
+        program_(*Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter})) {
+    std::string pattern = std::filesystem::temp_directory_path() / "loyalty_shards_XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (mkdtemp(buffer.data()) != nullptr) dir_ = buffer.data();
+    // Two members in each shard: "M-<i>".
+    for (int i = 0; members_.size() < kShards * 2; ++i) {
+      MemberId id = MemberId::FromValid(absl::StrCat("M-", i));
+      if (in_shard_[map_.ShardOf(id)].size() < 2) {
+        in_shard_[map_.ShardOf(id)].push_back(id);
+        members_.push_back(id);
+      }
+    }
+    sender_ = in_shard_[0][0];
+    receiver_ = in_shard_[1][0];
+  }
+  ~ShardTransferTest() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  absl::StatusOr<std::unique_ptr<ShardedEngine>> Open(std::vector<uint32_t> owned = {}) {
+    return ShardedEngine::Open(
+        map_, [&](uint32_t shard) { return OpenSqliteStore(absl::StrCat(dir_, "/shard-", shard, ".db")); }, clock_,
+        program_, {.owned = std::move(owned), .engine = {}});
+  }
+
+  static Command EnrollOf(const MemberId& id) {
+    return Enroll{.idempotency_key = "e-" + id.value(), .member = id, .at = At("2011-01-01T00:00:00Z")};
+  }
+  static Command CreditOf(const MemberId& id, int64_t points) {
+    return Credit{.idempotency_key = absl::StrCat("c-", id.value(), "-", points), .member = id,
+                  .amount = Points(points), .source = "flight", .expires_at = At("2014-12-31T23:00:00Z")};
+  }
+  static Transfer TransferOf(const std::string& key, const MemberId& from, const MemberId& to, int64_t points) {
+    return Transfer{.idempotency_key = key, .member = from, .to = to, .amount = Points(points)};
+  }
+
+  static void Run(ShardedEngine& host, const Command& command) {
+    auto receipt = host.Execute(command);
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+  }
+  static Points Available(const ShardedEngine& host, const MemberId& id) {
+    auto balance = host.BalanceOf(id);
+    EXPECT_TRUE(balance.ok()) << balance.status();
+    return balance.ok() ? balance->available : Points(-1);
+  }
+  static Points Total(const ShardedEngine& host, const std::vector<MemberId>& members) {
+    int64_t total = 0;
+    for (const MemberId& id : members) total += Available(host, id).value();
+    return Points(total);
+  }
+  static TransferReconciliation Reconcile(const ShardedEngine& host) {
+    std::vector<const Store*> stores;
+    for (uint32_t shard = 0; shard < kShards; ++shard) stores.push_back(&host.EngineOfShard(shard)->store());
+    auto reconciled = ReconcileTransfers(stores);
+    EXPECT_TRUE(reconciled.ok()) << reconciled.status();
+    return reconciled.ok() ? *reconciled : TransferReconciliation{};
+  }
+
+  ShardMap map_;
+  FakeClock clock_;
+  Program program_;
+  std::string dir_;
+  std::vector<MemberId> members_;
+  std::map<uint32_t, std::vector<MemberId>> in_shard_;
+  MemberId sender_, receiver_;
+};
+
+TEST_F(ShardTransferTest, ATransferBetweenShardsMovesThePointsWithTheirDates) {
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const Command& c : {EnrollOf(sender_), EnrollOf(receiver_), CreditOf(sender_, 1000)}) Run(**host, c);
+
+  auto receipt = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  ASSERT_EQ(receipt->entries.size(), 3u);  // sent, received, settled
+  EXPECT_TRUE(std::get<entries::TransferredOut>(receipt->entries[0].body).across);
+  EXPECT_EQ(receipt->entries[1].member, receiver_);
+  EXPECT_EQ(receipt->entries[1].idempotency_key, "t-1");
+  EXPECT_EQ(std::get<entries::TransferSettled>(receipt->entries[2].body).returned, Points(0));
+  EXPECT_EQ(Available(**host, sender_), Points(700));
+  EXPECT_EQ(Available(**host, receiver_), Points(300));
+  auto lots = (*host)->EngineOfShard(1)->OpenLots(receiver_);
+  ASSERT_TRUE(lots.ok()) << lots.status();
+  ASSERT_EQ(lots->size(), 1u);
+  EXPECT_EQ(lots->front().expires_at, At("2014-12-31T23:00:00Z"));
+  EXPECT_TRUE((*host)->EngineOfShard(0)->PendingTransfers().empty());
+
+  // A retry changes nothing and answers as the transfer did.
+  auto again = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(Available(**host, sender_), Points(700));
+  EXPECT_EQ(Available(**host, receiver_), Points(300));
+
+  TransferReconciliation reconciled = Reconcile(**host);
+  EXPECT_TRUE(reconciled.ok()) << reconciled.faults.front();
+  EXPECT_EQ(reconciled.transfers, 1u);
+  EXPECT_EQ(reconciled.sent, Points(300));
+  EXPECT_EQ(reconciled.received, Points(300));
+  EXPECT_EQ(reconciled.in_flight, Points(0));
+}
+
+TEST_F(ShardTransferTest, PointsTheReceiversShardRefusesComeBackAndStayBack) {
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const Command& c : {EnrollOf(sender_), CreditOf(sender_, 1000)}) Run(**host, c);
+
+  auto refused = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));  // the receiver is not enrolled
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "transfer t-1 returned")) << refused.status();
+  EXPECT_EQ(Available(**host, sender_), Points(1000));
+  auto lots = (*host)->EngineOfShard(0)->OpenLots(sender_);
+  ASSERT_TRUE(lots.ok());
+  for (const Lot& lot : *lots) EXPECT_EQ(lot.expires_at, At("2014-12-31T23:00:00Z"));
+
+  // Once the receiver has enrolled, a retry of the same transfer still
+  // finds it returned: it is never received as well.
+  Run(**host, EnrollOf(receiver_));
+  auto retry = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));
+  ASSERT_FALSE(retry.ok());
+  EXPECT_TRUE(absl::StrContains(retry.status().message(), "not enrolled")) << retry.status();
+  EXPECT_EQ(Available(**host, sender_), Points(1000));
+  EXPECT_EQ(Available(**host, receiver_), Points(0));
+
+  TransferReconciliation reconciled = Reconcile(**host);
+  EXPECT_TRUE(reconciled.ok());
+  EXPECT_EQ(reconciled.returned, Points(300));
+  EXPECT_EQ(reconciled.received, Points(0));
+}
+
+TEST_F(ShardTransferTest, RecoveryCompletesWhatACrashLeftHalfDone) {
+  {
+    auto host = Open();
+    ASSERT_TRUE(host.ok()) << host.status();
+    for (const Command& c : {EnrollOf(sender_), EnrollOf(receiver_), CreditOf(sender_, 1000)}) Run(**host, c);
+    Engine& sending = *(*host)->EngineOfShard(0);
+    Engine& receiving = *(*host)->EngineOfShard(1);
+    // t-1 stopped after its first append, t-2 after its second.
+    ASSERT_TRUE(sending.Execute(SendTransfer{"t-1", sender_, std::nullopt, receiver_, Points(100)}).ok());
+    auto sent = sending.Execute(SendTransfer{"t-2", sender_, std::nullopt, receiver_, Points(200)});
+    ASSERT_TRUE(sent.ok()) << sent.status();
+    const auto& out = std::get<entries::TransferredOut>(sent->entries.front().body);
+    ASSERT_TRUE(receiving.Execute(ReceiveTransfer{"t-2", receiver_, sent->entries.front().business_time, sender_,
+                                                  Points(200), out.lots})
+                    .ok());
+    EXPECT_EQ(Reconcile(**host).in_flight, Points(100));
+  }
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_EQ((*host)->EngineOfShard(0)->PendingTransfers().size(), 2u);  // rebuilt from the journal
+  TransferRecovery recovery = (*host)->RecoverTransfers();
+  EXPECT_TRUE(recovery.first_error.ok()) << recovery.first_error;
+  EXPECT_EQ(recovery.delivered, 2u);
+  EXPECT_EQ(recovery.pending, 0u);
+  EXPECT_TRUE((*host)->EngineOfShard(0)->PendingTransfers().empty());
+  EXPECT_EQ(Available(**host, sender_), Points(700));
+  EXPECT_EQ(Available(**host, receiver_), Points(300));  // t-2 received once
+  EXPECT_EQ((*host)->RecoverTransfers().delivered, 0u);  // nothing left to do
+
+  TransferReconciliation reconciled = Reconcile(**host);
+  EXPECT_TRUE(reconciled.ok());
+  EXPECT_EQ(reconciled.pending, 0u);
+  EXPECT_EQ(reconciled.received, Points(300));
+}
+
+TEST_F(ShardTransferTest, AReceiverInAShardNotOwnedHereIsRefusedBeforeAnythingIsWritten) {
+  auto host = Open({0});
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const Command& c : {EnrollOf(sender_), CreditOf(sender_, 1000)}) Run(**host, c);
+  const uint64_t last = (*host)->EngineOfShard(0)->store().LastSeq();
+  auto refused = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "shard 1")) << refused.status();
+  EXPECT_EQ((*host)->EngineOfShard(0)->store().LastSeq(), last);
+  EXPECT_EQ(Available(**host, sender_), Points(1000));
+}
+
+TEST_F(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const Command& c : {EnrollOf(sender_), EnrollOf(receiver_), CreditOf(sender_, 1000)}) Run(**host, c);
+  Run(**host, TransferOf("t-1", sender_, receiver_, 300));
+  // Points received that no shard sent.
+  Engine& receiving = *(*host)->EngineOfShard(1);
+  const std::vector<TransferredLot> lots = {{Points(50), At("2011-01-05T00:00:00Z"), At("2014-12-31T23:00:00Z")}};
+  ASSERT_TRUE(receiving.Execute(ReceiveTransfer{"t-9", receiver_, std::nullopt, sender_, Points(50), lots}).ok());
+
+  TransferReconciliation reconciled = Reconcile(**host);
+  ASSERT_EQ(reconciled.faults.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(reconciled.faults[0], "transfer t-9")) << reconciled.faults[0];
+  EXPECT_TRUE(absl::StrContains(reconciled.faults[0], "no shard sent")) << reconciled.faults[0];
+}
+
+// The child: opens the shards, recovers, then runs transfers among the
+// members from `first` on, writing each number done to `out`, until killed.
+[[noreturn]] void RunTransfers(const std::vector<MemberId>& members, int first, int out,
+                               absl::FunctionRef<absl::StatusOr<std::unique_ptr<ShardedEngine>>()> open) {
+  auto host = open();
+  if (!host.ok()) _exit(2);
+  (*host)->RecoverTransfers();
+  std::mt19937_64 rng(static_cast<uint64_t>(first));
+  for (int i = first;; ++i) {
+    const MemberId& from = members[rng() % members.size()];
+    const MemberId& to = members[rng() % members.size()];
+    if (from == to) continue;
+    auto done = (*host)->Execute(Transfer{absl::StrCat("k-", i), from, std::nullopt, to, Points(1 + rng() % 150)});
+    if (!done.ok() && absl::IsUnavailable(done.status())) _exit(3);
+    const std::string line = absl::StrCat(i, "\n");
+    if (write(out, line.data(), line.size()) < 0) _exit(4);
+  }
+}
+
+TEST_F(ShardTransferTest, AProcessKilledAmongTransfersLosesAndCreatesNoPoint) {
+  const uint64_t seed = TestSeed("LOYALTY_SHARD_KILL_SEED");
+  std::printf("seed %llu (LOYALTY_SHARD_KILL_SEED)\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  {
+    auto host = Open();
+    ASSERT_TRUE(host.ok()) << host.status();
+    for (const MemberId& id : members_) Run(**host, EnrollOf(id));
+    for (const MemberId& id : members_) Run(**host, CreditOf(id, 500));
+  }
+  const Points total(500 * static_cast<int64_t>(members_.size()));
+  int next = 0, kills = 0;
+  size_t recovered = 0;  // transfers a kill left half done
+  while (next < 100) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      RunTransfers(members_, next, fds[1], [&] { return Open(); });
+    }
+    close(fds[1]);
+    // Kill the child after a random number of transfers, while it runs one.
+    const int stop_after = next + 5 + static_cast<int>(rng() % 30);
+    std::string read_so_far;
+    char chunk[256];
+    int done = next - 1;
+    while (done < stop_after) {
+      const ssize_t got = read(fds[0], chunk, sizeof chunk);
+      if (got <= 0) break;
+      read_so_far.append(chunk, static_cast<size_t>(got));
+      for (size_t end; (end = read_so_far.find('\n')) != std::string::npos; read_so_far.erase(0, end + 1)) {
+        done = std::stoi(read_so_far.substr(0, end));
+      }
+    }
+    usleep(static_cast<useconds_t>(rng() % 3000));
+    kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child ended by itself: " << status;
+    ++kills;
+    next = done + 2;  // the transfer it was running may or may not have started
+
+    auto host = Open();
+    ASSERT_TRUE(host.ok()) << host.status();
+    TransferRecovery recovery = (*host)->RecoverTransfers();
+    ASSERT_TRUE(recovery.first_error.ok()) << recovery.first_error;
+    ASSERT_EQ(recovery.pending, 0u);
+    recovered += recovery.delivered + recovery.returned;
+    EXPECT_EQ(Total(**host, members_), total) << "after kill " << kills;
+    TransferReconciliation reconciled = Reconcile(**host);
+    ASSERT_TRUE(reconciled.ok()) << reconciled.faults.front();
+    EXPECT_EQ(reconciled.in_flight, Points(0));
+    EXPECT_EQ(reconciled.pending, 0u);
+    EXPECT_EQ(reconciled.sent, Points(reconciled.received.value() + reconciled.returned.value()));
+  }
+  std::printf("%d kills over %d transfers, %zu of them left half done\n", kills, next, recovered);
+}
+
+}  // namespace
+}  // namespace loyalty
