@@ -51,16 +51,9 @@ struct Cohort {
   Int128 expired = 0;
 };
 
-}  // namespace
-
-absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
-                                                 const LiabilityOptions& options) {
-  if (options.from > options.to) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("from: ", options.from.ToString(), " is after to: ", options.to.ToString()));
-  }
-  Movements m;
-  std::map<int, Cohort> cohorts;
+// Folds the entries of `store`, verified, into `m` and `cohorts`.
+absl::Status FoldJournal(const Store& store, const internal::Chain& chain, const TimeZone& zone,
+                         const LiabilityOptions& options, Movements& m, std::map<int, Cohort>& cohorts) {
   // States, to find the lot a draw came from (and its earning date).
   internal::JournalProjection journal({.links = store.KeepsMemberLinks()});
   absl::Status admitted;  // the first entry that does not fit
@@ -72,9 +65,7 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
       cohorts[zone.LocalDate(lot->earned_at).year()].*field += sign * static_cast<Int128>(draw.amount.value());
     }
   };
-  auto chain = internal::Chain::For(options.journal_key);
-  if (!chain.ok()) return chain.status();
-  internal::ChainCheck check = internal::CheckChain(store, *chain, [&](const Entry& entry) {
+  internal::ChainCheck check = internal::CheckChain(store, chain, [&](const Entry& entry) {
     if (!admitted.ok()) return;
     if (internal::IsProgramEntry(entry)) {
       admitted = journal.Admit(entry);
@@ -111,8 +102,12 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
   });
   if (!admitted.ok()) return admitted;
   if (check.fault != internal::ChainFault::kNone) return absl::DataLossError(check.detail);
-  if (absl::Status finished = journal.Finish(); !finished.ok()) return finished;
+  return journal.Finish();
+}
 
+// The roll-forward of the movements folded from the journals.
+absl::StatusOr<LiabilityRollForward> Valued(const Movements& m, const std::map<int, Cohort>& cohorts,
+                                            const LiabilityOptions& options) {
   LiabilityRollForward result;
   result.from = options.from;
   result.to = options.to;
@@ -158,6 +153,39 @@ absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZ
   }
   if (!error.ok()) return error;
   return result;
+}
+
+absl::Status CheckPeriod(const LiabilityOptions& options) {
+  if (options.from <= options.to) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("from: ", options.from.ToString(), " is after to: ", options.to.ToString()));
+}
+
+}  // namespace
+
+absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
+                                                 const LiabilityOptions& options) {
+  if (absl::Status period = CheckPeriod(options); !period.ok()) return period;
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  Movements m;
+  std::map<int, Cohort> cohorts;
+  if (absl::Status folded = FoldJournal(store, *chain, zone, options, m, cohorts); !folded.ok()) return folded;
+  return Valued(m, cohorts, options);
+}
+
+absl::StatusOr<LiabilityRollForward> RollForwardShards(std::span<const Store* const> shards, const TimeZone& zone,
+                                                       const LiabilityOptions& options) {
+  if (absl::Status period = CheckPeriod(options); !period.ok()) return period;
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  Movements m;
+  std::map<int, Cohort> cohorts;
+  for (size_t shard = 0; shard < shards.size(); ++shard) {
+    absl::Status folded = FoldJournal(*shards[shard], *chain, zone, options, m, cohorts);
+    if (!folded.ok()) return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
+  }
+  return Valued(m, cohorts, options);
 }
 
 }  // namespace loyalty

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "loyalty/audit/liability.h"
 #include "loyalty/audit/transfers.h"
 #include "loyalty/sharded_engine.h"
 #include "loyalty/store.h"
@@ -234,6 +235,69 @@ TEST_F(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
   ASSERT_EQ(reconciled.faults.size(), 1u);
   EXPECT_TRUE(absl::StrContains(reconciled.faults[0], "transfer t-9")) << reconciled.faults[0];
   EXPECT_TRUE(absl::StrContains(reconciled.faults[0], "no shard sent")) << reconciled.faults[0];
+}
+
+// The same commands on one journal and on the shards: the liability of the
+// shards, merged, equals the one journal's, line by line and cohort by
+// cohort, and every member ends with the same balance.
+TEST_F(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
+  std::vector<Command> commands;
+  for (const MemberId& id : members_) commands.push_back(EnrollOf(id));
+  for (size_t i = 0; i < members_.size(); ++i) {
+    commands.push_back(Credit{.idempotency_key = absl::StrCat("c-", i), .member = members_[i],
+                              .at = At("2011-02-01T10:00:00Z"), .amount = Points(1000 + 100 * static_cast<int64_t>(i)),
+                              .source = "flight", .expires_at = At(i % 2 ? "2012-12-31T23:00:00Z" : "2014-12-31T23:00:00Z")});
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const MemberId& to = members_[(i + 3) % members_.size()];  // within a shard or across, as the ids fall
+    commands.push_back(Transfer{.idempotency_key = absl::StrCat("t-", i), .member = members_[i],
+                                .at = At("2011-06-01T10:00:00Z"), .to = to, .amount = Points(250 + 10 * static_cast<int64_t>(i))});
+    commands.push_back(Redeem{.idempotency_key = absl::StrCat("r-", i), .member = members_[i],
+                              .at = At("2011-09-01T10:00:00Z"), .amount = Points(300), .reason = "award"});
+  }
+  clock_.Set(At("2013-01-02T00:00:00Z"));
+  auto single = Engine::Open(*OpenSqliteStore(dir_ + "/single.db"), clock_, program_);
+  ASSERT_TRUE(single.ok()) << single.status();
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const Command& command : commands) {
+    ASSERT_TRUE((*single)->Execute(command).ok()) << IdempotencyKeyOf(command);
+    ASSERT_TRUE((*host)->Execute(command).ok()) << IdempotencyKeyOf(command);
+  }
+  ASSERT_TRUE((*single)->RunExpiry("expiry-2012", At("2013-01-01T00:00:00Z")).ok());
+  std::vector<const Store*> shards;
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    ASSERT_TRUE((*host)->EngineOfShard(shard)->RunExpiry("expiry-2012", At("2013-01-01T00:00:00Z")).ok());
+    shards.push_back(&(*host)->EngineOfShard(shard)->store());
+  }
+  for (const MemberId& id : members_) {
+    EXPECT_EQ(*(*host)->BalanceOf(id), *(*single)->BalanceOf(id)) << id.value();
+  }
+  const TimeZone& zone = program_.zone();
+  for (const char* from : {"2010-01-01T00:00:00Z", "2011-07-01T00:00:00Z"}) {
+    SCOPED_TRACE(from);
+    LiabilityOptions options{.from = At(from), .to = At("2014-01-01T00:00:00Z")};
+    auto one = RollForward((*single)->store(), zone, options);
+    auto merged = RollForwardShards(shards, zone, options);
+    ASSERT_TRUE(one.ok()) << one.status();
+    ASSERT_TRUE(merged.ok()) << merged.status();
+    for (auto line : {&LiabilityRollForward::opening, &LiabilityRollForward::issued, &LiabilityRollForward::redeemed,
+                      &LiabilityRollForward::expired, &LiabilityRollForward::transferred,
+                      &LiabilityRollForward::closing}) {
+      EXPECT_EQ(((*merged).*line).points, ((*one).*line).points);
+      EXPECT_EQ(((*merged).*line).value, ((*one).*line).value);
+    }
+    EXPECT_GT(one->expired.points, Points(0));
+    ASSERT_EQ(merged->breakage.size(), one->breakage.size());
+    for (size_t i = 0; i < one->breakage.size(); ++i) {
+      EXPECT_EQ(merged->breakage[i].redeemed, one->breakage[i].redeemed);
+      EXPECT_EQ(merged->breakage[i].expired, one->breakage[i].expired);
+    }
+  }
+  TransferReconciliation reconciled = Reconcile(**host);
+  EXPECT_TRUE(reconciled.ok());
+  EXPECT_GT(reconciled.transfers, 0u);  // some transfers went across shards
+  EXPECT_LT(reconciled.transfers, members_.size());  // and some stayed within one
 }
 
 // The child: opens the shards, recovers, then runs transfers among the

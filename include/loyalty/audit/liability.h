@@ -78,6 +78,16 @@ struct LiabilityRollForward {
 absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
                                                  const LiabilityOptions& options);
 
+// The roll-forward of a sharded program: each journal of `shards` (its
+// logical shards, in any order) verified and read as RollForward reads
+// one, the movements summed, then each line valued once, so that it equals
+// RollForward over one journal of the same commands. Points in transfers
+// between shards that no shard has received or returned yet count as
+// transferred out (ReconcileTransfers lists them). Errors as RollForward's,
+// prefixed "shard N: " (N: the place in `shards`).
+absl::StatusOr<LiabilityRollForward> RollForwardShards(std::span<const Store* const> shards, const TimeZone& zone,
+                                                       const LiabilityOptions& options);
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_AUDIT_LIABILITY_H_
