@@ -1,7 +1,8 @@
 // Test support shared by the store tests (store_test, postgres_store_test):
 // a credited entry to append, a scratch SQLite path, and the PostgreSQL
 // server that ctest starts through scripts/postgres-test-server (named by
-// the LOYALTY_POSTGRES environment variable). Failures are reported as
+// the LOYALTY_POSTGRES environment variable), and the three more it starts
+// for the tests of a sharded program (LOYALTY_SHARD_SERVERS). Failures are reported as
 // GoogleTest failures of the calling test. Not thread-safe.
 #ifndef LOYALTY_TESTS_STORE_FIXTURE_H_
 #define LOYALTY_TESTS_STORE_FIXTURE_H_
@@ -12,7 +13,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "loyalty/ledger.h"
 
@@ -52,10 +55,23 @@ inline std::string PostgresConninfo() {
   return conninfo;
 }
 
-// Runs `sql` on the test server; the test fails if it cannot connect or
-// the statement fails.
-inline void PostgresSql(const std::string& sql) {
-  PGconn* conn = PQconnectdb(PostgresConninfo().c_str());
+// The three servers of the tests of a sharded program, from
+// LOYALTY_SHARD_SERVERS; without it (not run under ctest) the test fails.
+inline std::vector<std::string> ShardServers() {
+  const char* servers = std::getenv("LOYALTY_SHARD_SERVERS");
+  std::vector<std::string> conninfos;
+  if (servers != nullptr) conninfos = absl::StrSplit(servers, ' ', absl::SkipEmpty());
+  if (conninfos.size() != 3) {
+    ADD_FAILURE() << "LOYALTY_SHARD_SERVERS does not name three servers: run under ctest, which starts them";
+    conninfos.assign(3, "postgresql:///nonexistent?host=/nonexistent");
+  }
+  return conninfos;
+}
+
+// Runs `sql` on the server of `conninfo`; the test fails if it cannot
+// connect or the statement fails.
+inline void PostgresSqlOn(const std::string& conninfo, const std::string& sql) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
   EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   if (PQstatus(conn) == CONNECTION_OK) {
     PGresult* result = PQexec(conn, sql.c_str());
@@ -65,6 +81,9 @@ inline void PostgresSql(const std::string& sql) {
   }
   PQfinish(conn);
 }
+
+// Runs `sql` on the test server.
+inline void PostgresSql(const std::string& sql) { PostgresSqlOn(PostgresConninfo(), sql); }
 
 // Drops the loyalty tables from the test server's database.
 inline void DropPostgresJournal() {

@@ -404,7 +404,9 @@ absl::StatusOr<uint64_t> VerifyChain(const Store& store, const std::optional<std
 // holds exactly `from`'s chain, verified. It may run while `from` takes
 // commands, and again to copy what came since: stop the shard's writers,
 // copy the rest, then switch the shard map. Nothing else may write `to`
-// meanwhile. FailedPrecondition, copying nothing, if `to` holds entries
+// meanwhile. `from` is read up to the head it knows: open it again (or
+// catch it up) to copy what other instances appended since it was opened.
+// FailedPrecondition, copying nothing, if `to` holds entries
 // that are not `from`'s (its head differs from `from`'s entry at that seq,
 // or lies past its end); Unimplemented for keyed journals. Returns the
 // number of entries copied.

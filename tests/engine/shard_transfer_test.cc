@@ -1,21 +1,25 @@
 // Transfers between the shards of a sharded program (ShardedEngine over
-// one SQLite journal per shard): the points move with their dates in three
+// one SQLite journal per shard, and over PostgreSQL schemas on three
+// servers): the points move with their dates in three
 // appends; a refusal by the receiver's shard returns them; a retry and a
 // recovery pass after a crash complete what was sent, exactly once; a
 // process killed among 100 transfers loses and creates no point; and the
 // audit over the shards (ReconcileTransfers) pairs every half, or names
-// the one that does not pair.
+// the one that does not pair. On the servers: processes owning different
+// shards, and a shard moved to another server.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -24,8 +28,10 @@
 #include "gtest/gtest.h"
 #include "loyalty/audit/liability.h"
 #include "loyalty/audit/transfers.h"
+#include "loyalty/audit/verify.h"
 #include "loyalty/sharded_engine.h"
 #include "loyalty/store.h"
+#include "store_fixture.h"
 #include "test_seed.h"
 
 namespace loyalty {
@@ -35,16 +41,30 @@ constexpr uint32_t kShards = 4;
 
 Instant At(const char* text) { return *Instant::Parse(text); }
 
-class ShardTransferTest : public ::testing::Test {
+// Where the shards' journals are: one SQLite file each, or PostgreSQL
+// schemas on the three servers ctest starts (shards 0 and 3 on the first,
+// 1 on the second, 2 on the third).
+enum class Backend { kSqlite, kPostgres };
+
+class ShardTransferTest : public ::testing::TestWithParam<Backend> {
  protected:
   ShardTransferTest()
-      : map_(*ShardMap::Create(kShards, {{"sqlite", ShardRange(0, kShards - 1)}})),
-        clock_(At("2011-01-10T12:00:00Z")),
+      : clock_(At("2011-01-10T12:00:00Z")),
         program_(*Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter})) {
-    std::string pattern = std::filesystem::temp_directory_path() / "loyalty_shards_XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (mkdtemp(buffer.data()) != nullptr) dir_ = buffer.data();
+    if (GetParam() == Backend::kPostgres) {
+      servers_ = ShardServers();
+      for (const std::string& server : servers_) {
+        PostgresSqlOn(server, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS loyalty_shard_0, "
+                              "loyalty_shard_1, loyalty_shard_2, loyalty_shard_3, loyalty_single CASCADE");
+      }
+      map_ = *ShardMap::Create(kShards, {{servers_[0], {0, 3}}, {servers_[1], {1}}, {servers_[2], {2}}});
+    } else {
+      std::string pattern = std::filesystem::temp_directory_path() / "loyalty_shards_XXXXXX";
+      std::vector<char> buffer(pattern.begin(), pattern.end());
+      buffer.push_back('\0');
+      if (mkdtemp(buffer.data()) != nullptr) dir_ = buffer.data();
+      map_ = *ShardMap::Create(kShards, {{"sqlite", ShardRange(0, kShards - 1)}});
+    }
     // Two members in each shard: "M-<i>".
     for (int i = 0; members_.size() < kShards * 2; ++i) {
       MemberId id = MemberId::FromValid(absl::StrCat("M-", i));
@@ -61,10 +81,19 @@ class ShardTransferTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
   }
 
+  absl::StatusOr<std::unique_ptr<Store>> OpenShard(uint32_t shard) const {
+    if (GetParam() == Backend::kPostgres) return OpenShardStore(map_, shard);
+    return OpenSqliteStore(absl::StrCat(dir_, "/shard-", shard, ".db"));
+  }
+  // A journal apart from the shards, for the same commands on one journal.
+  absl::StatusOr<std::unique_ptr<Store>> OpenSingle() const {
+    if (GetParam() == Backend::kPostgres) return OpenPostgresStore(servers_[0], {.schema = "loyalty_single"});
+    return OpenSqliteStore(dir_ + "/single.db");
+  }
   absl::StatusOr<std::unique_ptr<ShardedEngine>> Open(std::vector<uint32_t> owned = {}) {
     return ShardedEngine::Open(
-        map_, [&](uint32_t shard) { return OpenSqliteStore(absl::StrCat(dir_, "/shard-", shard, ".db")); }, clock_,
-        program_, {.owned = std::move(owned), .engine = {}});
+        map_, [&](uint32_t shard) { return OpenShard(shard); }, clock_, program_,
+        {.owned = std::move(owned), .engine = {}});
   }
 
   static Command EnrollOf(const MemberId& id) {
@@ -100,7 +129,8 @@ class ShardTransferTest : public ::testing::Test {
     return reconciled.ok() ? *reconciled : TransferReconciliation{};
   }
 
-  ShardMap map_;
+  ShardMap map_ = *ShardMap::Create(1, {{"none", {0}}});
+  std::vector<std::string> servers_;
   FakeClock clock_;
   Program program_;
   std::string dir_;
@@ -109,7 +139,7 @@ class ShardTransferTest : public ::testing::Test {
   MemberId sender_, receiver_;
 };
 
-TEST_F(ShardTransferTest, ATransferBetweenShardsMovesThePointsWithTheirDates) {
+TEST_P(ShardTransferTest, ATransferBetweenShardsMovesThePointsWithTheirDates) {
   auto host = Open();
   ASSERT_TRUE(host.ok()) << host.status();
   for (const Command& c : {EnrollOf(sender_), EnrollOf(receiver_), CreditOf(sender_, 1000)}) Run(**host, c);
@@ -144,7 +174,7 @@ TEST_F(ShardTransferTest, ATransferBetweenShardsMovesThePointsWithTheirDates) {
   EXPECT_EQ(reconciled.in_flight, Points(0));
 }
 
-TEST_F(ShardTransferTest, PointsTheReceiversShardRefusesComeBackAndStayBack) {
+TEST_P(ShardTransferTest, PointsTheReceiversShardRefusesComeBackAndStayBack) {
   auto host = Open();
   ASSERT_TRUE(host.ok()) << host.status();
   for (const Command& c : {EnrollOf(sender_), CreditOf(sender_, 1000)}) Run(**host, c);
@@ -173,7 +203,7 @@ TEST_F(ShardTransferTest, PointsTheReceiversShardRefusesComeBackAndStayBack) {
   EXPECT_EQ(reconciled.received, Points(0));
 }
 
-TEST_F(ShardTransferTest, RecoveryCompletesWhatACrashLeftHalfDone) {
+TEST_P(ShardTransferTest, RecoveryCompletesWhatACrashLeftHalfDone) {
   {
     auto host = Open();
     ASSERT_TRUE(host.ok()) << host.status();
@@ -208,7 +238,7 @@ TEST_F(ShardTransferTest, RecoveryCompletesWhatACrashLeftHalfDone) {
   EXPECT_EQ(reconciled.received, Points(300));
 }
 
-TEST_F(ShardTransferTest, AReceiverInAShardNotOwnedHereIsRefusedBeforeAnythingIsWritten) {
+TEST_P(ShardTransferTest, AReceiverInAShardNotOwnedHereIsRefusedBeforeAnythingIsWritten) {
   auto host = Open({0});
   ASSERT_TRUE(host.ok()) << host.status();
   for (const Command& c : {EnrollOf(sender_), CreditOf(sender_, 1000)}) Run(**host, c);
@@ -221,7 +251,7 @@ TEST_F(ShardTransferTest, AReceiverInAShardNotOwnedHereIsRefusedBeforeAnythingIs
   EXPECT_EQ(Available(**host, sender_), Points(1000));
 }
 
-TEST_F(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
+TEST_P(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
   auto host = Open();
   ASSERT_TRUE(host.ok()) << host.status();
   for (const Command& c : {EnrollOf(sender_), EnrollOf(receiver_), CreditOf(sender_, 1000)}) Run(**host, c);
@@ -240,7 +270,7 @@ TEST_F(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
 // The same commands on one journal and on the shards: the liability of the
 // shards, merged, equals the one journal's, line by line and cohort by
 // cohort, and every member ends with the same balance.
-TEST_F(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
+TEST_P(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
   std::vector<Command> commands;
   for (const MemberId& id : members_) commands.push_back(EnrollOf(id));
   for (size_t i = 0; i < members_.size(); ++i) {
@@ -256,7 +286,7 @@ TEST_F(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
                               .at = At("2011-09-01T10:00:00Z"), .amount = Points(300), .reason = "award"});
   }
   clock_.Set(At("2013-01-02T00:00:00Z"));
-  auto single = Engine::Open(*OpenSqliteStore(dir_ + "/single.db"), clock_, program_);
+  auto single = Engine::Open(*OpenSingle(), clock_, program_);
   ASSERT_TRUE(single.ok()) << single.status();
   auto host = Open();
   ASSERT_TRUE(host.ok()) << host.status();
@@ -319,7 +349,7 @@ TEST_F(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
   }
 }
 
-TEST_F(ShardTransferTest, AProcessKilledAmongTransfersLosesAndCreatesNoPoint) {
+TEST_P(ShardTransferTest, AProcessKilledAmongTransfersLosesAndCreatesNoPoint) {
   const uint64_t seed = TestSeed("LOYALTY_SHARD_KILL_SEED");
   std::printf("seed %llu (LOYALTY_SHARD_KILL_SEED)\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
@@ -381,6 +411,125 @@ TEST_F(ShardTransferTest, AProcessKilledAmongTransfersLosesAndCreatesNoPoint) {
   }
   std::printf("%d kills over %d transfers, %zu of them left half done\n", kills, next, recovered);
 }
+
+// The tests that need databases on several servers.
+class ShardServersTest : public ShardTransferTest {};
+
+// Exits the child with 1 and the reason on stderr unless `ok`.
+void Require(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "child %d: %s\n", getpid(), what.c_str());
+  _exit(1);
+}
+
+// Two processes, each owning two shards (on different servers), write at
+// once: each its own members' credits and a transfer between its two
+// shards; each refuses the other's members. The journals hold both.
+TEST_P(ShardServersTest, ProcessesOwningDifferentShardsWriteTheirOwnJournals) {
+  {
+    auto host = Open();
+    ASSERT_TRUE(host.ok()) << host.status();
+    for (const MemberId& id : members_) Run(**host, EnrollOf(id));
+  }
+  const std::vector<std::vector<uint32_t>> owners = {{0, 1}, {2, 3}};
+  std::vector<pid_t> children;
+  for (const std::vector<uint32_t>& owned : owners) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto host = Open(owned);
+      Require(host.ok(), "open: " + std::string(host.status().message()));
+      std::vector<Command> credits;
+      for (uint32_t shard : owned) {
+        for (const MemberId& id : in_shard_[shard]) {
+          for (int i = 1; i <= 20; ++i) credits.push_back(CreditOf(id, 10 * i));
+        }
+      }
+      for (const auto& result : (*host)->ExecuteBatch(credits)) Require(result.ok(), "credit");
+      const MemberId& from = in_shard_[owned[0]][0];
+      const MemberId& to = in_shard_[owned[1]][0];
+      auto moved = (*host)->Execute(TransferOf("t-" + from.value(), from, to, 500));
+      Require(moved.ok(), "transfer: " + std::string(moved.status().message()));
+      const MemberId& foreign = in_shard_[owned[0] == 0 ? 2 : 0][0];
+      Require(absl::IsFailedPrecondition((*host)->Execute(CreditOf(foreign, 1)).status()), "a foreign member");
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child " << pid << " ended with " << status;
+  }
+  auto host = Open();
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (const std::vector<uint32_t>& owned : owners) {
+    EXPECT_EQ(Available(**host, in_shard_[owned[0]][0]), Points(2100 - 500));
+    EXPECT_EQ(Available(**host, in_shard_[owned[1]][0]), Points(2100 + 500));
+  }
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    JournalVerification verified = VerifyJournal((*host)->EngineOfShard(shard)->store());
+    EXPECT_TRUE(verified.ok()) << "shard " << shard << ": " << verified.Summary();
+  }
+  TransferReconciliation reconciled = Reconcile(**host);
+  EXPECT_TRUE(reconciled.ok());
+  EXPECT_EQ(reconciled.received, Points(1000));
+}
+
+// Shard 3 moves from the first server to the third: copied while it takes
+// commands, stopped, copied again, reopened there under a new map, while
+// a host owning the other shards keeps writing.
+TEST_P(ShardServersTest, AShardMovesToAnotherServerWhileTheOthersTakeCommands) {
+  auto others = Open({0, 1, 2});
+  ASSERT_TRUE(others.ok()) << others.status();
+  auto moving = Open({3});
+  ASSERT_TRUE(moving.ok()) << moving.status();
+  for (const MemberId& id : members_) Run(map_.ShardOf(id) == 3 ? **moving : **others, EnrollOf(id));
+  std::atomic<bool> stop = false;
+  std::atomic<int> written = 0, failed = 0;
+  std::thread writer([&] {
+    for (int i = 1; !stop; ++i) {
+      const MemberId& id = in_shard_[static_cast<uint32_t>(i % 3)][0];
+      auto done = (*others)->Execute(CreditOf(id, i));
+      ++(done.ok() ? written : failed);
+    }
+  });
+  const MemberId& member = in_shard_[3][0];
+  Run(**moving, CreditOf(member, 700));
+  auto source = OpenShard(3);
+  auto target = OpenPostgresStore(servers_[2], {.schema = ShardSchema(3)});
+  ASSERT_TRUE(source.ok() && target.ok()) << source.status() << target.status();
+  auto first = CopyJournal(**source, **target);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Run(**moving, CreditOf(member, 300));  // the shard still takes commands
+  moving->reset();                       // then stops
+  source = OpenShard(3);                 // a store reads as far as it has caught up
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto rest = CopyJournal(**source, **target);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_GE(*rest, 1u);
+  target->reset();
+
+  map_ = *ShardMap::Create(kShards, {{servers_[0], {0}}, {servers_[1], {1}}, {servers_[2], {2, 3}}});
+  auto moved = Open({3});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(Available(**moved, member), Points(1000));
+  Run(**moved, CreditOf(member, 5));
+  EXPECT_EQ(Available(**moved, member), Points(1005));
+  EXPECT_TRUE(VerifyJournal((*moved)->EngineOfShard(3)->store()).ok());
+  stop = true;
+  writer.join();
+  EXPECT_GT(written.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, ShardServersTest, ::testing::Values(Backend::kPostgres),
+                         [](const auto&) { return "Postgres"; });
+
+INSTANTIATE_TEST_SUITE_P(Backends, ShardTransferTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& info) { return info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 
 }  // namespace
 }  // namespace loyalty
