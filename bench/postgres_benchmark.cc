@@ -17,9 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
-#include "journal/chain.h"
-#include "journal/entry_codec.h"
 #include "loyalty/loyalty.h"
+#include "plain_rows.h"
 
 namespace loyalty {
 namespace {
@@ -30,12 +29,7 @@ constexpr int kBatchesPerClient = 10;   // per iteration
 
 const char* Conninfo() { return std::getenv("LOYALTY_POSTGRES"); }
 
-bool Sql(PGconn* conn, const std::string& sql) {
-  PGresult* result = PQexec(conn, sql.c_str());
-  bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
-  PQclear(result);
-  return ok;
-}
+using bench::Sql;
 
 MemberId Member(int i) { return MemberId::FromValid(absl::StrFormat("B-%04d", i)); }
 
@@ -191,10 +185,7 @@ void BM_PlainBatchedInsert(benchmark::State& state) {
   const int clients = static_cast<int>(state.range(0));
   {
     PGconn* conn = PQconnectdb(Conninfo());
-    bool ok = PQstatus(conn) == CONNECTION_OK &&
-              Sql(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_rows, bench_keys;"
-                        "CREATE TABLE bench_rows(seq bigint PRIMARY KEY, entry bytea NOT NULL, hash bytea NOT NULL);"
-                        "CREATE TABLE bench_keys(key text PRIMARY KEY, first_seq bigint NOT NULL, count integer NOT NULL)");
+    bool ok = PQstatus(conn) == CONNECTION_OK && bench::CreatePlainTables(conn);
     PQfinish(conn);
     if (!ok) {
       state.SkipWithError("cannot prepare the database");
@@ -210,50 +201,14 @@ void BM_PlainBatchedInsert(benchmark::State& state) {
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
-        std::string bytes;
         for (int b = 0; b < kBatchesPerClient; ++b) {
-          std::vector<std::string> seqs, keys, hashes, encoded;
-          std::string rows = "INSERT INTO bench_rows(seq, entry, hash) VALUES ";
-          std::string key_rows = "INSERT INTO bench_keys(key, first_seq, count) VALUES ";
-          std::vector<const char*> row_values, key_values;
-          std::vector<int> row_lengths, row_formats;
+          std::vector<Entry> entries;
+          for (int i = 0; i < kBatch; ++i) {
+            entries.push_back(bench::CreditEntry(static_cast<uint64_t>(++next_seq), Member((c * 7919 + b * kBatch + i) % kMembers),
+                                                 absl::StrCat("r", round, "-c", c, "-b", b, "-", i), 10 + i));
+          }
           Sha256 previous{};
-          for (int i = 0; i < kBatch; ++i) {
-            Entry entry;
-            entry.seq = static_cast<uint64_t>(++next_seq);
-            entry.member = Member((c * 7919 + b * kBatch + i) % kMembers);
-            entry.business_time = *Instant::Parse("2011-01-03T09:00:00Z");
-            entry.recorded_at = entry.business_time;
-            entry.idempotency_key = absl::StrCat("r", round, "-c", c, "-b", b, "-", i);
-            entry.version = "bench-1";
-            entry.explanation = "credit";
-            entry.body = entries::Credited{Points(10 + i), Points(0), Instant::Max(), "purchase", {}};
-            previous = internal::EncodeAndHash(previous, entry, &bytes);
-            seqs.push_back(std::to_string(entry.seq));
-            keys.push_back(entry.idempotency_key);
-            encoded.push_back(bytes);
-            hashes.emplace_back(reinterpret_cast<const char*>(previous.data()), previous.size());
-          }
-          for (int i = 0; i < kBatch; ++i) {
-            absl::StrAppend(&rows, i ? "," : "", "($", 3 * i + 1, "::bigint,$", 3 * i + 2, "::bytea,$", 3 * i + 3,
-                            "::bytea)");
-            absl::StrAppend(&key_rows, i ? "," : "", "($", 2 * i + 1, "::text,$", 2 * i + 2, "::bigint,1)");
-            row_values.insert(row_values.end(), {seqs[i].c_str(), encoded[i].data(), hashes[i].data()});
-            row_lengths.insert(row_lengths.end(), {0, static_cast<int>(encoded[i].size()), 32});
-            row_formats.insert(row_formats.end(), {0, 1, 1});
-            key_values.insert(key_values.end(), {keys[i].c_str(), seqs[i].c_str()});
-          }
-          bool ok = Sql(conns[c], "BEGIN");
-          PGresult* result = PQexecParams(conns[c], rows.c_str(), static_cast<int>(row_values.size()), nullptr,
-                                          row_values.data(), row_lengths.data(), row_formats.data(), 0);
-          ok = ok && PQresultStatus(result) == PGRES_COMMAND_OK;
-          PQclear(result);
-          result = PQexecParams(conns[c], key_rows.c_str(), static_cast<int>(key_values.size()), nullptr,
-                                key_values.data(), nullptr, nullptr, 0);
-          ok = ok && PQresultStatus(result) == PGRES_COMMAND_OK;
-          PQclear(result);
-          ok = Sql(conns[c], ok ? "COMMIT" : "ROLLBACK") && ok;
-          if (!ok) failed += kBatch;
+          if (!bench::InsertPlainRows(conns[c], entries, &previous)) failed += kBatch;
         }
       });
     }
