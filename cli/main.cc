@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   AddValidateCommand(app, outcome);
   AddJournalCommands(app, outcome);
   AddImpactCommands(app, outcome);
+  AddShardCommands(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

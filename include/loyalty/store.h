@@ -362,15 +362,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
 // for a schema name that is not lower-case letters, digits and _.
 // Thread safety: as every Store; one connection, used under a lock.
 struct PostgresOptions {
-  std::string schema;  // empty: the connection's search_path, as before
+  std::string schema{};  // empty: the connection's search_path, as before
+  // A reader: nothing is created or migrated, the session is read-only,
+  // and appends and checkpoints are FailedPrecondition. NotFound if there
+  // is no journal; FailedPrecondition if it awaits a migration.
+  bool read_only = false;
 };
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
                                                          const PostgresOptions& options = {});
 
 // The journal of logical shard `shard` of `map`: OpenPostgresStore of the
-// database the map names for it, in schema ShardSchema(shard).
-// Precondition: shard < map.shards().
-absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard);
+// database the map names for it, in schema ShardSchema(shard) (which
+// replaces options.schema). Precondition: shard < map.shards().
+absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard,
+                                                      PostgresOptions options = {});
 
 // Opens the store named by `uri`:
 //   "memory:"                            NewMemoryStore()

@@ -112,12 +112,14 @@ class PostgresStore final : public Store {
     auto store = std::unique_ptr<PostgresStore>(new PostgresStore());
     store->schema_ = options.schema;
     store->schema_lock_key_ = SchemaLockKey(options.schema);
+    store->read_only_ = options.read_only;
     if (absl::Status status = store->Init(conninfo); !status.ok()) return status;
     return std::unique_ptr<Store>(std::move(store));
   }
 
   absl::Status Append(std::span<Entry> batch) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (read_only_) return ReadOnlyError();
     if (batch.empty()) return absl::OkStatus();
     for (size_t i = 0; i < batch.size(); ++i) LOYALTY_CHECK(batch[i].seq == last_seq_ + 1 + i);
     if (absl::Status keys = keys_.Add(batch); !keys.ok()) return keys;
@@ -151,6 +153,7 @@ class PostgresStore final : public Store {
   absl::Status SaveCheckpoint(const CheckpointInfo& info,
                               absl::FunctionRef<bool(std::string* part)> next_part) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (read_only_) return ReadOnlyError();
     if (info.seq == 0 || info.seq > last_seq_) {
       return absl::InvalidArgumentError(absl::StrCat("postgres journal: a checkpoint at entry ", info.seq,
                                                      " lies past the entries this instance has read (", last_seq_,
@@ -208,6 +211,7 @@ class PostgresStore final : public Store {
 
   absl::Status DeleteCheckpoint(uint64_t seq) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (read_only_) return ReadOnlyError();
     ReconnectIfLost();
     if (!HasTableLocked("loyalty_checkpoints")) return absl::OkStatus();
     const std::string at = std::to_string(seq);
@@ -422,7 +426,7 @@ class PostgresStore final : public Store {
     }
     if (absl::Status s = Exec("SET client_min_messages = warning"); !s.ok()) return s;
     if (absl::Status s = UseSchema(); !s.ok()) return s;
-    if (absl::Status s = Migrate(); !s.ok()) return s;
+    if (absl::Status s = read_only_ ? CheckReadable() : Migrate(); !s.ok()) return s;
     std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status s = AnchorLocked(); !s.ok()) return s;
     return ReadNewLocked([](const Entry&) { return absl::OkStatus(); });
@@ -603,6 +607,27 @@ class PostgresStore final : public Store {
       return absl::FailedPreconditionError("postgres journal: loyalty_meta.schema_version is missing or not a number");
     }
     return version;
+  }
+
+  // For a reader: the session cannot write, and the journal exists in the
+  // version this library writes (only a writer migrates).
+  absl::Status CheckReadable() {
+    if (absl::Status s = Exec("SET default_transaction_read_only = on"); !s.ok()) return s;
+    auto version = RecordedVersion();
+    if (!version.ok()) return version.status();
+    const std::string where = schema_.empty() ? "the database" : absl::StrCat("schema ", schema_);
+    if (*version == 0) return absl::NotFoundError(absl::StrCat("postgres journal: ", where, " holds no journal"));
+    if (*version != kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat("postgres journal: ", where, " holds schema version ", *version,
+                                                        ", not ", kSchemaVersion,
+                                                        ": open it once to write, which migrates it"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadOnlyError() const {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "postgres journal", schema_.empty() ? "" : absl::StrCat(" in schema ", schema_), " is opened read-only"));
   }
 
   // Creates or upgrades the schema in one transaction, under an advisory
@@ -849,6 +874,7 @@ class PostgresStore final : public Store {
 
   PGconn* conn_ = nullptr;
   std::string schema_;           // PostgresOptions::schema
+  bool read_only_ = false;       // PostgresOptions::read_only
   int32_t schema_lock_key_ = 0;  // SchemaLockKey(schema_), computed once
   mutable std::mutex mutex_;  // guards everything below and the connection
   internal::KeyIndex keys_;
@@ -864,8 +890,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
   return PostgresStore::Open(conninfo, options);
 }
 
-absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard) {
-  return OpenPostgresStore(map.ConninfoOf(shard), {.schema = ShardSchema(shard)});
+absl::StatusOr<std::unique_ptr<Store>> OpenShardStore(const ShardMap& map, uint32_t shard, PostgresOptions options) {
+  options.schema = ShardSchema(shard);
+  return OpenPostgresStore(map.ConninfoOf(shard), options);
 }
 
 }  // namespace loyalty

@@ -2,8 +2,9 @@
 // (docs/json-output.schema.json, JSON Schema draft 7, checked with
 // valijson): every example scenario and tests/cli/every_step_scenario.json
 // (each kind of step, expectations on run_expiry and close_period), run
-// fresh and again over the same journal, and every other command's
-// document on the journal a run leaves.
+// fresh and again over the same journal, every other command's document
+// on the journal a run leaves, and the audit of a sharded program on the
+// three servers ctest starts.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -16,12 +17,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "loyalty/loyalty.h"
 #include "nlohmann/json.hpp"
 #include "valijson/adapters/nlohmann_json_adapter.hpp"
 #include "valijson/schema.hpp"
 #include "valijson/schema_parser.hpp"
 #include "valijson/validation_results.hpp"
 #include "valijson/validator.hpp"
+#include "store_fixture.h"
 
 namespace {
 
@@ -204,6 +207,68 @@ TEST(JsonOutput, EveryOtherCommandConforms) {
   Conforming(absl::StrCat("population --json --members 10 --median 2000 --sigma 1.8 --total 50000 --program ",
                           kAirlineProgram, " --db ", population));
   Conforming("validate --json " + kAirlineProgram);
+}
+
+// `shards` over four shards on the three servers ctest starts: every
+// journal verifies and the transfer between two shards pairs; a receipt
+// that no shard sent is a finding, in a document the schema accepts; a
+// shard without a journal is an error, and the reader creates none.
+TEST(JsonOutput, TheShardsAuditConformsAndNamesWhatDoesNotPair) {
+  using namespace loyalty;
+  const std::vector<std::string> servers = ShardServers();
+  for (const std::string& server : servers) {
+    PostgresSqlOn(server, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS loyalty_shard_0, "
+                          "loyalty_shard_1, loyalty_shard_2, loyalty_shard_3 CASCADE");
+  }
+  auto map = ShardMap::Create(4, {{servers[0], {0, 3}}, {servers[1], {1}}, {servers[2], {2}}});
+  ASSERT_TRUE(map.ok()) << map.status();
+  const MemberId ann = MemberId::FromValid("M-0");
+  MemberId bea = ann;
+  for (int i = 1; map->ShardOf(bea) == map->ShardOf(ann); ++i) bea = MemberId::FromValid(absl::StrCat("M-", i));
+  FakeClock clock(*Instant::Parse("2011-01-10T12:00:00Z"));
+  const Program program = *Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter});
+  {
+    auto host = ShardedEngine::Open(*map, [&](uint32_t shard) { return OpenShardStore(*map, shard); }, clock, program);
+    ASSERT_TRUE(host.ok()) << host.status();
+    for (const MemberId& id : {ann, bea}) ASSERT_TRUE((*host)->Execute(Enroll{"e-" + id.value(), id}).ok());
+    ASSERT_TRUE((*host)->Execute(Credit{.idempotency_key = "c", .member = ann, .amount = Points(900), .source = "x"}).ok());
+    ASSERT_TRUE((*host)->Execute(Transfer{.idempotency_key = "t", .member = ann, .to = bea, .amount = Points(400)}).ok());
+  }
+  std::string databases;
+  for (size_t i = 0; i < servers.size(); ++i) {
+    absl::StrAppend(&databases, i ? "," : "", R"({"conninfo": ")", servers[i], R"(", "shards": )",
+                    i == 0 ? "[0, 3]" : absl::StrCat("[", i, "]"), "}");
+  }
+  const std::string file = ::testing::TempDir() + "/json_output_shards.json";
+  std::ofstream(file) << R"({"shards": 4, "databases": [)" << databases << "]}";
+
+  json audit = Conforming("shards --json --shards " + file);
+  EXPECT_EQ(audit["shards"].size(), 4u);
+  EXPECT_EQ(audit["transfers"]["received"], 400);
+  EXPECT_EQ(audit["transfers"]["in_flight"], 0);
+
+  {
+    auto store = OpenShardStore(*map, map->ShardOf(bea));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto engine = Engine::Open(*std::move(store), clock, program);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    const std::vector<TransferredLot> lots = {{Points(5), Instant::FromUnixMicros(0), Instant::Max()}};
+    ASSERT_TRUE((*engine)->Execute(ReceiveTransfer{"forged", bea, std::nullopt, ann, Points(5), lots}).ok());
+  }
+  Result found = Loyalty("shards --json --shards " + file);
+  EXPECT_EQ(found.exit_code, 1);
+  json document = json::parse(found.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_EQ(Violations(document), "");
+  ASSERT_EQ(document["transfers"]["faults"].size(), 1u);
+  EXPECT_NE(document["transfers"]["faults"][0].get<std::string>().find("transfer forged"), std::string::npos);
+
+  // Shard 3 said to be on the third server, where it has no journal.
+  std::ofstream(file) << R"({"shards": 4, "databases": [{"conninfo": ")" << servers[0]
+                      << R"(", "shards": [0]}, {"conninfo": ")" << servers[1] << R"(", "shards": [1]},)"
+                      << R"({"conninfo": ")" << servers[2] << R"(", "shards": [2, 3]}]})";
+  EXPECT_EQ(Loyalty("shards --json --shards " + file).exit_code, 3);
+  auto absent = OpenPostgresStore(servers[2], {.schema = "loyalty_shard_3", .read_only = true});
+  EXPECT_TRUE(absl::IsNotFound(absent.status())) << absent.status();
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+// `shards`: the audit of a program sharded by member over PostgreSQL
+// databases (docs/scaling.md): each shard's journal verified on its own,
+// then the transfers between shards paired over all of them.
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "commands.h"
+#include "loyalty/audit.h"
+#include "loyalty/io.h"
+#include "loyalty/store.h"
+
+namespace loyalty::cli {
+namespace {
+
+struct ShardArguments {
+  std::string map;      // --shards: the shard map file
+  std::string program;  // --program: the rules that need it
+  bool json = false;
+};
+
+Json TransfersJson(const TransferReconciliation& r) {
+  return Json{{"transfers", r.transfers},
+              {"pending", r.pending},
+              {"sent", r.sent.value()},
+              {"received", r.received.value()},
+              {"returned", r.returned.value()},
+              {"in_flight", r.in_flight.value()},
+              {"faults", r.faults}};
+}
+
+int AuditShards(const ShardArguments& a) {
+  auto map = LoadShardMapFile(a.map);
+  if (!map.ok()) return Fail(a.map, map.status());
+  std::optional<Program> program;
+  if (!a.program.empty()) {
+    auto loaded = LoadProgramFile(a.program);
+    if (!loaded.ok()) return Fail(a.program, loaded.status());
+    program = *std::move(loaded);
+  }
+  // Every shard is opened as a reader: a shard without a journal is an
+  // error, never created.
+  std::vector<std::unique_ptr<Store>> stores;
+  for (uint32_t shard = 0; shard < map->shards(); ++shard) {
+    auto store = OpenShardStore(*map, shard, {.read_only = true});
+    if (!store.ok()) return Fail(absl::StrCat("shard ", shard), store.status());
+    stores.push_back(*std::move(store));
+  }
+  Json document{{"shards", Json::array()}};
+  bool findings = false;
+  for (uint32_t shard = 0; shard < map->shards(); ++shard) {
+    JournalVerification verified = VerifyJournal(*stores[shard], std::nullopt, std::nullopt,
+                                                 program ? &*program : nullptr);
+    Json row = ToJson(verified);
+    row["shard"] = shard;
+    document["shards"].push_back(row);
+    findings = findings || !verified.ok();
+  }
+  document["transfers"] = nullptr;
+  if (!findings) {
+    std::vector<const Store*> journals;
+    for (const auto& store : stores) journals.push_back(store.get());
+    auto reconciled = ReconcileTransfers(journals);
+    if (!reconciled.ok()) return Fail(a.map, reconciled.status());
+    document["transfers"] = TransfersJson(*reconciled);
+    findings = !reconciled->ok();
+  }
+  Print("shards", document, a.json);
+  return findings ? kExitFindings : kExitOk;
+}
+
+}  // namespace
+
+void AddShardCommands(CLI::App& app, Outcome& outcome) {
+  auto args = std::make_shared<ShardArguments>();
+  CLI::App* shards = app.add_subcommand(
+      "shards", "Audit a sharded program: verify every shard's journal, then pair the transfers between shards "
+                "(exit 1 naming a shard that does not verify or a transfer that does not pair)");
+  shards->add_option("--shards", args->map, "The shard map (JSON, docs/scaling.md); every shard is opened read-only")
+      ->required();
+  shards->add_option("--program", args->program,
+                     "The program (JSON) that wrote the journals: also check tiers and inactivity lapses against it");
+  shards->add_flag("--json", args->json, "Machine-readable JSON output");
+  shards->callback([args, &outcome] { outcome.exit_code = AuditShards(*args); });
+}
+
+}  // namespace loyalty::cli
