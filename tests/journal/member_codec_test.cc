@@ -20,8 +20,9 @@ bool AnyVersion(absl::string_view version) { return version == "shop-2024"; }
 
 // A member who used every part of the state: lots of every origin, an open
 // hold and a quote, debits (one reversed), an accrual with a returned line
-// and its activity, rule use, a flag, counters by day, a granted tier, debt
-// and a closed membership; and one who only enrolled.
+// and its activity, rule use, a flag, counters by day, a granted tier, debt,
+// a transfer to another shard still pending, and a closed membership; and
+// one who only enrolled.
 class MemberCodecTest : public ::testing::Test {
  protected:
   MemberCodecTest() : clock_(At("2024-06-01T12:00:00Z")) {
@@ -43,6 +44,7 @@ class MemberCodecTest : public ::testing::Test {
     Run(Adjust{.idempotency_key = "adj", .member = Id("ann"), .delta = Points(20), .reason = "goodwill", .actor = "agent"});
     Run(Transfer{.idempotency_key = "t", .member = Id("ann"), .to = Id("bob"), .amount = Points(10)});
     Run(Transfer{.idempotency_key = "t2", .member = Id("bob"), .to = Id("ann"), .amount = Points(5)});
+    Run(SendTransfer{.idempotency_key = "t3", .member = Id("ann"), .to = Id("dee"), .amount = Points(7)});
     Run(QuoteReward{.idempotency_key = "q", .member = Id("ann"), .reward = "voucher-10", .ttl = absl::Hours(24)});
     Run(HoldReward{.idempotency_key = "h", .member = Id("ann"), .reward = "voucher-10", .ttl = absl::Hours(24)});
     Run(SetMemberFlag{.idempotency_key = "f", .member = Id("ann"), .flag = "staff"});
@@ -102,6 +104,13 @@ TEST_F(MemberCodecTest, EveryPartSurvivesTheRoundTrip) {
   EXPECT_EQ(ann.detail().counters, live.detail().counters);
   EXPECT_EQ(ann.detail().counter_days, live.detail().counter_days);
   EXPECT_EQ(ann.detail().status.tier, "ambassador");
+  ASSERT_EQ(ann.detail().transfers_sent.size(), 1u);
+  const SentTransfer& sent = ann.detail().transfers_sent.begin()->second;
+  const SentTransfer& live_sent = live.detail().transfers_sent.begin()->second;
+  EXPECT_EQ(sent.to, Id("dee"));
+  EXPECT_EQ(sent.idempotency_key, "t3");
+  EXPECT_EQ(sent.lots, live_sent.lots);
+  EXPECT_EQ(sent.sent_at, live_sent.sent_at);
   EXPECT_EQ(ann.last_seq, live.last_seq);
 }
 
@@ -186,6 +195,9 @@ TEST_F(MemberCodecTest, StatesThatBreakTheLedgersRulesAreRefused) {
   MemberState flags = live;
   flags.mutable_detail().flags = {"b", "a"};
   refused(flags, "the flags are not sorted and distinct");
+  MemberState sent = live;
+  sent.mutable_detail().transfers_sent.begin()->second.amount = Points(8);  // its lots hold 7
+  refused(sent, "is out of range");
 }
 
 }  // namespace
