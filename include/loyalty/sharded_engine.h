@@ -15,6 +15,8 @@
 // append to one journal (command.h): SendTransfer under the transfer's key
 // on the sender's shard, ReceiveTransfer under the same key on the
 // receiver's, SettleTransfer under the key + "/settled" on the sender's.
+// The receiver's shard may be another host's: the second command is then
+// forwarded to it (ShardedEngineOptions::forward).
 // After a crash between them, RecoverTransfers completes what was sent:
 // it receives and settles, or settles as returned what the receiver's
 // shard refuses. A retry of the Transfer does the same for its transfer.
@@ -50,6 +52,14 @@ struct TransferRecovery {
 struct ShardedEngineOptions {
   std::vector<uint32_t> owned;  // the logical shards this host serves; empty: every shard of the map
   EngineOptions engine;         // for each shard's engine
+  // How this host has the receiving half of a transfer (a ReceiveTransfer)
+  // executed on a shard it does not own: by the host that owns `shard`,
+  // through the embedding application's own RPC, whose ShardedEngine::
+  // Execute it calls. It must return that call's status unchanged, and
+  // Unavailable (or DeadlineExceeded) when it cannot tell whether the
+  // command ran: only the other statuses return the points to the sender.
+  // Empty: a transfer to a shard not owned here is refused.
+  std::function<absl::StatusOr<Receipt>(uint32_t shard, const Command& command)> forward{};
 };
 
 class ShardedEngine {
@@ -77,8 +87,9 @@ class ShardedEngine {
   Engine* EngineOfShard(uint32_t shard) const;
 
   // Engine::Execute on the engine of the command's member. A Transfer
-  // between members of two shards needs this host to own both (otherwise
-  // FailedPrecondition naming the shard, and nothing is written) and a key
+  // between members of two shards needs this host to own the sender's
+  // shard, and the receiver's or a `forward` to its owner (otherwise
+  // FailedPrecondition naming the shard, and nothing is written), and a key
   // of at most 120 bytes; its receipt lists the entries of both journals:
   // the sending entry, the receiving entry, the settlement. If the
   // receiver's shard refuses it, the points go back to the sender and the
@@ -116,15 +127,18 @@ class ShardedEngine {
   // a transfer between two shards.
   absl::StatusOr<Engine*> Route(const Command& command) const;
   absl::StatusOr<Receipt> TransferAcross(const Transfer& transfer);
-  // Receives and settles `pending`, sent from a member of `sender`'s shard
-  // to one of `receiver`'s; if it was settled already, that settlement.
-  absl::StatusOr<Settlement> Complete(Engine& sender, Engine& receiver, const PendingTransfer& pending);
+  // The receiving half, on the receiver's shard here or forwarded.
+  absl::StatusOr<Receipt> Receive(const ReceiveTransfer& command);
+  // Receives and settles `pending`, sent from a member of `sender`'s
+  // shard; if it was settled already, that settlement.
+  absl::StatusOr<Settlement> Complete(Engine& sender, const PendingTransfer& pending);
   // The settlement of a transfer no longer pending, read from the journal.
   absl::StatusOr<Settlement> SettledAlready(const Engine& sender, const PendingTransfer& pending) const;
 
   ShardMap map_;
   std::vector<uint32_t> owned_;
   std::vector<std::unique_ptr<Engine>> engines_;  // by shard; null where not owned
+  std::function<absl::StatusOr<Receipt>(uint32_t, const Command&)> forward_;  // ShardedEngineOptions::forward
   // One transfer is completed by one thread at a time: locks by the
   // sending entry's seq, so that a retry and a recovery pass cannot
   // settle it two ways.

@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<ShardedEngine>> ShardedEngine::Open(ShardMap map,
   if (!owned.ok()) return owned.status();
   auto host = std::unique_ptr<ShardedEngine>(new ShardedEngine(map));
   host->owned_ = *std::move(owned);
+  host->forward_ = std::move(options.forward);
   host->engines_.resize(map.shards());
   // The shards open on every core at once (each open reads its checkpoint
   // and the entries after it); the first failing shard's error is returned.
@@ -130,7 +131,7 @@ absl::StatusOr<Engine*> ShardedEngine::Route(const Command& command) const {
   const auto* transfer = std::get_if<Transfer>(&command);
   if (transfer == nullptr || map_.ShardOf(transfer->to) == map_.ShardOf(transfer->member)) return engine;
   const uint32_t to = map_.ShardOf(transfer->to);
-  if (EngineOfShard(to) == nullptr) {
+  if (EngineOfShard(to) == nullptr && !forward_) {
     return absl::FailedPreconditionError(absl::StrCat("transfer to member ", transfer->to.value(), ", who is in shard ",
                                                       to, ", which this host does not own"));
   }
@@ -149,15 +150,14 @@ absl::StatusOr<Receipt> ShardedEngine::Execute(const Command& command) {
 }
 
 absl::StatusOr<Receipt> ShardedEngine::TransferAcross(const Transfer& t) {
-  Engine& sender = *EngineOfShard(map_.ShardOf(t.member));  // both owned: Route
-  Engine& receiver = *EngineOfShard(map_.ShardOf(t.to));
+  Engine& sender = *EngineOfShard(map_.ShardOf(t.member));  // owned: Route
   auto sent = sender.Execute(SendTransfer{t.idempotency_key, t.member, t.at, t.to, t.amount});
   if (!sent.ok()) return sent.status();
   const Entry& out = sent->own().front();
   const auto& body = std::get<entries::TransferredOut>(out.body);
   const PendingTransfer pending{t.member, out.seq,
                                 SentTransfer{t.to, t.amount, body.lots, t.idempotency_key, out.business_time}};
-  auto settled = Complete(sender, receiver, pending);
+  auto settled = Complete(sender, pending);
   if (!settled.ok()) return settled.status();
   if (settled->returned) return Returned(t.idempotency_key, settled->refusal);
   Receipt receipt = *std::move(sent);
@@ -165,15 +165,20 @@ absl::StatusOr<Receipt> ShardedEngine::TransferAcross(const Transfer& t) {
   return receipt;
 }
 
-absl::StatusOr<ShardedEngine::Settlement> ShardedEngine::Complete(Engine& sender, Engine& receiver,
-                                                                  const PendingTransfer& pending) {
+absl::StatusOr<Receipt> ShardedEngine::Receive(const ReceiveTransfer& command) {
+  const uint32_t shard = map_.ShardOf(command.member);
+  if (Engine* engine = EngineOfShard(shard)) return engine->Execute(command);
+  if (forward_) return forward_(shard, command);
+  return absl::UnavailableError(absl::StrCat("shard ", shard, " is not owned here, and no host to forward to is set"));
+}
+
+absl::StatusOr<ShardedEngine::Settlement> ShardedEngine::Complete(Engine& sender, const PendingTransfer& pending) {
   std::lock_guard<std::mutex> lock(transfer_locks_[pending.seq % transfer_locks_.size()]);
   auto state = sender.Snapshot(pending.from);
   if (!state.ok()) return state.status();
   if (!state->detail().transfers_sent.contains(pending.seq)) return SettledAlready(sender, pending);
   const SentTransfer& sent = pending.sent;
-  auto received =
-      receiver.Execute(ReceiveTransfer{sent.idempotency_key, sent.to, sent.sent_at, pending.from, sent.amount, sent.lots});
+  auto received = Receive(ReceiveTransfer{sent.idempotency_key, sent.to, sent.sent_at, pending.from, sent.amount, sent.lots});
   if (!received.ok() && !Refused(received.status())) return received.status();
   Settlement settlement;
   settlement.returned = !received.ok();
@@ -213,14 +218,13 @@ TransferRecovery ShardedEngine::RecoverTransfers() {
   for (uint32_t shard : owned_) {
     Engine& sender = *engines_[shard];
     for (const PendingTransfer& pending : sender.PendingTransfers()) {
-      Engine* receiver = EngineOfShard(map_.ShardOf(pending.sent.to));
-      if (receiver == nullptr) {
+      if (EngineOfShard(map_.ShardOf(pending.sent.to)) == nullptr && !forward_) {
         leave(absl::FailedPreconditionError(absl::StrCat("transfer ", pending.sent.idempotency_key, " to member ",
                                                          pending.sent.to.value(), ": shard ",
                                                          map_.ShardOf(pending.sent.to), " is not owned here")));
         continue;
       }
-      auto settled = Complete(sender, *receiver, pending);
+      auto settled = Complete(sender, pending);
       if (!settled.ok()) {
         leave(settled.status());
       } else if (settled->returned) {

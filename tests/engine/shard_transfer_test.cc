@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -90,10 +91,12 @@ class ShardTransferTest : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::kPostgres) return OpenPostgresStore(servers_[0], {.schema = "loyalty_single"});
     return OpenSqliteStore(dir_ + "/single.db");
   }
-  absl::StatusOr<std::unique_ptr<ShardedEngine>> Open(std::vector<uint32_t> owned = {}) {
+  absl::StatusOr<std::unique_ptr<ShardedEngine>> Open(
+      std::vector<uint32_t> owned = {},
+      std::function<absl::StatusOr<Receipt>(uint32_t, const Command&)> forward = nullptr) {
     return ShardedEngine::Open(
         map_, [&](uint32_t shard) { return OpenShard(shard); }, clock_, program_,
-        {.owned = std::move(owned), .engine = {}});
+        {.owned = std::move(owned), .engine = {}, .forward = std::move(forward)});
   }
 
   static Command EnrollOf(const MemberId& id) {
@@ -249,6 +252,41 @@ TEST_P(ShardTransferTest, AReceiverInAShardNotOwnedHereIsRefusedBeforeAnythingIs
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "shard 1")) << refused.status();
   EXPECT_EQ((*host)->EngineOfShard(0)->store().LastSeq(), last);
   EXPECT_EQ(Available(**host, sender_), Points(1000));
+}
+
+// Hosts that own different shards: the sender's host forwards the
+// receiving half to the receiver's. While the link is down the transfer
+// stays pending, the points with neither member; recovery completes it.
+TEST_P(ShardTransferTest, AHostForwardsTheReceivingHalfToTheOwnerOfTheShard) {
+  std::unique_ptr<ShardedEngine> other;
+  bool link_up = false;
+  auto forward = [&](uint32_t shard, const Command& command) -> absl::StatusOr<Receipt> {
+    if (!link_up) return absl::UnavailableError("no route to the host of shard " + std::to_string(shard));
+    return other->Execute(command);
+  };
+  auto host = Open({0}, forward);
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto opened = Open({1, 2, 3});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  other = *std::move(opened);
+  Run(**host, EnrollOf(sender_));
+  Run(**host, CreditOf(sender_, 1000));
+  Run(*other, EnrollOf(receiver_));
+
+  auto cut = (*host)->Execute(TransferOf("t-1", sender_, receiver_, 300));
+  EXPECT_TRUE(absl::IsUnavailable(cut.status())) << cut.status();
+  EXPECT_EQ(Available(**host, sender_), Points(700));
+  EXPECT_EQ(Available(*other, receiver_), Points(0));
+  EXPECT_EQ((*host)->RecoverTransfers().pending, 1u);
+
+  link_up = true;
+  TransferRecovery recovery = (*host)->RecoverTransfers();
+  EXPECT_EQ(recovery.delivered, 1u);
+  EXPECT_EQ(Available(*other, receiver_), Points(300));
+  auto direct = (*host)->Execute(TransferOf("t-2", sender_, receiver_, 100));
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_EQ(Available(*other, receiver_), Points(400));
+  EXPECT_EQ(Available(**host, sender_), Points(600));
 }
 
 TEST_P(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
