@@ -30,7 +30,7 @@ void AddRunCommand(CLI::App& app, Outcome& outcome);
 void AddValidateCommand(CLI::App& app, Outcome& outcome);
 void AddJournalCommands(CLI::App& app, Outcome& outcome);  // verify, replay, statement, liability
 void AddImpactCommands(CLI::App& app, Outcome& outcome);   // impact, population
-void AddShardCommands(CLI::App& app, Outcome& outcome);    // shards
+void AddShardCommands(CLI::App& app, Outcome& outcome);    // shards, move-shard
 
 // Prints `document` to stdout: with `json`, as the JSON document of
 // `command` ("format": "loyalty.<command>/2" first, then its fields;

@@ -1,6 +1,7 @@
-// `shards`: the audit of a program sharded by member over PostgreSQL
-// databases (docs/scaling.md): each shard's journal verified on its own,
-// then the transfers between shards paired over all of them.
+// The commands of a program sharded by member over PostgreSQL databases
+// (docs/scaling.md): `shards`, the audit (each shard's journal verified on
+// its own, then the transfers between shards paired over all of them), and
+// `move-shard`, one pass of a shard's move to another database.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -72,9 +73,53 @@ int AuditShards(const ShardArguments& a) {
   return findings ? kExitFindings : kExitOk;
 }
 
+struct MoveArguments {
+  std::string map;  // --shards: the shard map file, as it is before the move
+  uint32_t shard = 0;
+  std::string to;   // --to: the connection string of the new database
+  bool json = false;
+};
+
+// One pass of a shard's move: what the source journal holds and the target
+// lacks, copied and verified link by link (CopyJournal).
+int MoveShard(const MoveArguments& a) {
+  auto map = LoadShardMapFile(a.map);
+  if (!map.ok()) return Fail(a.map, map.status());
+  if (a.shard >= map->shards()) {
+    return Fail("--shard", absl::InvalidArgumentError(
+                               absl::StrCat("shard ", a.shard, " is past the map's ", map->shards(), " shards")));
+  }
+  auto from = OpenShardStore(*map, a.shard, {.read_only = true});
+  if (!from.ok()) return Fail(absl::StrCat("shard ", a.shard), from.status());
+  auto to = OpenPostgresStore(a.to, {.schema = ShardSchema(a.shard)});
+  if (!to.ok()) return Fail("--to", to.status());
+  auto copied = CopyJournal(**from, **to);
+  if (!copied.ok()) return Fail(absl::StrCat("shard ", a.shard), copied.status());
+  const JournalHead source = (*from)->Head(), target = (*to)->Head();
+  Json document{{"shard", a.shard},
+                {"copied", *copied},
+                {"source_head", source.ToString()},
+                {"target_head", target.ToString()},
+                {"caught_up", source.seq == target.seq && source.hash == target.hash}};
+  Print("move-shard", document, a.json);
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddShardCommands(CLI::App& app, Outcome& outcome) {
+  auto move_args = std::make_shared<MoveArguments>();
+  CLI::App* move = app.add_subcommand(
+      "move-shard",
+      "Copy a logical shard's journal to another database, verified link by link; run it while the shard takes "
+      "commands, again after stopping its writers, then point the map at the new database (docs/scaling.md)");
+  move->add_option("--shards", move_args->map, "The shard map (JSON) as it is before the move")->required();
+  move->add_option("--shard", move_args->shard, "The logical shard to move")->required();
+  move->add_option("--to", move_args->to, "Connection string of the database it moves to (the shard's schema there)")
+      ->required();
+  move->add_flag("--json", move_args->json, "Machine-readable JSON output");
+  move->callback([move_args, &outcome] { outcome.exit_code = MoveShard(*move_args); });
+
   auto args = std::make_shared<ShardArguments>();
   CLI::App* shards = app.add_subcommand(
       "shards", "Audit a sharded program: verify every shard's journal, then pair the transfers between shards "

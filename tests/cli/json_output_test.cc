@@ -266,9 +266,25 @@ TEST(JsonOutput, TheShardsAuditConformsAndNamesWhatDoesNotPair) {
   std::ofstream(file) << R"({"shards": 4, "databases": [{"conninfo": ")" << servers[0]
                       << R"(", "shards": [0]}, {"conninfo": ")" << servers[1] << R"(", "shards": [1]},)"
                       << R"({"conninfo": ")" << servers[2] << R"(", "shards": [2, 3]}]})";
-  EXPECT_EQ(Loyalty("shards --json --shards " + file).exit_code, 3);
+  const std::string moved_map = ::testing::TempDir() + "/json_output_shards_moved.json";
+  std::filesystem::copy_file(file, moved_map, std::filesystem::copy_options::overwrite_existing);
+  EXPECT_EQ(Loyalty("shards --json --shards " + moved_map).exit_code, 3);
   auto absent = OpenPostgresStore(servers[2], {.schema = "loyalty_shard_3", .read_only = true});
   EXPECT_TRUE(absl::IsNotFound(absent.status())) << absent.status();
+
+  // Ann's shard copied to the next server: again, nothing is left to copy.
+  std::ofstream(file) << R"({"shards": 4, "databases": [)" << databases << "]}";
+  const uint32_t shard = map->ShardOf(ann);
+  const std::string& target = servers[shard == 1 ? 2 : shard == 2 ? 0 : 1];
+  const std::string move = absl::StrCat("move-shard --json --shards ", file, " --shard ", shard, " --to '", target, "'");
+  json moved = Conforming(move);
+  EXPECT_GT(moved["copied"], 0);
+  EXPECT_EQ(moved["caught_up"], true);
+  EXPECT_EQ(Conforming(move)["copied"], 0);
+  auto copy = OpenPostgresStore(target, {.schema = ShardSchema(shard), .read_only = true});
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ((*copy)->Head().ToString(), moved["source_head"]);
+  EXPECT_TRUE(VerifyJournal(**copy).ok());
 }
 
 }  // namespace
