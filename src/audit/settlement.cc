@@ -53,15 +53,15 @@ absl::StatusOr<Money> ToMinorUnits(Int128 sum, const Currency& currency) {
   return Money(static_cast<int64_t>(minor), currency);
 }
 
-}  // namespace
+using Tallies = std::map<std::string, std::map<std::string, Tally>>;  // partner -> version -> points
 
-absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store, const Program& program,
-                                                               Instant from, Instant to, absl::string_view partner) {
+// An empty tally for each partner settled: the one asked for, or every one
+// defined.
+absl::StatusOr<Tallies> PartnersToSettle(const Program& program, Instant from, Instant to, absl::string_view partner) {
   if (from > to) {
     return absl::InvalidArgumentError(absl::StrCat("from: ", from.ToString(), " is after to: ", to.ToString()));
   }
-  // The partners settled: the one asked for, or every one defined.
-  std::map<std::string, std::map<std::string, Tally>> tallies;  // partner -> version -> points
+  Tallies tallies;
   for (const auto& version : program.versions()) {
     for (const Partner& p : version->partners) {
       if (partner.empty() || p.id == partner) tallies[p.id];
@@ -70,7 +70,13 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
   if (!partner.empty() && tallies.empty()) {
     return absl::NotFoundError(absl::StrCat("partner: no version defines \"", partner, "\""));
   }
+  return tallies;
+}
 
+// Adds what the entries of `store` dated in [from, to) issued and redeemed
+// at each partner of `tallies` (`partner`: only that one).
+absl::Status FoldJournal(const Store& store, const Program& program, Instant from, Instant to,
+                         absl::string_view partner, Tallies& tallies) {
   absl::flat_hash_map<uint64_t, Attribution> attributed;  // credits and debits at a partner, by seq
   internal::JournalProjection journal({.program = &program, .links = store.KeepsMemberLinks()});
   absl::Status status = store.Read(1, [&](const Entry& entry) -> absl::Status {
@@ -121,8 +127,11 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
     return absl::OkStatus();
   });
   if (status.ok()) status = journal.Finish();
-  if (!status.ok()) return status;
+  return status;
+}
 
+// The settlement of each partner's tallies, each amount rounded once.
+absl::StatusOr<std::vector<PartnerSettlement>> Settle(const Tallies& tallies, const Program& program) {
   const Currency currency = program.versions().front()->currency;
   std::vector<PartnerSettlement> out;
   for (const auto& [id, by_version] : tallies) {
@@ -159,6 +168,28 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
     out.push_back(std::move(s));
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store, const Program& program,
+                                                               Instant from, Instant to, absl::string_view partner) {
+  auto tallies = PartnersToSettle(program, from, to, partner);
+  if (!tallies.ok()) return tallies.status();
+  if (absl::Status folded = FoldJournal(store, program, from, to, partner, *tallies); !folded.ok()) return folded;
+  return Settle(*tallies, program);
+}
+
+absl::StatusOr<std::vector<PartnerSettlement>> SettlePartnersShards(std::span<const Store* const> shards,
+                                                                     const Program& program, Instant from, Instant to,
+                                                                     absl::string_view partner) {
+  auto tallies = PartnersToSettle(program, from, to, partner);
+  if (!tallies.ok()) return tallies.status();
+  for (size_t shard = 0; shard < shards.size(); ++shard) {
+    absl::Status folded = FoldJournal(*shards[shard], program, from, to, partner, *tallies);
+    if (!folded.ok()) return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
+  }
+  return Settle(*tallies, program);
 }
 
 }  // namespace loyalty

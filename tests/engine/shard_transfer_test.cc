@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "loyalty/audit/liability.h"
+#include "loyalty/audit/settlement.h"
 #include "loyalty/audit/transfers.h"
 #include "loyalty/audit/verify.h"
 #include "loyalty/sharded_engine.h"
@@ -49,9 +50,7 @@ enum class Backend { kSqlite, kPostgres };
 
 class ShardTransferTest : public ::testing::TestWithParam<Backend> {
  protected:
-  ShardTransferTest()
-      : clock_(At("2011-01-10T12:00:00Z")),
-        program_(*Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter})) {
+  ShardTransferTest() : clock_(At("2011-01-10T12:00:00Z")), program_(WithPartner()) {
     if (GetParam() == Backend::kPostgres) {
       servers_ = ShardServers();
       for (const std::string& server : servers_) {
@@ -80,6 +79,15 @@ class ShardTransferTest : public ::testing::TestWithParam<Backend> {
   ~ShardTransferTest() override {
     std::error_code ignored;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // Points expire at the end of the quarter 36 months on; a partner, a
+  // cafe, funds 0.010 EUR a point it issues and is paid 0.008 for each it
+  // takes in.
+  static Program WithPartner() {
+    ProgramVersion version = *Program::Create("v1", "Europe/Berlin", {36, ExpiryTerm::Round::kEndOfQuarter})->versions()[0];
+    version.partners = {{"cafe", "Cafe", *Rate::Parse("0.010"), *Rate::Parse("0.008")}};
+    return *Program::FromVersions({version});
   }
 
   absl::StatusOr<std::unique_ptr<Store>> OpenShard(uint32_t shard) const {
@@ -305,9 +313,9 @@ TEST_P(ShardTransferTest, TheAuditNamesAHalfThatDoesNotPair) {
   EXPECT_TRUE(absl::StrContains(reconciled.faults[0], "no shard sent")) << reconciled.faults[0];
 }
 
-// The same commands on one journal and on the shards: the liability of the
-// shards, merged, equals the one journal's, line by line and cohort by
-// cohort, and every member ends with the same balance.
+// The same commands on one journal and on the shards: the liability and the
+// partner settlement of the shards, merged, equal the one journal's, line
+// by line and cohort by cohort, and every member ends with the same balance.
 TEST_P(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
   std::vector<Command> commands;
   for (const MemberId& id : members_) commands.push_back(EnrollOf(id));
@@ -322,6 +330,12 @@ TEST_P(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
                                 .at = At("2011-06-01T10:00:00Z"), .to = to, .amount = Points(250 + 10 * static_cast<int64_t>(i))});
     commands.push_back(Redeem{.idempotency_key = absl::StrCat("r-", i), .member = members_[i],
                               .at = At("2011-09-01T10:00:00Z"), .amount = Points(300), .reason = "award"});
+    commands.push_back(Credit{.idempotency_key = absl::StrCat("cafe-", i), .member = members_[i],
+                              .at = At("2011-10-01T10:00:00Z"), .amount = Points(33 + static_cast<int64_t>(i)),
+                              .source = "coffee", .partner = "cafe"});
+    commands.push_back(Redeem{.idempotency_key = absl::StrCat("cafe-r-", i), .member = members_[i],
+                              .at = At("2011-11-01T10:00:00Z"), .amount = Points(17), .reason = "cake",
+                              .partner = "cafe"});
   }
   clock_.Set(At("2013-01-02T00:00:00Z"));
   auto single = Engine::Open(*OpenSingle(), clock_, program_);
@@ -362,6 +376,17 @@ TEST_P(ShardTransferTest, TheAuditOfTheShardsEqualsTheAuditOfOneJournal) {
       EXPECT_EQ(merged->breakage[i].expired, one->breakage[i].expired);
     }
   }
+  auto one = SettlePartners((*single)->store(), program_, At("2011-01-01T00:00:00Z"), At("2012-01-01T00:00:00Z"));
+  auto merged = SettlePartnersShards(shards, program_, At("2011-01-01T00:00:00Z"), At("2012-01-01T00:00:00Z"));
+  ASSERT_TRUE(one.ok() && merged.ok()) << one.status() << merged.status();
+  ASSERT_EQ(one->size(), 1u);
+  ASSERT_EQ(merged->size(), 1u);
+  EXPECT_EQ((*merged)[0].issued, (*one)[0].issued);
+  EXPECT_EQ((*merged)[0].redeemed, (*one)[0].redeemed);
+  EXPECT_EQ((*merged)[0].owed_to_operator, (*one)[0].owed_to_operator);
+  EXPECT_EQ((*merged)[0].net, (*one)[0].net);
+  EXPECT_EQ((*one)[0].issued, Points(8 * 33 + 28));  // 33 + 34 + ... + 40
+
   TransferReconciliation reconciled = Reconcile(**host);
   EXPECT_TRUE(reconciled.ok());
   EXPECT_GT(reconciled.transfers, 0u);  // some transfers went across shards

@@ -50,6 +50,15 @@ absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store
                                                                Instant from, Instant to,
                                                                absl::string_view partner = "");
 
+// The settlement of a sharded program: the entries of every journal of
+// `shards` (its logical shards, in any order) tallied together, each
+// amount rounded once, so that it equals SettlePartners over one journal
+// of the same commands. Errors as SettlePartners', prefixed "shard N: "
+// (N: the place in `shards`) where a journal's.
+absl::StatusOr<std::vector<PartnerSettlement>> SettlePartnersShards(std::span<const Store* const> shards,
+                                                                     const Program& program, Instant from, Instant to,
+                                                                     absl::string_view partner = "");
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_AUDIT_SETTLEMENT_H_
