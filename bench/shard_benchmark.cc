@@ -31,10 +31,18 @@ constexpr int kMembersPerShard = 250;
 constexpr int kBatch = 100;            // credits per group commit
 constexpr int kBatchesPerShard = 10;   // per iteration
 
-std::vector<std::string> Servers() {
-  const char* servers = std::getenv("LOYALTY_SHARD_SERVERS");
-  if (servers == nullptr) return {};
-  return absl::StrSplit(servers, ' ', absl::SkipEmpty());
+// The first `count` servers LOYALTY_SHARD_SERVERS names; if it names
+// fewer, none, and the case is skipped with an error.
+std::vector<std::string> Servers(benchmark::State& state, size_t count) {
+  const char* named = std::getenv("LOYALTY_SHARD_SERVERS");
+  std::vector<std::string> servers;
+  if (named != nullptr) servers = absl::StrSplit(named, ' ', absl::SkipEmpty());
+  if (servers.size() < count) {
+    state.SkipWithError("LOYALTY_SHARD_SERVERS names fewer servers than shards");
+    return {};
+  }
+  servers.resize(count);
+  return servers;
 }
 
 Program BenchProgram() {
@@ -70,12 +78,8 @@ bool DropShards(const std::vector<std::string>& servers) {
 
 void BM_ShardedGroupCommit(benchmark::State& state) {
   const uint32_t shards = static_cast<uint32_t>(state.range(0));
-  std::vector<std::string> servers = Servers();
-  if (servers.size() < shards) {
-    state.SkipWithError("LOYALTY_SHARD_SERVERS names fewer servers than shards");
-    return;
-  }
-  servers.resize(shards);
+  const std::vector<std::string> servers = Servers(state, shards);
+  if (servers.empty()) return;
   std::vector<ShardMap::Database> databases;
   for (uint32_t shard = 0; shard < shards; ++shard) databases.push_back({servers[shard], {shard}});
   auto map = ShardMap::Create(shards, databases);
@@ -129,11 +133,8 @@ BENCHMARK(BM_ShardedGroupCommit)->ArgName("shards")->Arg(1)->Arg(2)->Arg(4)->Use
 
 void BM_ShardedPlainInsert(benchmark::State& state) {
   const size_t shards = static_cast<size_t>(state.range(0));
-  std::vector<std::string> servers = Servers();
-  if (servers.size() < shards) {
-    state.SkipWithError("LOYALTY_SHARD_SERVERS names fewer servers than shards");
-    return;
-  }
+  const std::vector<std::string> servers = Servers(state, shards);
+  if (servers.empty()) return;
   std::vector<PGconn*> conns;
   bool ok = true;
   for (size_t shard = 0; shard < shards; ++shard) {

@@ -161,31 +161,35 @@ absl::Status CheckPeriod(const LiabilityOptions& options) {
       absl::StrCat("from: ", options.from.ToString(), " is after to: ", options.to.ToString()));
 }
 
+// The roll-forward of `journals` read together; a journal's error is
+// prefixed "shard N: " if `name_shards`.
+absl::StatusOr<LiabilityRollForward> RollForwardOver(std::span<const Store* const> journals, const TimeZone& zone,
+                                                     const LiabilityOptions& options, bool name_shards) {
+  if (absl::Status period = CheckPeriod(options); !period.ok()) return period;
+  auto chain = internal::Chain::For(options.journal_key);
+  if (!chain.ok()) return chain.status();
+  Movements m;
+  std::map<int, Cohort> cohorts;
+  for (size_t shard = 0; shard < journals.size(); ++shard) {
+    absl::Status folded = FoldJournal(*journals[shard], *chain, zone, options, m, cohorts);
+    if (folded.ok()) continue;
+    if (!name_shards) return folded;
+    return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
+  }
+  return Valued(m, cohorts, options);
+}
+
 }  // namespace
 
 absl::StatusOr<LiabilityRollForward> RollForward(const Store& store, const TimeZone& zone,
                                                  const LiabilityOptions& options) {
-  if (absl::Status period = CheckPeriod(options); !period.ok()) return period;
-  auto chain = internal::Chain::For(options.journal_key);
-  if (!chain.ok()) return chain.status();
-  Movements m;
-  std::map<int, Cohort> cohorts;
-  if (absl::Status folded = FoldJournal(store, *chain, zone, options, m, cohorts); !folded.ok()) return folded;
-  return Valued(m, cohorts, options);
+  const Store* const journal[] = {&store};
+  return RollForwardOver(journal, zone, options, false);
 }
 
 absl::StatusOr<LiabilityRollForward> RollForwardShards(std::span<const Store* const> shards, const TimeZone& zone,
                                                        const LiabilityOptions& options) {
-  if (absl::Status period = CheckPeriod(options); !period.ok()) return period;
-  auto chain = internal::Chain::For(options.journal_key);
-  if (!chain.ok()) return chain.status();
-  Movements m;
-  std::map<int, Cohort> cohorts;
-  for (size_t shard = 0; shard < shards.size(); ++shard) {
-    absl::Status folded = FoldJournal(*shards[shard], *chain, zone, options, m, cohorts);
-    if (!folded.ok()) return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
-  }
-  return Valued(m, cohorts, options);
+  return RollForwardOver(shards, zone, options, true);
 }
 
 }  // namespace loyalty

@@ -170,26 +170,34 @@ absl::StatusOr<std::vector<PartnerSettlement>> Settle(const Tallies& tallies, co
   return out;
 }
 
+// The settlement of `journals` read together; a journal's error is
+// prefixed "shard N: " if `name_shards`.
+absl::StatusOr<std::vector<PartnerSettlement>> SettleOver(std::span<const Store* const> journals,
+                                                          const Program& program, Instant from, Instant to,
+                                                          absl::string_view partner, bool name_shards) {
+  auto tallies = PartnersToSettle(program, from, to, partner);
+  if (!tallies.ok()) return tallies.status();
+  for (size_t shard = 0; shard < journals.size(); ++shard) {
+    absl::Status folded = FoldJournal(*journals[shard], program, from, to, partner, *tallies);
+    if (folded.ok()) continue;
+    if (!name_shards) return folded;
+    return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
+  }
+  return Settle(*tallies, program);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<PartnerSettlement>> SettlePartners(const Store& store, const Program& program,
                                                                Instant from, Instant to, absl::string_view partner) {
-  auto tallies = PartnersToSettle(program, from, to, partner);
-  if (!tallies.ok()) return tallies.status();
-  if (absl::Status folded = FoldJournal(store, program, from, to, partner, *tallies); !folded.ok()) return folded;
-  return Settle(*tallies, program);
+  const Store* const journal[] = {&store};
+  return SettleOver(journal, program, from, to, partner, false);
 }
 
 absl::StatusOr<std::vector<PartnerSettlement>> SettlePartnersShards(std::span<const Store* const> shards,
                                                                      const Program& program, Instant from, Instant to,
                                                                      absl::string_view partner) {
-  auto tallies = PartnersToSettle(program, from, to, partner);
-  if (!tallies.ok()) return tallies.status();
-  for (size_t shard = 0; shard < shards.size(); ++shard) {
-    absl::Status folded = FoldJournal(*shards[shard], program, from, to, partner, *tallies);
-    if (!folded.ok()) return absl::Status(folded.code(), absl::StrCat("shard ", shard, ": ", folded.message()));
-  }
-  return Settle(*tallies, program);
+  return SettleOver(shards, program, from, to, partner, true);
 }
 
 }  // namespace loyalty
