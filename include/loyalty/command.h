@@ -19,6 +19,7 @@
 #ifndef LOYALTY_COMMAND_H_
 #define LOYALTY_COMMAND_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <variant>
@@ -251,8 +252,12 @@ struct CancelTierSubscription {
 //      receiver's shard refused it.
 // No point is created or lost while a transfer is pending: the audit over
 // the shards counts it in flight (ReconcileTransfers, loyalty/audit).
+// The longest key of a SendTransfer: it leaves room for the settlement's
+// key, which ShardedEngine makes by appending "/settled".
+inline constexpr size_t kMaxSendTransferKey = 120;
+
 struct SendTransfer {
-  std::string idempotency_key;
+  std::string idempotency_key;  // at most kMaxSendTransferKey bytes
   MemberId member;
   std::optional<Instant> at{};
   MemberId to;

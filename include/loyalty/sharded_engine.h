@@ -90,10 +90,11 @@ class ShardedEngine {
   // between members of two shards needs this host to own the sender's
   // shard, and the receiver's or a `forward` to its owner (otherwise
   // FailedPrecondition naming the shard, and nothing is written), and a key
-  // of at most 120 bytes; its receipt lists the entries of both journals:
-  // the sending entry, the receiving entry, the settlement. If the
-  // receiver's shard refuses it, the points go back to the sender and the
-  // refusal is returned, its message prefixed "transfer K returned: ". If
+  // of at most kMaxSendTransferKey bytes; its receipt lists the entries of
+  // both journals: the sending entry, the receiving entry, the settlement.
+  // If the receiver's shard refuses it, the points go back to the sender
+  // and the refusal is returned, its message prefixed "transfer K
+  // returned: " (a retry answers FailedPrecondition with that reason). If
   // an append fails midway, the error is returned and the transfer stays
   // pending until a retry of it or RecoverTransfers completes it.
   absl::StatusOr<Receipt> Execute(const Command& command);

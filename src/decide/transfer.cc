@@ -66,6 +66,11 @@ Decided DecideTransfer(const DecideContext& context, const Transfer& c, Entry en
 
 Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& c, Entry entry) {
   const MemberState& member = context.member();
+  if (c.idempotency_key.size() > kMaxSendTransferKey) {
+    return Invalid("idempotency_key", absl::StrCat("at most ", kMaxSendTransferKey,
+                                                   " bytes for a transfer between shards, so that its settlement's "
+                                                   "key fits"));
+  }
   if (absl::Status s = CheckPositive("amount", c.amount); !s.ok()) return s;
   if (absl::Status s = CheckOtherMember("to", c.to, context.id); !s.ok()) return s;
   auto draws = Draw(member, context.id, c.amount, context.at);

@@ -35,10 +35,9 @@ absl::Status InShard(uint32_t shard, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("shard ", shard, ": ", status.message()));
 }
 
-// The key of a transfer's settlement, and the longest transfer key that
-// leaves room for it (idempotency keys have at most 128 bytes).
+// The key of a transfer's settlement is the transfer's key and this
+// (SendTransfer leaves room for it).
 constexpr absl::string_view kSettledSuffix = "/settled";
-constexpr size_t kMaxTransferKey = 128 - kSettledSuffix.size();
 
 // Whether the receiving shard decided against the command (it will never
 // write it), rather than failing to run it: only then are the points
@@ -134,10 +133,6 @@ absl::StatusOr<Engine*> ShardedEngine::Route(const Command& command) const {
   if (EngineOfShard(to) == nullptr && !forward_) {
     return absl::FailedPreconditionError(absl::StrCat("transfer to member ", transfer->to.value(), ", who is in shard ",
                                                       to, ", which this host does not own"));
-  }
-  if (transfer->idempotency_key.size() > kMaxTransferKey) {
-    return absl::InvalidArgumentError(absl::StrCat("idempotency_key: a transfer between shards needs a key of at most ",
-                                                   kMaxTransferKey, " bytes"));
   }
   return nullptr;
 }

@@ -121,6 +121,8 @@ TEST_F(TransferAcrossTest, EachRefusalNamesItsField) {
        absl::StatusCode::kInvalidArgument, "reserved"},
       {SendTransfer{"t", kAnn, std::nullopt, kBob, Points(0)}, absl::StatusCode::kInvalidArgument, "amount"},
       {SendTransfer{"t", kAnn, std::nullopt, kBob, Points(501)}, absl::StatusCode::kFailedPrecondition, "501"},
+      {SendTransfer{std::string(kMaxSendTransferKey + 1, 'k'), kAnn, std::nullopt, kBob, Points(1)},
+       absl::StatusCode::kInvalidArgument, "idempotency_key: at most 120 bytes"},
       {ReceiveTransfer{"t", kBob, std::nullopt, kAnn, Points(10), {}}, absl::StatusCode::kInvalidArgument, "lots"},
       {ReceiveTransfer{"t", kBob, std::nullopt, kAnn, Points(20), {lot}}, absl::StatusCode::kInvalidArgument,
        "sum to 10, not the amount 20"},
