@@ -4,12 +4,16 @@
 #ifndef LOYALTY_CLI_COMMANDS_H_
 #define LOYALTY_CLI_COMMANDS_H_
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "loyalty/shard_map.h"
+#include "loyalty/store.h"
 #include "loyalty/time.h"
 #include "report.h"
 
@@ -47,6 +51,10 @@ int Fail(const std::string& context, const absl::Status& status);
 absl::StatusOr<std::optional<std::string>> ReadKeyFile(const std::string& path);
 // Adds `--key-file PATH` to `command`, into `*path`.
 void AddKeyFileOption(CLI::App* command, std::string* path);
+
+// The journal of every shard of `map`, opened read-only (a shard without a
+// journal is an error, never created); errors name the shard.
+absl::StatusOr<std::vector<std::unique_ptr<Store>>> OpenShardsToRead(const ShardMap& map);
 
 // "2011-01-03" (start of that day in `zone`) or an RFC 3339 instant.
 absl::StatusOr<Instant> ParseWhen(const std::string& text, const TimeZone& zone);

@@ -18,6 +18,7 @@ namespace {
 
 struct JournalArguments {
   std::string db;
+  std::string shards;   // liability: the shard map of a sharded program, instead of --db
   std::string program;  // verify: the rules that need it; replay: re-rate under this program
   std::string without;  // replay: ... without this version of it
   bool json = false;
@@ -300,7 +301,30 @@ Json ToJson(const LiabilityBasis& b) {
   return json;
 }
 
+absl::StatusOr<LiabilityRollForward> RollForwardOfJournal(const std::string& db, const TimeZone& zone,
+                                                          const LiabilityOptions& options) {
+  auto store = Open(db, options.journal_key);
+  if (!store.ok()) return store.status();
+  return RollForward(**store, zone, options);
+}
+
+// Every shard of the map in `file` read together.
+absl::StatusOr<LiabilityRollForward> RollForwardOfShards(const std::string& file, const TimeZone& zone,
+                                                         const LiabilityOptions& options) {
+  auto map = LoadShardMapFile(file);
+  if (!map.ok()) return map.status();
+  auto stores = OpenShardsToRead(*map);
+  if (!stores.ok()) return stores.status();
+  std::vector<const Store*> journals;
+  for (const auto& store : *stores) journals.push_back(store.get());
+  return RollForwardShards(journals, zone, options);
+}
+
 int Liability(const JournalArguments& a) {
+  if (a.db.empty() == a.shards.empty()) {
+    std::cerr << "loyalty: liability: give either --db or --shards\n";
+    return kExitUsage;
+  }
   std::optional<Program> program;
   if (!a.program.empty()) {
     auto loaded = LoadProgramFile(a.program);
@@ -327,10 +351,8 @@ int Liability(const JournalArguments& a) {
   auto key = ReadKeyFile(a.key_file);
   if (!key.ok()) return Fail("--key-file", key.status());
   options.journal_key = *key;
-  auto store = Open(a.db, *key);
-  if (!store.ok()) return Fail(a.db, store.status());
-  auto result = RollForward(**store, *zone, options);
-  if (!result.ok()) return Fail(a.db, result.status());
+  auto result = a.shards.empty() ? RollForwardOfJournal(a.db, *zone, options) : RollForwardOfShards(a.shards, *zone, options);
+  if (!result.ok()) return Fail(a.shards.empty() ? a.db : a.shards, result.status());
   ReportSection section{.where = "liability", .title = "", .result = *std::move(result)};
   Json report = ToJson(section)["result"];
   report["basis"] = ToJson(*basis);
@@ -382,7 +404,10 @@ void AddJournalCommands(CLI::App& app, Outcome& outcome) {
 
   auto liability_args = std::make_shared<JournalArguments>();
   CLI::App* liability = app.add_subcommand("liability", "Liability roll-forward and breakage over [from, to)");
-  liability->add_option("--db", liability_args->db, "Existing SQLite journal (never created)")->required();
+  liability->add_option("--db", liability_args->db, "Existing SQLite journal (never created)");
+  liability->add_option("--shards", liability_args->shards,
+                        "Instead of --db: the shard map (JSON) of a sharded program, every shard read together")
+      ->excludes("--db");
   liability->add_option("--from", liability_args->from, "Start (YYYY-MM-DD or RFC 3339)")->required();
   liability->add_option("--to", liability_args->to, "End, exclusive")->required();
   liability->add_option("--program", liability_args->program,

@@ -33,6 +33,20 @@ Json TransfersJson(const TransferReconciliation& r) {
               {"faults", r.faults}};
 }
 
+}  // namespace
+
+absl::StatusOr<std::vector<std::unique_ptr<Store>>> OpenShardsToRead(const ShardMap& map) {
+  std::vector<std::unique_ptr<Store>> stores;
+  for (uint32_t shard = 0; shard < map.shards(); ++shard) {
+    auto store = OpenShardStore(map, shard, {.read_only = true});
+    if (!store.ok()) return absl::Status(store.status().code(), absl::StrCat("shard ", shard, ": ", store.status().message()));
+    stores.push_back(*std::move(store));
+  }
+  return stores;
+}
+
+namespace {
+
 int AuditShards(const ShardArguments& a) {
   auto map = LoadShardMapFile(a.map);
   if (!map.ok()) return Fail(a.map, map.status());
@@ -42,18 +56,12 @@ int AuditShards(const ShardArguments& a) {
     if (!loaded.ok()) return Fail(a.program, loaded.status());
     program = *std::move(loaded);
   }
-  // Every shard is opened as a reader: a shard without a journal is an
-  // error, never created.
-  std::vector<std::unique_ptr<Store>> stores;
-  for (uint32_t shard = 0; shard < map->shards(); ++shard) {
-    auto store = OpenShardStore(*map, shard, {.read_only = true});
-    if (!store.ok()) return Fail(absl::StrCat("shard ", shard), store.status());
-    stores.push_back(*std::move(store));
-  }
+  auto stores = OpenShardsToRead(*map);
+  if (!stores.ok()) return Fail(a.map, stores.status());
   Json document{{"shards", Json::array()}};
   bool findings = false;
   for (uint32_t shard = 0; shard < map->shards(); ++shard) {
-    JournalVerification verified = VerifyJournal(*stores[shard], std::nullopt, std::nullopt,
+    JournalVerification verified = VerifyJournal(*(*stores)[shard], std::nullopt, std::nullopt,
                                                  program ? &*program : nullptr);
     Json row = ToJson(verified);
     row["shard"] = shard;
@@ -63,7 +71,7 @@ int AuditShards(const ShardArguments& a) {
   document["transfers"] = nullptr;
   if (!findings) {
     std::vector<const Store*> journals;
-    for (const auto& store : stores) journals.push_back(store.get());
+    for (const auto& store : *stores) journals.push_back(store.get());
     auto reconciled = ReconcileTransfers(journals);
     if (!reconciled.ok()) return Fail(a.map, reconciled.status());
     document["transfers"] = TransfersJson(*reconciled);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -261,6 +262,13 @@ TEST(JsonOutput, TheShardsAuditConformsAndNamesWhatDoesNotPair) {
   EXPECT_EQ(Violations(document), "");
   ASSERT_EQ(document["transfers"]["faults"].size(), 1u);
   EXPECT_NE(document["transfers"]["faults"][0].get<std::string>().find("transfer forged"), std::string::npos);
+  // The liability of every shard read together: 900 credited, the 5 forged.
+  json liability = Conforming("liability --json --shards " + file + " --from 2010-01-01 --to 2030-01-01");
+  std::map<std::string, json> lines;
+  for (const json& line : liability["roll_forward"]) lines[line["line"]] = line["points"];
+  EXPECT_EQ(lines["closing"], 905);
+  EXPECT_EQ(lines["transferred"], 5);
+  EXPECT_EQ(Loyalty("liability --json --from 2010-01-01 --to 2030-01-01").exit_code, 2);  // neither --db nor --shards
 
   // Shard 3 said to be on the third server, where it has no journal.
   std::ofstream(file) << R"({"shards": 4, "databases": [{"conninfo": ")" << servers[0]
