@@ -161,7 +161,7 @@ class PostgresStore final : public Store {
     }
     ReconnectIfLost();
     return InTransaction(
-        absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kCheckpointLock,
+        absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(", LockKey(kCheckpointLock),
                      ");"
                      "CREATE TABLE IF NOT EXISTS loyalty_checkpoints(seq bigint PRIMARY KEY, head_hash bytea NOT NULL,"
                      " digest bytea NOT NULL, parts bigint NOT NULL);"
