@@ -18,6 +18,11 @@
 //   * RollForward     liability for a period: opening, issued, redeemed,
 //                     expired, reversed, adjusted, closing, valued; breakage
 //                     by earning cohort.
+//   * RecogniseRevenue
+//                     revenue accounting (IFRS 15 / ASC 606): the contract
+//                     liability by cohort, allocated at issuance, recognised
+//                     on redemption with breakage and revised estimates;
+//                     general-ledger lines.
 //   * CheckNotice     notice days per version change against a minimum,
 //                     retroactive dates, devaluations without grandfathering,
 //                     shortened validity.
@@ -62,6 +67,7 @@
 #include "loyalty/audit/statement.h"
 #include "loyalty/audit/liability.h"
 #include "loyalty/audit/settlement.h"
+#include "loyalty/audit/revenue.h"
 #include "loyalty/audit/notice.h"
 #include "loyalty/audit/impact.h"
 #include "loyalty/audit/synthetic.h"

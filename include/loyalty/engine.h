@@ -73,6 +73,18 @@ struct PendingTransfer {
   SentTransfer sent;
 };
 
+// A revision of the expected redemption rate that revenue accounting
+// applies (loyalty/audit/revenue.h), journaled so that the audit shows who
+// changed the estimate, when, and what it did to revenue.
+struct EstimateRevision {
+  std::string idempotency_key;
+  Instant effective_from;  // business time from which the new estimate applies
+  Rate expected_redemption_rate = *Rate::Parse("1");  // a share in (0, 1]
+  int cohort = 0;      // the calendar year the points were earned in (program zone); 0: every cohort
+  std::string actor;   // who revised it: 1 to 256 bytes
+  std::string reason{};  // at most 4096 bytes
+};
+
 // How an engine keeps its checkpoints (Engine::SaveCheckpoint).
 struct EngineOptions {
   // A checkpoint is written when a command or batch has taken the journal
@@ -131,6 +143,13 @@ class Engine {
   // Repeating it with the same key returns the same receipt.
   absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
 
+  // Journals `revision` as an estimate_revised entry under the program's
+  // id. It changes no member: the revenue report reads it. Idempotent by
+  // key as Execute is. InvalidArgument naming the field: a key not of 1 to
+  // 128 bytes, a rate that is not a share in (0, 1], a cohort outside
+  // 0..9999, an actor not of 1 to 256 bytes, a reason over 4096 bytes, a
+  // time out of range.
+  absl::StatusOr<Receipt> ReviseEstimate(const EstimateRevision& revision);
   // Reviews every member's status as of `as_of` (the close of a
   // qualification period, or any later day): re-qualification, downgrades
   // of lapsed status, lifetime floors, paid tiers not renewed; one append

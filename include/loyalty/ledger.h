@@ -284,6 +284,17 @@ struct VersionPublished {
   Instant effective_from;
   friend bool operator==(const VersionPublished&, const VersionPublished&) = default;
 };
+// The expected redemption rate of revenue accounting revised from
+// `business_time` on: for points earned in calendar year `cohort` (program
+// zone), or for every cohort if 0. Written under kProgramMember by
+// Engine::ReviseEstimate, with who revised it and why.
+struct EstimateRevised {
+  Rate expected_redemption_rate = *Rate::Parse("1");
+  int64_t cohort = 0;
+  std::string actor;
+  std::string reason;
+  friend bool operator==(const EstimateRevised&, const EstimateRevised&) = default;
+};
 }  // namespace entries
 
 // The member id under which program-level entries are journaled. Member ids
@@ -296,7 +307,7 @@ using EntryBody =
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
                  entries::TransferredOut, entries::TransferredIn, entries::Quoted,
                  entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed,
-                 entries::TierChanged, entries::TransferSettled>;
+                 entries::TierChanged, entries::TransferSettled, entries::EstimateRevised>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);

@@ -334,6 +334,46 @@ struct Partner {
   Rate reimbursement_per_point = *Rate::Parse("0");
 };
 
+// ---------------------------------------------------------------- accounting
+
+// The general-ledger accounts a revenue export posts to (names only; the
+// chart of accounts is the user's).
+struct LedgerAccounts {
+  std::string contract_liability = "Contract liability - loyalty points";
+  std::string sales_revenue = "Revenue - sales";              // a sale's price allocated to its points
+  std::string funding_receivable = "Receivable - points sold";  // partners' and named sources' funding
+  std::string redemption_revenue = "Revenue - points redeemed";
+  std::string breakage_revenue = "Revenue - breakage";
+  std::string estimate_change = "Revenue - change in estimate";
+};
+
+// How points are accounted for as revenue (IFRS 15 / ASC 606): a separate
+// performance obligation, allocated part of a sale's price at issuance and
+// recognised as points are redeemed (loyalty/audit/revenue.h). The user
+// decides these estimates; the library only applies them.
+struct Accounting {
+  // The stand-alone selling price of a point that is redeemed, in major
+  // units of the version's currency.
+  Rate standalone_value_per_point = *Rate::Parse("0");
+  // The share of the points issued that is expected to be redeemed, in
+  // (0, 1]; per earning cohort (calendar year in the version's zone) where
+  // `cohort_redemption_rates` names one.
+  Rate expected_redemption_rate = *Rate::Parse("1");
+  std::map<int, Rate> cohort_redemption_rates;
+  // Raw credits without a sale, by Credit::source: the amount deferred per
+  // point (what the buyer of the points paid; "0" for goodwill). A source
+  // not named here, and an accrual whose activity carries no price, defer
+  // nothing. Credits at a coalition partner defer its funding_per_point.
+  std::map<std::string, Rate, std::less<>> credit_sources;
+  LedgerAccounts accounts;
+
+  // The expected redemption rate of points earned in `cohort`.
+  const Rate& RedemptionRateOf(int cohort) const {
+    auto it = cohort_redemption_rates.find(cohort);
+    return it == cohort_redemption_rates.end() ? expected_redemption_rate : it->second;
+  }
+};
+
 // ---------------------------------------------------------------- versions
 
 struct ProgramVersion {
@@ -353,6 +393,9 @@ struct ProgramVersion {
   // Coalition partners. When the list is not empty, every partner a rule,
   // reward, command or purchase names must be in it.
   std::vector<Partner> partners;
+  // Revenue accounting; none: the version's points are not accounted for
+  // as revenue (the revenue report refuses a program without any).
+  std::optional<Accounting> accounting;
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version

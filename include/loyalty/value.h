@@ -155,6 +155,9 @@ class Rate {
   int scale_;
 };
 
+// Whether `rate` is a share in (0, 1]: an expected redemption rate.
+bool IsShare(const Rate& rate);
+
 // money (in major units) x rate, rounded as asked: the points earned on a
 // basket. OutOfRange if the result does not fit in 64 bits.
 absl::StatusOr<Points> ToPoints(const Money& money, const Rate& rate, Rounding rounding);

@@ -89,7 +89,7 @@ class Rerater {
       if (absl::Status admitted = recorded_.Admit(entry); !admitted.ok()) return admitted;
     }
     const Entry& first = recorded.front();
-    if (std::holds_alternative<entries::VersionPublished>(first.body)) return absl::OkStatus();
+    if (internal::IsProgramEntry(first)) return absl::OkStatus();  // published versions, revised estimates
     auto command = RecordedCommandOf(first);
     if (absl::IsNotFound(command.status())) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -238,6 +238,12 @@ absl::StatusOr<Rate> Rate::FromParts(int64_t mantissa, int scale) {
   return Rate(mantissa, scale);
 }
 
+bool IsShare(const Rate& rate) {
+  int64_t one = 1;
+  for (int i = 0; i < rate.scale(); ++i) one *= 10;
+  return rate.mantissa() > 0 && rate.mantissa() <= one;
+}
+
 std::string Rate::ToString() const {
   std::string text = FormatScaled(mantissa_, scale_);
   if (text.find('.') != std::string::npos) {

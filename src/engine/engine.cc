@@ -43,6 +43,10 @@ absl::StatusOr<Receipt> Engine::ClosePeriod(const std::string& key, Instant as_o
   return impl_->ClosePeriod(key, as_of);
 }
 
+absl::StatusOr<Receipt> Engine::ReviseEstimate(const EstimateRevision& revision) {
+  return impl_->ReviseEstimate(revision);
+}
+
 absl::StatusOr<TierStanding> Engine::TierOf(const MemberId& member, Instant at) const {
   return impl_->TierOf(member, at);
 }

@@ -176,9 +176,11 @@ MemberState* EngineImpl::FindLocked(const MemberId& member) const {
 }
 
 void EngineImpl::ApplyLocked(const Entry& entry) {
-  if (const auto* published = std::get_if<entries::VersionPublished>(&entry.body)) {
-    std::lock_guard<std::mutex> lock(published_mutex_);
-    published_[published->version] = published->content_hash;
+  if (IsProgramEntry(entry)) {  // a revised estimate changes no state
+    if (const auto* published = std::get_if<entries::VersionPublished>(&entry.body)) {
+      std::lock_guard<std::mutex> lock(published_mutex_);
+      published_[published->version] = published->content_hash;
+    }
     return;
   }
   Shard& shard = ShardOf(entry.member);
@@ -588,6 +590,70 @@ absl::StatusOr<Receipt> EngineImpl::RunOverMembers(const PeriodRun& run) {
     if (absl::Status appended = AppendRunLocked(batch, states); !appended.ok()) return appended;
   }
   for (size_t i = 0; i < batch.size(); ++i) ApplyToMember(*states[i], batch[i]);
+  return Receipt{std::move(batch), false};
+}
+
+namespace {
+
+absl::Status CheckRevision(const EstimateRevision& revision) {
+  if (revision.idempotency_key.empty() || revision.idempotency_key.size() > 128) {
+    return absl::InvalidArgumentError("idempotency_key: must have 1 to 128 bytes");
+  }
+  if (absl::Status in_range = CheckBusinessTime("effective_from", revision.effective_from); !in_range.ok()) {
+    return in_range;
+  }
+  if (!IsShare(revision.expected_redemption_rate)) {
+    return absl::InvalidArgumentError(absl::StrCat("expected_redemption_rate: ",
+                                                   revision.expected_redemption_rate.ToString(),
+                                                   " is not a share in (0, 1]"));
+  }
+  if (revision.cohort < 0 || revision.cohort > 9999) {
+    return absl::InvalidArgumentError(absl::StrCat("cohort: ", revision.cohort, " is not a year 1..9999 (0: all)"));
+  }
+  if (revision.actor.empty() || revision.actor.size() > 256) {
+    return absl::InvalidArgumentError("actor: must have 1 to 256 bytes");
+  }
+  if (revision.reason.size() > 4096) return absl::InvalidArgumentError("reason: longer than 4096 bytes");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Receipt> EngineImpl::ReviseEstimate(const EstimateRevision& revision) {
+  if (absl::Status valid = CheckRevision(revision); !valid.ok()) return valid;
+  for (int attempt = 1;; ++attempt) {
+    Turn turn(*store_);
+    if (attempt > 1) {
+      if (absl::Status ready = ReadyRetry(attempt, turn, [&] { return CatchUp().status(); }); !ready.ok()) {
+        return ready;
+      }
+    }
+    absl::StatusOr<Receipt> result = ReviseEstimateOnce(revision);
+    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
+  }
+}
+
+absl::StatusOr<Receipt> EngineImpl::ReviseEstimateOnce(const EstimateRevision& revision) {
+  entries::EstimateRevised body{revision.expected_redemption_rate, revision.cohort, revision.actor, revision.reason};
+  Entry entry;
+  entry.member = MemberId::FromValid(kProgramMember);
+  entry.business_time = revision.effective_from;
+  entry.recorded_at = clock_.Now();
+  entry.idempotency_key = revision.idempotency_key;
+  entry.version = program_.InForceAt(revision.effective_from).id;
+  entry.body = body;
+  // What a retry must repeat; the actor's length makes the split unambiguous.
+  entry.command_digest = DigestOfRecord(absl::StrCat(
+      "estimate ", revision.effective_from.unix_micros(), " ", revision.expected_redemption_rate.ToString(), " ",
+      revision.cohort, " ", revision.actor.size(), ":", revision.actor, revision.reason));
+  if (store_->FindKey(entry.idempotency_key)) return Replayed(entry.idempotency_key, entry.command_digest);
+  entry.explanation = absl::StrCat("expected redemption rate ", revision.expected_redemption_rate.ToString(),
+                                   revision.cohort == 0 ? " for every cohort" : absl::StrCat(" for cohort ", revision.cohort),
+                                   " from ", revision.effective_from.ToString(), ", revised by ", revision.actor,
+                                   revision.reason.empty() ? "" : absl::StrCat(": ", revision.reason));
+  std::vector<Entry> batch{std::move(entry)};
+  std::lock_guard<SpinningMutex> journal(journal_mutex_);
+  if (absl::Status appended = AppendLocked(batch); !appended.ok()) return appended;
   return Receipt{std::move(batch), false};
 }
 

@@ -34,6 +34,7 @@ class EngineImpl {
   std::vector<absl::StatusOr<Receipt>> ExecuteBatch(std::span<const Command> commands);
   absl::StatusOr<Receipt> RunExpiry(const std::string& key, Instant as_of);
   absl::StatusOr<Receipt> ClosePeriod(const std::string& key, Instant as_of);
+  absl::StatusOr<Receipt> ReviseEstimate(const EstimateRevision& revision);
   absl::StatusOr<TierStanding> TierOf(const MemberId& member, Instant at) const;
   absl::StatusOr<Balance> BalanceOf(const MemberId& member) const;
   absl::StatusOr<Balance> BalanceAsOf(const MemberId& member, Instant at) const;
@@ -101,6 +102,8 @@ class EngineImpl {
   absl::StatusOr<Receipt> RunOverMembers(const PeriodRun& run);
   // RunOverMembers, decided again while overtaken (see kAttempts).
   absl::StatusOr<Receipt> RunOverMembersRetrying(const PeriodRun& run);
+  // One attempt of ReviseEstimate; Aborted if another engine appended first.
+  absl::StatusOr<Receipt> ReviseEstimateOnce(const EstimateRevision& revision);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;
   // Journals every version of the program (with a content hash) not yet
   // published; FailedPrecondition if a published id now has other content.

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -382,6 +383,54 @@ std::vector<Partner> ReadPartners(const Json& value, const std::string& path, Pr
     if (ok) partners.push_back(std::move(partner));
   }
   return partners;
+}
+
+// ------------------------------------------------------------ accounting
+
+void CheckShare(const Rate& rate, const std::string& path, Problems& problems) {
+  if (!IsShare(rate)) problems.Add(path, absl::StrCat(Quote(rate.ToString()), " is not a share in (0, 1]"));
+}
+
+LedgerAccounts ReadAccounts(const Json& value, const std::string& path, Problems& problems) {
+  LedgerAccounts accounts;
+  std::pair<const char*, std::string*> names[] = {
+      {"contract_liability", &accounts.contract_liability}, {"sales_revenue", &accounts.sales_revenue},
+      {"funding_receivable", &accounts.funding_receivable}, {"redemption_revenue", &accounts.redemption_revenue},
+      {"breakage_revenue", &accounts.breakage_revenue},     {"estimate_change", &accounts.estimate_change}};
+  std::vector<std::string> known;
+  for (const auto& [key, field] : names) known.emplace_back(key);
+  Fields f(value, path, problems, known);
+  for (const auto& [key, field] : names) {
+    if (auto name = f.String(key)) *field = *name;
+  }
+  return accounts;
+}
+
+// The `accounting` section: the estimates that revenue accounting applies.
+Accounting ReadAccounting(const Json& value, const std::string& path, Problems& problems) {
+  Accounting a;
+  Fields f(value, path, problems,
+           {"standalone_value_per_point", "expected_redemption_rate", "cohorts", "credit_sources", "accounts"});
+  if (auto rate = f.RateField("standalone_value_per_point", kRequired)) a.standalone_value_per_point = *rate;
+  if (auto rate = f.RateField("expected_redemption_rate", kRequired)) {
+    a.expected_redemption_rate = *rate;
+    CheckShare(*rate, f.PathOf("expected_redemption_rate"), problems);
+  }
+  if (auto cohorts = f.Rates("cohorts")) {
+    for (const auto& [year, rate] : *cohorts) {
+      const std::string at = FieldPath(f.PathOf("cohorts"), year);
+      int number = 0;
+      if (!absl::SimpleAtoi(year, &number) || number < 1 || number > 9999 || year != absl::StrCat(number)) {
+        problems.Add(at, "a cohort is a calendar year, 1 to 9999");
+        continue;
+      }
+      CheckShare(rate, at, problems);
+      a.cohort_redemption_rates.emplace(number, rate);
+    }
+  }
+  if (auto sources = f.Rates("credit_sources")) a.credit_sources.insert(sources->begin(), sources->end());
+  if (const Json* accounts = f.Get("accounts")) a.accounts = ReadAccounts(*accounts, f.PathOf("accounts"), problems);
+  return a;
 }
 
 // ------------------------------------------------------------ rewards, expiry, grandfathering
@@ -793,7 +842,8 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   ProgramVersion& v = result.version;
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
-            "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners"});
+            "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners",
+            "accounting"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));
@@ -896,6 +946,9 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
     v.grandfathering = ReadGrandfathering(*promise, f.PathOf("grandfathering"), problems);
   }
   ReadVersionTiers(f, refs, problems, v);
+  if (const Json* accounting = f.Get("accounting")) {
+    v.accounting = ReadAccounting(*accounting, f.PathOf("accounting"), problems);
+  }
   return result;
 }
 

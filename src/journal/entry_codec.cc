@@ -62,6 +62,8 @@ bool Fields(E& e, F&& f) {
            f(e.period_last) && f(e.renewals);
   } else if constexpr (std::is_same_v<T, TransferSettled>) {
     return f(e.transfer) && f(e.returned) && f(e.debt_paid) && f(e.lots) && f(e.reason);
+  } else if constexpr (std::is_same_v<T, EstimateRevised>) {
+    return f(e.expected_redemption_rate) && f(e.cohort) && f(e.actor) && f(e.reason);
   } else {
     static_assert(std::is_same_v<T, MembershipClosed>);
     return f(e.redeemable_until);
@@ -75,7 +77,8 @@ bool Fields(E& e, F&& f) {
 //   17: EarnReversed that takes from the member's other lots (balance_first),
 //       its draws after the older kind's fields;
 //   18, 19: TransferredOut and TransferredIn across shards (`across`);
-//   20: TransferSettled.
+//   20: TransferSettled;
+//   21: EstimateRevised.
 template <typename T, size_t I = 0>
 constexpr uint64_t IndexOf() {
   if constexpr (std::is_same_v<std::variant_alternative_t<I, EntryBody>, T>) {
@@ -90,8 +93,10 @@ constexpr uint64_t kEarnReversedFromBalance = 17;
 constexpr uint64_t kTransferredOutAcross = 18;
 constexpr uint64_t kTransferredInAcross = 19;
 constexpr uint64_t kTransferSettled = 20;
+constexpr uint64_t kEstimateRevised = 21;
 static_assert(IndexOf<entries::TransferSettled>() == kFlaggedKinds &&
-              std::variant_size_v<EntryBody> == kFlaggedKinds + 1);
+              IndexOf<entries::EstimateRevised>() == kFlaggedKinds + 1 &&
+              std::variant_size_v<EntryBody> == kFlaggedKinds + 2);
 
 // The flag that a kind of its own stands for, where a body has one.
 template <typename T>
@@ -114,6 +119,8 @@ uint64_t KindOf(const EntryBody& body) {
           if (b.across) return kTransferredInAcross;
         } else if constexpr (std::is_same_v<T, entries::TransferSettled>) {
           return kTransferSettled;
+        } else if constexpr (std::is_same_v<T, entries::EstimateRevised>) {
+          return kEstimateRevised;
         }
         return IndexOf<T>();
       },
@@ -135,6 +142,8 @@ std::optional<KindForm> FormOf(uint64_t kind) {
       return KindForm{IndexOf<entries::TransferredIn>(), true};
     case kTransferSettled:
       return KindForm{IndexOf<entries::TransferSettled>(), false};
+    case kEstimateRevised:
+      return KindForm{IndexOf<entries::EstimateRevised>(), false};
     default:
       if (kind < kFlaggedKinds) return KindForm{kind, false};
       return std::nullopt;

@@ -44,6 +44,11 @@ inline void Put(Writer& w, const Money& money) {
   w.Bytes(money.currency().code());
   w.Signed(money.minor_units());
 }
+// A rate as its mantissa and scale.
+inline void Put(Writer& w, const Rate& rate) {
+  w.Signed(rate.mantissa());
+  w.Unsigned(static_cast<uint64_t>(rate.scale()));
+}
 // An optional value as a presence flag (0 or 1), then the value if present.
 template <typename T>
 void Put(Writer& w, const std::optional<T>& value) {
@@ -121,6 +126,17 @@ inline bool Get(Reader& r, Money* money) {
   std::optional<Money> value;
   if (!GetPresent(r, &value)) return false;
   *money = *value;
+  return true;
+}
+
+// A rate whose parts Rate::FromParts accepts.
+inline bool Get(Reader& r, Rate* rate) {
+  int64_t mantissa = 0;
+  uint64_t scale = 0;
+  if (!r.Signed(&mantissa) || !r.Unsigned(&scale)) return false;
+  auto parsed = Rate::FromParts(mantissa, scale > Rate::kMaxScale ? -1 : static_cast<int>(scale));
+  if (!parsed.ok()) return r.Fail("a rate out of range");
+  *rate = *parsed;
   return true;
 }
 

@@ -625,6 +625,11 @@ void Fold(S& s, const entries::VersionPublished&) {
 }
 
 template <typename S>
+void Fold(S& s, const entries::EstimateRevised&) {
+  s.Require(false, "a revised estimate is not a member's entry");
+}
+
+template <typename S>
 void Fold(S& s, const entries::FlagChanged& e) {
   if (!s.Require(s.member().HasFlag(e.flag) != e.on,
                  [&] { return absl::StrCat("flag ", e.flag, e.on ? " is already set" : " is not set"); }) ||

@@ -23,14 +23,30 @@ constexpr int64_t kShortestInactivityMicros = int64_t{27} * 24 * 3600 * 1000 * 1
 }  // namespace
 
 absl::Status JournalRules::AdmitVersion(const Entry& entry, PublishedVersions& published) {
+  if (sent_) return Unfit(entry, absl::StrCat("entry ", sent_->seq, " sent points that no entry received"));
+  if (const auto* revised = std::get_if<entries::EstimateRevised>(&entry.body)) return CheckRevision(entry, *revised);
   const auto* version = std::get_if<entries::VersionPublished>(&entry.body);
   if (version == nullptr) return Unfit(entry, "a member's entry under the program's id");
-  if (sent_) return Unfit(entry, absl::StrCat("entry ", sent_->seq, " sent points that no entry received"));
   if (version->version.empty()) return Unfit(entry, "a version without an id");
   if (version->announced_at > version->effective_from) return Unfit(entry, "announced after it takes effect");
   if (!published.try_emplace(version->version, version->content_hash).second) {
     return Unfit(entry, "the version is already published");
   }
+  return absl::OkStatus();
+}
+
+absl::Status JournalRules::CheckRevision(const Entry& entry, const entries::EstimateRevised& revised) const {
+  if (absl::Status in_range = CheckBusinessTime("business_time", entry.business_time); !in_range.ok()) {
+    return Unfit(entry, in_range.message());
+  }
+  if (!IsShare(revised.expected_redemption_rate)) {
+    return Unfit(entry, absl::StrCat("expected redemption rate ", revised.expected_redemption_rate.ToString(),
+                                     " is not a share in (0, 1]"));
+  }
+  if (revised.cohort < 0 || revised.cohort > 9999) {
+    return Unfit(entry, absl::StrCat("cohort ", revised.cohort, " is not a year 1..9999 (or 0 for all)"));
+  }
+  if (revised.actor.empty()) return Unfit(entry, "a revised estimate without an actor");
   return absl::OkStatus();
 }
 

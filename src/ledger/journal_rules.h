@@ -58,8 +58,10 @@ class JournalRules {
 
   explicit JournalRules(Options options) : options_(options) {}
 
-  // Checks a program entry against the versions published before it and
-  // records it in `published`. DataLoss naming the entry otherwise.
+  // Checks a program entry: a version against the versions published
+  // before it, recorded in `published`; a revised estimate for a share in
+  // (0, 1], a cohort of 0 (all) or a year 1..9999 and an actor. DataLoss
+  // naming the entry otherwise.
   absl::Status AdmitVersion(const Entry& entry, PublishedVersions& published);
 
   // Checks a member's entry against `member` (its state built from the
@@ -82,6 +84,7 @@ class JournalRules {
     std::vector<TransferredLot> lots;  // each draw with its lot's dates
   };
 
+  absl::Status CheckRevision(const Entry& entry, const entries::EstimateRevised& revised) const;
   absl::Status CheckMember(const Entry& entry, const MemberState& member) const;
   absl::Status CheckExpiry(const Entry& entry, const entries::Expired& expired, const MemberState& member) const;
   absl::Status CheckTiers(const Entry& entry, const entries::TierChanged& change) const;
