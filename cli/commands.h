@@ -35,6 +35,7 @@ void AddValidateCommand(CLI::App& app, Outcome& outcome);
 void AddJournalCommands(CLI::App& app, Outcome& outcome);  // verify, replay, statement, liability
 void AddImpactCommands(CLI::App& app, Outcome& outcome);   // impact, population
 void AddShardCommands(CLI::App& app, Outcome& outcome);    // shards, move-shard
+void AddRevenueCommand(CLI::App& app, Outcome& outcome);   // revenue
 
 // Prints `document` to stdout: with `json`, as the JSON document of
 // `command` ("format": "loyalty.<command>/2" first, then its fields;

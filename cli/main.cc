@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   AddJournalCommands(app, outcome);
   AddImpactCommands(app, outcome);
   AddShardCommands(app, outcome);
+  AddRevenueCommand(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

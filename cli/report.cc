@@ -134,6 +134,52 @@ Json ToJson(const SettlementResult& r) {
   return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"partners", partners}};
 }
 
+Json ToJson(const LedgerLine& line) {
+  return Json{{"date", line.date.ToString()}, {"account", line.account},
+              {"debit", ToJson(line.debit)},  {"credit", ToJson(line.credit)},
+              {"cohort", std::to_string(line.cohort)}, {"partner", line.partner},
+              {"memo", line.memo},            {"seqs", line.seqs}};
+}
+
+Json ToJson(const RevenueReport& r) {
+  Json roll_forward = Json::array();
+  Json cohorts = Json::array();
+  auto add = [&](const CohortRevenue& c, const std::string& name) {
+    roll_forward.push_back(Json{{"cohort", name}, {"opening", ToJson(c.opening)}, {"deferred", ToJson(c.deferred)},
+                                {"reversed", ToJson(c.reversed)}, {"on_redemption", ToJson(c.on_redemption)},
+                                {"breakage", ToJson(c.breakage)}, {"catch_up", ToJson(c.catch_up)},
+                                {"completion", ToJson(c.completion)}, {"closing", ToJson(c.closing)}});
+    auto rate = [](const std::optional<Rate>& rate) { return rate ? Json(rate->ToString()) : Json(nullptr); };
+    cohorts.push_back(Json{{"cohort", name}, {"issued", c.issued.value()}, {"redeemed", c.redeemed.value()},
+                           {"expired", c.expired.value()}, {"outstanding", c.outstanding.value()},
+                           {"redeemed_in_period", c.redeemed_in_period.value()},
+                           {"expected_redemption_rate", rate(c.expected_redemption_rate)},
+                           {"suggested_redemption_rate", c.suggested_redemption_rate
+                                                             ? Json(c.suggested_redemption_rate->ToDecimal(4))
+                                                             : Json(nullptr)},
+                           {"allocated", ToJson(c.allocated)}, {"recognised", ToJson(c.recognised)}});
+  };
+  for (const CohortRevenue& c : r.cohorts) add(c, std::to_string(c.cohort));
+  add(r.total, "total");
+  Json partners = Json::array();
+  for (const PartnerRevenue& p : r.partners) {
+    partners.push_back(Json{{"partner", p.partner}, {"issued", p.issued.value()}, {"deferred", ToJson(p.deferred)},
+                            {"recognises", "the partner its sale; the operator the points it funds"}});
+  }
+  Json revisions = Json::array();
+  for (const EstimateChange& e : r.revisions) {
+    revisions.push_back(Json{{"entry", e.seq}, {"effective_from", e.effective_from.ToString()},
+                             {"cohort", e.cohort == 0 ? "all" : std::to_string(e.cohort)},
+                             {"expected_redemption_rate", e.expected_redemption_rate.ToString()},
+                             {"actor", e.actor}, {"reason", e.reason}});
+  }
+  Json ledger = Json::array();
+  for (const LedgerLine& line : r.ledger) ledger.push_back(ToJson(line));
+  return Json{{"from", r.from.ToString()}, {"to", r.to.ToString()}, {"revenue", ToJson(r.revenue)},
+              {"roll_forward", roll_forward}, {"cohorts", cohorts}, {"not_deferred", r.not_deferred.value()},
+              {"partners", partners}, {"revisions", revisions}, {"ledger", ledger}};
+}
+
 // ------------------------------------------------------------ text
 
 bool IsPeriod(const Json& value) {
@@ -330,7 +376,8 @@ Json ToJson(const MemberBalance& balance) {
 }
 
 Json ToJson(const ReportSection& section) {
-  static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
+  static constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement",
+                                           "revenue"};
   static_assert(std::size(kKinds) == std::variant_size_v<decltype(section.result)>);
   Json body = std::visit([](const auto& result) { return ToJson(result); }, section.result);
   return Json{{"report", kKinds[section.result.index()]}, {"title", TextOrNull(section.title)}, {"result", body}};

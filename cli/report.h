@@ -51,7 +51,9 @@ struct SettlementResult {
 struct ReportSection {
   std::string where;  // "reports[2]"
   std::string title;
-  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward, SettlementResult> result;
+  std::variant<BalancesResult, Statement, ImpactResult, NoticeReport, LiabilityRollForward, SettlementResult,
+               RevenueReport>
+      result;
 };
 
 struct StepOutcome {

@@ -206,6 +206,12 @@ absl::StatusOr<ReportSection> Produce(const Scenario& scenario, const ScenarioRe
     auto result = RollForward(store, program.zone(), liability->options);
     if (!result.ok()) return result.status();
     section.result = *std::move(result);
+  } else if (const auto* revenue = std::get_if<RevenueWanted>(&wanted.what)) {
+    RevenueOptions options = revenue->options;
+    options.journal_key = journal_key;
+    auto result = RecogniseRevenue(store, program, options);
+    if (!result.ok()) return result.status();
+    section.result = *std::move(result);
   } else {
     const auto& settlement = std::get<SettlementWanted>(wanted.what);
     auto rows = SettlePartners(store, program, settlement.from, settlement.to, settlement.partner);
@@ -253,6 +259,10 @@ absl::StatusOr<Receipt> Perform(Engine& engine, const ScenarioStep& step, const 
     if (!rows.ok()) return rows.status();
     settled = *std::move(rows);
     return Receipt{};
+  }
+  if (const auto* estimate = std::get_if<EstimateStep>(&step.action)) {
+    outcome.action = "estimate";
+    return engine.ReviseEstimate(estimate->revision);
   }
   if (std::holds_alternative<RunExpiryStep>(step.action)) {
     outcome.action = "run_expiry";
@@ -362,6 +372,11 @@ absl::Status CheckStepExpect(const ScenarioStep& step, bool replayed, const Engi
 absl::StatusOr<Json> ResultOf(const absl::StatusOr<Receipt>& receipt, const Settled& settled) {
   if (!receipt.ok()) return RefusalJson(receipt.status());
   if (settled) return SettledJson(*settled);
+  if (!receipt->entries.empty()) {
+    if (const auto* revised = std::get_if<entries::EstimateRevised>(&receipt->entries.front().body)) {
+      return RevisedJson(*receipt, *revised);
+    }
+  }
   return DoneJson(*receipt);
 }
 

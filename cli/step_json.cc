@@ -107,6 +107,15 @@ Json RefusalJson(const absl::Status& status) {
 
 Json PublishedJson(const std::string& version) { return Json{{"status", "published"}, {"version", version}}; }
 
+Json RevisedJson(const Receipt& receipt, const entries::EstimateRevised& revised) {
+  return Json{{"status", "revised"},
+              {"replayed", receipt.replayed},
+              {"entry", receipt.seq()},
+              {"cohort", revised.cohort == 0 ? std::string("all") : std::to_string(revised.cohort)},
+              {"expected_redemption_rate", revised.expected_redemption_rate.ToString()},
+              {"actor", revised.actor}};
+}
+
 Json SettledJson(const std::vector<PartnerSettlement>& rows) {
   Json partners = Json::array();
   for (const PartnerSettlement& row : rows) partners.push_back(ToJson(row));

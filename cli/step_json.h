@@ -35,6 +35,10 @@ Json RefusalJson(const absl::Status& status);
 // A publish step: {"status": "published", "version"}.
 Json PublishedJson(const std::string& version);
 
+// An estimate step (its receipt's one estimate_revised entry):
+// {"status": "revised", "replayed", "entry", "cohort", "expected_redemption_rate", "actor"}.
+Json RevisedJson(const Receipt& receipt, const entries::EstimateRevised& revised);
+
 // A settlement step: {"status": "settled", "partners": [...]}, the rows of
 // a settlement report.
 Json SettledJson(const std::vector<PartnerSettlement>& rows);

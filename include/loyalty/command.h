@@ -286,6 +286,18 @@ using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, Rel
                              SubscribeTier, CancelTierSubscription, SendTransfer, ReceiveTransfer,
                              SettleTransfer>;
 
+// A revision of the expected redemption rate that revenue accounting
+// applies (loyalty/audit/revenue.h), journaled so that the audit shows who
+// changed the estimate, when, and what it did to revenue.
+struct EstimateRevision {
+  std::string idempotency_key;
+  Instant effective_from;  // business time from which the new estimate applies
+  Rate expected_redemption_rate = *Rate::Parse("1");  // a share in (0, 1]
+  int cohort = 0;      // the calendar year the points were earned in (program zone); 0: every cohort
+  std::string actor;   // who revised it: 1 to 256 bytes
+  std::string reason{};  // at most 4096 bytes
+};
+
 // The member a command is for, and the other member a transfer touches.
 const MemberId& MemberOf(const Command& command);
 const std::string& IdempotencyKeyOf(const Command& command);

@@ -73,18 +73,6 @@ struct PendingTransfer {
   SentTransfer sent;
 };
 
-// A revision of the expected redemption rate that revenue accounting
-// applies (loyalty/audit/revenue.h), journaled so that the audit shows who
-// changed the estimate, when, and what it did to revenue.
-struct EstimateRevision {
-  std::string idempotency_key;
-  Instant effective_from;  // business time from which the new estimate applies
-  Rate expected_redemption_rate = *Rate::Parse("1");  // a share in (0, 1]
-  int cohort = 0;      // the calendar year the points were earned in (program zone); 0: every cohort
-  std::string actor;   // who revised it: 1 to 256 bytes
-  std::string reason{};  // at most 4096 bytes
-};
-
 // How an engine keeps its checkpoints (Engine::SaveCheckpoint).
 struct EngineOptions {
   // A checkpoint is written when a command or batch has taken the journal

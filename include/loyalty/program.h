@@ -360,10 +360,12 @@ struct Accounting {
   // `cohort_redemption_rates` names one.
   Rate expected_redemption_rate = *Rate::Parse("1");
   std::map<int, Rate> cohort_redemption_rates;
-  // Raw credits without a sale, by Credit::source: the amount deferred per
-  // point (what the buyer of the points paid; "0" for goodwill). A source
-  // not named here, and an accrual whose activity carries no price, defer
-  // nothing. Credits at a coalition partner defer its funding_per_point.
+  // Points sold rather than given with a sale, by Credit::source or by the
+  // type of an accrued custom activity (a co-brand card's spend): the
+  // amount deferred per point (what the buyer of the points paid; "0" for
+  // goodwill). A raw credit whose source is not named here, and an accrual
+  // whose activity carries no price, defer nothing. Credits at a coalition
+  // partner defer its funding_per_point.
   std::map<std::string, Rate, std::less<>> credit_sources;
   LedgerAccounts accounts;
 

@@ -69,6 +69,11 @@ struct SettlementStep {
   std::string partner;
 };
 
+// Engine::ReviseEstimate from the step's time, under the step's key.
+struct EstimateStep {
+  EstimateRevision revision;
+};
+
 struct ScenarioStep {
   std::string where;  // "timeline[3]" or "members[0]" (an enrolment)
   std::string name;   // optional handle that later steps refer to
@@ -78,7 +83,7 @@ struct ScenarioStep {
   // settlement runs through Engine::ForPartner(partner), under the handle's
   // rules; empty: through the engine, as the operator.
   std::string partner;
-  std::variant<Command, RunExpiryStep, ClosePeriodStep, PublishStep, SettlementStep> action;
+  std::variant<Command, RunExpiryStep, ClosePeriodStep, PublishStep, SettlementStep, EstimateStep> action;
   // The index in `timeline` of the earlier step whose receipt's first entry
   // fills the command's reference (CaptureHold::hold, ReleaseHold::hold,
   // RedeemReward::quote, HoldReward::quote, ReturnLines::credit,
@@ -122,6 +127,9 @@ struct NoticeWanted {
 struct LiabilityWanted {
   LiabilityOptions options;
 };
+struct RevenueWanted {  // RecogniseRevenue over [from, to)
+  RevenueOptions options;
+};
 struct SettlementWanted {  // SettlePartners over [from, to)
   Instant from;
   Instant to;
@@ -131,7 +139,8 @@ struct SettlementWanted {  // SettlePartners over [from, to)
 struct ScenarioReport {
   std::string where;  // "reports[2]"
   std::string title;  // optional heading
-  std::variant<BalancesWanted, StatementWanted, ImpactWanted, NoticeWanted, LiabilityWanted, SettlementWanted>
+  std::variant<BalancesWanted, StatementWanted, ImpactWanted, NoticeWanted, LiabilityWanted, SettlementWanted,
+               RevenueWanted>
       what;
   std::vector<Expectation> expect;
 };

@@ -183,16 +183,16 @@ Rate RevenueFold::RateAt(int cohort, Instant at) const {
   return *Rate::Parse("1");  // unreachable: RecogniseRevenue requires a section
 }
 
-absl::StatusOr<std::optional<Money>> RevenueFold::PriceOf(const Entry& entry) {
+absl::StatusOr<std::optional<Activity>> RevenueFold::ActivityOf(const Entry& entry) {
   const Entry* recorded = !entry.command.empty() ? &entry : nullptr;
   if (recorded == nullptr && recorded_ && recorded_->idempotency_key == entry.idempotency_key) recorded = &*recorded_;
-  if (recorded == nullptr) return std::optional<Money>();  // not recorded (an older journal): no price known
+  if (recorded == nullptr) return std::optional<Activity>();  // not recorded (an older journal): unknown
   auto command = RecordedCommandOf(*recorded);
   if (!command.ok()) return command.status();
   const auto* member_command = std::get_if<Command>(&*command);
   const auto* accrue = member_command == nullptr ? nullptr : std::get_if<Accrue>(member_command);
-  if (accrue == nullptr) return std::optional<Money>();
-  return ActivityPrice(accrue->activity, program_.InForceAt(entry.business_time).currency);
+  if (accrue == nullptr) return std::optional<Activity>();
+  return std::optional<Activity>(accrue->activity);
 }
 
 // The amount a credit allocates to its points, in minor units, rounded
@@ -210,7 +210,9 @@ absl::StatusOr<Int128> RevenueFold::AllocationOf(const Entry& entry, const entri
     if (__builtin_mul_overflow(points * rate.mantissa(), minor, &n)) return Overflow(entry);
     return DivideRounded(n, PowerOfTen(rate.scale()), Rounding::kHalfEven);
   };
-  if (!entry.partner.empty()) {
+  // A partner of a version without a partners section is a shop of the
+  // operator's own, not a coalition partner.
+  if (!entry.partner.empty() && !version->partners.empty()) {
     const Partner* partner = version->FindPartner(entry.partner);
     if (partner == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat("journal entry ", entry.seq, " names partner \"",
@@ -224,7 +226,14 @@ absl::StatusOr<Int128> RevenueFold::AllocationOf(const Entry& entry, const entri
     if (source == accounting.credit_sources.end()) return 0;
     return per_point(source->second);
   }
-  auto price = PriceOf(entry);
+  auto activity = ActivityOf(entry);
+  if (!activity.ok()) return activity.status();
+  if (!activity->has_value()) return 0;
+  if (const auto* custom = std::get_if<CustomActivity>(&(*activity)->detail)) {
+    auto source = accounting.credit_sources.find(custom->type);
+    if (source != accounting.credit_sources.end()) return per_point(source->second);
+  }
+  auto price = ActivityPrice(**activity, version->currency);
   if (!price.ok()) return price.status();
   if (!price->has_value() || (*price)->minor_units() <= 0) return 0;
   if ((*price)->currency() != version->currency) {
@@ -259,7 +268,8 @@ absl::Status RevenueFold::Allocate(const Entry& entry, const entries::Credited& 
   if (!in_period) return absl::OkStatus();
   cohorts_[cohort].deferred += *amount;
   if (*amount == 0) not_deferred_ += credit.amount.value();
-  if (!entry.partner.empty()) {
+  const ProgramVersion* version = program_.Find(entry.version);
+  if (!entry.partner.empty() && version != nullptr && version->FindPartner(entry.partner) != nullptr) {
     auto& [points, deferred] = partners_[entry.partner];
     points += credit.amount.value();
     deferred += *amount;

@@ -96,7 +96,8 @@ class RevenueFold {
   void Post(const Entry& entry, int cohort, Int128 amount, bool funded, bool reversal);
   absl::StatusOr<Int128> AllocationOf(const Entry& entry, const entries::Credited& credit, int cohort,
                                       bool& funded);
-  absl::StatusOr<std::optional<Money>> PriceOf(const Entry& entry);
+  // The activity the credit's recorded Accrue carries; none if unrecorded.
+  absl::StatusOr<std::optional<Activity>> ActivityOf(const Entry& entry);
 
   const Program& program_;
   const RevenueOptions& options_;

@@ -607,6 +607,37 @@ bool ReadCloseMembership(const StepAction& action, ScenarioStep& step, Context& 
   return true;
 }
 
+// Reads an estimate step: a revised expected redemption rate, for one
+// earning cohort ("2024") or all, from the step's time.
+bool ReadEstimate(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"expected_redemption_rate", "cohort", "actor", "reason"});
+  EstimateRevision revision;
+  revision.idempotency_key = step.key;
+  revision.effective_from = step.at;
+  if (auto rate = g.RateField("expected_redemption_rate", kRequired)) {
+    if (!IsShare(*rate)) problems.Add(g.PathOf("expected_redemption_rate"), "is not a share in (0, 1]");
+    revision.expected_redemption_rate = *rate;
+  }
+  if (auto cohort = g.String("cohort")) {
+    int year = 0;
+    if (!absl::SimpleAtoi(*cohort, &year) || year < 1 || year > 9999 || *cohort != absl::StrCat(year)) {
+      problems.Add(g.PathOf("cohort"), "a cohort is a calendar year, \"1\" to \"9999\"");
+    }
+    revision.cohort = year;
+  }
+  revision.actor = g.String("actor").value_or("scenario");
+  revision.reason = g.String("reason", kOptional, /*non_empty=*/false).value_or("");
+  if (context.program != nullptr &&
+      std::none_of(context.program->versions().begin(), context.program->versions().end(),
+                   [](const auto& version) { return version->accounting.has_value(); })) {
+    problems.Add(action.path, "no version of the program has an accounting section");
+  }
+  CheckOperatorStep(action, step, problems);
+  RefuseExpect(action, step, "a revenue report", problems);
+  step.action = EstimateStep{std::move(revision)};
+  return true;
+}
+
 // An action a step can have, with its reader.
 struct StepKind {
   const char* action;
@@ -633,6 +664,7 @@ constexpr StepKind kStepKinds[] = {
     {"close_period", ReadOperatorRun},
     {"publish", ReadPublish},
     {"settlement", ReadSettlementStep},
+    {"estimate", ReadEstimate},
 };
 
 // Appends the action of a step kind, for listing them in a message.
@@ -686,9 +718,9 @@ void ReadStep(const Json& value, size_t index, const std::string& scenario_id, C
 std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const Scenario& partial,
                                          const Context& context, Problems& problems) {
   std::string path = Element("reports", index);
-  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement"};
+  constexpr const char* kKinds[] = {"balances", "statement", "impact", "notice", "liability", "settlement", "revenue"};
   Fields f(value, path, problems,
-           {"title", "expect", "balances", "statement", "impact", "notice", "liability", "settlement"});
+           {"title", "expect", "balances", "statement", "impact", "notice", "liability", "settlement", "revenue"});
   if (!f.ok()) return std::nullopt;
   ScenarioReport report{.where = path, .title = f.String("title").value_or(""), .what = BalancesWanted{},
                         .expect = ReadExpect(f, problems)};
@@ -748,6 +780,14 @@ std::optional<ScenarioReport> ReadReport(const Json& value, size_t index, const 
   } else if (kind == "notice") {
     Fields g(body, body_path, problems, {"minimum_days"});
     report.what = NoticeWanted{{.minimum_days = g.Integer("minimum_days", 0, kInt64Max).value_or(90)}};
+  } else if (kind == "revenue") {
+    Fields g(body, body_path, problems, {"from", "to"});
+    auto [from, to] = ReadPeriod(g, problems);
+    if (std::none_of(partial.program.versions().begin(), partial.program.versions().end(),
+                     [](const auto& version) { return version->accounting.has_value(); })) {
+      problems.Add(body_path, "no version of the program has an accounting section");
+    }
+    report.what = RevenueWanted{{.from = from, .to = to}};
   } else if (kind == "settlement") {
     Fields g(body, body_path, problems, {"from", "to", "partner"});
     auto [from, to] = ReadPeriod(g, problems);

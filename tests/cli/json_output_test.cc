@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "loyalty/loyalty.h"
 #include "nlohmann/json.hpp"
@@ -147,10 +149,10 @@ TEST(JsonOutput, EveryScenarioConformsRunFreshAndAgainOverItsJournal) {
     EXPECT_EQ(again["journal"], fresh["journal"]);
     EXPECT_EQ(again["steps"][0]["outcome"]["replayed"], true);
   }
-  EXPECT_EQ(statuses, (std::set<std::string>{"done", "refused", "published", "settled"}));
+  EXPECT_EQ(statuses, (std::set<std::string>{"done", "refused", "published", "settled", "revised"}));
   for (const char* action : {"enroll", "credit", "accrue", "quote", "hold", "capture", "release", "redeem",
                              "pay_at_till", "return", "reverse_debit", "adjust", "set_flag", "close_membership",
-                             "run_expiry", "close_period", "publish", "settlement"}) {
+                             "run_expiry", "close_period", "publish", "settlement", "estimate"}) {
     EXPECT_TRUE(actions.count(action)) << action << " is in no scenario";
   }
 }
@@ -208,6 +210,28 @@ TEST(JsonOutput, EveryOtherCommandConforms) {
   Conforming(absl::StrCat("population --json --members 10 --median 2000 --sigma 1.8 --total 50000 --program ",
                           kAirlineProgram, " --db ", population));
   Conforming("validate --json " + kAirlineProgram);
+  const std::string csv = ::testing::TempDir() + "/json_output_ledger.csv";
+  json revenue = Conforming("revenue" + on + " --program " + kAirlineProgram +
+                            " --from 2010-01-01 --to 2011-02-01 --ledger-csv " + csv);
+  // 419.52 deferred in 2010; January 2011 recognises 47.71 on the award and 10.47 breakage.
+  EXPECT_EQ(revenue["revenue"]["amount"], "58.18");
+  EXPECT_EQ(revenue["roll_forward"].back()["closing"]["amount"], "361.34");
+  // The CSV export balances: debits equal credits, in cents.
+  std::ifstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "date,account,debit,credit,currency,cohort,partner,memo,seqs\r");
+  int64_t debit = 0, credit = 0, rows = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields = absl::StrSplit(line, ',');
+    ASSERT_GE(fields.size(), 4u) << line;
+    debit += std::stoll(absl::StrReplaceAll(fields[2], {{".", ""}}));
+    credit += std::stoll(absl::StrReplaceAll(fields[3], {{".", ""}}));
+    ++rows;
+  }
+  EXPECT_EQ(rows, static_cast<int64_t>(revenue["ledger"].size()));
+  EXPECT_GT(debit, 0);
+  EXPECT_EQ(debit, credit);
 }
 
 // `shards` over four shards on the three servers ctest starts: every

@@ -44,7 +44,9 @@ std::string RestoreJournal() {
 
 TEST(LegacyJournal, OpensToTheStateItHadAndFollowsTheNewRulesAfter) {
   const std::string path = RestoreJournal();
-  auto program = LoadProgramFile(std::string(LOYALTY_SOURCE_DIR) + "/examples/retail-pos/program.json");
+  // The program as it was when the journal was written (its versions are
+  // published with their content hashes).
+  auto program = LoadProgramFile(std::string(LOYALTY_SOURCE_DIR) + "/tests/data/retail-pos-program-before-issue-25.json");
   ASSERT_TRUE(program.ok()) << program.status();
   FakeClock clock(At("2024-03-13T12:00:00Z"));  // before the hold lapses
   auto engine = Engine::Open(*OpenSqliteStore(path), clock, *program);

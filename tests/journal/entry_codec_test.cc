@@ -121,6 +121,7 @@ std::vector<Entry> OneOfEachKind() {
   all.push_back(MakeEntry(TransferSettled{41, Points(600), Points(50),
                                           {TransferredLot{Points(550), At(-1), At(1577833200000000)}},
                                           "member M-2 is not enrolled"}));
+  all.push_back(MakeEntry(EstimateRevised{*Rate::Parse("0.84"), 2024, "controller", "two years of history"}));
   return all;
 }
 
@@ -326,8 +327,9 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 
 TEST(EntryCodecTest, UnknownKindRejected) {
   // Kind 17 is the reversal that takes from the balance first (below);
-  // 18 and 19 are the halves of a transfer across shards, 20 its settlement.
-  for (uint64_t kind : {uint64_t{21}, uint64_t{22}, uint64_t{127}, uint64_t{128},
+  // 18 and 19 are the halves of a transfer across shards, 20 its
+  // settlement, 21 a revised estimate.
+  for (uint64_t kind : {uint64_t{22}, uint64_t{23}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
