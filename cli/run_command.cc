@@ -22,8 +22,8 @@ struct RunArguments {
   std::string key_file;  // --key-file: the journal is keyed, with this key
 };
 
-// The HTML page of a run: its impact reports with their charts and the
-// notice check.
+// The HTML page of a run: its impact reports with their charts, the notice
+// check and the revenue reports.
 HtmlReportInput HtmlOf(const RunReport& report) {
   HtmlReportInput input{.title = report.title.empty() ? report.scenario : report.title};
   for (const ReportSection& section : report.sections) {
@@ -34,6 +34,8 @@ HtmlReportInput HtmlOf(const RunReport& report) {
       input.affordable.push_back(impact->affordable);
     } else if (const auto* notice = std::get_if<NoticeReport>(&section.result)) {
       input.notice = *notice;
+    } else if (const auto* revenue = std::get_if<RevenueReport>(&section.result)) {
+      input.revenue.push_back({section.title.empty() ? "Revenue" : section.title, *revenue});
     }
   }
   return input;

@@ -1,7 +1,8 @@
 // The audit report as one self-contained HTML page: the devaluation impact
 // tables (both metrics, members affected, loss percentiles, the
 // grandfathering options side by side, open holds and quotes), the notice
-// findings, and inline SVG bar charts of the balance distribution, the awards
+// findings, the revenue roll-forward of the contract liability by cohort,
+// and inline SVG bar charts of the balance distribution, the awards
 // affordable under each chart and the loss histogram.
 //
 // The page needs nothing but itself: CSS is inline, charts are inline SVG,
@@ -40,12 +41,19 @@ struct LabelledImpact {
   DevaluationImpact impact;
 };
 
+// A revenue report and its heading ("Revenue 2010").
+struct LabelledRevenue {
+  std::string label;
+  RevenueReport revenue;
+};
+
 struct HtmlReportInput {
   std::string title;
   std::vector<LabelledImpact> impacts{};     // each gets its tables and loss histogram
   std::optional<NoticeReport> notice{};      // the notice check, if run
   std::optional<BalanceDistribution> balances{};  // chart (a), if given
   std::vector<AwardsAffordable> affordable{};  // chart (b), one per reward
+  std::vector<LabelledRevenue> revenue{};      // each gets its roll-forward by cohort
 };
 
 // The page, UTF-8, starting with <!DOCTYPE html>. Total: any input renders

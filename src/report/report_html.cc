@@ -214,6 +214,32 @@ void AppendNotice(std::string& html, const NoticeReport& notice) {
   absl::StrAppend(&html, "</tbody></table>\n</section>\n");
 }
 
+void AppendRevenue(std::string& html, const LabelledRevenue& labelled) {
+  const RevenueReport& r = labelled.revenue;
+  absl::StrAppend(&html, "<section class=\"revenue\">\n<h2>", EscapeHtml(labelled.label), "</h2>\n<p>Revenue ",
+                  "recognised from ", EscapeHtml(r.from.ToString()), " to ", EscapeHtml(r.to.ToString()), ": <b>",
+                  EscapeHtml(MoneyText(r.revenue)), "</b></p>\n");
+  absl::StrAppend(&html, "<table class=\"revenue-roll-forward\"><caption>Contract liability by earning cohort"
+                         "</caption>\n<thead><tr><th scope=\"col\">cohort</th><th scope=\"col\">opening</th>"
+                         "<th scope=\"col\">deferred</th><th scope=\"col\">reversed</th>"
+                         "<th scope=\"col\">on redemption</th><th scope=\"col\">breakage</th>"
+                         "<th scope=\"col\">catch-up</th><th scope=\"col\">completion</th>"
+                         "<th scope=\"col\">closing</th><th scope=\"col\">expected rate</th>"
+                         "<th scope=\"col\">history suggests</th></tr></thead>\n<tbody>\n");
+  auto row = [&](const CohortRevenue& c, const std::string& name) {
+    absl::StrAppend(&html, "<tr>", Cell(name));
+    for (const Money* m : {&c.opening, &c.deferred, &c.reversed, &c.on_redemption, &c.breakage, &c.catch_up,
+                           &c.completion, &c.closing}) {
+      absl::StrAppend(&html, NumberText(EscapeHtml(MoneyText(*m))));
+    }
+    absl::StrAppend(&html, Cell(c.expected_redemption_rate ? c.expected_redemption_rate->ToString() : ""),
+                    Cell(c.suggested_redemption_rate ? c.suggested_redemption_rate->ToDecimal(4) : ""), "</tr>\n");
+  };
+  for (const CohortRevenue& c : r.cohorts) row(c, absl::StrCat(c.cohort));
+  row(r.total, "total");
+  absl::StrAppend(&html, "</tbody></table>\n</section>\n");
+}
+
 std::string BucketLabel(const BalanceBucket& bucket) {
   if (bucket.high == std::numeric_limits<int64_t>::max()) return absl::StrCat(Grouped(bucket.low), " or more");
   if (bucket.low == bucket.high) return Grouped(bucket.low);
@@ -263,6 +289,7 @@ std::string RenderHtmlReport(const HtmlReportInput& input) {
   if (input.impacts.empty()) absl::StrAppend(&html, "<p class=\"empty\">No impact results.</p>\n");
   for (size_t i = 0; i < input.impacts.size(); ++i) AppendImpact(html, input.impacts[i], i);
   if (input.notice) AppendNotice(html, *input.notice);
+  for (const LabelledRevenue& revenue : input.revenue) AppendRevenue(html, revenue);
   if (input.balances) AppendBalances(html, *input.balances);
   if (!input.affordable.empty()) {
     absl::StrAppend(&html, "<section class=\"affordable\">\n<h2>Awards affordable under each chart</h2>\n");
