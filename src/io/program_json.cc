@@ -837,6 +837,20 @@ struct ReadResult {
   bool has_effective_from = false;
 };
 
+// The version's partners, and the partners its rules name checked against them.
+void ReadVersionPartners(const Fields& f, const std::vector<RuleRefs>& refs, Problems& problems, ProgramVersion& v) {
+  v.partners = ReadPartners(*f.Get("partners"), f.PathOf("partners"), problems);
+  for (size_t i = 0; i < v.accrual.size(); ++i) {
+    const std::vector<std::string>& named = v.accrual[i].when.partners;
+    for (size_t j = 0; j < named.size(); ++j) {
+      if (v.FindPartner(named[j]) == nullptr) {
+        problems.Add(Element(absl::StrCat(refs[i].path, ".when.partners"), j),
+                     absl::StrCat(Quote(named[j]), " is not one of the version's partners"));
+      }
+    }
+  }
+}
+
 ReadResult ReadVersion(const Json& value, const std::string& path, Problems& problems) {
   ReadResult result;
   ProgramVersion& v = result.version;
@@ -925,18 +939,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   CheckMultiplierCycles(v.accrual, refs, rule_index, problems);
 
   const bool has_partners = f.Has("partners");
-  if (has_partners) {
-    v.partners = ReadPartners(*f.Get("partners"), f.PathOf("partners"), problems);
-    for (size_t i = 0; i < v.accrual.size(); ++i) {
-      const std::vector<std::string>& named = v.accrual[i].when.partners;
-      for (size_t j = 0; j < named.size(); ++j) {
-        if (v.FindPartner(named[j]) == nullptr) {
-          problems.Add(Element(absl::StrCat(refs[i].path, ".when.partners"), j),
-                       absl::StrCat(Quote(named[j]), " is not one of the version's partners"));
-        }
-      }
-    }
-  }
+  if (has_partners) ReadVersionPartners(f, refs, problems, v);
   if (const Json* redemption = f.Get("redemption")) {
     v.redemption = ReadRedemption(*redemption, f.PathOf("redemption"), problems, currency,
                                   has_partners ? &v.partners : nullptr);
