@@ -160,6 +160,9 @@ class FakeClock final : public Clock {
 // terms. Decide applies it to every command's business time, and a journal's
 // reader to every entry's.
 absl::Status CheckBusinessTime(absl::string_view field, Instant at);
+// The bounds of that range: 1900-01-01 (allowed) and 9000-01-01 (not).
+Instant FirstBusinessTime();
+Instant EndOfBusinessTime();
 
 }  // namespace loyalty
 

@@ -51,10 +51,13 @@ struct Lines {
   Int128 issued = 0, redeemed = 0, expired = 0, redeemed_in_period = 0;
 };
 
+// The last instant before `at` (the first for the first).
+Instant JustBefore(Instant at) { return at == Instant::Min() ? at : Instant::FromUnixMicros(at.unix_micros() - 1); }
+
 absl::StatusOr<Lines> LinesOf(int cohort, const CohortFold& fold, const internal::RevenueFold& revenue,
                               const RevenueOptions& options) {
-  const Instant before_from = Instant::FromUnixMicros(options.from.unix_micros() - 1);
-  const Instant before_to = Instant::FromUnixMicros(options.to.unix_micros() - 1);
+  const Instant before_from = JustBefore(options.from);
+  const Instant before_to = JustBefore(options.to);
   const Rate old_rate = revenue.RateAt(cohort, before_from);
   const Rate new_rate = revenue.RateAt(cohort, before_to);
   const CohortTotals& start = fold.before_from;
@@ -208,7 +211,7 @@ void PostDeferrals(const internal::RevenueFold& fold, const LedgerAccounts& acco
 
 void PostRecognition(const RevenueReport& report, const std::map<int, CohortFold>& cohorts,
                      const LedgerAccounts& accounts, const TimeZone& zone, std::vector<LedgerLine>& ledger) {
-  const Date day = zone.LocalDate(Instant::FromUnixMicros(report.to.unix_micros() - 1));
+  const Date day = zone.LocalDate(JustBefore(std::clamp(report.to, FirstBusinessTime(), EndOfBusinessTime())));
   for (const CohortRevenue& c : report.cohorts) {
     LedgerLine base;
     base.date = day;
@@ -269,17 +272,22 @@ absl::Status FoldJournal(const Store& store, const RevenueOptions& options, inte
 }  // namespace
 
 absl::StatusOr<RevenueReport> RecogniseRevenue(const Store& store, const Program& program,
-                                               const RevenueOptions& options) {
-  if (absl::Status valid = CheckOptions(program, options); !valid.ok()) return valid;
+                                               const RevenueOptions& given) {
+  if (absl::Status valid = CheckOptions(program, given); !valid.ok()) return valid;
+  // Every entry is dated in the business-time range: bounds beyond it mean
+  // the same period, and keep the ledger's dates civil.
+  RevenueOptions options = given;
+  options.from = std::clamp(given.from, FirstBusinessTime(), EndOfBusinessTime());
+  options.to = std::clamp(given.to, FirstBusinessTime(), EndOfBusinessTime());
   internal::RevenueFold fold(program, options);
   if (absl::Status folded = FoldJournal(store, options, fold); !folded.ok()) return folded;
   RevenueReport report;
-  report.from = options.from;
-  report.to = options.to;
+  report.from = given.from;
+  report.to = given.to;
   report.currency = program.versions().front()->currency;
   Narrow n(report.currency);
   Lines total;
-  const Instant before_to = Instant::FromUnixMicros(options.to.unix_micros() - 1);
+  const Instant before_to = JustBefore(options.to);
   for (const auto& [cohort, cohort_fold] : fold.cohorts()) {
     auto lines = LinesOf(cohort, cohort_fold, fold, options);
     if (!lines.ok()) return lines.status();

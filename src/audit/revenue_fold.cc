@@ -48,7 +48,11 @@ absl::StatusOr<std::optional<Money>> ActivityPrice(const Activity& activity, con
 
 }  // namespace
 
-int RevenueFold::CohortOf(Instant at) const { return program_.zone().LocalDate(at).year(); }
+int RevenueFold::CohortOf(Instant at) const {
+  // Out of range only in an entry that does not fit, which the caller reports.
+  if (!CheckBusinessTime("", at).ok()) return 0;
+  return program_.zone().LocalDate(at).year();
+}
 
 void RevenueFold::Move(const Entry& entry, int cohort, Int128 CohortTotals::*field, Int128 delta) {
   if (entry.business_time >= options_.to) return;

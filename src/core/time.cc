@@ -274,10 +274,11 @@ Instant TimeZone::StartOfDay(Date date) const {
   return Instant::FromAbsl(info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre);
 }
 
+Instant FirstBusinessTime() { return Instant::FromUnixMicros(-2208988800LL * 1000000); }  // 1900-01-01
+Instant EndOfBusinessTime() { return Instant::FromUnixMicros(221845392000LL * 1000000); }  // 9000-01-01
+
 absl::Status CheckBusinessTime(absl::string_view field, Instant at) {
-  static const Instant kFirst = Instant::FromUnixMicros(-2208988800LL * 1000000);  // 1900-01-01
-  static const Instant kLast = Instant::FromUnixMicros(221845392000LL * 1000000);  // 9000-01-01
-  if (at < kFirst || at >= kLast) {
+  if (at < FirstBusinessTime() || at >= EndOfBusinessTime()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", at.ToString(), " is outside 1900-01-01 to 9000-01-01"));
   }
   return absl::OkStatus();

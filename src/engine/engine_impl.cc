@@ -535,7 +535,8 @@ absl::StatusOr<Receipt> EngineImpl::ClosePeriod(const std::string& key, Instant 
   return RunOverMembersRetrying(PeriodRun{PeriodRun::Kind::kClosePeriod, key, as_of});
 }
 
-absl::StatusOr<Receipt> EngineImpl::RunOverMembersRetrying(const PeriodRun& run) {
+template <typename F>
+absl::StatusOr<Receipt> EngineImpl::Retrying(F once) {
   for (int attempt = 1;; ++attempt) {
     Turn turn(*store_);
     if (attempt > 1) {
@@ -543,9 +544,13 @@ absl::StatusOr<Receipt> EngineImpl::RunOverMembersRetrying(const PeriodRun& run)
         return ready;
       }
     }
-    absl::StatusOr<Receipt> result = RunOverMembers(run);
+    absl::StatusOr<Receipt> result = once();
     if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
   }
+}
+
+absl::StatusOr<Receipt> EngineImpl::RunOverMembersRetrying(const PeriodRun& run) {
+  return Retrying([&] { return RunOverMembers(run); });
 }
 
 absl::StatusOr<Receipt> EngineImpl::RunOverMembers(const PeriodRun& run) {
@@ -621,16 +626,7 @@ absl::Status CheckRevision(const EstimateRevision& revision) {
 
 absl::StatusOr<Receipt> EngineImpl::ReviseEstimate(const EstimateRevision& revision) {
   if (absl::Status valid = CheckRevision(revision); !valid.ok()) return valid;
-  for (int attempt = 1;; ++attempt) {
-    Turn turn(*store_);
-    if (attempt > 1) {
-      if (absl::Status ready = ReadyRetry(attempt, turn, [&] { return CatchUp().status(); }); !ready.ok()) {
-        return ready;
-      }
-    }
-    absl::StatusOr<Receipt> result = ReviseEstimateOnce(revision);
-    if (!absl::IsAborted(result.status()) || attempt == kAttempts) return result;
-  }
+  return Retrying([&] { return ReviseEstimateOnce(revision); });
 }
 
 absl::StatusOr<Receipt> EngineImpl::ReviseEstimateOnce(const EstimateRevision& revision) {

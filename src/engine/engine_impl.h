@@ -102,6 +102,10 @@ class EngineImpl {
   absl::StatusOr<Receipt> RunOverMembers(const PeriodRun& run);
   // RunOverMembers, decided again while overtaken (see kAttempts).
   absl::StatusOr<Receipt> RunOverMembersRetrying(const PeriodRun& run);
+  // Runs `once` (an append of its own) again while another engine's append
+  // overtook it (Aborted), up to kAttempts times, catching up in between.
+  template <typename F>
+  absl::StatusOr<Receipt> Retrying(F once);
   // One attempt of ReviseEstimate; Aborted if another engine appended first.
   absl::StatusOr<Receipt> ReviseEstimateOnce(const EstimateRevision& revision);
   absl::StatusOr<Receipt> Replayed(const std::string& key, const CommandDigest& digest) const;

@@ -142,6 +142,9 @@ class Step {
                  [&] { return absl::StrCat("lot ", LotText(id), " of ", earned.value(), " points is out of range"); }) ||
         !Require(last_lot_ < id,
                  [&] { return absl::StrCat("lot ", LotText(id), " is not newer than the member's last lot"); }) ||
+        !Require(CheckBusinessTime("earned_at", earned_at).ok(),
+                 [&] { return absl::StrCat("lot ", LotText(id), " was earned at ", earned_at.ToString(),
+                                           ", outside 1900-01-01 to 9000-01-01"); }) ||
         !Add(balance_, remaining.value(), "the balance")) {
       return false;
     }

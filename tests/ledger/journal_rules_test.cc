@@ -34,6 +34,7 @@ constexpr char kProgram[] = R"({"versions": [
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
   "expiry": {"months": 24, "round": "end_of_month"},
+  "accounting": {"standalone_value_per_point": "0.01", "expected_redemption_rate": "0.8"},
   "tiers": {"period": "rolling_12_months", "validity_months": 12,
             "ladder": [{"id": "silver", "qualify": [{"spend": 500}]},
                        {"id": "ambassador", "invitation_only": true}]}}]})";
@@ -119,7 +120,7 @@ class ForgedJournal : public ::testing::Test {
   // Every reader of a journal, each on a fresh copy of `entries`: OK, or
   // the error it answers with.
   struct Answers {
-    absl::Status open, replay, rerate, statement, liability, settlement;
+    absl::Status open, replay, rerate, statement, liability, settlement, revenue;
     JournalVerification verify;
     JournalVerification verify_with_program;  // agrees with the engine's open
   };
@@ -137,6 +138,9 @@ class ForgedJournal : public ::testing::Test {
                               {.from = Instant::FromUnixMicros(0), .to = Instant::Max()})
                       .status();
     a.settlement = SettlePartners(*Rechained(entries, keep_links), TheProgram(), Instant::Min(), Instant::Max()).status();
+    a.revenue =
+        RecogniseRevenue(*Rechained(entries, keep_links), TheProgram(), {.from = Instant::Min(), .to = Instant::Max()})
+            .status();
     return a;
   }
 
@@ -161,6 +165,7 @@ TEST_F(ForgedJournal, TheJournalAsWrittenReadsEverywhere) {
   EXPECT_TRUE(a.statement.ok()) << a.statement;
   EXPECT_TRUE(a.liability.ok()) << a.liability;
   EXPECT_TRUE(a.settlement.ok()) << a.settlement;
+  EXPECT_TRUE(a.revenue.ok()) << a.revenue;
 }
 
 struct Forgery {
@@ -315,6 +320,18 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
          At(e, s.quote).body = At(e, 1).body;
          return s.quote;
        }},
+      {"a revised estimate above one",
+       [&](auto& e) {
+         At(e, s.quote).member = Id(kProgramMember);
+         At(e, s.quote).body = entries::EstimateRevised{*Rate::Parse("1.5"), 0, "mallory", ""};
+         return s.quote;
+       }},
+      {"a revised estimate without an actor",
+       [&](auto& e) {
+         At(e, s.quote).member = Id(kProgramMember);
+         At(e, s.quote).body = entries::EstimateRevised{*Rate::Parse("0.5"), 2024, "", ""};
+         return s.quote;
+       }},
       {"a business time out of range",
        [&](auto& e) {
          At(e, s.credit).business_time = Instant::Min();
@@ -344,7 +361,7 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
     EXPECT_TRUE(NamesEntry(a.settlement, seq)) << a.settlement;
     EXPECT_EQ(a.verify_with_program.bad_seq, seq) << a.verify_with_program.Summary();
     if (f.needs_program) continue;
-    for (const absl::Status* status : {&a.replay, &a.rerate, &a.statement, &a.liability}) {
+    for (const absl::Status* status : {&a.replay, &a.rerate, &a.statement, &a.liability, &a.revenue}) {
       EXPECT_EQ(status->code(), absl::StatusCode::kDataLoss) << *status;
       EXPECT_TRUE(NamesEntry(*status, seq)) << *status;
     }

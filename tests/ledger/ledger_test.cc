@@ -168,6 +168,20 @@ TEST_F(LedgerTest, TransferInCreatesOneLotPerPart) {
   EXPECT_EQ(member_.balance, Points(30));
 }
 
+// A lot's earning date picks its cohort in the audit's calendar: one outside
+// the business-time range does not fit (a forged transfer from another shard).
+TEST_F(LedgerTest, TransferInOfALotEarnedOutOfRangeDoesNotFit) {
+  Entry entry;
+  entry.seq = seq_ + 1;
+  entry.member = MemberId::FromValid("M-1");
+  entry.business_time = Day(5);
+  entry.body = entries::TransferredIn{MemberId::FromValid("M-2"), Points(10), Points(0),
+                                     {{Points(10), Instant::Min(), Day(10)}}, /*across=*/true};
+  absl::Status fits = CheckApplicable(member_, entry);
+  EXPECT_EQ(fits.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(fits.message().find("outside 1900-01-01 to 9000-01-01"), std::string::npos) << fits;
+}
+
 TEST_F(LedgerTest, DeltaOfMatchesApply) {
   uint64_t a = Credit(100, Day(1), Day(50));
   std::vector<LotDraw> draws = {{LotId{a, 0}, Points(40)}};
