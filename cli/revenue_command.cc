@@ -2,6 +2,7 @@
 // [--ledger-csv FILE]`: revenue accounting for the points of a journal over
 // [from, to): the contract liability roll-forward by cohort, the revenue
 // recognised, and the general-ledger lines (loyalty/audit/revenue.h).
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -26,6 +27,10 @@ struct RevenueArguments {
 int Revenue(const RevenueArguments& a) {
   auto program = LoadProgramFile(a.program);
   if (!program.ok()) return Fail(a.program, program.status());
+  if (std::none_of(program->versions().begin(), program->versions().end(),
+                   [](const auto& version) { return version->accounting.has_value(); })) {
+    return Fail(a.program, absl::InvalidArgumentError("no version has an accounting section (docs/revenue.md)"));
+  }
   RevenueOptions options;
   auto from = ParseWhen(a.from, program->zone());
   if (!from.ok()) return Fail("--from", from.status());

@@ -106,7 +106,9 @@ absl::Status RevenueFold::Add(const Entry& entry, const MemberState* member) {
     revisions_.push_back({std::move(change), entry.business_time});
     return absl::OkStatus();
   }
-  if (!entry.command.empty() && !std::holds_alternative<entries::Credited>(entry.body)) recorded_ = entry;
+  // A command that released lapsed holds first records itself on the first
+  // release, not on its credit.
+  if (!entry.command.empty() && std::holds_alternative<entries::HoldReleased>(entry.body)) recorded_ = entry;
   const int here = CohortOf(entry.business_time);
   using T = CohortTotals;
   return std::visit(

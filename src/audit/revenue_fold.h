@@ -107,8 +107,8 @@ class RevenueFold {
   std::vector<Revision> revisions_;
   std::map<std::string, std::pair<Int128, Int128>> partners_;  // points issued, amount deferred
   Int128 not_deferred_ = 0;
-  // The last entry that recorded a command, for a credit whose command
-  // released lapsed holds first (the record is on the first entry).
+  // The last lapsed release that recorded its command, for a credit whose
+  // command released lapsed holds first (the record is on the first entry).
   std::optional<Entry> recorded_;
 };
 

@@ -177,6 +177,18 @@ TEST_F(RevenueTest, CohortCompletedRecognisesTheRest) {
   EXPECT_EQ(r.total.breakage, Eur(0));
 }
 
+// The accrual's command released a lapsed hold first, so the command is
+// recorded on that release: the sale's price is still found.
+TEST_F(RevenueTest, AnAccrualAfterALapsedHoldIsAllocated) {
+  Buy("first", "2025-03-01T10:00:00Z", 1'000'000);  // 867.58, as above
+  Run(PlaceHold{.idempotency_key = "hold", .member = Id("M1"), .at = At("2025-03-02T10:00:00Z"),
+                .amount = Points(100), .ttl = absl::Hours(1)});
+  Buy("second", "2025-03-05T10:00:00Z", 1'000'000);
+  RevenueReport r = Report("2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
+  EXPECT_EQ(r.total.deferred, Eur(2 * 86'758));
+  EXPECT_EQ(r.not_deferred, Points(0));
+}
+
 TEST_F(RevenueTest, ReturnTakesBackItsShare) {
   uint64_t credit = Buy("sale", "2025-03-01T10:00:00Z", 1'000'000);  // 1,000 points, 867.58
   Run(ReverseEarn{.idempotency_key = "return-part", .member = Id("M1"), .at = At("2025-04-01T00:00:00Z"),

@@ -277,6 +277,20 @@ TEST(Cli, LiabilityTakesItsBasisFromTheProgram) {
   EXPECT_EQ(other_currency.exit_code, 1);
   EXPECT_NE(other_currency.err.find("--currency: USD is not the program's (EUR)"), std::string::npos)
       << other_currency.err;
+
+  // Revenue needs the program's estimates: without them it is bad input,
+  // and so is a period that ends before it starts.
+  Result no_estimates = Loyalty(absl::StrCat("revenue --db ", db, " --program ", program,
+                                             " --from 2010-01-01 --to 2011-01-01"));
+  EXPECT_EQ(no_estimates.exit_code, 1);
+  EXPECT_NE(no_estimates.err.find("no version has an accounting section"), std::string::npos) << no_estimates.err;
+  const std::string accounted = Write("revenue_program.json", absl::StrReplaceAll(Slurp(program), {{
+      R"("expiry")", R"("accounting": {"standalone_value_per_point": "0.01", "expected_redemption_rate": "0.8"},
+      "expiry")"}}));
+  Result backwards = Loyalty(absl::StrCat("revenue --db ", db, " --program ", accounted,
+                                          " --from 2011-01-01 --to 2010-01-01"));
+  EXPECT_EQ(backwards.exit_code, 1);
+  EXPECT_NE(backwards.err.find("is after to"), std::string::npos) << backwards.err;
 }
 
 TEST(Cli, AnUnmetExpectationFailsTheRunNamingIt) {
