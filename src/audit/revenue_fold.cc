@@ -148,7 +148,7 @@ absl::Status RevenueFold::Add(const Entry& entry, const MemberState* member) {
             const Lot* lot = member == nullptr ? nullptr : member->FindLot(LotId{e.credit, 0});
             if (lot != nullptr) Move(entry, CohortOf(lot->earned_at), &T::issued, -e.from_lot.value());
             MoveDraws(entry, member, e.draws, &T::issued, -1);
-            return TakeBack(entry, e);
+            return TakeBack(entry, e, lot);
           },
           [&](const entries::TransferredOut& e) {
             MoveDraws(entry, member, e.draws, &T::issued, -1);
@@ -268,7 +268,8 @@ absl::Status RevenueFold::Allocate(const Entry& entry, const entries::Credited& 
   bool funded = false;
   auto amount = AllocationOf(entry, credit, cohort, funded);
   if (!amount.ok()) return amount.status();
-  if (*amount != 0) credits_[entry.seq] = CreditAllocation{cohort, credit.amount.value(), *amount, 0, 0, funded};
+  if (*amount > INT64_MAX) return Overflow(entry);
+  if (*amount != 0) credits_[entry.seq] = CreditAllocation{static_cast<int64_t>(*amount), cohort, funded};
   Move(entry, cohort, &CohortTotals::allocated, *amount);
   const bool in_period = entry.business_time >= options_.from && entry.business_time < options_.to;
   if (!in_period) return absl::OkStatus();
@@ -284,23 +285,19 @@ absl::Status RevenueFold::Allocate(const Entry& entry, const entries::Credited& 
   return absl::OkStatus();
 }
 
-// A reversal's share of its credit's allocation, in proportion to points;
-// the reversal that takes the credit's last points takes what is left.
-absl::Status RevenueFold::TakeBack(const Entry& entry, const entries::EarnReversed& reversal) {
+// A reversal's share of its credit's allocation, in proportion to points
+// and rounded cumulatively: allocated x reversed / earned after the
+// reversal less the same before it, so that the reversal of the last points
+// takes exactly what is left. `lot`: the credit's lot before the reversal.
+absl::Status RevenueFold::TakeBack(const Entry& entry, const entries::EarnReversed& reversal, const Lot* lot) {
   auto it = credits_.find(reversal.credit);
-  if (it == credits_.end()) return absl::OkStatus();  // nothing allocated
-  CreditAllocation& credit = it->second;
-  const Int128 points = reversal.amount.value();
-  Int128 share;
-  if (credit.points_reversed + points >= credit.points) {
-    share = credit.amount - credit.amount_reversed;
-  } else {
-    Int128 n;
-    if (__builtin_mul_overflow(credit.amount, points, &n)) return Overflow(entry);
-    share = std::min(DivideRounded(n, credit.points, Rounding::kHalfEven), credit.amount - credit.amount_reversed);
-  }
-  credit.points_reversed += points;
-  credit.amount_reversed += share;
+  if (it == credits_.end() || lot == nullptr) return absl::OkStatus();  // nothing allocated, or does not fit
+  const CreditAllocation& credit = it->second;
+  const Int128 earned = lot->earned.value();
+  const Int128 before = lot->reversed.value();
+  const Int128 after = std::min(before + reversal.amount.value(), earned);
+  const Int128 share = DivideRounded(credit.amount * after, earned, Rounding::kHalfEven) -
+                       DivideRounded(credit.amount * before, earned, Rounding::kHalfEven);
   Move(entry, credit.cohort, &CohortTotals::allocated, -share);
   if (entry.business_time >= options_.from && entry.business_time < options_.to) {
     cohorts_[credit.cohort].reversed += share;

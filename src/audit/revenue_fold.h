@@ -48,13 +48,11 @@ struct CohortFold {
   std::vector<uint64_t> period_seqs;  // redemptions and expiries in the period
 };
 
-// What a credit allocated, for the share its reversals take back.
+// What a credit allocated, for the share its reversals take back (the
+// points reversed so far are its lot's `reversed`).
 struct CreditAllocation {
-  int cohort = 0;
-  Int128 points = 0;
-  Int128 amount = 0;  // minor units
-  Int128 points_reversed = 0;
-  Int128 amount_reversed = 0;
+  int64_t amount = 0;  // minor units
+  int32_t cohort = 0;
   bool funded = false;  // by a partner or a named source
 };
 
@@ -92,7 +90,7 @@ class RevenueFold {
   void MoveLots(const Entry& entry, const std::vector<TransferredLot>& lots);
   void MoveHoldRelease(const Entry& entry, const MemberState* member, const entries::HoldReleased& release);
   absl::Status Allocate(const Entry& entry, const entries::Credited& credit);
-  absl::Status TakeBack(const Entry& entry, const entries::EarnReversed& reversal);
+  absl::Status TakeBack(const Entry& entry, const entries::EarnReversed& reversal, const Lot* lot);
   void Post(const Entry& entry, int cohort, Int128 amount, bool funded, bool reversal);
   absl::StatusOr<Int128> AllocationOf(const Entry& entry, const entries::Credited& credit, int cohort,
                                       bool& funded);
