@@ -138,6 +138,7 @@ class Engine {
   // 0..9999, an actor not of 1 to 256 bytes, a reason over 4096 bytes, a
   // time out of range.
   absl::StatusOr<Receipt> ReviseEstimate(const EstimateRevision& revision);
+
   // Reviews every member's status as of `as_of` (the close of a
   // qualification period, or any later day): re-qualification, downgrades
   // of lapsed status, lifetime floors, paid tiers not renewed; one append
