@@ -35,8 +35,10 @@
 //     before it (none counted: it does not apply). For a purchase, a
 //     multiplier with line filters multiplies only the part of its base
 //     attributed to its own eligible lines ("10x on coffee" = rate 9 over the
-//     base rule, include_categories {"coffee"}). Every product is exact and
-//     rounded once, as the rule says.
+//     base rule, include_categories {"coffee"}); kPerUnit = `per_unit` x the
+//     quantities of the eligible purchase lines (not a purchase, or no
+//     eligible unit: it does not apply), attributed to the lines by their
+//     units. Every product is exact and rounded once, as the rule says.
 //   * Caps, in this order: per_activity, per_member_day, per_member_month,
 //     per_campaign (each: granted = min(granted, cap - used), never negative);
 //     max_uses: a rule already used max_uses times does not apply.
@@ -121,6 +123,7 @@ struct AccrualExplanation {
   // purchase with line filters, of its eligible lines only). Unused: empty or 0.
   std::optional<Money> money;
   int64_t distance_miles = 0;
+  int64_t units = 0;  // kPerUnit: the units of the eligible lines (points per unit: `product` / `units`)
   Points base_points;
   std::optional<Rate> rate;  // the rate used; nullopt for kFixed
   // The booking class (kPerDistance) or member tier (kPerTicketPrice) whose

@@ -120,6 +120,7 @@ struct AccrualEffect {
     kPerTicketPrice,  // rate (by member tier if listed) x ticket price
     kFixed,           // `fixed` points
     kMultiplier,      // rate x the points of the rules in `base_rules` (tier bonus 0.25, 10x = 9)
+    kPerUnit,         // `per_unit` points x the units (quantities) of the eligible purchase lines
   };
   Kind kind = Kind::kFixed;
   Rate rate = *Rate::Parse("0");
@@ -128,6 +129,7 @@ struct AccrualEffect {
   std::map<std::string, Rate> tier_rates;           // per ticket price: tier -> rate
   Points minimum;                                   // per distance: minimum per segment
   Points fixed;
+  Points per_unit;  // per unit: points per unit of an eligible purchase line
   std::vector<std::string> base_rules;  // multiplier: rule ids whose points it multiplies
   // multiplier: the rate is the earn bonus of the member's tier (the rule
   // does not apply to members whose tier has none) instead of `rate`.

@@ -537,6 +537,10 @@ void Explain(const AccrualEffect& effect, const RuleState& state, const Currency
     case AccrualEffect::Kind::kMultiplier:
       why.base_points = Points(state.input);
       break;
+    case AccrualEffect::Kind::kPerUnit:
+      why.units = state.input;
+      why.base_points = effect.per_unit;
+      break;
   }
   for (const CapBite& bite : bites) {
     if (bite.rule != index || why.cap_count == static_cast<int>(why.caps.size())) continue;
@@ -565,6 +569,12 @@ absl::Status NegativeFixed(size_t index, const AccrualRule& rule) {
 absl::Status NegativeMinimum(size_t index, const AccrualRule& rule) {
   return absl::InvalidArgumentError(
       absl::StrCat(RuleRef(index, rule), ".effect.minimum: ", rule.effect.minimum.value(), " is negative"));
+}
+
+// A kPerUnit effect with negative points.
+absl::Status NegativePerUnit(size_t index, const AccrualRule& rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(RuleRef(index, rule), ".effect.points: ", rule.effect.per_unit.value(), " is negative"));
 }
 
 // ---------------------------------------------------------------- evaluation steps
@@ -631,6 +641,7 @@ struct RuleBasis {
   bool has_amount = false;  // the activity has an eligible amount
   int64_t amount = 0;       // the eligible amount in minor units
   int64_t base_extra = 0;   // a multiplier on a purchase: the unattributed part of its base
+  int64_t units = 0;        // per unit: the units of the eligible lines
 };
 
 // One evaluation of a version's rules against one checked activity: the
@@ -673,6 +684,7 @@ class Evaluation {
   absl::Status PerTicketPrice(size_t idx, const AccrualRule& rule, const RuleBasis& basis, RuleState& state,
                               bool& applies);
   absl::Status Fixed(size_t idx, const AccrualRule& rule, RuleState& state, bool& applies);
+  absl::Status PerUnit(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state, bool& applies);
   absl::Status Multiplier(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state, bool& applies);
   absl::Status MultiplierBase(size_t idx, const AccrualRule& rule, const RuleBasis& basis, Int128& base,
                               Int128& extra, bool& any);
@@ -794,6 +806,7 @@ absl::Status Evaluation::ApplyEffect(size_t idx, const AccrualRule& rule, RuleBa
     case AccrualEffect::Kind::kPerTicketPrice: return PerTicketPrice(idx, rule, basis, state, applies);
     case AccrualEffect::Kind::kFixed: return Fixed(idx, rule, state, applies);
     case AccrualEffect::Kind::kMultiplier: return Multiplier(idx, rule, basis, state, applies);
+    case AccrualEffect::Kind::kPerUnit: return PerUnit(idx, rule, basis, state, applies);
   }
   return absl::OkStatus();
 }
@@ -860,6 +873,32 @@ absl::Status Evaluation::PerTicketPrice(size_t idx, const AccrualRule& rule, con
   state.rate = rate;
   state.exact = product->exact;
   state.desired = product->value;
+  applies = true;
+  return absl::OkStatus();
+}
+
+// Points per unit x the units of the eligible lines, which it leaves in
+// basis.units and weights_ (by line) to attribute by. A negative amount (a
+// version that did not pass CheckAccrualRules) is the error it gives.
+absl::Status Evaluation::PerUnit(size_t idx, const AccrualRule& rule, RuleBasis& basis, RuleState& state,
+                                 bool& applies) {
+  if (view_.purchase == nullptr) return absl::OkStatus();
+  if (rule.effect.per_unit.IsNegative()) return NegativePerUnit(idx, rule);
+  const std::vector<PurchaseLine>& lines = view_.purchase->lines;
+  int64_t units = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    weights_[i] = basis.all_lines || eligible_[i] ? lines[i].quantity : 0;
+    if (__builtin_add_overflow(units, weights_[i], &units)) return ProductOverflow(idx, rule, "the eligible units");
+  }
+  if (units == 0) return absl::OkStatus();
+  int64_t points = 0;
+  if (__builtin_mul_overflow(units, rule.effect.per_unit.value(), &points)) {
+    return ProductOverflow(idx, rule, absl::StrCat("points for ", units, " units x ", rule.effect.per_unit.value()));
+  }
+  basis.units = units;
+  state.input = units;
+  state.exact = true;
+  state.desired = points;
   applies = true;
   return absl::OkStatus();
 }
@@ -975,6 +1014,8 @@ void Evaluation::Attribute(size_t idx, AccrualEffect::Kind kind, const RuleBasis
     Apportion(state.granted, weights, 0, basis.amount, rule_shares, &state.unattributed);
   } else if (kind == AccrualEffect::Kind::kMultiplier) {
     Apportion(state.granted, weights, basis.base_extra, state.input, rule_shares, &state.unattributed);
+  } else if (kind == AccrualEffect::Kind::kPerUnit) {
+    Apportion(state.granted, weights, 0, basis.units, rule_shares, &state.unattributed);
   } else {
     state.unattributed = state.granted;
   }
@@ -1075,6 +1116,9 @@ absl::Status CheckAccrualRules(const ProgramVersion& version) {
     if (rule.effect.kind == AccrualEffect::Kind::kPerDistance && rule.effect.minimum.IsNegative()) {
       return NegativeMinimum(i, rule);
     }
+    if (rule.effect.kind == AccrualEffect::Kind::kPerUnit && rule.effect.per_unit.IsNegative()) {
+      return NegativePerUnit(i, rule);
+    }
   }
   return absl::OkStatus();
 }
@@ -1131,6 +1175,11 @@ std::string FormulaText(const AccrualLine& line) {
       text.PutGrouped(why.base_points.value());
       text.Put(" x ");
       if (why.rate.has_value()) text.PutRate(*why.rate);
+      break;
+    case AccrualEffect::Kind::kPerUnit:
+      text.PutGrouped(why.units);
+      text.Put(why.units == 1 ? " unit x " : " units x ");
+      text.PutGrouped(why.base_points.value());
       break;
   }
   if (rounded) text.Put(")");

@@ -168,10 +168,10 @@ AccrualCondition ReadCondition(const Json& value, const std::string& path, Probl
 }
 
 constexpr absl::string_view kEffectKindNames[] = {"per_money", "per_distance", "per_ticket_price", "fixed",
-                                                  "multiplier"};
+                                                  "multiplier", "per_unit"};
 constexpr AccrualEffect::Kind kEffectKinds[] = {AccrualEffect::Kind::kPerMoney, AccrualEffect::Kind::kPerDistance,
                                                 AccrualEffect::Kind::kPerTicketPrice, AccrualEffect::Kind::kFixed,
-                                                AccrualEffect::Kind::kMultiplier};
+                                                AccrualEffect::Kind::kMultiplier, AccrualEffect::Kind::kPerUnit};
 
 absl::string_view EffectKindName(AccrualEffect::Kind kind) {
   return kEffectKindNames[static_cast<size_t>(std::find(std::begin(kEffectKinds), std::end(kEffectKinds), kind) -
@@ -190,6 +190,7 @@ bool KindUses(AccrualEffect::Kind kind, absl::string_view key) {
     case AccrualEffect::Kind::kFixed: return key == "fixed";
     case AccrualEffect::Kind::kMultiplier:
       return key == "rate" || key == "base_rules" || key == "rounding" || key == "tier_bonus";
+    case AccrualEffect::Kind::kPerUnit: return key == "points";
   }
   return false;
 }
@@ -198,7 +199,7 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   AccrualEffect effect;
   Fields f(value, path, problems,
            {"kind", "rate", "rounding", "booking_class_rates", "tier_rates", "minimum", "fixed", "base_rules",
-            "balance", "tier_bonus"});
+            "balance", "tier_bonus", "points"});
   std::optional<AccrualEffect::Kind> kind;
   if (const Json* text = f.Get("kind", kRequired)) {
     kind = ReadChoice(*text, f.PathOf("kind"), problems, "an effect kind", kEffectKindNames, kEffectKinds);
@@ -222,6 +223,10 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   }
   if (auto minimum = f.PointsField("minimum")) effect.minimum = *minimum;
   if (auto fixed = f.PointsField("fixed")) effect.fixed = *fixed;
+  if (auto points = f.PointsField("points")) {
+    if (points->IsNegative()) problems.Add(f.PathOf("points"), absl::StrCat(points->value(), " is negative"));
+    effect.per_unit = *points;
+  }
   std::vector<std::string> base_paths;
   if (auto bases = f.Strings("base_rules", nullptr, /*unique=*/true, &base_paths)) {
     for (size_t i = 0; i < bases->size(); ++i) refs.bases.emplace_back((*bases)[i], base_paths[i]);
@@ -234,7 +239,7 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
   refs.multiplier = *kind == AccrualEffect::Kind::kMultiplier;
   absl::string_view name = EffectKindName(*kind);
   for (absl::string_view key : {"rate", "rounding", "booking_class_rates", "tier_rates", "minimum", "fixed",
-                                "base_rules", "tier_bonus"}) {
+                                "base_rules", "tier_bonus", "points"}) {
     if (f.Has(key) && !KindUses(*kind, key)) {
       problems.Add(f.PathOf(key), absl::StrCat("not used by kind ", Quote(name)));
     }
@@ -267,6 +272,7 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
       require("base_rules");
       require_nonempty("base_rules");
       break;
+    case AccrualEffect::Kind::kPerUnit: require("points"); break;
   }
   return effect;
 }

@@ -98,6 +98,15 @@ AccrualRule Multiplier(std::string id, const char* rate, std::vector<std::string
   return rule;
 }
 
+AccrualRule PerUnit(std::string id, int64_t points, int priority = 0) {
+  AccrualRule rule;
+  rule.id = std::move(id);
+  rule.priority = priority;
+  rule.effect.kind = Kind::kPerUnit;
+  rule.effect.per_unit = Points(points);
+  return rule;
+}
+
 ProgramVersion Version(std::string id, std::vector<AccrualRule> rules) {
   ProgramVersion version;
   version.id = std::move(id);
@@ -489,6 +498,61 @@ ProgramVersion MilesAndMore() {
   version.redeemable_balance = "award_miles";
   version.counters = {"status_miles"};
   return version;
+}
+
+// ---------------------------------------------------------------- per unit
+
+// A coffee chain: 10 points per coffee, counted by units, not by baskets.
+TEST(AccrualPerUnit, TenPointsPerCoffee) {
+  AccrualRule coffee = PerUnit("coffee", 10);
+  coffee.when.include_categories = {"coffee"};
+  // 3 coffees on one line, 2 on another, a croissant: 5 units x 10 = 50,
+  // attributed 30 and 20 by units, nothing to the croissant.
+  auto result = EvaluateAccrual(Version("cafe", {coffee}),
+                                Basket({Line("latte", "coffee", 3, "3.50"), Line("croissant", "bakery", 1, "2.20"),
+                                        Line("espresso", "coffee", 2, "2.10")}),
+                                Context("2024-04-02T09:00:00Z"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->redeemable, Points(50));
+  EXPECT_THAT(PerLine(*result), ElementsAre(30, 0, 20));
+  EXPECT_EQ(result->unattributed, Points(0));
+  EXPECT_EQ(FormulaText(result->lines[0]), "5 units x 10 = 50");
+  ExpectAttributionAddsUp(*result);
+  // No coffee: the rule does not apply.
+  auto bakery = EvaluateAccrual(Version("cafe", {coffee}), Basket({Line("croissant", "bakery", 4, "2.20")}),
+                                Context("2024-04-02T09:00:00Z"));
+  ASSERT_TRUE(bakery.ok());
+  EXPECT_TRUE(bakery->lines.empty());
+  // Not a purchase: no units, no points.
+  auto flight = EvaluateAccrual(Version("cafe", {PerUnit("any", 10)}), Flight(100, "Y"), Context("2024-04-02T09:00:00Z"));
+  ASSERT_TRUE(flight.ok());
+  EXPECT_TRUE(flight->lines.empty());
+}
+
+TEST(AccrualPerUnit, CapsAndMultipliersWorkOnItAsOnAnyRule) {
+  // 7 units x 10 = 70, capped at 50 per activity: split 50 x 4/7 = 28.57
+  // and 50 x 3/7 = 21.43 -> 28 and 21, the point left to the larger
+  // remainder (line 0: 0.57 > 0.43): 29 and 21.
+  AccrualRule unit = PerUnit("unit", 10);
+  unit.cap.per_activity = Points(50);
+  // Double points on tea over it: 21 x 1 = 21 more on the tea line.
+  AccrualRule tea = Multiplier("tea-double", "1", {"unit"}, 10);
+  tea.when.include_categories = {"tea"};
+  auto result = EvaluateAccrual(Version("cafe", {unit, tea}),
+                                Basket({Line("latte", "coffee", 4, "3.50"), Line("green", "tea", 3, "2.90")}),
+                                Context("2024-04-02T09:00:00Z"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(PerLine(*result), ElementsAre(29, 42));
+  EXPECT_EQ(result->redeemable, Points(71));
+  EXPECT_EQ(FormulaText(*FindLine(*result, "unit")), "7 units x 10 = 70; cap per_activity 50 bites: 70 -> 50");
+  ExpectAttributionAddsUp(*result);
+}
+
+TEST(AccrualPerUnit, NegativePointsAndOverflowAreErrors) {
+  EXPECT_THAT(CheckAccrualRules(Version("v", {PerUnit("bad", -1)})).message(), HasSubstr("effect.points: -1 is negative"));
+  auto huge = EvaluateAccrual(Version("v", {PerUnit("huge", kMax / 2)}), Basket({Line("a", "x", 3, "1.00")}),
+                              Context("2024-04-02T09:00:00Z"));
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kOutOfRange);
 }
 
 TEST(AccrualFlight, DistanceTimesBookingClass) {

@@ -463,7 +463,10 @@ TEST(ProgramJsonTest, EffectFieldsFollowTheKind) {
       {"id": "d", "effect": {"kind": "fixed", "rate": "2"}},
       {"id": "e", "effect": {"kind": "multiplier", "rate": "1", "base_rules": []}},
       {"id": "f", "effect": {"kind": "per_money", "rate": "1", "minimum": 5, "base_rules": ["a"]}},
-      {"id": "g", "effect": {"kind": "per_mile"}}])");
+      {"id": "g", "effect": {"kind": "per_mile"}},
+      {"id": "h", "effect": {"kind": "per_unit"}},
+      {"id": "i", "effect": {"kind": "per_unit", "points": -10, "rate": "1"}},
+      {"id": "j", "effect": {"kind": "fixed", "fixed": 5, "points": 10}}])");
   EXPECT_TRUE(HasProblem(status, R"(accrual[0].effect.rate: required for kind "per_money")"));
   EXPECT_TRUE(
       HasProblem(status, R"(accrual[1].effect.booking_class_rates: must not be empty for kind "per_distance")"));
@@ -474,6 +477,18 @@ TEST(ProgramJsonTest, EffectFieldsFollowTheKind) {
   EXPECT_TRUE(HasProblem(status, R"(accrual[5].effect.minimum: not used by kind "per_money")"));
   EXPECT_TRUE(HasProblem(status, R"(accrual[5].effect.base_rules: not used by kind "per_money")"));
   EXPECT_TRUE(HasProblem(status, R"(accrual[6].effect.kind: "per_mile" is not an effect kind (per_money, )"));
+  EXPECT_TRUE(HasProblem(status, R"(accrual[7].effect.points: required for kind "per_unit")"));
+  EXPECT_TRUE(HasProblem(status, R"(accrual[8].effect.points: -10 is negative)"));
+  EXPECT_TRUE(HasProblem(status, R"(accrual[8].effect.rate: not used by kind "per_unit")"));
+  EXPECT_TRUE(HasProblem(status, R"(accrual[9].effect.points: not used by kind "fixed")"));
+}
+
+TEST(ProgramJsonTest, PerUnitReadsItsPoints) {
+  auto version = ParseProgramVersion(Version(R"("accrual": [
+      {"id": "coffee", "when": {"include_categories": ["coffee"]}, "effect": {"kind": "per_unit", "points": 10}}])"));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(version->accrual[0].effect.kind, AccrualEffect::Kind::kPerUnit);
+  EXPECT_EQ(version->accrual[0].effect.per_unit, Points(10));
 }
 
 TEST(ProgramJsonTest, WrongJsonTypes) {
