@@ -171,6 +171,9 @@ absl::StatusOr<Money> ToMoney(Points points, const Rate& rate_per_point, Currenc
 // A 128-bit integer for intermediate products that can exceed 64 bits.
 __extension__ typedef __int128 Int128;
 
+// 10^exponent. Precondition: 0 <= exponent <= 38 (what an Int128 holds).
+Int128 PowerOfTen(int exponent);
+
 // numerator / denominator rounded as asked. Precondition: denominator > 0.
 Int128 DivideRounded(Int128 numerator, Int128 denominator, Rounding rounding);
 

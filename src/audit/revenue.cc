@@ -17,12 +17,6 @@ namespace {
 using internal::CohortFold;
 using internal::CohortTotals;
 
-Int128 PowerOfTen(int exponent) {
-  Int128 result = 1;
-  for (int i = 0; i < exponent; ++i) result *= 10;
-  return result;
-}
-
 // Cumulative revenue by the formula: allocated x redeemed / (issued x
 // rate), at most allocated; all of it when nothing was issued. nullopt on
 // overflow.
@@ -30,15 +24,14 @@ std::optional<Int128> ByRedemptions(const CohortTotals& t, const Rate& rate) {
   if (t.allocated == 0) return 0;
   if (t.issued <= 0) return t.allocated;
   const Int128 redeemed = std::max<Int128>(t.redeemed, 0);
-  Int128 scaled_redeemed, expected, numerator, denominator;
+  Int128 scaled_redeemed, expected, numerator;
   if (__builtin_mul_overflow(redeemed, PowerOfTen(rate.scale()), &scaled_redeemed) ||
       __builtin_mul_overflow(t.issued, static_cast<Int128>(rate.mantissa()), &expected)) {
     return std::nullopt;
   }
   if (scaled_redeemed >= expected) return t.allocated;
   if (__builtin_mul_overflow(t.allocated, scaled_redeemed, &numerator)) return std::nullopt;
-  denominator = expected;
-  return DivideRounded(numerator, denominator, Rounding::kHalfEven);
+  return DivideRounded(numerator, expected, Rounding::kHalfEven);
 }
 
 // No point of the cohort is left to deliver.
@@ -106,7 +99,7 @@ class Narrow {
  public:
   explicit Narrow(Currency currency) : currency_(currency) {}
   Money ToMoney(Int128 minor, absl::string_view what) {
-    if (minor > INT64_MAX || minor < INT64_MIN) Fail(what);
+    if (!Fits(minor)) Fail(what);
     return Money(Fits(minor) ? static_cast<int64_t>(minor) : 0, currency_);
   }
   Points ToPoints(Int128 points, absl::string_view what) {

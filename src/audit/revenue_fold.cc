@@ -14,12 +14,6 @@
 namespace loyalty::internal {
 namespace {
 
-Int128 PowerOfTen(int exponent) {
-  Int128 result = 1;
-  for (int i = 0; i < exponent; ++i) result *= 10;
-  return result;
-}
-
 absl::Status Overflow(const Entry& entry) {
   return absl::OutOfRangeError(absl::StrCat("journal entry ", entry.seq, ": its allocation overflows"));
 }

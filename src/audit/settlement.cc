@@ -16,12 +16,6 @@ using internal::Overloaded;
 
 constexpr int kCommonScale = Rate::kMaxScale;  // sums are kept in units of 10^-18 of a major unit
 
-Int128 PowerOfTen(int exponent) {
-  Int128 value = 1;
-  for (int i = 0; i < exponent; ++i) value *= 10;
-  return value;
-}
-
 // The points of one partner under one version, netted over the period.
 struct Tally {
   Points issued;

@@ -238,10 +238,11 @@ absl::StatusOr<Rate> Rate::FromParts(int64_t mantissa, int scale) {
   return Rate(mantissa, scale);
 }
 
-bool IsShare(const Rate& rate) {
-  int64_t one = 1;
-  for (int i = 0; i < rate.scale(); ++i) one *= 10;
-  return rate.mantissa() > 0 && rate.mantissa() <= one;
+bool IsShare(const Rate& rate) { return rate.mantissa() > 0 && rate.mantissa() <= PowerOfTen(rate.scale()); }
+
+Int128 PowerOfTen(int exponent) {
+  LOYALTY_CHECK(exponent >= 0 && exponent <= 38);
+  return Pow10(exponent);
 }
 
 std::string Rate::ToString() const {

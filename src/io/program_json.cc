@@ -742,9 +742,7 @@ Tier ReadTier(const Json& value, const std::string& path, Problems& problems, co
     tier.benefits.earn_bonus = b.RateField("earn_bonus");
     if (auto protects = b.Bool("protects_from_expiry")) tier.benefits.protects_from_expiry = *protects;
     if (auto discount = b.RateField("redemption_discount")) {
-      int64_t one = 1;  // 10^scale: the mantissa of 1 at this scale
-      for (int i = 0; i < discount->scale(); ++i) one *= 10;
-      if (discount->mantissa() >= one) {
+      if (discount->mantissa() >= PowerOfTen(discount->scale())) {  // the mantissa of 1 at this scale
         problems.Add(b.PathOf("redemption_discount"), "must be below 1 (a share of the price)");
       }
       tier.benefits.redemption_discount = *discount;

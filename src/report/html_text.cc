@@ -37,10 +37,9 @@ std::string GroupedDecimal(absl::string_view decimal) {
 std::string Grouped(Int128 value) { return GroupedDecimal(Fraction{value, 1}.ToDecimal(0)); }
 
 std::string MoneyText(const Money& money) {
-  Int128 scale = 1;
-  for (int i = 0; i < money.currency().exponent(); ++i) scale *= 10;
+  const int exponent = money.currency().exponent();
   return absl::StrCat(money.currency().code(), " ",
-                      GroupedDecimal(Fraction{money.minor_units(), scale}.ToDecimal(money.currency().exponent())));
+                      GroupedDecimal(Fraction{money.minor_units(), PowerOfTen(exponent)}.ToDecimal(exponent)));
 }
 
 std::string PercentText(int64_t part, int64_t whole) {
