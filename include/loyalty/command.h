@@ -135,15 +135,25 @@ struct Accrue {
   Activity activity;
 };
 
-// Return purchase lines of accrual `credit`: reverses exactly the points
-// those lines earned when accrued (never recomputed), the activity's
-// unattributed points and qualifying counters with its last line.
+// Return purchase lines of accrual `credit`, whole or some of their units:
+// reverses exactly the points those units earned when accrued (never
+// recomputed), the activity's unattributed points and qualifying counters
+// with its last unit. A line's points are taken back in proportion to its
+// units returned so far, rounded down (UnitsShare in ledger.h), so the
+// last unit takes what is left and every unit returned, in any steps,
+// takes back exactly what the line earned. A line's units are returned
+// once: the refusal names the line and the units left.
 struct ReturnLines {
+  static constexpr int64_t kWholeLine = 0;  // a quantity: every unit of the line not yet returned
+
   std::string idempotency_key;
   MemberId member;
   std::optional<Instant> at{};
   uint64_t credit = 0;
   std::vector<uint32_t> lines;
+  // Empty (every line whole), or one per line: the units of it to return,
+  // at least 1, or kWholeLine.
+  std::vector<int64_t> quantities{};
 };
 
 // Price a reward for `ttl`; reserves nothing. The receipt's seq is the

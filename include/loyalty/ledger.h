@@ -107,6 +107,11 @@ struct Credited {
   Points unattributed{};
   std::vector<RuleGrant> grants{};
   int32_t local_day = 0;  // Date::days_since_epoch of the activity, program zone
+  // The quantity of each purchase line (one per line_points), so that a
+  // line can be returned unit by unit; empty when every line is one unit
+  // (and in accruals journaled before returns by quantity: their lines are
+  // returned whole).
+  std::vector<int64_t> line_units{};
   friend bool operator==(const Credited&, const Credited&) = default;
 };
 // Points spent; reversible by DebitReversed.
@@ -163,6 +168,9 @@ struct EarnReversed {
   int32_t counter_day = 0;             // the credit's local day (Date::days_since_epoch)
   std::vector<LotDraw> draws{};        // from other lots
   bool balance_first = true;
+  // The units each of `lines` returns, for an accrual that recorded its
+  // lines' units; empty where lines are returned whole.
+  std::vector<int64_t> units{};
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -401,14 +409,29 @@ struct Quote {
   Instant quoted_at;
 };
 
-// What an accrual earned, kept for returns by line.
+// What an accrual earned, kept for returns by line and by unit.
 struct AccrualRecord {
   std::vector<Points> line_points;
   Points unattributed;
-  std::vector<bool> returned;  // per line
+  // Per line: its quantity (empty: one unit each, as Credited::line_units)
+  // and the units returned so far.
+  std::vector<int64_t> units;
+  std::vector<int64_t> returned_units;
   std::vector<CounterDelta> counters;
   int32_t local_day = 0;  // of the activity, for the qualifying counters
+
+  // The units of line `line` (< line_points.size()).
+  int64_t UnitsOf(size_t line) const { return units.empty() ? 1 : units[line]; }
+  // Whether `returned` (units per line) is every unit of every line.
+  bool AllUnits(const std::vector<int64_t>& returned) const;
 };
+
+// The points that returning units `from`..`to` (of `units`, 0 <= from <=
+// to <= units) of a line that earned `points` takes back: the line's points
+// are taken back in proportion to the units returned so far, rounded down,
+// so that the last unit takes what is left. Returning every unit, in any
+// steps, takes back exactly `points`.
+Points UnitsShare(Points points, int64_t units, int64_t from, int64_t to);
 
 // A member's status: the tier earned on counters or granted (with its
 // validity, the reason of its last change and the local days it was earned

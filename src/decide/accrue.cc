@@ -46,6 +46,17 @@ absl::Status CheckNotCredited(const MemberId& member_id, const MemberState& memb
                                                " was already credited by entry ", it->second));
 }
 
+// The quantity of each purchase line, for returns by unit; none when every
+// line is one unit (so such an accrual's entry keeps the older form).
+std::vector<int64_t> LineUnits(const Activity& activity) {
+  const auto* purchase = std::get_if<Purchase>(&activity.detail);
+  if (purchase == nullptr) return {};
+  std::vector<int64_t> units;
+  for (const PurchaseLine& line : purchase->lines) units.push_back(line.quantity);
+  if (std::all_of(units.begin(), units.end(), [](int64_t u) { return u == 1; })) units.clear();
+  return units;
+}
+
 }  // namespace
 
 Decided DecideAccrue(const DecideContext& context, const Accrue& command, Entry entry) {
@@ -79,6 +90,7 @@ Decided DecideAccrue(const DecideContext& context, const Accrue& command, Entry 
   body.counters = result->counters;
   body.activity = activity.id;
   body.line_points = result->per_line;
+  body.line_units = LineUnits(activity);
   body.unattributed = result->unattributed;
   for (const AccrualLine& line : result->lines) body.grants.push_back({line.rule_id, line.granted});
   body.local_day = day.days_since_epoch();

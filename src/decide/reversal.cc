@@ -1,5 +1,5 @@
 // Decisions that take back what was recorded before: part of a credit
-// (ReverseEarn), the purchase lines of an accrual (ReturnLines), and a
+// (ReverseEarn), purchase lines or units of an accrual (ReturnLines), and a
 // debit (ReverseDebit). Points of a credit already spent are taken from
 // the member's other points, and only what they do not cover becomes debt;
 // points given back settle debt first.
@@ -23,28 +23,50 @@ int32_t CreditDay(const Program& program, const MemberState& member, uint64_t cr
   return program.zone().LocalDate(lot->earned_at).days_since_epoch();
 }
 
-// The lines of `record` returned once `command`'s are (in `*returning`),
-// and the points those lines earned; InvalidArgument naming "lines[i]" for
-// a line the accrual does not have, FailedPrecondition for one already
-// returned.
-absl::StatusOr<int64_t> ReturnedPoints(const DecideContext& context, const ReturnLines& command,
-                                       const AccrualRecord& record, std::vector<bool>* returning) {
-  *returning = record.returned;
+// What returning `command`'s lines takes: the units of each (into
+// `body.units`, kept only if the accrual recorded its lines' units), the
+// units of each line returned once they are (`*returned`), the points they
+// earned, and the explanation's words for them ("2 line(s)" when whole,
+// else "line 0, 1 of 3 units of line 1"). InvalidArgument naming "lines[i]" or "quantities[i]" for a line
+// the accrual does not have or a quantity below 0, FailedPrecondition
+// naming the line and its units left for more units than are left.
+struct Returning {
+  std::vector<int64_t> returned;
   int64_t amount = 0;
-  for (size_t i = 0; i < command.lines.size(); ++i) {
-    uint32_t line = command.lines[i];
-    std::string field = absl::StrCat("lines[", i, "]");
-    if (line >= record.line_points.size()) {
-      return Invalid(field, absl::StrCat("accrual ", command.credit, " has ", record.line_points.size(), " lines"));
-    }
-    if ((*returning)[line]) {
-      return absl::FailedPreconditionError(absl::StrCat("member ", context.id.value(), ": line ", line, " of accrual ",
-                                                        command.credit, " is already returned"));
-    }
-    (*returning)[line] = true;
-    amount += record.line_points[line].value();
+  std::string text;
+};
+absl::StatusOr<Returning> ReturnedUnits(const DecideContext& context, const ReturnLines& command,
+                                        const AccrualRecord& record, entries::EarnReversed& body) {
+  if (!command.quantities.empty() && command.quantities.size() != command.lines.size()) {
+    return Invalid("quantities", "give one per line, or none to return the lines whole");
   }
-  return amount;
+  Returning result{record.returned_units, 0, ""};
+  bool partial = false;
+  for (size_t i = 0; i < command.lines.size(); ++i) {
+    const uint32_t line = command.lines[i];
+    const int64_t quantity = command.quantities.empty() ? ReturnLines::kWholeLine : command.quantities[i];
+    if (line >= record.line_points.size()) {
+      return Invalid(absl::StrCat("lines[", i, "]"),
+                     absl::StrCat("accrual ", command.credit, " has ", record.line_points.size(), " lines"));
+    }
+    if (quantity < 0) return Invalid(absl::StrCat("quantities[", i, "]"), "return at least one unit");
+    const int64_t units = record.UnitsOf(line), done = result.returned[line], left = units - done;
+    if (left == 0 || quantity > left) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "member ", context.id.value(), ": line ", line, " of accrual ", command.credit,
+          left == 0 ? " is already returned" : absl::StrCat(" has ", left, " unit(s) left to return, not ", quantity)));
+    }
+    const int64_t taking = quantity == ReturnLines::kWholeLine ? left : quantity;
+    result.amount += UnitsShare(record.line_points[line], units, done, done + taking).value();
+    result.returned[line] = done + taking;
+    body.units.push_back(taking);
+    partial = partial || taking != units;
+    absl::StrAppend(&result.text, i == 0 ? "" : ", ",
+                    taking == units ? "" : absl::StrCat(taking, " of ", units, " units of "), "line ", line);
+  }
+  if (!partial) result.text = absl::StrCat(command.lines.size(), " line(s)");
+  if (record.units.empty()) body.units.clear();
+  return result;
 }
 
 // Takes `body.amount` of credit `body.credit` back: what is left of its lot
@@ -118,13 +140,12 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
   }
   const AccrualRecord& record = accrual->second;
   if (c.lines.empty()) return Invalid("lines", "name at least one line to return");
-  std::vector<bool> returning;
-  absl::StatusOr<int64_t> lines_amount = ReturnedPoints(context, c, record, &returning);
-  if (!lines_amount.ok()) return lines_amount.status();
-  int64_t amount = *lines_amount;
   entries::EarnReversed body{c.credit, Points(0), Points(0), Points(0), {}, c.lines, record.local_day};
-  // The activity's unattributed points and counters go with its last line.
-  bool last = std::all_of(returning.begin(), returning.end(), [](bool b) { return b; });
+  absl::StatusOr<Returning> returning = ReturnedUnits(context, c, record, body);
+  if (!returning.ok()) return returning.status();
+  int64_t amount = returning->amount;
+  // The activity's unattributed points and counters go with its last unit.
+  const bool last = record.AllUnits(returning->returned);
   if (last) {
     amount += record.unattributed.value();
     body.counters = record.counters;
@@ -148,7 +169,7 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
 
   TakeBack(member, lot, body);
   if (!Add(member.debt(), body.debt_added).ok()) return absl::OutOfRangeError("debt would overflow");
-  entry.explanation = absl::StrCat("returned ", c.lines.size(), " line(s) of accrual ", c.credit, ": ", amount,
+  entry.explanation = absl::StrCat("returned ", returning->text, " of accrual ", c.credit, ": ", amount,
                                    " points earned on them reversed", last ? " with the activity's bonuses" : "",
                                    amount == 0 ? "" : TakeBackText(body));
   auto review =

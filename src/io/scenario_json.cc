@@ -543,8 +543,26 @@ bool ReadCaptureOrRelease(const StepAction& action, ScenarioStep& step, Context&
   return true;
 }
 
+// Reads one line of a return step into `command`: a 0-based line number
+// (the whole line), or {"line": N, "quantity": Q} (Q of its units).
+void ReadReturnedLine(const Json& item, const std::string& path, ReturnLines& command, Problems& problems) {
+  int64_t quantity = ReturnLines::kWholeLine;
+  std::optional<int64_t> line;
+  if (item.is_object()) {
+    Fields l(item, path, problems, {"line", "quantity"});
+    line = l.Integer("line", 0, UINT32_MAX, kRequired);
+    quantity = l.Integer("quantity", 1, kInt64Max, kRequired).value_or(1);
+  } else if (item.is_number_unsigned() && item.get<uint64_t>() <= UINT32_MAX) {
+    line = item.get<int64_t>();
+  } else {
+    problems.Add(path, absl::StrCat("expected a line number or {\"line\", \"quantity\"}, got ", Kind(item)));
+  }
+  command.lines.push_back(static_cast<uint32_t>(line.value_or(0)));
+  command.quantities.push_back(quantity);
+}
+
 // Reads a return step: lines of an earlier accrual's purchase, by their
-// 0-based numbers.
+// 0-based numbers, whole or some of their units.
 bool ReadReturn(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
   Fields g(action.body, action.path, problems, {"member", "accrual", "lines"});
   MemberId member = ReadEnrolledMember(g, context, problems);
@@ -554,14 +572,12 @@ bool ReadReturn(const StepAction& action, ScenarioStep& step, Context& context, 
   if (lines != nullptr && (!lines->is_array() || lines->empty())) {
     problems.Add(g.PathOf("lines"), "expected a non-empty array of line numbers (0-based)");
   } else if (lines != nullptr) {
-    for (size_t i = 0; i < lines->size(); ++i) {
-      const Json& line = (*lines)[i];
-      if (!line.is_number_unsigned() || line.get<uint64_t>() > UINT32_MAX) {
-        problems.Add(Element(g.PathOf("lines"), i), absl::StrCat("expected a line number, got ", Kind(line)));
-      } else {
-        command.lines.push_back(line.get<uint32_t>());
-      }
-    }
+    for (size_t i = 0; i < lines->size(); ++i) ReadReturnedLine((*lines)[i], Element(g.PathOf("lines"), i), command, problems);
+  }
+  // Whole lines only: the command as it was before quantities.
+  if (std::all_of(command.quantities.begin(), command.quantities.end(),
+                  [](int64_t q) { return q == ReturnLines::kWholeLine; })) {
+    command.quantities.clear();
   }
   step.action = Command(std::move(command));
   return true;

@@ -92,6 +92,12 @@ void EncodeCommand(Writer& w, const Command& command) {
                    fields(c.credit);
                    w.Unsigned(c.lines.size());
                    for (uint32_t line : c.lines) w.Unsigned(line);
+                   // Last and only when given, so that a return of whole
+                   // lines has the bytes it had before quantities.
+                   if (!c.quantities.empty()) {
+                     w.Unsigned(c.quantities.size());
+                     for (int64_t quantity : c.quantities) w.Signed(quantity);
+                   }
                  },
                  [&](const QuoteReward& c) { fields(c.reward, c.ttl); },
                  [&](const RedeemReward& c) { fields(c.reward, c.quote); },

@@ -17,7 +17,7 @@ using internal::Reader;
 constexpr size_t kMaxItems = 1 << 16;
 
 bool Get(Reader& r, uint32_t* value) {
-  uint64_t raw;
+  uint64_t raw = 0;
   if (!r.Unsigned(&raw)) return false;
   if (raw > UINT32_MAX) return r.Fail("number out of range");
   *value = static_cast<uint32_t>(raw);
@@ -109,7 +109,10 @@ bool GetFields(Reader& r, ReverseDebit* c) { return Get(r, &c->debit); }
 bool GetFields(Reader& r, Adjust* c) { return Get(r, &c->delta) && Get(r, &c->reason) && Get(r, &c->actor); }
 bool GetFields(Reader& r, Transfer* c) { return Get(r, &c->to) && Get(r, &c->amount); }
 bool GetFields(Reader& r, Accrue* c) { return GetActivity(r, &c->activity); }
-bool GetFields(Reader& r, ReturnLines* c) { return Get(r, &c->credit) && Get(r, &c->lines); }
+bool GetFields(Reader& r, ReturnLines* c) {
+  return Get(r, &c->credit) && Get(r, &c->lines) &&
+         (r.AtEnd() || (Get(r, &c->quantities) && (!c->quantities.empty() || r.Fail("an empty list of quantities"))));
+}
 bool GetFields(Reader& r, QuoteReward* c) { return Get(r, &c->reward) && Get(r, &c->ttl); }
 bool GetFields(Reader& r, RedeemReward* c) { return Get(r, &c->reward) && Get(r, &c->quote); }
 bool GetFields(Reader& r, HoldReward* c) { return Get(r, &c->reward) && Get(r, &c->quote) && Get(r, &c->ttl); }

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/encoding.h"
+#include "loyalty/check.h"
 #include "journal/ledger_codec.h"
 #include "journal/value_codec.h"
 
@@ -19,17 +20,18 @@ constexpr uint8_t kFormat = 3;
 constexpr size_t kMaxCommand = 1 << 24;
 
 // Applies `f(field)` to each field of a body (const or not) in its encoding
-// order; `f` returns false to stop. Writing and reading share this list, so
-// the two cannot drift apart.
+// order; `f` returns false to stop. `units`: the form with purchase lines'
+// units (kinds 22 and 23). Writing and reading share this list, so the two
+// cannot drift apart.
 template <typename E, typename F>
-bool Fields(E& e, F&& f) {
+bool Fields(E& e, bool units, F&& f) {
   using namespace entries;
   using T = std::remove_const_t<E>;
   if constexpr (std::is_same_v<T, Enrolled>) {
     return true;
   } else if constexpr (std::is_same_v<T, Credited>) {
     return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters) && f(e.activity) &&
-           f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day);
+           f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day) && (!units || f(e.line_units));
   } else if constexpr (std::is_same_v<T, Debited>) {
     return f(e.amount) && f(e.draws) && f(e.price) && f(e.quote) && f(e.value);
   } else if constexpr (std::is_same_v<T, Expired>) {
@@ -42,7 +44,7 @@ bool Fields(E& e, F&& f) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
     return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) &&
-           f(e.counter_day) && (!e.balance_first || f(e.draws));
+           f(e.counter_day) && (!e.balance_first || f(e.draws)) && (!units || f(e.units));
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
@@ -78,7 +80,11 @@ bool Fields(E& e, F&& f) {
 //       its draws after the older kind's fields;
 //   18, 19: TransferredOut and TransferredIn across shards (`across`);
 //   20: TransferSettled;
-//   21: EstimateRevised.
+//   21: EstimateRevised;
+//   22: Credited with its purchase lines' units (line_units), after the
+//       older kind's fields;
+//   23: EarnReversed from the balance with the units it returns of each
+//       line, after kind 17's fields.
 template <typename T, size_t I = 0>
 constexpr uint64_t IndexOf() {
   if constexpr (std::is_same_v<std::variant_alternative_t<I, EntryBody>, T>) {
@@ -94,6 +100,8 @@ constexpr uint64_t kTransferredOutAcross = 18;
 constexpr uint64_t kTransferredInAcross = 19;
 constexpr uint64_t kTransferSettled = 20;
 constexpr uint64_t kEstimateRevised = 21;
+constexpr uint64_t kCreditedWithUnits = 22;
+constexpr uint64_t kEarnReversedByUnits = 23;
 static_assert(IndexOf<entries::TransferSettled>() == kFlaggedKinds &&
               IndexOf<entries::EstimateRevised>() == kFlaggedKinds + 1 &&
               std::variant_size_v<EntryBody> == kFlaggedKinds + 2);
@@ -107,11 +115,23 @@ bool* FlagOf(T& body) {
   return nullptr;
 }
 
+// Whether a body has the form with purchase lines' units.
+template <typename T>
+bool HasUnits(const T& body) {
+  if constexpr (std::is_same_v<T, entries::Credited>) return !body.line_units.empty();
+  if constexpr (std::is_same_v<T, entries::EarnReversed>) return !body.units.empty();
+  return false;
+}
+
 uint64_t KindOf(const EntryBody& body) {
   return std::visit(
       [](const auto& b) -> uint64_t {
         using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, entries::EarnReversed>) {
+        if constexpr (std::is_same_v<T, entries::Credited>) {
+          if (HasUnits(b)) return kCreditedWithUnits;
+        } else if constexpr (std::is_same_v<T, entries::EarnReversed>) {
+          LOYALTY_CHECK(b.balance_first || !HasUnits(b));
+          if (HasUnits(b)) return kEarnReversedByUnits;
           if (b.balance_first) return kEarnReversedFromBalance;
         } else if constexpr (std::is_same_v<T, entries::TransferredOut>) {
           if (b.across) return kTransferredOutAcross;
@@ -127,10 +147,12 @@ uint64_t KindOf(const EntryBody& body) {
       body);
 }
 
-// The alternative of EntryBody that `kind` is, and whether its flag is set.
+// The alternative of EntryBody that `kind` is, whether its flag is set and
+// whether it has the form with units.
 struct KindForm {
   uint64_t index;
   bool flagged;
+  bool units = false;
 };
 std::optional<KindForm> FormOf(uint64_t kind) {
   switch (kind) {
@@ -144,6 +166,10 @@ std::optional<KindForm> FormOf(uint64_t kind) {
       return KindForm{IndexOf<entries::TransferSettled>(), false};
     case kEstimateRevised:
       return KindForm{IndexOf<entries::EstimateRevised>(), false};
+    case kCreditedWithUnits:
+      return KindForm{IndexOf<entries::Credited>(), false, true};
+    case kEarnReversedByUnits:
+      return KindForm{IndexOf<entries::EarnReversed>(), true, true};
     default:
       if (kind < kFlaggedKinds) return KindForm{kind, false};
       return std::nullopt;
@@ -156,7 +182,9 @@ bool DecodeBody(Reader& r, KindForm form, EntryBody* body) {
     if (form.index != I) return DecodeBody<I + 1>(r, form, body);
     std::variant_alternative_t<I, EntryBody> value;
     if (bool* flag = FlagOf(value)) *flag = form.flagged;
-    if (!Fields(value, [&](auto& field) { return Get(r, &field); })) return false;
+    if (!Fields(value, form.units, [&](auto& field) { return Get(r, &field); })) return false;
+    // One entry has one encoding: the form with units has some.
+    if (form.units && !HasUnits(value)) return r.Fail("an entry of the form with units has none");
     *body = std::move(value);
     return true;
   } else {
@@ -200,7 +228,7 @@ void EncodeEntry(const Entry& entry, std::string* out) {
   w.Unsigned(KindOf(entry.body));
   std::visit(
       [&](const auto& body) {
-        Fields(body, [&](const auto& field) {
+        Fields(body, HasUnits(body), [&](const auto& field) {
           Put(w, field);
           return true;
         });

@@ -85,22 +85,14 @@ bool Get(Reader& r, absl::FunctionRef<bool(absl::string_view)> known_version, Lo
 void Put(Writer& w, const AccrualRecord& accrual) {
   Put(w, accrual.line_points);
   Put(w, accrual.unattributed);
-  w.Unsigned(accrual.returned.size());
-  for (bool returned : accrual.returned) Put(w, returned);
+  Put(w, accrual.units);
+  Put(w, accrual.returned_units);
   Put(w, accrual.counters);
   Put(w, accrual.local_day);
 }
 bool Get(Reader& r, AccrualRecord* accrual) {
-  uint64_t lines = 0;
-  if (!Get(r, &accrual->line_points) || !Get(r, &accrual->unattributed) || !r.Unsigned(&lines)) return false;
-  if (lines != accrual->line_points.size()) return r.Fail("an accrual's returned lines do not match its lines");
-  accrual->returned.assign(lines, false);
-  for (uint64_t i = 0; i < lines; ++i) {
-    bool returned = false;
-    if (!Get(r, &returned)) return false;
-    accrual->returned[i] = returned;
-  }
-  return Get(r, &accrual->counters) && Get(r, &accrual->local_day);
+  return Get(r, &accrual->line_points) && Get(r, &accrual->unattributed) && Get(r, &accrual->units) &&
+         Get(r, &accrual->returned_units) && Get(r, &accrual->counters) && Get(r, &accrual->local_day);
 }
 
 // A counter's amounts by local day (below, as a map).

@@ -359,6 +359,16 @@ void Fold(S& s, const entries::Enrolled&) {
   });
 }
 
+// A credit's lines' units: none (lines returned whole), or one quantity of
+// at least 1 per line of an activity's accrual.
+template <typename S>
+bool LineUnitsFit(S& s, const entries::Credited& e) {
+  if (e.line_units.empty()) return true;
+  return s.Require(!e.activity.empty() && e.line_units.size() == e.line_points.size() &&
+                       std::all_of(e.line_units.begin(), e.line_units.end(), [](int64_t u) { return u >= 1; }),
+                   "its lines' units do not match its lines");
+}
+
 template <typename S>
 void Fold(S& s, const entries::Credited& e) {
   const Entry& entry = s.entry();
@@ -367,7 +377,8 @@ void Fold(S& s, const entries::Credited& e) {
       !s.PayDebtFrom(e.amount, e.debt_paid) ||
       (e.amount > Points(0) && !s.AddLot(0, Lot::Origin::kCredit, e.amount, Points(e.amount.value() - e.debt_paid.value()),
                                          entry.business_time, e.expires_at)) ||
-      !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day))) {
+      !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day)) ||
+      !LineUnitsFit(s, e)) {
     return;
   }
   if (e.activity.empty()) return;
@@ -376,8 +387,8 @@ void Fold(S& s, const entries::Credited& e) {
     member.last_activity = std::max(member.last_activity, entry.business_time);
     MemberDetail& detail = member.mutable_detail();
     if (!e.line_points.empty()) {
-      detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed,
-                                                 std::vector<bool>(e.line_points.size()), e.counters, e.local_day};
+      detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed, e.line_units,
+                                                 std::vector<int64_t>(e.line_points.size()), e.counters, e.local_day};
     }
     // Journals written before activities were credited once may credit one
     // twice: the first credit is the one a repeat is refused with.
@@ -456,24 +467,41 @@ void Fold(S& s, const entries::HoldReleased& e) {
   s.Change([&](MemberState& member) { member.mutable_detail().holds.erase(e.hold); });
 }
 
-// The purchase lines a reversal returns, marked in a copy of the accrual's
-// record; false if one is not returnable.
+// The units of purchase lines a reversal returns, added to a copy of the
+// accrual's record (`*returned`); false if one is not returnable. A
+// reversal with units (what Decide writes for an accrual with units) must
+// take back exactly those units' share of the lines' points, and the
+// activity's unattributed points and counters with the last unit.
 template <typename S>
-bool MarkReturned(S& s, const entries::EarnReversed& e, std::vector<bool>* returned) {
+bool MarkReturned(S& s, const entries::EarnReversed& e, std::vector<int64_t>* returned) {
   auto accrual = s.member().detail().accruals.find(e.credit);
-  if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); })) {
+  if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); }) ||
+      !s.Require(e.units.empty() || e.units.size() == e.lines.size(), "its units do not match its lines")) {
     return false;
   }
-  *returned = accrual->second.returned;
-  for (uint32_t line : e.lines) {
-    if (!s.Require(line < returned->size() && !(*returned)[line], [&] {
-          return absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable");
-        })) {
+  const AccrualRecord& record = accrual->second;
+  *returned = record.returned_units;
+  int64_t share = 0;
+  for (size_t i = 0; i < e.lines.size(); ++i) {
+    const uint32_t line = e.lines[i];
+    const bool fits = line < returned->size() && (*returned)[line] < record.UnitsOf(line) &&
+                      (e.units.empty() ? (*returned)[line] == 0 : e.units[i] >= 1 &&
+                                                                      e.units[i] <= record.UnitsOf(line) - (*returned)[line]);
+    if (!s.Require(fits, [&] { return absl::StrCat("line ", line, " of accrual ", e.credit, " is not returnable"); })) {
       return false;
     }
-    (*returned)[line] = true;
+    const int64_t to = e.units.empty() ? record.UnitsOf(line) : (*returned)[line] + e.units[i];
+    share += UnitsShare(record.line_points[line], record.UnitsOf(line), (*returned)[line], to).value();
+    (*returned)[line] = to;
   }
-  return true;
+  if (e.units.empty()) return true;
+  const bool last = record.AllUnits(*returned);
+  return s.Add(share, last ? record.unattributed.value() : 0, "the returned points") &&
+         s.Require(e.amount.value() == share && e.counters == (last ? record.counters : std::vector<CounterDelta>{}),
+                   [&] {
+                     return absl::StrCat("it reverses ", e.amount.value(), " points, but the units it returns earned ",
+                                         share);
+                   });
 }
 
 // A reversal takes what is left of the credit's lot first, then draws on
@@ -490,7 +518,7 @@ void Fold(S& s, const entries::EarnReversed& e) {
       !s.Require(e.amount >= Points(0) && e.from_lot >= Points(0) && e.debt_added >= Points(0), "negative amounts")) {
     return;
   }
-  std::vector<bool> returned;
+  std::vector<int64_t> returned;
   if (!e.lines.empty() && !MarkReturned(s, e, &returned)) return;
   int64_t total = e.from_lot.value(), drawn = 0;
   for (const LotDraw& draw : e.draws) {
@@ -517,7 +545,7 @@ void Fold(S& s, const entries::EarnReversed& e) {
     return;
   }
   if (e.lines.empty()) return;
-  s.Change([&](MemberState& member) { member.mutable_detail().accruals[e.credit].returned = std::move(returned); });
+  s.Change([&](MemberState& member) { member.mutable_detail().accruals[e.credit].returned_units = std::move(returned); });
 }
 
 template <typename S>

@@ -118,6 +118,19 @@ Lot* MemberState::FindLot(LotId id) {
   return const_cast<Lot*>(static_cast<const MemberState*>(this)->FindLot(id));
 }
 
+bool AccrualRecord::AllUnits(const std::vector<int64_t>& returned) const {
+  for (size_t line = 0; line < line_points.size(); ++line) {
+    if (returned[line] != UnitsOf(line)) return false;
+  }
+  return true;
+}
+
+Points UnitsShare(Points points, int64_t units, int64_t from, int64_t to) {
+  LOYALTY_CHECK(points >= Points(0) && 0 <= from && from <= to && to <= units && units > 0);
+  auto taken = [&](int64_t returned) { return static_cast<int64_t>(Int128{points.value()} * returned / units); };
+  return Points(taken(to) - taken(from));
+}
+
 std::string CurrentTier(const TierLadder& ladder, const TierStatus& status) {
   return ladder.RankOf(status.paid_tier) > ladder.RankOf(status.tier) ? status.paid_tier : status.tier;
 }

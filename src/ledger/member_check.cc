@@ -72,6 +72,18 @@ absl::Status CheckGivenBack(const MemberState& member) {
   return absl::OkStatus();
 }
 
+// An accrual's units: none or one (at least 1) per line, and per line the
+// units returned, between 0 and its units.
+bool UnitsFit(const AccrualRecord& accrual) {
+  const size_t lines = accrual.line_points.size();
+  if (accrual.returned_units.size() != lines || (!accrual.units.empty() && accrual.units.size() != lines)) return false;
+  for (size_t line = 0; line < lines; ++line) {
+    const int64_t units = accrual.UnitsOf(line), returned = accrual.returned_units[line];
+    if (units < 1 || returned < 0 || returned > units || accrual.line_points[line] < Points(0)) return false;
+  }
+  return true;
+}
+
 absl::Status CheckHoldsAndDebits(const MemberState& member) {
   const MemberDetail& detail = member.detail();
   int64_t held = 0;
@@ -90,7 +102,7 @@ absl::Status CheckHoldsAndDebits(const MemberState& member) {
     if (seq == 0 || seq > member.last_seq || quote.amount < Points(0)) return Broken("a quote is out of range");
   }
   for (const auto& [seq, accrual] : detail.accruals) {
-    if (seq == 0 || seq > member.last_seq || accrual.returned.size() != accrual.line_points.size()) {
+    if (seq == 0 || seq > member.last_seq || !UnitsFit(accrual)) {
       return Broken(absl::StrCat("accrual ", seq, " is out of range"));
     }
   }

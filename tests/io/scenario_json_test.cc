@@ -90,6 +90,38 @@ TEST(ScenarioJson, EveryProblemIsReportedWithItsPath) {
   }
 }
 
+// A return names lines by number (every unit left) or with a quantity.
+TEST(ScenarioJson, AReturnTakesLinesWholeOrByQuantity) {
+  const std::string basket =
+      R"({"at": "2010-03-01T00:00:00Z", "name": "b", "accrue": {"member": "M-1", "activity": {"id": "b", "purchase": {"lines": [{"sku": "x", "quantity": 3, "unit_price": "2.50"}, {"sku": "y", "unit_price": "1.00"}]}}}})";
+  auto scenario = ParseScenario(WithTimeline(absl::StrCat("[", basket, R"(,
+      {"at": "2010-03-02T00:00:00Z", "return": {"member": "M-1", "accrual": "b", "lines": [1, {"line": 0, "quantity": 2}]}},
+      {"at": "2010-03-03T00:00:00Z", "return": {"member": "M-1", "accrual": "b", "lines": [0]}}])")),
+                                "");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const auto& some = std::get<ReturnLines>(std::get<Command>(scenario->timeline[2].action));
+  EXPECT_EQ(some.lines, (std::vector<uint32_t>{1, 0}));
+  EXPECT_EQ(some.quantities, (std::vector<int64_t>{ReturnLines::kWholeLine, 2}));
+  // Whole lines only: no quantities, the command as it always was.
+  EXPECT_TRUE(std::get<ReturnLines>(std::get<Command>(scenario->timeline[3].action)).quantities.empty());
+
+  scenario = ParseScenario(WithTimeline(absl::StrCat("[", basket, R"(,
+      {"at": "2010-03-02T00:00:00Z", "return": {"member": "M-1", "accrual": "b", "lines": [{"line": 0, "quantity": 0}, {"line": 1}, {"quantity": 1}, "x", -1, {"line": 0, "quantity": 1, "sku": "x"}]}}])")),
+                           "");
+  ASSERT_FALSE(scenario.ok());
+  const std::string message(scenario.status().message());
+  for (const char* expected : {
+           "timeline[1].return.lines[0].quantity: ",
+           "timeline[1].return.lines[1].quantity: required",
+           "timeline[1].return.lines[2].line: required",
+           "timeline[1].return.lines[3]: expected a line number or {\"line\", \"quantity\"}, got a string",
+           "timeline[1].return.lines[4]: expected a line number",
+           "timeline[1].return.lines[5].sku: unknown field",
+       }) {
+    EXPECT_NE(message.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << message;
+  }
+}
+
 // run_expiry and close_period concern every member: their expected figures
 // are grouped by the member they are of.
 TEST(ScenarioJson, PeriodStepsExpectTheFiguresOfTheMembersTheyName) {

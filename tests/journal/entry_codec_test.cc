@@ -328,14 +328,45 @@ TEST(EntryCodecTest, HandWrittenHeaderDecodes) {
 TEST(EntryCodecTest, UnknownKindRejected) {
   // Kind 17 is the reversal that takes from the balance first (below);
   // 18 and 19 are the halves of a transfer across shards, 20 its
-  // settlement, 21 a revised estimate.
-  for (uint64_t kind : {uint64_t{22}, uint64_t{23}, uint64_t{127}, uint64_t{128},
+  // settlement, 21 a revised estimate, 22 and 23 an accrual and a return
+  // with their lines' units.
+  for (uint64_t kind : {uint64_t{24}, uint64_t{25}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
     ASSERT_FALSE(decoded.ok());
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(absl::StrContains(decoded.status().message(), "kind")) << decoded.status();
+  }
+}
+
+// An accrual whose lines have more than one unit records them (kind 22),
+// and a return of some units records them (kind 23), after the fields of
+// the kinds without units; those kinds keep their bytes, and a units form
+// with no units is refused, so one entry has one encoding.
+TEST(EntryCodecTest, UnitsHaveKindsOfTheirOwn) {
+  entries::Credited credited{Points(50), Points(0), Instant::Max(), "purchase b1", {}, "b1",
+                             {Points(30), Points(20)}, Points(0), {}, 7};
+  entries::EarnReversed returned{9, Points(10), Points(10), Points(0), {}, {0}, 7};
+  // An enrolment has no fields: its last byte is the kind.
+  const size_t kind_at = Encode(MakeEntry(entries::Enrolled{})).size() - 1;
+  EXPECT_EQ(Encode(MakeEntry(credited))[kind_at], 1);
+  EXPECT_EQ(Encode(MakeEntry(returned))[kind_at], 17);
+  credited.line_units = {3, 2};
+  returned.units = {1};
+  for (const auto& [entry, kind] : {std::pair(MakeEntry(credited), 22), std::pair(MakeEntry(returned), 23)}) {
+    SCOPED_TRACE(kind);
+    std::string bytes = Encode(entry);
+    ASSERT_EQ(bytes[kind_at], kind);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    // The same bytes with an empty list of units.
+    bytes.resize(bytes.size() - (kind == 22 ? 3 : 2));
+    bytes.push_back(0);
+    auto empty = DecodeEntry(bytes);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_TRUE(absl::StrContains(empty.status().message(), "has none")) << empty.status();
   }
 }
 

@@ -97,7 +97,7 @@ TEST_F(MemberCodecTest, EveryPartSurvivesTheRoundTrip) {
   EXPECT_EQ(ann.detail().holds.size(), 1u);
   EXPECT_EQ(ann.detail().quotes.size(), 1u);
   EXPECT_EQ(ann.detail().debits.size(), 2u);
-  EXPECT_EQ(ann.detail().accruals.begin()->second.returned, (std::vector<bool>{false, true}));
+  EXPECT_EQ(ann.detail().accruals.begin()->second.returned_units, (std::vector<int64_t>{0, 1}));
   EXPECT_EQ(ann.detail().activities.size(), 1u);
   EXPECT_FALSE(ann.detail().rule_use.empty());
   EXPECT_EQ(ann.detail().flags, std::vector<std::string>{"staff"});

@@ -332,6 +332,23 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
          At(e, s.quote).body = entries::EstimateRevised{*Rate::Parse("0.5"), 2024, "", ""};
          return s.quote;
        }},
+      {"an accrual whose units do not match its lines",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).line_units = {2};
+         return s.accrual;
+       }},
+      {"a return of more units than its line has",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.returned).units = {2};
+         return s.returned;
+       }},
+      {"a return that takes back more than its units earned",
+       [&](auto& e) {
+         auto& r = Body<entries::EarnReversed>(e, s.returned);
+         r.amount = Points(r.amount.value() + 1);
+         r.from_lot = Points(r.from_lot.value() + 1);
+         return s.returned;
+       }},
       {"a business time out of range",
        [&](auto& e) {
          At(e, s.credit).business_time = Instant::Min();

@@ -230,6 +230,70 @@ TEST(GoldenRetail, AReturnTakesFromTheMembersOtherPointsBeforeDebt) {
   EXPECT_EQ(shop.engine->StateDigest(), live);
 }
 
+// A drugstore basket returned unit by unit after most of its points were
+// spent. Each return takes back its units' share of what the line earned,
+// floor(points x units returned so far / units) less what was taken before:
+//   1 Mar  basket 1: shampoo 3 x 3.99 = 11.97, diapers 4 x 12.50 = 50.00.
+//          base on 61.97: 30.985 -> 30, by amount 5.79 and 24.21 -> 5 and
+//          24, the leftover point to the larger remainder: 6 and 24.
+//          baby-10x on 50.00: 225, capped at 200 a day, all on the diapers.
+//          welcome 500, to the basket. 730 points; lines [6, 224] of 3 and
+//          4 units.
+//   2 Mar  pays 600 at the till: 130 left.
+//   3 Mar  1 of 4 diapers: floor(224 x 1/4) = 56. 74 left.
+//   4 Mar  1 of 3 shampoos: floor(6 x 1/3) = 2. 72 left.
+//   5 Mar  the other 3 diapers: 224 - 56 = 168: 72 from the lot, 96 debt.
+//          3 more shampoos: refused, 2 are left.
+//   6 Mar  the last 2 shampoos: 6 - 2 = 4, and with the basket's last unit
+//          the welcome bonus: 504, all debt: 600 owed, the points paid.
+//   56 + 2 + 168 + 504 = 730, what the basket earned.
+TEST(GoldenRetail, APartialReturnAfterSpending) {
+  Drugstore shop("partial_return.db", "2011-03-01T09:00:00Z");
+  auto basket = shop.Buy("b1", "2011-03-01T09:00:00Z", "basket-1",
+                         {Line("shampoo", "drugstore", 3, "3.99"), Line("diapers", "baby", 4, "12.50")});
+  ASSERT_TRUE(basket.ok()) << basket.status();
+  const auto& credit = std::get<entries::Credited>(basket->entries[0].body);
+  EXPECT_EQ(credit.amount, Points(730));
+  EXPECT_EQ(credit.line_points, (std::vector<Points>{Points(6), Points(224)}));
+  EXPECT_EQ(credit.unattributed, Points(500));
+  EXPECT_EQ(credit.line_units, (std::vector<int64_t>{3, 4}));
+  ASSERT_TRUE(shop.engine->Execute(PayWithPointsAtTill{.idempotency_key = "pay", .member = Id("anna"),
+                                                       .at = At("2011-03-02T10:00:00Z"), .points = Points(600)})
+                  .ok());
+  auto give_back = [&](const char* key, const char* at, uint32_t line, int64_t units) {
+    return shop.engine->Execute(ReturnLines{.idempotency_key = key, .member = Id("anna"), .at = At(at),
+                                            .credit = basket->seq(), .lines = {line}, .quantities = {units}});
+  };
+  auto reversal = [](const absl::StatusOr<Receipt>& r) { return std::get<entries::EarnReversed>(r->entries[0].body); };
+  auto one_diaper = give_back("r1", "2011-03-03T10:00:00Z", 1, 1);
+  ASSERT_TRUE(one_diaper.ok()) << one_diaper.status();
+  EXPECT_EQ(reversal(one_diaper).amount, Points(56));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(74), Points(0), Points(0)}));
+  auto one_shampoo = give_back("r2", "2011-03-04T10:00:00Z", 0, 1);
+  ASSERT_TRUE(one_shampoo.ok()) << one_shampoo.status();
+  EXPECT_EQ(reversal(one_shampoo).amount, Points(2));
+  auto diapers = give_back("r3", "2011-03-05T10:00:00Z", 1, 3);
+  ASSERT_TRUE(diapers.ok()) << diapers.status();
+  EXPECT_EQ(reversal(diapers).amount, Points(168));
+  EXPECT_EQ(reversal(diapers).from_lot, Points(72));
+  EXPECT_EQ(reversal(diapers).debt_added, Points(96));
+  auto too_many = give_back("r4", "2011-03-05T11:00:00Z", 0, 3);
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(too_many.status().message().find("line 0 of accrual " + std::to_string(basket->seq()) +
+                                             " has 2 unit(s) left to return, not 3"),
+            absl::string_view::npos)
+      << too_many.status();
+  auto last = give_back("r5", "2011-03-06T10:00:00Z", 0, 2);
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(reversal(last).amount, Points(504));
+  EXPECT_EQ(reversal(last).debt_added, Points(504));
+  EXPECT_EQ(shop.Anna(), (Balance{Points(0), Points(0), Points(600)}));
+  // Replaying the journal gives the same state, the units returned included.
+  Sha256 live = shop.engine->StateDigest();
+  shop.Reopen();
+  EXPECT_EQ(shop.engine->StateDigest(), live);
+}
+
 // Issue 22, item 2. An activity (here a receipt number) is credited to a
 // member once per partner, whatever the idempotency key: a retro claim of a receipt
 // already credited is refused, before and after its lines are returned
