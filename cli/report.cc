@@ -37,8 +37,16 @@ Json ToJson(const Statement& statement) {
                          {"available", line.balance.available.value()}, {"held", line.balance.held.value()},
                          {"debt", line.balance.debt.value()}, {"explanation", line.explanation}});
   }
+  Json vouchers = Json::array();
+  for (const StatementVoucher& v : statement.vouchers) {
+    vouchers.push_back(Json{{"voucher", absl::StrCat(v.voucher.accrual, "/", v.voucher.number)},
+                            {"card", v.card}, {"reward", v.reward}, {"issued_at", v.issued_at.ToString()},
+                            {"expires_at", v.expires_at.ToString()}, {"state", v.state},
+                            {"closed_by", v.closed_by == 0 ? Json(nullptr) : Json(v.closed_by)}});
+  }
   return Json{{"member", statement.member.value()}, {"opening", ToJson(statement.opening)},
-              {"lines", lines}, {"closing", ToJson(statement.closing)}};
+              {"lines", lines}, {"closing", ToJson(statement.closing)},
+              {"stamps", Json(statement.stamps)}, {"vouchers", vouchers}};
 }
 
 Json ToJson(const ImpactResult& result) {

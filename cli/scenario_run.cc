@@ -23,7 +23,7 @@ constexpr const char* kCommandNames[] = {
     "enroll", "credit", "redeem", "hold", "capture", "release", "reverse_earn", "reverse_debit", "adjust",
     "transfer", "accrue", "return", "quote", "redeem", "hold", "pay_at_till", "set_flag", "close_membership",
     "grant_tier", "subscribe_tier", "cancel_tier_subscription", "send_transfer", "receive_transfer",
-    "settle_transfer"};
+    "settle_transfer", "redeem_voucher"};
 static_assert(std::size(kCommandNames) == std::variant_size_v<Command>);
 
 // The program made of the first `count` versions of `program`.
@@ -42,6 +42,7 @@ void SetReference(Command& command, uint64_t seq) {
         if constexpr (std::is_same_v<T, RedeemReward> || std::is_same_v<T, HoldReward>) c.quote = seq;
         if constexpr (std::is_same_v<T, ReturnLines> || std::is_same_v<T, ReverseEarn>) c.credit = seq;
         if constexpr (std::is_same_v<T, ReverseDebit>) c.debit = seq;
+        if constexpr (std::is_same_v<T, RedeemVoucher>) c.voucher.accrual = seq;
       },
       command);
 }

@@ -11,7 +11,7 @@ MAX_LINES = 100
 # "path:Name" -> the most lines the function may have.
 LONG_FUNCTIONS = {
     "src/engine/engine_impl.cc:ExecuteBatchOnce": 117,
-    "src/io/program_json.cc:ReadVersion": 103,
+    "src/io/program_json.cc:ReadVersion": 102,
 }
 
 CLASS_KEYWORD = re.compile(r"\b(class|struct|union|enum)\b")

@@ -221,6 +221,15 @@ absl::Status CheckAccrualRules(const ProgramVersion& version);
 absl::StatusOr<AccrualResult> EvaluateAccrual(const ProgramVersion& version, const Activity& activity,
                                               const AccrualContext& context);
 
+// The purchase lines of `activity` that condition `when` makes eligible, in
+// order, as an accrual rule's condition would: empty when `activity` is not
+// a purchase, when a condition that does not depend on the lines fails, or
+// when the eligible lines' amount is below `when.min_eligible_amount`. (What
+// stamp cards count.) Precondition: `activity` passed EvaluateAccrual under
+// `version`, so its lines' amounts fit.
+std::vector<uint32_t> EligibleLines(const ProgramVersion& version, const AccrualCondition& when,
+                                    const Activity& activity, const AccrualContext& context);
+
 }  // namespace loyalty
 
 #endif  // LOYALTY_ACCRUAL_H_

@@ -290,11 +290,21 @@ struct SettleTransfer {
   std::string reason{};  // why the receiver's shard refused it, if returned
 };
 
+// Redeem a stamp card's voucher at the till: its reward, once, before it
+// lapses. The voucher is named by the accrual that issued it (the receipt's
+// seq) and its number among that accrual's vouchers.
+struct RedeemVoucher {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at{};
+  VoucherId voucher;
+};
+
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
                              ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
                              HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership, GrantTier,
                              SubscribeTier, CancelTierSubscription, SendTransfer, ReceiveTransfer,
-                             SettleTransfer>;
+                             SettleTransfer, RedeemVoucher>;
 
 // A revision of the expected redemption rate that revenue accounting
 // applies (loyalty/audit/revenue.h), journaled so that the audit shows who

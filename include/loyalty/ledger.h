@@ -56,6 +56,42 @@ struct LotId {
   }
 };
 
+// A voucher: the accrual that issued it (its Credited entry's seq) and its
+// number among that accrual's vouchers, from 0.
+struct VoucherId {
+  uint64_t accrual = 0;
+  uint32_t number = 0;
+  friend auto operator<=>(const VoucherId&, const VoucherId&) = default;
+};
+
+// Stamps an accrual collected on one stamp card: one per unit of its
+// eligible purchase lines. A card of `card_size` holding `before` stamps
+// completes max(0, floor((before + stamps) / card_size)) cards, each a
+// voucher for `reward` that lapses at `voucher_expires_at`, and keeps the
+// rest. (Credited::stamps; AccrualRecord::stamps keeps it for returns.)
+struct StampGrant {
+  std::string card;
+  std::vector<uint32_t> lines;  // the eligible lines, ascending
+  int64_t stamps = 0;           // their units
+  int64_t card_size = 0;        // the card's size at the accrual
+  int64_t vouchers = 0;         // cards completed
+  std::string reward{};
+  Instant voucher_expires_at{};
+  friend bool operator==(const StampGrant&, const StampGrant&) = default;
+};
+
+// Stamps a return took back from one card, and the unused vouchers of the
+// returned accrual it withdrew to do so (their numbers): a card left below
+// zero withdraws the accrual's vouchers of that card, newest first, while
+// it stays below zero; what no unused voucher covers stays owed on the
+// card (a negative count) and the next stamps fill it first.
+struct StampReturn {
+  std::string card;
+  int64_t stamps = 0;
+  std::vector<uint32_t> withdrawn{};
+  friend bool operator==(const StampReturn&, const StampReturn&) = default;
+};
+
 // An amount taken from (or given back to) one lot.
 struct LotDraw {
   LotId lot;
@@ -112,6 +148,7 @@ struct Credited {
   // (and in accruals journaled before returns by quantity: their lines are
   // returned whole).
   std::vector<int64_t> line_units{};
+  std::vector<StampGrant> stamps{};  // by card, in the version's card order
   friend bool operator==(const Credited&, const Credited&) = default;
 };
 // Points spent; reversible by DebitReversed.
@@ -171,6 +208,7 @@ struct EarnReversed {
   // The units each of `lines` returns, for an accrual that recorded its
   // lines' units; empty where lines are returned whole.
   std::vector<int64_t> units{};
+  std::vector<StampReturn> stamps{};  // the stamps those units collected
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -303,6 +341,12 @@ struct EstimateRevised {
   std::string reason;
   friend bool operator==(const EstimateRevised&, const EstimateRevised&) = default;
 };
+// Voucher `voucher` redeemed for its reward, once, before it lapsed.
+struct VoucherRedeemed {
+  VoucherId voucher;
+  std::string reward;
+  friend bool operator==(const VoucherRedeemed&, const VoucherRedeemed&) = default;
+};
 }  // namespace entries
 
 // The member id under which program-level entries are journaled. Member ids
@@ -315,7 +359,8 @@ using EntryBody =
                  entries::DebitReversed, entries::Expired, entries::Adjusted,
                  entries::TransferredOut, entries::TransferredIn, entries::Quoted,
                  entries::VersionPublished, entries::FlagChanged, entries::MembershipClosed,
-                 entries::TierChanged, entries::TransferSettled, entries::EstimateRevised>;
+                 entries::TierChanged, entries::TransferSettled, entries::EstimateRevised,
+                 entries::VoucherRedeemed>;
 
 // "enrolled", "credited", ... (stable; used in statements and encodings).
 absl::string_view EntryKindName(const EntryBody& body);
@@ -409,6 +454,15 @@ struct Quote {
   Instant quoted_at;
 };
 
+// A voucher not yet redeemed: its card, reward, and when it was issued and
+// lapses.
+struct Voucher {
+  std::string card;
+  std::string reward;
+  Instant issued_at;
+  Instant expires_at;
+};
+
 // What an accrual earned, kept for returns by line and by unit.
 struct AccrualRecord {
   std::vector<Points> line_points;
@@ -419,6 +473,7 @@ struct AccrualRecord {
   std::vector<int64_t> returned_units;
   std::vector<CounterDelta> counters;
   int32_t local_day = 0;  // of the activity, for the qualifying counters
+  std::vector<StampGrant> stamps{};  // what its lines collected on stamp cards
 
   // The units of line `line` (< line_points.size()).
   int64_t UnitsOf(size_t line) const { return units.empty() ? 1 : units[line]; }
@@ -520,6 +575,11 @@ struct MemberDetail {
   // Transfers this member sent to another shard (TransferredOut across)
   // and not yet settled, by the seq of the sending entry.
   absl::flat_hash_map<uint64_t, SentTransfer> transfers_sent;
+  // Stamps on each stamp card's current card, by card id (negative: owed
+  // by returns), and the vouchers issued and neither redeemed nor
+  // withdrawn (lapsed ones included).
+  absl::btree_map<std::string, int64_t, std::less<>> stamps;
+  absl::btree_map<VoucherId, Voucher> vouchers;
 };
 
 // A member's state: what every member has inline, the rest (MemberDetail)

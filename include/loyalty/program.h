@@ -380,6 +380,26 @@ struct Accounting {
 
 // ---------------------------------------------------------------- versions
 
+// ------------------------------------------------------------ stamp cards
+
+// A stamp card ("every 10th coffee free"): a purchase collects one stamp
+// per unit of its lines that `when` makes eligible (an accrual rule's
+// condition). Stamps are a counter per member and card, never spendable.
+// When a card holds `stamps` stamps it is full: it issues a voucher for the
+// catalog reward `reward`, valid for `voucher_days` local days from the day
+// of issue, and a new card starts with the stamps over the size.
+struct StampCard {
+  std::string id;
+  std::string description{};
+  AccrualCondition when{};
+  int64_t stamps = 0;  // the card's size, at least 1
+  std::string reward;  // a catalog item of the same version
+  int32_t voucher_days = 0;
+};
+
+// At most this many vouchers one activity may issue.
+inline constexpr int64_t kMaxVouchersPerActivity = 1000;
+
 struct ProgramVersion {
   std::string id;
   std::string name;
@@ -400,6 +420,7 @@ struct ProgramVersion {
   // Revenue accounting; none: the version's points are not accounted for
   // as revenue (the revenue report refuses a program without any).
   std::optional<Accounting> accounting;
+  std::vector<StampCard> stamp_cards;
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version

@@ -1,4 +1,6 @@
 // A member's statement: its entries in a period with the running balance.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "ledger/journal_rules.h"
 #include "loyalty/audit/statement.h"
@@ -19,6 +21,34 @@ absl::Status AddDelta(MemberBalance& balance, const BalanceDelta& delta) {
   return absl::OkStatus();
 }
 
+// The vouchers of the member's entry `entry`: issued by its stamps,
+// redeemed, or withdrawn by a return.
+void TrackVouchers(const Entry& entry, std::vector<StatementVoucher>& vouchers) {
+  auto close = [&](VoucherId id, const char* state) {
+    for (StatementVoucher& v : vouchers) {
+      if (v.voucher == id) {
+        v.state = state;
+        v.closed_by = entry.seq;
+      }
+    }
+  };
+  if (const auto* credited = std::get_if<entries::Credited>(&entry.body)) {
+    uint32_t number = 0;
+    for (const StampGrant& g : credited->stamps) {
+      for (int64_t i = 0; i < g.vouchers; ++i) {
+        vouchers.push_back({VoucherId{entry.seq, number++}, g.card, g.reward, entry.business_time,
+                            g.voucher_expires_at, "open"});
+      }
+    }
+  } else if (const auto* returned = std::get_if<entries::EarnReversed>(&entry.body)) {
+    for (const StampReturn& back : returned->stamps) {
+      for (uint32_t number : back.withdrawn) close(VoucherId{returned->credit, number}, "withdrawn");
+    }
+  } else if (const auto* redeemed = std::get_if<entries::VoucherRedeemed>(&entry.body)) {
+    close(redeemed->voucher, "redeemed");
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member, Instant from, Instant to) {
@@ -28,6 +58,7 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
   }
   Statement statement{member, from, to, {}, {}, {}};
   bool found = false;
+  Instant last_entry = Instant::Min();
   // Every entry is admitted, the other members' too: the member's own can
   // only be trusted in a journal that holds together.
   internal::JournalProjection journal({.links = store.KeepsMemberLinks()});
@@ -36,6 +67,10 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
     if (entry.member != member) return absl::OkStatus();
     found = true;
     if (entry.business_time >= to) return absl::OkStatus();
+    const MemberState* state = journal.Find(member);
+    statement.stamps = {state->detail().stamps.begin(), state->detail().stamps.end()};
+    last_entry = std::max(last_entry, entry.business_time);
+    TrackVouchers(entry, statement.vouchers);
     BalanceDelta delta = DeltaOf(entry.body);
     if (entry.business_time < from) return AddDelta(statement.opening, delta);
     StatementLine line{entry.seq, entry.business_time, std::string(EntryKindName(entry.body)), entry.version,
@@ -54,6 +89,11 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
     line.balance = running;
   }
   statement.closing = running;
+  // An open `to` has no date to lapse by: the member's last entry is it.
+  const Instant end = to != Instant::Max() ? to : last_entry;
+  for (StatementVoucher& voucher : statement.vouchers) {
+    if (voucher.state == "open" && voucher.expires_at <= end) voucher.state = "lapsed";
+  }
   return statement;
 }
 

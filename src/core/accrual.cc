@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "loyalty/check.h"
 
 namespace loyalty {
 namespace {
@@ -1204,6 +1205,25 @@ std::string FormulaText(const AccrualLine& line) {
     text.PutGrouped(bite.after.value());
   }
   return text.Take();
+}
+
+std::vector<uint32_t> EligibleLines(const ProgramVersion& version, const AccrualCondition& when,
+                                    const Activity& activity, const AccrualContext& context) {
+  const ActivityView view = ViewOf(activity);
+  LocalDay day(version.zone, context.at);
+  if (view.purchase == nullptr || !ConditionsHold(when, view, context, day)) return {};
+  std::vector<uint32_t> lines;
+  int64_t amount = 0;
+  for (size_t i = 0; i < view.purchase->lines.size(); ++i) {
+    const PurchaseLine& line = view.purchase->lines[i];
+    if (!LineEligible(when, line)) continue;
+    lines.push_back(static_cast<uint32_t>(i));
+    int64_t line_amount = 0;
+    LOYALTY_CHECK(!__builtin_mul_overflow(line.quantity, line.unit_price.minor_units(), &line_amount) &&
+                  !__builtin_add_overflow(amount, line_amount, &amount));
+  }
+  if (when.min_eligible_amount.has_value() && amount < when.min_eligible_amount->minor_units()) return {};
+  return lines;
 }
 
 }  // namespace loyalty

@@ -94,7 +94,8 @@ Decided DecideAccrue(const DecideContext& context, const Accrue& command, Entry 
   body.unattributed = result->unattributed;
   for (const AccrualLine& line : result->lines) body.grants.push_back({line.rule_id, line.granted});
   body.local_day = day.days_since_epoch();
-  entry.explanation = AccrualText(context.program, version, body, *result);
+  if (absl::Status s = CollectStamps(version, member, activity, accrual, body); !s.ok()) return s;
+  entry.explanation = AccrualText(context.program, version, body, *result) + StampsText(context.program, member, body);
   entry.body = std::move(body);
   return WithTierChange(context.program, member, upgrade, context.at, std::move(entry));
 }

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "decide/decide_context.h"
+#include "loyalty/accrual.h"
 #include "loyalty/command.h"
 #include "loyalty/ledger.h"
 
@@ -69,6 +70,27 @@ Decided DecideReleaseHold(const DecideContext& context, const ReleaseHold& comma
 Decided DecideQuoteReward(const DecideContext& context, const QuoteReward& command, Entry entry);
 Decided DecideRedeemReward(const DecideContext& context, const RedeemReward& command, Entry entry);
 Decided DecideHoldReward(const DecideContext& context, const HoldReward& command, Entry entry);
+
+// stamps.cc: the stamps `activity` collects on the version's cards (into
+// `body.stamps`, after its line_units are set), from the member's cards;
+// OutOfRange if a card's count overflows, InvalidArgument if the activity
+// would issue more than kMaxVouchersPerActivity vouchers.
+absl::Status CollectStamps(const ProgramVersion& version, const MemberState& member, const Activity& activity,
+                           const AccrualContext& context, entries::Credited& body);
+// "; card coffee: 3 stamp(s), 11 of 10: 1 voucher(s) for free-coffee, valid
+// through 2025-04-30, 1 on the new card", for each card; "" for none.
+std::string StampsText(const Program& program, const MemberState& member, const entries::Credited& body);
+// The stamps a return of accrual `accrual` takes back once its lines' units
+// returned are `returned`, withdrawing its unused vouchers (newest first)
+// while a card stays below zero.
+std::vector<StampReturn> StampsBack(const MemberState& member, uint64_t accrual, const AccrualRecord& record,
+                                    const std::vector<int64_t>& returned);
+// "; card coffee: 3 stamp(s) taken back, voucher 7/0 withdrawn, 8 on the
+// card" (or "2 owed on the card"), from the member before the return; ""
+// for none.
+std::string StampsBackText(const MemberState& member, uint64_t accrual, const AccrualRecord& record,
+                           const std::vector<StampReturn>& stamps);
+Decided DecideRedeemVoucher(const DecideContext& context, const RedeemVoucher& command, Entry entry);
 
 // transfer.cc
 Decided DecideTransfer(const DecideContext& context, const Transfer& command, Entry entry);

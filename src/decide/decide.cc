@@ -42,6 +42,7 @@ Decided Dispatch(const DecideContext& context, const Command& command, Entry ent
           [&](const SendTransfer& c) { return DecideSendTransfer(context, c, std::move(entry)); },
           [&](const ReceiveTransfer& c) { return DecideReceiveTransfer(context, c, std::move(entry)); },
           [&](const SettleTransfer& c) { return DecideSettleTransfer(context, c, std::move(entry)); },
+          [&](const RedeemVoucher& c) { return DecideRedeemVoucher(context, c, std::move(entry)); },
       },
       command);
 }

@@ -151,6 +151,7 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
     body.counters = record.counters;
   }
   body.amount = Points(amount);
+  body.stamps = StampsBack(member, c.credit, record, returning->returned);
   // A manual reversal of the same credit may have taken its counters back.
   const Period credit_day{Date::FromDaysSinceEpoch(record.local_day), Date::FromDaysSinceEpoch(record.local_day)};
   for (const CounterDelta& delta : body.counters) {
@@ -171,7 +172,7 @@ Decided DecideReturnLines(const DecideContext& context, const ReturnLines& c, En
   if (!Add(member.debt(), body.debt_added).ok()) return absl::OutOfRangeError("debt would overflow");
   entry.explanation = absl::StrCat("returned ", returning->text, " of accrual ", c.credit, ": ", amount,
                                    " points earned on them reversed", last ? " with the activity's bonuses" : "",
-                                   amount == 0 ? "" : TakeBackText(body));
+                                   amount == 0 ? "" : TakeBackText(body), StampsBackText(member, c.credit, record, body.stamps));
   auto review =
       ReviewAfterReversal(context.program, member, context.at, Pending(body.counters, record.local_day, true));
   entry.body = std::move(body);

@@ -832,6 +832,52 @@ void ReadVersionTiers(const Fields& f, const std::vector<RuleRefs>& refs, Proble
   }
 }
 
+// ------------------------------------------------------------ stamp cards
+
+constexpr int64_t kMaxCardStamps = 1'000'000;
+constexpr int64_t kMaxVoucherDays = 3660;
+
+// One stamp card: an id unique among the cards, the condition of an
+// accrual rule (its tiers checked against the version's ladder), a size, a
+// reward of the version's catalog and the vouchers' days.
+StampCard ReadStampCard(const Json& value, const std::string& path, const std::optional<Currency>& currency,
+                        Problems& problems, const ProgramVersion& v) {
+  StampCard card;
+  Fields f(value, path, problems, {"id", "description", "when", "stamps", "reward", "voucher_days"});
+  card.id = f.String("id", kRequired).value_or("");
+  card.description = f.String("description", kOptional, /*non_empty=*/false).value_or("");
+  RuleRefs refs;
+  if (const Json* when = f.Get("when")) card.when = ReadCondition(*when, f.PathOf("when"), problems, currency, refs);
+  for (const auto& [tier, at] : refs.tiers) {
+    if (absl::Status known = CheckTierName(v.tiers, tier); !known.ok()) problems.Add(at, known.message());
+  }
+  card.stamps = f.Integer("stamps", 1, kMaxCardStamps, kRequired).value_or(1);
+  card.voucher_days = static_cast<int32_t>(f.Integer("voucher_days", 1, kMaxVoucherDays, kRequired).value_or(1));
+  if (auto reward = f.String("reward", kRequired)) {
+    card.reward = *reward;
+    const auto& catalog = v.redemption.catalog;
+    if (std::none_of(catalog.begin(), catalog.end(), [&](const CatalogItem& item) { return item.id == *reward; })) {
+      problems.Add(f.PathOf("reward"), absl::StrCat(Quote(*reward), " is not a reward of the version's catalog"));
+    }
+  }
+  return card;
+}
+
+// Reads `stamp_cards`, after the catalog and the tiers they name.
+void ReadStampCards(const Fields& f, const std::optional<Currency>& currency, Problems& problems, ProgramVersion& v) {
+  const Json* cards = f.Array("stamp_cards");
+  if (cards == nullptr) return;
+  absl::flat_hash_map<std::string, std::string> paths;  // id -> the path of the first card with it
+  for (size_t i = 0; i < cards->size(); ++i) {
+    const std::string path = Element(f.PathOf("stamp_cards"), i);
+    StampCard card = ReadStampCard((*cards)[i], path, currency, problems, v);
+    if (auto [it, inserted] = paths.emplace(card.id, path); !inserted && !card.id.empty()) {
+      problems.Add(FieldPath(path, "id"), absl::StrCat(Quote(card.id), " is also the id of ", it->second));
+    }
+    v.stamp_cards.push_back(std::move(card));
+  }
+}
+
 // ------------------------------------------------------------ versions
 
 struct ReadResult {
@@ -861,7 +907,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
             "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners",
-            "accounting"});
+            "accounting", "stamp_cards"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));
@@ -953,9 +999,8 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
     v.grandfathering = ReadGrandfathering(*promise, f.PathOf("grandfathering"), problems);
   }
   ReadVersionTiers(f, refs, problems, v);
-  if (const Json* accounting = f.Get("accounting")) {
-    v.accounting = ReadAccounting(*accounting, f.PathOf("accounting"), problems);
-  }
+  if (const Json* accounting = f.Get("accounting")) v.accounting = ReadAccounting(*accounting, f.PathOf("accounting"), problems);
+  ReadStampCards(f, currency, problems, v);
   return result;
 }
 

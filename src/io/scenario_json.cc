@@ -592,6 +592,19 @@ bool ReadReverseDebit(const StepAction& action, ScenarioStep& step, Context& con
   return true;
 }
 
+// Reads a redeem_voucher step: a voucher that an earlier accrual step's
+// stamp card issued, by its number among that accrual's vouchers (0 if
+// not given).
+bool ReadRedeemVoucher(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "voucher", "number"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.refers_to = Reference(g, "voucher", true, context, problems);
+  const auto number = static_cast<uint32_t>(g.Integer("number", 0, kMaxVouchersPerActivity - 1).value_or(0));
+  step.action = Command(
+      RedeemVoucher{.idempotency_key = step.key, .member = member, .at = step.at, .voucher = {0, number}});
+  return true;
+}
+
 // Reads an adjust step: a signed correction of a member's points by an
 // actor, with its reason.
 bool ReadAdjust(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
@@ -673,6 +686,7 @@ constexpr StepKind kStepKinds[] = {
     {"release", ReadCaptureOrRelease},
     {"return", ReadReturn},
     {"reverse_debit", ReadReverseDebit},
+    {"redeem_voucher", ReadRedeemVoucher},
     {"adjust", ReadAdjust},
     {"set_flag", ReadSetFlag},
     {"close_membership", ReadCloseMembership},

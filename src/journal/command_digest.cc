@@ -118,6 +118,7 @@ void EncodeCommand(Writer& w, const Command& command) {
                    for (const TransferredLot& lot : c.lots) fields(lot.amount, lot.earned_at, lot.expires_at);
                  },
                  [&](const SettleTransfer& c) { fields(c.transfer, c.returned, c.reason); },
+                 [&](const RedeemVoucher& c) { fields(c.voucher.accrual, uint64_t{c.voucher.number}); },
              },
              command);
 }

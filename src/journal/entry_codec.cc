@@ -20,18 +20,19 @@ constexpr uint8_t kFormat = 3;
 constexpr size_t kMaxCommand = 1 << 24;
 
 // Applies `f(field)` to each field of a body (const or not) in its encoding
-// order; `f` returns false to stop. `units`: the form with purchase lines'
-// units (kinds 22 and 23). Writing and reading share this list, so the two
-// cannot drift apart.
+// order; `f` returns false to stop. `extended`: the form with purchase
+// lines' units and stamps (kinds 22 and 23). Writing and reading share this
+// list, so the two cannot drift apart.
 template <typename E, typename F>
-bool Fields(E& e, bool units, F&& f) {
+bool Fields(E& e, bool extended, F&& f) {
   using namespace entries;
   using T = std::remove_const_t<E>;
   if constexpr (std::is_same_v<T, Enrolled>) {
     return true;
   } else if constexpr (std::is_same_v<T, Credited>) {
     return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters) && f(e.activity) &&
-           f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day) && (!units || f(e.line_units));
+           f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day) &&
+           (!extended || (f(e.line_units) && f(e.stamps)));
   } else if constexpr (std::is_same_v<T, Debited>) {
     return f(e.amount) && f(e.draws) && f(e.price) && f(e.quote) && f(e.value);
   } else if constexpr (std::is_same_v<T, Expired>) {
@@ -44,7 +45,7 @@ bool Fields(E& e, bool units, F&& f) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
     return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) &&
-           f(e.counter_day) && (!e.balance_first || f(e.draws)) && (!units || f(e.units));
+           f(e.counter_day) && (!e.balance_first || f(e.draws)) && (!extended || (f(e.units) && f(e.stamps)));
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
@@ -66,6 +67,8 @@ bool Fields(E& e, bool units, F&& f) {
     return f(e.transfer) && f(e.returned) && f(e.debt_paid) && f(e.lots) && f(e.reason);
   } else if constexpr (std::is_same_v<T, EstimateRevised>) {
     return f(e.expected_redemption_rate) && f(e.cohort) && f(e.actor) && f(e.reason);
+  } else if constexpr (std::is_same_v<T, VoucherRedeemed>) {
+    return f(e.voucher) && f(e.reward);
   } else {
     static_assert(std::is_same_v<T, MembershipClosed>);
     return f(e.redeemable_until);
@@ -81,10 +84,11 @@ bool Fields(E& e, bool units, F&& f) {
 //   18, 19: TransferredOut and TransferredIn across shards (`across`);
 //   20: TransferSettled;
 //   21: EstimateRevised;
-//   22: Credited with its purchase lines' units (line_units), after the
-//       older kind's fields;
-//   23: EarnReversed from the balance with the units it returns of each
-//       line, after kind 17's fields.
+//   22: Credited extended with its purchase lines' units and the stamps
+//       they collected, after the older kind's fields;
+//   23: EarnReversed from the balance extended with the units it returns
+//       of each line and the stamps it takes back, after kind 17's fields;
+//   24: VoucherRedeemed.
 template <typename T, size_t I = 0>
 constexpr uint64_t IndexOf() {
   if constexpr (std::is_same_v<std::variant_alternative_t<I, EntryBody>, T>) {
@@ -100,11 +104,13 @@ constexpr uint64_t kTransferredOutAcross = 18;
 constexpr uint64_t kTransferredInAcross = 19;
 constexpr uint64_t kTransferSettled = 20;
 constexpr uint64_t kEstimateRevised = 21;
-constexpr uint64_t kCreditedWithUnits = 22;
-constexpr uint64_t kEarnReversedByUnits = 23;
+constexpr uint64_t kCreditedExtended = 22;
+constexpr uint64_t kEarnReversedExtended = 23;
+constexpr uint64_t kVoucherRedeemed = 24;
 static_assert(IndexOf<entries::TransferSettled>() == kFlaggedKinds &&
               IndexOf<entries::EstimateRevised>() == kFlaggedKinds + 1 &&
-              std::variant_size_v<EntryBody> == kFlaggedKinds + 2);
+              IndexOf<entries::VoucherRedeemed>() == kFlaggedKinds + 2 &&
+              std::variant_size_v<EntryBody> == kFlaggedKinds + 3);
 
 // The flag that a kind of its own stands for, where a body has one.
 template <typename T>
@@ -115,11 +121,11 @@ bool* FlagOf(T& body) {
   return nullptr;
 }
 
-// Whether a body has the form with purchase lines' units.
+// Whether a body has the extended form: purchase lines' units or stamps.
 template <typename T>
-bool HasUnits(const T& body) {
-  if constexpr (std::is_same_v<T, entries::Credited>) return !body.line_units.empty();
-  if constexpr (std::is_same_v<T, entries::EarnReversed>) return !body.units.empty();
+bool Extended(const T& body) {
+  if constexpr (std::is_same_v<T, entries::Credited>) return !body.line_units.empty() || !body.stamps.empty();
+  if constexpr (std::is_same_v<T, entries::EarnReversed>) return !body.units.empty() || !body.stamps.empty();
   return false;
 }
 
@@ -128,10 +134,10 @@ uint64_t KindOf(const EntryBody& body) {
       [](const auto& b) -> uint64_t {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, entries::Credited>) {
-          if (HasUnits(b)) return kCreditedWithUnits;
+          if (Extended(b)) return kCreditedExtended;
         } else if constexpr (std::is_same_v<T, entries::EarnReversed>) {
-          LOYALTY_CHECK(b.balance_first || !HasUnits(b));
-          if (HasUnits(b)) return kEarnReversedByUnits;
+          LOYALTY_CHECK(b.balance_first || !Extended(b));
+          if (Extended(b)) return kEarnReversedExtended;
           if (b.balance_first) return kEarnReversedFromBalance;
         } else if constexpr (std::is_same_v<T, entries::TransferredOut>) {
           if (b.across) return kTransferredOutAcross;
@@ -141,6 +147,8 @@ uint64_t KindOf(const EntryBody& body) {
           return kTransferSettled;
         } else if constexpr (std::is_same_v<T, entries::EstimateRevised>) {
           return kEstimateRevised;
+        } else if constexpr (std::is_same_v<T, entries::VoucherRedeemed>) {
+          return kVoucherRedeemed;
         }
         return IndexOf<T>();
       },
@@ -148,11 +156,11 @@ uint64_t KindOf(const EntryBody& body) {
 }
 
 // The alternative of EntryBody that `kind` is, whether its flag is set and
-// whether it has the form with units.
+// whether it has the extended form.
 struct KindForm {
   uint64_t index;
   bool flagged;
-  bool units = false;
+  bool extended = false;
 };
 std::optional<KindForm> FormOf(uint64_t kind) {
   switch (kind) {
@@ -166,10 +174,12 @@ std::optional<KindForm> FormOf(uint64_t kind) {
       return KindForm{IndexOf<entries::TransferSettled>(), false};
     case kEstimateRevised:
       return KindForm{IndexOf<entries::EstimateRevised>(), false};
-    case kCreditedWithUnits:
+    case kCreditedExtended:
       return KindForm{IndexOf<entries::Credited>(), false, true};
-    case kEarnReversedByUnits:
+    case kEarnReversedExtended:
       return KindForm{IndexOf<entries::EarnReversed>(), true, true};
+    case kVoucherRedeemed:
+      return KindForm{IndexOf<entries::VoucherRedeemed>(), false};
     default:
       if (kind < kFlaggedKinds) return KindForm{kind, false};
       return std::nullopt;
@@ -182,9 +192,9 @@ bool DecodeBody(Reader& r, KindForm form, EntryBody* body) {
     if (form.index != I) return DecodeBody<I + 1>(r, form, body);
     std::variant_alternative_t<I, EntryBody> value;
     if (bool* flag = FlagOf(value)) *flag = form.flagged;
-    if (!Fields(value, form.units, [&](auto& field) { return Get(r, &field); })) return false;
-    // One entry has one encoding: the form with units has some.
-    if (form.units && !HasUnits(value)) return r.Fail("an entry of the form with units has none");
+    if (!Fields(value, form.extended, [&](auto& field) { return Get(r, &field); })) return false;
+    // One entry has one encoding: the extended form extends.
+    if (form.extended && !Extended(value)) return r.Fail("an entry of the extended form has no units or stamps");
     *body = std::move(value);
     return true;
   } else {
@@ -228,7 +238,7 @@ void EncodeEntry(const Entry& entry, std::string* out) {
   w.Unsigned(KindOf(entry.body));
   std::visit(
       [&](const auto& body) {
-        Fields(body, HasUnits(body), [&](const auto& field) {
+        Fields(body, Extended(body), [&](const auto& field) {
           Put(w, field);
           return true;
         });

@@ -1,6 +1,6 @@
 // Internal: how the parts of the ledger that entries and checkpoints record
 // (draws from lots, counter changes, reward prices, rule grants, renewals,
-// transferred lots, lists of them) are written and read. Journal entries
+// transferred lots, vouchers and stamps, lists of them) are written and read. Journal entries
 // are hashed into the chain, so these bytes must never change.
 //
 // Put(w, value) appends `value`; Get(r, &value) reads it back and returns
@@ -110,6 +110,35 @@ inline bool Get(Reader& r, std::vector<T>* items) {
     items->push_back(std::move(item));
   }
   return true;
+}
+
+// Vouchers, stamps collected and stamps taken back; after the lists, which
+// they hold.
+inline void Put(Writer& w, const VoucherId& id) {
+  w.Unsigned(id.accrual);
+  w.Unsigned(id.number);
+}
+inline bool Get(Reader& r, VoucherId* id) { return r.Unsigned(&id->accrual) && Get(r, &id->number); }
+inline void Put(Writer& w, const StampGrant& g) {
+  Put(w, g.card);
+  Put(w, g.lines);
+  Put(w, g.stamps);
+  Put(w, g.card_size);
+  Put(w, g.vouchers);
+  Put(w, g.reward);
+  Put(w, g.voucher_expires_at);
+}
+inline bool Get(Reader& r, StampGrant* g) {
+  return Get(r, &g->card) && Get(r, &g->lines) && Get(r, &g->stamps) && Get(r, &g->card_size) &&
+         Get(r, &g->vouchers) && Get(r, &g->reward) && Get(r, &g->voucher_expires_at);
+}
+inline void Put(Writer& w, const StampReturn& s) {
+  Put(w, s.card);
+  Put(w, s.stamps);
+  Put(w, s.withdrawn);
+}
+inline bool Get(Reader& r, StampReturn* s) {
+  return Get(r, &s->card) && Get(r, &s->stamps) && Get(r, &s->withdrawn);
 }
 
 }  // namespace loyalty::internal

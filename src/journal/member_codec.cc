@@ -33,6 +33,8 @@ bool Fields(T& t, F&& f) {
     return f(t.day) && f(t.day_points) && f(t.month) && f(t.month_points) && f(t.total) && f(t.uses);
   } else if constexpr (std::is_same_v<R, SentTransfer>) {
     return f(t.to) && f(t.amount) && f(t.lots) && f(t.idempotency_key) && f(t.sent_at);
+  } else if constexpr (std::is_same_v<R, Voucher>) {
+    return f(t.card) && f(t.reward) && f(t.issued_at) && f(t.expires_at);
   } else {
     static_assert(std::is_same_v<R, TierStatus>);
     return f(t.tier) && f(t.reason) && f(t.lifetime_tier) && f(t.paid_tier) && f(t.valid_until) &&
@@ -43,7 +45,7 @@ bool Fields(T& t, F&& f) {
 template <typename T>
 concept FieldRecord = std::is_same_v<T, Hold> || std::is_same_v<T, DebitRecord> || std::is_same_v<T, Quote> ||
                       std::is_same_v<T, RuleUse> || std::is_same_v<T, TierStatus> ||
-                      std::is_same_v<T, SentTransfer>;
+                      std::is_same_v<T, SentTransfer> || std::is_same_v<T, Voucher>;
 
 template <FieldRecord T>
 void Put(Writer& w, const T& record) {
@@ -89,10 +91,12 @@ void Put(Writer& w, const AccrualRecord& accrual) {
   Put(w, accrual.returned_units);
   Put(w, accrual.counters);
   Put(w, accrual.local_day);
+  Put(w, accrual.stamps);
 }
 bool Get(Reader& r, AccrualRecord* accrual) {
   return Get(r, &accrual->line_points) && Get(r, &accrual->unattributed) && Get(r, &accrual->units) &&
-         Get(r, &accrual->returned_units) && Get(r, &accrual->counters) && Get(r, &accrual->local_day);
+         Get(r, &accrual->returned_units) && Get(r, &accrual->counters) && Get(r, &accrual->local_day) &&
+         Get(r, &accrual->stamps);
 }
 
 // A counter's amounts by local day (below, as a map).
@@ -150,6 +154,8 @@ void PutDetail(Writer& w, const MemberDetail& d) {
   PutMap(w, d.counter_days);
   Put(w, d.status);
   PutMap(w, d.transfers_sent);
+  PutMap(w, d.stamps);
+  PutMap(w, d.vouchers);
 }
 bool GetDetail(Reader& r, MemberDetail* d) {
   return GetMap(r, &d->holds) && Get(r, &d->held) && Get(r, &d->debt) && GetMap(r, &d->debits) &&
@@ -157,7 +163,7 @@ bool GetDetail(Reader& r, MemberDetail* d) {
          Get(r, &d->flags) && Get(r, &d->redeemable_until) && GetMap(r, &d->counters) &&
          GetMap(r, &d->counter_days,
                 [](Reader& in, CounterDays* days) { return GetMap(in, days); }) &&
-         Get(r, &d->status) && GetMap(r, &d->transfers_sent);
+         Get(r, &d->status) && GetMap(r, &d->transfers_sent) && GetMap(r, &d->stamps) && GetMap(r, &d->vouchers);
 }
 
 // Whether `d` holds nothing a member without a detail would not.
@@ -168,7 +174,8 @@ bool IsEmpty(const MemberDetail& d) {
          d.accruals.empty() && d.activities.empty() && d.rule_use.empty() && d.flags.empty() &&
          d.redeemable_until == Instant::Max() && d.counters.empty() && d.counter_days.empty() && t.tier.empty() &&
          t.valid_until == none.valid_until && t.reason.empty() && t.period_first == 0 && t.period_last == 0 &&
-         !t.in_grace && t.lifetime_tier.empty() && t.paid_tier.empty() && t.paid_until == none.paid_until && d.transfers_sent.empty();
+         !t.in_grace && t.lifetime_tier.empty() && t.paid_tier.empty() && t.paid_until == none.paid_until &&
+         d.transfers_sent.empty() && d.stamps.empty() && d.vouchers.empty();
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/debt.h"
+#include "ledger/stamp_rules.h"
 #include "loyalty/check.h"
 #include "loyalty/ledger.h"
 
@@ -378,7 +379,7 @@ void Fold(S& s, const entries::Credited& e) {
       (e.amount > Points(0) && !s.AddLot(0, Lot::Origin::kCredit, e.amount, Points(e.amount.value() - e.debt_paid.value()),
                                          entry.business_time, e.expires_at)) ||
       !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day)) ||
-      !LineUnitsFit(s, e)) {
+      !LineUnitsFit(s, e) || !internal::StampsFit(s, e)) {
     return;
   }
   if (e.activity.empty()) return;
@@ -388,8 +389,10 @@ void Fold(S& s, const entries::Credited& e) {
     MemberDetail& detail = member.mutable_detail();
     if (!e.line_points.empty()) {
       detail.accruals[entry.seq] = AccrualRecord{e.line_points, e.unattributed, e.line_units,
-                                                 std::vector<int64_t>(e.line_points.size()), e.counters, e.local_day};
+                                                 std::vector<int64_t>(e.line_points.size()), e.counters, e.local_day,
+                                                 e.stamps};
     }
+    internal::CollectStamps(member, entry.seq, entry.business_time, e.stamps);
     // Journals written before activities were credited once may credit one
     // twice: the first credit is the one a repeat is refused with.
     detail.activities.try_emplace(ActivityFingerprint(entry.partner, e.activity), entry.seq);
@@ -520,6 +523,12 @@ void Fold(S& s, const entries::EarnReversed& e) {
   }
   std::vector<int64_t> returned;
   if (!e.lines.empty() && !MarkReturned(s, e, &returned)) return;
+  if (!s.Require(!e.lines.empty() || e.stamps.empty(), "it takes back stamps without returning lines") ||
+      (!e.lines.empty() && !internal::StampsBackFit(s, e, s.member().detail().accruals.at(e.credit),
+                                                    s.member().detail().accruals.at(e.credit).returned_units,
+                                                    returned))) {
+    return;
+  }
   int64_t total = e.from_lot.value(), drawn = 0;
   for (const LotDraw& draw : e.draws) {
     if (!s.Add(drawn, draw.amount.value(), "the draws") ||
@@ -545,7 +554,11 @@ void Fold(S& s, const entries::EarnReversed& e) {
     return;
   }
   if (e.lines.empty()) return;
-  s.Change([&](MemberState& member) { member.mutable_detail().accruals[e.credit].returned_units = std::move(returned); });
+  s.Change([&](MemberState& member) {
+    AccrualRecord& record = member.mutable_detail().accruals[e.credit];
+    record.returned_units = std::move(returned);
+    internal::TakeStampsBack(member, e.credit, record, e.stamps);
+  });
 }
 
 template <typename S>
@@ -658,6 +671,20 @@ void Fold(S& s, const entries::VersionPublished&) {
 template <typename S>
 void Fold(S& s, const entries::EstimateRevised&) {
   s.Require(false, "a revised estimate is not a member's entry");
+}
+
+template <typename S>
+void Fold(S& s, const entries::VoucherRedeemed& e) {
+  const auto& vouchers = s.member().detail().vouchers;
+  auto it = vouchers.find(e.voucher);
+  const std::string id = absl::StrCat(e.voucher.accrual, "/", e.voucher.number);
+  if (!s.Require(it != vouchers.end() && it->second.reward == e.reward,
+                 [&] { return absl::StrCat("no unused voucher ", id, " for ", e.reward); }) ||
+      !s.Require(s.entry().business_time < it->second.expires_at,
+                 [&] { return absl::StrCat("voucher ", id, " lapsed at ", it->second.expires_at.ToString()); })) {
+    return;
+  }
+  s.Change([&](MemberState& member) { member.mutable_detail().vouchers.erase(e.voucher); });
 }
 
 template <typename S>

@@ -30,7 +30,7 @@ absl::string_view EntryKindName(const EntryBody& body) {
       "enrolled",      "credited",     "debited",        "hold_placed",
       "hold_captured", "hold_released", "earn_reversed", "debit_reversed",
       "expired",       "adjusted",     "transferred_out", "transferred_in", "quoted", "version_published", "flag_changed",
-      "membership_closed", "tier_changed", "transfer_settled", "estimate_revised"};
+      "membership_closed", "tier_changed", "transfer_settled", "estimate_revised", "voucher_redeemed"};
   static_assert(std::size(kNames) == std::variant_size_v<EntryBody>);
   return kNames[body.index()];
 }
@@ -67,6 +67,7 @@ BalanceDelta DeltaOf(const EntryBody& body) {
           [](const Quoted&) { return BalanceDelta{}; },
           [](const VersionPublished&) { return BalanceDelta{}; },
           [](const EstimateRevised&) { return BalanceDelta{}; },
+          [](const VoucherRedeemed&) { return BalanceDelta{}; },
           [](const FlagChanged&) { return BalanceDelta{}; },
           [](const MembershipClosed&) { return BalanceDelta{}; },
           [](const TierChanged&) { return BalanceDelta{}; },

@@ -81,6 +81,12 @@ bool UnitsFit(const AccrualRecord& accrual) {
     const int64_t units = accrual.UnitsOf(line), returned = accrual.returned_units[line];
     if (units < 1 || returned < 0 || returned > units || accrual.line_points[line] < Points(0)) return false;
   }
+  for (const StampGrant& grant : accrual.stamps) {
+    for (uint32_t line : grant.lines) {
+      if (line >= lines) return false;
+    }
+    if (grant.card_size < 1 || grant.stamps < 0 || grant.vouchers < 0) return false;
+  }
   return true;
 }
 
@@ -108,6 +114,11 @@ absl::Status CheckHoldsAndDebits(const MemberState& member) {
   }
   for (const auto& [activity, seq] : detail.activities) {
     if (seq == 0 || seq > member.last_seq) return Broken("an activity names no entry of the member");
+  }
+  for (const auto& [id, voucher] : detail.vouchers) {
+    if (id.accrual == 0 || id.accrual > member.last_seq || voucher.card.empty()) {
+      return Broken("a voucher names no accrual of the member");
+    }
   }
   return absl::OkStatus();
 }

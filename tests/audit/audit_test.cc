@@ -507,6 +507,7 @@ TEST(RecordedCommand, RoundTripsEveryKind) {
       Accrue{"k", m, at, {"basket-1", basket}},
       Accrue{"k", m, at, {"survey-1", survey}},
       ReturnLines{"k", m, at, 16, {0, 1}},
+      ReturnLines{"k", m, at, 16, {0, 1}, {ReturnLines::kWholeLine, 2}},
       QuoteReward{"k", m, at, kAward, absl::Hours(24)},
       RedeemReward{"k", m, at, kAward, 17},
       HoldReward{"k", m, at, kAward, 0, absl::Hours(48)},
@@ -519,6 +520,7 @@ TEST(RecordedCommand, RoundTripsEveryKind) {
       SendTransfer{"k", m, at, Id("M-2"), Points(10)},
       ReceiveTransfer{"k", m, at, Id("M-2"), Points(10), {{Points(10), At("2010-01-01T00:00:00Z"), Instant::Max()}}},
       SettleTransfer{"k", m, std::nullopt, 21, true, "member M-2 is closed"},
+      RedeemVoucher{"k", m, at, VoucherId{22, 1}},
   };
   std::set<size_t> kinds;
   for (const Command& command : commands) {

@@ -1,7 +1,7 @@
 // Deterministic simulation: a seeded random workload over a simulated clock
 // (FakeClock) against an engine whose store fails or delays appends at
 // random. Many members; every kind of command, including accruals and
-// returns, holds, quotes and reward redemptions, transfers, reversals,
+// returns (whole lines and units), stamp cards' vouchers, holds, quotes and reward redemptions, transfers, reversals,
 // adjustments, flags, tiers (the program has a ladder), expiry runs and
 // period closes; random retries and duplicate deliveries of the same
 // idempotency key, with the same or a different payload.
@@ -146,7 +146,7 @@ class Simulation {
       return Enroll{.idempotency_key = Key(), .member = id};
     }
     MemberId m = AnyMember();
-    switch (Uniform(0, 20)) {
+    switch (Uniform(0, 21)) {
       case 0: case 1:
         return Accrue{.idempotency_key = Key(), .member = m, .activity = Basket()};
       case 2:
@@ -200,8 +200,15 @@ class Simulation {
       case 10: {
         auto accrual = Pick(accruals_);
         if (!accrual) break;
-        return ReturnLines{.idempotency_key = Key(), .member = accrual->first, .credit = accrual->second,
-                           .lines = {static_cast<uint32_t>(Uniform(0, 2))}};
+        ReturnLines command{.idempotency_key = Key(), .member = accrual->first, .credit = accrual->second,
+                            .lines = {static_cast<uint32_t>(Uniform(0, 2))}};
+        if (Chance(50)) command.quantities = {Uniform(0, 2)};  // some units, or the rest of the line
+        return command;
+      }
+      case 21: {
+        auto voucher = Pick(vouchers_);
+        if (!voucher) break;
+        return RedeemVoucher{.idempotency_key = Key(), .member = voucher->first, .voucher = voucher->second};
       }
       case 11:
         return QuoteReward{.idempotency_key = Key(), .member = m, .reward = "voucher-10",
@@ -223,11 +230,12 @@ class Simulation {
                          .valid_until = Instant::FromUnixMicros(clock_.Now().unix_micros() + Uniform(10, 400) * 86'400'000'000), .reason = "sim",
                          .actor = "sim"};
       case 16:
-        if (Chance(60)) {
+        if (Chance(50) || subscribers_.empty()) {
           return SubscribeTier{.idempotency_key = Key(), .member = m, .tier = "club",
                                .paid_until = Instant::FromUnixMicros(clock_.Now().unix_micros() + Uniform(30, 365) * 86'400'000'000)};
         }
-        return CancelTierSubscription{.idempotency_key = Key(), .member = m};
+        // A member who subscribed, most likely still subscribed.
+        return CancelTierSubscription{.idempotency_key = Key(), .member = *Pick(subscribers_)};
       case 18:
         // The program does not price points at the till: always refused,
         // and refused without a change.
@@ -246,9 +254,13 @@ class Simulation {
     if (receipt.entries.empty()) return;
     const Entry& first = receipt.entries.front();
     std::pair<MemberId, uint64_t> ref{first.member, first.seq};
-    if (std::holds_alternative<entries::Credited>(first.body)) {
+    if (std::holds_alternative<SubscribeTier>(command)) subscribers_.push_back(first.member);
+    if (const auto* credited = std::get_if<entries::Credited>(&first.body)) {
       credits_.push_back(ref);
       if (std::holds_alternative<Accrue>(command)) accruals_.push_back(ref);
+      for (const StampGrant& grant : credited->stamps) {
+        if (grant.vouchers > 0) vouchers_.push_back({first.member, VoucherId{first.seq, 0}});
+      }
     } else if (std::holds_alternative<entries::HoldPlaced>(first.body)) {
       holds_.push_back(ref);
     } else if (std::holds_alternative<entries::Debited>(first.body) ||
@@ -392,6 +404,8 @@ class Simulation {
   Tally tally_;
   std::vector<MemberId> members_;
   std::vector<std::pair<MemberId, uint64_t>> credits_, accruals_, holds_, debits_, quotes_;
+  std::vector<std::pair<MemberId, VoucherId>> vouchers_;
+  std::vector<MemberId> subscribers_;
   struct Sent {
     MemberId member;
     uint64_t seq;

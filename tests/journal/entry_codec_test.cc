@@ -8,6 +8,7 @@
 #include <limits>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -122,6 +123,7 @@ std::vector<Entry> OneOfEachKind() {
                                           {TransferredLot{Points(550), At(-1), At(1577833200000000)}},
                                           "member M-2 is not enrolled"}));
   all.push_back(MakeEntry(EstimateRevised{*Rate::Parse("0.84"), 2024, "controller", "two years of history"}));
+  all.push_back(MakeEntry(VoucherRedeemed{VoucherId{7, 2}, "free-coffee"}));
   return all;
 }
 
@@ -329,8 +331,8 @@ TEST(EntryCodecTest, UnknownKindRejected) {
   // Kind 17 is the reversal that takes from the balance first (below);
   // 18 and 19 are the halves of a transfer across shards, 20 its
   // settlement, 21 a revised estimate, 22 and 23 an accrual and a return
-  // with their lines' units.
-  for (uint64_t kind : {uint64_t{24}, uint64_t{25}, uint64_t{127}, uint64_t{128},
+  // extended with their lines' units and stamps, 24 a redeemed voucher.
+  for (uint64_t kind : {uint64_t{25}, uint64_t{26}, uint64_t{127}, uint64_t{128},
                         std::numeric_limits<uint64_t>::max()}) {
     SCOPED_TRACE(kind);
     auto decoded = DecodeEntry(WithKind(Header("M-1"), kind));
@@ -340,11 +342,12 @@ TEST(EntryCodecTest, UnknownKindRejected) {
   }
 }
 
-// An accrual whose lines have more than one unit records them (kind 22),
-// and a return of some units records them (kind 23), after the fields of
-// the kinds without units; those kinds keep their bytes, and a units form
-// with no units is refused, so one entry has one encoding.
-TEST(EntryCodecTest, UnitsHaveKindsOfTheirOwn) {
+// An accrual whose lines have more than one unit or collect stamps has the
+// extended form (kind 22), as has a return of some units or stamps (kind
+// 23): their units and stamps follow the fields of the kinds without them,
+// which keep their bytes. An extended entry with neither is refused, so
+// that one entry has one encoding.
+TEST(EntryCodecTest, ExtendedFormsHaveKindsOfTheirOwn) {
   entries::Credited credited{Points(50), Points(0), Instant::Max(), "purchase b1", {}, "b1",
                              {Points(30), Points(20)}, Points(0), {}, 7};
   entries::EarnReversed returned{9, Points(10), Points(10), Points(0), {}, {0}, 7};
@@ -354,19 +357,31 @@ TEST(EntryCodecTest, UnitsHaveKindsOfTheirOwn) {
   EXPECT_EQ(Encode(MakeEntry(returned))[kind_at], 17);
   credited.line_units = {3, 2};
   returned.units = {1};
-  for (const auto& [entry, kind] : {std::pair(MakeEntry(credited), 22), std::pair(MakeEntry(returned), 23)}) {
+  // Their tails: the units, then no stamps.
+  for (const auto& [entry, kind, tail] : {std::tuple(MakeEntry(credited), 22, size_t{4}),
+                                          std::tuple(MakeEntry(returned), 23, size_t{3})}) {
     SCOPED_TRACE(kind);
     std::string bytes = Encode(entry);
     ASSERT_EQ(bytes[kind_at], kind);
     auto decoded = DecodeEntry(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, WithoutHash(entry));
-    // The same bytes with an empty list of units.
-    bytes.resize(bytes.size() - (kind == 22 ? 3 : 2));
-    bytes.push_back(0);
+    bytes.resize(bytes.size() - tail);
+    bytes.append(2, '\0');  // no units, no stamps
     auto empty = DecodeEntry(bytes);
     ASSERT_FALSE(empty.ok());
-    EXPECT_TRUE(absl::StrContains(empty.status().message(), "has none")) << empty.status();
+    EXPECT_TRUE(absl::StrContains(empty.status().message(), "no units or stamps")) << empty.status();
+  }
+  credited.line_units.clear();
+  credited.stamps = {StampGrant{"coffee-card", {0, 1}, 2, 10, 1, "free-coffee", At(1577833200000000)}};
+  returned.units.clear();
+  returned.stamps = {StampReturn{"coffee-card", 1, {0}}};
+  for (const Entry& entry : {MakeEntry(credited), MakeEntry(returned)}) {
+    const std::string bytes = Encode(entry);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    EXPECT_EQ(Encode(*decoded), bytes);
   }
 }
 

@@ -1,9 +1,11 @@
 // Member statements: a member's entries between two dates with the running
-// balance. Part of the audit (loyalty/audit.h).
+// balance, and the member's stamp cards and vouchers at the end. Part of
+// the audit (loyalty/audit.h).
 #ifndef LOYALTY_AUDIT_STATEMENT_H_
 #define LOYALTY_AUDIT_STATEMENT_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +40,20 @@ struct StatementLine {
   MemberBalance balance;    // running, after this entry
 };
 
+// A stamp card's voucher issued by the statement's end, and what became of
+// it by then: "open", "lapsed" (not redeemed before it lapsed, by `to`, or
+// by the member's last entry if `to` is open), "redeemed" or "withdrawn"
+// (by a return of the purchase that completed its card).
+struct StatementVoucher {
+  VoucherId voucher;
+  std::string card;
+  std::string reward;
+  Instant issued_at;
+  Instant expires_at;
+  std::string state;
+  uint64_t closed_by = 0;  // the entry that redeemed or withdrew it; 0 if none
+};
+
 struct Statement {
   MemberId member;
   Instant from;
@@ -45,6 +61,11 @@ struct Statement {
   MemberBalance opening;  // every entry of the member dated before `from`
   std::vector<StatementLine> lines;
   MemberBalance closing;  // opening plus every line
+  // Stamps on each stamp card's current card after the member's entries
+  // dated before `to` (negative: owed by returns), and every voucher those
+  // entries issued.
+  std::map<std::string, int64_t, std::less<>> stamps{};
+  std::vector<StatementVoucher> vouchers{};
 };
 
 // The member's entries whose business time is in [from, to), in journal
