@@ -152,7 +152,7 @@ TEST(JsonOutput, EveryScenarioConformsRunFreshAndAgainOverItsJournal) {
   EXPECT_EQ(statuses, (std::set<std::string>{"done", "refused", "published", "settled", "revised"}));
   for (const char* action : {"enroll", "credit", "accrue", "quote", "hold", "capture", "release", "redeem",
                              "pay_at_till", "return", "reverse_debit", "adjust", "set_flag", "close_membership",
-                             "run_expiry", "close_period", "publish", "settlement", "estimate"}) {
+                             "run_expiry", "close_period", "publish", "settlement", "estimate", "redeem_voucher"}) {
     EXPECT_TRUE(actions.count(action)) << action << " is in no scenario";
   }
 }

@@ -33,6 +33,8 @@ constexpr char kProgram[] = R"({"versions": [
               {"id": "spend", "when": {"activity_types": ["purchase"]},
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
+  "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
+                   "voucher_days": 30}],
   "expiry": {"months": 24, "round": "end_of_month"},
   "accounting": {"standalone_value_per_point": "0.01", "expected_redemption_rate": "0.8"},
   "tiers": {"period": "rolling_12_months", "validity_months": 12,
@@ -53,7 +55,7 @@ class ForgedJournal : public ::testing::Test {
  protected:
   struct Seqs {
     uint64_t anna = 0, credit = 0, accrual = 0, redeem = 0, hold = 0, captured = 0, released = 0, reversed = 0,
-             returned = 0, transfer_out = 0, adjust = 0, quote = 0, flag = 0, tier = 0, closed = 0;
+             returned = 0, voucher = 0, transfer_out = 0, adjust = 0, quote = 0, flag = 0, tier = 0, closed = 0;
   };
 
   void SetUp() override {
@@ -81,7 +83,11 @@ class ForgedJournal : public ::testing::Test {
         run(PlaceHold{.idempotency_key = "hold2", .member = Id("anna"), .amount = Points(30), .ttl = absl::Hours(2)});
     s_.released = run(ReleaseHold{.idempotency_key = "release", .member = Id("anna"), .hold = hold2});
     s_.reversed = run(ReverseDebit{.idempotency_key = "undo", .member = Id("anna"), .debit = s_.redeem});
+    // The basket's 3 food units filled the food card of 2 once: voucher 0,
+    // 1 stamp on the new card; the return of line 1 takes 1 back.
     s_.returned = run(ReturnLines{.idempotency_key = "return", .member = Id("anna"), .credit = s_.accrual, .lines = {1}});
+    clock_.Advance(absl::Minutes(1));
+    s_.voucher = run(RedeemVoucher{.idempotency_key = "voucher", .member = Id("anna"), .voucher = {s_.accrual, 0}});
     s_.transfer_out =
         run(Transfer{.idempotency_key = "transfer", .member = Id("anna"), .to = Id("ben"), .amount = Points(100)});
     s_.adjust = run(Adjust{.idempotency_key = "adjust", .member = Id("ben"), .delta = Points(-10), .reason = "typo",
@@ -348,6 +354,37 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
          r.amount = Points(r.amount.value() + 1);
          r.from_lot = Points(r.from_lot.value() + 1);
          return s.returned;
+       }},
+      {"an accrual that collects more stamps than its units",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).stamps[0].stamps = 4;
+         return s.accrual;
+       }},
+      {"an accrual that issues a voucher its card did not complete",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).stamps[0].vouchers = 2;
+         return s.accrual;
+       }},
+      {"a return that keeps the stamps of its units",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.returned).stamps.clear();
+         return s.returned;
+       }},
+      {"a return that withdraws a voucher its card did not need",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.returned).stamps[0].withdrawn = {0};
+         return s.returned;
+       }},
+      {"a voucher redeemed twice",
+       [&](auto& e) {
+         At(e, s.quote).body = entries::VoucherRedeemed{VoucherId{s.accrual, 0}, "voucher"};
+         return s.quote;
+       }},
+      {"a voucher redeemed after it lapsed",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).stamps[0].voucher_expires_at =
+             Instant::FromUnixMicros(At(e, s.accrual).business_time.unix_micros() + 1);
+         return s.voucher;
        }},
       {"a business time out of range",
        [&](auto& e) {
