@@ -23,7 +23,7 @@ constexpr const char* kCommandNames[] = {
     "enroll", "credit", "redeem", "hold", "capture", "release", "reverse_earn", "reverse_debit", "adjust",
     "transfer", "accrue", "return", "quote", "redeem", "hold", "pay_at_till", "set_flag", "close_membership",
     "grant_tier", "subscribe_tier", "cancel_tier_subscription", "send_transfer", "receive_transfer",
-    "settle_transfer", "redeem_voucher"};
+    "settle_transfer", "redeem_voucher", "buy_points", "refund_points"};
 static_assert(std::size(kCommandNames) == std::variant_size_v<Command>);
 
 // The program made of the first `count` versions of `program`.
@@ -43,6 +43,7 @@ void SetReference(Command& command, uint64_t seq) {
         if constexpr (std::is_same_v<T, ReturnLines> || std::is_same_v<T, ReverseEarn>) c.credit = seq;
         if constexpr (std::is_same_v<T, ReverseDebit>) c.debit = seq;
         if constexpr (std::is_same_v<T, RedeemVoucher>) c.voucher.accrual = seq;
+        if constexpr (std::is_same_v<T, RefundPoints>) c.purchase = seq;
       },
       command);
 }

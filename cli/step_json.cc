@@ -25,6 +25,7 @@ Json CreatedJson(const Entry& entry) {
         if constexpr (std::is_same_v<T, entries::Credited>) {
           out["kind"] = "credit";
           out["expires_at"] = InstantOrNull(body.expires_at);
+          if (body.price) out["value"] = ToJson(*body.price);
         } else if constexpr (std::is_same_v<T, entries::Debited>) {
           out["kind"] = "debit";
           out["reward"] = TextOrNull(body.price.reward);

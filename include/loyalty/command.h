@@ -300,11 +300,35 @@ struct RedeemVoucher {
   VoucherId voucher;
 };
 
+// Buy `points` for money at the price of the version in force
+// (ProgramVersion::point_sales): at least its minimum, a multiple of its
+// step, within the member's yearly limit. The price is recorded on the
+// credit (entries::Credited::price); `price`, if set, is what the member
+// was shown, and the purchase is refused if the version's price differs.
+struct PurchasePoints {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at{};
+  Points points;
+  std::optional<Money> price{};
+};
+
+// Refund the unused points of bought points `purchase` (the seq of the
+// PurchasePoints receipt): every point of its lot not yet spent, expired
+// or reversed is taken back, and their share of the price paid back
+// (RefundOf), recorded on the reversal (entries::EarnReversed::refund).
+struct RefundPoints {
+  std::string idempotency_key;
+  MemberId member;
+  std::optional<Instant> at{};
+  uint64_t purchase = 0;
+};
+
 using Command = std::variant<Enroll, Credit, Redeem, PlaceHold, CaptureHold, ReleaseHold, ReverseEarn,
                              ReverseDebit, Adjust, Transfer, Accrue, ReturnLines, QuoteReward, RedeemReward,
                              HoldReward, PayWithPointsAtTill, SetMemberFlag, CloseMembership, GrantTier,
                              SubscribeTier, CancelTierSubscription, SendTransfer, ReceiveTransfer,
-                             SettleTransfer, RedeemVoucher>;
+                             SettleTransfer, RedeemVoucher, PurchasePoints, RefundPoints>;
 
 // A revision of the expected redemption rate that revenue accounting
 // applies (loyalty/audit/revenue.h), journaled so that the audit shows who

@@ -149,6 +149,8 @@ struct Credited {
   // returned whole).
   std::vector<int64_t> line_units{};
   std::vector<StampGrant> stamps{};  // by card, in the version's card order
+  // Points bought (PurchasePoints): the money paid; a raw credit.
+  std::optional<Money> price{};
   friend bool operator==(const Credited&, const Credited&) = default;
 };
 // Points spent; reversible by DebitReversed.
@@ -209,6 +211,8 @@ struct EarnReversed {
   // lines' units; empty where lines are returned whole.
   std::vector<int64_t> units{};
   std::vector<StampReturn> stamps{};  // the stamps those units collected
+  // A refund of bought points (RefundPoints): the money paid back.
+  std::optional<Money> refund{};
   friend bool operator==(const EarnReversed&, const EarnReversed&) = default;
 };
 // Debit `debit` (a Debited or HoldCaptured entry) undone: `debt_paid` of
@@ -454,6 +458,16 @@ struct Quote {
   Instant quoted_at;
 };
 
+// Points bought: how many, the price paid, the local day of the purchase
+// (Date::days_since_epoch), and what refunds paid back of them.
+struct PointPurchase {
+  Points points;
+  Money price{0, *Currency::FromCode("EUR")};
+  int32_t local_day = 0;
+  Points refunded;
+  Money refund{0, *Currency::FromCode("EUR")};
+};
+
 // A voucher not yet redeemed: its card, reward, and when it was issued and
 // lapses.
 struct Voucher {
@@ -480,6 +494,13 @@ struct AccrualRecord {
   // Whether `returned` (units per line) is every unit of every line.
   bool AllUnits(const std::vector<int64_t>& returned) const;
 };
+
+// The money a refund of `amount` more points of bought points pays back:
+// the purchase's price in proportion to the points of its lot reversed,
+// rounded half-even on the total reversed before and after (`lot` before
+// the refund), so that refunding every point pays back exactly the price.
+// Precondition: lot.reversed + amount <= lot.earned, lot.earned > 0.
+Money RefundOf(const PointPurchase& purchase, const Lot& lot, Points amount);
 
 // The points that returning units `from`..`to` (of `units`, 0 <= from <=
 // to <= units) of a line that earned `points` takes back: the line's points
@@ -580,6 +601,8 @@ struct MemberDetail {
   // withdrawn (lapsed ones included).
   absl::btree_map<std::string, int64_t, std::less<>> stamps;
   absl::btree_map<VoucherId, Voucher> vouchers;
+  // Points bought, by the seq of their credit.
+  absl::btree_map<uint64_t, PointPurchase> purchases;
 };
 
 // A member's state: what every member has inline, the rest (MemberDetail)

@@ -397,6 +397,21 @@ struct StampCard {
   int32_t voucher_days = 0;
 };
 
+// ---------------------------------------------------------- buying points
+
+// Points a member may buy for money ("1,000 points for EUR 25"): at
+// `price_per_point` (major units of the version's currency; a purchase's
+// price is rounded half up to the minor unit), at least `minimum` points,
+// a multiple of `step`, and at most `yearly_limit` points bought by a
+// member per calendar year (the version's zone; refunds give the room
+// back; none: no limit).
+struct PointSales {
+  Rate price_per_point = *Rate::Parse("0");
+  Points minimum{1};
+  Points step{1};
+  std::optional<Points> yearly_limit{};
+};
+
 // At most this many vouchers one activity may issue.
 inline constexpr int64_t kMaxVouchersPerActivity = 1000;
 
@@ -421,6 +436,7 @@ struct ProgramVersion {
   // as revenue (the revenue report refuses a program without any).
   std::optional<Accounting> accounting;
   std::vector<StampCard> stamp_cards;
+  std::optional<PointSales> point_sales;  // none: points are not sold
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version

@@ -210,6 +210,16 @@ absl::StatusOr<Int128> RevenueFold::AllocationOf(const Entry& entry, const entri
     if (__builtin_mul_overflow(points * rate.mantissa(), minor, &n)) return Overflow(entry);
     return DivideRounded(n, PowerOfTen(rate.scale()), Rounding::kHalfEven);
   };
+  // Bought points defer all of their price.
+  if (credit.price.has_value()) {
+    funded = true;
+    if (credit.price->currency() != version->currency) {
+      return absl::FailedPreconditionError(absl::StrCat("journal entry ", entry.seq, ": its points were bought in ",
+                                                        credit.price->currency().code(), ", the program is in ",
+                                                        version->currency.code()));
+    }
+    return credit.price->minor_units();
+  }
   // A partner of a version without a partners section is a shop of the
   // operator's own, not a coalition partner.
   if (!entry.partner.empty() && !version->partners.empty()) {

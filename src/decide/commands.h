@@ -92,6 +92,10 @@ std::string StampsBackText(const MemberState& member, uint64_t accrual, const Ac
                            const std::vector<StampReturn>& stamps);
 Decided DecideRedeemVoucher(const DecideContext& context, const RedeemVoucher& command, Entry entry);
 
+// point_sales.cc
+Decided DecidePurchasePoints(const DecideContext& context, const PurchasePoints& command, Entry entry);
+Decided DecideRefundPoints(const DecideContext& context, const RefundPoints& command, Entry entry);
+
 // transfer.cc
 Decided DecideTransfer(const DecideContext& context, const Transfer& command, Entry entry);
 Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& command, Entry entry);

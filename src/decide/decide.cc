@@ -43,6 +43,8 @@ Decided Dispatch(const DecideContext& context, const Command& command, Entry ent
           [&](const ReceiveTransfer& c) { return DecideReceiveTransfer(context, c, std::move(entry)); },
           [&](const SettleTransfer& c) { return DecideSettleTransfer(context, c, std::move(entry)); },
           [&](const RedeemVoucher& c) { return DecideRedeemVoucher(context, c, std::move(entry)); },
+          [&](const PurchasePoints& c) { return DecidePurchasePoints(context, c, std::move(entry)); },
+          [&](const RefundPoints& c) { return DecideRefundPoints(context, c, std::move(entry)); },
       },
       command);
 }

@@ -878,6 +878,36 @@ void ReadStampCards(const Fields& f, const std::optional<Currency>& currency, Pr
   }
 }
 
+// ------------------------------------------------------------ point sales
+
+// Reads `point_sales`: a positive price per point, a minimum and a step of
+// at least 1, and a yearly limit not below the minimum.
+PointSales ReadPointSales(const Json& value, const std::string& path, Problems& problems) {
+  Fields p(value, path, problems, {"price_per_point", "minimum", "step", "yearly_limit"});
+  PointSales sales;
+  if (auto price = p.RateField("price_per_point", kRequired)) {
+    if (price->mantissa() <= 0) problems.Add(p.PathOf("price_per_point"), "must be greater than 0");
+    sales.price_per_point = *price;
+  }
+  if (auto minimum = p.Integer("minimum", 1, kInt64Max)) sales.minimum = Points(*minimum);
+  if (auto step = p.Integer("step", 1, kInt64Max)) sales.step = Points(*step);
+  if (auto limit = p.Integer("yearly_limit", 1, kInt64Max)) {
+    sales.yearly_limit = Points(*limit);
+    if (*sales.yearly_limit < sales.minimum) {
+      problems.Add(p.PathOf("yearly_limit"), absl::StrCat(*limit, " is below the minimum ", sales.minimum.value()));
+    }
+  }
+  return sales;
+}
+
+// The sections of a retailer's program, read after the catalog and tiers
+// they name: stamp cards and point sales.
+void ReadRetailSections(const Fields& f, const std::optional<Currency>& currency, Problems& problems,
+                        ProgramVersion& v) {
+  ReadStampCards(f, currency, problems, v);
+  if (const Json* sales = f.Get("point_sales")) v.point_sales = ReadPointSales(*sales, f.PathOf("point_sales"), problems);
+}
+
 // ------------------------------------------------------------ versions
 
 struct ReadResult {
@@ -907,7 +937,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
             "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners",
-            "accounting", "stamp_cards"});
+            "accounting", "stamp_cards", "point_sales"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));
@@ -1000,7 +1030,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   }
   ReadVersionTiers(f, refs, problems, v);
   if (const Json* accounting = f.Get("accounting")) v.accounting = ReadAccounting(*accounting, f.PathOf("accounting"), problems);
-  ReadStampCards(f, currency, problems, v);
+  ReadRetailSections(f, currency, problems, v);
   return result;
 }
 

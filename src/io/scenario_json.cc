@@ -605,6 +605,28 @@ bool ReadRedeemVoucher(const StepAction& action, ScenarioStep& step, Context& co
   return true;
 }
 
+// Reads a buy_points step: points bought at the version's price, and the
+// price the member was shown, if given.
+bool ReadBuyPoints(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "points", "price"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  PurchasePoints command{.idempotency_key = step.key, .member = member, .at = step.at,
+                         .points = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1))};
+  command.price = g.MoneyField("price", context.currency);
+  step.action = Command(std::move(command));
+  return true;
+}
+
+// Reads a refund_points step: the unused points of an earlier buy_points
+// step, refunded.
+bool ReadRefundPoints(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "purchase"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  step.refers_to = Reference(g, "purchase", true, context, problems);
+  step.action = Command(RefundPoints{.idempotency_key = step.key, .member = member, .at = step.at});
+  return true;
+}
+
 // Reads an adjust step: a signed correction of a member's points by an
 // actor, with its reason.
 bool ReadAdjust(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
@@ -687,6 +709,8 @@ constexpr StepKind kStepKinds[] = {
     {"return", ReadReturn},
     {"reverse_debit", ReadReverseDebit},
     {"redeem_voucher", ReadRedeemVoucher},
+    {"buy_points", ReadBuyPoints},
+    {"refund_points", ReadRefundPoints},
     {"adjust", ReadAdjust},
     {"set_flag", ReadSetFlag},
     {"close_membership", ReadCloseMembership},

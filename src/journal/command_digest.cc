@@ -119,6 +119,8 @@ void EncodeCommand(Writer& w, const Command& command) {
                  },
                  [&](const SettleTransfer& c) { fields(c.transfer, c.returned, c.reason); },
                  [&](const RedeemVoucher& c) { fields(c.voucher.accrual, uint64_t{c.voucher.number}); },
+                 [&](const PurchasePoints& c) { fields(c.points, c.price); },
+                 [&](const RefundPoints& c) { fields(c.purchase); },
              },
              command);
 }

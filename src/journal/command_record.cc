@@ -126,6 +126,8 @@ bool GetFields(Reader& r, SubscribeTier* c) { return Get(r, &c->tier) && Get(r, 
 bool GetFields(Reader&, CancelTierSubscription*) { return true; }
 bool GetFields(Reader& r, SendTransfer* c) { return Get(r, &c->to) && Get(r, &c->amount); }
 bool GetFields(Reader& r, ReceiveTransfer* c) { return Get(r, &c->from) && Get(r, &c->amount) && Get(r, &c->lots); }
+bool GetFields(Reader& r, PurchasePoints* c) { return Get(r, &c->points) && Get(r, &c->price); }
+bool GetFields(Reader& r, RefundPoints* c) { return Get(r, &c->purchase); }
 bool GetFields(Reader& r, RedeemVoucher* c) { return Get(r, &c->voucher.accrual) && Get(r, &c->voucher.number); }
 bool GetFields(Reader& r, SettleTransfer* c) {
   return Get(r, &c->transfer) && Get(r, &c->returned) && Get(r, &c->reason);

@@ -21,7 +21,7 @@ constexpr size_t kMaxCommand = 1 << 24;
 
 // Applies `f(field)` to each field of a body (const or not) in its encoding
 // order; `f` returns false to stop. `extended`: the form with purchase
-// lines' units and stamps (kinds 22 and 23). Writing and reading share this
+// lines' units, stamps and money (kinds 22 and 23). Writing and reading share this
 // list, so the two cannot drift apart.
 template <typename E, typename F>
 bool Fields(E& e, bool extended, F&& f) {
@@ -32,7 +32,7 @@ bool Fields(E& e, bool extended, F&& f) {
   } else if constexpr (std::is_same_v<T, Credited>) {
     return f(e.amount) && f(e.debt_paid) && f(e.expires_at) && f(e.source) && f(e.counters) && f(e.activity) &&
            f(e.line_points) && f(e.unattributed) && f(e.grants) && f(e.local_day) &&
-           (!extended || (f(e.line_units) && f(e.stamps)));
+           (!extended || (f(e.line_units) && f(e.stamps) && f(e.price)));
   } else if constexpr (std::is_same_v<T, Debited>) {
     return f(e.amount) && f(e.draws) && f(e.price) && f(e.quote) && f(e.value);
   } else if constexpr (std::is_same_v<T, Expired>) {
@@ -45,7 +45,7 @@ bool Fields(E& e, bool extended, F&& f) {
     return f(e.hold) && f(e.lapsed) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, EarnReversed>) {
     return f(e.credit) && f(e.amount) && f(e.from_lot) && f(e.debt_added) && f(e.counters) && f(e.lines) &&
-           f(e.counter_day) && (!e.balance_first || f(e.draws)) && (!extended || (f(e.units) && f(e.stamps)));
+           f(e.counter_day) && (!e.balance_first || f(e.draws)) && (!extended || (f(e.units) && f(e.stamps) && f(e.refund)));
   } else if constexpr (std::is_same_v<T, DebitReversed>) {
     return f(e.debit) && f(e.amount) && f(e.draws) && f(e.debt_paid);
   } else if constexpr (std::is_same_v<T, Adjusted>) {
@@ -84,10 +84,12 @@ bool Fields(E& e, bool extended, F&& f) {
 //   18, 19: TransferredOut and TransferredIn across shards (`across`);
 //   20: TransferSettled;
 //   21: EstimateRevised;
-//   22: Credited extended with its purchase lines' units and the stamps
-//       they collected, after the older kind's fields;
+//   22: Credited extended with its purchase lines' units, the stamps they
+//       collected and the price of bought points, after the older kind's
+//       fields;
 //   23: EarnReversed from the balance extended with the units it returns
-//       of each line and the stamps it takes back, after kind 17's fields;
+//       of each line, the stamps it takes back and the money a refund of
+//       bought points pays, after kind 17's fields;
 //   24: VoucherRedeemed.
 template <typename T, size_t I = 0>
 constexpr uint64_t IndexOf() {
@@ -121,11 +123,16 @@ bool* FlagOf(T& body) {
   return nullptr;
 }
 
-// Whether a body has the extended form: purchase lines' units or stamps.
+// Whether a body has the extended form: purchase lines' units, stamps, or
+// the money of bought points.
 template <typename T>
 bool Extended(const T& body) {
-  if constexpr (std::is_same_v<T, entries::Credited>) return !body.line_units.empty() || !body.stamps.empty();
-  if constexpr (std::is_same_v<T, entries::EarnReversed>) return !body.units.empty() || !body.stamps.empty();
+  if constexpr (std::is_same_v<T, entries::Credited>) {
+    return !body.line_units.empty() || !body.stamps.empty() || body.price.has_value();
+  }
+  if constexpr (std::is_same_v<T, entries::EarnReversed>) {
+    return !body.units.empty() || !body.stamps.empty() || body.refund.has_value();
+  }
   return false;
 }
 
@@ -194,7 +201,7 @@ bool DecodeBody(Reader& r, KindForm form, EntryBody* body) {
     if (bool* flag = FlagOf(value)) *flag = form.flagged;
     if (!Fields(value, form.extended, [&](auto& field) { return Get(r, &field); })) return false;
     // One entry has one encoding: the extended form extends.
-    if (form.extended && !Extended(value)) return r.Fail("an entry of the extended form has no units or stamps");
+    if (form.extended && !Extended(value)) return r.Fail("an entry of the extended form extends nothing");
     *body = std::move(value);
     return true;
   } else {

@@ -35,6 +35,8 @@ bool Fields(T& t, F&& f) {
     return f(t.to) && f(t.amount) && f(t.lots) && f(t.idempotency_key) && f(t.sent_at);
   } else if constexpr (std::is_same_v<R, Voucher>) {
     return f(t.card) && f(t.reward) && f(t.issued_at) && f(t.expires_at);
+  } else if constexpr (std::is_same_v<R, PointPurchase>) {
+    return f(t.points) && f(t.price) && f(t.local_day) && f(t.refunded) && f(t.refund);
   } else {
     static_assert(std::is_same_v<R, TierStatus>);
     return f(t.tier) && f(t.reason) && f(t.lifetime_tier) && f(t.paid_tier) && f(t.valid_until) &&
@@ -45,7 +47,8 @@ bool Fields(T& t, F&& f) {
 template <typename T>
 concept FieldRecord = std::is_same_v<T, Hold> || std::is_same_v<T, DebitRecord> || std::is_same_v<T, Quote> ||
                       std::is_same_v<T, RuleUse> || std::is_same_v<T, TierStatus> ||
-                      std::is_same_v<T, SentTransfer> || std::is_same_v<T, Voucher>;
+                      std::is_same_v<T, SentTransfer> || std::is_same_v<T, Voucher> ||
+                      std::is_same_v<T, PointPurchase>;
 
 template <FieldRecord T>
 void Put(Writer& w, const T& record) {
@@ -156,6 +159,7 @@ void PutDetail(Writer& w, const MemberDetail& d) {
   PutMap(w, d.transfers_sent);
   PutMap(w, d.stamps);
   PutMap(w, d.vouchers);
+  PutMap(w, d.purchases);
 }
 bool GetDetail(Reader& r, MemberDetail* d) {
   return GetMap(r, &d->holds) && Get(r, &d->held) && Get(r, &d->debt) && GetMap(r, &d->debits) &&
@@ -163,7 +167,8 @@ bool GetDetail(Reader& r, MemberDetail* d) {
          Get(r, &d->flags) && Get(r, &d->redeemable_until) && GetMap(r, &d->counters) &&
          GetMap(r, &d->counter_days,
                 [](Reader& in, CounterDays* days) { return GetMap(in, days); }) &&
-         Get(r, &d->status) && GetMap(r, &d->transfers_sent) && GetMap(r, &d->stamps) && GetMap(r, &d->vouchers);
+         Get(r, &d->status) && GetMap(r, &d->transfers_sent) && GetMap(r, &d->stamps) && GetMap(r, &d->vouchers) &&
+         GetMap(r, &d->purchases);
 }
 
 // Whether `d` holds nothing a member without a detail would not.
@@ -175,7 +180,7 @@ bool IsEmpty(const MemberDetail& d) {
          d.redeemable_until == Instant::Max() && d.counters.empty() && d.counter_days.empty() && t.tier.empty() &&
          t.valid_until == none.valid_until && t.reason.empty() && t.period_first == 0 && t.period_last == 0 &&
          !t.in_grace && t.lifetime_tier.empty() && t.paid_tier.empty() && t.paid_until == none.paid_until &&
-         d.transfers_sent.empty() && d.stamps.empty() && d.vouchers.empty();
+         d.transfers_sent.empty() && d.stamps.empty() && d.vouchers.empty() && d.purchases.empty();
 }
 
 }  // namespace

@@ -360,6 +360,36 @@ void Fold(S& s, const entries::Enrolled&) {
   });
 }
 
+// Bought points are a raw credit of a positive price.
+template <typename S>
+bool PriceFits(S& s, const entries::Credited& e) {
+  return !e.price.has_value() ||
+         s.Require(e.activity.empty() && e.amount > Points(0) && e.price->minor_units() > 0,
+                   "its price is not that of bought points");
+}
+
+// A refund of bought points (`refund` set) takes back every unused point of
+// the purchase's lot (`lot`, before it) and pays back their share of its
+// price (RefundOf); nothing else carries a refund.
+template <typename S>
+bool RefundFits(S& s, const entries::EarnReversed& e, const Lot* lot) {
+  if (!e.refund.has_value()) return true;
+  const auto& purchases = s.member().detail().purchases;
+  auto it = purchases.find(e.credit);
+  if (!s.Require(it != purchases.end() && lot != nullptr && e.lines.empty(),
+                 [&] { return absl::StrCat("credit ", e.credit, " is no purchase of points"); }) ||
+      !s.Require(e.amount > Points(0) && e.amount == lot->remaining && e.from_lot == e.amount &&
+                     e.amount.value() <= lot->earned.value() - lot->reversed.value(),
+                 "a refund takes back the purchase's unused points, and only those")) {
+    return false;
+  }
+  const Money owed = RefundOf(it->second, *lot, e.amount);
+  return s.Require(*e.refund == owed, [&] {
+    return absl::StrCat("it refunds ", e.refund->ToString(), " where the points' share of the price is ",
+                        owed.ToString());
+  });
+}
+
 // A credit's lines' units: none (lines returned whole), or one quantity of
 // at least 1 per line of an activity's accrual.
 template <typename S>
@@ -379,8 +409,14 @@ void Fold(S& s, const entries::Credited& e) {
       (e.amount > Points(0) && !s.AddLot(0, Lot::Origin::kCredit, e.amount, Points(e.amount.value() - e.debt_paid.value()),
                                          entry.business_time, e.expires_at)) ||
       !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day)) ||
-      !LineUnitsFit(s, e) || !internal::StampsFit(s, e)) {
+      !LineUnitsFit(s, e) || !internal::StampsFit(s, e) || !PriceFits(s, e)) {
     return;
+  }
+  if (e.price.has_value()) {
+    s.Change([&](MemberState& member) {
+      member.mutable_detail().purchases[entry.seq] =
+          PointPurchase{e.amount, *e.price, e.local_day, Points(0), Money(0, e.price->currency())};
+    });
   }
   if (e.activity.empty()) return;
   s.Change([&](MemberState& member) {
@@ -523,6 +559,14 @@ void Fold(S& s, const entries::EarnReversed& e) {
   }
   std::vector<int64_t> returned;
   if (!e.lines.empty() && !MarkReturned(s, e, &returned)) return;
+  if (!RefundFits(s, e, lot)) return;
+  if (e.refund.has_value()) {
+    s.Change([&](MemberState& member) {
+      PointPurchase& purchase = member.mutable_detail().purchases[e.credit];
+      purchase.refunded = Points(purchase.refunded.value() + e.amount.value());
+      purchase.refund = Money(purchase.refund.minor_units() + e.refund->minor_units(), purchase.refund.currency());
+    });
+  }
   if (!s.Require(!e.lines.empty() || e.stamps.empty(), "it takes back stamps without returning lines") ||
       (!e.lines.empty() && !internal::StampsBackFit(s, e, s.member().detail().accruals.at(e.credit),
                                                     s.member().detail().accruals.at(e.credit).returned_units,

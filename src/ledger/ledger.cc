@@ -132,6 +132,14 @@ Points UnitsShare(Points points, int64_t units, int64_t from, int64_t to) {
   return Points(taken(to) - taken(from));
 }
 
+Money RefundOf(const PointPurchase& purchase, const Lot& lot, Points amount) {
+  LOYALTY_CHECK(lot.earned > Points(0) && amount >= Points(0) && lot.reversed.value() <= lot.earned.value() - amount.value());
+  const Int128 price = purchase.price.minor_units(), earned = lot.earned.value();
+  auto paid_back = [&](Int128 reversed) { return DivideRounded(price * reversed, earned, Rounding::kHalfEven); };
+  const Int128 share = paid_back(lot.reversed.value() + amount.value()) - paid_back(lot.reversed.value());
+  return Money(static_cast<int64_t>(share), purchase.price.currency());
+}
+
 std::string CurrentTier(const TierLadder& ladder, const TierStatus& status) {
   return ladder.RankOf(status.paid_tier) > ladder.RankOf(status.tier) ? status.paid_tier : status.tier;
 }

@@ -521,6 +521,9 @@ TEST(RecordedCommand, RoundTripsEveryKind) {
       ReceiveTransfer{"k", m, at, Id("M-2"), Points(10), {{Points(10), At("2010-01-01T00:00:00Z"), Instant::Max()}}},
       SettleTransfer{"k", m, std::nullopt, 21, true, "member M-2 is closed"},
       RedeemVoucher{"k", m, at, VoucherId{22, 1}},
+      PurchasePoints{"k", m, at, Points(1000), Money(2500, *Currency::FromCode("EUR"))},
+      PurchasePoints{"k", m, at, Points(500)},
+      RefundPoints{"k", m, at, 23},
   };
   std::set<size_t> kinds;
   for (const Command& command : commands) {

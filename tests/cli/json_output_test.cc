@@ -152,7 +152,8 @@ TEST(JsonOutput, EveryScenarioConformsRunFreshAndAgainOverItsJournal) {
   EXPECT_EQ(statuses, (std::set<std::string>{"done", "refused", "published", "settled", "revised"}));
   for (const char* action : {"enroll", "credit", "accrue", "quote", "hold", "capture", "release", "redeem",
                              "pay_at_till", "return", "reverse_debit", "adjust", "set_flag", "close_membership",
-                             "run_expiry", "close_period", "publish", "settlement", "estimate", "redeem_voucher"}) {
+                             "run_expiry", "close_period", "publish", "settlement", "estimate", "redeem_voucher",
+                             "buy_points", "refund_points"}) {
     EXPECT_TRUE(actions.count(action)) << action << " is in no scenario";
   }
 }
@@ -182,6 +183,8 @@ TEST(JsonOutput, StepOutcomesSayWhatTheStepsWroteAndCreated) {
   EXPECT_EQ(outcome("timeline[20]")["members"][0], json::parse(R"({"member": "M-1", "entries": [22], "points": -1050,
                                                                    "held": 0, "debt": 0})"));
   EXPECT_TRUE(outcome("timeline[21]")["tier_changes"][0]["tier"].is_null());
+  EXPECT_EQ(outcome("timeline[25]")["created"]["value"], json::parse(R"({"amount": "2.00", "currency": "EUR"})"));
+  EXPECT_EQ(outcome("timeline[26]")["points"], -200);
   const json& m2 = run["reports"][0]["result"]["members"][1];
   EXPECT_EQ(m2["member"], "M-2");
   EXPECT_TRUE(m2["tier"].is_null());

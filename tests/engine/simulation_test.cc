@@ -1,7 +1,8 @@
 // Deterministic simulation: a seeded random workload over a simulated clock
 // (FakeClock) against an engine whose store fails or delays appends at
 // random. Many members; every kind of command, including accruals and
-// returns (whole lines and units), stamp cards' vouchers, holds, quotes and reward redemptions, transfers, reversals,
+// returns (whole lines and units), stamp cards' vouchers, points bought
+// and refunded, holds, quotes and reward redemptions, transfers, reversals,
 // adjustments, flags, tiers (the program has a ladder), expiry runs and
 // period closes; random retries and duplicate deliveries of the same
 // idempotency key, with the same or a different payload.
@@ -146,7 +147,7 @@ class Simulation {
       return Enroll{.idempotency_key = Key(), .member = id};
     }
     MemberId m = AnyMember();
-    switch (Uniform(0, 21)) {
+    switch (Uniform(0, 22)) {
       case 0: case 1:
         return Accrue{.idempotency_key = Key(), .member = m, .activity = Basket()};
       case 2:
@@ -205,6 +206,11 @@ class Simulation {
         if (Chance(50)) command.quantities = {Uniform(0, 2)};  // some units, or the rest of the line
         return command;
       }
+      case 22: {
+        auto purchase = Chance(50) ? Pick(purchases_) : std::nullopt;
+        if (purchase) return RefundPoints{.idempotency_key = Key(), .member = purchase->first, .purchase = purchase->second};
+        return PurchasePoints{.idempotency_key = Key(), .member = m, .points = Points(100 * Uniform(0, 12))};
+      }
       case 21: {
         auto voucher = Pick(vouchers_);
         if (!voucher) break;
@@ -251,10 +257,11 @@ class Simulation {
 
   // Remembers what a receipt created, for later commands to refer to.
   void Remember(const Command& command, const Receipt& receipt) {
-    if (receipt.entries.empty()) return;
-    const Entry& first = receipt.entries.front();
+    if (receipt.own().empty()) return;
+    const Entry& first = receipt.own().front();  // after the lapsed holds' releases
     std::pair<MemberId, uint64_t> ref{first.member, first.seq};
     if (std::holds_alternative<SubscribeTier>(command)) subscribers_.push_back(first.member);
+    if (std::holds_alternative<PurchasePoints>(command)) purchases_.push_back(ref);
     if (const auto* credited = std::get_if<entries::Credited>(&first.body)) {
       credits_.push_back(ref);
       if (std::holds_alternative<Accrue>(command)) accruals_.push_back(ref);
@@ -403,7 +410,7 @@ class Simulation {
   uint64_t next_key_ = 0;
   Tally tally_;
   std::vector<MemberId> members_;
-  std::vector<std::pair<MemberId, uint64_t>> credits_, accruals_, holds_, debits_, quotes_;
+  std::vector<std::pair<MemberId, uint64_t>> credits_, accruals_, holds_, debits_, quotes_, purchases_;
   std::vector<std::pair<MemberId, VoucherId>> vouchers_;
   std::vector<MemberId> subscribers_;
   struct Sent {

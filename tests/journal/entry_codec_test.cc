@@ -342,10 +342,10 @@ TEST(EntryCodecTest, UnknownKindRejected) {
   }
 }
 
-// An accrual whose lines have more than one unit or collect stamps has the
-// extended form (kind 22), as has a return of some units or stamps (kind
-// 23): their units and stamps follow the fields of the kinds without them,
-// which keep their bytes. An extended entry with neither is refused, so
+// An accrual whose lines have more than one unit or collect stamps, and
+// bought points, have the extended form (kind 22), as have a return of some
+// units or stamps and a refund (kind 23): their units, stamps and money
+// follow the fields of the kinds without them, which keep their bytes. An extended entry with neither is refused, so
 // that one entry has one encoding.
 TEST(EntryCodecTest, ExtendedFormsHaveKindsOfTheirOwn) {
   entries::Credited credited{Points(50), Points(0), Instant::Max(), "purchase b1", {}, "b1",
@@ -357,9 +357,9 @@ TEST(EntryCodecTest, ExtendedFormsHaveKindsOfTheirOwn) {
   EXPECT_EQ(Encode(MakeEntry(returned))[kind_at], 17);
   credited.line_units = {3, 2};
   returned.units = {1};
-  // Their tails: the units, then no stamps.
-  for (const auto& [entry, kind, tail] : {std::tuple(MakeEntry(credited), 22, size_t{4}),
-                                          std::tuple(MakeEntry(returned), 23, size_t{3})}) {
+  // Their tails: the units, then no stamps and no money.
+  for (const auto& [entry, kind, tail] : {std::tuple(MakeEntry(credited), 22, size_t{5}),
+                                          std::tuple(MakeEntry(returned), 23, size_t{4})}) {
     SCOPED_TRACE(kind);
     std::string bytes = Encode(entry);
     ASSERT_EQ(bytes[kind_at], kind);
@@ -367,15 +367,27 @@ TEST(EntryCodecTest, ExtendedFormsHaveKindsOfTheirOwn) {
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, WithoutHash(entry));
     bytes.resize(bytes.size() - tail);
-    bytes.append(2, '\0');  // no units, no stamps
+    bytes.append(3, '\0');  // no units, no stamps, no money
     auto empty = DecodeEntry(bytes);
     ASSERT_FALSE(empty.ok());
-    EXPECT_TRUE(absl::StrContains(empty.status().message(), "no units or stamps")) << empty.status();
+    EXPECT_TRUE(absl::StrContains(empty.status().message(), "extends nothing")) << empty.status();
   }
   credited.line_units.clear();
   credited.stamps = {StampGrant{"coffee-card", {0, 1}, 2, 10, 1, "free-coffee", At(1577833200000000)}};
   returned.units.clear();
   returned.stamps = {StampReturn{"coffee-card", 1, {0}}};
+  for (const Entry& entry : {MakeEntry(credited), MakeEntry(returned)}) {
+    const std::string bytes = Encode(entry);
+    auto decoded = DecodeEntry(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, WithoutHash(entry));
+    EXPECT_EQ(Encode(*decoded), bytes);
+  }
+  // Bought points and their refund: the money alone extends them.
+  credited.stamps.clear();
+  credited.price = Money(2500, *Currency::FromCode("EUR"));
+  returned.stamps.clear();
+  returned.refund = Money(1250, *Currency::FromCode("EUR"));
   for (const Entry& entry : {MakeEntry(credited), MakeEntry(returned)}) {
     const std::string bytes = Encode(entry);
     auto decoded = DecodeEntry(bytes);

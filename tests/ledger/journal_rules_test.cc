@@ -33,6 +33,7 @@ constexpr char kProgram[] = R"({"versions": [
               {"id": "spend", "when": {"activity_types": ["purchase"]},
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
+  "point_sales": {"price_per_point": "0.01", "minimum": 100},
   "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
                    "voucher_days": 30}],
   "expiry": {"months": 24, "round": "end_of_month"},
@@ -55,7 +56,8 @@ class ForgedJournal : public ::testing::Test {
  protected:
   struct Seqs {
     uint64_t anna = 0, credit = 0, accrual = 0, redeem = 0, hold = 0, captured = 0, released = 0, reversed = 0,
-             returned = 0, voucher = 0, transfer_out = 0, adjust = 0, quote = 0, flag = 0, tier = 0, closed = 0;
+             returned = 0, voucher = 0, transfer_out = 0, adjust = 0, quote = 0, flag = 0, tier = 0, bought = 0,
+             refunded = 0, closed = 0;
   };
 
   void SetUp() override {
@@ -96,6 +98,9 @@ class ForgedJournal : public ::testing::Test {
     s_.flag = run(SetMemberFlag{.idempotency_key = "flag", .member = Id("anna"), .flag = "card"});
     s_.tier = run(GrantTier{.idempotency_key = "tier", .member = Id("anna"), .tier = "ambassador",
                             .reason = "press", .actor = "ops"});
+    // 300 points bought for EUR 3.00, all refunded.
+    s_.bought = run(PurchasePoints{.idempotency_key = "buy", .member = Id("ben"), .points = Points(300)});
+    s_.refunded = run(RefundPoints{.idempotency_key = "refund", .member = Id("ben"), .purchase = s_.bought});
     run(Credit{.idempotency_key = "credit-carl", .member = Id("carl"), .amount = Points(70), .source = "goodwill"});
     s_.closed = run(CloseMembership{.idempotency_key = "close", .member = Id("carl")});
     // Two years on, the first lots lapse.
@@ -385,6 +390,21 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
          Body<entries::Credited>(e, s.accrual).stamps[0].voucher_expires_at =
              Instant::FromUnixMicros(At(e, s.accrual).business_time.unix_micros() + 1);
          return s.voucher;
+       }},
+      {"a price on an accrual",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).price = Eur("1.00");
+         return s.accrual;
+       }},
+      {"a refund that pays back more than its points' share",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.refunded).refund = Eur("3.01");
+         return s.refunded;
+       }},
+      {"a refund of a credit that was not bought",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.refunded).credit = s.credit;
+         return s.refunded;
        }},
       {"a business time out of range",
        [&](auto& e) {
