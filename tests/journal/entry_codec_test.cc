@@ -372,23 +372,22 @@ TEST(EntryCodecTest, ExtendedFormsHaveKindsOfTheirOwn) {
     ASSERT_FALSE(empty.ok());
     EXPECT_TRUE(absl::StrContains(empty.status().message(), "extends nothing")) << empty.status();
   }
+  // Stamps alone extend them, and so do the money of bought points and of
+  // their refund.
+  std::vector<Entry> extended;
   credited.line_units.clear();
   credited.stamps = {StampGrant{"coffee-card", {0, 1}, 2, 10, 1, "free-coffee", At(1577833200000000)}};
   returned.units.clear();
   returned.stamps = {StampReturn{"coffee-card", 1, {0}}};
-  for (const Entry& entry : {MakeEntry(credited), MakeEntry(returned)}) {
-    const std::string bytes = Encode(entry);
-    auto decoded = DecodeEntry(bytes);
-    ASSERT_TRUE(decoded.ok()) << decoded.status();
-    EXPECT_EQ(*decoded, WithoutHash(entry));
-    EXPECT_EQ(Encode(*decoded), bytes);
-  }
-  // Bought points and their refund: the money alone extends them.
+  extended.push_back(MakeEntry(credited));
+  extended.push_back(MakeEntry(returned));
   credited.stamps.clear();
   credited.price = Money(2500, *Currency::FromCode("EUR"));
   returned.stamps.clear();
   returned.refund = Money(1250, *Currency::FromCode("EUR"));
-  for (const Entry& entry : {MakeEntry(credited), MakeEntry(returned)}) {
+  extended.push_back(MakeEntry(credited));
+  extended.push_back(MakeEntry(returned));
+  for (const Entry& entry : extended) {
     const std::string bytes = Encode(entry);
     auto decoded = DecodeEntry(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
