@@ -495,6 +495,11 @@ struct AccrualRecord {
   bool AllUnits(const std::vector<int64_t>& returned) const;
 };
 
+// The points of a lot of bought points that a refund takes back: what is
+// left of it, but never more than it earned and was not reversed (a
+// reversed debit can give a lot back points a reversal already counted).
+Points RefundablePoints(const Lot& lot);
+
 // The money a refund of `amount` more points of bought points pays back:
 // the purchase's price in proportion to the points of its lot reversed,
 // rounded half-even on the total reversed before and after (`lot` before

@@ -67,8 +67,10 @@ absl::StatusOr<Statement> StatementOf(const Store& store, const MemberId& member
     if (entry.member != member) return absl::OkStatus();
     found = true;
     if (entry.business_time >= to) return absl::OkStatus();
-    const MemberState* state = journal.Find(member);
-    statement.stamps = {state->detail().stamps.begin(), state->detail().stamps.end()};
+    // Program entries (a version published, an estimate) have no member state.
+    if (const MemberState* state = journal.Find(member); state != nullptr) {
+      statement.stamps = {state->detail().stamps.begin(), state->detail().stamps.end()};
+    }
     last_entry = std::max(last_entry, entry.business_time);
     TrackVouchers(entry, statement.vouchers);
     BalanceDelta delta = DeltaOf(entry.body);

@@ -22,6 +22,10 @@ absl::StatusOr<Money> PriceOf(const ProgramVersion& version, const PointSales& s
   }
   const Int128 price = DivideRounded(minor, PowerOfTen(rate.scale()), Rounding::kHalfUp);
   if (price > INT64_MAX) return absl::OutOfRangeError("points: the price does not fit");
+  if (price == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("points: ", points.value(), " points cost less than the smallest unit of ",
+                                                   version.currency.code()));
+  }
   return Money(static_cast<int64_t>(price), version.currency);
 }
 
@@ -103,7 +107,7 @@ Decided DecideRefundPoints(const DecideContext& context, const RefundPoints& c, 
     return absl::FailedPreconditionError(absl::StrCat("member ", id, ": the points bought by entry ", c.purchase,
                                                       " lapsed after ", LastValidDay(context.program, lot->expires_at)));
   }
-  const Points unused = lot->remaining;
+  const Points unused = RefundablePoints(*lot);
   if (unused.IsZero()) {
     return absl::FailedPreconditionError(absl::StrCat("member ", id, ": the ", it->second.points.value(),
                                                       " points bought by entry ", c.purchase,

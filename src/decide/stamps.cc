@@ -24,9 +24,13 @@ absl::Status CollectStamps(const ProgramVersion& version, const MemberState& mem
   int64_t vouchers = 0;
   for (const StampCard& card : version.stamp_cards) {
     StampGrant grant{card.id, EligibleLines(version, card.when, activity, context), 0, card.stamps};
-    for (uint32_t line : grant.lines) grant.stamps += body.line_units.empty() ? 1 : body.line_units[line];
-    if (grant.stamps == 0) continue;
-    if (!CardsCompleted(StampsOn(member, card.id), grant.stamps, card.stamps, &grant.vouchers)) {
+    bool fits = true;
+    for (uint32_t line : grant.lines) {
+      fits = fits && !__builtin_add_overflow(grant.stamps, body.line_units.empty() ? 1 : body.line_units[line],
+                                             &grant.stamps);
+    }
+    if (fits && grant.stamps == 0) continue;
+    if (!fits || !CardsCompleted(StampsOn(member, card.id), grant.stamps, card.stamps, &grant.vouchers)) {
       return absl::OutOfRangeError(absl::StrCat("stamp card ", card.id, ": the stamps do not fit in 64 bits"));
     }
     vouchers += grant.vouchers;

@@ -905,7 +905,18 @@ PointSales ReadPointSales(const Json& value, const std::string& path, Problems& 
 void ReadRetailSections(const Fields& f, const std::optional<Currency>& currency, Problems& problems,
                         ProgramVersion& v) {
   ReadStampCards(f, currency, problems, v);
-  if (const Json* sales = f.Get("point_sales")) v.point_sales = ReadPointSales(*sales, f.PathOf("point_sales"), problems);
+  const Json* sales = f.Get("point_sales");
+  if (sales == nullptr) return;
+  v.point_sales = ReadPointSales(*sales, f.PathOf("point_sales"), problems);
+  // The least purchase costs at least one minor unit, so no price is zero.
+  const Rate& price = v.point_sales->price_per_point;
+  if (currency && price.mantissa() > 0 &&
+      static_cast<Int128>(v.point_sales->minimum.value()) * price.mantissa() * PowerOfTen(currency->exponent()) <
+          PowerOfTen(price.scale())) {
+    problems.Add(FieldPath(f.PathOf("point_sales"), "price_per_point"),
+                 absl::StrCat(v.point_sales->minimum.value(), " points (the minimum) cost less than the smallest unit of ",
+                              currency->code()));
+  }
 }
 
 // ------------------------------------------------------------ versions

@@ -214,14 +214,17 @@ class Step {
     return true;
   }
 
-  // Records what each rule granted on `local_day`, for caps and limits.
-  bool Grants(const std::vector<RuleGrant>& grants, int32_t local_day) {
+  // A local day in the years 1400 to 9999, where Date's calendar works.
+  bool LocalDay(int32_t local_day) {
     static const int32_t kFirst = Date::FromYmd(1400, 1, 1)->days_since_epoch();
     static const int32_t kLast = Date::FromYmd(9999, 12, 31)->days_since_epoch();
-    if (!Require(local_day >= kFirst && local_day <= kLast,
-                 [&] { return absl::StrCat("local day ", local_day, " is out of range"); })) {
-      return false;
-    }
+    return Require(local_day >= kFirst && local_day <= kLast,
+                   [&] { return absl::StrCat("local day ", local_day, " is out of range"); });
+  }
+
+  // Records what each rule granted on `local_day`, for caps and limits.
+  bool Grants(const std::vector<RuleGrant>& grants, int32_t local_day) {
+    if (!LocalDay(local_day)) return false;
     const Date date = Date::FromDaysSinceEpoch(local_day);
     const int32_t month = date.year() * 12 + date.month() - 1;
     for (const RuleGrant& grant : grants) {
@@ -360,12 +363,25 @@ void Fold(S& s, const entries::Enrolled&) {
   });
 }
 
-// Bought points are a raw credit of a positive price.
+// Bought points are a raw credit of a positive price, on a local day the
+// calendar knows (the yearly limit reads its year).
 template <typename S>
 bool PriceFits(S& s, const entries::Credited& e) {
   return !e.price.has_value() ||
-         s.Require(e.activity.empty() && e.amount > Points(0) && e.price->minor_units() > 0,
-                   "its price is not that of bought points");
+         (s.Require(e.activity.empty() && e.amount > Points(0) && e.price->minor_units() > 0 && e.counters.empty(),
+                    "its price is not that of bought points") &&
+          s.LocalDay(e.local_day));
+}
+
+// An accrual's points per line: none below zero, and together with the
+// activity's unattributed points no more than it credited.
+template <typename S>
+bool LinePointsFit(S& s, const entries::Credited& e) {
+  if (e.line_points.empty()) return true;
+  int64_t total = e.unattributed.value();
+  bool fits = !e.activity.empty() && total >= 0;
+  for (Points points : e.line_points) fits = fits && points >= Points(0) && !__builtin_add_overflow(total, points.value(), &total);
+  return s.Require(fits && total <= e.amount.value(), "its lines' points are not what it credited");
 }
 
 // A refund of bought points (`refund` set) takes back every unused point of
@@ -376,10 +392,9 @@ bool RefundFits(S& s, const entries::EarnReversed& e, const Lot* lot) {
   if (!e.refund.has_value()) return true;
   const auto& purchases = s.member().detail().purchases;
   auto it = purchases.find(e.credit);
-  if (!s.Require(it != purchases.end() && lot != nullptr && e.lines.empty(),
+  if (!s.Require(it != purchases.end() && lot != nullptr && e.lines.empty() && e.counters.empty(),
                  [&] { return absl::StrCat("credit ", e.credit, " is no purchase of points"); }) ||
-      !s.Require(e.amount > Points(0) && e.amount == lot->remaining && e.from_lot == e.amount &&
-                     e.amount.value() <= lot->earned.value() - lot->reversed.value(),
+      !s.Require(e.amount > Points(0) && e.amount == RefundablePoints(*lot) && e.from_lot == e.amount,
                  "a refund takes back the purchase's unused points, and only those")) {
     return false;
   }
@@ -409,7 +424,7 @@ void Fold(S& s, const entries::Credited& e) {
       (e.amount > Points(0) && !s.AddLot(0, Lot::Origin::kCredit, e.amount, Points(e.amount.value() - e.debt_paid.value()),
                                          entry.business_time, e.expires_at)) ||
       !s.Counters(e.counters, e.local_day, /*subtract=*/false) || (!e.activity.empty() && !s.Grants(e.grants, e.local_day)) ||
-      !LineUnitsFit(s, e) || !internal::StampsFit(s, e) || !PriceFits(s, e)) {
+      !LinePointsFit(s, e) || !LineUnitsFit(s, e) || !internal::StampsFit(s, e) || !PriceFits(s, e)) {
     return;
   }
   if (e.price.has_value()) {
@@ -515,7 +530,8 @@ template <typename S>
 bool MarkReturned(S& s, const entries::EarnReversed& e, std::vector<int64_t>* returned) {
   auto accrual = s.member().detail().accruals.find(e.credit);
   if (!s.Require(accrual != s.member().detail().accruals.end(), [&] { return absl::StrCat("no accrual ", e.credit); }) ||
-      !s.Require(e.units.empty() || e.units.size() == e.lines.size(), "its units do not match its lines")) {
+      !s.Require(e.units.size() == (accrual->second.units.empty() ? 0 : e.lines.size()),
+                 "its units do not match its lines")) {
     return false;
   }
   const AccrualRecord& record = accrual->second;
@@ -530,7 +546,10 @@ bool MarkReturned(S& s, const entries::EarnReversed& e, std::vector<int64_t>* re
       return false;
     }
     const int64_t to = e.units.empty() ? record.UnitsOf(line) : (*returned)[line] + e.units[i];
-    share += UnitsShare(record.line_points[line], record.UnitsOf(line), (*returned)[line], to).value();
+    if (!s.Add(share, UnitsShare(record.line_points[line], record.UnitsOf(line), (*returned)[line], to).value(),
+               "the returned points")) {
+      return false;
+    }
     (*returned)[line] = to;
   }
   if (e.units.empty()) return true;

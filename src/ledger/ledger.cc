@@ -132,6 +132,10 @@ Points UnitsShare(Points points, int64_t units, int64_t from, int64_t to) {
   return Points(taken(to) - taken(from));
 }
 
+Points RefundablePoints(const Lot& lot) {
+  return std::max(Points(0), std::min(lot.remaining, Points(lot.earned.value() - lot.reversed.value())));
+}
+
 Money RefundOf(const PointPurchase& purchase, const Lot& lot, Points amount) {
   LOYALTY_CHECK(lot.earned > Points(0) && amount >= Points(0) && lot.reversed.value() <= lot.earned.value() - amount.value());
   const Int128 price = purchase.price.minor_units(), earned = lot.earned.value();

@@ -81,13 +81,36 @@ bool UnitsFit(const AccrualRecord& accrual) {
     const int64_t units = accrual.UnitsOf(line), returned = accrual.returned_units[line];
     if (units < 1 || returned < 0 || returned > units || accrual.line_points[line] < Points(0)) return false;
   }
-  for (const StampGrant& grant : accrual.stamps) {
-    for (uint32_t line : grant.lines) {
-      if (line >= lines) return false;
+  // Each card once, its lines ascending, its stamps their units, and the
+  // vouchers within what one activity issues.
+  int64_t vouchers = 0;
+  for (size_t i = 0; i < accrual.stamps.size(); ++i) {
+    const StampGrant& grant = accrual.stamps[i];
+    int64_t units = 0;
+    for (size_t j = 0; j < grant.lines.size(); ++j) {
+      const uint32_t line = grant.lines[j];
+      if (line >= lines || (j > 0 && grant.lines[j - 1] >= line) || !AddTo(&units, accrual.UnitsOf(line))) return false;
     }
-    if (grant.card_size < 1 || grant.stamps < 0 || grant.vouchers < 0) return false;
+    for (size_t k = 0; k < i; ++k) {
+      if (accrual.stamps[k].card == grant.card) return false;
+    }
+    if (grant.card_size < 1 || units != grant.stamps || grant.vouchers < 0 ||
+        grant.vouchers > kMaxVouchersPerActivity - vouchers) {
+      return false;
+    }
+    vouchers += grant.vouchers;
   }
   return true;
+}
+
+// Bought points: a positive price, a calendar day, and refunds of at most
+// the points and the price, in the price's currency.
+bool PurchaseFits(const PointPurchase& p) {
+  static const int32_t kFirst = Date::FromYmd(1400, 1, 1)->days_since_epoch();
+  static const int32_t kLast = Date::FromYmd(9999, 12, 31)->days_since_epoch();
+  return p.points > Points(0) && p.price.minor_units() > 0 && p.local_day >= kFirst && p.local_day <= kLast &&
+         p.refunded >= Points(0) && p.refunded <= p.points && p.refund.currency() == p.price.currency() &&
+         p.refund.minor_units() >= 0 && p.refund.minor_units() <= p.price.minor_units();
 }
 
 absl::Status CheckHoldsAndDebits(const MemberState& member) {
@@ -114,6 +137,9 @@ absl::Status CheckHoldsAndDebits(const MemberState& member) {
   }
   for (const auto& [activity, seq] : detail.activities) {
     if (seq == 0 || seq > member.last_seq) return Broken("an activity names no entry of the member");
+  }
+  for (const auto& [seq, purchase] : detail.purchases) {
+    if (seq == 0 || seq > member.last_seq || !PurchaseFits(purchase)) return Broken("a purchase of points is out of range");
   }
   for (const auto& [id, voucher] : detail.vouchers) {
     if (id.accrual == 0 || id.accrual > member.last_seq || voucher.card.empty()) {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
+#include "loyalty/time.h"
 
 namespace loyalty::internal {
 
@@ -49,8 +50,10 @@ bool GrantFits(S& s, const entries::Credited& e, size_t index, UnitsOf&& units_o
   for (size_t j = 0; fits && j < index; ++j) fits = e.stamps[j].card != g.card;
   int64_t completed = 0;
   fits = fits && units == g.stamps && CardsCompleted(StampsOn(s.member(), g.card), g.stamps, g.card_size, &completed);
+  static const Instant kLastExpiry = TimeZone::Utc().StartOfDay(*Date::FromYmd(9999, 1, 1));
   return s.Require(fits && completed == g.vouchers &&
-                       (g.vouchers == 0 || (!g.reward.empty() && g.voucher_expires_at > s.entry().business_time)),
+                       (g.vouchers == 0 || (!g.reward.empty() && g.voucher_expires_at > s.entry().business_time &&
+                                            g.voucher_expires_at <= kLastExpiry)),
                    [&] { return absl::StrCat("its stamps on card ", g.card, " are not what its lines collected"); });
 }
 
@@ -59,14 +62,19 @@ bool GrantFits(S& s, const entries::Credited& e, size_t index, UnitsOf&& units_o
 template <typename S>
 bool StampsFit(S& s, const entries::Credited& e) {
   if (e.stamps.empty()) return true;
-  if (!s.Require(!e.line_points.empty(), "it collects stamps without purchase lines")) return false;
+  if (!s.Require(!e.activity.empty() && !e.line_points.empty(), "it collects stamps without purchase lines")) {
+    return false;
+  }
   auto units_of = [&](uint32_t line) { return e.line_units.empty() ? int64_t{1} : e.line_units[line]; };
   int64_t vouchers = 0;
   for (size_t i = 0; i < e.stamps.size(); ++i) {
-    if (!GrantFits(s, e, i, units_of)) return false;
+    if (!GrantFits(s, e, i, units_of) ||
+        !s.Require(e.stamps[i].vouchers <= kMaxVouchersPerActivity - vouchers, "it issues too many vouchers")) {
+      return false;
+    }
     vouchers += e.stamps[i].vouchers;
   }
-  return s.Require(vouchers <= kMaxVouchersPerActivity, "it issues too many vouchers");
+  return true;
 }
 
 // The accrual `seq`'s stamps added to the member's cards, its vouchers
@@ -126,7 +134,7 @@ bool StampsBackFit(S& s, const entries::EarnReversed& e, const AccrualRecord& re
                    const std::vector<int64_t>& before, const std::vector<int64_t>& after) {
   size_t next = 0;
   for (size_t grant = 0; grant < record.stamps.size(); ++grant) {
-    int64_t stamps = 0;
+    int64_t stamps = 0;  // at most the grant's stamps, which fit
     for (uint32_t line : record.stamps[grant].lines) stamps += after[line] - before[line];
     if (stamps == 0) continue;
     const bool stated = next < e.stamps.size() && e.stamps[next].card == record.stamps[grant].card &&

@@ -151,6 +151,47 @@ TEST_F(PointSalesTest, ARefundRoundsItsShareHalfEven) {
   EXPECT_EQ(std::get<entries::EarnReversed>(refund->own().front().body).refund, Eur(1852));
 }
 
+// 1,000 bought for 25.00 (lot A) and 1,000 credited to last longer (B);
+// 600 spent from A (it lapses first); 500 of A reversed by hand: A's 400,
+// then 100 of B; the debit reversed: A gets its 600 back. A has 600 left
+// but only 1,000 - 500 = 500 not reversed: the refund takes those 500 and
+// pays back 2,500 x 1,000 / 1,000 - 2,500 x 500 / 1,000 = 1,250 cents.
+TEST_F(PointSalesTest, ARefundTakesNoMoreThanTheLotHasNotReversed) {
+  const uint64_t purchase = Bought("b1", "2025-03-01T10:00:00Z", 1000);
+  ASSERT_TRUE(engine_->Execute(Credit{.idempotency_key = "c", .member = Id("M1"), .at = At("2025-03-01T11:00:00Z"),
+                                      .amount = Points(1000), .source = "goodwill",
+                                      .expires_at = At("2030-01-01T00:00:00Z")})
+                  .ok());
+  auto debit = engine_->Execute(Redeem{.idempotency_key = "s", .member = Id("M1"), .at = At("2025-03-02T10:00:00Z"),
+                                       .amount = Points(600)});
+  ASSERT_TRUE(debit.ok()) << debit.status();
+  ASSERT_TRUE(engine_->Execute(ReverseEarn{.idempotency_key = "v", .member = Id("M1"), .at = At("2025-03-03T10:00:00Z"),
+                                           .credit = purchase, .amount = Points(500)})
+                  .ok());
+  ASSERT_TRUE(engine_->Execute(ReverseDebit{.idempotency_key = "u", .member = Id("M1"),
+                                            .at = At("2025-03-04T10:00:00Z"), .debit = debit->seq()})
+                  .ok());
+  auto refund = Refund("r", "2025-03-05T10:00:00Z", purchase);
+  ASSERT_TRUE(refund.ok()) << refund.status();
+  const auto& body = std::get<entries::EarnReversed>(refund->own().front().body);
+  EXPECT_EQ(body.amount, Points(500));
+  EXPECT_EQ(body.refund, Eur(1250));
+}
+
+// A price below a cent for the least purchase is refused when the program
+// is read.
+TEST(PointSalesProgram, TheLeastPurchaseCostsAtLeastACent) {
+  auto program = ParseProgram(R"({"versions": [
+   {"id": "v", "currency": "EUR", "time_zone": "UTC",
+    "announced_at": "2025-01-01T00:00:00Z", "effective_from": "2025-01-01T00:00:00Z",
+    "point_sales": {"price_per_point": "0.001", "minimum": 5, "yearly_limit": 2}}]})");
+  ASSERT_FALSE(program.ok());
+  EXPECT_THAT(program.status().message(),
+              HasSubstr("versions[0].point_sales.price_per_point: 5 points (the minimum) cost less than the smallest "
+                        "unit of EUR"));
+  EXPECT_THAT(program.status().message(), HasSubstr("versions[0].point_sales.yearly_limit: 2 is below the minimum 5"));
+}
+
 // The revenue report defers the whole price of bought points, and a
 // refund takes back the same share it paid back.
 TEST_F(PointSalesTest, RevenueDefersThePricePaid) {

@@ -132,6 +132,15 @@ TEST_F(StampCardsTest, TheStatementShowsALapsedVoucherAndTheCard) {
   EXPECT_EQ(earlier->vouchers[0].state, "open");
 }
 
+// The program's own entries (the versions published) have a statement
+// too, without cards.
+TEST_F(StampCardsTest, TheProgramsStatementHasNoCards) {
+  auto statement = StatementOf(engine_->store(), MemberId::FromValid(kProgramMember), Instant::Min(), Instant::Max());
+  ASSERT_TRUE(statement.ok()) << statement.status();
+  EXPECT_TRUE(statement->stamps.empty());
+  EXPECT_TRUE(statement->vouchers.empty());
+}
+
 // 8 stamps, then 3 coffees: 11, a voucher and 1 over. Returning 1 of the 3
 // leaves the card at 0: the voucher stays. Returning another takes it to
 // -1: the voucher is withdrawn and the card is at 9.

@@ -391,6 +391,27 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
              Instant::FromUnixMicros(At(e, s.accrual).business_time.unix_micros() + 1);
          return s.voucher;
        }},
+      {"an accrual whose lines earned more than it credited",
+       [&](auto& e) {
+         auto& lines = Body<entries::Credited>(e, s.accrual).line_points;
+         lines[0] = Points(lines[0].value() + 1000);
+         return s.accrual;
+       }},
+      {"an accrual with a line of negative points",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).line_points[1] = Points(-1);
+         return s.accrual;
+       }},
+      {"a return of whole lines of an accrual that recorded units",
+       [&](auto& e) {
+         Body<entries::EarnReversed>(e, s.returned).units.clear();
+         return s.returned;
+       }},
+      {"bought points on a day the calendar does not know",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.bought).local_day = 2932897;
+         return s.bought;
+       }},
       {"a price on an accrual",
        [&](auto& e) {
          Body<entries::Credited>(e, s.accrual).price = Eur("1.00");
