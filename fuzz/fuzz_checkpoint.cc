@@ -49,6 +49,7 @@ const std::vector<std::string>& Parts() {
                .activity = {"basket-1", Purchase{"", "b", "store",
                                                  {PurchaseLine{"x", "food", {}, 2, *Money::Parse("30", eur)},
                                                   PurchaseLine{"y", "food", {}, 1, *Money::Parse("10", eur)}}}}});
+    run(PurchasePoints{.idempotency_key = "buy", .member = Id("a"), .points = Points(200)});
     run(Redeem{.idempotency_key = "r", .member = Id("a"), .amount = Points(120)});
     run(PlaceHold{.idempotency_key = "h", .member = Id("a"), .amount = Points(40), .ttl = absl::Hours(2)});
     run(QuoteReward{.idempotency_key = "q", .member = Id("a"), .reward = "voucher", .ttl = absl::Hours(1)});

@@ -61,7 +61,12 @@ const std::vector<Entry>& Journal() {
     uint64_t hold2 = run(PlaceHold{.idempotency_key = "h2", .member = Id("a"), .amount = Points(30), .ttl = absl::Hours(2)});
     run(ReleaseHold{.idempotency_key = "rel", .member = Id("a"), .hold = hold2});
     run(ReverseDebit{.idempotency_key = "undo", .member = Id("a"), .debit = redeem});
+    // The basket's 3 food units filled the card of 2: voucher basket/0.
     run(ReturnLines{.idempotency_key = "ret", .member = Id("a"), .credit = basket, .lines = {1}});
+    run(RedeemVoucher{.idempotency_key = "v", .member = Id("a"), .voucher = {basket, 0}});
+    run(ReturnLines{.idempotency_key = "ret-unit", .member = Id("a"), .credit = basket, .lines = {0}, .quantities = {1}});
+    uint64_t bought = run(PurchasePoints{.idempotency_key = "buy", .member = Id("a"), .points = Points(200)});
+    run(RefundPoints{.idempotency_key = "refund", .member = Id("a"), .purchase = bought});
     run(Transfer{.idempotency_key = "t", .member = Id("a"), .to = Id("b"), .amount = Points(100)});
     run(Adjust{.idempotency_key = "adj", .member = Id("b"), .delta = Points(-10), .reason = "typo", .actor = "ops"});
     run(QuoteReward{.idempotency_key = "q", .member = Id("a"), .reward = "voucher", .ttl = absl::Hours(1)});

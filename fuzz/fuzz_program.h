@@ -1,6 +1,7 @@
 // The program the journal fuzz targets (fuzz_journal_reader,
-// fuzz_checkpoint) build their journals under: purchases earn points and a
-// spend counter, a voucher to redeem, expiry, and a one-tier ladder.
+// fuzz_checkpoint) build their journals under: purchases earn points, a
+// spend counter and stamps on a card, a voucher to redeem, points for sale,
+// expiry, and a one-tier ladder.
 #ifndef LOYALTY_FUZZ_FUZZ_PROGRAM_H_
 #define LOYALTY_FUZZ_FUZZ_PROGRAM_H_
 
@@ -18,6 +19,9 @@ inline constexpr char kProgram[] = R"({"versions": [
               {"id": "spend", "when": {"activity_types": ["purchase"]},
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
+  "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
+                   "voucher_days": 30}],
+  "point_sales": {"price_per_point": "0.01", "minimum": 100},
   "expiry": {"months": 24, "round": "end_of_month"},
   "tiers": {"period": "rolling_12_months", "validity_months": 12,
             "ladder": [{"id": "silver", "qualify": [{"spend": 50}]}]}}]})";
