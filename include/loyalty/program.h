@@ -410,6 +410,11 @@ struct PointSales {
   Points minimum{1};
   Points step{1};
   std::optional<Points> yearly_limit{};
+
+  // The price of `points` (0 or more) in `currency`: points x
+  // price_per_point, rounded half up to the minor unit; OutOfRange naming
+  // "points" if it does not fit.
+  absl::StatusOr<Money> PriceOf(Points points, const Currency& currency) const;
 };
 
 // At most this many vouchers one activity may issue.

@@ -54,6 +54,18 @@ Instant ProgramVersion::LotExpiry(Instant earned_at) const {
   return lapses;
 }
 
+absl::StatusOr<Money> PointSales::PriceOf(Points points, const Currency& currency) const {
+  Int128 minor = 0;
+  if (points.IsNegative() ||
+      __builtin_mul_overflow(static_cast<Int128>(points.value()) * price_per_point.mantissa(),
+                             PowerOfTen(currency.exponent()), &minor)) {
+    return absl::OutOfRangeError("points: the price does not fit");
+  }
+  const Int128 price = DivideRounded(minor, PowerOfTen(price_per_point.scale()), Rounding::kHalfUp);
+  if (price > INT64_MAX) return absl::OutOfRangeError("points: the price does not fit");
+  return Money(static_cast<int64_t>(price), currency);
+}
+
 absl::StatusOr<Points> ProgramVersion::PriceOf(absl::string_view reward) const {
   for (const CatalogItem& item : redemption.catalog) {
     if (item.id == reward) return item.price;

@@ -11,22 +11,15 @@
 namespace loyalty::internal {
 namespace {
 
-// `points` x the price per point, in minor units rounded half up; OutOfRange
-// if it does not fit.
+// The price of `points` under `version`; InvalidArgument if it is below
+// one minor unit.
 absl::StatusOr<Money> PriceOf(const ProgramVersion& version, const PointSales& sales, Points points) {
-  const Rate& rate = sales.price_per_point;
-  Int128 minor = 0;
-  if (__builtin_mul_overflow(static_cast<Int128>(points.value()) * rate.mantissa(),
-                             PowerOfTen(version.currency.exponent()), &minor)) {
-    return absl::OutOfRangeError("points: the price does not fit");
-  }
-  const Int128 price = DivideRounded(minor, PowerOfTen(rate.scale()), Rounding::kHalfUp);
-  if (price > INT64_MAX) return absl::OutOfRangeError("points: the price does not fit");
-  if (price == 0) {
+  absl::StatusOr<Money> price = sales.PriceOf(points, version.currency);
+  if (price.ok() && price->minor_units() == 0) {
     return absl::InvalidArgumentError(absl::StrCat("points: ", points.value(), " points cost less than the smallest unit of ",
                                                    version.currency.code()));
   }
-  return Money(static_cast<int64_t>(price), version.currency);
+  return price;
 }
 
 // The points the member bought in local year `year`, less refunds.

@@ -1,6 +1,8 @@
 // The journal's entry validator: the rules of journal_rules.h, then Apply.
 #include "ledger/journal_rules.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +21,32 @@ absl::Status Unfit(const Entry& entry, absl::string_view reason) {
 // Without the program, the shortest inactivity a lapse can follow: one
 // month (28 days) less a day for the widest time-zone offsets.
 constexpr int64_t kShortestInactivityMicros = int64_t{27} * 24 * 3600 * 1000 * 1000;
+
+// With the program: an accrual's stamps are on cards of the version that
+// decided it, of that card's size and reward, lapsing when its vouchers do;
+// bought points cost that version's price. "" if they are, else the reason.
+std::string RetailMismatch(const Program& program, const Entry& entry, const entries::Credited& credited) {
+  const ProgramVersion* version = program.Find(entry.version);
+  if (version == nullptr || (credited.stamps.empty() && !credited.price)) return "";
+  for (const StampGrant& grant : credited.stamps) {
+    auto card = std::find_if(version->stamp_cards.begin(), version->stamp_cards.end(),
+                             [&](const StampCard& c) { return c.id == grant.card; });
+    if (card == version->stamp_cards.end() || card->stamps != grant.card_size ||
+        (grant.vouchers > 0 &&
+         (card->reward != grant.reward ||
+          grant.voucher_expires_at !=
+              version->zone.StartOfDay(version->zone.LocalDate(entry.business_time).AddDays(card->voucher_days))))) {
+      return absl::StrCat("its stamps on card ", grant.card, " are not those of version ", version->id);
+    }
+  }
+  if (!credited.price) return "";
+  auto price = version->point_sales ? version->point_sales->PriceOf(credited.amount, version->currency)
+                                    : absl::StatusOr<Money>(absl::NotFoundError("no point sales"));
+  if (!price.ok() || *price != *credited.price) {
+    return absl::StrCat("its points do not cost ", credited.price->ToString(), " under version ", version->id);
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -78,6 +106,11 @@ absl::Status JournalRules::CheckMember(const Entry& entry, const MemberState& me
   if (absl::Status fits = CheckApplicable(member, entry); !fits.ok()) return Unfit(entry, fits.message());
   if (const auto* expired = std::get_if<entries::Expired>(&entry.body)) return CheckExpiry(entry, *expired, member);
   if (const auto* change = std::get_if<entries::TierChanged>(&entry.body)) return CheckTiers(entry, *change);
+  if (const auto* credited = std::get_if<entries::Credited>(&entry.body); credited != nullptr && options_.program) {
+    if (std::string mismatch = RetailMismatch(*options_.program, entry, *credited); !mismatch.empty()) {
+      return Unfit(entry, mismatch);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -14,7 +14,9 @@
 //   * a transfer's two halves follow each other and agree: the receiver gets
 //     exactly the points and dates the sender gave;
 //   * with the program given: tiers named exist in the version that decided
-//     the entry, and an inactivity lapse is due under the version in force.
+//     the entry, an inactivity lapse is due under the version in force, an
+//     accrual's stamps are on that version's cards (size, reward, voucher
+//     lapse), and bought points cost its price.
 // Anything else is DataLoss naming the entry, its kind, its member and the
 // rule; the state is then as it was before the entry.
 //

@@ -387,8 +387,7 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
        }},
       {"a voucher redeemed after it lapsed",
        [&](auto& e) {
-         Body<entries::Credited>(e, s.accrual).stamps[0].voucher_expires_at =
-             Instant::FromUnixMicros(At(e, s.accrual).business_time.unix_micros() + 1);
+         At(e, s.voucher).business_time = Body<entries::Credited>(e, s.accrual).stamps[0].voucher_expires_at;
          return s.voucher;
        }},
       {"an accrual whose lines earned more than it credited",
@@ -412,6 +411,18 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
          Body<entries::Credited>(e, s.bought).local_day = 2932897;
          return s.bought;
        }},
+      {"a voucher for a reward its card does not give",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).stamps[0].reward = "mug";
+         return s.accrual;
+       },
+       /*needs_program=*/true},
+      {"points bought at another price than the version's",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.bought).price = Eur("2.00");
+         return s.bought;
+       },
+       /*needs_program=*/true},
       {"a price on an accrual",
        [&](auto& e) {
          Body<entries::Credited>(e, s.accrual).price = Eur("1.00");
