@@ -1,6 +1,6 @@
 // The program the journal fuzz targets (fuzz_journal_reader,
-// fuzz_checkpoint) build their journals under: purchases earn points, a
-// spend counter and stamps on a card, a voucher to redeem, points for sale,
+// fuzz_checkpoint) build their journals under: purchases earn points (one
+// rule from a campaign budget), a spend counter and stamps on a card, a voucher to redeem, points for sale,
 // expiry, and a one-tier ladder.
 #ifndef LOYALTY_FUZZ_FUZZ_PROGRAM_H_
 #define LOYALTY_FUZZ_FUZZ_PROGRAM_H_
@@ -17,7 +17,9 @@ inline constexpr char kProgram[] = R"({"versions": [
   "accrual": [{"id": "base", "when": {"activity_types": ["purchase"]},
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down"}},
               {"id": "spend", "when": {"activity_types": ["purchase"]},
-               "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
+               "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}},
+              {"id": "launch", "when": {"activity_types": ["purchase"]},
+               "effect": {"kind": "fixed", "fixed": 5}, "cap": {"budget": 8}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
   "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
                    "voucher_days": 30}],

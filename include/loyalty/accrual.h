@@ -40,8 +40,10 @@
 //     eligible unit: it does not apply), attributed to the lines by their
 //     units. Every product is exact and rounded once, as the rule says.
 //   * Caps, in this order: per_activity, per_member_day, per_member_month,
-//     per_campaign (each: granted = min(granted, cap - used), never negative);
-//     max_uses: a rule already used max_uses times does not apply.
+//     per_campaign, budget (each: granted = min(granted, cap - used), never
+//     negative; the budget's use is every member's); max_uses: a rule
+//     already used max_uses times does not apply. A rule whose budget is
+//     used up still counts, with 0 granted, and its line says so.
 //   * Stacking: of the rules that apply with the same non-empty
 //     exclusive_group, only the one with the highest granted amount counts
 //     (ties: the earlier in priority order); the others leave no line and add
@@ -70,12 +72,14 @@ namespace loyalty {
 
 // A member's use of one rule so far, for caps: points it granted on the
 // activity's local day, in its local calendar month, in the rule's campaign
-// window (all time if the rule has no window), and how many times it applied.
+// window (all time if the rule has no window), and how many times it applied;
+// and what it granted to every member together, for its budget.
 struct RuleUsage {
   Points day;
   Points month;
   Points campaign;
   int64_t uses = 0;
+  Points budget{};
 };
 
 // A usage callback for members who never used any rule (and for rules
@@ -85,7 +89,7 @@ inline RuleUsage NoRuleUsage(absl::string_view /*rule_id*/) { return {}; }
 // What the caller knows about the member at the activity.
 //
 // `usage` is called at most once per rule, only for rules whose conditions
-// hold and that have a day, month or campaign cap or max_uses. It is a
+// hold and that have a day, month or campaign cap, a budget or max_uses. It is a
 // non-owning reference: the callable must outlive the context (bind a named
 // lambda or a function such as NoRuleUsage, never a temporary lambda).
 struct AccrualContext {
@@ -97,9 +101,17 @@ struct AccrualContext {
 };
 
 // A cap that lowered a line's points (AccrualCap, checked in this order).
-enum class AccrualCapKind : uint8_t { kNone, kPerActivity, kPerMemberDay, kPerMemberMonth, kPerCampaign };
+enum class AccrualCapKind : uint8_t {
+  kNone,
+  kPerActivity,
+  kPerMemberDay,
+  kPerMemberMonth,
+  kPerCampaign,
+  kBudget,
+};
 
-// "per_activity", "per_member_day", "per_member_month", "per_campaign"; "none".
+// "per_activity", "per_member_day", "per_member_month", "per_campaign",
+// "budget"; "none".
 absl::string_view AccrualCapName(AccrualCapKind kind);
 
 // One cap that bit: it lowered the points from `before` to `after`, the room
@@ -107,7 +119,7 @@ absl::string_view AccrualCapName(AccrualCapKind kind);
 struct AccrualCapBite {
   AccrualCapKind kind = AccrualCapKind::kNone;
   Points limit;   // the cap
-  Points used;    // what the member already used of it (0 for per_activity)
+  Points used;    // what the member (budget: every member) already used of it; 0 for per_activity
   Points before;  // the points before this cap: desired, or the previous cap's after
   Points after;
 };
@@ -135,7 +147,7 @@ struct AccrualExplanation {
   std::optional<Points> minimum;        // kPerDistance: the minimum, when it raised the product
   // The caps that bit, in the order they were applied: caps[0, cap_count)
   // (at most one of each kind); the rest are kNone.
-  std::array<AccrualCapBite, 4> caps;
+  std::array<AccrualCapBite, 5> caps;
   int cap_count = 0;
 };
 
@@ -152,7 +164,9 @@ struct AccrualLine {
 // "5,000 mi x 150 % (J) = 7,500", "floor(150 mi x 25 % (K)) = 37 < minimum
 // 125", "fixed 500", "5 x 9 = 45", "floor(1234.56 EUR x 6 (senator)) = 7,407",
 // and for each cap that bit "; cap per_member_day 100 bites: 120 -> 100"
-// (with "(70 used)" after the cap when the member already used some of it).
+// (with "(70 used)" after the cap when the member already used some of it),
+// "; cap budget 10,000 (9,960 used) bites: 120 -> 40", and ", budget used
+// up" after a budget that left nothing.
 // The rounding function (floor, ceil, round_half_up, round_half_even) is
 // shown only when the product was not a whole number. Thread-safe.
 std::string FormulaText(const AccrualLine& line);

@@ -379,6 +379,14 @@ absl::StatusOr<RecordedCommand> RecordedCommandOf(const Entry& entry);
 // The state of a member, or nullptr if the member is unknown.
 using MemberLookup = absl::FunctionRef<const MemberState*(const MemberId&)>;
 
+// What accrual rule `rule_id` granted so far to every member together (the
+// sum of their RuleUse::total), for the rule's budget (AccrualCap::budget).
+using BudgetLookup = absl::FunctionRef<Points(absl::string_view rule_id)>;
+
+// A budget lookup for a caller that holds no program-wide use: nothing
+// granted. Right for tests and for a program without budgets.
+inline Points NoBudgetUsed(absl::string_view /*rule_id*/) { return Points(0); }
+
 // Decides `command` under `program` against the members' current state.
 // `recorded_at` is the engine's clock and stands in for an unset `at`.
 // Returns the entries to append, in order (two for a transfer), with
@@ -388,8 +396,12 @@ using MemberLookup = absl::FunctionRef<const MemberState*(const MemberId&)>;
 // partner of the catalog item redeemed, held or captured. If the version in
 // force lists partners, naming another is InvalidArgument ("partner",
 // "activity.detail.partner").
+// `budgets` answers for rules with a budget: the caller must serialize the
+// accruals of a program with budgets (decide, append and apply one before
+// the next is decided), or two members could spend the same budget.
 absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
-                                          const Command& command, Instant recorded_at);
+                                          const Command& command, Instant recorded_at,
+                                          BudgetLookup budgets = NoBudgetUsed);
 
 // Decides the expiry of `member` as of `as_of`: lots whose expiry is at or
 // before `as_of` lapse (every lot, if the member was inactive longer than

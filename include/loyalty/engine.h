@@ -169,6 +169,10 @@ class Engine {
   // seq. Visits every member under the engine's locks, so that commands
   // wait meanwhile: for a recovery pass, not for each command.
   std::vector<PendingTransfer> PendingTransfers() const;
+  // What accrual rule `rule` granted to every member so far, against its
+  // campaign budget (AccrualCap::budget); returns give none of it back.
+  // NotFound if no version of the program gives the rule a budget.
+  absl::StatusOr<Points> BudgetUsed(absl::string_view rule) const;
 
   // A SHA-256 over every member's state and the published versions, in a
   // canonical order: two engines with equal digests hold equal projections

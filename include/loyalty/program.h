@@ -145,6 +145,10 @@ struct AccrualCap {
   std::optional<Points> per_member_month;  // local calendar month
   std::optional<Points> per_campaign;      // per member, over the rule's window
   std::optional<int64_t> max_uses;         // per member
+  // The campaign budget: what the rule may grant across all members, over
+  // its window (what every version's rule of this id granted counts).
+  // Returns give no budget back.
+  std::optional<Points> budget;
 };
 
 struct AccrualRule {

@@ -20,6 +20,8 @@
 // After a crash between them, RecoverTransfers completes what was sent:
 // it receives and settles, or settles as returned what the receiver's
 // shard refuses. A retry of the Transfer does the same for its transfer.
+// A program whose rules have campaign budgets (AccrualCap::budget) cannot
+// be sharded over several journals: Open refuses it.
 // Thread safety: every method may be called from any thread.
 #ifndef LOYALTY_SHARDED_ENGINE_H_
 #define LOYALTY_SHARDED_ENGINE_H_

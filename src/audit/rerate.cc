@@ -81,7 +81,7 @@ absl::Status FollowReferences(Command& command, const absl::flat_hash_map<uint64
 
 class Rerater {
  public:
-  Rerater(const Program& program, bool links) : program_(program), recorded_({.links = links}) {}
+  Rerater(const Program& program, bool links) : program_(program), recorded_({.links = links}), budgets_(&program) {}
 
   // Re-rates one command's recorded entries (adjacent, one key).
   absl::Status Group(std::span<const Entry> recorded) {
@@ -108,9 +108,10 @@ class Rerater {
       auto it = rerated_.find(id);
       return it == rerated_.end() ? nullptr : &it->second;
     };
+    auto used = [&](absl::string_view rule) { return budgets_.Used(rule); };
     absl::Status followed = FollowReferences(member_command, rerated_seq_);
     absl::StatusOr<std::vector<Entry>> decided =
-        followed.ok() ? Decide(program_, lookup, member_command, first.recorded_at) : followed;
+        followed.ok() ? Decide(program_, lookup, member_command, first.recorded_at, used) : followed;
     if (!decided.ok()) {
       ++result_.failed;
       Compare(first, nullptr, decided.status());
@@ -121,6 +122,7 @@ class Rerater {
       entry.seq = seq++;
       if (i < recorded.size()) rerated_seq_[recorded[i].seq] = entry.seq;
       ApplyToMember(rerated_[entry.member], entry);
+      budgets_.Add(entry);
     }
     next_seq_ = seq;
     result_.entries_decided += decided->size();
@@ -208,6 +210,7 @@ class Rerater {
   const Program& program_;
   internal::JournalProjection recorded_;  // the journal as recorded
   Members rerated_;
+  internal::BudgetUse budgets_;  // the re-rated journal's use of the budgets
   absl::flat_hash_map<uint64_t, uint64_t> rerated_seq_;  // journal seq -> re-rated seq
   uint64_t next_seq_ = 1;
   Rerating result_;

@@ -630,7 +630,7 @@ void SortByPriority(const std::vector<AccrualRule>& rules, absl::InlinedVector<i
 RuleUsage UsageOf(const AccrualRule& rule, const AccrualContext& context) {
   const AccrualCap& cap = rule.cap;
   if (cap.per_member_day.has_value() || cap.per_member_month.has_value() || cap.per_campaign.has_value() ||
-      cap.max_uses.has_value()) {
+      cap.budget.has_value() || cap.max_uses.has_value()) {
     return context.usage(rule.id);
   }
   return RuleUsage();
@@ -996,6 +996,7 @@ int64_t Evaluation::ApplyCaps(int32_t index, const AccrualCap& cap, const RuleUs
   apply_cap(AccrualCapKind::kPerMemberDay, cap.per_member_day, usage.day);
   apply_cap(AccrualCapKind::kPerMemberMonth, cap.per_member_month, usage.month);
   apply_cap(AccrualCapKind::kPerCampaign, cap.per_campaign, usage.campaign);
+  apply_cap(AccrualCapKind::kBudget, cap.budget, usage.budget);
   return granted;
 }
 
@@ -1145,6 +1146,7 @@ absl::string_view AccrualCapName(AccrualCapKind kind) {
     case AccrualCapKind::kPerMemberDay: return "per_member_day";
     case AccrualCapKind::kPerMemberMonth: return "per_member_month";
     case AccrualCapKind::kPerCampaign: return "per_campaign";
+    case AccrualCapKind::kBudget: return "budget";
   }
   return "cap";
 }
@@ -1203,6 +1205,7 @@ std::string FormulaText(const AccrualLine& line) {
     text.PutGrouped(bite.before.value());
     text.Put(" -> ");
     text.PutGrouped(bite.after.value());
+    if (bite.kind == AccrualCapKind::kBudget && bite.after.IsZero()) text.Put(", budget used up");
   }
   return text.Take();
 }

@@ -12,13 +12,20 @@ namespace loyalty::internal {
 namespace {
 
 // What the member already received under `rule` on local day `day` and in
-// month `month` (year * 12 + month - 1), in total, and how often.
-RuleUsage UsageOf(const MemberState& member, absl::string_view rule, int32_t day, int32_t month) {
+// month `month` (year * 12 + month - 1), in total, and how often; and what
+// every member received under it (`budgets`).
+RuleUsage UsageOf(const MemberState& member, absl::string_view rule, int32_t day, int32_t month,
+                  BudgetLookup budgets) {
+  RuleUsage usage;
+  usage.budget = budgets(rule);
   auto it = member.detail().rule_use.find(rule);
-  if (it == member.detail().rule_use.end()) return RuleUsage{};
+  if (it == member.detail().rule_use.end()) return usage;
   const RuleUse& use = it->second;
-  return RuleUsage{use.day == day ? use.day_points : Points(0), use.month == month ? use.month_points : Points(0),
-                   use.total, use.uses};
+  usage.day = use.day == day ? use.day_points : Points(0);
+  usage.month = use.month == month ? use.month_points : Points(0);
+  usage.campaign = use.total;
+  usage.uses = use.uses;
+  return usage;
 }
 
 // "accrued N points on <source> under <version>, valid through <day>;
@@ -67,7 +74,9 @@ Decided DecideAccrue(const DecideContext& context, const Accrue& command, Entry 
   const ProgramVersion& version = context.version();
   const Date day = version.zone.LocalDate(context.at);
   const int32_t month = day.year() * 12 + day.month() - 1;
-  auto usage = [&](absl::string_view rule) { return UsageOf(member, rule, day.days_since_epoch(), month); };
+  auto usage = [&](absl::string_view rule) {
+    return UsageOf(member, rule, day.days_since_epoch(), month, context.budgets);
+  };
   const std::string tier = CurrentTier(version.tiers, member.detail().status);
   const Tier* tier_rules = version.tiers.Find(tier);
   AccrualContext accrual{context.at, tier, !member.has_accrued, usage,

@@ -78,7 +78,7 @@ absl::StatusOr<MemberState> AfterReleases(const MemberState& member, const std::
 namespace loyalty {
 
 absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup members,
-                                          const Command& command, Instant recorded_at) {
+                                          const Command& command, Instant recorded_at, BudgetLookup budgets) {
   const Instant at = AtOf(command).value_or(recorded_at);
   if (absl::Status s = internal::CheckEnvelope(command, at); !s.ok()) return s;
   std::string record = RecordOf(command);
@@ -99,7 +99,7 @@ absl::StatusOr<std::vector<Entry>> Decide(const Program& program, MemberLookup m
       member = &after_release.emplace(*std::move(after));
     }
   }
-  const internal::DecideContext context{program, members, id, member, at, recorded_at, key, digest};
+  const internal::DecideContext context{program, members, id, member, at, recorded_at, key, digest, budgets};
   Entry entry = context.Header(id);
   if (!std::holds_alternative<Enroll>(command)) {
     absl::StatusOr<std::string> partner = internal::AdmitMember(context, command);

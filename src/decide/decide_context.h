@@ -3,7 +3,7 @@
 // several commands share. Decide (decide.cc) fills one DecideContext per
 // command; the functions in commands.h read it.
 //
-//   DecideContext context{program, members, id, members(id), at, recorded_at, key, digest};
+//   DecideContext context{program, members, id, members(id), at, recorded_at, key, digest, budgets};
 //   Entry entry = context.Header(context.id);
 //   if (absl::Status s = CheckPositive("amount", amount); !s.ok()) return s;
 #ifndef LOYALTY_SRC_DECIDE_DECIDE_CONTEXT_H_
@@ -43,6 +43,7 @@ struct DecideContext {
   Instant recorded_at;         // the engine's clock
   const std::string& key;      // the idempotency key
   const CommandDigest& digest;
+  BudgetLookup budgets;        // every member's use of the budgeted rules
 
   // The command's member; only for commands past the enrolment check.
   const MemberState& member() const {

@@ -65,6 +65,7 @@ absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const { ret
 
 Sha256 Engine::StateDigest() const { return impl_->StateDigest(); }
 std::vector<PendingTransfer> Engine::PendingTransfers() const { return impl_->PendingTransfers(); }
+absl::StatusOr<Points> Engine::BudgetUsed(absl::string_view rule) const { return impl_->BudgetUsed(rule); }
 
 absl::Status Engine::SaveCheckpoint() { return impl_->SaveCheckpoint(); }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <random>
+#include <variant>
 #include <thread>
 #include <optional>
 
@@ -96,6 +97,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Open(std::unique_ptr<Sto
     // A second thread reads and decodes the journal while this one applies.
     absl::StatusOr<uint64_t> checkpoint = engine->LoadCheckpointLocked();
     if (!checkpoint.ok()) return checkpoint.status();
+    engine->CountBudgetsLocked();
     read_without_checkpoint = *checkpoint == 0 && engine->store_->LastSeq() > 0;
     JournalRules rules = engine->JournalRulesFor();
     absl::Status status =
@@ -187,8 +189,20 @@ void EngineImpl::ApplyLocked(const Entry& entry) {
   ApplyToMember(shard.members.FindOrAdd(entry.member), entry);
 }
 
-JournalRules EngineImpl::JournalRulesFor() const {
-  return JournalRules({.program = &program_, .links = store_->KeepsMemberLinks()});
+JournalRules EngineImpl::JournalRulesFor() {
+  return JournalRules({.program = &program_, .links = store_->KeepsMemberLinks(), .budgets = &budgets_});
+}
+
+void EngineImpl::CountBudgetsLocked() {
+  if (budgets_.empty()) return;
+  for (const Shard& shard : shards_) {
+    shard.members.ForEach([&](const MemberId&, const MemberState& member) { budgets_.Add(member); });
+  }
+}
+
+void EngineImpl::ApplyCountingLocked(const Entry& entry) {
+  ApplyLocked(entry);
+  budgets_.Add(entry);
 }
 
 absl::Status EngineImpl::AdmitLocked(JournalRules& rules, const Entry& entry) {
@@ -207,9 +221,11 @@ void EngineImpl::LinkAndApplyLocked(Entry& entry) {
   MemberState& state = ShardOf(entry.member).members.FindOrAdd(entry.member);
   entry.member_prev = state.last_seq;
   ApplyToMember(state, entry);
+  budgets_.Add(entry);
 }
 
 absl::Status EngineImpl::RebuildLocked(const MemberId& member, uint64_t last) {
+  if (const MemberState* before = FindLocked(member)) budgets_.Remove(*before);
   ShardOf(member).members.Erase(member);
   auto entries = EntriesOf(member, last);
   absl::Status read = entries.status();
@@ -223,6 +239,7 @@ absl::Status EngineImpl::RebuildLocked(const MemberId& member, uint64_t last) {
                                               fits.message()));
     }
   }
+  if (state != nullptr) budgets_.Add(*state);
   if (!read.ok()) {
     lost_ = absl::UnavailableError(absl::StrCat(
         "member ", member.value(), " could not be read back after a failed append (", read.message(),
@@ -320,6 +337,7 @@ absl::Status EngineImpl::AppendRunLocked(std::span<Entry> entries, std::span<Mem
 
 absl::StatusOr<uint64_t> EngineImpl::CatchUp() {
   ShardLocks all(*this);
+  std::lock_guard<std::mutex> budget(budget_mutex_);
   std::lock_guard<SpinningMutex> journal(journal_mutex_);
   uint64_t read = 0;
   JournalRules rules = JournalRulesFor();
@@ -377,8 +395,14 @@ absl::StatusOr<Receipt> EngineImpl::ExecuteOnce(const Command& command) {
   // Under the member's lock, so that a retry arriving while the original
   // holds it sees the original's entries.
   if (store_->FindKey(key)) return Replayed(key, DigestOf(command));
+  std::unique_lock<std::mutex> budget(budget_mutex_, std::defer_lock);
+  if (!budgets_.empty() && std::holds_alternative<Accrue>(command)) budget.lock();
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
-  auto decided = Decide(program_, lookup, command, clock_.Now());
+  auto used = [&](absl::string_view rule) {
+    LOYALTY_CHECK(budget.owns_lock() || budgets_.empty());
+    return budgets_.Used(rule);
+  };
+  auto decided = Decide(program_, lookup, command, clock_.Now(), used);
   if (!decided.ok()) return decided.status();
   absl::Status appended;
   {
@@ -388,7 +412,7 @@ absl::StatusOr<Receipt> EngineImpl::ExecuteOnce(const Command& command) {
   // Another caller may have recorded the same key since the check above.
   if (absl::IsAlreadyExists(appended) && store_->FindKey(key)) return Replayed(key, DigestOf(command));
   if (!appended.ok()) return appended;
-  for (const Entry& entry : *decided) ApplyLocked(entry);
+  for (const Entry& entry : *decided) ApplyCountingLocked(entry);
   return Receipt{*std::move(decided), false};
 }
 
@@ -400,6 +424,8 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatchOnce(std::span<cons
     if (const auto* transfer = std::get_if<Transfer>(&command)) involved.push_back(&transfer->to);
   }
   ShardLocks locks(*this, involved);
+  std::unique_lock<std::mutex> budget(budget_mutex_, std::defer_lock);
+  if (!budgets_.empty()) budget.lock();
   std::lock_guard<SpinningMutex> journal(journal_mutex_);
 
   // Each command is applied as soon as it is decided, so that the next one
@@ -426,9 +452,10 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatchOnce(std::span<cons
   // member's state is then saved before the batch first changes it and
   // restored from the copy, rather than read back from the database.
   const bool shared = store_->Shared();
-  absl::flat_hash_map<MemberId, std::optional<MemberState>> saved;
+  SavedStates saved;
   const Instant now = clock_.Now();
   auto lookup = [this](const MemberId& id) -> const MemberState* { return FindLocked(id); };
+  auto used = [this](absl::string_view rule) { return budgets_.Used(rule); };
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string& key = IdempotencyKeyOf(commands[i]);
     if (store_->FindKey(key)) {
@@ -442,7 +469,7 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatchOnce(std::span<cons
       }
       continue;  // a repeat gets its first command's receipt below
     }
-    auto decided = Decide(program_, lookup, commands[i], now);
+    auto decided = Decide(program_, lookup, commands[i], now, used);
     if (!decided.ok()) {
       results[i] = decided.status();
       continue;
@@ -470,22 +497,7 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatchOnce(std::span<cons
     appended = appender->Commit();
   }
   appender.reset();
-  if (!appended.ok() && shared) {
-    for (auto& [member, state] : saved) {
-      if (state) ShardOf(member).members.FindOrAdd(member) = *std::move(state);
-      else ShardOf(member).members.Erase(member);
-    }
-  } else if (!appended.ok()) {
-    // Each member touched, with its last seq before the batch: the link of
-    // its first entry in the batch.
-    absl::flat_hash_map<MemberId, uint64_t> touched;
-    for (const std::vector<Entry>& piece : pieces) {
-      for (const Entry& entry : piece) touched.try_emplace(entry.member, entry.member_prev);
-    }
-    // A member that cannot be read back sets lost_, which refuses later
-    // appends; this batch's commands keep the append's error.
-    for (const auto& [member, last] : touched) RebuildLocked(member, last).IgnoreError();
-  }
+  if (!appended.ok()) UndoBatchLocked(shared, saved, pieces);
   for (size_t i = 0; i < commands.size(); ++i) {
     auto [piece, begin, end] = written[i];
     if (begin == end) continue;
@@ -508,6 +520,27 @@ std::vector<absl::StatusOr<Receipt>> EngineImpl::ExecuteBatchOnce(std::span<cons
     if (results[i].ok()) results[i]->replayed = true;
   }
   return results;
+}
+
+void EngineImpl::UndoBatchLocked(bool shared, SavedStates& saved, const std::deque<std::vector<Entry>>& pieces) {
+  if (shared) {
+    for (auto& [member, state] : saved) {
+      if (const MemberState* changed = FindLocked(member)) budgets_.Remove(*changed);
+      if (state) budgets_.Add(*state);
+      if (state) ShardOf(member).members.FindOrAdd(member) = *std::move(state);
+      else ShardOf(member).members.Erase(member);
+    }
+    return;
+  }
+  // Each member touched, with its last seq before the batch: the link of
+  // its first entry in the batch.
+  absl::flat_hash_map<MemberId, uint64_t> touched;
+  for (const std::vector<Entry>& piece : pieces) {
+    for (const Entry& entry : piece) touched.try_emplace(entry.member, entry.member_prev);
+  }
+  // A member that cannot be read back sets lost_, which refuses later
+  // appends; the batch's commands keep the append's error.
+  for (const auto& [member, last] : touched) RebuildLocked(member, last).IgnoreError();
 }
 
 absl::btree_map<MemberId, const MemberState*> EngineImpl::MembersInIdOrderLocked() const {
@@ -718,6 +751,14 @@ absl::StatusOr<Balance> EngineImpl::BalanceAsOf(const MemberId& member, Instant 
   }
   ReleaseLapsed(holds, at, balance);
   return balance;
+}
+
+absl::StatusOr<Points> EngineImpl::BudgetUsed(absl::string_view rule) const {
+  std::lock_guard<std::mutex> lock(budget_mutex_);
+  if (!budgets_.Counts(rule)) {
+    return absl::NotFoundError(absl::StrCat("no version of the program gives rule \"", rule, "\" a budget"));
+  }
+  return budgets_.Used(rule);
 }
 
 std::vector<PendingTransfer> EngineImpl::PendingTransfers() const {

@@ -8,8 +8,10 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "engine/member_table.h"
 #include "core/spinning_mutex.h"
+#include "ledger/budget_use.h"
 #include "loyalty/engine.h"
 
 namespace loyalty::internal {
@@ -43,6 +46,7 @@ class EngineImpl {
   absl::StatusOr<MemberState> Snapshot(const MemberId& member) const;
   Sha256 StateDigest() const;
   std::vector<PendingTransfer> PendingTransfers() const;
+  absl::StatusOr<Points> BudgetUsed(absl::string_view rule) const;
   absl::Status SaveCheckpoint();
   // At a clean shutdown: a checkpoint of what was appended since the last
   // one, if the store keeps checkpoints.
@@ -61,7 +65,7 @@ class EngineImpl {
   };
 
   EngineImpl(std::unique_ptr<Store> store, const Clock& clock, Program program, EngineOptions options)
-      : store_(std::move(store)), clock_(clock), program_(std::move(program)), options_(options) {}
+      : store_(std::move(store)), clock_(clock), program_(std::move(program)), options_(options), budgets_(&program_) {}
 
   Shard& ShardOf(const MemberId& member) const;
   // Locks the shards of `members` in a fixed order; unlocks on destruction.
@@ -77,14 +81,28 @@ class EngineImpl {
   auto ReadMember(const MemberId& member, F read) const
       -> absl::StatusOr<std::invoke_result_t<F, const MemberState&>>;
   void ApplyLocked(const Entry& entry);
-  // The rules entries read from the journal must meet.
-  JournalRules JournalRulesFor() const;
+  // The rules entries read from the journal must meet; they keep budgets_
+  // up to date with each accrual they admit.
+  JournalRules JournalRulesFor();
+  // Adds every member's use of the budgeted rules to budgets_ (after a
+  // checkpoint is loaded). Caller holds every shard lock.
+  void CountBudgetsLocked();
+  // Applies `entry` and adds its grants to budgets_. Caller holds the
+  // entry's shard lock, and budget_mutex_ if the program has budgets.
+  void ApplyCountingLocked(const Entry& entry);
   // Checks an entry read from the journal (JournalRules) and
   // applies it; DataLoss naming it, with the state unchanged, if it does
   // not fit. Caller holds the entry's shard lock.
   absl::Status AdmitLocked(JournalRules& rules, const Entry& entry);
   // Sets the entry's member_prev to its member's last seq, then applies it.
   void LinkAndApplyLocked(Entry& entry);
+  // Each member's state before a batch first changed it; nullopt for a
+  // member the batch enrolled.
+  using SavedStates = absl::flat_hash_map<MemberId, std::optional<MemberState>>;
+  // After a batch's append failed: puts back each member in `pieces` (the
+  // batch's entries) as it was, from `saved` on a shared journal or else
+  // from the journal (RebuildLocked), and the budgets' use with it.
+  void UndoBatchLocked(bool shared, SavedStates& saved, const std::deque<std::vector<Entry>>& pieces);
   // Rebuilds a member from its journal entries up to its entry `last` (0:
   // none), dropping what was applied after (a batch whose append failed).
   // The store's error if its entries cannot be read: the member is then
@@ -150,6 +168,12 @@ class EngineImpl {
   const Clock& clock_;
   const Program program_;
   const EngineOptions options_;
+  // What the budgeted accrual rules granted to every member. Read and
+  // changed under budget_mutex_, which an accrual of a program with budgets
+  // holds from its decision to its apply, so that two members never spend
+  // the same budget. Lock order: shard locks, budget_mutex_, journal_mutex_.
+  mutable std::mutex budget_mutex_;
+  BudgetUse budgets_;
   mutable std::array<Shard, kShards> shards_;
   SpinningMutex journal_mutex_;  // serializes seq assignment with appends
   // Under journal_mutex_: OK, or why the projection no longer matches the

@@ -31,6 +31,22 @@ absl::StatusOr<std::vector<uint32_t>> OwnedShards(const ShardMap& map, std::vect
   return owned;
 }
 
+// FailedPrecondition naming the first rule with a campaign budget: each
+// shard's engine counts only its own members' grants, so every shard would
+// grant the whole budget.
+absl::Status CheckNoBudgets(const Program& program) {
+  for (const auto& version : program.versions()) {
+    for (const AccrualRule& rule : version->accrual) {
+      if (!rule.cap.budget.has_value()) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "version ", version->id, ", rule ", rule.id,
+          ": cap.budget is kept by one journal; a program sharded over several journals cannot keep a budget "
+          "across them (run it on one journal, or give the rule per-member caps)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status InShard(uint32_t shard, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("shard ", shard, ": ", status.message()));
 }
@@ -78,6 +94,9 @@ absl::StatusOr<std::unique_ptr<ShardedEngine>> ShardedEngine::Open(ShardMap map,
                                                                    ShardedEngineOptions options) {
   auto owned = OwnedShards(map, std::move(options.owned));
   if (!owned.ok()) return owned.status();
+  if (map.shards() > 1) {
+    if (absl::Status budgets = CheckNoBudgets(program); !budgets.ok()) return budgets;
+  }
   auto host = std::unique_ptr<ShardedEngine>(new ShardedEngine(map));
   host->owned_ = *std::move(owned);
   host->forward_ = std::move(options.forward);

@@ -279,12 +279,13 @@ AccrualEffect ReadEffect(const Json& value, const std::string& path, Problems& p
 
 AccrualCap ReadCap(const Json& value, const std::string& path, Problems& problems) {
   AccrualCap cap;
-  Fields f(value, path, problems, {"per_activity", "per_member_day", "per_member_month", "per_campaign", "max_uses"});
+  Fields f(value, path, problems, {"per_activity", "per_member_day", "per_member_month", "per_campaign", "max_uses", "budget"});
   cap.per_activity = f.PointsField("per_activity");
   cap.per_member_day = f.PointsField("per_member_day");
   cap.per_member_month = f.PointsField("per_member_month");
   cap.per_campaign = f.PointsField("per_campaign");
   cap.max_uses = f.Integer("max_uses", 0, kInt64Max);
+  cap.budget = f.PointsField("budget");
   return cap;
 }
 

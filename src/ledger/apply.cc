@@ -228,6 +228,9 @@ class Step {
     const Date date = Date::FromDaysSinceEpoch(local_day);
     const int32_t month = date.year() * 12 + date.month() - 1;
     for (const RuleGrant& grant : grants) {
+      if (!Require(grant.granted >= Points(0), [&] { return absl::StrCat("rule ", grant.rule, " grants less than 0"); })) {
+        return false;
+      }
       RuleUse& use = Use(grant.rule);
       int64_t day_points = use.day == local_day ? use.day_points.value() : 0;
       int64_t month_points = use.month == month ? use.month_points.value() : 0;

@@ -48,6 +48,28 @@ std::string RetailMismatch(const Program& program, const Entry& entry, const ent
   return "";
 }
 
+// With the program: an accrual's grants are rules of the version that
+// decided it, and those into its redeemable balance sum to the points
+// credited (so that the rules' use, budgets included, is what the points
+// were). "" if they are, else the reason. Entries without grants (written
+// before grants were journaled) are not judged.
+std::string GrantsMismatch(const ProgramVersion& version, const entries::Credited& credited) {
+  if (credited.activity.empty() || credited.grants.empty()) return "";
+  Int128 redeemable = 0;
+  for (const RuleGrant& grant : credited.grants) {
+    auto rule = std::find_if(version.accrual.begin(), version.accrual.end(),
+                             [&](const AccrualRule& r) { return r.id == grant.rule; });
+    if (rule == version.accrual.end()) {
+      return absl::StrCat("it names rule ", grant.rule, ", which version ", version.id, " does not have");
+    }
+    const std::string& balance = rule->effect.balance;
+    if (balance.empty() || balance == version.redeemable_balance) redeemable += grant.granted.value();
+  }
+  if (redeemable == credited.amount.value()) return "";
+  return absl::StrCat("its rules granted ", static_cast<int64_t>(redeemable), " ", version.redeemable_balance,
+                      ", not the ", credited.amount.value(), " it credits");
+}
+
 }  // namespace
 
 absl::Status JournalRules::AdmitVersion(const Entry& entry, PublishedVersions& published) {
@@ -82,6 +104,7 @@ absl::Status JournalRules::AdmitMember(const Entry& entry, MemberState& member) 
   if (absl::Status fits = CheckMember(entry, member); !fits.ok()) return fits;
   if (absl::Status fits = PairTransfer(entry, member); !fits.ok()) return fits;
   ApplyToMember(member, entry);
+  budgets().Add(entry);
   return absl::OkStatus();
 }
 
@@ -109,6 +132,12 @@ absl::Status JournalRules::CheckMember(const Entry& entry, const MemberState& me
   if (const auto* credited = std::get_if<entries::Credited>(&entry.body); credited != nullptr && options_.program) {
     if (std::string mismatch = RetailMismatch(*options_.program, entry, *credited); !mismatch.empty()) {
       return Unfit(entry, mismatch);
+    }
+    const ProgramVersion* version = options_.program->Find(entry.version);
+    if (version == nullptr) return absl::OkStatus();
+    if (std::string mismatch = GrantsMismatch(*version, *credited); !mismatch.empty()) return Unfit(entry, mismatch);
+    if (std::string overspent = budgets().Overspent(*version, *credited); !overspent.empty()) {
+      return Unfit(entry, overspent);
     }
   }
   return absl::OkStatus();

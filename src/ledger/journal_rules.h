@@ -16,7 +16,8 @@
 //   * with the program given: tiers named exist in the version that decided
 //     the entry, an inactivity lapse is due under the version in force, an
 //     accrual's stamps are on that version's cards (size, reward, voucher
-//     lapse), and bought points cost its price.
+//     lapse), bought points cost its price, and an accrual's grants fit
+//     what was left of its rules' budgets (AccrualCap::budget).
 // Anything else is DataLoss naming the entry, its kind, its member and the
 // rule; the state is then as it was before the entry.
 //
@@ -35,6 +36,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "ledger/budget_use.h"
 #include "loyalty/ledger.h"
 #include "loyalty/program.h"
 
@@ -56,9 +58,14 @@ class JournalRules {
     // Whether entries carry links to their member's previous entry
     // (Store::KeepsMemberLinks).
     bool links = true;
+    // The budgets' use before the first entry read, kept up to date with
+    // each accrual admitted (a reader starting from a checkpoint passes the
+    // use of the checkpoint's members); nullptr: the rules count from zero
+    // themselves.
+    BudgetUse* budgets = nullptr;
   };
 
-  explicit JournalRules(Options options) : options_(options) {}
+  explicit JournalRules(Options options) : options_(options), own_budgets_(options.program) {}
 
   // Checks a program entry: a version against the versions published
   // before it, recorded in `published`; a revised estimate for a share in
@@ -94,7 +101,11 @@ class JournalRules {
   // before the entry applies.
   absl::Status PairTransfer(const Entry& entry, const MemberState& member);
 
+  BudgetUse& budgets() { return options_.budgets != nullptr ? *options_.budgets : own_budgets_; }
+  const BudgetUse& budgets() const { return options_.budgets != nullptr ? *options_.budgets : own_budgets_; }
+
   Options options_;
+  BudgetUse own_budgets_;
   std::optional<TransferSent> sent_;
 };
 

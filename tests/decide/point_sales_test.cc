@@ -9,15 +9,16 @@
 #include "loyalty/audit/revenue.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
+#include "test_values.h"
 
 namespace loyalty {
 namespace {
 
 using ::testing::HasSubstr;
 
-Instant At(const char* text) { return *Instant::Parse(text); }
-MemberId Id(const std::string& text) { return MemberId::FromValid(text); }
-Money Eur(int64_t cents) { return Money(cents, *Currency::FromCode("EUR")); }
+using test::At;
+using test::Eur;
+using test::Id;
 
 // 2025: EUR 0.025 a point, at least 1,000, in steps of 500, 5,000 a year.
 // From 2026: EUR 0.01235 a point, at least 500. A version of 2024 sells none.

@@ -12,15 +12,16 @@
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
 #include "loyalty/store.h"
+#include "test_values.h"
 
 namespace loyalty {
 namespace {
 
 using ::testing::HasSubstr;
 
-Instant At(const char* text) { return *Instant::Parse(text); }
-MemberId Id(const std::string& text) { return MemberId::FromValid(text); }
-Money Eur(int64_t cents) { return Money(cents, *Currency::FromCode("EUR")); }
+using test::At;
+using test::Eur;
+using test::Id;
 
 // A drugstore: 1 point per EUR; shampoo ("hair") earns double on the base
 // points; 10 points per vitamin pack, at most 25 per basket.

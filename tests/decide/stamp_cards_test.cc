@@ -11,15 +11,16 @@
 #include "loyalty/audit.h"
 #include "loyalty/engine.h"
 #include "loyalty/io.h"
+#include "test_values.h"
 
 namespace loyalty {
 namespace {
 
 using ::testing::HasSubstr;
 
-Instant At(const char* text) { return *Instant::Parse(text); }
-MemberId Id(const std::string& text) { return MemberId::FromValid(text); }
-Money Eur(int64_t cents) { return Money(cents, *Currency::FromCode("EUR")); }
+using test::At;
+using test::Eur;
+using test::Id;
 
 // A card of 10 coffee stamps, a free coffee valid 30 days (UTC); from
 // 1 July 2025 the card has 5 stamps.

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "journal_tampering.h"
+#include "loyalty/audit.h"
+#include "loyalty/io.h"
 
 namespace loyalty {
 namespace {
@@ -516,6 +518,76 @@ TEST_F(EngineTest, DurableJournalIsCheckpointedInTheBackground) {
   EXPECT_GE(std::filesystem::file_size(path), empty + (2u << 20));
   EXPECT_EQ(BalanceOf("A").available, Points(32'000));
   ExpectSameStateAfterRestart(path);
+}
+
+// Two threads accrue for different members, one command at a time and in
+// batches, while 40 budgets run out one after the other: rule r<i> grants
+// 7 points a basket from a budget of 280 x (i + 1) - 4, so that the
+// 40 x (i + 1)-th of the 1,600 baskets gets the 3 left of it. In journal
+// order every basket gets min(7, what is left) of each rule, so each rule
+// grants exactly its budget, never more, whatever the interleaving.
+TEST(EngineBudgetTest, TwoThreadsNeverOverGrantABudget) {
+  constexpr int kRules = 40;
+  std::string rules;
+  for (int i = 0; i < kRules; ++i) {
+    absl::StrAppend(&rules, i == 0 ? "" : ",", R"({"id": "r)", i,
+                    R"(", "when": {"activity_types": ["purchase"]}, "effect": {"kind": "fixed", "fixed": 7}, )",
+                    R"("cap": {"budget": )", 280 * (i + 1) - 4, "}}");
+  }
+  auto program = ParseProgram(absl::StrCat(R"({"versions": [
+   {"id": "v1", "currency": "EUR", "time_zone": "UTC",
+    "announced_at": "2025-01-01T00:00:00Z", "effective_from": "2025-01-01T00:00:00Z",
+    "accrual": [)", rules, "]}]}"));
+  ASSERT_TRUE(program.ok()) << program.status();
+  FakeClock clock(At("2025-06-01T00:00:00Z"));
+  auto engine = Engine::Open(NewMemoryStore(), clock, *program);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  constexpr int kPerThread = 800;
+  std::vector<Command> enrolments;
+  for (const char* side : {"a", "b"}) {
+    for (int n = 0; n < kPerThread; ++n) {
+      const std::string member = absl::StrCat(side, "-", n);
+      enrolments.push_back(loyalty::Enroll{.idempotency_key = "e-" + member, .member = Id(member.c_str()),
+                                           .at = At("2025-01-02T00:00:00Z")});
+    }
+  }
+  for (const auto& result : (*engine)->ExecuteBatch(enrolments)) ASSERT_TRUE(result.ok()) << result.status();
+  auto basket = [](const std::string& member) -> Command {
+    return Accrue{.idempotency_key = "basket-" + member, .member = MemberId::FromValid(member),
+                  .activity = {"basket-" + member, Purchase{"", "s1", "store", {PurchaseLine{"x"}}}}};
+  };
+  std::thread one_by_one([&] {
+    for (int n = 0; n < kPerThread; ++n) {
+      auto receipt = (*engine)->Execute(basket(absl::StrCat("a-", n)));
+      EXPECT_TRUE(receipt.ok()) << receipt.status();
+    }
+  });
+  std::thread batched([&] {
+    for (int n = 0; n < kPerThread; n += 40) {
+      std::vector<Command> batch;
+      for (int k = n; k < n + 40; ++k) batch.push_back(basket(absl::StrCat("b-", k)));
+      for (const auto& result : (*engine)->ExecuteBatch(batch)) EXPECT_TRUE(result.ok()) << result.status();
+    }
+  });
+  one_by_one.join();
+  batched.join();
+  std::map<std::string, int64_t> used;
+  int accruals = 0;
+  ASSERT_TRUE((*engine)->store().Read(1, [&](const Entry& entry) {
+    const auto* credited = std::get_if<entries::Credited>(&entry.body);
+    if (credited == nullptr) return absl::OkStatus();
+    ++accruals;
+    for (const RuleGrant& grant : credited->grants) {
+      const int64_t budget = 280 * (std::stoi(grant.rule.substr(1)) + 1) - 4;
+      EXPECT_EQ(grant.granted.value(), std::min<int64_t>(7, budget - used[grant.rule]))
+          << "entry " << entry.seq << ", rule " << grant.rule;
+      used[grant.rule] += grant.granted.value();
+    }
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(accruals, 2 * kPerThread);
+  for (int i = 0; i < kRules; ++i) EXPECT_EQ(used[absl::StrCat("r", i)], 280 * (i + 1) - 4);
+  EXPECT_TRUE(VerifyJournal((*engine)->store(), std::nullopt, std::nullopt, &*program).ok());
 }
 
 }  // namespace

@@ -265,7 +265,8 @@ TEST(ProgramJsonTest, EveryFieldIsRead) {
                 "until_date": "2011-12-31", "days_of_week": [0, 6], "min_eligible_amount": "5.50",
                 "first_activity_only": true},
        "effect": {"kind": "per_money", "rate": "0.5", "rounding": "half_even", "balance": "points"},
-       "cap": {"per_activity": 1, "per_member_day": 2, "per_member_month": 3, "per_campaign": 4, "max_uses": 5}},
+       "cap": {"per_activity": 1, "per_member_day": 2, "per_member_month": 3, "per_campaign": 4, "max_uses": 5,
+               "budget": 6}},
       {"id": "ticket", "effect": {"kind": "per_ticket_price", "rate": "4", "tier_rates": {"gold": "6"},
                                   "rounding": "up", "balance": "spend"}}
     ],
@@ -294,6 +295,7 @@ TEST(ProgramJsonTest, EveryFieldIsRead) {
   EXPECT_EQ(base.cap.per_activity, Points(1));
   EXPECT_EQ(base.cap.per_campaign, Points(4));
   EXPECT_EQ(base.cap.max_uses, 5);
+  EXPECT_EQ(base.cap.budget, Points(6));
   const AccrualRule& ticket = version->accrual[1];
   EXPECT_EQ(ticket.effect.tier_rates.at("gold"), *Rate::Parse("6"));
   EXPECT_EQ(ticket.effect.balance, "spend");
@@ -771,7 +773,8 @@ TEST(ProgramJsonTest, NegativePricesPointsAndMinimums) {
   auto status = VersionStatus(R"("accrual": [
       {"id": "a", "effect": {"kind": "per_distance", "booking_class_rates": {"Y": "1"}, "minimum": -125}},
       {"id": "b", "effect": {"kind": "fixed", "fixed": -1},
-       "cap": {"per_activity": -1, "per_member_day": -2, "per_member_month": -3, "per_campaign": -4, "max_uses": -5}}],
+       "cap": {"per_activity": -1, "per_member_day": -2, "per_member_month": -3, "per_campaign": -4, "max_uses": -5,
+               "budget": -6}}],
       "redemption": {"airport_regions": {"FRA": "EU"},
                      "award_chart": [{"from_region": "EU", "to_region": "EU", "cabin": "economy", "price": -90000}],
                      "catalog": [{"id": "mug", "price": -500}],
@@ -780,7 +783,7 @@ TEST(ProgramJsonTest, NegativePricesPointsAndMinimums) {
        {"accrual[0].effect.minimum: -125 is negative", "accrual[1].effect.fixed: -1 is negative",
         "accrual[1].cap.per_activity: -1 is negative", "accrual[1].cap.per_member_day: -2 is negative",
         "accrual[1].cap.per_member_month: -3 is negative", "accrual[1].cap.per_campaign: -4 is negative",
-        "accrual[1].cap.max_uses: -5 is negative", "redemption.award_chart[0].price: -90000 is negative",
+        "accrual[1].cap.max_uses: -5 is negative", "accrual[1].cap.budget: -6 is negative", "redemption.award_chart[0].price: -90000 is negative",
         "redemption.catalog[0].price: -500 is negative", "redemption.pay_with_points.minimum_points: -1 is negative",
         "redemption.pay_with_points.step_points: 0 is less than 1"}) {
     EXPECT_TRUE(HasProblem(status, line));

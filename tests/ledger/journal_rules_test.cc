@@ -31,7 +31,9 @@ constexpr char kProgram[] = R"({"versions": [
   "accrual": [{"id": "base", "when": {"activity_types": ["purchase"]},
                "effect": {"kind": "per_money", "rate": "1", "rounding": "down"}},
               {"id": "spend", "when": {"activity_types": ["purchase"]},
-               "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}}],
+               "effect": {"kind": "per_money", "rate": "1", "rounding": "down", "balance": "spend"}},
+              {"id": "launch", "when": {"activity_types": ["purchase"]},
+               "effect": {"kind": "fixed", "fixed": 5}, "cap": {"budget": 5}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
   "point_sales": {"price_per_point": "0.01", "minimum": 100},
   "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
@@ -414,6 +416,34 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
       {"a voucher for a reward its card does not give",
        [&](auto& e) {
          Body<entries::Credited>(e, s.accrual).stamps[0].reward = "mug";
+         return s.accrual;
+       },
+       /*needs_program=*/true},
+      {"a rule's grant below zero",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).grants.back().granted = Points(-1);
+         return s.accrual;
+       }},
+      {"grants that do not sum to the points credited",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).grants.front().granted = Points(71);
+         return s.accrual;
+       },
+       /*needs_program=*/true},
+      {"a grant of a rule the version does not have",
+       [&](auto& e) {
+         Body<entries::Credited>(e, s.accrual).grants.front().rule = "bogus";
+         return s.accrual;
+       },
+       /*needs_program=*/true},
+      {"a grant beyond what was left of its rule's budget",
+       [&](auto& e) {
+         auto& credited = Body<entries::Credited>(e, s.accrual);
+         for (RuleGrant& grant : credited.grants) {
+           if (grant.rule == "launch") grant.granted = Points(6);
+         }
+         credited.amount = Points(credited.amount.value() + 1);
+         credited.unattributed = Points(credited.unattributed.value() + 1);
          return s.accrual;
        },
        /*needs_program=*/true},
