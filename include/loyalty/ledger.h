@@ -608,6 +608,11 @@ struct MemberDetail {
   absl::btree_map<VoucherId, Voucher> vouchers;
   // Points bought, by the seq of their credit.
   absl::btree_map<uint64_t, PointPurchase> purchases;
+  // Points sent to other members (TransferredOut), by the business time of
+  // the sending entry in Unix microseconds, for the yearly limit of
+  // transfers; sends more than kSentKeptDays before the latest are dropped.
+  static constexpr int64_t kSentKeptDays = 800;
+  absl::btree_map<int64_t, Points> sent;
 };
 
 // A member's state: what every member has inline, the rest (MemberDetail)

@@ -421,6 +421,18 @@ struct PointSales {
   absl::StatusOr<Money> PriceOf(Points points, const Currency& currency) const;
 };
 
+// Points members send each other (Transfer, SendTransfer): whether the
+// version allows it, the least one transfer sends, the most a member may
+// send in a calendar year (the version's zone; every transfer sent counts,
+// also one returned; none: no limit), and the fee in points the sender pays
+// on each transfer, spent from its lots before the points leave.
+struct TransferRules {
+  bool allowed = true;
+  Points minimum{1};
+  std::optional<Points> yearly_limit{};
+  Points fee{};
+};
+
 // At most this many vouchers one activity may issue.
 inline constexpr int64_t kMaxVouchersPerActivity = 1000;
 
@@ -446,6 +458,7 @@ struct ProgramVersion {
   std::optional<Accounting> accounting;
   std::vector<StampCard> stamp_cards;
   std::optional<PointSales> point_sales;  // none: points are not sold
+  std::optional<TransferRules> transfers;  // none: allowed, from 1 point, no limit, no fee
   Sha256 content_hash{};  // of the canonical definition; set by the loader
 
   // The instant at which points earned at `earned_at` under this version

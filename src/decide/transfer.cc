@@ -3,9 +3,13 @@
 // settling the receiver's debt. Within one journal, one command writes both
 // entries, the sender's first; across shards, three commands do
 // (SendTransfer, ReceiveTransfer, SettleTransfer in command.h).
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "decide/commands.h"
 #include "ledger/debt.h"
+#include "ledger/transfer_rules.h"
 
 namespace loyalty::internal {
 namespace {
@@ -34,6 +38,53 @@ absl::Status CheckArrivingLots(const std::vector<TransferredLot>& lots, Points a
   return absl::OkStatus();
 }
 
+// The fee the sender of `amount` pays under the transfer rules of the
+// version in force, once they allow the transfer (TransferRefusal):
+// InvalidArgument naming "amount" below the minimum, else
+// FailedPrecondition naming the rule.
+absl::StatusOr<Points> TransferFee(const DecideContext& context, const MemberState& member, Points amount) {
+  const ProgramVersion& version = context.version();
+  bool below_minimum = false;
+  std::string refusal = TransferRefusal(version, context.id, member, context.at, amount, &below_minimum);
+  if (below_minimum) return Invalid("amount", refusal);
+  if (!refusal.empty()) return absl::FailedPreconditionError(refusal);
+  return version.transfers ? version.transfers->fee : Points(0);
+}
+
+// The sender's draws for `amount` and its fee: the transfer takes the
+// first `amount` points in spending order, the fee the rest.
+struct TransferDraws {
+  std::vector<LotDraw> sent;
+  std::vector<LotDraw> fee;
+};
+absl::StatusOr<TransferDraws> DrawWithFee(const DecideContext& context, const MemberState& member, Points amount,
+                                          Points fee) {
+  int64_t total = 0;
+  if (__builtin_add_overflow(amount.value(), fee.value(), &total)) return Invalid("amount", "with the fee, overflows");
+  auto draws = Draw(member, context.id, Points(total), context.at);
+  if (!draws.ok()) return draws.status();
+  TransferDraws split;
+  int64_t left = amount.value();
+  for (const LotDraw& draw : *draws) {
+    const int64_t sent = std::min(left, draw.amount.value());
+    left -= sent;
+    if (sent > 0) split.sent.push_back({draw.lot, Points(sent)});
+    if (draw.amount.value() > sent) split.fee.push_back({draw.lot, Points(draw.amount.value() - sent)});
+  }
+  return split;
+}
+
+// The entry of the fee paid on a transfer to `to`, if any.
+std::optional<Entry> FeeEntry(const DecideContext& context, const MemberId& to, Points fee,
+                              std::vector<LotDraw> draws) {
+  if (fee.IsZero()) return std::nullopt;
+  Entry entry = context.Header(context.id);
+  entry.explanation = absl::StrCat("paid the fee of ", fee.value(), " points for the transfer to ", to.value(),
+                                   " (transfers.fee of ", context.version().id, "): ", DrawText(draws));
+  entry.body = entries::Debited{fee, std::move(draws)};
+  return entry;
+}
+
 }  // namespace
 
 Decided DecideTransfer(const DecideContext& context, const Transfer& c, Entry entry) {
@@ -48,8 +99,11 @@ Decided DecideTransfer(const DecideContext& context, const Transfer& c, Entry en
   if (absl::Status s = CheckEnrolledBy(*receiver, c.to, context.at); !s.ok()) return s;
   if (receiver->closed) return absl::FailedPreconditionError(absl::StrCat("member ", c.to.value(), " is closed"));
   if (absl::Status s = CheckRoom(*receiver, c.to, c.amount); !s.ok()) return s;
-  auto draws = Draw(member, id, c.amount, context.at);
-  if (!draws.ok()) return draws.status();
+  auto fee = TransferFee(context, member, c.amount);
+  if (!fee.ok()) return fee.status();
+  auto split = DrawWithFee(context, member, c.amount, *fee);
+  if (!split.ok()) return split.status();
+  const std::vector<LotDraw>* draws = &split->sent;
 
   entries::TransferredIn in{id, c.amount, Points(0), {}};
   for (const LotDraw& draw : SettleDebt(*draws, receiver->debt(), &in.debt_paid)) {
@@ -60,8 +114,10 @@ Decided DecideTransfer(const DecideContext& context, const Transfer& c, Entry en
   in_entry.explanation = absl::StrCat("received ", c.amount.value(), " points from ", id.value());
   in_entry.body = std::move(in);
   entry.explanation = absl::StrCat("sent ", c.amount.value(), " points to ", c.to.value(), ": ", DrawText(*draws));
-  entry.body = entries::TransferredOut{c.to, c.amount, *std::move(draws)};
-  return std::vector<Entry>{std::move(entry), std::move(in_entry)};
+  entry.body = entries::TransferredOut{c.to, c.amount, *draws};
+  std::vector<Entry> entries{std::move(entry), std::move(in_entry)};
+  if (auto paid = FeeEntry(context, c.to, *fee, std::move(split->fee))) entries.push_back(*std::move(paid));
+  return entries;
 }
 
 Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& c, Entry entry) {
@@ -73,8 +129,11 @@ Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& c, 
   }
   if (absl::Status s = CheckPositive("amount", c.amount); !s.ok()) return s;
   if (absl::Status s = CheckOtherMember("to", c.to, context.id); !s.ok()) return s;
-  auto draws = Draw(member, context.id, c.amount, context.at);
-  if (!draws.ok()) return draws.status();
+  auto fee = TransferFee(context, member, c.amount);
+  if (!fee.ok()) return fee.status();
+  auto split = DrawWithFee(context, member, c.amount, *fee);
+  if (!split.ok()) return split.status();
+  const std::vector<LotDraw>* draws = &split->sent;
   entries::TransferredOut out{c.to, c.amount, *draws, true, {}};
   for (const LotDraw& draw : *draws) {
     const Lot* lot = member.FindLot(draw.lot);
@@ -83,7 +142,9 @@ Decided DecideSendTransfer(const DecideContext& context, const SendTransfer& c, 
   entry.explanation = absl::StrCat("sent ", c.amount.value(), " points to ", c.to.value(),
                                    " in another shard: ", DrawText(*draws), "; pending until that shard receives them");
   entry.body = std::move(out);
-  return std::vector<Entry>{std::move(entry)};
+  std::vector<Entry> entries{std::move(entry)};
+  if (auto paid = FeeEntry(context, c.to, *fee, std::move(split->fee))) entries.push_back(*std::move(paid));
+  return entries;
 }
 
 Decided DecideReceiveTransfer(const DecideContext& context, const ReceiveTransfer& c, Entry entry) {

@@ -901,11 +901,33 @@ PointSales ReadPointSales(const Json& value, const std::string& path, Problems& 
   return sales;
 }
 
-// The sections of a retailer's program, read after the catalog and tiers
-// they name: stamp cards and point sales.
+// ------------------------------------------------------------ transfers
+
+// Reads `transfers`: allowed (default true), a minimum of at least 1, a
+// yearly limit not below the minimum, a fee of 0 or more points.
+TransferRules ReadTransferRules(const Json& value, const std::string& path, Problems& problems) {
+  Fields t(value, path, problems, {"allowed", "minimum", "yearly_limit", "fee"});
+  TransferRules rules;
+  rules.allowed = t.Bool("allowed").value_or(true);
+  if (auto minimum = t.Integer("minimum", 1, kInt64Max)) rules.minimum = Points(*minimum);
+  if (auto limit = t.Integer("yearly_limit", 1, kInt64Max)) {
+    rules.yearly_limit = Points(*limit);
+    if (*rules.yearly_limit < rules.minimum) {
+      problems.Add(t.PathOf("yearly_limit"), absl::StrCat(*limit, " is below the minimum ", rules.minimum.value()));
+    }
+  }
+  if (auto fee = t.PointsField("fee")) rules.fee = *fee;
+  return rules;
+}
+
+// The sections read after the catalog and tiers they name: stamp cards,
+// point sales and transfers between members.
 void ReadRetailSections(const Fields& f, const std::optional<Currency>& currency, Problems& problems,
                         ProgramVersion& v) {
   ReadStampCards(f, currency, problems, v);
+  if (const Json* transfers = f.Get("transfers")) {
+    v.transfers = ReadTransferRules(*transfers, f.PathOf("transfers"), problems);
+  }
   const Json* sales = f.Get("point_sales");
   if (sales == nullptr) return;
   v.point_sales = ReadPointSales(*sales, f.PathOf("point_sales"), problems);
@@ -949,7 +971,7 @@ ReadResult ReadVersion(const Json& value, const std::string& path, Problems& pro
   Fields f(value, path, problems,
            {"id", "name", "currency", "time_zone", "announced_at", "effective_from", "redeemable_balance",
             "counters", "accrual", "redemption", "expiry", "grandfathering", "tiers", "partners",
-            "accounting", "stamp_cards", "point_sales"});
+            "accounting", "stamp_cards", "point_sales", "transfers"});
   if (auto id = f.String("id", kRequired)) {
     if (id->size() > kMaxVersionIdLength) {
       problems.Add(f.PathOf("id"), absl::StrCat(Quote(*id), " is longer than ", kMaxVersionIdLength, " characters"));

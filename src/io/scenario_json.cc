@@ -627,6 +627,21 @@ bool ReadRefundPoints(const StepAction& action, ScenarioStep& step, Context& con
   return true;
 }
 
+// Reads a transfer step: points sent from one enrolled member to another,
+// under the version's transfer rules.
+bool ReadTransfer(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
+  Fields g(action.body, action.path, problems, {"member", "to", "points"});
+  MemberId member = ReadEnrolledMember(g, context, problems);
+  std::optional<MemberId> to = g.MemberField("to", kRequired);
+  if (to && !context.members.count(to->value())) {
+    problems.Add(g.PathOf("to"), absl::StrCat(Quote(to->value()), " is not enrolled by an earlier step"));
+  }
+  step.action = Command(Transfer{.idempotency_key = step.key, .member = member, .at = step.at,
+                                 .to = to.value_or(MemberId()),
+                                 .amount = Points(g.Integer("points", 1, kInt64Max, kRequired).value_or(1))});
+  return true;
+}
+
 // Reads an adjust step: a signed correction of a member's points by an
 // actor, with its reason.
 bool ReadAdjust(const StepAction& action, ScenarioStep& step, Context& context, Problems& problems) {
@@ -711,6 +726,7 @@ constexpr StepKind kStepKinds[] = {
     {"redeem_voucher", ReadRedeemVoucher},
     {"buy_points", ReadBuyPoints},
     {"refund_points", ReadRefundPoints},
+    {"transfer", ReadTransfer},
     {"adjust", ReadAdjust},
     {"set_flag", ReadSetFlag},
     {"close_membership", ReadCloseMembership},

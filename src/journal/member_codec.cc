@@ -160,6 +160,7 @@ void PutDetail(Writer& w, const MemberDetail& d) {
   PutMap(w, d.stamps);
   PutMap(w, d.vouchers);
   PutMap(w, d.purchases);
+  PutMap(w, d.sent);
 }
 bool GetDetail(Reader& r, MemberDetail* d) {
   return GetMap(r, &d->holds) && Get(r, &d->held) && Get(r, &d->debt) && GetMap(r, &d->debits) &&
@@ -168,7 +169,7 @@ bool GetDetail(Reader& r, MemberDetail* d) {
          GetMap(r, &d->counter_days,
                 [](Reader& in, CounterDays* days) { return GetMap(in, days); }) &&
          Get(r, &d->status) && GetMap(r, &d->transfers_sent) && GetMap(r, &d->stamps) && GetMap(r, &d->vouchers) &&
-         GetMap(r, &d->purchases);
+         GetMap(r, &d->purchases) && GetMap(r, &d->sent);
 }
 
 // Whether `d` holds nothing a member without a detail would not.
@@ -180,7 +181,8 @@ bool IsEmpty(const MemberDetail& d) {
          d.redeemable_until == Instant::Max() && d.counters.empty() && d.counter_days.empty() && t.tier.empty() &&
          t.valid_until == none.valid_until && t.reason.empty() && t.period_first == 0 && t.period_last == 0 &&
          !t.in_grace && t.lifetime_tier.empty() && t.paid_tier.empty() && t.paid_until == none.paid_until &&
-         d.transfers_sent.empty() && d.stamps.empty() && d.vouchers.empty() && d.purchases.empty();
+         d.transfers_sent.empty() && d.stamps.empty() && d.vouchers.empty() && d.purchases.empty() &&
+         d.sent.empty();
 }
 
 }  // namespace

@@ -13,10 +13,10 @@
 namespace loyalty::internal {
 namespace {
 
-// Format 4 keeps each accrual's lines' units and the units returned of
-// each; checkpoints of the formats before it are not read (the engine
-// rebuilds the state from the entries instead).
-constexpr uint64_t kFormat = 4;
+// Format 5 keeps the points each member sent to others by time (for the
+// yearly limit of transfers); checkpoints of the formats before it are not
+// read (the engine rebuilds the state from the entries instead).
+constexpr uint64_t kFormat = 5;
 constexpr uint64_t kMaxVersions = 1 << 16;
 
 // The first part: the format and the published versions in id order.

@@ -672,12 +672,24 @@ void Fold(S& s, const entries::TransferredOut& e) {
       !s.Require(e.across || e.lots.empty(), "a transfer within the journal that lists lots") ||
       !s.Require(!e.across || SameAsDrawn(s.member(), e.draws, e.lots),
                  "the lots sent are not the lots drawn") ||
-      !s.Take(e.draws, e.amount) || !e.across) {
+      !s.Take(e.draws, e.amount)) {
     return;
   }
+  const int64_t at = s.entry().business_time.unix_micros();
+  const auto& sent = s.member().detail().sent;
+  auto same_time = sent.find(at);
+  int64_t total = same_time != sent.end() ? same_time->second.value() : 0;
+  if (!s.Add(total, e.amount.value(), "the points sent")) return;
   s.Change([&](MemberState& member) {
-    member.mutable_detail().transfers_sent[s.entry().seq] =
-        SentTransfer{e.to, e.amount, e.lots, s.entry().idempotency_key, s.entry().business_time};
+    MemberDetail& detail = member.mutable_detail();
+    detail.sent[at] = Points(total);
+    // Kept for a year in any zone, with room for back-dated sends.
+    const int64_t oldest = at - MemberDetail::kSentKeptDays * 24 * 3600 * int64_t{1'000'000};
+    detail.sent.erase(detail.sent.begin(), detail.sent.lower_bound(oldest));
+    if (e.across) {
+      detail.transfers_sent[s.entry().seq] =
+          SentTransfer{e.to, e.amount, e.lots, s.entry().idempotency_key, s.entry().business_time};
+    }
   });
 }
 

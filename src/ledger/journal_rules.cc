@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/debt.h"
 #include "ledger/lapse.h"
+#include "ledger/transfer_rules.h"
 #include "loyalty/time.h"
 
 namespace loyalty::internal {
@@ -129,6 +130,12 @@ absl::Status JournalRules::CheckMember(const Entry& entry, const MemberState& me
   if (absl::Status fits = CheckApplicable(member, entry); !fits.ok()) return Unfit(entry, fits.message());
   if (const auto* expired = std::get_if<entries::Expired>(&entry.body)) return CheckExpiry(entry, *expired, member);
   if (const auto* change = std::get_if<entries::TierChanged>(&entry.body)) return CheckTiers(entry, *change);
+  if (const auto* out = std::get_if<entries::TransferredOut>(&entry.body); out != nullptr && options_.program) {
+    const ProgramVersion* version = options_.program->Find(entry.version);
+    std::string refusal =
+        version != nullptr ? TransferRefusal(*version, entry.member, member, entry.business_time, out->amount) : "";
+    if (!refusal.empty()) return Unfit(entry, absl::StrCat("its version refuses the transfer: ", refusal));
+  }
   if (const auto* credited = std::get_if<entries::Credited>(&entry.body); credited != nullptr && options_.program) {
     if (std::string mismatch = RetailMismatch(*options_.program, entry, *credited); !mismatch.empty()) {
       return Unfit(entry, mismatch);

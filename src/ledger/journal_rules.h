@@ -16,8 +16,9 @@
 //   * with the program given: tiers named exist in the version that decided
 //     the entry, an inactivity lapse is due under the version in force, an
 //     accrual's stamps are on that version's cards (size, reward, voucher
-//     lapse), bought points cost its price, and an accrual's grants fit
-//     what was left of its rules' budgets (AccrualCap::budget).
+//     lapse), bought points cost its price, an accrual's grants fit
+//     what was left of its rules' budgets (AccrualCap::budget) and a
+//     transfer sent meets the version's transfer rules.
 // Anything else is DataLoss naming the entry, its kind, its member and the
 // rule; the state is then as it was before the entry.
 //

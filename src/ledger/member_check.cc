@@ -141,6 +141,9 @@ absl::Status CheckHoldsAndDebits(const MemberState& member) {
   for (const auto& [seq, purchase] : detail.purchases) {
     if (seq == 0 || seq > member.last_seq || !PurchaseFits(purchase)) return Broken("a purchase of points is out of range");
   }
+  for (const auto& [micros, points] : detail.sent) {
+    if (points <= Points(0)) return Broken("a transfer sent without a positive amount");
+  }
   for (const auto& [id, voucher] : detail.vouchers) {
     if (id.accrual == 0 || id.accrual > member.last_seq || voucher.card.empty()) {
       return Broken("a voucher names no accrual of the member");

@@ -153,7 +153,7 @@ TEST(JsonOutput, EveryScenarioConformsRunFreshAndAgainOverItsJournal) {
   for (const char* action : {"enroll", "credit", "accrue", "quote", "hold", "capture", "release", "redeem",
                              "pay_at_till", "return", "reverse_debit", "adjust", "set_flag", "close_membership",
                              "run_expiry", "close_period", "publish", "settlement", "estimate", "redeem_voucher",
-                             "buy_points", "refund_points"}) {
+                             "buy_points", "refund_points", "transfer"}) {
     EXPECT_TRUE(actions.count(action)) << action << " is in no scenario";
   }
 }

@@ -330,7 +330,7 @@ TEST(ProgramJsonTest, ReportsEveryProblemWithItsPath) {
   std::vector<std::string> expected = {
       "versions[0].colour: unknown field; expected one of id, name, currency, time_zone, announced_at, "
       "effective_from, redeemable_balance, counters, accrual, redemption, expiry, grandfathering, tiers, partners, "
-      "accounting, stamp_cards, point_sales",
+      "accounting, stamp_cards, point_sales, transfers",
       R"(versions[0].accrual[1].effect.rate: "1,5" is not a decimal: unexpected character ',')",
       R"(versions[1].accrual[3].effect.rounding: "nearest" is not a rounding mode (down, up, half_up, half_even))",
       R"(versions[1].accrual[1].effect.base_rules[0]: no rule has the id "c")",

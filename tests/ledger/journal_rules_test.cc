@@ -36,6 +36,7 @@ constexpr char kProgram[] = R"({"versions": [
                "effect": {"kind": "fixed", "fixed": 5}, "cap": {"budget": 5}}],
   "redemption": {"catalog": [{"id": "voucher", "price": 100}]},
   "point_sales": {"price_per_point": "0.01", "minimum": 100},
+  "transfers": {"minimum": 50},
   "stamp_cards": [{"id": "food-card", "when": {"include_categories": ["food"]}, "stamps": 2, "reward": "voucher",
                    "voucher_days": 30}],
   "expiry": {"months": 24, "round": "end_of_month"},
@@ -434,6 +435,14 @@ TEST_F(ForgedJournal, EveryReaderNamesTheImpossibleEntry) {
        [&](auto& e) {
          Body<entries::Credited>(e, s.accrual).grants.front().rule = "bogus";
          return s.accrual;
+       },
+       /*needs_program=*/true},
+      {"a transfer below the version's minimum",
+       [&](auto& e) {
+         auto& out = Body<entries::TransferredOut>(e, s.transfer_out);
+         out.amount = Points(40);
+         out.draws = {{out.draws[0].lot, Points(40)}};
+         return s.transfer_out;
        },
        /*needs_program=*/true},
       {"a grant beyond what was left of its rule's budget",
