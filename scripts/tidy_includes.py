@@ -12,7 +12,7 @@ PUBLIC_PARTS = {
     "accrual.h": "core", "redemption.h": "core",
     # Commands are plain values that Decide reads and the journal records.
     # Tier qualification reads a member's counters and status.
-    "ledger.h": "ledger", "command.h": "ledger", "tiers.h": "ledger",
+    "ledger.h": "ledger", "command.h": "ledger", "tiers.h": "ledger", "notices.h": "ledger",
     "store.h": "store",
     "shard_map.h": "core",
     "sharded_engine.h": "engine",

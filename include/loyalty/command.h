@@ -389,7 +389,8 @@ inline Points NoBudgetUsed(absl::string_view /*rule_id*/) { return Points(0); }
 
 // Decides `command` under `program` against the members' current state.
 // `recorded_at` is the engine's clock and stands in for an unset `at`.
-// Returns the entries to append, in order (two for a transfer), with
+// Returns the entries to append, in order (two for a transfer, three with
+// its fee), with
 // seq and hash unset. Pure and thread-compatible.
 // Partners: the first entry records the partner a Credit, Redeem or
 // PayWithPointsAtTill names, the partner of an accrued purchase, or the

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "loyalty/command.h"
 #include "loyalty/ledger.h"
+#include "loyalty/notices.h"
 #include "loyalty/program.h"
 #include "loyalty/store.h"
 #include "loyalty/tiers.h"
@@ -173,6 +174,12 @@ class Engine {
   // campaign budget (AccrualCap::budget); returns give none of it back.
   // NotFound if no version of the program gives the rule a budget.
   absl::StatusOr<Points> BudgetUsed(absl::string_view rule) const;
+  // The member's points that lapse within `within_days` days of the
+  // engine's clock if the member does nothing meanwhile, soonest first
+  // (ExpiringPointsOf, loyalty/notices.h): what an expiry warning tells.
+  // NotFound for an unknown member; InvalidArgument naming "within_days"
+  // outside 0..36600.
+  absl::StatusOr<std::vector<LapsingLot>> ExpiringPoints(const MemberId& member, int within_days) const;
 
   // A SHA-256 over every member's state and the published versions, in a
   // canonical order: two engines with equal digests hold equal projections

@@ -610,8 +610,7 @@ struct MemberDetail {
   absl::btree_map<uint64_t, PointPurchase> purchases;
   // Points sent to other members (TransferredOut), by the business time of
   // the sending entry in Unix microseconds, for the yearly limit of
-  // transfers; sends more than kSentKeptDays before the latest are dropped.
-  static constexpr int64_t kSentKeptDays = 800;
+  // transfers.
   absl::btree_map<int64_t, Points> sent;
 };
 

@@ -425,7 +425,8 @@ struct PointSales {
 // version allows it, the least one transfer sends, the most a member may
 // send in a calendar year (the version's zone; every transfer sent counts,
 // also one returned; none: no limit), and the fee in points the sender pays
-// on each transfer, spent from its lots before the points leave.
+// on each transfer besides the amount (a debit after the transfer, drawn
+// from the lots that follow the transfer's in spending order).
 struct TransferRules {
   bool allowed = true;
   Points minimum{1};

@@ -174,6 +174,22 @@ absl::StatusOr<Program> Program::Create(absl::string_view version_id, absl::stri
   return FromVersions(std::move(versions));
 }
 
+namespace {
+
+// A version's transfer rules as the JSON reader would accept them: a
+// minimum of at least 1, a yearly limit not below it, a fee of 0 or more.
+absl::Status CheckTransferRules(const std::optional<TransferRules>& rules, absl::string_view where) {
+  if (!rules) return absl::OkStatus();
+  if (rules->minimum < Points(1) || rules->fee < Points(0) ||
+      (rules->yearly_limit && *rules->yearly_limit < rules->minimum)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, "transfers: the minimum must be at least 1, the yearly limit not below it and the fee not negative"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versions) {
   if (versions.empty()) return absl::InvalidArgumentError("versions: a program needs at least one version");
   absl::flat_hash_set<std::string> ids;
@@ -205,6 +221,7 @@ absl::StatusOr<Program> Program::FromVersions(std::vector<ProgramVersion> versio
     if (absl::Status s = CheckExpiry(v.expiry, where); !s.ok()) return s;
     if (absl::Status s = CheckAccrualRules(v); !s.ok()) return absl::Status(s.code(), absl::StrCat(where, s.message()));
     if (absl::Status s = CheckTierNames(v); !s.ok()) return absl::Status(s.code(), absl::StrCat(where, s.message()));
+    if (absl::Status s = CheckTransferRules(v.transfers, where); !s.ok()) return s;
     history.push_back(std::make_shared<const ProgramVersion>(std::move(versions[i])));
   }
   return Program(std::move(history));

@@ -48,6 +48,13 @@ absl::StatusOr<Points> TransferFee(const DecideContext& context, const MemberSta
   std::string refusal = TransferRefusal(version, context.id, member, context.at, amount, &below_minimum);
   if (below_minimum) return Invalid("amount", refusal);
   if (!refusal.empty()) return absl::FailedPreconditionError(refusal);
+  // Apply adds up the sends of one instant.
+  const auto& sent = member.detail().sent;
+  int64_t total = 0;
+  if (auto same = sent.find(context.at.unix_micros());
+      same != sent.end() && __builtin_add_overflow(same->second.value(), amount.value(), &total)) {
+    return absl::OutOfRangeError("amount: with the points the member sent at the same instant, overflows");
+  }
   return version.transfers ? version.transfers->fee : Points(0);
 }
 

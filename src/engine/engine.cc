@@ -66,6 +66,9 @@ absl::StatusOr<MemberState> Engine::Snapshot(const MemberId& member) const { ret
 Sha256 Engine::StateDigest() const { return impl_->StateDigest(); }
 std::vector<PendingTransfer> Engine::PendingTransfers() const { return impl_->PendingTransfers(); }
 absl::StatusOr<Points> Engine::BudgetUsed(absl::string_view rule) const { return impl_->BudgetUsed(rule); }
+absl::StatusOr<std::vector<LapsingLot>> Engine::ExpiringPoints(const MemberId& member, int within_days) const {
+  return impl_->ExpiringPoints(member, within_days);
+}
 
 absl::Status Engine::SaveCheckpoint() { return impl_->SaveCheckpoint(); }
 

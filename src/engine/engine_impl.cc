@@ -761,6 +761,19 @@ absl::StatusOr<Points> EngineImpl::BudgetUsed(absl::string_view rule) const {
   return budgets_.Used(rule);
 }
 
+absl::StatusOr<std::vector<LapsingLot>> EngineImpl::ExpiringPoints(const MemberId& member, int within_days) const {
+  constexpr int kMaxDays = 36600;
+  if (within_days < 0 || within_days > kMaxDays) {
+    return absl::InvalidArgumentError(absl::StrCat("within_days: ", within_days, " is not 0..", kMaxDays));
+  }
+  const Instant now = clock_.Now();
+  const int64_t window = int64_t{within_days} * 24 * 3600 * 1'000'000;
+  const Instant until = now.unix_micros() > Instant::Max().unix_micros() - window
+                            ? Instant::Max()
+                            : Instant::FromUnixMicros(now.unix_micros() + window);
+  return ReadMember(member, [&](const MemberState& state) { return ExpiringPointsOf(program_, state, now, until); });
+}
+
 std::vector<PendingTransfer> EngineImpl::PendingTransfers() const {
   ShardLocks all(*this);
   std::vector<PendingTransfer> pending;

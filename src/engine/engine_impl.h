@@ -47,6 +47,7 @@ class EngineImpl {
   Sha256 StateDigest() const;
   std::vector<PendingTransfer> PendingTransfers() const;
   absl::StatusOr<Points> BudgetUsed(absl::string_view rule) const;
+  absl::StatusOr<std::vector<LapsingLot>> ExpiringPoints(const MemberId& member, int within_days) const;
   absl::Status SaveCheckpoint();
   // At a clean shutdown: a checkpoint of what was appended since the last
   // one, if the store keeps checkpoints.

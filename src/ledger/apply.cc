@@ -683,9 +683,6 @@ void Fold(S& s, const entries::TransferredOut& e) {
   s.Change([&](MemberState& member) {
     MemberDetail& detail = member.mutable_detail();
     detail.sent[at] = Points(total);
-    // Kept for a year in any zone, with room for back-dated sends.
-    const int64_t oldest = at - MemberDetail::kSentKeptDays * 24 * 3600 * int64_t{1'000'000};
-    detail.sent.erase(detail.sent.begin(), detail.sent.lower_bound(oldest));
     if (e.across) {
       detail.transfers_sent[s.entry().seq] =
           SentTransfer{e.to, e.amount, e.lots, s.entry().idempotency_key, s.entry().business_time};

@@ -2,6 +2,7 @@
 #include "ledger/journal_rules.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -67,7 +68,9 @@ std::string GrantsMismatch(const ProgramVersion& version, const entries::Credite
     if (balance.empty() || balance == version.redeemable_balance) redeemable += grant.granted.value();
   }
   if (redeemable == credited.amount.value()) return "";
-  return absl::StrCat("its rules granted ", static_cast<int64_t>(redeemable), " ", version.redeemable_balance,
+  const auto shown = static_cast<int64_t>(std::clamp<Int128>(redeemable, std::numeric_limits<int64_t>::min(),
+                                                              std::numeric_limits<int64_t>::max()));
+  return absl::StrCat("its rules granted ", shown, " ", version.redeemable_balance,
                       ", not the ", credited.amount.value(), " it credits");
 }
 

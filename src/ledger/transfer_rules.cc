@@ -1,6 +1,9 @@
 // The transfer rules of a version (transfer_rules.h).
 #include "ledger/transfer_rules.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace loyalty::internal {
@@ -38,7 +41,8 @@ std::string TransferRefusal(const ProgramVersion& version, const MemberId& id, c
   if (!rules.yearly_limit) return "";
   const Int128 sent = SentInYear(member, version.zone, at);
   if (sent + amount.value() <= rules.yearly_limit->value()) return "";
-  return absl::StrCat("member ", id.value(), " sent ", static_cast<int64_t>(sent), " points in ",
+  const auto shown = static_cast<int64_t>(std::min<Int128>(sent, std::numeric_limits<int64_t>::max()));
+  return absl::StrCat("member ", id.value(), " sent ", shown, " points in ",
                       version.zone.LocalDate(at).year(), "; ", amount.value(), " more would pass the yearly limit of ",
                       rules.yearly_limit->value(), " of version ", version.id, " (transfers.yearly_limit)");
 }

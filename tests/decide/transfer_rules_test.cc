@@ -161,6 +161,15 @@ TEST_F(TransferRulesTest, TheYearlyLimitCountsTheLocalCalendarYear) {
   engine_.reset();
 }
 
+// A send years later (club-2026 allows none from July 2026, so June) does
+// not make the earlier year forget its sends.
+TEST_F(TransferRulesTest, AYearKeepsItsSendsAfterLaterOnes) {
+  ASSERT_TRUE(Send("full", "2025-06-01T10:00:00Z", 2000).ok());
+  ASSERT_TRUE(Send("later", "2026-06-01T10:00:00Z", 500).ok());
+  auto back_dated = Send("back", "2025-07-01T10:00:00Z", 500);
+  EXPECT_EQ(back_dated.status().code(), absl::StatusCode::kFailedPrecondition) << back_dated.status();
+}
+
 // From July 2026 the version allows none.
 TEST_F(TransferRulesTest, AVersionMayForbidTransfers) {
   auto receipt = Send("t", "2026-07-02T10:00:00Z", 500);
@@ -177,6 +186,15 @@ TEST(TransferRulesJson, ProblemsNameTheField) {
   ASSERT_FALSE(program.ok());
   EXPECT_THAT(program.status().message(), HasSubstr("versions[0].transfers.yearly_limit: 100 is below the minimum 500"));
   EXPECT_THAT(program.status().message(), HasSubstr("versions[0].transfers.fee: -1 is negative"));
+}
+
+// A program built in C++ is held to the same rules as one read from JSON.
+TEST(TransferRulesProgram, ANegativeFeeIsRefused) {
+  ProgramVersion version = *ParseProgram(kClub)->versions()[1];
+  version.transfers->fee = Points(-5);
+  auto program = Program::FromVersions({version});
+  ASSERT_EQ(program.status().code(), absl::StatusCode::kInvalidArgument) << program.status();
+  EXPECT_THAT(program.status().message(), HasSubstr("transfers: "));
 }
 
 }  // namespace
