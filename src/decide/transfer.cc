@@ -1,8 +1,10 @@
 // The decisions on transfers between two members: the sender's points
 // leave in spending order, and arrive with the dates they had, after
-// settling the receiver's debt. Within one journal, one command writes both
-// entries, the sender's first; across shards, three commands do
-// (SendTransfer, ReceiveTransfer, SettleTransfer in command.h).
+// settling the receiver's debt, under the version's transfer rules (the
+// minimum, the yearly limit and a fee in points, ledger/transfer_rules.h).
+// Within one journal, one command writes both entries, the sender's first,
+// then the fee's debit; across shards, three commands do (SendTransfer,
+// ReceiveTransfer, SettleTransfer in command.h).
 #include <algorithm>
 #include <optional>
 
